@@ -1,0 +1,63 @@
+"""The `coach` command line: a thin layer over the library.
+
+Each subcommand lives in `coach/commands/<name>.py` with `HELP`, `EXAMPLE`, `add_arguments(parser)`
+and `run(args) -> int`. Those modules import nothing heavy at module level, so `coach --help` and
+`coach --version` stay fast; mediapipe and cv2 are imported only by the commands that need them.
+Named `CoachError`s become one-line messages with exit code 2; Ctrl-C exits 130.
+"""
+
+from __future__ import annotations
+
+import argparse
+import importlib
+import sys
+
+from coach import __version__
+from coach.errors import CoachError
+
+COMMANDS = ("demo", "record", "exercises", "analyze", "live", "teach", "compare", "history")
+
+
+def _load(name: str):
+    try:
+        return importlib.import_module(f"coach.commands.{name}")
+    except ModuleNotFoundError as exc:
+        if exc.name == f"coach.commands.{name}":
+            return None  # not built yet
+        raise
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="coach", description="A pose-form coach for back stretches (MediaPipe Pose Landmarker).",
+        epilog="Example: coach demo    (runs on the bundled samples; no camera, no model download)",
+        formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--version", action="version", version=f"coach {__version__}")
+    sub = parser.add_subparsers(dest="command", metavar="COMMAND")
+    for name in COMMANDS:
+        module = _load(name)
+        if module is None:
+            continue
+        p = sub.add_parser(name, help=module.HELP, description=module.HELP,
+                           epilog=f"Example:\n  {module.EXAMPLE}", formatter_class=argparse.RawDescriptionHelpFormatter)
+        module.add_arguments(p)
+        p.set_defaults(_run=module.run)
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    if not getattr(args, "_run", None):
+        parser.print_help()
+        return 0
+    try:
+        return int(args._run(args) or 0)
+    except CoachError as exc:
+        print(f"coach: error: {exc}", file=sys.stderr)
+        return exc.exit_code
+    except KeyboardInterrupt:
+        print("coach: interrupted", file=sys.stderr)
+        return 130
+    except BrokenPipeError:
+        return 0

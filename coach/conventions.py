@@ -1,0 +1,116 @@
+"""The one table of measures: name, unit, zero and sign, the camera view each needs, and how far
+to trust it from each view. Every other module (measures, exercise files, engine, overlay, report)
+refers to measures by these names; tests/test_conventions.py checks each row's sign and zero.
+
+Sign rule for every signed measure: toward the person's own LEFT is positive.
+Reliability: HIGH (trust the number), MEDIUM (trust the trend), LOW (a rough estimate, never a
+reason to pass someone), NONE (cannot be measured from these landmarks / this view: reported as NaN).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from enum import Enum
+
+
+class Reliability(str, Enum):
+    HIGH = "high"
+    MEDIUM = "medium"
+    LOW = "low"
+    NONE = "none"
+
+
+class View(str, Enum):
+    FRONT = "front"      # facing the camera
+    BACK = "back"        # back to the camera
+    SIDE = "side"        # side-on (sagittal plane faces the camera)
+    OBLIQUE = "oblique"  # in between
+    UNKNOWN = "unknown"
+
+
+class Posture(str, Enum):
+    STANDING = "standing"
+    SEATED = "seated"
+    KNEELING = "kneeling"
+    ALL_FOURS = "all_fours"
+    PRONE = "prone"
+    SUPINE = "supine"
+    UNKNOWN = "unknown"
+
+
+H, M, LO, N = Reliability.HIGH, Reliability.MEDIUM, Reliability.LOW, Reliability.NONE
+
+
+def _by_view(side, oblique, front, back=None) -> dict[View, Reliability]:
+    return {View.SIDE: side, View.OBLIQUE: oblique, View.FRONT: front, View.BACK: back or front,
+            View.UNKNOWN: LO if side != N else N}
+
+
+SAGITTAL = _by_view(side=H, oblique=M, front=LO)   # angles in the body's side plane
+FRONTAL = _by_view(side=LO, oblique=M, front=H)    # angles in the body's front plane
+TWIST = _by_view(side=LO, oblique=LO, front=LO)    # rotation about the trunk axis: low from any one camera
+NEVER = _by_view(side=N, oblique=N, front=N)
+
+
+@dataclass(frozen=True)
+class MeasureSpec:
+    name: str
+    unit: str            # "deg" or "sw" (shoulder widths)
+    zero: str            # what reads 0
+    sign: str            # what is positive / what larger means
+    view: View           # the camera view the measure needs to be trusted (UNKNOWN = any)
+    reliability: dict[View, Reliability]
+    lateral: bool = False  # signed left-positive: flipped for the right side in a sided exercise
+    paired: str | None = None  # "left"/"right" for per-side joint angles; base name in `base`
+    base: str | None = None
+
+
+def _joint(base: str, zero: str, sign: str) -> list[MeasureSpec]:
+    return [MeasureSpec(f"{base}_{side}_deg", "deg", zero, sign, View.SIDE, SAGITTAL, paired=side, base=base)
+            for side in ("left", "right")]
+
+
+MEASURES: tuple[MeasureSpec, ...] = (
+    *_joint("hip", "0 = thigh folded onto the trunk; 180 = straight line shoulder-hip-knee",
+            "inner angle shoulder-hip-knee, smaller = more hip flexion"),
+    *_joint("knee", "180 = straight leg", "inner angle hip-knee-ankle, smaller = more knee bend"),
+    *_joint("elbow", "180 = straight arm", "inner angle shoulder-elbow-wrist, smaller = more bend"),
+    *_joint("shoulder", "0 = arm along the trunk; 180 = arm overhead in line with the trunk",
+            "inner angle hip-shoulder-elbow, larger = arm raised further"),
+    MeasureSpec("trunk_inclination_deg", "deg", "0 = trunk upright (mid-hip -> mid-shoulder points up)",
+                "angle to vertical, 0..180; 90 = trunk horizontal, 180 = upside down", View.SIDE, SAGITTAL),
+    MeasureSpec("trunk_floor_deg", "deg", "0 = trunk parallel to the floor",
+                "angle between the trunk line and the floor, 0..90; 90 = vertical", View.SIDE, SAGITTAL),
+    MeasureSpec("trunk_lateral_deg", "deg", "0 = no side bend",
+                "trunk side bend in the frontal plane, + = toward the person's left", View.FRONT, FRONTAL,
+                lateral=True),
+    MeasureSpec("trunk_rotation_deg", "deg", "0 = shoulder line parallel to hip line",
+                "shoulders rotated about the trunk axis, + = chest turned toward the person's left "
+                "(world landmarks)", View.UNKNOWN, TWIST, lateral=True),
+    MeasureSpec("trunk_rotation_2d_deg", "deg", "0 = shoulder width as wide as the person's own neutral",
+                "unsigned twist from shoulder-width foreshortening against the person's neutral (2D)",
+                View.FRONT, _by_view(side=N, oblique=LO, front=LO)),
+    MeasureSpec("neck_flexion_deg", "deg", "0 = head (ear midpoint) in line with the trunk axis",
+                "+ = flexion (chin toward chest), - = extension (looking up)", View.SIDE, SAGITTAL),
+    MeasureSpec("neck_rotation_deg", "deg", "0 = nose straight ahead of the trunk",
+                "head turned about the neck, + = toward the person's left", View.FRONT,
+                _by_view(side=LO, oblique=LO, front=M), lateral=True),
+    MeasureSpec("neck_lateral_deg", "deg", "0 = ear line parallel to the shoulder line",
+                "head tilted in the frontal plane, + = left ear toward the left shoulder", View.FRONT, FRONTAL,
+                lateral=True),
+    MeasureSpec("hand_head_left_sw", "sw", "0 = left hand touching the head/neck region",
+                "distance of the nearest left-hand landmark to the head and neck, in shoulder widths",
+                View.UNKNOWN, _by_view(side=M, oblique=M, front=M)),
+    MeasureSpec("hand_head_right_sw", "sw", "0 = right hand touching the head/neck region",
+                "as hand_head_left_sw for the right hand", View.UNKNOWN, _by_view(side=M, oblique=M, front=M)),
+    MeasureSpec("other_hand_head_sw", "sw", "0 = another person's hand touching the head/neck region",
+                "nearest hand landmark of any other detected person, in the exercising person's shoulder widths",
+                View.UNKNOWN, _by_view(side=M, oblique=M, front=M)),
+    MeasureSpec("pelvic_tilt_deg", "deg", "not observable",
+                "pelvic tilt cannot be measured from 33 body landmarks (no spine or pelvis points): "
+                "always NaN, reliability none", View.UNKNOWN, NEVER),
+)
+
+SPEC: dict[str, MeasureSpec] = {m.name: m for m in MEASURES}
+MEASURE_NAMES: tuple[str, ...] = tuple(m.name for m in MEASURES)
+PAIRED_BASES: tuple[str, ...] = ("hip", "knee", "elbow", "shoulder")

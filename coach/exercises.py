@@ -1,0 +1,200 @@
+"""Exercise files (`exercises/*.toml`): the stretches as validated data.
+
+Every field is named; unknown keys are rejected; `min < max` is checked; every measure an envelope
+names must exist in `coach.conventions` and be measurable. Errors name the file and the key.
+The defaults below (pydantic field defaults) are the only defaults in the project.
+
+Envelope keys may use `{side}` / `{other}` in exercises with sides: `hip_{side}_deg` is the working
+side's hip. Signed left-positive measures (twist, side bend, neck rotation/tilt) in a sided exercise
+are read "toward the working side": the engine flips their sign for the right side.
+"""
+
+from __future__ import annotations
+
+import os
+import sys
+from pathlib import Path
+from typing import Literal
+
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
+
+from coach.conventions import MEASURE_NAMES, PAIRED_BASES, SPEC, Posture, Reliability, View
+from coach.errors import ExerciseError
+from coach.paths import exercises_dir
+
+if sys.version_info >= (3, 11):
+    import tomllib
+else:  # pragma: no cover
+    import tomli as tomllib
+
+EXERCISES_ENV = "COACH_EXERCISES"  # extra exercise folders, separated by os.pathsep
+
+
+class _Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True, str_strip_whitespace=True)
+
+
+class Band(_Strict):
+    """Target range of one measure. Enter when inside [min, max]; leave when outside by more than
+    `hysteresis` (so a reading wobbling on the edge does not flicker)."""
+
+    min: float
+    max: float
+    hysteresis: float = Field(default=5.0, ge=0)
+    hint_low: str = Field(min_length=1, description="correction when below min, e.g. 'lift your hips higher'")
+    hint_high: str = Field(min_length=1, description="correction when above max, e.g. 'rotate less'")
+
+    @model_validator(mode="after")
+    def _ordered(self) -> Band:
+        if not self.min < self.max:
+            raise ValueError(f"min ({self.min}) must be less than max ({self.max})")
+        return self
+
+
+class Phase(_Strict):
+    name: str = Field(min_length=1)
+    hold_s: float = Field(gt=0, description="seconds to hold this phase, per rep")
+    cue: str = ""
+    envelope: dict[str, Band] = Field(default_factory=dict)
+
+
+class Cues(_Strict):
+    enter: str = Field(min_length=1)
+    hold: str = Field(min_length=1)
+    too_far: str = Field(min_length=1)
+    breathe: str = Field(min_length=1)
+    release: str = Field(min_length=1)
+
+
+class Safety(_Strict):
+    """Limits for the safety rules. Degrees; speeds in degrees per second."""
+
+    max_twist_deg: float = Field(default=45.0, gt=0)          # thoracolumbar rotation ~45 deg per side
+    max_twist_flexed_deg: float = Field(default=30.0, gt=0)   # stricter while the trunk is flexed
+    flexed_trunk_deg: float = Field(default=45.0, gt=0)       # trunk inclination counted as "flexed"
+    neck_flexion_max_deg: float = Field(default=45.0, gt=0)
+    neck_extension_max_deg: float = Field(default=45.0, gt=0)
+    neck_rotation_max_deg: float = Field(default=60.0, gt=0)  # cervical rotation 60-80 deg normal
+    neck_lateral_max_deg: float = Field(default=30.0, gt=0)
+    hands_on_neck_forbidden: bool = True
+    hand_head_min_sw: float = Field(default=0.3, gt=0)        # hand nearer than this = at head/neck
+    max_speed_deg_s: float = Field(default=90.0, gt=0)
+
+    @model_validator(mode="after")
+    def _stricter_when_flexed(self) -> Safety:
+        if self.max_twist_flexed_deg > self.max_twist_deg:
+            raise ValueError("max_twist_flexed_deg must not exceed max_twist_deg")
+        return self
+
+
+def _check_measure_key(key: str, sided: bool) -> None:
+    if ("{side}" in key or "{other}" in key) and not sided:
+        raise ValueError(f"envelope key {key!r} uses {{side}} but the exercise has sides = 'none'")
+    name = key.replace("{side}", "left").replace("{other}", "right")
+    if name not in SPEC:
+        raise ValueError(f"unknown measure {key!r}; known: {', '.join(MEASURE_NAMES)}")
+    if all(r == Reliability.NONE for r in SPEC[name].reliability.values()):
+        raise ValueError(f"measure {key!r} cannot be measured from body landmarks; use a guided hold")
+
+
+def _check_side_from(rule: str) -> None:
+    kind, _, arg = rule.partition(":")
+    if kind == "sign" and arg in SPEC and SPEC[arg].lateral:
+        return
+    if kind in ("lower", "higher") and arg in PAIRED_BASES:
+        return
+    raise ValueError(f"side_from {rule!r}: expected 'sign:<signed measure>' or 'lower:|higher:' + one of "
+                     f"{', '.join(PAIRED_BASES)}")
+
+
+class Exercise(_Strict):
+    id: str = Field(pattern=r"^[a-z0-9_]+$")
+    name: str = Field(min_length=1)
+    summary: str = Field(min_length=1)
+    posture: list[Posture] = Field(min_length=1)
+    view: list[View] = Field(min_length=1, description="camera views the exercise can be judged from")
+    sides: Literal["none", "left_right"] = "none"
+    side_from: str | None = None
+    reps_per_side: int = Field(default=1, ge=1)
+    rest_s: float = Field(default=10.0, ge=0)
+    guided: bool = False  # a guided hold: timed while posture and view fit, no angle claimed
+    instructions: list[str] = Field(min_length=1)
+    cues: Cues
+    phases: list[Phase] = Field(min_length=1)
+    safety: Safety = Safety()
+    sources: list[str] = Field(min_length=1)
+
+    @field_validator("side_from")
+    @classmethod
+    def _side_rule(cls, v: str | None) -> str | None:
+        if v is not None:
+            _check_side_from(v)
+        return v
+
+    @model_validator(mode="after")
+    def _consistent(self) -> Exercise:
+        sided = self.sides == "left_right"
+        if sided and self.side_from is None:
+            raise ValueError("sides = 'left_right' needs side_from")
+        for phase in self.phases:
+            for key in phase.envelope:
+                _check_measure_key(key, sided)
+            if not phase.envelope and not self.guided:
+                raise ValueError(f"phase {phase.name!r} has an empty envelope; set guided = true for a guided hold")
+        return self
+
+    @property
+    def hold_total_s(self) -> float:
+        return sum(p.hold_s for p in self.phases)
+
+
+def _format_error(path: Path, err: ValidationError) -> str:
+    parts = []
+    for e in err.errors():
+        key = ".".join(str(x) for x in e["loc"]) or "(top level)"
+        parts.append(f"{key}: {e['msg'].removeprefix('Value error, ')}")
+    return f"{path}: " + "; ".join(parts)
+
+
+def load_exercise(path: str | os.PathLike) -> Exercise:
+    """Load and validate one exercise file; `ExerciseError` names the file and the key."""
+    path = Path(path)
+    try:
+        data = tomllib.loads(path.read_text(encoding="utf-8"))
+    except FileNotFoundError:
+        raise ExerciseError(f"{path}: no such exercise file") from None
+    except (OSError, UnicodeDecodeError) as exc:
+        raise ExerciseError(f"{path}: cannot read ({exc})") from None
+    except tomllib.TOMLDecodeError as exc:
+        raise ExerciseError(f"{path}: not valid TOML ({exc})") from None
+    try:
+        return Exercise.model_validate(data)
+    except ValidationError as exc:
+        raise ExerciseError(_format_error(path, exc)) from None
+
+
+def exercise_dirs(extra: list[str | os.PathLike] | None = None) -> list[Path]:
+    """Shipped folder first, then $COACH_EXERCISES folders, then `extra` (later ones override)."""
+    env = [p for p in os.environ.get(EXERCISES_ENV, "").split(os.pathsep) if p]
+    return [exercises_dir(), *(Path(p) for p in env), *(Path(p) for p in (extra or []))]
+
+
+def load_library(extra: list[str | os.PathLike] | None = None) -> dict[str, Exercise]:
+    """Every exercise by id; a user folder's exercise replaces a shipped one with the same id."""
+    library: dict[str, Exercise] = {}
+    for folder in exercise_dirs(extra):
+        if not folder.is_dir():
+            raise ExerciseError(f"{folder}: exercise folder does not exist")
+        for path in sorted(folder.glob("*.toml")):
+            ex = load_exercise(path)
+            if ex.id != path.stem:
+                raise ExerciseError(f"{path}: id: {ex.id!r} must match the file name {path.stem!r}")
+            library[ex.id] = ex
+    return library
+
+
+def get_exercise(exercise_id: str, extra: list[str | os.PathLike] | None = None) -> Exercise:
+    library = load_library(extra)
+    if exercise_id not in library:
+        raise ExerciseError(f"unknown exercise {exercise_id!r}; known: {', '.join(sorted(library))}")
+    return library[exercise_id]

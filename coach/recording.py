@@ -1,0 +1,206 @@
+"""Read and write landmark recordings in the pose-landmarks/1 format (JSON Lines, optionally gzip).
+
+The format is specified in ../shared/landmarks/FORMAT.md: a header line, then one line per frame
+with `frame`, `t` and `poses` (each `{"image": 33 x [x, y, z, visibility, presence],
+"world": 33 x [x, y, z]}`). The person exercising is written first; others follow.
+
+Writes are atomic: frames go to a temporary file beside the target, which replaces the target on
+close — also after Ctrl-C or an error, so every frame written so far is kept in a valid file.
+"""
+
+from __future__ import annotations
+
+import gzip
+import io
+import json
+import os
+import tempfile
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+
+from coach.errors import OutputError, RecordingError
+from coach.landmarks import LANDMARK_NAMES, NUM_LANDMARKS
+from coach.pose import Pose, PoseFrame
+from coach.tracking import PrimaryTracker
+
+FORMAT = "pose-landmarks/1"
+IMAGE_FIELDS = ["x", "y", "z", "visibility", "presence"]
+WORLD_FIELDS = ["x", "y", "z"]
+# Decimal places written, as in the shared recordings: coordinates 5, visibility/presence 4, time 4.
+COORD_DECIMALS, SCORE_DECIMALS, TIME_DECIMALS = 5, 4, 4
+RECORDING_SUFFIXES = (".jsonl", ".jsonl.gz")
+
+
+def is_recording_path(path: str | os.PathLike) -> bool:
+    return str(path).lower().endswith(RECORDING_SUFFIXES)
+
+
+@dataclass(frozen=True)
+class RecordingInfo:
+    """The header of a recording. `fps` stays a float (29.97 is not 30)."""
+
+    fps: float
+    width: int
+    height: int
+    model: str = ""
+    label: str = ""
+
+    def header(self) -> dict:
+        return {"format": FORMAT, "label": self.label, "fps": float(self.fps), "width": int(self.width),
+                "height": int(self.height), "model": self.model, "landmark_names": list(LANDMARK_NAMES),
+                "image_fields": IMAGE_FIELDS, "world_fields": WORLD_FIELDS}
+
+
+def _open_text(path: Path) -> io.TextIOBase:
+    with open(path, "rb") as raw:
+        magic = raw.read(2)
+    if magic == b"\x1f\x8b":
+        return io.TextIOWrapper(gzip.open(path, "rb"), encoding="utf-8")
+    return open(path, encoding="utf-8")
+
+
+def _parse_header(path: Path, line: str) -> RecordingInfo:
+    try:
+        head = json.loads(line)
+    except json.JSONDecodeError as exc:
+        raise RecordingError(f"{path}: line 1: not JSON ({exc.msg})") from None
+    if not isinstance(head, dict) or head.get("format") != FORMAT:
+        got = head.get("format") if isinstance(head, dict) else type(head).__name__
+        raise RecordingError(f"{path}: line 1: format is {got!r}, expected {FORMAT!r}")
+    names = head.get("landmark_names", list(LANDMARK_NAMES))
+    if len(names) != NUM_LANDMARKS:
+        raise RecordingError(f"{path}: line 1: {len(names)} landmark_names, expected {NUM_LANDMARKS}")
+    try:
+        return RecordingInfo(fps=float(head["fps"]), width=int(head["width"]), height=int(head["height"]),
+                             model=str(head.get("model", "")), label=str(head.get("label", "")))
+    except (KeyError, TypeError, ValueError) as exc:
+        raise RecordingError(f"{path}: line 1: bad or missing header key {exc}") from None
+
+
+def _parse_pose(where: str, item: dict, size: tuple[int, int]) -> Pose:
+    try:
+        image = np.asarray(item["image"], dtype=np.float64)
+        world = np.asarray(item["world"], dtype=np.float64)
+    except (KeyError, TypeError, ValueError) as exc:
+        raise RecordingError(f"{where}: pose needs numeric 'image' and 'world' arrays ({exc})") from None
+    if image.shape != (NUM_LANDMARKS, 5) or world.shape != (NUM_LANDMARKS, 3):
+        raise RecordingError(f"{where}: expected {NUM_LANDMARKS} landmarks of 5 image and 3 world fields, "
+                             f"got image {image.shape} and world {world.shape}")
+    return Pose.from_arrays(image, world, size)
+
+
+class Recording:
+    """A recording opened for reading: `info` is parsed at once, `frames()` streams `PoseFrame`s."""
+
+    def __init__(self, path: str | os.PathLike):
+        self.path = Path(path)
+        if not self.path.exists():
+            raise RecordingError(f"{self.path}: no such file")
+        if self.path.is_dir():
+            raise RecordingError(f"{self.path}: is a directory, expected a .jsonl or .jsonl.gz recording")
+        with _open_text(self.path) as fh:
+            first = self._read_line(fh, 1)
+        if not first.strip():
+            raise RecordingError(f"{self.path}: empty file, expected a {FORMAT} header line")
+        self.info = _parse_header(self.path, first)
+
+    def _read_line(self, fh, lineno: int) -> str:
+        try:
+            return fh.readline()
+        except (OSError, EOFError, UnicodeDecodeError) as exc:
+            raise RecordingError(f"{self.path}: line {lineno}: unreadable ({exc})") from None
+
+    def frames(self) -> Iterator[PoseFrame]:
+        """Yield every frame; the person exercising is chosen stably, as for live detection."""
+        size = (self.info.width, self.info.height)
+        tracker = PrimaryTracker()
+        fh = _open_text(self.path)
+        try:
+            self._read_line(fh, 1)
+            lineno = 1
+            while line := self._read_line(fh, lineno + 1):
+                lineno += 1
+                if not line.strip():
+                    continue
+                where = f"{self.path}: line {lineno}"
+                try:
+                    rec = json.loads(line)
+                    poses = [_parse_pose(where, p, size) for p in rec["poses"]]
+                    t_s, index = float(rec["t"]), int(rec["frame"])
+                except json.JSONDecodeError as exc:
+                    raise RecordingError(f"{where}: not JSON ({exc.msg})") from None
+                except (KeyError, TypeError, ValueError) as exc:
+                    raise RecordingError(f"{where}: frame needs 'frame', 't' and 'poses' ({exc})") from None
+                pose, others = tracker.choose(poses)
+                yield PoseFrame(t_s=t_s, index=index, pose=pose if pose is not None else Pose.empty(size),
+                                others=others)
+        finally:
+            fh.close()
+
+    def __iter__(self) -> Iterator[PoseFrame]:
+        return self.frames()
+
+
+def read_recording(path: str | os.PathLike) -> Recording:
+    return Recording(path)
+
+
+def _pose_json(pose: Pose) -> dict:
+    image = pose.as_image_array()
+    if not (np.isfinite(image).all() and np.isfinite(pose.world).all()):
+        raise ValueError("cannot record a pose with non-finite landmarks")
+    img = [[round(float(a), COORD_DECIMALS), round(float(b), COORD_DECIMALS), round(float(c), COORD_DECIMALS),
+            round(float(v), SCORE_DECIMALS), round(float(p), SCORE_DECIMALS)] for a, b, c, v, p in image]
+    wld = [[round(float(v), COORD_DECIMALS) for v in row] for row in pose.world]
+    return {"image": img, "world": wld}
+
+
+def frame_json(frame: PoseFrame) -> str:
+    """One frame line. The exercising person is first; an empty pose is not written."""
+    poses = [] if frame.pose.is_empty else [_pose_json(frame.pose)]
+    poses += [_pose_json(p) for p in frame.others if not p.is_empty]
+    return json.dumps({"frame": int(frame.index), "t": round(frame.t_s, TIME_DECIMALS), "poses": poses},
+                      separators=(", ", ": "))
+
+
+class RecordingWriter:
+    """Context manager writing a recording atomically; gzip when the name ends in `.gz`."""
+
+    def __init__(self, path: str | os.PathLike, info: RecordingInfo):
+        self.path = Path(path)
+        self.info = info
+        self.frames_written = 0
+        self._fh = None
+        self._tmp: Path | None = None
+
+    def __enter__(self) -> RecordingWriter:
+        folder = self.path.parent if str(self.path.parent) else Path(".")
+        if not folder.is_dir():
+            raise OutputError(f"{self.path}: folder {folder} does not exist")
+        try:
+            fd, tmp = tempfile.mkstemp(prefix=f".{self.path.name}.", suffix=".tmp", dir=folder)
+        except OSError as exc:
+            raise OutputError(f"{self.path}: cannot write in {folder} ({exc.strerror})") from None
+        self._tmp = Path(tmp)
+        raw = os.fdopen(fd, "wb")
+        binary = gzip.GzipFile(fileobj=raw, mode="wb", mtime=0) if self.path.name.endswith(".gz") else raw
+        self._raw, self._fh = raw, io.TextIOWrapper(binary, encoding="utf-8", newline="\n")
+        self._fh.write(json.dumps(self.info.header()) + "\n")
+        return self
+
+    def write(self, frame: PoseFrame) -> None:
+        self._fh.write(frame_json(frame) + "\n")
+        self.frames_written += 1
+
+    def __exit__(self, exc_type, exc, tb) -> None:
+        """Finish the file and move it into place — after Ctrl-C too, so recorded frames are kept."""
+        try:
+            self._fh.close()  # closes gzip and the raw file
+            os.replace(self._tmp, self.path)
+        except OSError as err:
+            self._tmp.unlink(missing_ok=True)
+            if exc_type is None:
+                raise OutputError(f"{self.path}: could not be written ({err.strerror or err})") from None
