@@ -88,18 +88,25 @@ MEASURES: tuple[MeasureSpec, ...] = (
                 "shoulders rotated about the trunk axis, + = chest turned toward the person's left "
                 "(world landmarks)", View.UNKNOWN, TWIST, lateral=True),
     MeasureSpec("trunk_rotation_2d_deg", "deg", "0 = shoulder width as wide as the person's own neutral",
-                "unsigned twist from shoulder-width foreshortening against the person's neutral (2D)",
+                "unsigned twist from shoulder-width foreshortening against the person's neutral (2D): "
+                "acos(image shoulder width / image trunk length / neutral ratio); the neutral is the ratio "
+                "in a square-on stance, else the world landmarks' own ratio. Reads the whole body turning too",
                 View.FRONT, _by_view(side=N, oblique=LO, front=LO)),
-    MeasureSpec("neck_flexion_deg", "deg", "0 = head (ear midpoint) in line with the trunk axis",
+    MeasureSpec("neck_flexion_deg", "deg",
+                "0 = neutral head carriage: the ear midpoint 18 deg forward of the trunk axis (mid-hip -> "
+                "mid-shoulder), as MediaPipe places it in a relaxed upright stance (coach.measures.NECK_NEUTRAL_DEG)",
                 "+ = flexion (chin toward chest), - = extension (looking up)", View.SIDE, SAGITTAL),
     MeasureSpec("neck_rotation_deg", "deg", "0 = nose straight ahead of the trunk",
                 "head turned about the neck, + = toward the person's left", View.FRONT,
                 _by_view(side=LO, oblique=LO, front=M), lateral=True),
     MeasureSpec("neck_lateral_deg", "deg", "0 = ear line parallel to the shoulder line",
-                "head tilted in the frontal plane, + = left ear toward the left shoulder", View.FRONT, FRONTAL,
-                lateral=True),
+                "head tilted in the frontal plane, + = left ear toward the left shoulder (from the side the tilt "
+                "is all depth: the shared neck_side_bend recording reads the same in hold and rest, so none)",
+                View.FRONT, _by_view(side=N, oblique=M, front=H), lateral=True),
     MeasureSpec("hand_head_left_sw", "sw", "0 = left hand touching the head/neck region",
-                "distance of the nearest left-hand landmark to the head and neck, in shoulder widths",
+                "distance of the nearest seen left-hand landmark (wrist, pinky, index, thumb) to the surface of "
+                "the head and neck (ear-ear, nose, mid-ear to mid-shoulder, thickened by half the ear distance), "
+                "in shoulder widths; image-based (see coach.measures.hands_at_head_sw)",
                 View.UNKNOWN, _by_view(side=M, oblique=M, front=M)),
     MeasureSpec("hand_head_right_sw", "sw", "0 = right hand touching the head/neck region",
                 "as hand_head_left_sw for the right hand", View.UNKNOWN, _by_view(side=M, oblique=M, front=M)),

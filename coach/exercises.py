@@ -36,11 +36,17 @@ class _Strict(BaseModel):
 
 class Band(_Strict):
     """Target range of one measure. Enter when inside [min, max]; leave when outside by more than
-    `hysteresis` (so a reading wobbling on the edge does not flicker)."""
+    `hysteresis` (so a reading wobbling on the edge does not flicker).
+
+    `min_reliability`: the lowest reliability (from `coach.conventions`, already lowered for the
+    camera view) at which the band is judged; below it the band reads "can't judge". "low" is for a
+    measure that is an estimate from any one camera (the twist) and is the only sign of the stretch.
+    """
 
     min: float
     max: float
     hysteresis: float = Field(default=5.0, ge=0)
+    min_reliability: Literal["high", "medium", "low"] = "medium"
     hint_low: str = Field(min_length=1, description="correction when below min, e.g. 'lift your hips higher'")
     hint_high: str = Field(min_length=1, description="correction when above max, e.g. 'rotate less'")
 
@@ -56,6 +62,13 @@ class Phase(_Strict):
     hold_s: float = Field(gt=0, description="seconds to hold this phase, per rep")
     cue: str = ""
     envelope: dict[str, Band] = Field(default_factory=dict)
+
+    @field_validator("envelope")
+    @classmethod
+    def _known_measures(cls, v: dict[str, Band]) -> dict[str, Band]:
+        for key in v:
+            _check_measure_key(key)
+        return v
 
 
 class Cues(_Strict):
@@ -87,9 +100,15 @@ class Safety(_Strict):
         return self
 
 
-def _check_measure_key(key: str, sided: bool) -> None:
-    if ("{side}" in key or "{other}" in key) and not sided:
-        raise ValueError(f"envelope key {key!r} uses {{side}} but the exercise has sides = 'none'")
+_RANK = {Reliability.NONE: 0, Reliability.LOW: 1, Reliability.MEDIUM: 2, Reliability.HIGH: 3}
+
+
+def reliability_at_least(have: Reliability | str, need: Reliability | str) -> bool:
+    """True when reliability `have` is `need` or better (high > medium > low > none)."""
+    return _RANK[Reliability(have)] >= _RANK[Reliability(need)]
+
+
+def _check_measure_key(key: str) -> None:
     name = key.replace("{side}", "left").replace("{other}", "right")
     if name not in SPEC:
         raise ValueError(f"unknown measure {key!r}; known: {', '.join(MEASURE_NAMES)}")
@@ -97,14 +116,28 @@ def _check_measure_key(key: str, sided: bool) -> None:
         raise ValueError(f"measure {key!r} cannot be measured from body landmarks; use a guided hold")
 
 
+def _check_band_fits(where: str, key: str, band: Band, sided: bool, views: list[View]) -> None:
+    """A band must be judgeable from at least one of the exercise's camera views."""
+    if ("{side}" in key or "{other}" in key) and not sided:
+        raise ValueError(f"{where}: envelope key {key!r} uses {{side}} but the exercise has sides = 'none'")
+    reliability = SPEC[key.replace("{side}", "left").replace("{other}", "right")].reliability
+    if not any(reliability_at_least(reliability[v], band.min_reliability) for v in views):
+        best = ", ".join(f"{v.value}: {reliability[v].value}" for v in views)
+        raise ValueError(f"{where}: {key!r} is never {band.min_reliability} or better from the exercise's "
+                         f"views ({best}); add a view or lower min_reliability")
+
+
 def _check_side_from(rule: str) -> None:
+    """sign:<m> (m > 0 = left), opposite:<m> (m < 0 = left: the stretched side is the one bent away
+    from), lower:<base> / higher:<base> (the side whose <base>_<side>_deg is smaller / larger)."""
     kind, _, arg = rule.partition(":")
-    if kind == "sign" and arg in SPEC and SPEC[arg].lateral:
+    if kind in ("sign", "opposite") and arg in SPEC and SPEC[arg].lateral:
         return
     if kind in ("lower", "higher") and arg in PAIRED_BASES:
         return
-    raise ValueError(f"side_from {rule!r}: expected 'sign:<signed measure>' or 'lower:|higher:' + one of "
-                     f"{', '.join(PAIRED_BASES)}")
+    signed = ", ".join(n for n, s in SPEC.items() if s.lateral)
+    raise ValueError(f"side_from {rule!r}: expected 'sign:' or 'opposite:' + one of {signed}, or 'lower:' or "
+                     f"'higher:' + one of {', '.join(PAIRED_BASES)}")
 
 
 class Exercise(_Strict):
@@ -135,12 +168,17 @@ class Exercise(_Strict):
     def _consistent(self) -> Exercise:
         sided = self.sides == "left_right"
         if sided and self.side_from is None:
-            raise ValueError("sides = 'left_right' needs side_from")
-        for phase in self.phases:
-            for key in phase.envelope:
-                _check_measure_key(key, sided)
+            raise ValueError("side_from: sides = 'left_right' needs side_from")
+        if not sided and self.side_from is not None:
+            raise ValueError("side_from: only for sides = 'left_right'")
+        for i, phase in enumerate(self.phases):
+            for key, band in phase.envelope.items():
+                _check_band_fits(f"phases.{i}.envelope.{key}", key, band, sided, self.view)
             if not phase.envelope and not self.guided:
-                raise ValueError(f"phase {phase.name!r} has an empty envelope; set guided = true for a guided hold")
+                raise ValueError(f"phases.{i}: phase {phase.name!r} has an empty envelope; "
+                                 "set guided = true for a guided hold")
+        if len({p.name for p in self.phases}) != len(self.phases):
+            raise ValueError("phases: phase names must be unique")
         return self
 
     @property
@@ -151,8 +189,9 @@ class Exercise(_Strict):
 def _format_error(path: Path, err: ValidationError) -> str:
     parts = []
     for e in err.errors():
-        key = ".".join(str(x) for x in e["loc"]) or "(top level)"
-        parts.append(f"{key}: {e['msg'].removeprefix('Value error, ')}")
+        msg = " ".join(e["msg"].removeprefix("Value error, ").split())  # always one line
+        key = ".".join(str(x) for x in e["loc"])
+        parts.append(f"{key}: {msg}" if key else msg)
     return f"{path}: " + "; ".join(parts)
 
 
@@ -166,11 +205,21 @@ def load_exercise(path: str | os.PathLike) -> Exercise:
     except (OSError, UnicodeDecodeError) as exc:
         raise ExerciseError(f"{path}: cannot read ({exc})") from None
     except tomllib.TOMLDecodeError as exc:
-        raise ExerciseError(f"{path}: not valid TOML ({exc})") from None
+        raise ExerciseError(f"{path}: not valid TOML ({' '.join(str(exc).split())})") from None
     try:
         return Exercise.model_validate(data)
     except ValidationError as exc:
         raise ExerciseError(_format_error(path, exc)) from None
+
+
+def load_exercise_file(path: str | os.PathLike) -> Exercise:
+    """`load_exercise` plus the library rule that the id equals the file name (`chair_rotation.toml`
+    holds id = "chair_rotation"): what `load_library` and `coach exercises validate` check."""
+    path = Path(path)
+    ex = load_exercise(path)
+    if ex.id != path.stem:
+        raise ExerciseError(f"{path}: id: {ex.id!r} must match the file name {path.stem!r}")
+    return ex
 
 
 def exercise_dirs(extra: list[str | os.PathLike] | None = None) -> list[Path]:
@@ -186,9 +235,7 @@ def load_library(extra: list[str | os.PathLike] | None = None) -> dict[str, Exer
         if not folder.is_dir():
             raise ExerciseError(f"{folder}: exercise folder does not exist")
         for path in sorted(folder.glob("*.toml")):
-            ex = load_exercise(path)
-            if ex.id != path.stem:
-                raise ExerciseError(f"{path}: id: {ex.id!r} must match the file name {path.stem!r}")
+            ex = load_exercise_file(path)
             library[ex.id] = ex
     return library
 

@@ -198,7 +198,8 @@ class RecordingWriter:
     def __exit__(self, exc_type, exc, tb) -> None:
         """Finish the file and move it into place — after Ctrl-C too, so recorded frames are kept."""
         try:
-            self._fh.close()  # closes gzip and the raw file
+            self._fh.close()   # closes the gzip stream, which leaves the raw file it wraps open...
+            self._raw.close()  # ...so close that too, or its last bytes arrive after the rename
             os.replace(self._tmp, self.path)
         except OSError as err:
             self._tmp.unlink(missing_ok=True)

@@ -1,0 +1,80 @@
+"""Atomic file writes: write beside the target, then rename over it.
+
+A reader never sees a half-written file, and a failed write (disk full, no permission) leaves
+nothing behind but raises `OutputError` with a one-line message naming the file.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import errno
+import os
+import tempfile
+from collections.abc import Iterator
+from pathlib import Path
+from typing import IO
+
+from coach.errors import OutputError
+
+
+def _describe(err: OSError) -> str:
+    if err.errno == errno.ENOSPC:
+        return "disk full"
+    if err.errno in (errno.EACCES, errno.EPERM, errno.EROFS):
+        return "permission denied"
+    return err.strerror or str(err)
+
+
+def ensure_dir(path: str | os.PathLike) -> Path:
+    """Create an output folder (and parents); `OutputError` when that is not possible."""
+    path = Path(path)
+    try:
+        path.mkdir(parents=True, exist_ok=True)
+    except OSError as err:
+        raise OutputError(f"{path}: cannot create output folder ({_describe(err)})") from None
+    if not os.access(path, os.W_OK):
+        raise OutputError(f"{path}: output folder is not writable")
+    return path
+
+
+@contextlib.contextmanager
+def atomic_open(path: str | os.PathLike, mode: str = "w", keep_on_interrupt: bool = False,
+                **kwargs) -> Iterator[IO]:
+    """Open a temporary file beside `path`; on success it replaces `path`.
+
+    On an error the temporary file is removed and `path` is untouched. With `keep_on_interrupt`,
+    Ctrl-C still moves what was written into place (for streams whose every line is valid).
+    """
+    path = Path(path)
+    folder = path.parent if str(path.parent) else Path(".")
+    try:
+        fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=folder)
+    except OSError as err:
+        raise OutputError(f"{path}: cannot write ({_describe(err)})") from None
+    keep = False
+    try:
+        with os.fdopen(fd, mode, **kwargs) as fh:
+            try:
+                yield fh
+            except KeyboardInterrupt:
+                keep = keep_on_interrupt
+                raise
+            keep = True
+    except OSError as err:
+        keep = False
+        raise OutputError(f"{path}: could not be written ({_describe(err)})") from None
+    finally:
+        if keep:
+            os.replace(tmp, path)
+        else:
+            Path(tmp).unlink(missing_ok=True)
+
+
+def write_text(path: str | os.PathLike, text: str) -> None:
+    with atomic_open(path, "w", encoding="utf-8", newline="\n") as fh:
+        fh.write(text)
+
+
+def write_bytes(path: str | os.PathLike, data: bytes) -> None:
+    with atomic_open(path, "wb") as fh:
+        fh.write(data)

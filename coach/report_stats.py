@@ -1,0 +1,174 @@
+"""The numbers of a session report, as pure functions of the collected timeline.
+
+- `segment_summary`: reps and holds per side against the target, time in the envelope and holding.
+- `measure_stats`: per exercise phase, envelope band and side - peak, median, range, time in band.
+- `notes_for`: what could not be measured, or only roughly, and why (not seen, wrong view, low
+  reliability, guided hold, twist from one camera).
+
+Signed left-positive measures are read toward the working side, as the envelope reads them
+(`coach.envelope.toward_side`), so every value is comparable with its band.
+"""
+
+from __future__ import annotations
+
+import math
+from typing import TYPE_CHECKING
+
+import numpy as np
+
+from coach.conventions import MEASURE_NAMES, SPEC, Reliability
+from coach.envelope import resolve_key, toward_side
+from coach.exercises import Exercise
+from coach.timeline import CANT_JUDGE, IN, OUT, RELIABILITY_CODE, SIDES, VIEWS, TimelineArrays, frame_weights
+
+if TYPE_CHECKING:
+    from coach.report import Hold, MeasureStats, Note, SegmentSummary
+    from coach.verdict import FrameVerdict
+
+NOTE_MIN_SHARE = 0.05   # a problem affecting less of the time than this is not worth a note
+
+
+def _pct(part: float, whole: float) -> float:
+    return 100.0 * part / whole if whole > 0 else math.nan
+
+
+def sides_of(exercise: Exercise) -> tuple[str, ...]:
+    return ("left", "right") if exercise.sides == "left_right" else ("both",)
+
+
+def segment_summary(index: int, exercise: Exercise, start_s: float, score: float | None,
+                    last: FrameVerdict | None, tl: TimelineArrays, holds: list[Hold]) -> SegmentSummary:
+    from coach.report import SegmentSummary
+
+    rows = tl.segment == index
+    w = frame_weights(tl.t_s)[rows]
+    total = float(w.sum())
+    end_s = float(tl.t_s[rows][-1]) if rows.any() else start_s
+    done = {side: sum(1 for h in holds if h.exercise == exercise.id and h.completed
+                      and h.start_s >= start_s and h.start_s <= end_s and (h.side or "both") == side)
+            for side in sides_of(exercise)}
+    reps = dict(last.reps_done) if last is not None else {side: 0 for side in sides_of(exercise)}
+    return SegmentSummary(
+        exercise.id, exercise.name, float(start_s), end_s, int(rows.sum()),
+        last.status.value if last is not None else "active", reps, exercise.reps_per_side, done,
+        exercise.reps_per_side * len(exercise.phases),
+        _pct(float(w[tl.envelope[rows] == 1].sum()), total), _pct(float(w[tl.holding[rows] == 1].sum()), total),
+        score, last.advice if last is not None else "")
+
+
+def stretch_direction(values: np.ndarray, band_min: float, band_max: float) -> float:
+    """+1 when the stretch goes up through the band, -1 when down: from where the values rest
+    outside the band (their median) toward the band. Without values outside, toward the band edge
+    the values lean to."""
+    below, above = values[values < band_min], values[values > band_max]
+    if len(below) or len(above):
+        return 1.0 if len(below) >= len(above) else -1.0
+    middle = (band_min + band_max) / 2
+    return 1.0 if float(np.median(values)) >= middle else -1.0
+
+
+def peak(values: np.ndarray, band_min: float, band_max: float) -> float:
+    """The furthest value reached in the direction of the stretch (NaN without values)."""
+    values = values[np.isfinite(values)]
+    if not len(values):
+        return math.nan
+    return float(values.max() if stretch_direction(values, band_min, band_max) > 0 else values.min())
+
+
+def _band_stats(values: np.ndarray, bands: np.ndarray, band_min: float, band_max: float) -> dict:
+    finite = values[np.isfinite(values)]
+    judged = (bands == IN) | (bands == OUT)
+    nan = math.nan
+    return {"peak": peak(finite, band_min, band_max),
+            "median": float(np.median(finite)) if len(finite) else nan,
+            "lowest": float(finite.min()) if len(finite) else nan,
+            "highest": float(finite.max()) if len(finite) else nan,
+            "in_band_pct": _pct(float((bands == IN).sum()), float(judged.sum())),
+            "judged_pct": _pct(float(judged.sum()), float(len(bands)))}
+
+
+def measure_stats(index: int, exercise: Exercise, tl: TimelineArrays) -> list[MeasureStats]:
+    """One row per phase x envelope band x side, over the frames coached in that phase and side."""
+    from coach.report import MeasureStats
+
+    out = []
+    for p, phase in enumerate(exercise.phases):
+        for key, band in phase.envelope.items():
+            for side in sides_of(exercise):
+                measure = resolve_key(key, None if side == "both" else side)
+                j = MEASURE_NAMES.index(measure)
+                rows = (tl.segment == index) & (tl.phase == p) & (tl.side == SIDES.index(side)) & (tl.seen == 1)
+                values = np.array([toward_side(measure, float(v), side) for v in tl.values[rows, j]])
+                stats = _band_stats(values, tl.bands[rows, j], band.min, band.max)
+                out.append(MeasureStats(exercise.id, phase.name, key, measure, side, SPEC[measure].unit,
+                                        band.min, band.max, frames=int(rows.sum()), **stats))
+    return out
+
+
+def _label(measure: str) -> str:
+    return measure.removesuffix("_deg").removesuffix("_sw").replace("_", " ")
+
+
+def _measure_notes(index: int, exercise: Exercise, tl: TimelineArrays) -> list[Note]:
+    """Per envelope measure: how often it was not seen, or seen too unreliably to judge."""
+    from coach.report import Note
+
+    notes: list[Note] = []
+    rows = (tl.segment == index) & (tl.seen == 1)
+    if not rows.any():
+        return notes
+    keys = {resolve_key(k, s if s != "both" else None): band.min_reliability
+            for phase in exercise.phases for k, band in phase.envelope.items() for s in sides_of(exercise)}
+    views = tl.view[rows]
+    for measure, need in sorted(keys.items()):
+        j = MEASURE_NAMES.index(measure)
+        values, rel = tl.values[rows, j], tl.reliability[rows, j]
+        unseen = float(np.mean(~np.isfinite(values)))
+        weak = float(np.mean(np.isfinite(values) & (rel < RELIABILITY_CODE[Reliability(need)])))
+        if unseen >= NOTE_MIN_SHARE:
+            notes.append(Note(f"{_label(measure)}: not measurable {unseen:.0%} of the time - the landmarks it "
+                              f"needs were hidden or out of the frame", measure, exercise.id))
+        if weak >= NOTE_MIN_SHARE:
+            bad = views[np.isfinite(values) & (rel < RELIABILITY_CODE[Reliability(need)])]
+            common = VIEWS[int(np.bincount(bad).argmax())].value if len(bad) else "this"
+            notes.append(Note(f"{_label(measure)}: too unreliable to judge {weak:.0%} of the time (mostly a "
+                              f"{common} view; judged from {', '.join(v.value for v in exercise.view)})",
+                              measure, exercise.id))
+        if SPEC[measure].reliability and all(r in (Reliability.LOW, Reliability.NONE)
+                                             for r in SPEC[measure].reliability.values()):
+            notes.append(Note(f"{_label(measure)}: an estimate from one camera (low reliability at best) - "
+                              "read it as a trend, not an exact angle", measure, exercise.id))
+    return notes
+
+
+def _view_note(index: int, exercise: Exercise, tl: TimelineArrays) -> list[Note]:
+    from coach.report import Note
+
+    rows = (tl.segment == index) & (tl.seen == 1)
+    wanted = [VIEWS.index(v) for v in exercise.view]
+    wrong = float(np.mean(~np.isin(tl.view[rows], wanted))) if rows.any() else 0.0
+    if wrong < NOTE_MIN_SHARE:
+        return []
+    return [Note(f"camera view: not a {' / '.join(v.value for v in exercise.view)} view {wrong:.0%} of the time; "
+                 f"{exercise.name} cannot be judged from other views", None, exercise.id)]
+
+
+def notes_for(exercises: list[Exercise], tl: TimelineArrays) -> list[Note]:
+    from coach.report import Note
+
+    notes: list[Note] = []
+    if tl.n:
+        unseen = float(np.mean(tl.seen == 0))
+        if unseen >= NOTE_MIN_SHARE:
+            notes.append(Note(f"nobody was detected in {unseen:.0%} of the frames"))
+    for i, ex in enumerate(exercises):
+        if ex.guided:
+            notes.append(Note(f"{ex.name} is a guided hold: timed while posture and view fit; the angles "
+                              "shown are not claimed as the movement itself", None, ex.id))
+        notes += _view_note(i, ex, tl) + _measure_notes(i, ex, tl)
+    notes.append(Note("pelvic tilt cannot be measured from body landmarks (no points on the spine or pelvis)",
+                      "pelvic_tilt_deg"))
+    return notes
+
+
+__all__ = ["CANT_JUDGE", "measure_stats", "notes_for", "peak", "segment_summary", "stretch_direction"]

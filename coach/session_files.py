@@ -1,0 +1,219 @@
+"""The files of one analysed input, written as the frames stream past.
+
+    with OutputFolder("coach-out/clip") as folder:            # a hidden staging folder until the end
+        with SessionFiles(folder, info, video=True) as files:
+            files.write_frame(frame, pose_frame, verdict, inside, exercise)   # per frame
+        files.write_summary(report, timeline)                 # session.json and report.html
+
+frames.csv        one row per frame: time, phase and side, every measure with its reliability and
+                  band verdict, the envelope flag, hold state and progress, reps, active alerts
+landmarks.jsonl.gz  the poses (pose-landmarks/1), unless a first pass already wrote them
+annotated.mp4     the live overlay on every frame (annotated.jpg for an image; none for a
+                  landmark recording, which has no pixels - its report thumbnails show the
+                  skeleton on a blank canvas)
+session.json      the `Report`;   report.html  the readable report (`coach.report_html`)
+
+Every file is written atomically inside the staging folder; `OutputFolder` moves the folder into
+place when the block ends normally or by Ctrl-C (if a session.json was written), and deletes it
+after any other error. A failed write becomes a one-line `OutputError`.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import csv
+import math
+import os
+import shutil
+import tempfile
+from pathlib import Path
+
+import numpy as np
+
+from coach.atomic import atomic_open, ensure_dir, write_bytes, write_text
+from coach.conventions import MEASURE_NAMES
+from coach.errors import OutputError
+from coach.exercises import Exercise
+from coach.keyframes import KeyframePicker
+from coach.pose import Frame, PoseFrame
+from coach.report import InputInfo, Report
+from coach.timeline import TimelineArrays
+from coach.verdict import FrameVerdict
+
+CSV, LANDMARKS, VIDEO, IMAGE, SESSION, HTML = ("frames.csv", "landmarks.jsonl.gz", "annotated.mp4", "annotated.jpg",
+                                               "session.json", "report.html")
+BLANK_RGB = (28, 31, 36)      # the canvas a recording's skeleton is drawn on
+BLANK_WIDTH_PX = 480
+
+
+def _why(err: OSError) -> str:
+    return "disk full" if err.errno == 28 else (err.strerror or str(err))
+
+
+class OutputFolder:
+    """Build `path` in a hidden folder beside it; publish it whole at the end (see the module doc)."""
+
+    def __init__(self, path: str | os.PathLike):
+        self.path = Path(path)
+        self.staging: Path | None = None
+
+    def __enter__(self) -> Path:
+        parent = ensure_dir(self.path.parent)
+        try:
+            self.staging = Path(tempfile.mkdtemp(prefix=f".{self.path.name}.", suffix=".partial", dir=parent))
+        except OSError as err:
+            raise OutputError(f"{parent}: cannot create an output folder ({_why(err)})") from None
+        return self.staging
+
+    def __exit__(self, exc_type, exc, tb) -> None:
+        done = exc_type is None or issubclass(exc_type, KeyboardInterrupt)
+        if done and (self.staging / SESSION).exists():
+            self._publish()
+        else:
+            shutil.rmtree(self.staging, ignore_errors=True)
+
+    def _publish(self) -> None:
+        old = None
+        try:
+            if self.path.exists():
+                old = Path(tempfile.mkdtemp(prefix=f".{self.path.name}.", suffix=".old", dir=self.path.parent))
+                os.replace(self.path, old / self.path.name)
+            os.replace(self.staging, self.path)
+        except OSError as err:
+            shutil.rmtree(self.staging, ignore_errors=True)
+            raise OutputError(f"{self.path}: cannot move the results into place ({_why(err)})") from None
+        finally:
+            if old is not None:
+                shutil.rmtree(old, ignore_errors=True)
+
+
+def csv_header() -> list[str]:
+    head = ["t_s", "frame", "exercise", "phase", "side", "status", "pose_seen", "view", "posture", "in_envelope",
+            "hold_state", "holding", "hold_s", "hold_progress", "reps_done", "alerts"]
+    for name in MEASURE_NAMES:
+        head += [name, f"{name}_reliability", f"{name}_in_band"]
+    return head
+
+
+def _num(value: float, digits: int = 2) -> str:
+    return f"{value:.{digits}f}" if math.isfinite(value) else ""
+
+
+def _flag(value: bool | None) -> str:
+    return "" if value is None else str(int(value))
+
+
+def csv_row(pose_frame: PoseFrame, verdict: FrameVerdict, inside: bool | None) -> list[str]:
+    v = verdict
+    row = [_num(v.t_s, 4), str(pose_frame.index), v.exercise_id, v.phase, v.side or "", v.status.value,
+           str(int(v.pose_seen)), v.view.value, v.posture.value, _flag(inside), v.state.value, str(int(v.holding)),
+           _num(v.hold_s, 3), _num(v.progress, 3), ";".join(f"{k}={n}" for k, n in v.reps_done.items()),
+           ";".join(v.alert_ids)]
+    for m in v.measures:
+        row += [_num(m.value), m.reliability.value, _flag(m.inside) if m.in_envelope else ""]
+    return row
+
+
+class SessionFiles:
+    """The per-frame writers of one input (a context manager) and the end-of-run summary files."""
+
+    def __init__(self, folder: Path, info: InputInfo, *, video: bool = True, landmarks: bool = True):
+        self.folder, self.info = folder, info
+        self.video = video and info.kind in ("video", "image")
+        self.landmarks = landmarks
+        self.keyframes = KeyframePicker()
+        self._stack = contextlib.ExitStack()
+        self._overlays: dict[str, object] = {}
+        self._csv = self._recording = self._sink = None
+
+    def names(self) -> tuple[str, ...]:
+        media = (VIDEO if self.info.kind == "video" else IMAGE) if self.video else None
+        return tuple(n for n in (CSV, LANDMARKS, media, SESSION, HTML) if n)
+
+    def __enter__(self) -> SessionFiles:
+        from coach.recording import RecordingInfo, RecordingWriter
+
+        with self._stack:
+            fh = self._stack.enter_context(atomic_open(self.folder / CSV, "w", keep_on_interrupt=True,
+                                                       encoding="utf-8", newline=""))
+            self._csv = csv.writer(fh)
+            self._csv.writerow(csv_header())
+            if self.landmarks:
+                w, h = self.info.size_px
+                header = RecordingInfo(self.info.fps, w, h, self.info.model, "")
+                self._recording = self._stack.enter_context(RecordingWriter(self.folder / LANDMARKS, header))
+            self._stack = self._stack.pop_all()
+        return self
+
+    def __exit__(self, exc_type, exc, tb) -> None:
+        try:
+            self._stack.__exit__(exc_type, exc, tb)
+        except OSError as err:
+            raise OutputError(f"{self.folder.parent}: results could not be written ({_why(err)})") from None
+
+    def write_frame(self, frame: Frame | None, pose_frame: PoseFrame, verdict: FrameVerdict, inside: bool | None,
+                    exercise: Exercise) -> None:
+        """One frame: a CSV row, a landmarks line, an annotated video frame, key-frame candidates."""
+        try:
+            self._csv.writerow(csv_row(pose_frame, verdict, inside))
+            if self._recording is not None:
+                self._recording.write(pose_frame)
+            drawn = _Drawn(self._overlay(exercise), frame, pose_frame, verdict)
+            if self.video and frame is not None and self.info.kind == "video":
+                self._video_sink(frame).write(drawn())
+            if self.info.kind == "image":
+                self.keyframes.keep_frame(exercise, verdict, drawn)
+            self.keyframes.offer(exercise, verdict, drawn)
+        except OSError as err:
+            raise OutputError(f"{self.folder.parent}: results could not be written ({_why(err)})") from None
+
+    def _overlay(self, exercise: Exercise):
+        if exercise.id not in self._overlays:
+            from coach.overlay import Overlay
+
+            self._overlays[exercise.id] = Overlay(exercise)
+        return self._overlays[exercise.id]
+
+    def _video_sink(self, frame: Frame):
+        if self._sink is None:
+            from coach.video import VideoSink
+
+            h, w = frame.rgb.shape[:2]
+            self._sink = self._stack.enter_context(VideoSink(self.folder / VIDEO, self.info.fps, (w, h)))
+        return self._sink
+
+    def write_summary(self, report: Report, timeline: TimelineArrays) -> None:
+        """session.json and report.html (and annotated.jpg for an image), each atomically."""
+        from coach.report_html import render_report
+
+        if self.video and self.info.kind == "image" and self.keyframes.last is not None:
+            write_bytes(self.folder / IMAGE, self.keyframes.last.jpeg)
+        write_text(self.folder / HTML, render_report(report, timeline, self.keyframes))
+        write_text(self.folder / SESSION, report.to_json())
+
+
+class _Drawn:
+    """The annotated frame, drawn at most once and only when someone asks for it."""
+
+    def __init__(self, overlay, frame: Frame | None, pose_frame: PoseFrame, verdict: FrameVerdict):
+        self._args = overlay, frame, pose_frame, verdict
+        self._rgb: np.ndarray | None = None
+
+    def __call__(self) -> np.ndarray:
+        if self._rgb is None:
+            overlay, frame, pose_frame, verdict = self._args
+            canvas = frame.rgb if frame is not None else _blank(self_size(pose_frame))
+            self._rgb = overlay.annotate(canvas, pose_frame, verdict)
+        return self._rgb
+
+
+def self_size(pose_frame: PoseFrame) -> tuple[int, int]:
+    w, h = pose_frame.pose.image_size
+    if w <= 0 or h <= 0:
+        return BLANK_WIDTH_PX, BLANK_WIDTH_PX * 3 // 4
+    return BLANK_WIDTH_PX, max(1, round(BLANK_WIDTH_PX * h / w))
+
+
+def _blank(size_px: tuple[int, int]) -> np.ndarray:
+    w, h = size_px
+    return np.full((h, w, 3), BLANK_RGB, dtype=np.uint8)

@@ -1,0 +1,131 @@
+"""Video files out: `VideoSink` writes RGB frames to an MP4, atomically; `VideoInfo` describes a video.
+
+    with VideoSink("out/annotated.mp4", fps=info.fps, size_px=(w, h)) as sink:
+        for rgb in frames:
+            sink.write(rgb)
+
+Frames go to a temporary file beside the target (same extension, so OpenCV picks the container),
+which is renamed over the target when the block ends - also after Ctrl-C, keeping every frame
+written so far. Any other error removes the temporary file and leaves the target untouched.
+The MPEG-4 encoder needs even dimensions: an odd width or height is padded by one repeated
+column / row (`written_size_px` says what is in the file). `fps` stays a float (29.97 is not 30).
+"""
+
+from __future__ import annotations
+
+import math
+import os
+import tempfile
+from dataclasses import dataclass
+from pathlib import Path
+
+import cv2
+import numpy as np
+
+from coach.errors import InputError, OutputError
+
+FOURCC = "mp4v"
+
+
+@dataclass(frozen=True)
+class VideoInfo:
+    """A video's frame rate (float), size and frame count (None when the container does not say)."""
+
+    fps: float
+    width_px: int
+    height_px: int
+    frame_count: int | None = None
+
+    @property
+    def size_px(self) -> tuple[int, int]:
+        return self.width_px, self.height_px
+
+    @classmethod
+    def from_path(cls, path: str | os.PathLike) -> VideoInfo:
+        """Read the container's header; `InputError` when the file cannot be opened as a video."""
+        cap = cv2.VideoCapture(str(path))
+        try:
+            if not cap.isOpened():
+                raise InputError(f"{path}: cannot be opened as a video")
+            count = int(cap.get(cv2.CAP_PROP_FRAME_COUNT))
+            return cls(float(cap.get(cv2.CAP_PROP_FPS)), int(cap.get(cv2.CAP_PROP_FRAME_WIDTH)),
+                       int(cap.get(cv2.CAP_PROP_FRAME_HEIGHT)), count if count > 0 else None)
+        finally:
+            cap.release()
+
+
+def _check_args(fps: float, size_px: tuple[int, int]) -> tuple[float, tuple[int, int]]:
+    fps = float(fps)
+    if not (math.isfinite(fps) and fps > 0):
+        raise ValueError(f"VideoSink fps: expected a finite number > 0, got {fps}")
+    if len(size_px) != 2 or any(int(v) != v or v <= 0 for v in size_px):
+        raise ValueError(f"VideoSink size_px: expected (width, height) positive integers, got {size_px}")
+    return fps, (int(size_px[0]), int(size_px[1]))
+
+
+class VideoSink:
+    """Context manager writing RGB uint8 frames of `size_px` (width, height) to an MP4 at `path`."""
+
+    def __init__(self, path: str | os.PathLike, fps: float, size_px: tuple[int, int]):
+        self.path = Path(path)
+        self.fps, self.size_px = _check_args(fps, size_px)
+        w, h = self.size_px
+        self.written_size_px = (w + w % 2, h + h % 2)
+        self.frames_written = 0
+        self._writer: cv2.VideoWriter | None = None
+        self._tmp: Path | None = None
+
+    def __enter__(self) -> VideoSink:
+        folder = self.path.parent if str(self.path.parent) else Path(".")
+        if not folder.is_dir():
+            problem = "is not a folder" if folder.exists() else "does not exist"
+            raise OutputError(f"{self.path}: folder {folder} {problem}")
+        try:
+            fd, tmp = tempfile.mkstemp(prefix=f".{self.path.stem}.", suffix=self.path.suffix or ".mp4", dir=folder)
+        except OSError as exc:
+            raise OutputError(f"{self.path}: cannot write in {folder} ({exc.strerror})") from None
+        os.close(fd)
+        self._tmp = Path(tmp)
+        self._writer = cv2.VideoWriter(str(self._tmp), cv2.VideoWriter_fourcc(*FOURCC), self.fps,
+                                       self.written_size_px)
+        if not self._writer.isOpened():
+            self._discard()
+            raise OutputError(f"{self.path}: cannot open an MP4 writer (codec {FOURCC}, "
+                              f"{self.size_px[0]}x{self.size_px[1]} at {self.fps:g} fps)")
+        return self
+
+    def write(self, rgb: np.ndarray) -> None:
+        """Append one RGB uint8 frame of exactly `size_px`."""
+        if self._writer is None:
+            raise ValueError(f"{self.path}: VideoSink.write outside its `with` block")
+        w, h = self.size_px
+        if not isinstance(rgb, np.ndarray) or rgb.dtype != np.uint8 or rgb.shape != (h, w, 3):
+            got = f"{rgb.dtype} {rgb.shape}" if isinstance(rgb, np.ndarray) else type(rgb).__name__
+            raise ValueError(f"{self.path}: expected an RGB uint8 frame of shape {(h, w, 3)}, got {got}")
+        bgr = cv2.cvtColor(rgb, cv2.COLOR_RGB2BGR)
+        if self.written_size_px != self.size_px:
+            bgr = cv2.copyMakeBorder(bgr, 0, h % 2, 0, w % 2, cv2.BORDER_REPLICATE)
+        self._writer.write(bgr)
+        self.frames_written += 1
+
+    def __exit__(self, exc_type, exc, tb) -> None:
+        """Move the file into place on success and after Ctrl-C; remove it after any other error."""
+        keep = exc_type is None or issubclass(exc_type, KeyboardInterrupt)
+        self._writer.release()
+        self._writer = None
+        if not keep:
+            self._discard()
+            return
+        try:
+            if self._tmp.stat().st_size == 0:
+                raise OSError(0, "the encoder wrote nothing")
+            os.replace(self._tmp, self.path)
+        except OSError as err:
+            self._discard()
+            if exc_type is None:
+                raise OutputError(f"{self.path}: could not be written ({err.strerror or err})") from None
+
+    def _discard(self) -> None:
+        if self._tmp is not None:
+            self._tmp.unlink(missing_ok=True)
+            self._tmp = None

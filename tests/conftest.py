@@ -1,0 +1,58 @@
+"""Shared fixtures: where ../shared is, and the real model (fail, not skip, under COACH_REQUIRE_MODEL=1)."""
+
+from __future__ import annotations
+
+import csv
+import os
+from pathlib import Path
+
+import pytest
+
+REPO = Path(__file__).resolve().parent.parent
+SHARED = Path(os.environ.get("COACH_SHARED", REPO.parent / "shared"))
+REQUIRE_MODEL = os.environ.get("COACH_REQUIRE_MODEL") == "1"
+
+
+def _need(path: Path, what: str) -> Path:
+    if path.exists():
+        return path
+    msg = f"{what} not found at {path} (set COACH_SHARED / COACH_MODEL_DIR)"
+    if REQUIRE_MODEL:
+        pytest.fail(msg)
+    pytest.skip(msg)
+
+
+@pytest.fixture(scope="session")
+def shared_dir() -> Path:
+    return _need(SHARED, "shared material")
+
+
+@pytest.fixture(scope="session")
+def photos_dir(shared_dir) -> Path:
+    return _need(shared_dir / "photos", "shared photos")
+
+
+@pytest.fixture(scope="session")
+def landmarks_dir(shared_dir) -> Path:
+    return _need(shared_dir / "landmarks", "shared landmark recordings")
+
+
+@pytest.fixture(scope="session")
+def photo_labels(photos_dir) -> list[dict]:
+    with open(photos_dir / "LABELS.tsv", newline="") as fh:
+        return list(csv.DictReader(fh, delimiter="\t"))
+
+
+def model_dir() -> Path:
+    return Path(os.environ.get("COACH_MODEL_DIR", SHARED / "models"))
+
+
+@pytest.fixture(scope="session")
+def model_path() -> Path:
+    """The full model bundle, as the shared recordings were made with it."""
+    return _need(model_dir() / "pose_landmarker_full.task", "model bundle")
+
+
+@pytest.fixture(scope="session")
+def lite_model_path() -> Path:
+    return _need(model_dir() / "pose_landmarker_lite.task", "model bundle")

@@ -1,0 +1,77 @@
+"""Atomic writes: nothing half-written is ever left behind."""
+
+import errno
+import os
+
+import pytest
+
+from coach.atomic import atomic_open, ensure_dir, write_text
+from coach.errors import OutputError
+
+
+def test_write_replaces_target_and_leaves_no_temp(tmp_path):
+    target = tmp_path / "session.json"
+    target.write_text("old")
+    write_text(target, "new")
+    assert target.read_text() == "new"
+    assert os.listdir(tmp_path) == ["session.json"]
+
+
+def test_error_inside_keeps_old_file_and_removes_temp(tmp_path):
+    target = tmp_path / "report.html"
+    target.write_text("old")
+    with pytest.raises(RuntimeError):
+        with atomic_open(target) as fh:
+            fh.write("half")
+            raise RuntimeError("boom")
+    assert target.read_text() == "old"
+    assert os.listdir(tmp_path) == ["report.html"]
+
+
+def test_disk_full_is_one_line_output_error(tmp_path, monkeypatch):
+    target = tmp_path / "frames.csv"
+    real_fdopen = os.fdopen
+
+    class FullFile:
+        def __init__(self, fd, *a, **k):
+            self._fh = real_fdopen(fd, "w")
+
+        def write(self, text):
+            raise OSError(errno.ENOSPC, "No space left on device")
+
+        def __enter__(self):
+            return self
+
+        def __exit__(self, *exc):
+            self._fh.close()
+
+    monkeypatch.setattr("coach.atomic.os.fdopen", FullFile)
+    with pytest.raises(OutputError, match="frames.csv.*disk full"):
+        write_text(target, "t_s,value\n")
+    assert not target.exists()
+    assert os.listdir(tmp_path) == []
+
+
+def test_interrupt_keeps_what_was_written_when_asked(tmp_path):
+    target = tmp_path / "stream.jsonl"
+    with pytest.raises(KeyboardInterrupt):
+        with atomic_open(target, keep_on_interrupt=True) as fh:
+            fh.write("line 1\n")
+            raise KeyboardInterrupt
+    assert target.read_text() == "line 1\n"
+
+
+@pytest.mark.skipif(os.geteuid() == 0, reason="root can write anywhere")
+def test_unwritable_folder_is_named(tmp_path):
+    folder = tmp_path / "ro"
+    folder.mkdir()
+    folder.chmod(0o500)
+    with pytest.raises(OutputError, match="not writable"):
+        ensure_dir(folder)
+
+
+def test_folder_under_a_file_is_named(tmp_path):
+    blocker = tmp_path / "file"
+    blocker.write_text("x")
+    with pytest.raises(OutputError, match="cannot create output folder"):
+        ensure_dir(blocker / "out")

@@ -1,0 +1,186 @@
+"""Scripted measure sequences -> the exact events the engine emits (holds, grace, hysteresis, pose
+lost, sides, cat-cow phases, rest, routines).
+
+Frame step 1/16 s (see tests/scripted.py). Timing rules used to derive each expected time, with
+SETTINGS (settle 0.25 s, grace 0.5 s, still below 12 deg/s until above 20 deg/s):
+- a step change of a measure is one frame of high speed, so "still" starts on the next frame;
+- a hold starts settle_s after the first in-envelope-and-still frame;
+- hold time accrues one frame step per holding frame after the start, so a 1 s hold started at
+  t completes at t + 1;
+- a pause longer than grace_s releases the hold on the first frame more than 0.5 s after it began.
+"""
+
+from __future__ import annotations
+
+import math
+
+import pytest
+from scripted import SETTINGS, Segment, band, exercise, measures, run_script
+
+from coach.engine import Coach, EngineSettings, Routine
+from coach.verdict import EventKind, HoldState, Status
+
+TWIST_SIDED = dict(sides="left_right", side_from="sign:trunk_rotation_deg", rest_s=0.5, phases=[
+    {"name": "twist", "hold_s": 1.0, "envelope": {"trunk_rotation_deg": band(15, 45, min_reliability="low")}}])
+CAT_COW = dict(posture=["all_fours"], phases=[
+    {"name": "cat", "hold_s": 1.0, "envelope": {"neck_flexion_deg": band(20, 80)}},
+    {"name": "cow", "hold_s": 1.0, "envelope": {"neck_flexion_deg": band(-40, 10)}}])
+INC = "trunk_inclination_deg"
+ALL_FOURS = "all_fours"
+
+SCRIPTS = {
+    "hold, rest, next rep, release, rep": (
+        dict(reps_per_side=2, rest_s=0.5),
+        [Segment(1.0, {INC: 0}), Segment(3.0, {INC: 40}), Segment(1.0, {INC: 0}), Segment(2.0, {INC: 40})],
+        [("exercise_started", 0.0), ("hold_started", 1.3125), ("hold_completed", 2.3125), ("rep_completed", 2.3125),
+         ("rest_started", 2.3125), ("rest_ended", 2.8125),  # still in the stretch after the rest: a new hold
+         ("hold_started", 3.0625), ("hold_paused", 4.0), ("hold_released", 4.5625),
+         ("hold_started", 5.3125), ("hold_completed", 6.3125), ("rep_completed", 6.3125),
+         ("exercise_completed", 6.3125)]),
+    "a brief jitter out pauses, then resumes (grace)": (
+        {},
+        [Segment(1.0, {INC: 40}), Segment(0.25, {INC: 70}), Segment(2.0, {INC: 40})],
+        # 0.625 s held before the jitter; back and still at 1.3125; 0.375 s more -> 1.6875
+        [("exercise_started", 0.0), ("hold_started", 0.3125), ("hold_paused", 1.0), ("hold_resumed", 1.3125),
+         ("hold_completed", 1.6875), ("rep_completed", 1.6875), ("exercise_completed", 1.6875)]),
+    "drifting just past the band edge stays in (band hysteresis)": (
+        dict(phases=[{"name": "hold", "hold_s": 3.0, "envelope": {INC: band(20, 60, hysteresis=5)}}]),
+        [Segment(0.5, {INC: 50}), Segment(1.5, {INC: lambda t: 50 + 8 * t}), Segment(2.0, {INC: 62.5})],
+        [("exercise_started", 0.0), ("hold_started", 0.3125), ("hold_completed", 3.3125),
+         ("rep_completed", 3.3125), ("exercise_completed", 3.3125)]),
+    "the same drift without band hysteresis releases": (
+        dict(phases=[{"name": "hold", "hold_s": 3.0, "envelope": {INC: band(20, 60, hysteresis=0)}}]),
+        [Segment(0.5, {INC: 50}), Segment(1.5, {INC: lambda t: 50 + 8 * t}), Segment(2.0, {INC: 62.5})],
+        # the ramp is exactly 60 (still inside) at 0.5 + 1.25 and past it one frame later, at 1.8125
+        [("exercise_started", 0.0), ("hold_started", 0.3125), ("hold_paused", 1.8125), ("hold_released", 2.375)]),
+    "moving through the envelope is not a hold (stillness)": (
+        {},
+        [Segment(2.0, {INC: lambda t: 25 + 15 * t}), Segment(1.5, {INC: 55})],
+        [("exercise_started", 0.0), ("hold_started", 2.3125), ("hold_completed", 3.3125),
+         ("rep_completed", 3.3125), ("exercise_completed", 3.3125)]),
+    "pose lost briefly pauses the hold": (
+        {},
+        [Segment(0.5, {INC: 40}), Segment(0.25, None), Segment(1.5, {INC: 40})],
+        [("exercise_started", 0.0), ("hold_started", 0.3125), ("pose_lost", 0.5), ("hold_paused", 0.5),
+         ("pose_regained", 0.75), ("hold_resumed", 0.8125), ("hold_completed", 1.6875), ("rep_completed", 1.6875),
+         ("exercise_completed", 1.6875)]),
+    "pose lost for long releases the hold and raises person_lost": (
+        {},
+        [Segment(0.5, {INC: 40}), Segment(2.0, None), Segment(1.0, {INC: 40})],
+        [("exercise_started", 0.0), ("hold_started", 0.3125), ("pose_lost", 0.5), ("hold_paused", 0.5),
+         ("hold_released", 1.0625), ("alert_raised", 1.5), ("pose_regained", 2.5), ("alert_cleared", 2.5),
+         ("hold_started", 2.8125)]),
+    "sides: left detected from the pose, then right": (
+        TWIST_SIDED,
+        [Segment(1.5, {"trunk_rotation_deg": 30}), Segment(0.5, {"trunk_rotation_deg": 0}),
+         Segment(1.5, {"trunk_rotation_deg": -30})],
+        [("exercise_started", 0.0), ("side_changed", 0.3125), ("hold_started", 0.3125),
+         ("hold_completed", 1.3125), ("rep_completed", 1.3125), ("side_changed", 1.3125),
+         ("rest_started", 1.3125), ("rest_ended", 1.8125), ("hold_started", 2.3125), ("hold_completed", 3.3125),
+         ("rep_completed", 3.3125), ("exercise_completed", 3.3125)]),
+    "cat then cow": (
+        CAT_COW,
+        [Segment(1.5, {"neck_flexion_deg": 40}, posture=ALL_FOURS), Segment(1.5, {"neck_flexion_deg": -10}, posture=ALL_FOURS)],
+        [("exercise_started", 0.0), ("hold_started", 0.3125), ("hold_completed", 1.3125),
+         ("phase_changed", 1.3125), ("hold_started", 1.8125), ("hold_completed", 2.8125),
+         ("rep_completed", 2.8125), ("exercise_completed", 2.8125)]),
+    "cow first: the engine follows the person": (
+        CAT_COW,
+        [Segment(1.5, {"neck_flexion_deg": -10}, posture=ALL_FOURS), Segment(1.5, {"neck_flexion_deg": 40}, posture=ALL_FOURS)],
+        [("exercise_started", 0.0), ("phase_changed", 0.3125), ("hold_started", 0.3125),
+         ("hold_completed", 1.3125), ("phase_changed", 1.3125), ("hold_started", 1.8125),
+         ("hold_completed", 2.8125), ("rep_completed", 2.8125), ("exercise_completed", 2.8125)]),
+}
+
+
+@pytest.mark.parametrize("name", list(SCRIPTS))
+def test_scripted_sequence_gives_exact_events(name):
+    overrides, segments, expected = SCRIPTS[name]
+    run = run_script(exercise(**overrides), segments)
+    assert run.kinds_at() == expected
+
+
+def test_event_details_name_phase_side_and_times():
+    run = run_script(exercise(**TWIST_SIDED), SCRIPTS["sides: left detected from the pose, then right"][1])
+    sides = [dict(e.details) for e in run.events if e.kind == EventKind.SIDE_CHANGED]
+    assert sides == [{"from": None, "to": "left"}, {"from": "left", "to": "right"}]
+    reps = [dict(e.details) for e in run.events if e.kind == EventKind.REP_COMPLETED]
+    assert reps == [{"side": "left", "rep": 1}, {"side": "right", "rep": 1}]
+    last = run.verdicts[-1]
+    assert last.reps_done == {"left": 1, "right": 1} and last.sides_done == ("left", "right")
+    assert last.status == Status.COMPLETED
+
+
+def test_release_reports_when_the_hold_really_ended():
+    run = run_script(exercise(reps_per_side=2, rest_s=0.5), SCRIPTS["hold, rest, next rep, release, rep"][1])
+    released = [e for e in run.events if e.kind == EventKind.HOLD_RELEASED]
+    assert [(e.t_s, e.details["held_until_s"], e.details["hold_s"]) for e in released] == [(4.5625, 4.0, 0.875)]
+
+
+def test_follow_and_next_phase_reasons():
+    run = run_script(exercise(**CAT_COW), SCRIPTS["cow first: the engine follows the person"][1])
+    changes = [dict(e.details) for e in run.events if e.kind == EventKind.PHASE_CHANGED]
+    assert changes == [{"from": "cat", "to": "cow", "reason": "followed"}, {"from": "cow", "to": "cat", "reason": "next"}]
+    holds = [e.details["phase"] for e in run.events if e.kind == EventKind.HOLD_STARTED]
+    assert holds == ["cow", "cat"]
+
+
+def test_hold_time_accrues_only_while_holding_and_progress_is_bounded():
+    run = run_script(exercise(), SCRIPTS["a brief jitter out pauses, then resumes (grace)"][1])
+    paused = [v for v in run.verdicts if v.state == HoldState.PAUSED]
+    assert paused and len({v.hold_s for v in paused}) == 1  # frozen while paused
+    assert paused[0].hold_s == pytest.approx(0.625)
+    assert all(0.0 <= v.progress <= 1.0 for v in run.verdicts)
+    assert max(v.hold_s for v in run.verdicts) == pytest.approx(1.0)
+
+
+def test_measure_verdict_gives_distance_and_hint_outside_the_band():
+    run = run_script(exercise(), [Segment(0.25, {INC: 70})])
+    m = run.verdicts[-1].measure(INC)
+    assert (m.inside, m.distance, m.hint, m.in_envelope) == (False, 10.0, "less than 60", True)
+    twist = run.verdicts[-1].measure("trunk_rotation_deg")
+    assert twist.inside is None and math.isnan(twist.value) and not twist.valid
+
+
+def test_same_input_same_output():
+    ex = exercise(**CAT_COW)
+    segs = SCRIPTS["cow first: the engine follows the person"][1]
+    assert run_script(ex, segs).kinds_at() == run_script(ex, segs).kinds_at()
+
+
+def test_time_running_backwards_is_taken_as_the_last_time():
+    coach = Coach(exercise(), smoothing="none", settings=SETTINGS)
+    coach.update_measures(measures({INC: 40}), 1.0)
+    verdict = coach.update_measures(measures({INC: 40}), 0.5)
+    assert verdict.t_s == 1.0
+    with pytest.raises(ValueError, match="t_s"):
+        coach.update_measures(measures({INC: 40}), math.nan)
+
+
+def test_routine_advances_when_an_exercise_is_complete():
+    routine = Routine([exercise(id="first"), exercise(id="second")], smoothing="none", settings=SETTINGS)
+    events = []
+    for i in range(48):
+        verdict = routine.update_measures(measures({INC: 40}), i / 16)
+        events += [(e.kind.value, e.t_s, verdict.exercise_id) for e in verdict.events]
+    # the second exercise starts on the frame after the first completes, with fresh smoothing
+    assert events == [("exercise_started", 0.0, "first"), ("hold_started", 0.3125, "first"),
+                      ("hold_completed", 1.3125, "first"), ("rep_completed", 1.3125, "first"),
+                      ("exercise_completed", 1.3125, "first"), ("exercise_started", 1.375, "second"),
+                      ("hold_started", 1.6875, "second"), ("hold_completed", 2.6875, "second"),
+                      ("rep_completed", 2.6875, "second"), ("exercise_completed", 2.6875, "second")]
+    assert routine.done and routine.index == 1
+
+
+@pytest.mark.parametrize("bad, message", [
+    (dict(settle_s=-1.0), "settle_s"), (dict(min_cutoff_hz=0.0), "min_cutoff_hz"),
+    (dict(still_enter_deg_s=30.0, still_exit_deg_s=20.0), "still_exit_deg_s"), (dict(stop_count=0), "stop_count"),
+])
+def test_settings_are_checked_and_name_the_field(bad, message):
+    with pytest.raises(ValueError, match=message):
+        EngineSettings(**bad)
+
+
+def test_unknown_smoothing_mode_is_rejected():
+    with pytest.raises(ValueError, match="causal, none"):
+        Coach(exercise(), smoothing="zero-phase")

@@ -1,0 +1,159 @@
+"""`coach.envelope`: bands, gates, hysteresis, "can't judge", sides (pure; synthetic Measures)."""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+import pytest
+
+from coach.conventions import MEASURE_NAMES, SPEC, Posture, Reliability, View
+from coach.envelope import (LOW_RELIABILITY, NOT_SEEN, SIDE_UNKNOWN, detect_side, in_envelope, judge_band,
+                            resolve_key, toward_side, twist_limit)
+from coach.exercises import Band, get_exercise
+from coach.measures import Measures
+
+
+def make(view: View = View.SIDE, posture: Posture = Posture.SUPINE, **values: float) -> Measures:
+    """Measures with the given values (others NaN) and each measure's reliability for `view`."""
+    vals = np.array([values.get(n, math.nan) for n in MEASURE_NAMES])
+    return Measures(vals, tuple(SPEC[n].reliability[view] for n in MEASURE_NAMES), view, posture)
+
+
+@pytest.fixture(scope="module")
+def bridge():
+    return get_exercise("bridge")
+
+
+BRIDGE_UP = dict(trunk_inclination_deg=115.0, hip_left_deg=170.0, hip_right_deg=168.0)
+
+
+def test_a_bridge_pose_is_inside(bridge):
+    result = in_envelope(bridge, make(**BRIDGE_UP))
+    assert result.inside is True and result.posture_ok and result.view_ok
+    assert [c.inside for c in result.checks] == [True] * 3 and result.hints == []
+
+
+def test_hips_too_low_is_outside_with_signed_distance_and_hint(bridge):
+    result = in_envelope(bridge, make(**{**BRIDGE_UP, "trunk_inclination_deg": 92.0}))
+    assert result.inside is False
+    check = result.checks[0]
+    assert (check.measure, check.inside, check.distance, check.hint) == ("trunk_inclination_deg", False, -8.0,
+                                                                         "lift your hips higher")
+    assert result.hints == ["lift your hips higher"]
+    arched = in_envelope(bridge, make(**{**BRIDGE_UP, "trunk_inclination_deg": 150.0}))
+    assert arched.checks[0].distance == 5.0 and arched.hints == ["lower your hips a little: don't arch your back"]
+
+
+def test_hysteresis_keeps_a_held_pose_inside_but_still_hints(bridge):
+    pose = make(**{**BRIDGE_UP, "hip_left_deg": 125.0})   # 5 below min; hysteresis 8
+    assert in_envelope(bridge, pose).inside is False
+    held = in_envelope(bridge, pose, was_inside=True)
+    assert held.inside is True and held.checks[1].distance == -5.0 and held.hints == []
+    assert held.checks[1].hint == "lift your hips higher: squeeze your buttocks"
+    assert in_envelope(bridge, make(**{**BRIDGE_UP, "hip_left_deg": 121.0}), was_inside=True).inside is False
+
+
+def test_judge_band_edges():
+    band = Band(min=10, max=20, hysteresis=2, hint_low="lo", hint_high="hi")
+    assert judge_band(band, 10.0) == (True, 0.0, "")
+    assert judge_band(band, 21.0) == (False, 1.0, "hi")
+    assert judge_band(band, 21.0, was_inside=True) == (True, 1.0, "hi")
+
+
+def test_a_side_not_seen_is_not_judged_and_does_not_fail(bridge):
+    result = in_envelope(bridge, make(**{**BRIDGE_UP, "hip_left_deg": math.nan}))
+    assert result.checks[1].inside is None and result.checks[1].reason == NOT_SEEN
+    assert result.inside is True and result.unjudged == (result.checks[1],)
+
+
+def test_sagittal_angles_from_the_front_are_low_reliability_so_nothing_is_judged(bridge):
+    result = in_envelope(bridge, make(view=View.FRONT, **BRIDGE_UP))
+    assert {c.reason for c in result.checks} == {LOW_RELIABILITY}
+    assert all(c.reliability == Reliability.LOW for c in result.checks)
+    assert result.view_ok is False and result.inside is False  # and the view gate says why
+
+
+def test_posture_gate(bridge):
+    assert in_envelope(bridge, make(posture=Posture.STANDING, **BRIDGE_UP)).inside is False
+    unknown = in_envelope(bridge, make(posture=Posture.UNKNOWN, **BRIDGE_UP))
+    assert unknown.posture_ok is None and unknown.inside is None
+
+
+def test_nothing_judged_is_none_not_a_pass(bridge):
+    assert in_envelope(bridge, make()).inside is None
+
+
+def test_twist_estimates_are_judged_and_listed_as_estimates_right_side_flipped():
+    ex = get_exercise("standing_rotation")
+    pose = make(view=View.FRONT, posture=Posture.STANDING, trunk_rotation_deg=-30.0, trunk_lateral_deg=-3.0)
+    assert detect_side(ex, pose) == "right"
+    result = in_envelope(ex, pose, side="right")
+    twist = result.checks[0]
+    assert (twist.value, twist.inside, twist.reliability) == (30.0, True, Reliability.LOW)
+    assert result.inside is True and result.estimated == (twist,)
+    assert result.checks[1].value == 3.0    # side lean also read toward the working side
+    wrong_way = in_envelope(ex, pose, side="left")
+    assert wrong_way.inside is False and wrong_way.hints == ["turn your chest a little further, only if it is comfortable"]
+
+
+def test_side_keys_resolve_and_an_unknown_side_cannot_be_judged():
+    ex = get_exercise("knee_to_chest_single")
+    pose = make(hip_left_deg=150.0, hip_right_deg=40.0)
+    assert detect_side(ex, pose) == "right"
+    result = in_envelope(ex, pose, side="right")
+    assert [c.measure for c in result.checks] == ["hip_right_deg", "hip_left_deg"] and result.inside is True
+    unknown = in_envelope(ex, pose, side=None)
+    assert {c.reason for c in unknown.checks} == {SIDE_UNKNOWN} and unknown.inside is None
+
+
+def test_signed_measures_of_a_sided_exercise_need_the_side():
+    ex = get_exercise("standing_rotation")
+    pose = make(view=View.FRONT, posture=Posture.STANDING, trunk_rotation_deg=30.0, trunk_lateral_deg=0.0)
+    result = in_envelope(ex, pose, side=None)
+    assert [c.reason for c in result.checks] == [SIDE_UNKNOWN, SIDE_UNKNOWN] and result.inside is None
+    seated = make(posture=Posture.SEATED, trunk_inclination_deg=5.0, knee_right_deg=170.0)  # left knee unseen
+    twist = get_exercise("seated_spinal_twist")
+    assert detect_side(twist, seated) is None
+    upright_only = in_envelope(twist, seated, side=None)
+    assert upright_only.checks[0].inside is True and upright_only.inside is None   # never a pass without a side
+
+
+def test_resolve_key_and_toward_side():
+    assert resolve_key("hip_{side}_deg", "left") == "hip_left_deg"
+    assert resolve_key("knee_{other}_deg", "left") == "knee_right_deg"
+    assert resolve_key("hip_{side}_deg", None) is None and resolve_key("hip_left_deg", None) == "hip_left_deg"
+    assert toward_side("trunk_rotation_deg", 20.0, "right") == -20.0
+    assert toward_side("trunk_rotation_deg", 20.0, "left") == 20.0
+    assert toward_side("hip_left_deg", 20.0, "right") == 20.0   # not a signed lateral measure
+
+
+@pytest.mark.parametrize("exercise_id, values, side", [
+    ("standing_rotation", dict(trunk_rotation_deg=25.0), "left"),
+    ("standing_rotation", dict(trunk_rotation_deg=-25.0), "right"),
+    ("standing_rotation", dict(trunk_rotation_deg=3.0), None),          # within the dead band
+    ("standing_rotation", dict(), None),                                # NaN
+    ("knee_to_chest_single", dict(hip_left_deg=40.0, hip_right_deg=150.0), "left"),   # lower:hip
+    ("supine_twist", dict(hip_left_deg=170.0, hip_right_deg=70.0), "left"),           # higher:hip
+    ("supine_twist", dict(hip_left_deg=170.0, hip_right_deg=168.0), None),
+    ("seated_spinal_twist", dict(knee_left_deg=150.0, knee_right_deg=80.0), "right"),  # lower:knee
+    ("bridge", dict(hip_left_deg=40.0, hip_right_deg=150.0), None),                   # no sides
+])
+def test_detect_side(exercise_id, values, side):
+    assert detect_side(get_exercise(exercise_id), make(**values)) == side
+
+
+def test_phases_by_index_or_name():
+    ex = get_exercise("cat_cow")
+    cat = make(view=View.SIDE, posture=Posture.ALL_FOURS, neck_flexion_deg=40.0, hip_left_deg=95.0, hip_right_deg=95.0)
+    assert in_envelope(ex, cat, "cat").inside is True
+    assert in_envelope(ex, cat, 1).inside is False   # cow
+    with pytest.raises(KeyError, match="no phase 'dog'; phases: cat, cow"):
+        in_envelope(ex, cat, "dog")
+
+
+def test_twist_limit_is_stricter_only_when_bent_forward_upright():
+    ex = get_exercise("seated_spinal_twist")
+    assert twist_limit(ex, make(posture=Posture.SEATED, trunk_inclination_deg=10.0)) == 45.0
+    assert twist_limit(ex, make(posture=Posture.SEATED, trunk_inclination_deg=50.0)) == 30.0
+    assert twist_limit(ex, make(posture=Posture.SUPINE, trunk_inclination_deg=90.0)) == 45.0

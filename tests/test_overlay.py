@@ -1,0 +1,402 @@
+"""The overlay draws what the verdict says, where the pose is, without touching its input.
+
+Verdicts are built by hand (and, when the engine runs, taken from it on a real recording); the
+pictures are checked pixel by pixel at places the layout names.
+"""
+
+from __future__ import annotations
+
+import math
+import statistics
+import time
+import numpy as np
+import pytest
+
+from coach import measures as measures_mod
+from coach.conventions import Reliability
+from coach.exercises import Exercise, load_library
+from coach.landmarks import SKELETON
+from coach.landmarks import Landmark as L
+from coach.overlay import Overlay, OverlayStyle, measure_label
+from coach.pose import Pose, PoseFrame
+from coach.recording import Recording
+from coach.verdict import Alert, FrameVerdict, HoldState, MeasureVerdict, Severity, Status
+
+W, H = 1280, 720
+BG = 60  # uniform grey background: every drawn pixel differs from it
+STANDING = {L.NOSE: (0.5, 0.28), L.LEFT_EYE: (0.51, 0.27), L.RIGHT_EYE: (0.49, 0.27), L.LEFT_EAR: (0.52, 0.28),
+            L.RIGHT_EAR: (0.48, 0.28), L.LEFT_SHOULDER: (0.56, 0.36), L.RIGHT_SHOULDER: (0.44, 0.36),
+            L.LEFT_ELBOW: (0.58, 0.47), L.RIGHT_ELBOW: (0.42, 0.47), L.LEFT_WRIST: (0.59, 0.57),
+            L.RIGHT_WRIST: (0.41, 0.57), L.LEFT_HIP: (0.54, 0.57), L.RIGHT_HIP: (0.46, 0.57),
+            L.LEFT_KNEE: (0.545, 0.70), L.RIGHT_KNEE: (0.455, 0.70), L.LEFT_ANKLE: (0.55, 0.82),
+            L.RIGHT_ANKLE: (0.45, 0.82)}
+
+
+def pose_at(points: dict, shift_x: float = 0.0) -> Pose:
+    xy = np.full((33, 2), np.nan)
+    vis = np.zeros(33)
+    for lm, (x, y) in points.items():
+        xy[lm], vis[lm] = (x + shift_x, y), 1.0
+    return Pose(xy, np.zeros(33), vis, vis, np.zeros((33, 3)), (W, H))
+
+
+def blank(w: int = W, h: int = H) -> np.ndarray:
+    return np.full((h, w, 3), BG, np.uint8)
+
+
+def verdict(ex_id: str = "bridge", **kw) -> FrameVerdict:
+    fields = dict(t_s=1.0, exercise_id=ex_id, status=Status.ACTIVE, phase="lift", phase_index=0, side=None,
+                  state=HoldState.HOLDING, holding=True, hold_s=12.0, hold_target_s=30.0, progress=0.4,
+                  reps_done={"both": 1}, sides_done=(), pose_seen=True)
+    fields.update(kw)
+    return FrameVerdict(**fields)
+
+
+def mv(name: str, value: float, inside: bool | None, rel: Reliability = Reliability.HIGH, hint: str = "") -> MeasureVerdict:
+    distance = math.nan if inside is None else (0.0 if inside else -5.0)
+    return MeasureVerdict(name, value, rel, inside, distance, hint, in_envelope=True)
+
+
+def midpoint_px(a: L, b: L, t: float = 0.5, mirror: bool = False, shift_x: float = 0.0) -> tuple[int, int]:
+    (xa, ya), (xb, yb) = STANDING[a], STANDING[b]
+    x, y = (xa + shift_x + t * (xb - xa)) * W, (ya + t * (yb - ya)) * H
+    return round(W - 1 - x if mirror else x), round(y)
+
+
+def has_colour_near(img: np.ndarray, xy: tuple[int, int], rgb, radius: int = 1) -> bool:
+    x, y = xy
+    patch = img[y - radius:y + radius + 1, x - radius:x + radius + 1].reshape(-1, 3)
+    return bool((np.abs(patch.astype(int) - np.array(rgb)).max(axis=1) <= 2).any())
+
+
+CUES = {"enter": "Knees bent, feet flat.", "hold": "Hips up, keep breathing.", "too_far": "Rotate less.",
+        "breathe": "Breathe out as you lift.", "release": "Lower slowly."}
+
+
+def band(lo: float, hi: float, **extra) -> dict:
+    return {"min": lo, "max": hi, "hint_low": "lift your hips higher", "hint_high": "lower a little", **extra}
+
+
+def exercise(**overrides) -> Exercise:
+    """Built here, not read from exercises/: these tests are about drawing, not about the library's numbers."""
+    data = {"id": "bridge", "name": "Bridge", "summary": "Lift the hips.", "posture": ["supine"],
+            "view": ["side", "oblique"], "reps_per_side": 3, "rest_s": 15, "instructions": ["Lift."], "cues": CUES,
+            "phases": [{"name": "lift", "hold_s": 30, "cue": "Lift your hips to a straight line.",
+                        "envelope": {"hip_left_deg": band(145, 180), "hip_right_deg": band(145, 180),
+                                     "knee_left_deg": band(50, 130), "knee_right_deg": band(50, 130)}}],
+            "sources": ["test"]}
+    data.update(overrides)
+    return Exercise.model_validate(data)
+
+
+@pytest.fixture(scope="module")
+def bridge():
+    return exercise()
+
+
+@pytest.fixture(scope="module")
+def twist():
+    envelope = {"trunk_inclination_deg": band(0, 35), "knee_{side}_deg": band(30, 125), "hip_{side}_deg": band(35, 115),
+                "trunk_rotation_deg": band(15, 45, min_reliability="low")}
+    return exercise(id="seated_spinal_twist", name="Seated floor twist", posture=["seated"], sides="left_right",
+                    side_from="lower:knee", reps_per_side=2,
+                    phases=[{"name": "twist", "hold_s": 30, "cue": "Turn.", "envelope": envelope}])
+
+
+@pytest.fixture(scope="module")
+def frame():
+    return PoseFrame(1.0, 10, pose_at(STANDING))
+
+
+# --- input, skeleton ------------------------------------------------------------------------------
+
+def test_input_is_never_modified_and_a_new_array_comes_back(bridge, frame):
+    img = np.random.default_rng(0).integers(0, 255, (H, W, 3), dtype=np.uint8)
+    before = img.copy()
+    out = Overlay(bridge).annotate(img, frame, verdict(), mirror=True, ghost=pose_at(STANDING, 0.1))
+    assert np.array_equal(img, before)
+    assert out is not img and out.shape == img.shape and out.dtype == np.uint8
+    assert not np.shares_memory(out, img)
+
+
+@pytest.mark.parametrize("state, status, alerts, colour", [
+    (HoldState.HOLDING, Status.ACTIVE, (), "in_band_rgb"),
+    (HoldState.ENTERING, Status.ACTIVE, (), "approaching_rgb"),
+    (HoldState.PAUSED, Status.ACTIVE, (), "approaching_rgb"),
+    (HoldState.OUT, Status.ACTIVE, (), "out_rgb"),
+    (HoldState.OUT, Status.RESTING, (), "unknown_rgb"),
+    (HoldState.HOLDING, Status.ACTIVE, (("twist", Severity.CAUTION),), "alert_rgb"),
+    (HoldState.HOLDING, Status.ACTIVE, (("partner_hands_on_head", Severity.STOP),), "alert_rgb"),
+    (HoldState.HOLDING, Status.ACTIVE, (("wrong_view", Severity.CAUTION),), "in_band_rgb"),  # camera, not body
+])
+def test_bones_are_drawn_along_their_length_in_the_status_colour(bridge, frame, state, status, alerts, colour):
+    style = OverlayStyle()
+    made = tuple(Alert(rule, sev, f"{rule} happened", 50.0, 45.0, 0.5) for rule, sev in alerts)
+    out = Overlay(bridge, style).annotate(blank(), frame, verdict(state=state, status=status, alerts=made))
+    for a, b in ((L.LEFT_SHOULDER, L.LEFT_HIP), (L.RIGHT_HIP, L.RIGHT_KNEE), (L.LEFT_ELBOW, L.LEFT_WRIST)):
+        for t in (0.3, 0.5, 0.7):
+            assert has_colour_near(out, midpoint_px(a, b, t), getattr(style, colour)), (a.name, b.name, t)
+
+
+def test_nothing_is_drawn_for_unseen_landmarks(bridge):
+    points = dict(STANDING)
+    pose = pose_at(points)
+    hidden = Pose(pose.xy, pose.z, np.where(np.arange(33) == L.LEFT_HIP, 0.1, pose.visibility), pose.presence,
+                  pose.world, pose.image_size)
+    out = Overlay(bridge).annotate(blank(), PoseFrame(0.0, 0, hidden), verdict())
+    assert np.array_equal(out[midpoint_px(L.LEFT_SHOULDER, L.LEFT_HIP)[::-1]], [BG] * 3)
+    assert has_colour_near(out, midpoint_px(L.RIGHT_SHOULDER, L.RIGHT_HIP), OverlayStyle().in_band_rgb)
+
+
+def test_empty_pose_and_no_verdict_draw_panels_but_no_skeleton(bridge):
+    img = blank()
+    out = Overlay(bridge).annotate(img, PoseFrame(0.0, 0, Pose.empty((W, H))), None)
+    body = (slice(round(0.25 * H), round(0.85 * H)), slice(round(0.38 * W), round(0.62 * W)))
+    assert np.array_equal(out[body], img[body])
+    assert not np.array_equal(out, img)  # the panels are there
+
+
+def test_ghost_is_blended_and_others_are_drawn(bridge):
+    style = OverlayStyle()
+    frame = PoseFrame(0.0, 0, Pose.empty((W, H)), others=(pose_at(STANDING, -0.2),))
+    out = Overlay(bridge, style).annotate(blank(), frame, verdict(), ghost=pose_at(STANDING, 0.2))
+    gx, gy = midpoint_px(L.LEFT_SHOULDER, L.LEFT_HIP)
+    ghost_px = out[gy, gx + round(0.2 * W)].astype(int)
+    assert (ghost_px > BG + 40).all() and (ghost_px < 255 - 40).all()  # semi-transparent white over grey
+    assert has_colour_near(out, (gx - round(0.2 * W), gy), style.others_rgb)
+
+
+# --- mirror -------------------------------------------------------------------------------------------
+
+def test_mirror_flips_picture_and_skeleton_but_not_text(twist):
+    ov = Overlay(twist)
+    img = blank()
+    img[150:170, 420:440] = 200  # a light patch in an empty corner of the picture: the picture must flip
+    v = verdict("seated_spinal_twist", phase="twist", side="left", reps_done={"left": 1, "right": 0})
+    pf = PoseFrame(0.0, 0, pose_at(STANDING, shift_x=0.06))  # off-centre: a mirror image lands elsewhere
+    plain, mirrored = ov.annotate(img, pf, v), ov.annotate(img, pf, v, mirror=True)
+    colour = ov.skeleton_rgb(v)
+    for a, b in ((L.LEFT_SHOULDER, L.LEFT_HIP), (L.LEFT_KNEE, L.LEFT_ANKLE)):
+        assert has_colour_near(plain, midpoint_px(a, b, shift_x=0.06), colour)
+        assert has_colour_near(mirrored, midpoint_px(a, b, mirror=True, shift_x=0.06), colour)
+        assert not has_colour_near(mirrored, midpoint_px(a, b, shift_x=0.06), colour)
+    assert (plain[150:170, 420:440] == 200).all() and (mirrored[150:170, W - 440:W - 420] == 200).all()
+    assert (mirrored[150:170, 420:440] == BG).all()
+    lay = ov.layout(W, H)
+    x0, y0, x1, y1 = lay.cue
+    cue_plain, cue_mirror = plain[y0:y1, x0:x1], mirrored[y0:y1, x0:x1]
+    assert not np.array_equal(cue_mirror, plain[y0:y1, W - x1:W - x0][:, ::-1])  # not a mirror image of the text
+    hx0, hy0, hx1, hy1 = lay.hold_panel  # same words ("Left: 1 of 2") in the same place, over a flipped picture
+    assert np.array_equal(mirrored[hy0:hy1, hx0:hx1], plain[hy0:hy1, hx0:hx1])
+    assert (cue_plain > 150).any() and np.array_equal(cue_mirror, cue_plain)
+
+
+# --- ring, banner, gauges --------------------------------------------------------------------------------
+
+def test_ring_fills_clockwise_from_twelve_in_the_state_colour(bridge, frame):
+    style = OverlayStyle()
+    ov = Overlay(bridge, style)
+    out = ov.annotate(blank(), frame, verdict(hold_s=15.0, progress=0.5))
+    lay = ov.layout(W, H)
+    (cx, cy), r = lay.ring_center_px, lay.ring_radius_px
+    assert has_colour_near(out, (cx, cy - r), style.in_band_rgb)      # 12 o'clock
+    assert has_colour_near(out, (cx + r, cy), style.in_band_rgb)      # 3 o'clock: a quarter in
+    assert not has_colour_near(out, (cx - r, cy), style.in_band_rgb)  # 9 o'clock: not reached at 50 %
+    assert has_colour_near(out, (cx - r, cy), style.track_rgb)
+    empty = ov.annotate(blank(), frame, verdict(hold_s=0.0, progress=0.0))
+    assert not has_colour_near(empty, (cx + r, cy), style.in_band_rgb)
+
+
+@pytest.mark.parametrize("severity, colour", [(Severity.STOP, "alert_rgb"), (Severity.CAUTION, "approaching_rgb")])
+def test_alert_banner_colour_follows_severity(bridge, frame, severity, colour):
+    style = OverlayStyle()
+    ov = Overlay(bridge, style)
+    alert = Alert("twist", severity, "Too much twist: 52° > 45°", 52.0, 45.0, 0.5, "trunk_rotation_deg")
+    out = ov.annotate(blank(), frame, verdict(alerts=(alert,)))
+    x0, y0, x1, y1 = ov.layout(W, H).banner
+    right_end = out[(y0 + y1) // 2, x1 - 3 * ov.layout(W, H).u_px]
+    assert tuple(right_end) == getattr(style, colour)
+    text = out[y0 + 3:y1 - 3, x0 + 3:(x0 + x1) // 2]
+    assert (np.abs(text.astype(int) - getattr(style, colour)).max(axis=2) > 60).any()  # the words are on it
+
+
+def test_no_alert_leaves_the_banner_strip_to_the_video(bridge, frame):
+    ov = Overlay(bridge)
+    img = np.random.default_rng(1).integers(0, 255, (H, W, 3), dtype=np.uint8)
+    out = ov.annotate(img, frame, verdict())
+    x0, y0, x1, y1 = ov.layout(W, H).banner
+    assert np.array_equal(out[y0:y1, x0:x1], img[y0:y1, x0:x1])
+
+
+def test_nan_measure_has_no_value_marker(bridge, frame):
+    style = OverlayStyle(unknown_rgb=(255, 0, 255))  # a colour nothing else uses: only a "can't judge" marker
+    ov = Overlay(bridge, style)
+    base = [mv("hip_left_deg", 160, True), mv("hip_right_deg", 160, True), mv("knee_left_deg", 90, True)]
+
+    def magenta(knee_right: MeasureVerdict) -> int:
+        out = ov.annotate(blank(), frame, verdict(measures=(*base, knee_right)))
+        return int(np.all(out == (255, 0, 255), axis=2).sum())
+
+    nan = MeasureVerdict("knee_right_deg", math.nan, Reliability.NONE, None, in_envelope=True)
+    assert magenta(nan) == 0
+    assert magenta(mv("knee_right_deg", 90, None, Reliability.LOW)) > 20  # control: a value can't-judge marker
+    gauge = ov.gauges(verdict(measures=(*base, nan)))[3]
+    assert gauge.value_text == "can't measure" and math.isnan(gauge.value)
+
+
+def test_gauges_name_measures_in_plain_words_with_reliability(bridge, twist):
+    v = verdict(measures=(mv("hip_left_deg", 152.4, True), mv("hip_right_deg", 139, False, Reliability.LOW)))
+    g = Overlay(bridge).gauges(v)
+    assert [x.label for x in g] == ["Left hip", "Right hip", "Left knee", "Right knee"]
+    assert (g[0].value_text, g[0].note, g[0].band) == ("152°", "", (145.0, 180.0))
+    assert g[1].note == "low reliability" and g[1].rgb == OverlayStyle().out_rgb
+    assert g[0].lo < 145 and g[0].hi > 180 and g[0].band_text == ("", "")
+    assert Overlay(bridge, OverlayStyle(presentation=True)).gauges(v)[0].band_text == ("145°", "180°")
+    # a sided band before the side is known, then read toward the working side (right: sign flipped)
+    assert Overlay(twist).gauges(verdict("seated_spinal_twist"))[1].label == "Knee (working side)"
+    rot = mv("trunk_rotation_deg", -30.0, True, Reliability.LOW)
+    right = Overlay(twist).gauges(verdict("seated_spinal_twist", side="right", measures=(rot,)))
+    assert right[1].label == "Right knee" and right[3].value_text == "30°"
+    assert measure_label("trunk_rotation_deg") == "Twist" and measure_label("neck_lateral_deg") == "Head tilt"
+
+
+# --- cues ------------------------------------------------------------------------------------------------
+
+def test_cue_follows_the_verdict(bridge, twist):
+    ov, cues = Overlay(bridge), bridge.cues
+    assert ov.cue(verdict()) == (cues.hold, False)
+    assert ov.cue(verdict(state=HoldState.ENTERING)) == (cues.breathe, True)
+    assert ov.cue(verdict(state=HoldState.OUT)) == (cues.enter, False)
+    hinted = verdict(state=HoldState.OUT, measures=(mv("hip_left_deg", 120, False, hint="lift your hips higher"),))
+    assert ov.cue(hinted) == ("Lift your hips higher.", False)
+    assert ov.cue(verdict(pose_seen=False))[0].startswith("Step into view")
+    assert ov.cue(verdict(status=Status.STOPPED, advice="Stop and rest."))[0] == "Stop and rest."
+    assert "8 s" in ov.cue(verdict(status=Status.RESTING, rest_left_s=7.2))[0]
+    assert ov.cue(None) == (bridge.phases[0].cue, False)
+    alert = Alert("twist", Severity.CAUTION, "Rotate less", 52.0, 45.0, 0.5, "trunk_rotation_deg")
+    assert Overlay(twist).cue(verdict("seated_spinal_twist", alerts=(alert,)))[0] == twist.cues.too_far
+    assert ov.cue(verdict(alerts=(alert,)))[0] == cues.hold  # the bridge's envelope has no twist
+    stop = Alert("bouncing", Severity.STOP, "Don't bounce", 4.0, 3.0, 0.5)
+    assert ov.cue(verdict(state=HoldState.ENTERING, alerts=(alert, stop))) == (cues.release, False)
+
+
+def test_breathe_label_appears_only_while_entering(bridge, frame):
+    ov = Overlay(bridge)
+    lay = ov.layout(W, H)
+    x0, y0, x1, y1 = lay.cue
+    left = slice(x0 + lay.u_px, x0 + 4 * lay.u_px)
+    sky = OverlayStyle().out_rgb
+    entering = ov.annotate(blank(), frame, verdict(state=HoldState.ENTERING))[y0:y1, left]
+    holding = ov.annotate(blank(), frame, verdict())[y0:y1, left]
+    assert np.all(entering == sky, axis=2).sum() > 50
+    assert np.all(holding == sky, axis=2).sum() == 0
+
+
+# --- sizes, style, performance ------------------------------------------------------------------------
+
+@pytest.mark.parametrize("w, h", [(1280, 720), (720, 1280), (850, 567), (160, 90), (33, 17)])
+def test_any_frame_size_draws_without_error(bridge, w, h):
+    alert = Alert("partner_hands_on_head", Severity.STOP, "Don't let anyone pull or crack your neck — stop now",
+                  0.1, 0.3, 0.5)
+    long_cue = verdict(state=HoldState.OUT, alerts=(alert,), measures=(mv("hip_left_deg", 120, False, hint="x " * 80),))
+    out = Overlay(bridge, OverlayStyle(presentation=True)).annotate(blank(w, h), PoseFrame(0.0, 0, pose_at(STANDING)),
+                                                                   long_cue, mirror=True)
+    assert out.shape == (h, w, 3)
+
+
+def test_text_scales_with_frame_height_and_text_scale(bridge):
+    ov = Overlay(bridge)
+    assert ov.layout(1920, 1080).u_px == pytest.approx(1.5 * ov.layout(1280, 720).u_px, abs=1)
+    big = Overlay(bridge, OverlayStyle(text_scale=1.5)).layout(W, H)
+    assert big.u_px == pytest.approx(1.5 * ov.layout(W, H).u_px, abs=1)
+    assert big.cue[3] - big.cue[1] > ov.layout(W, H).cue[3] - ov.layout(W, H).cue[1]
+
+
+@pytest.mark.parametrize("field, value", [("in_band_rgb", (0, 300, 0)), ("out_rgb", (1, 2)), ("panel_alpha", 1.5),
+                                          ("text_scale", 0.0), ("ghost_alpha", -0.1)])
+def test_style_rejects_bad_values_naming_the_field(field, value):
+    with pytest.raises(ValueError, match=f"OverlayStyle.{field}"):
+        OverlayStyle(**{field: value})
+
+
+def test_rejects_non_rgb_images(bridge, frame):
+    with pytest.raises(ValueError, match="uint8"):
+        Overlay(bridge).annotate(np.zeros((H, W, 3), np.float32), frame, None)
+    with pytest.raises(ValueError, match="uint8"):
+        Overlay(bridge).annotate(np.zeros((H, W), np.uint8), frame, None)
+
+
+def test_annotate_is_fast_enough_for_live_video(bridge, frame):
+    ov = Overlay(bridge)
+    img = blank()
+    alert = Alert("twist", Severity.CAUTION, "Too much twist: 52° > 45°", 52.0, 45.0, 0.5)
+    v = verdict(alerts=(alert,), measures=(mv("hip_left_deg", 150, True), mv("hip_right_deg", 139, False)))
+    ov.annotate(img, frame, v)
+    times = []
+    for _ in range(15):
+        t0 = time.perf_counter()
+        ov.annotate(img, frame, v, ghost=frame.pose)
+        times.append(time.perf_counter() - t0)
+    assert statistics.median(times) < 0.025  # typically ~2-3 ms; a loose bound against regressions
+
+
+# --- real recordings ----------------------------------------------------------------------------------------
+
+def _drawn_where_the_pose_is(ov: Overlay, pose_frame: PoseFrame, v: FrameVerdict | None, w: int, h: int) -> None:
+    img = blank(w, h)
+    out = ov.annotate(img, pose_frame, v)
+    without = ov.annotate(img, PoseFrame(pose_frame.t_s, pose_frame.index, Pose.empty((w, h))), v)
+    assert np.array_equal(img, blank(w, h))
+    changed = np.argwhere((out != without).any(axis=2))
+    seen = pose_frame.pose.seen_mask()
+    bones = sum(1 for a, b in SKELETON if seen[a] and seen[b])
+    if bones == 0:
+        assert len(changed) == 0
+        return
+    assert len(changed) > 50
+    colour = np.all(out[changed[:, 0], changed[:, 1]] == ov.skeleton_rgb(v), axis=1)
+    assert colour.sum() > 10, "the skeleton is not in the verdict's colour"
+    pts = pose_frame.pose.xy[seen] * (w, h)
+    pad = 3 * ov.layout(w, h).bone_px
+    assert changed[:, 1].min() >= pts[:, 0].min() - pad and changed[:, 1].max() <= pts[:, 0].max() + pad
+    assert changed[:, 0].min() >= pts[:, 1].min() - pad and changed[:, 0].max() <= pts[:, 1].max() + pad
+
+
+def test_real_recording_poses_are_drawn_on_a_photo_sized_frame(landmarks_dir, bridge):
+    ov = Overlay(bridge)
+    frames = list(Recording(landmarks_dir / "bridge__01.jsonl.gz").frames())[::25]
+    assert len(frames) > 20
+    for i, pf in enumerate(frames):
+        v = None if i % 3 == 0 else verdict(state=list(HoldState)[i % len(HoldState)], t_s=pf.t_s)
+        _drawn_where_the_pose_is(ov, pf, v, 850, 567)
+
+
+def test_every_shipped_exercise_and_phase_draws(frame):
+    library = load_library()
+    assert len(library) >= 10
+    for ex in library.values():
+        for i, phase in enumerate(ex.phases):
+            for side in ((None,) if ex.sides == "none" else (None, "left", "right")):
+                v = verdict(ex.id, phase=phase.name, phase_index=i, side=side)
+                out = Overlay(ex).annotate(blank(), frame, v)
+                assert len(Overlay(ex).gauges(v)) == len(phase.envelope) and out.shape == (H, W, 3)
+
+
+def test_real_engine_verdicts_are_drawn(landmarks_dir, bridge):
+    if not hasattr(measures_mod, "compute_measures"):
+        pytest.skip("coach.measures.compute_measures is not built yet: the engine cannot run")
+    from coach.engine import Coach
+
+    coach, ov = Coach(bridge), Overlay(bridge)
+    drawn = 0
+    for pf in Recording(landmarks_dir / "bridge__01.jsonl.gz").frames():
+        v = coach.update(pf.pose, pf.t_s, pf.others)
+        if pf.index % 20 == 0:
+            _drawn_where_the_pose_is(ov, pf, v, W, H)
+            drawn += 1
+    assert drawn > 20
+
+
+def test_a_verdict_for_another_exercise_is_refused(bridge, frame):
+    with pytest.raises(ValueError, match="'bridge'.*'seated_spinal_twist'"):
+        Overlay(bridge).annotate(blank(), frame, verdict("seated_spinal_twist"))
