@@ -2,7 +2,8 @@
 
 `RuleTimer` works like norfair's hit counters, with time passed in:
 - a rule fires only after its reading has been VIOLATED for `dwell_s` (a frame back inside the
-  limit restarts the count; an UNKNOWN frame neither restarts nor completes it);
+  limit restarts the count; an UNKNOWN frame neither restarts nor completes it); for a reading
+  that is a low-reliability estimate the dwell is `estimate_dwell_factor` times longer;
 - an active alert clears only on a CLEAR reading (inside the limit by the rule's hysteresis); a
   BETWEEN reading keeps it; an UNKNOWN reading for longer than `stale_s` clears it (nobody can say
   it is still true);
@@ -39,8 +40,9 @@ class RuleTimer:
         self._unknown_since: float | None = None
         self._cleared_at = -math.inf
 
-    def step(self, level: Level, t_s: float) -> str | None:
-        """Feed one reading; returns "raised", "cleared" or None."""
+    def step(self, level: Level, t_s: float, dwell_s: float | None = None) -> str | None:
+        """Feed one reading; returns "raised", "cleared" or None. `dwell_s` overrides the dwell for
+        this frame (a longer one for estimates)."""
         if level == Level.UNKNOWN:
             return self._unknown(t_s)
         self._unknown_since = None
@@ -54,7 +56,8 @@ class RuleTimer:
             return None
         if self._violating_since is None:
             self._violating_since = t_s
-        if (t_s - self._violating_since >= self.dwell_s - EPS_S
+        dwell_s = self.dwell_s if dwell_s is None else dwell_s
+        if (t_s - self._violating_since >= dwell_s - EPS_S
                 and t_s - self._cleared_at >= self.cooldown_s - EPS_S):
             self.active, self.since_s = True, t_s
             return "raised"
@@ -99,8 +102,8 @@ class BoardStep:
 class AlertBoard:
     """One `RuleTimer` per rule; `step(readings, t_s)` -> events, active alerts, stop flag."""
 
-    def __init__(self, rules: tuple[Rule, ...], stale_s: float, stop: StopRule):
-        self.rules = rules
+    def __init__(self, rules: tuple[Rule, ...], stale_s: float, stop: StopRule, estimate_dwell_factor: float = 1.0):
+        self.rules, self.estimate_dwell_factor = rules, estimate_dwell_factor
         self.timers = {r.id: RuleTimer(r.dwell_s, r.cooldown_s, stale_s) for r in rules}
         self.stop_rule = stop
         self._last: dict[str, Reading] = {}
@@ -109,7 +112,8 @@ class AlertBoard:
         events, stop = [], False
         for rule in self.rules:
             reading = readings.get(rule.id, UNKNOWN)
-            change = self.timers[rule.id].step(reading.level, t_s)
+            dwell_s = rule.dwell_s * self.estimate_dwell_factor if reading.estimate else None
+            change = self.timers[rule.id].step(reading.level, t_s, dwell_s)
             if reading.level != Level.UNKNOWN or rule.id not in self._last:
                 self._last[rule.id] = reading
             if change is None:

@@ -100,6 +100,8 @@ def analyze(source: str | os.PathLike, out_dir: str | os.PathLike, options: Anal
     replaced as a whole when the analysis is done. Returns the session report."""
     from coach.pipeline import open_poses
 
+    if Path(source).is_dir():
+        raise InputError(f"{source}: is a folder; give its files (`coach analyze` does that for a folder)")
     exercises = _exercises(options)
     stream = open_poses(source, model=options.model, num_poses=options.num_poses, download_progress=False)
     info = _input_info(source, stream.info)
@@ -111,12 +113,12 @@ def analyze(source: str | os.PathLike, out_dir: str | os.PathLike, options: Anal
         else:
             plan_, interrupted = Plan.fixed(exercises[0]), False
             pairs = stream.frames_and_poses()
-        with SessionFiles(folder, info, video=options.video, landmarks=not plan_.auto) as files:
+        with SessionFiles(folder, info, target=Path(out_dir), video=options.video, landmarks=not plan_.auto) as files:
             progress.start(f"analysing {info.name}", stream.info.frame_count)
             with contextlib.closing(pairs):
                 interrupted = coach_stream(pairs, plan_, files, summary, progress) or interrupted
             report, timeline = summary.finish(partial=interrupted, outputs=files.names())
-        files.write_summary(report, timeline)
+        files.write_summary(report, timeline, summary.exercises)
     if interrupted:
         raise AnalysisInterrupted(report)
     return report
@@ -218,6 +220,16 @@ def expand_inputs(sources: list[str]) -> list[str]:
 
 # --- batch -------------------------------------------------------------------------------------
 
+def _with_model(sources: list[str], options: AnalyzeOptions) -> AnalyzeOptions:
+    """Resolve the model once for the whole batch (if any input needs one)."""
+    from coach.models import resolve_model
+    from coach.recording import is_recording_path
+
+    if all(is_recording_path(s) for s in sources):
+        return options
+    return replace(options, model=str(resolve_model(options.model, kind="video", progress=False)))
+
+
 @dataclass(frozen=True)
 class BatchResult:
     source: str
@@ -236,7 +248,8 @@ def analyze_batch(sources: list[str], out_root: str | os.PathLike, options: Anal
                   progress: Progress = Progress(), on_error=None) -> list[BatchResult]:
     """Analyse each input into out_root/<name>/; a bad input is reported (`on_error(message)`) and
     skipped. Ctrl-C raises BatchInterrupted with the results so far (the current one partial)."""
-    _exercises(options)  # an unknown exercise fails before any work
+    _exercises(options)  # an unknown exercise fails before any work ...
+    options = _with_model(sources, options)  # ... and so does a model that cannot be found
     results: list[BatchResult] = []
     for source, name in zip(sources, output_names(sources)):
         out_dir = Path(out_root) / name

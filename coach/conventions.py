@@ -71,12 +71,14 @@ def _joint(base: str, zero: str, sign: str) -> list[MeasureSpec]:
 
 
 MEASURES: tuple[MeasureSpec, ...] = (
-    *_joint("hip", "0 = thigh folded onto the trunk; 180 = straight line shoulder-hip-knee",
-            "inner angle shoulder-hip-knee, smaller = more hip flexion"),
+    *_joint("hip", "0 = thigh folded onto the trunk; 180 = thigh in line with the trunk",
+            "inner angle between the trunk axis (hip -> shoulder midpoints) and the thigh (hip -> knee), "
+            "smaller = more hip flexion"),
     *_joint("knee", "180 = straight leg", "inner angle hip-knee-ankle, smaller = more knee bend"),
     *_joint("elbow", "180 = straight arm", "inner angle shoulder-elbow-wrist, smaller = more bend"),
     *_joint("shoulder", "0 = arm along the trunk; 180 = arm overhead in line with the trunk",
-            "inner angle hip-shoulder-elbow, larger = arm raised further"),
+            "inner angle between the trunk axis pointing down (shoulder -> hip midpoints) and the upper arm "
+            "(shoulder -> elbow), larger = arm raised further"),
     MeasureSpec("trunk_inclination_deg", "deg", "0 = trunk upright (mid-hip -> mid-shoulder points up)",
                 "angle to vertical, 0..180; 90 = trunk horizontal, 180 = upside down", View.SIDE, SAGITTAL),
     MeasureSpec("trunk_floor_deg", "deg", "0 = trunk parallel to the floor",

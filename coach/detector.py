@@ -53,7 +53,11 @@ def _native_logs_hidden() -> Iterator[None]:
         yield
         return
     sys.stderr.flush()
-    saved_fd = os.dup(2)
+    try:
+        saved_fd = os.dup(2)
+    except OSError:  # no stderr to hide
+        yield
+        return
     try:
         with open(os.devnull, "wb") as null:
             os.dup2(null.fileno(), 2)

@@ -52,10 +52,13 @@ class EngineSettings:
     max_gap_s: float = 0.5            # a measure unseen this long is held at its last value, then NaN
     offline_window_s: float = 0.5     # zero-phase smoothing window for offline analysis
     # holds
-    settle_s: float = 0.3             # in the envelope and still this long before the hold starts
+    settle_s: float = 0.2             # in the envelope and still this long before the hold starts
     grace_s: float = 1.0              # a paused hold resumes within this; longer releases it
-    still_enter_deg_s: float = 12.0   # slower than this = still ...
-    still_exit_deg_s: float = 20.0    # ... until faster than this
+    still_enter_deg_s: float = 20.0   # slower than this = still ...
+    still_exit_deg_s: float = 25.0    # ... until faster than this
+    estimate_speed_discount: float = 2.5  # an unjudged, low-reliability angle's speed counts / this
+    flow_still_factor: float = 1.75   # a phase sequence (cat-cow) is a flow: its positions allow this
+                                      # many times the speed (the body keeps easing on slowly)
     max_frame_gap_s: float = 0.5      # frames further apart than this do not add hold time
     # motion rules
     near_end_deg: float = 10.0        # within this of a band edge or safety limit = near end range
@@ -63,6 +66,7 @@ class EngineSettings:
     bounce_window_s: float = 2.0
     # alerts
     alert_stale_s: float = 2.0        # an alert that can't be judged this long clears
+    estimate_dwell_factor: float = 2.0  # a low-reliability reading must violate this many dwells
     stop_count: int = 3               # this many stop-level alerts ...
     stop_window_s: float = 60.0       # ... within this window end the exercise
     stop_advice: str = STOP_ADVICE
@@ -87,6 +91,11 @@ STILLNESS_FALLBACK = ("trunk_inclination_deg", "hip_left_deg", "hip_right_deg", 
 _EMPTY = Measures.empty()
 
 
+def _max_abs(values: np.ndarray) -> float:
+    finite = np.abs(values[np.isfinite(values)])
+    return float(finite.max()) if len(finite) else math.nan
+
+
 class Coach:
     """Coaches one exercise. `update(pose, t_s, others=())` -> `FrameVerdict`."""
 
@@ -100,11 +109,14 @@ class Coach:
         self._filter = (OneEuroFilter(n, min_cutoff_hz=s.min_cutoff_hz, beta=s.beta, d_cutoff_hz=s.d_cutoff_hz,
                                       max_gap_s=s.max_gap_s) if smoothing == "causal"
                         else OneEuroFilter.passthrough(n, max_gap_s=s.max_gap_s))
-        self._board = AlertBoard(s.rules, s.alert_stale_s, StopRule(s.stop_count, s.stop_window_s))
+        self._board = AlertBoard(s.rules, s.alert_stale_s, StopRule(s.stop_count, s.stop_window_s),
+                                 s.estimate_dwell_factor)
         self._reversals = ReversalTracker(n, amplitude_deg=s.bounce_amplitude_deg, window_s=s.bounce_window_s)
         self._progress = Progress(exercise)
         self._tracker = self._new_tracker()
-        self._still = [StillTracker(s.still_enter_deg_s, s.still_exit_deg_s, s.max_gap_s) for _ in exercise.phases]
+        flow = s.flow_still_factor if len(exercise.phases) > 1 else 1.0
+        self._still = [StillTracker(s.still_enter_deg_s * flow, s.still_exit_deg_s * flow, s.max_gap_s)
+                       for _ in exercise.phases]
         self._follow_since: dict[int, float] = {}
         self._last_t: float | None = None
         self._seen: bool | None = None
@@ -188,14 +200,19 @@ class Coach:
         return in_envelope(self.exercise, frame.measures, index, p.side, was_inside)
 
     def _still_for(self, frame: Frame, env: EnvelopeResult, index: int) -> bool | None:
-        """Still = the phase's angles barely move. Angles measured at medium reliability or better
-        decide; a low-reliability estimate (jittery by nature) only when nothing better is seen."""
+        """Still = the phase's angles barely move. The angles the envelope judged count in full
+        (those at medium reliability or better, else the low-reliability estimates it judged); its
+        other angles - unjudged, jittery estimates - count at 1 / estimate_speed_discount, so only a
+        real movement of them (not their jitter) breaks stillness."""
         angles = [c for c in env.checks if c.measure in INDEX and DEG[INDEX[c.measure]]]
-        good = [INDEX[c.measure] for c in angles if reliability_at_least(c.reliability, Reliability.MEDIUM)]
-        idx = good or [INDEX[c.measure] for c in angles] or [INDEX[n] for n in STILLNESS_FALLBACK]
-        speeds = np.abs(frame.speed[idx])
-        speeds = speeds[np.isfinite(speeds)]
-        return self._still[index].step(float(speeds.max()) if len(speeds) else math.nan, frame.t_s)
+        judged = [c for c in angles if c.inside is not None]
+        picked = [c for c in judged if reliability_at_least(c.reliability, Reliability.MEDIUM)] or judged
+        rest = [INDEX[c.measure] for c in angles if c not in picked]
+        idx = [INDEX[c.measure] for c in picked] or ([] if rest else [INDEX[n] for n in STILLNESS_FALLBACK])
+        speed = _max_abs(frame.speed[idx])
+        if rest:
+            speed = np.fmax(speed, _max_abs(frame.speed[rest]) / self.settings.estimate_speed_discount)
+        return self._still[index].step(float(speed), frame.t_s)
 
     def _holds(self, frame: Frame, env: EnvelopeResult) -> list[Event]:
         p = self._progress

@@ -4,8 +4,10 @@
 overlay only when asked. It keeps:
 - for each exercise phase, the frames with the lowest and the highest value of the phase's first
   envelope measure (one of the two is the peak of the stretch; the report picks it at the end,
-  when the direction of the stretch is known) - re-drawn only when the value moved by `STEP`;
-- the frame at which each alert was raised, up to `MAX_ALERT_FRAMES`.
+  when the direction of the stretch is known) - re-drawn only when the value moved by `STEP`.
+  Kept per tier: while holding (a still, judged pose), while in the envelope, and any frame; the
+  report uses the best tier that has one, so a single-frame glitch is not shown as the peak;
+- the frame at which each alert rule was first raised, up to `MAX_ALERT_FRAMES` rules.
 So memory stays at a few dozen thumbnails of `THUMB_WIDTH_PX`, whatever the length of the input.
 """
 
@@ -19,12 +21,14 @@ import numpy as np
 
 from coach.envelope import resolve_key, toward_side
 from coach.exercises import Exercise
-from coach.verdict import EventKind, FrameVerdict
+from coach.verdict import EventKind, FrameVerdict, HoldState
 
 THUMB_WIDTH_PX = 480
 JPEG_QUALITY = 80
-MAX_ALERT_FRAMES = 12
+MAX_ALERT_FRAMES = 8
 STEP = 2.0   # a candidate is re-drawn only when the value moved this far (deg, or 0.02 x this for sw)
+TIERS = ("holding", "in position", "any")
+_IN_POSITION = (HoldState.ENTERING, HoldState.HOLDING, HoldState.PAUSED, HoldState.COMPLETED)
 
 
 @dataclass(frozen=True)
@@ -37,7 +41,7 @@ class Keyframe:
     jpeg: bytes
     exercise: str = ""
     phase: str = ""
-    measure: str = ""
+    measure: str = ""     # the measure of a peak; the rule of an alert
     value: float = math.nan
 
 
@@ -57,7 +61,7 @@ def thumbnail_jpeg(rgb: np.ndarray, width_px: int = THUMB_WIDTH_PX) -> bytes:
 
 class KeyframePicker:
     def __init__(self) -> None:
-        self._extremes: dict[tuple[str, str, str], Keyframe] = {}   # (exercise, phase, "low"|"high")
+        self._extremes: dict[tuple[str, str, str, str], Keyframe] = {}   # (exercise, phase, tier, "low"|"high")
         self.alert_frames: list[Keyframe] = []
         self.alerts_skipped = 0
         self.last: Keyframe | None = None     # an image input's one frame
@@ -73,12 +77,15 @@ class KeyframePicker:
         self.last = Keyframe(verdict.t_s, "frame", exercise.name, thumbnail_jpeg(render()), exercise.id)
 
     def _alert(self, exercise: Exercise, verdict: FrameVerdict, details, render) -> None:
+        rule = str(details.get("rule", ""))
+        if any(f.measure == rule for f in self.alert_frames):
+            return
         if len(self.alert_frames) >= MAX_ALERT_FRAMES:
             self.alerts_skipped += 1
             return
         caption = f"{details.get('severity', '')}: {details.get('message', details.get('rule', ''))}"
         self.alert_frames.append(Keyframe(verdict.t_s, "alert", caption, thumbnail_jpeg(render()), exercise.id,
-                                          verdict.phase, str(details.get("rule", ""))))
+                                          verdict.phase, rule))
 
     def _extreme(self, exercise: Exercise, verdict: FrameVerdict, render) -> None:
         envelope = exercise.phases[verdict.phase_index].envelope
@@ -93,22 +100,24 @@ class KeyframePicker:
         if not math.isfinite(value):
             return
         step = STEP if measure.endswith("_deg") else 0.02 * STEP
-        for end, better in (("low", lambda a, b: a < b - step), ("high", lambda a, b: a > b + step)):
-            slot = (exercise.id, verdict.phase, end)
-            held = self._extremes.get(slot)
-            if held is None or better(value, held.value):
-                self._extremes[slot] = Keyframe(verdict.t_s, "peak", "", thumbnail_jpeg(render()), exercise.id,
-                                                verdict.phase, measure, value)
+        tiers = [t for t, ok in zip(TIERS, (verdict.holding, verdict.state in _IN_POSITION, True)) if ok]
+        for tier in tiers:
+            for end, better in (("low", lambda a, b: a < b - step), ("high", lambda a, b: a > b + step)):
+                slot = (exercise.id, verdict.phase, tier, end)
+                held = self._extremes.get(slot)
+                if held is None or better(value, held.value):
+                    self._extremes[slot] = Keyframe(verdict.t_s, "peak", tier, thumbnail_jpeg(render()), exercise.id,
+                                                    verdict.phase, measure, value)
 
     def peaks(self, peak_of: Callable[[str, str, str], float | None]) -> list[Keyframe]:
-        """One peak frame per exercise phase: of the low / high candidates, the one nearer the peak
-        value `peak_of(exercise, phase, measure)` the report found (None: no peak known, skip)."""
+        """One peak frame per exercise phase, in time order: from the best tier that has one, of its
+        low / high candidates the one nearer the peak value `peak_of(exercise, phase, measure)` the
+        report found (None: no peak known, skip)."""
         out = []
-        for (ex, phase, _), frame in sorted(self._extremes.items(), key=lambda kv: kv[1].t_s):
-            peak = peak_of(ex, phase, frame.measure)
-            if peak is None or not math.isfinite(peak):
-                continue
-            rivals = [f for (e, p, _), f in self._extremes.items() if (e, p) == (ex, phase)]
-            if min(rivals, key=lambda f: abs(f.value - peak)) is frame:
-                out.append(frame)
-        return out
+        for ex, phase in dict.fromkeys((e, p) for e, p, _, _ in self._extremes):
+            tier = next(t for t in TIERS if (ex, phase, t, "low") in self._extremes)
+            rivals = [self._extremes[(ex, phase, tier, end)] for end in ("low", "high")]
+            peak = peak_of(ex, phase, rivals[0].measure)
+            if peak is not None and math.isfinite(peak):
+                out.append(min(rivals, key=lambda f: abs(f.value - peak)))
+        return sorted(out, key=lambda f: f.t_s)

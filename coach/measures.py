@@ -2,27 +2,32 @@
 
 The names, units, zero and sign of every measure are in `coach.conventions` (the one table); toward
 the person's own LEFT is positive for every signed measure. A value is NaN when a landmark it needs
-is not seen (visibility or presence below 0.5): "can't measure", never a guess.
+(`NEEDS`) is not seen (visibility or presence below 0.5): "can't measure", never a guess.
 
 2D or 3D. Image pixels (`Pose.pixel_xy`, so the aspect ratio is right) are sharp and unbiased for
 what lies in the image plane; MediaPipe's world landmarks are view-independent but noisy and biased
 in depth (on the shared recordings a straight standing knee reads 161-168 deg in world coordinates
-and 175-180 in pixels; the pixel angles also jitter about half as much from the side). So each
-angle is read both ways and blended by how well the image plane holds it:
+and 175-180 in pixels, and pixel angles jitter about half as much from the side). So each angle is
+read both ways and blended by how well the image plane holds it:
     value = w * pixel_angle + (1 - w) * world_angle
-- unsigned angles between segments (joint angles, trunk inclination): w = product over the segments
-  of cos^2(elevation out of the image plane, from the world direction). A projected angle is exact
-  when its segments lie in the image plane, whatever the plane of the joint.
-- signed angles in a body plane need that plane facing the camera: the sagittal neck flexion uses
-  w = (shoulder line along the camera axis)^2; the frontal side bends use the product rule on the
-  lines they compare.
-- rotations about the trunk or neck axis (trunk_rotation_deg, neck_rotation_deg) are depth
-  measures: world only. trunk_rotation_2d_deg is the 2D alternative (shoulder foreshortening).
+- unsigned angles between two vectors (joint angles, trunk inclination, trunk side bend):
+  w = product over the two vectors of cos^2(elevation out of the image plane, from the world).
+  A projected angle is exact when both vectors lie in the image plane, whatever the joint's plane;
+  a limb pointing at the camera falls back to the world. Known limit: a moderate bend straight
+  toward the camera (a 30 deg hip flexion seen from the front) reads too straight - which is why
+  sagittal angles are LOW reliability from the front.
+- signed angles in a body plane need that plane facing the camera: neck flexion (sagittal) uses
+  w = (shoulder line along the camera axis)^2; neck side bend uses the product rule on the shoulder
+  and ear lines. Signs come from dot products in the person's own frame, so a back view needs no
+  mirror rule.
+- rotations about the trunk axis (trunk_rotation_deg, neck_rotation_deg) live in depth: world only.
+  trunk_rotation_2d_deg is the 2D alternative (shoulder foreshortening against a neutral).
+- hands at the head: image distances, checked against the world (see `hands_at_head_sw`).
 Vertical is image-up / world-up (both camera-aligned: the camera is assumed level).
 
-Reliability = the conventions table's entry for the detected view, one step lower when the least
-visible landmark a measure needs is marginal (visibility below `MARGINAL_VISIBILITY`), and NONE when
-the value is NaN.
+Reliability = the conventions table's entry for the detected view (`coach.posture`), one step lower
+when the least visible landmark a measure needs is marginal (below `MARGINAL_VISIBILITY`: a guess
+MediaPipe only half sees), and NONE when the value is NaN or the table says the view cannot carry it.
 """
 
 from __future__ import annotations
@@ -101,7 +106,7 @@ def spec(name: str):
 SHOULDERS_HIPS = (L.LEFT_SHOULDER, L.RIGHT_SHOULDER, L.LEFT_HIP, L.RIGHT_HIP)
 EARS = (L.LEFT_EAR, L.RIGHT_EAR)
 HEAD_POINTS = (L.NOSE, L.LEFT_EAR, L.RIGHT_EAR)
-JOINTS: dict[str, tuple[L, L, L]] = {   # (a, b, c): the inner angle at b
+JOINTS: dict[str, tuple[L, L, L]] = {   # (a, b, c): the landmarks a joint angle needs, angle at b
     "hip_left_deg": (L.LEFT_SHOULDER, L.LEFT_HIP, L.LEFT_KNEE),
     "hip_right_deg": (L.RIGHT_SHOULDER, L.RIGHT_HIP, L.RIGHT_KNEE),
     "knee_left_deg": (L.LEFT_HIP, L.LEFT_KNEE, L.LEFT_ANKLE),
@@ -112,7 +117,8 @@ JOINTS: dict[str, tuple[L, L, L]] = {   # (a, b, c): the inner angle at b
     "shoulder_right_deg": (L.RIGHT_HIP, L.RIGHT_SHOULDER, L.RIGHT_ELBOW),
 }
 NEEDS: dict[str, tuple[L, ...]] = {   # all must be seen; a hand measure also needs one seen hand point
-    **JOINTS,
+    **{name: tuple(dict.fromkeys(SHOULDERS_HIPS + abc)) if name.startswith(("hip", "shoulder")) else abc
+       for name, abc in JOINTS.items()},
     **{name: SHOULDERS_HIPS for name in ("trunk_inclination_deg", "trunk_floor_deg", "trunk_lateral_deg",
                                          "trunk_rotation_deg", "trunk_rotation_2d_deg")},
     "neck_flexion_deg": SHOULDERS_HIPS + EARS,
@@ -134,8 +140,14 @@ _MID_B = [L.RIGHT_SHOULDER, L.RIGHT_HIP, L.RIGHT_EAR]
 _EXTRA_P, _EXTRA_W = np.array([[0.0, 0.0], IMAGE_UP]), np.array([[0.0, 0.0, 0.0], WORLD_UP])
 
 # Unsigned angles between two vectors u = ua - ub and v = va - vb, all read in one vectorised pass.
+# The hip and shoulder angles use the trunk axis rather than the same-side shoulder or hip: the
+# shoulders are wider than the hips, and that slant would read as a 9-15 deg hip bend in a frontal view.
 ANGLE_PAIRS: dict[str, tuple[int, int, int, int]] = {
-    **{name: (a, b, c, b) for name, (a, b, c) in JOINTS.items()},
+    **{name: (a, b, c, b) for name, (a, b, c) in JOINTS.items() if name.startswith(("knee", "elbow"))},
+    "hip_left_deg": (MID_SHOULDER, MID_HIP, L.LEFT_KNEE, L.LEFT_HIP),
+    "hip_right_deg": (MID_SHOULDER, MID_HIP, L.RIGHT_KNEE, L.RIGHT_HIP),
+    "shoulder_left_deg": (MID_HIP, MID_SHOULDER, L.LEFT_ELBOW, L.LEFT_SHOULDER),
+    "shoulder_right_deg": (MID_HIP, MID_SHOULDER, L.RIGHT_ELBOW, L.RIGHT_SHOULDER),
     "trunk_inclination_deg": (MID_SHOULDER, MID_HIP, UP, ORIGIN),       # trunk from vertical
     "trunk_lateral_deg": (MID_SHOULDER, MID_HIP, L.LEFT_HIP, L.RIGHT_HIP),  # trunk to hip line (90 - it)
 }
@@ -176,6 +188,7 @@ class Body(NamedTuple):
 
 
 def body_of(pose: Pose) -> Body:
+    """The shared per-pose arrays (see `Body`)."""
     p, w = pose.pixel_xy, pose.world
     if pose.image_size[0] <= 0 or pose.image_size[1] <= 0:
         p = np.full_like(p, np.nan)   # no image size: the world landmarks alone
@@ -316,7 +329,8 @@ def hands_at_head_sw(b: Body, pose: Pose, others: tuple[Pose, ...] = (),
     is `pixels_per_metre` times the world shoulder width; the head is thickened by half the world
     ear-to-ear distance, so 0 means touching its surface."""
     scale = pixels_per_metre(b)
-    sw_m, radius_m = norm(b.line("w", L.LEFT_SHOULDER, L.RIGHT_SHOULDER)), 0.5 * norm(b.line("w", L.LEFT_EAR, L.RIGHT_EAR))
+    sw_m = norm(b.line("w", L.LEFT_SHOULDER, L.RIGHT_SHOULDER))
+    radius_m = 0.5 * norm(b.line("w", L.LEFT_EAR, L.RIGHT_EAR))
     if not sw_m * scale > 0:
         return np.nan, np.nan, np.nan
     others = [o for o in others if not o.is_empty]

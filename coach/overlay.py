@@ -23,13 +23,15 @@ from __future__ import annotations
 import math
 from dataclasses import dataclass, fields
 
+import cv2
 import numpy as np
 
 from coach.conventions import SPEC, Reliability
 from coach.envelope import resolve_key, toward_side
 from coach.exercises import Band, Exercise
 from coach.overlay_widgets import (RGB, Box, GaugeView, blend_skeleton, draw_banner, draw_gauge, draw_lines,
-                                   draw_ring, draw_skeleton, gauge_height, pill, put_text, shade, text_width, wrap)
+                                   draw_ring, draw_skeleton, fit_lines, gauge_height, pill, put_text, shade,
+                                   text_width)
 from coach.pose import Pose, PoseFrame
 from coach.verdict import Alert, FrameVerdict, HoldState, MeasureVerdict, Severity, Status
 
@@ -146,7 +148,7 @@ class Overlay:
         if verdict is not None and verdict.exercise_id != self.exercise.id:
             raise ValueError(f"Overlay.annotate: this overlay draws {self.exercise.id!r}, the verdict is for "
                              f"{verdict.exercise_id!r} (make one Overlay per exercise)")
-        out = np.ascontiguousarray(rgb[:, ::-1]) if mirror else rgb.copy()
+        out = cv2.flip(rgb, 1) if mirror else rgb.copy()
         lay = self.layout(out.shape[1], out.shape[0])
         self._skeletons(out, frame, verdict, ghost, mirror, lay)
         self._status_panel(out, verdict, lay)
@@ -258,19 +260,24 @@ class Overlay:
                           bone)
 
     def _status_panel(self, img: np.ndarray, verdict: FrameVerdict | None, lay: OverlayLayout) -> None:
-        """Top left: exercise, phase and side, then the gauges (as many as fit above the cue strip)."""
+        """Top left: exercise (one or two lines), phase and side, then as many gauges as fit above the cue."""
         s, u = self.style, lay.u_px
         x0, y0, x1, y_max = lay.status_panel
-        gauges = self.gauges(verdict)
-        heights = [gauge_height(g, u, s.presentation) + round(0.7 * u) for g in gauges]
-        head = round(3.6 * u)
-        shown = next((i for i in range(len(gauges), -1, -1) if head + sum(heights[:i]) <= y_max - y0), 0)
-        shade(img, (x0, y0, x1, y0 + head + sum(heights[:shown])), s.panel_rgb, s.panel_alpha, radius_px=u // 2)
         x, width = x0 + u, x1 - x0 - 2 * u
-        size = next((k * u for k in (1.15, 1.0, 0.85) if text_width(self.exercise.name, k * u, True) <= width), 0.85 * u)
-        title = wrap(self.exercise.name, width, size, 1, bold=True)[0]
-        put_text(img, title, (x, y0 + round(1.7 * u)), size, s.text_rgb, bold=True)
-        put_text(img, self._subtitle(verdict), (x, y0 + round(3.0 * u)), u * 0.75, s.dim_text_rgb)
+        title, title_px = fit_lines(self.exercise.name, width, (u * 1.15, u * 0.9))
+        head = round(u * (3.6 + 1.45 * (len(title) - 1)))
+        gauges = self.gauges(verdict)
+        heights = [gauge_height(g, u, width, s.presentation) + round(0.7 * u) for g in gauges]
+        room, more = y_max - y0 - head, round(1.5 * u)
+        shown = len(gauges) if sum(heights) <= room else next(
+            (i for i in range(len(gauges) - 1, -1, -1) if sum(heights[:i]) + more <= room), 0)
+        y1 = y0 + head + sum(heights[:shown]) + (more if shown < len(gauges) else 0)
+        shade(img, (x0, y0, x1, y1), s.panel_rgb, s.panel_alpha, radius_px=u // 2)
+        if shown < len(gauges):
+            put_text(img, f"+{len(gauges) - shown} more", (x, y1 - round(0.8 * u)), u * 0.75, s.dim_text_rgb)
+        for i, line in enumerate(title):
+            put_text(img, line, (x, y0 + round((1.7 + 1.45 * i) * u)), title_px, s.text_rgb, bold=True)
+        put_text(img, self._subtitle(verdict), (x, y0 + head - round(0.6 * u)), u * 0.75, s.dim_text_rgb)
         y = y0 + head
         for g, gh in zip(gauges[:shown], heights):
             draw_gauge(img, (x, y), width, g, s, u)

@@ -2,8 +2,9 @@
 
 Each function draws in place into an RGB uint8 image the caller owns (the overlay's own copy), takes
 colours as RGB tuples and sizes in pixels. `u_px` is the overlay's text unit: the height of a
-capital letter of body text. Hershey fonts draw ASCII only, so dashes and quotes are turned into
-ASCII and "°" is drawn as a small ring. cv2 drawing lives only here and in `coach.overlay`.
+capital letter of body text. OpenCV 5 draws any Unicode text; with OpenCV 4's ASCII-only Hershey
+fonts, dashes and quotes are turned into ASCII and "°" is drawn as a small ring. cv2 drawing lives
+only here and in `coach.overlay`.
 """
 
 from __future__ import annotations
@@ -54,7 +55,7 @@ def _font(height_px: float, bold: bool) -> tuple[float, int]:
 def printable(text: str) -> str:
     """What the font can draw: anything with OpenCV 5; else ASCII, plus "°" (drawn by `put_text` as a ring)."""
     if NATIVE_UNICODE:
-        return "".join(c for c in text if c.isprintable())
+        return text if text.isprintable() else "".join(c for c in text if c.isprintable())
     text = text.translate(_ASCII)
     return "".join(c if c == "°" or 32 <= ord(c) < 127 else "?" for c in text)
 
@@ -63,10 +64,16 @@ def _degree_w(height_px: float) -> int:
     return max(4, round(height_px * 0.5))
 
 
+@functools.lru_cache(maxsize=4096)
+def _width(part: str, scale: float, thickness: int) -> int:
+    return cv2.getTextSize(part, FONT, scale, thickness)[0][0]
+
+
+@functools.lru_cache(maxsize=4096)
 def text_width(text: str, height_px: float, bold: bool = False) -> int:
     scale, thickness = _font(height_px, bold)
     parts = [printable(text)] if NATIVE_UNICODE else printable(text).split("°")
-    width = sum(cv2.getTextSize(p, FONT, scale, thickness)[0][0] for p in parts if p)
+    width = sum(_width(p, scale, thickness) for p in parts if p)
     return width + (len(parts) - 1) * _degree_w(height_px)
 
 
@@ -79,7 +86,7 @@ def put_text(img: np.ndarray, text: str, xy_px: tuple[int, int], height_px: floa
     for i, part in enumerate(parts):
         if part:
             cv2.putText(img, part, (x, baseline), FONT, scale, rgb, thickness, _AA)
-            x += cv2.getTextSize(part, FONT, scale, thickness)[0][0]
+            x += _width(part, scale, thickness)
         if i < len(parts) - 1:
             r = max(2, round(height_px * 0.15))
             cv2.circle(img, (x + r + 1, baseline - round(height_px) + r), r, rgb, max(1, thickness - 1), _AA)
@@ -222,24 +229,34 @@ def _x_of(g: GaugeView, v: float, x0: int, x1: int) -> int:
     return round(x0 + f * (x1 - x0))
 
 
-def gauge_height(g: GaugeView, u_px: int, big: bool) -> int:
-    value_h = 1.6 if big else 1.05
-    rows = value_h + 0.55 + 0.9 + (1.15 if any(g.band_text) else 0.0) + (1.1 if g.note else 0.0)
+def _value_px(g: GaugeView, u_px: int, big: bool) -> int:
+    """A number is drawn large (larger still in presentation mode); "can't measure" stays small."""
+    return round(u_px * (1.6 if big else 1.05)) if math.isfinite(g.value) else round(u_px * 0.95)
+
+
+def _note_inline(g: GaugeView, u_px: int, width_px: int, big: bool) -> bool:
+    """The note fits on the label's line, between the label and the value."""
+    used = text_width(g.label, u_px * 0.85) + text_width(g.value_text, _value_px(g, u_px, big), True)
+    return bool(g.note) and used + text_width(g.note, u_px * 0.65) + u_px <= width_px
+
+
+def gauge_height(g: GaugeView, u_px: int, width_px: int, big: bool) -> int:
+    rows = (1.6 if big else 1.05) + 1.45 + (1.15 if any(g.band_text) else 0.0)
+    rows += 1.1 if g.note and not _note_inline(g, u_px, width_px, big) else 0.0
     return round(rows * u_px)
 
 
 def draw_gauge(img: np.ndarray, top_left: tuple[int, int], width_px: int, g: GaugeView, style: OverlayStyle,
                u_px: int) -> None:
-    """Label and value on one line, the bar below, band numbers and a note under it when present.
-    `style.presentation` draws the value larger."""
+    """Label, note and value on one line (the note on its own line when it does not fit), the bar below,
+    then the band's numbers when given. `style.presentation` draws the value larger."""
     x0, y0 = top_left
-    x1, u = x0 + width_px, u_px
-    value_h = round(u * (1.6 if style.presentation else 1.05))
-    base = y0 + value_h
-    put_text(img, g.label, (x0, base), u * 0.85, style.text_rgb)
-    text_h = value_h if math.isfinite(g.value) else round(u * 0.95)  # "can't measure" stays small
+    x1, u, big = x0 + width_px, u_px, style.presentation
+    base = y0 + round(u * (1.6 if big else 1.05))
+    x = put_text(img, g.label, (x0, base), u * 0.85, style.text_rgb)
+    value_px = _value_px(g, u, big)
     colour = g.rgb if math.isfinite(g.value) else style.dim_text_rgb
-    put_text(img, g.value_text, (x1 - text_width(g.value_text, text_h, True), base), text_h, colour, bold=True)
+    put_text(img, g.value_text, (x1 - text_width(g.value_text, value_px, True), base), value_px, colour, bold=True)
     bar_y0, bar_y1 = base + round(u * 0.55), base + round(u * 1.35)
     shade(img, (x0, bar_y0, x1, bar_y1), style.track_rgb, 0.85, radius_px=(bar_y1 - bar_y0) // 2)
     b0, b1 = _x_of(g, g.band[0], x0, x1), _x_of(g, g.band[1], x0, x1)
@@ -249,11 +266,13 @@ def draw_gauge(img: np.ndarray, top_left: tuple[int, int], width_px: int, g: Gau
     y = bar_y1 + round(u * 0.25)
     if any(g.band_text):
         y += round(u * 0.9)
-        for text, x in zip(g.band_text, (b0, b1)):
+        for text, bx in zip(g.band_text, (b0, b1)):
             tw = text_width(text, u * 0.75)
-            put_text(img, text, (min(max(x0, x - tw // 2), x1 - tw), y), u * 0.75, style.dim_text_rgb)
+            put_text(img, text, (min(max(x0, bx - tw // 2), x1 - tw), y), u * 0.75, style.dim_text_rgb)
     if g.note:
-        put_text(img, g.note, (x0, y + round(u * 1.0)), u * 0.7, style.approaching_rgb)
+        inline = _note_inline(g, u, width_px, big)
+        at = (x + round(0.5 * u), base) if inline else (x0, y + round(u * 1.0))
+        put_text(img, g.note, at, u * 0.65, style.approaching_rgb)
 
 
 def _marker(img: np.ndarray, x: int, ys: tuple[int, int], half_px: int, rgb: RGB) -> None:

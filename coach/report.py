@@ -72,8 +72,10 @@ class AlertSpan:
 @dataclass(frozen=True)
 class MeasureStats:
     """One envelope band of one phase, for one side, against the values seen while coaching that phase.
-    `peak`: the furthest value reached in the direction of the stretch (see report_stats.peak)."""
+    `peak`: how far the stretch went - the 95th percentile in the direction of the stretch
+    (see report_stats.peak); `lowest` / `highest`: the raw extremes, glitches included."""
 
+    segment: int          # index into Report.segments
     exercise: str
     phase: str
     key: str              # the envelope key, e.g. "hip_{side}_deg"
@@ -208,6 +210,11 @@ class Summariser:
     @property
     def exercise(self) -> Exercise:
         return self._segments[-1][0]
+
+    @property
+    def exercises(self) -> dict[str, Exercise]:
+        """The exercises of the segments so far, by id."""
+        return {ex.id: ex for ex, _, _ in self._segments}
 
     def start_segment(self, exercise: Exercise, t_s: float, score: float | None = None) -> None:
         if self._segments:

@@ -14,12 +14,19 @@ import base64
 import math
 from dataclasses import dataclass
 
-from coach.exercises import Exercise, get_exercise
+from coach.exercises import Exercise
 from coach.keyframes import Keyframe, KeyframePicker
 from coach.report import Report
 from coach.timeline import TimelineArrays
 
 MAX_MEASURE_PLOTS = 6   # per segment: the envelope measures of an exercise rarely exceed four
+RULE_TITLES = {"twist": "Twisting too far", "neck_flexion": "Neck bent too far forward",
+               "neck_extension": "Head tipped too far back", "neck_rotation": "Head turned too far",
+               "neck_lateral": "Head tilted too far", "hand_on_head": "Hand on the head or neck",
+               "partner_hands_on_head": "Someone else's hands on the head", "ballistic": "Moving too fast near the end",
+               "bouncing": "Bouncing at the end of the stretch", "landmarks_missing": "Body parts out of view",
+               "wrong_view": "Camera angle not suitable", "too_far": "Too far from the camera",
+               "too_close": "Too close to the camera", "person_lost": "Person out of view"}
 _RULE_UNITS = {"twist": "°", "neck_flexion": "°", "neck_extension": "°", "neck_rotation": "°", "neck_lateral": "°",
                "hand_on_head": " shoulder widths", "partner_hands_on_head": " shoulder widths",
                "ballistic": "°/s", "bouncing": " reversals"}
@@ -30,9 +37,25 @@ def b64(data: bytes) -> str:
 
 
 def number(value: float | None, unit: str = "deg") -> str:
+    """A value with its unit: 42°, 120°/s, 0.25 shoulder widths; – when unknown."""
     if value is None or not math.isfinite(value):
         return "–"
-    return f"{value:.0f}°" if unit in ("deg", "°") else f"{value:.2f} {unit}".rstrip()
+    if unit in ("deg", "°"):
+        return f"{value:.0f}°"
+    if unit == "sw":
+        unit = " shoulder widths"
+    digits = 2 if abs(value) < 10 and unit.strip() != "reversals" else 0
+    return f"{value:.{digits}f}{unit}"
+
+
+def duration(t_s: float) -> str:
+    """A length of time: 8.4 s, or 2 min 05 s."""
+    if not math.isfinite(t_s):
+        return "–"
+    if t_s < 60:
+        return f"{t_s:.1f} s"
+    minutes, seconds = divmod(round(t_s), 60)
+    return f"{minutes} min {seconds:02d} s"
 
 
 def pct(value: float | None) -> str:
@@ -76,8 +99,9 @@ def _alerts_card(report: Report) -> Card:
     cautions = len(report.alerts) - stops
     if not report.alerts:
         return Card("Safety", "No alerts", "no safety rule was triggered", "good")
-    rules = ", ".join(dict.fromkeys(a.rule.replace("_", " ") for a in report.alerts))
-    value = " · ".join(p for p in (f"{stops} stop" if stops else "", f"{cautions} caution" if cautions else "") if p)
+    rules = "; ".join(dict.fromkeys(RULE_TITLES.get(a.rule, a.rule).lower() for a in report.alerts))
+    value = " · ".join(p for p in (f"{stops} stop" if stops else "", f"{cautions} caution{'s' if cautions > 1 else ''}"
+                                   if cautions else "") if p)
     return Card("Safety alerts", value, rules, "bad" if stops else "warn")
 
 
@@ -92,22 +116,15 @@ def _envelope_card(report: Report) -> Card:
     return Card("Time in position", pct(share), f"holding still {pct(holding)} of the time", tone)
 
 
-def _exercise(exercise_id: str, cache: dict[str, Exercise]) -> Exercise:
-    if exercise_id not in cache:
-        cache[exercise_id] = get_exercise(exercise_id)
-    return cache[exercise_id]
-
-
 def _measure_sections(report: Report, tl: TimelineArrays, exercises: dict[str, Exercise]) -> list[dict]:
     from coach.report_plots import measure_plot
 
     sections = []
     for index, seg in enumerate(report.segments):
-        ex = _exercise(seg.exercise, exercises)
+        ex = exercises[seg.exercise]
         keys = list(dict.fromkeys(k for p in ex.phases for k in p.envelope))[:MAX_MEASURE_PLOTS]
         for key in keys:
-            rows = [m for m in report.measures if m.exercise == ex.id and m.key == key
-                    and seg.start_s <= seg.end_s]
+            rows = [m for m in report.measures if m.segment == index and m.key == key and m.frames]
             unit = rows[0].unit if rows else "deg"
             plot = measure_plot(ex, key, index, tl, _label(key), unit) if tl.n > 1 else None
             sections.append({"title": f"{_label(key)} – {ex.name}", "plot": b64(plot) if plot else None,
@@ -116,20 +133,31 @@ def _measure_sections(report: Report, tl: TimelineArrays, exercises: dict[str, E
 
 
 def _stat_row(m) -> dict:
-    return {"phase": m.phase, "side": m.side, "band": f"{number(m.band_min, m.unit)} to {number(m.band_max, m.unit)}",
+    who = m.phase if m.side == "both" else f"{m.phase}, {m.side}"
+    return {"who": who, "side": m.side, "band": f"{number(m.band_min, m.unit)} to {number(m.band_max, m.unit)}",
             "peak": number(m.peak, m.unit), "median": number(m.median, m.unit),
             "range": f"{number(m.lowest, m.unit)} to {number(m.highest, m.unit)}", "in_band": pct(m.in_band_pct),
             "judged": pct(m.judged_pct), "frames": m.frames}
 
 
-def _alert_rows(report: Report) -> list[dict]:
-    rows = []
-    for a in report.alerts:
-        unit = _RULE_UNITS.get(a.rule)
-        measured = f"{number(a.value, unit)} (limit {number(a.limit, unit)})" if unit else ""
-        rows.append({"when": f"{clock(a.start_s)}–{clock(a.end_s)}", "severity": a.severity, "rule": a.rule,
-                     "message": a.message, "measured": measured, "ongoing": a.active_at_end})
-    return rows
+def _alert_groups(report: Report) -> list[dict]:
+    """The alerts grouped by rule, stop rules first: how often, for how long, the worst reading."""
+    groups = []
+    for rule in dict.fromkeys(a.rule for a in report.alerts):
+        spans = [a for a in report.alerts if a.rule == rule]
+        above = not (spans[0].value < spans[0].limit)
+        worst = (max if above else min)(spans, key=lambda a: a.value if math.isfinite(a.value) else -math.inf)
+        unit = _RULE_UNITS.get(rule)
+        groups.append({
+            "rule": rule, "title": RULE_TITLES.get(rule, rule.replace("_", " ").capitalize()),
+            "severity": "stop" if any(a.severity == "stop" for a in spans) else "caution",
+            "count": len(spans), "total": duration(sum(a.end_s - a.start_s for a in spans)),
+            "message": spans[0].message,
+            "worst": f"worst {number(worst.value, unit)} at {clock(worst.start_s)} (limit {number(worst.limit, unit)})"
+            if unit and math.isfinite(worst.value) else "",
+            "times": [f"{clock(a.start_s)}–{clock(a.end_s)}{' (still on at the end)' if a.active_at_end else ''}"
+                      for a in spans]})
+    return sorted(groups, key=lambda g: (g["severity"] != "stop", -g["count"]))
 
 
 def _keyframes(report: Report, picker: KeyframePicker) -> list[dict]:
@@ -137,16 +165,20 @@ def _keyframes(report: Report, picker: KeyframePicker) -> list[dict]:
         found = [m.peak for m in report.measures if (m.exercise, m.phase, m.measure) == (exercise, phase, measure)]
         return next((p for p in found if math.isfinite(p)), None)
 
-    frames: list[Keyframe] = []
-    if picker.last is not None:
-        frames.append(picker.last)
-    else:
-        frames += picker.peaks(peak_of) + picker.alert_frames
-    out = []
-    for f in sorted(frames, key=lambda k: k.t_s):
-        caption = f.caption or f"Peak of the stretch: {_label(f.measure)} {number(f.value, _unit(f.measure))}"
-        out.append({"jpeg": b64(f.jpeg), "time": clock(f.t_s), "caption": caption, "kind": f.kind,
-                    "phase": f.phase})
+    frames = [picker.last] if picker.last is not None else picker.peaks(peak_of) + picker.alert_frames
+    out: list[dict] = []
+    for f in frames:
+        if f.kind == "peak":
+            caption = f"Furthest into the stretch ({f.phase}): {_label(f.measure)} {number(f.value, _unit(f.measure))}"
+        elif f.kind == "alert":
+            caption = f"First alert: {RULE_TITLES.get(f.measure, f.measure).lower()}"
+        else:
+            caption = f.caption
+        same = next((o for o in out if o["t_s"] == f.t_s and o["kind"] == f.kind), None)
+        if same is not None:   # two alerts raised on one frame: one picture, both captions
+            same["caption"] += "; " + caption.removeprefix("First alert: ")
+            continue
+        out.append({"jpeg": b64(f.jpeg), "time": clock(f.t_s), "t_s": f.t_s, "caption": caption, "kind": f.kind})
     return out
 
 
@@ -154,15 +186,14 @@ def _unit(measure: str) -> str:
     return "sw" if measure.endswith("_sw") else "deg"
 
 
-def context(report: Report, tl: TimelineArrays, picker: KeyframePicker) -> dict:
+def context(report: Report, tl: TimelineArrays, picker: KeyframePicker, exercises: dict[str, Exercise]) -> dict:
     from coach.report_plots import timeline_plot
 
-    exercises: dict[str, Exercise] = {}
     names = ", ".join(dict.fromkeys(s.name for s in report.segments)) or "–"
     return {
-        "r": report, "names": names, "clock": clock, "pct": pct, "number": number,
+        "r": report, "names": names, "clock": clock, "pct": pct, "number": number, "duration": duration,
         "cards": [_holds_card(report), _alerts_card(report), _envelope_card(report)],
-        "alerts": _alert_rows(report), "measures": _measure_sections(report, tl, exercises),
+        "alert_groups": _alert_groups(report), "measures": _measure_sections(report, tl, exercises),
         "timeline": b64(timeline_plot(report, tl)) if tl.n > 1 else None,
         "keyframes": _keyframes(report, picker), "skipped_alert_frames": picker.alerts_skipped,
         "image_measures": _image_measures(report),
@@ -175,10 +206,11 @@ def _image_measures(report: Report) -> list[dict]:
     return [dict(_stat_row(m), label=_label(m.key)) for m in report.measures if m.frames]
 
 
-def render_report(report: Report, tl: TimelineArrays, picker: KeyframePicker) -> str:
+def render_report(report: Report, tl: TimelineArrays, picker: KeyframePicker, exercises: dict[str, Exercise]) -> str:
+    """The whole page; `exercises` by id: those the report's segments name."""
     import jinja2
 
     env = jinja2.Environment(loader=jinja2.PackageLoader("coach", "templates"),
                              autoescape=jinja2.select_autoescape(default=True, default_for_string=True),
                              undefined=jinja2.StrictUndefined, trim_blocks=True, lstrip_blocks=True)
-    return env.get_template("report.html.j2").render(**context(report, tl, picker))
+    return env.get_template("report.html.j2").render(**context(report, tl, picker, exercises))

@@ -19,7 +19,7 @@ from coach.exercises import Exercise
 from coach.timeline import SIDES, TimelineArrays
 
 MAX_POINTS = 1500
-WIDTH_IN, DPI = 7.0, 110
+WIDTH_IN, DPI = 4.8, 160   # about 770 px, shown at phone width (fonts stay legible)
 BAND_RGB, LINE_RGB, HOLD_RGB = "#009E73", "#0F2A44", "#009E73"
 OUT_RGB, CAUTION_RGB, STOP_RGB, GREY_RGB = "#56B4E9", "#E69F00", "#CC3311", "#9AA0A6"
 
@@ -75,7 +75,7 @@ def measure_plot(exercise: Exercise, key: str, segment: int, tl: TimelineArrays,
     rows = tl.segment == segment
     t, values = tl.t_s[rows], series_for(exercise, key, rows, tl)
     phases = tl.phase[rows]
-    fig, ax = plt.subplots(figsize=(WIDTH_IN, 2.5))
+    fig, ax = plt.subplots(figsize=(WIDTH_IN, 2.4))
     for index, phase in enumerate(exercise.phases):
         band = phase.envelope.get(key)
         if band is None:
@@ -89,15 +89,15 @@ def measure_plot(exercise: Exercise, key: str, segment: int, tl: TimelineArrays,
         ax.axvspan(x0, x0 + width, ymin=0, ymax=0.04, color=HOLD_RGB, lw=0)
     step = max(1, math.ceil(len(t) / MAX_POINTS))
     ax.plot(t[::step], values[::step], color=LINE_RGB, lw=1.4, label=label)
-    _style(ax, f"{label} ({'°' if unit == 'deg' else unit})")
-    ax.legend(loc="upper right", fontsize=8, frameon=False, ncol=3)
+    _style(ax, "degrees" if unit == "deg" else unit)
+    ax.legend(loc="lower left", bbox_to_anchor=(0.0, 1.0), fontsize=8, frameon=False, ncol=3, borderaxespad=0.2)
     return _png(fig)
 
 
 def _style(ax, ylabel: str) -> None:
-    ax.set_xlabel("time (s)", fontsize=9)
-    ax.set_ylabel(ylabel, fontsize=9)
-    ax.tick_params(labelsize=8)
+    ax.set_xlabel("time (s)", fontsize=8)
+    ax.set_ylabel(ylabel, fontsize=8)
+    ax.tick_params(labelsize=7.5)
     ax.grid(alpha=0.25, lw=0.6)
     for side in ("top", "right"):
         ax.spines[side].set_visible(False)
@@ -117,12 +117,12 @@ def timeline_plot(report, tl: TimelineArrays) -> bytes:
     for alert in report.alerts:
         rows.setdefault(alert.rule.replace("_", " "), []).append(
             (alert.start_s, max(alert.end_s - alert.start_s, 0.05), STOP_RGB if alert.severity == "stop" else CAUTION_RGB))
-    fig, ax = plt.subplots(figsize=(WIDTH_IN, 0.8 + 0.32 * len(rows)))
+    fig, ax = plt.subplots(figsize=(WIDTH_IN, 0.7 + 0.26 * len(rows)))
     for i, spans in enumerate(rows.values()):
         if spans:
             ax.broken_barh([(x, w) for x, w, _ in spans], (len(rows) - 1 - i - 0.35, 0.7),
                            facecolors=[c for _, _, c in spans])
-    ax.set_yticks(range(len(rows)), list(reversed(rows)), fontsize=8)
+    ax.set_yticks(range(len(rows)), list(reversed(rows)), fontsize=7.5)
     t0, t1 = (float(tl.t_s[0]), float(tl.t_s[-1])) if tl.n else (0.0, 1.0)
     ax.set_xlim(t0, max(t1, t0 + 1.0))
     _style(ax, "")

@@ -19,7 +19,7 @@ import numpy as np
 from coach.conventions import MEASURE_NAMES, SPEC, Reliability
 from coach.envelope import resolve_key, toward_side
 from coach.exercises import Exercise
-from coach.timeline import CANT_JUDGE, IN, OUT, RELIABILITY_CODE, SIDES, VIEWS, TimelineArrays, frame_weights
+from coach.timeline import IN, OUT, RELIABILITY_CODE, SIDES, VIEWS, TimelineArrays, frame_weights
 
 if TYPE_CHECKING:
     from coach.report import Hold, MeasureStats, Note, SegmentSummary
@@ -67,12 +67,17 @@ def stretch_direction(values: np.ndarray, band_min: float, band_max: float) -> f
     return 1.0 if float(np.median(values)) >= middle else -1.0
 
 
+PEAK_PERCENTILE = 95.0   # the peak ignores the last 5% of the range: single-frame glitches are not a peak
+
+
 def peak(values: np.ndarray, band_min: float, band_max: float) -> float:
-    """The furthest value reached in the direction of the stretch (NaN without values)."""
+    """How far the stretch went: the PEAK_PERCENTILE-th percentile of the values in the direction of
+    the stretch (so a landmark glitch of a few frames does not count); NaN without values."""
     values = values[np.isfinite(values)]
     if not len(values):
         return math.nan
-    return float(values.max() if stretch_direction(values, band_min, band_max) > 0 else values.min())
+    up = stretch_direction(values, band_min, band_max) > 0
+    return float(np.percentile(values, PEAK_PERCENTILE if up else 100.0 - PEAK_PERCENTILE))
 
 
 def _band_stats(values: np.ndarray, bands: np.ndarray, band_min: float, band_max: float) -> dict:
@@ -100,7 +105,7 @@ def measure_stats(index: int, exercise: Exercise, tl: TimelineArrays) -> list[Me
                 rows = (tl.segment == index) & (tl.phase == p) & (tl.side == SIDES.index(side)) & (tl.seen == 1)
                 values = np.array([toward_side(measure, float(v), side) for v in tl.values[rows, j]])
                 stats = _band_stats(values, tl.bands[rows, j], band.min, band.max)
-                out.append(MeasureStats(exercise.id, phase.name, key, measure, side, SPEC[measure].unit,
+                out.append(MeasureStats(index, exercise.id, phase.name, key, measure, side, SPEC[measure].unit,
                                         band.min, band.max, frames=int(rows.sum()), **stats))
     return out
 
@@ -166,9 +171,7 @@ def notes_for(exercises: list[Exercise], tl: TimelineArrays) -> list[Note]:
             notes.append(Note(f"{ex.name} is a guided hold: timed while posture and view fit; the angles "
                               "shown are not claimed as the movement itself", None, ex.id))
         notes += _view_note(i, ex, tl) + _measure_notes(i, ex, tl)
-    notes.append(Note("pelvic tilt cannot be measured from body landmarks (no points on the spine or pelvis)",
-                      "pelvic_tilt_deg"))
+    if any(ex.guided for ex in exercises):
+        notes.append(Note("pelvic tilt cannot be measured from body landmarks (no points on the spine or "
+                          "pelvis)", "pelvic_tilt_deg"))
     return notes
-
-
-__all__ = ["CANT_JUDGE", "measure_stats", "notes_for", "peak", "segment_summary", "stretch_direction"]

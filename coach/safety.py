@@ -9,7 +9,8 @@ A reading is one of:
   CLEAR     inside the limit by at least the hysteresis
   UNKNOWN   can't judge (NaN, person not seen): neither counts for nor against the rule
 Timing (dwell before firing, hysteresis to clear, cooldown before it may fire again) is applied
-by `coach.alerts.RuleTimer`. The table below is the one place the rules' defaults live;
+by `coach.alerts.RuleTimer`; a reading of a low-reliability estimate (the twist, from any one
+camera) must persist `EngineSettings.estimate_dwell_factor` times longer before it fires. The table below is the one place the rules' defaults live;
 `coach.engine.EngineSettings.rules` carries it into the engine.
 """
 
@@ -17,7 +18,7 @@ from __future__ import annotations
 
 import math
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from enum import Enum
 
 from coach.conventions import View
@@ -46,6 +47,7 @@ class RuleInput:
     body_size: float = math.nan              # larger side of the seen landmarks' box, frame fraction
     out_of_frame: float = math.nan           # fraction of landmarks predicted outside the frame
     twist_limit_deg: float = math.nan        # this frame's twist limit (stricter while flexed)
+    estimates: frozenset[str] = frozenset()  # measures read at low reliability this frame
 
 
 @dataclass(frozen=True)
@@ -54,6 +56,7 @@ class Reading:
     value: float = math.nan
     limit: float = math.nan
     detail: str = ""   # fills {detail} in the message
+    estimate: bool = False  # the value is a low-reliability estimate: the alert needs a longer dwell
 
     def __post_init__(self) -> None:
         for name in ("value", "limit"):  # +-inf is not a measurement: store it as "unknown"
@@ -249,5 +252,12 @@ def rule_by_id(rule_id: str, rules: tuple[Rule, ...] = RULES) -> Rule:
 
 
 def evaluate(rules: tuple[Rule, ...], inp: RuleInput, safety: Safety) -> dict[str, Reading]:
-    """Every rule's reading for one frame (pure)."""
-    return {rule.id: rule.read(rule, inp, safety) for rule in rules}
+    """Every rule's reading for one frame (pure). A reading of a measure that is only estimated
+    this frame (low reliability) is marked `estimate`."""
+    out = {}
+    for rule in rules:
+        reading = rule.read(rule, inp, safety)
+        if rule.measure in inp.estimates and reading.level != Level.UNKNOWN:
+            reading = replace(reading, estimate=True)
+        out[rule.id] = reading
+    return out

@@ -3,7 +3,7 @@
     with OutputFolder("coach-out/clip") as folder:            # a hidden staging folder until the end
         with SessionFiles(folder, info, video=True) as files:
             files.write_frame(frame, pose_frame, verdict, inside, exercise)   # per frame
-        files.write_summary(report, timeline)                 # session.json and report.html
+        files.write_summary(report, timeline, exercises)      # report.html, session.json
 
 frames.csv        one row per frame: time, phase and side, every measure with its reliability and
                   band verdict, the envelope flag, hold state and progress, reps, active alerts
@@ -22,6 +22,7 @@ from __future__ import annotations
 
 import contextlib
 import csv
+import errno
 import math
 import os
 import shutil
@@ -34,7 +35,7 @@ from coach.atomic import atomic_open, ensure_dir, write_bytes, write_text
 from coach.conventions import MEASURE_NAMES
 from coach.errors import OutputError
 from coach.exercises import Exercise
-from coach.keyframes import KeyframePicker
+from coach.keyframes import KeyframePicker, thumbnail_jpeg
 from coach.pose import Frame, PoseFrame
 from coach.report import InputInfo, Report
 from coach.timeline import TimelineArrays
@@ -47,7 +48,7 @@ BLANK_WIDTH_PX = 480
 
 
 def _why(err: OSError) -> str:
-    return "disk full" if err.errno == 28 else (err.strerror or str(err))
+    return "disk full" if err.errno == errno.ENOSPC else (err.strerror or str(err))
 
 
 class OutputFolder:
@@ -73,6 +74,7 @@ class OutputFolder:
             shutil.rmtree(self.staging, ignore_errors=True)
 
     def _publish(self) -> None:
+        _ordinary_permissions(self.staging)
         old = None
         try:
             if self.path.exists():
@@ -85,6 +87,15 @@ class OutputFolder:
         finally:
             if old is not None:
                 shutil.rmtree(old, ignore_errors=True)
+
+
+def _ordinary_permissions(folder: Path) -> None:
+    """Temporary files and folders are private (0600 / 0700); results get the user's usual modes."""
+    umask = os.umask(0)
+    os.umask(umask)
+    folder.chmod(0o777 & ~umask)
+    for path in folder.iterdir():
+        path.chmod(0o666 & ~umask)
 
 
 def csv_header() -> list[str]:
@@ -117,8 +128,10 @@ def csv_row(pose_frame: PoseFrame, verdict: FrameVerdict, inside: bool | None) -
 class SessionFiles:
     """The per-frame writers of one input (a context manager) and the end-of-run summary files."""
 
-    def __init__(self, folder: Path, info: InputInfo, *, video: bool = True, landmarks: bool = True):
+    def __init__(self, folder: Path, info: InputInfo, *, target: Path | None = None, video: bool = True,
+                 landmarks: bool = True):
         self.folder, self.info = folder, info
+        self.target = target or folder   # the folder named in error messages
         self.video = video and info.kind in ("video", "image")
         self.landmarks = landmarks
         self.keyframes = KeyframePicker()
@@ -131,6 +144,12 @@ class SessionFiles:
         return tuple(n for n in (CSV, LANDMARKS, media, SESSION, HTML) if n)
 
     def __enter__(self) -> SessionFiles:
+        try:
+            return self._open()
+        except OSError as err:
+            raise OutputError(f"{self.target}: results could not be written ({_why(err)})") from None
+
+    def _open(self) -> SessionFiles:
         from coach.recording import RecordingInfo, RecordingWriter
 
         with self._stack:
@@ -149,7 +168,7 @@ class SessionFiles:
         try:
             self._stack.__exit__(exc_type, exc, tb)
         except OSError as err:
-            raise OutputError(f"{self.folder.parent}: results could not be written ({_why(err)})") from None
+            raise OutputError(f"{self.target}: results could not be written ({_why(err)})") from None
 
     def write_frame(self, frame: Frame | None, pose_frame: PoseFrame, verdict: FrameVerdict, inside: bool | None,
                     exercise: Exercise) -> None:
@@ -159,13 +178,21 @@ class SessionFiles:
             if self._recording is not None:
                 self._recording.write(pose_frame)
             drawn = _Drawn(self._overlay(exercise), frame, pose_frame, verdict)
-            if self.video and frame is not None and self.info.kind == "video":
-                self._video_sink(frame).write(drawn())
             if self.info.kind == "image":
-                self.keyframes.keep_frame(exercise, verdict, drawn)
+                self._image(exercise, verdict, drawn)
+                return
+            if self.video and frame is not None:
+                self._video_sink(frame).write(drawn())
             self.keyframes.offer(exercise, verdict, drawn)
         except OSError as err:
-            raise OutputError(f"{self.folder.parent}: results could not be written ({_why(err)})") from None
+            raise OutputError(f"{self.target}: results could not be written ({_why(err)})") from None
+
+    def _image(self, exercise: Exercise, verdict: FrameVerdict, drawn: _Drawn) -> None:
+        """An image is one frame: it is its own key frame, and annotated.jpg at full size."""
+        self.keyframes.keep_frame(exercise, verdict, drawn)
+        if self.video:
+            rgb = drawn()
+            write_bytes(self.folder / IMAGE, thumbnail_jpeg(rgb, width_px=rgb.shape[1]))
 
     def _overlay(self, exercise: Exercise):
         if exercise.id not in self._overlays:
@@ -182,13 +209,11 @@ class SessionFiles:
             self._sink = self._stack.enter_context(VideoSink(self.folder / VIDEO, self.info.fps, (w, h)))
         return self._sink
 
-    def write_summary(self, report: Report, timeline: TimelineArrays) -> None:
-        """session.json and report.html (and annotated.jpg for an image), each atomically."""
+    def write_summary(self, report: Report, timeline: TimelineArrays, exercises: dict[str, Exercise]) -> None:
+        """report.html, then session.json (its presence marks the folder complete), each atomically."""
         from coach.report_html import render_report
 
-        if self.video and self.info.kind == "image" and self.keyframes.last is not None:
-            write_bytes(self.folder / IMAGE, self.keyframes.last.jpeg)
-        write_text(self.folder / HTML, render_report(report, timeline, self.keyframes))
+        write_text(self.folder / HTML, render_report(report, timeline, self.keyframes, exercises))
         write_text(self.folder / SESSION, report.to_json())
 
 
@@ -202,12 +227,12 @@ class _Drawn:
     def __call__(self) -> np.ndarray:
         if self._rgb is None:
             overlay, frame, pose_frame, verdict = self._args
-            canvas = frame.rgb if frame is not None else _blank(self_size(pose_frame))
+            canvas = frame.rgb if frame is not None else _blank(_canvas_size(pose_frame))
             self._rgb = overlay.annotate(canvas, pose_frame, verdict)
         return self._rgb
 
 
-def self_size(pose_frame: PoseFrame) -> tuple[int, int]:
+def _canvas_size(pose_frame: PoseFrame) -> tuple[int, int]:
     w, h = pose_frame.pose.image_size
     if w <= 0 or h <= 0:
         return BLANK_WIDTH_PX, BLANK_WIDTH_PX * 3 // 4

@@ -28,6 +28,9 @@ import numpy as np
 from scipy.signal import savgol_filter
 
 
+MIN_DT_S = 1e-4  # samples closer together than this count as the same instant (no speed from 0/0)
+
+
 def _alpha(cutoff_hz: np.ndarray | float, dt_s: np.ndarray) -> np.ndarray:
     tau_s = 1.0 / (2.0 * np.pi * cutoff_hz)
     return 1.0 / (1.0 + tau_s / dt_s)
@@ -82,8 +85,9 @@ class OneEuroFilter:
         self._t_s = t_s
         seen = np.isfinite(x)
         age_s = t_s - self._seen_t
-        live = seen & np.isfinite(self._x) & (age_s <= self.max_gap_s) & (age_s > 0)
-        restart = seen & ~live & ~(age_s == 0)  # age 0 = same timestamp twice: keep the first
+        fresh = age_s > MIN_DT_S  # a sample closer than MIN_DT_S to the last one is a repeat: ignored
+        live = seen & np.isfinite(self._x) & (age_s <= self.max_gap_s) & fresh
+        restart = seen & ~live & fresh
         self._update_live(x, live, age_s)
         self._raw[restart], self._x[restart], self._dx[restart], self._v[restart] = x[restart], x[restart], 0.0, 0.0
         self._seen_t[live | restart] = t_s

@@ -137,6 +137,8 @@ def test_resolve_key_and_toward_side():
     ("supine_twist", dict(hip_left_deg=170.0, hip_right_deg=70.0), "left"),           # higher:hip
     ("supine_twist", dict(hip_left_deg=170.0, hip_right_deg=168.0), None),
     ("seated_spinal_twist", dict(knee_left_deg=150.0, knee_right_deg=80.0), "right"),  # lower:knee
+    ("neck_side_bend", dict(neck_lateral_deg=-20.0), "left"),     # opposite: bent right = left side stretched
+    ("neck_side_bend", dict(neck_lateral_deg=20.0), "right"),
     ("bridge", dict(hip_left_deg=40.0, hip_right_deg=150.0), None),                   # no sides
 ])
 def test_detect_side(exercise_id, values, side):

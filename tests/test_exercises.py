@@ -159,7 +159,8 @@ BROKEN = [
     ("sides without side_from", _edit('view = ["side"]', 'view = ["side"]\nsides = "left_right"'),
      "side_from: sides = 'left_right' needs side_from"),
     ("bad side_from", _edit('view = ["side"]', 'view = ["side"]\nsides = "left_right"\nside_from = "sign:hip_left_deg"'),
-     "side_from: Value error, side_from 'sign:hip_left_deg': expected 'sign:<signed measure>'"),
+     "side_from: Value error, side_from 'sign:hip_left_deg': expected 'sign:' or 'opposite:' + one of "
+     "trunk_lateral_deg, trunk_rotation_deg"),
     ("never judgeable from the view", _edit('view = ["side"]', 'view = ["front"]'),
      "phases.0.envelope.hip_left_deg: 'hip_left_deg' is never medium or better from the exercise's views (front: low)"),
     ("empty envelope", GOOD.split("[phases.envelope")[0],
@@ -245,9 +246,9 @@ def test_cli_show_prints_the_envelope_table_view_and_reliability(capsys):
     assert out.startswith("bridge: Bridge\n")
     assert "  posture: supine    view: side, oblique\n" in out
     assert "  phase lift: hold 30 s - Lift your hips to a straight line.\n" in out
-    row = next(line for line in out.splitlines() if line.strip().startswith("hip_left_deg"))
-    assert row.split()[:5] == ["hip_left_deg", "145..180°", "±8", "medium", "side:high"]
-    assert "oblique:medium" in row and row.endswith("lift your hips higher / lower your hips a little")
+    row = next(line for line in out.splitlines() if line.strip().startswith("trunk_inclination_deg"))
+    assert row.split()[:6] == ["trunk_inclination_deg", "100..145°", "±5", "medium", "side:high", "oblique:medium"]
+    assert row.endswith("lift your hips higher / lower your hips a little: don't arch your back")
     assert "hands on the neck forbidden" in out
     assert "    - Mayo Clinic" in out
 
@@ -255,7 +256,7 @@ def test_cli_show_prints_the_envelope_table_view_and_reliability(capsys):
 def test_cli_show_marks_twist_estimates_and_guided_holds(capsys):
     assert main(["exercises", "show", "standing_rotation"]) == 0
     row = next(line for line in capsys.readouterr().out.splitlines() if line.strip().startswith("trunk_rotation_deg"))
-    assert row.split()[1:6] == ["15..45°", "±5", "low", "front:low", "back:low"]
+    assert row.split()[1:6] == ["10..45°", "±5", "low", "front:low", "back:low"]
     assert main(["exercises", "show", "pelvic_tilt"]) == 0
     assert "guided hold (no angle claimed)" in capsys.readouterr().out
 

@@ -9,6 +9,7 @@ from __future__ import annotations
 import math
 import statistics
 import time
+import cv2
 import numpy as np
 import pytest
 
@@ -52,7 +53,8 @@ def verdict(ex_id: str = "bridge", **kw) -> FrameVerdict:
     return FrameVerdict(**fields)
 
 
-def mv(name: str, value: float, inside: bool | None, rel: Reliability = Reliability.HIGH, hint: str = "") -> MeasureVerdict:
+def mv(name: str, value: float, inside: bool | None, rel: Reliability = Reliability.HIGH,
+       hint: str = "") -> MeasureVerdict:
     distance = math.nan if inside is None else (0.0 if inside else -5.0)
     return MeasureVerdict(name, value, rel, inside, distance, hint, in_envelope=True)
 
@@ -400,3 +402,40 @@ def test_real_engine_verdicts_are_drawn(landmarks_dir, bridge):
 def test_a_verdict_for_another_exercise_is_refused(bridge, frame):
     with pytest.raises(ValueError, match="'bridge'.*'seated_spinal_twist'"):
         Overlay(bridge).annotate(blank(), frame, verdict("seated_spinal_twist"))
+
+
+def test_gauges_that_do_not_fit_are_left_out_not_drawn_over_the_cue(bridge):
+    v = verdict(measures=tuple(mv(n, 100, None, Reliability.LOW) for n in ("hip_left_deg", "hip_right_deg",
+                                                                          "knee_left_deg", "knee_right_deg")))
+
+    def markers(text_scale: float) -> int:
+        style = OverlayStyle(presentation=True, unknown_rgb=(255, 0, 255), text_scale=text_scale)
+        ov = Overlay(bridge, style)
+        out = ov.annotate(blank(), PoseFrame(0.0, 0, Pose.empty((W, H))), v)
+        lay = ov.layout(W, H)
+        x0, _, x1, _ = lay.status_panel
+        assert (out[lay.cue[1] - lay.u_px // 2:lay.cue[1], x0:x1] == BG).all()  # the panel ends above the cue
+        magenta = np.all(out[:, x0:x1] == (255, 0, 255), axis=2).astype(np.uint8)
+        _, _, stats, _ = cv2.connectedComponentsWithStats(magenta)
+        w, h, area = stats[1:, 2], stats[1:, 3], stats[1:, 4]
+        return int(((area == w * h) & (h > lay.u_px)).sum())  # solid upright bars: value markers, not digits
+
+    assert markers(1.0) == 4
+    assert 1 <= markers(1.6) < 4  # big text (live "+" key): fewer gauges, the rest counted as "+N more"
+
+
+def test_opencv4_ascii_fallback_keeps_the_degree_sign(monkeypatch):
+    from coach import overlay_widgets as ow
+
+    monkeypatch.setattr(ow, "NATIVE_UNICODE", False)
+    ow.text_width.cache_clear()
+    try:
+        assert ow.printable("Hands on the neck — let go: 52° > 45°") == "Hands on the neck - let go: 52° > 45°"
+        assert ow.printable("naïve") == "na?ve"
+        img = np.zeros((60, 200, 3), np.uint8)
+        end = ow.put_text(img, "52°", (5, 40), 20, (255, 255, 255))
+        digits_end = 5 + ow.text_width("52", 20)
+        assert end == 5 + ow.text_width("52°", 20) and end > digits_end
+        assert img[15:30, digits_end:end].any()  # the ring drawn for "°", up by the capitals' top
+    finally:
+        ow.text_width.cache_clear()

@@ -1,0 +1,397 @@
+"""`coach analyze`: outputs exist, agree with each other and with the recordings' truth files.
+
+Most tests run on the shared landmark recordings (no model, fast); the video and photo tests use the
+lite model on a small video written here from ../shared/photos. Bad inputs, an unwritable output
+folder, a full disk and Ctrl-C must each leave either complete outputs or none.
+"""
+
+from __future__ import annotations
+
+import csv
+import errno
+import gzip
+import json
+import os
+import shutil
+from pathlib import Path
+
+import numpy as np
+import pytest
+from conftest import SHARED
+
+from coach import cli
+from coach.analyze import AnalysisInterrupted, AnalyzeOptions, analyze, expand_inputs, output_names
+from coach.errors import InputError, OutputError
+from coach.safety import NECK_RULE_IDS
+
+RECORDINGS = sorted(p.name.removesuffix(".jsonl.gz") for p in (SHARED / "landmarks").glob("*.jsonl.gz"))
+HOLD_STATES = ("hold", "cat", "cow")
+
+
+def read_csv(path: Path) -> list[dict]:
+    with open(path, newline="", encoding="utf-8") as fh:
+        return list(csv.DictReader(fh))
+
+
+def landmark_times(path: Path) -> list[float]:
+    with gzip.open(path, "rt", encoding="utf-8") as fh:
+        lines = [json.loads(line) for line in fh if line.strip()]
+    assert lines[0]["format"] == "pose-landmarks/1"
+    return [frame["t"] for frame in lines[1:]]
+
+
+@pytest.fixture(scope="module")
+def analysed(landmarks_dir, tmp_path_factory) -> dict[str, tuple[Path, dict]]:
+    """Every shared recording analysed as its truth's exercise: name -> (output folder, truth)."""
+    root = tmp_path_factory.mktemp("recordings")
+    out = {}
+    for name in RECORDINGS:
+        truth = json.loads((landmarks_dir / f"{name}.truth.json").read_text())
+        analyze(landmarks_dir / f"{name}.jsonl.gz", root / name, AnalyzeOptions(exercise=truth["stretch"]))
+        out[name] = (root / name, truth)
+    return out
+
+
+def test_every_shared_recording_is_found():
+    assert len(RECORDINGS) >= 7, f"expected the 7 shared recordings in {SHARED / 'landmarks'}"
+
+
+@pytest.mark.parametrize("name", RECORDINGS)
+def test_recording_outputs_exist_and_agree(analysed, name):
+    folder, truth = analysed[name]
+    names = sorted(p.name for p in folder.iterdir())
+    assert names == ["frames.csv", "landmarks.jsonl.gz", "report.html", "session.json"]  # no pixels: no video
+    assert not [p for p in folder.parent.iterdir() if p.name.startswith(".")], "a staging folder was left"
+    session = json.loads((folder / "session.json").read_text())
+    rows = read_csv(folder / "frames.csv")
+    times = landmark_times(folder / "landmarks.jsonl.gz")
+    assert len(rows) == session["frames"] == len(times) == truth["frames"]
+    assert [round(float(r["t_s"]), 3) for r in rows] == [round(t, 3) for t in times]
+    assert session["duration_s"] == pytest.approx(truth["duration_s"], abs=2.0 / truth["fps"])
+    assert session["exercise"] == truth["stretch"] and not session["partial"]
+    assert {r["exercise"] for r in rows} == {truth["stretch"]}
+    in_env = np.mean([r["in_envelope"] == "1" for r in rows]) * 100
+    assert session["time_in_envelope_pct"] == pytest.approx(in_env, abs=3.0)
+
+
+@pytest.mark.parametrize("name", RECORDINGS)
+def test_holds_in_json_match_the_csv(analysed, name):
+    folder, _ = analysed[name]
+    session = json.loads((folder / "session.json").read_text())
+    rows = read_csv(folder / "frames.csv")
+    t = np.array([float(r["t_s"]) for r in rows])
+    holding = np.array([r["holding"] == "1" for r in rows])
+    inside = np.array([r["in_envelope"] == "1" for r in rows])
+    assert (inside[holding]).all(), "a frame counted as holding was not in the envelope"
+    step = float(np.median(np.diff(t)))
+    for hold in session["holds"]:
+        span = (t >= hold["start_s"] - 1e-6) & (t <= hold["end_s"] + 1e-6)
+        assert holding[np.flatnonzero(span)[0]], f"hold at {hold['start_s']} does not start on a holding frame"
+        held_s = float(np.sum(np.diff(t[span])[holding[span][1:]]))
+        assert hold["duration_s"] == pytest.approx(held_s, abs=2 * step), hold
+        assert hold["end_s"] >= hold["start_s"] and hold["duration_s"] <= hold["target_s"] + 1e-6
+        assert hold["completed"] == (hold["duration_s"] >= hold["target_s"] - 1e-6)
+    for a, b in _runs(holding):   # every holding run of the CSV belongs to a hold of the JSON
+        assert any(h["start_s"] - 1e-6 <= t[a] <= h["end_s"] + 1e-6 or (h["completed"] and t[a] >= h["end_s"])
+                   for h in session["holds"]), f"holding at {t[a]:.2f}-{t[b - 1]:.2f} s is in no hold"
+
+
+def _runs(mask: np.ndarray) -> list[tuple[int, int]]:
+    edges = np.flatnonzero(np.diff(np.concatenate([[0], mask.astype(int), [0]])))
+    return list(zip(edges[::2], edges[1::2]))
+
+
+def _overlap(a0: float, a1: float, b0: float, b1: float) -> float:
+    return max(0.0, min(a1, b1) - max(a0, b0))
+
+
+@pytest.mark.parametrize("name", RECORDINGS)
+def test_holds_and_alerts_agree_with_truth(analysed, name):
+    folder, truth = analysed[name]
+    session = json.loads((folder / "session.json").read_text())
+    held = [(a, b) for a, b, state in truth["segments"] if state in HOLD_STATES]
+    for hold in session["holds"]:
+        span = max(hold["end_s"] - hold["start_s"], 1e-3)
+        inside = sum(_overlap(hold["start_s"], hold["end_s"], a, b) for a, b in held)
+        assert inside >= 0.5 * span, f"hold {hold} lies outside the truth's holds {held}"
+        if isinstance(truth["sides"], list):
+            mid = (hold["start_s"] + hold["end_s"]) / 2
+            side = next((s for a, b, s in truth["sides"] if a - 1 <= mid <= b + 1), None)
+            assert side is None or hold["side"] == side, f"hold {hold} on the wrong side (truth {side})"
+    wanted = [(a, b) for a, b, _, expect in truth["neck"] if expect == "alert"]
+    if wanted:
+        neck = [x for x in session["alerts"] if x["rule"] in NECK_RULE_IDS]
+        assert any(_overlap(x["start_s"], x["end_s"], a, b) > 0 for x in neck for a, b in wanted), \
+            f"no neck alert during the truth's neck intervals {wanted}"
+    for alert in session["alerts"]:
+        assert set(alert) >= {"rule", "severity", "start_s", "end_s", "value", "limit", "message"}
+        assert alert["severity"] in ("caution", "stop") and alert["end_s"] >= alert["start_s"] and alert["message"]
+
+
+@pytest.mark.parametrize("name", RECORDINGS)
+def test_session_json_schema(analysed, name):
+    folder, truth = analysed[name]
+    s = json.loads((folder / "session.json").read_text())
+    assert s["format"] == "coach-session/1"
+    seg = s["segments"][0]
+    assert {"exercise", "start_s", "end_s", "holds_completed", "holds_target", "reps", "time_in_envelope_pct"} <= set(seg)
+    sides = {"left", "right"} if truth["sides"] != "n/a" else {"both"}
+    assert set(s["reps"]) == sides == set(seg["holds_completed"])
+    assert s["measures"] and all(m["side"] in sides for m in s["measures"])
+    for m in s["measures"]:
+        if m["frames"] and m["median"] is not None:
+            assert m["lowest"] <= m["median"] <= m["highest"] and m["lowest"] <= m["peak"] <= m["highest"]
+            assert m["band_min"] < m["band_max"]
+    assert isinstance(s["notes"], list) and all(n["text"] for n in s["notes"])
+    assert "in_envelope" not in s   # only an image has a single-frame verdict
+
+
+def test_auto_finds_each_recordings_exercise(landmarks_dir):
+    """--exercise auto: the exercise covering most of each recording is the truth's stretch."""
+    from coach.autodetect import Features, plan
+    from coach.exercises import load_library
+    from coach.measures import compute_measures
+    from coach.pipeline import open_poses
+
+    library = list(load_library().values())
+    for name in RECORDINGS:
+        truth = json.loads((landmarks_dir / f"{name}.truth.json").read_text())
+        features = Features()
+        with open_poses(landmarks_dir / f"{name}.jsonl.gz") as stream:
+            for pf in stream:
+                features.add(pf.t_s, compute_measures(pf.pose, pf.others))
+        segments = plan(features, library).segments
+        end = truth["duration_s"]
+        cover = {}
+        for seg in segments:
+            cover[seg.exercise.id] = cover.get(seg.exercise.id, 0) + _overlap(seg.start_s, seg.end_s, 0, end)
+        assert max(cover, key=cover.get) == truth["stretch"], f"{name}: {cover}"
+
+
+def test_auto_splits_two_exercises(landmarks_dir, tmp_path):
+    """Two recordings one after the other: two segments, the boundary where the second begins."""
+    from coach.recording import Recording, RecordingWriter
+
+    first, second = (Recording(landmarks_dir / f"{n}.jsonl.gz") for n in ("prone_extension__01", "supine_twist__01"))
+    joined = tmp_path / "joined.jsonl.gz"
+    with RecordingWriter(joined, first.info) as writer:
+        index, t_end = 0, 0.0
+        for rec in (first, second):
+            start = t_end
+            for pf in rec.frames():
+                writer.write(type(pf)(start + pf.t_s, index, pf.pose, pf.others))
+                index, t_end = index + 1, start + pf.t_s + 1 / rec.info.fps
+    session = _session(analyze(joined, tmp_path / "out", AnalyzeOptions(exercise="auto")))
+    exercises = [s["exercise"] for s in session["segments"]]
+    assert exercises == ["prone_extension", "supine_twist"] and session["exercise"] is None
+    assert session["segments"][1]["start_s"] == pytest.approx(17.1, abs=2.0)
+    rows = read_csv(tmp_path / "out" / "frames.csv")
+    assert [r["exercise"] for r in rows][:10] == ["prone_extension"] * 10
+    assert rows[-1]["exercise"] == "supine_twist" and len(rows) == session["frames"] == index
+    assert {h["exercise"] for h in session["holds"]} <= set(exercises)
+
+
+def _session(report) -> dict:
+    return json.loads(report.to_json())
+
+
+# --- video and photos (the lite model) ----------------------------------------------------------
+
+@pytest.fixture(scope="module")
+def photo_video(photos_dir, tmp_path_factory) -> Path:
+    """A 3 s, 320x240, 10 fps video of the bridge photos, each held for 0.75 s."""
+    import cv2
+
+    from coach.sources import image_files, read_image
+
+    stills = [cv2.resize(read_image(p), (320, 240), interpolation=cv2.INTER_AREA)
+              for p in image_files(photos_dir) if p.name.startswith("bridge__")]
+    path = tmp_path_factory.mktemp("video") / "bridge clip.mp4"
+    writer = cv2.VideoWriter(str(path), cv2.VideoWriter_fourcc(*"mp4v"), 10.0, (320, 240))
+    for i in range(30):
+        writer.write(cv2.cvtColor(stills[(i * 4 // 30) % len(stills)], cv2.COLOR_RGB2BGR))
+    writer.release()
+    return path
+
+
+@pytest.mark.model
+def test_video_outputs_agree(photo_video, lite_model_path, tmp_path):
+    import cv2
+
+    out = tmp_path / "clip"
+    report = analyze(photo_video, out, AnalyzeOptions(exercise="bridge", model=str(lite_model_path)))
+    assert sorted(p.name for p in out.iterdir()) == ["annotated.mp4", "frames.csv", "landmarks.jsonl.gz",
+                                                     "report.html", "session.json"]
+    cap = cv2.VideoCapture(str(out / "annotated.mp4"))
+    frames = int(cap.get(cv2.CAP_PROP_FRAME_COUNT))
+    ok, first = cap.read()
+    cap.release()
+    assert ok and first.shape[:2] == (240, 320)
+    rows = read_csv(out / "frames.csv")
+    assert frames == len(rows) == report.frames == len(landmark_times(out / "landmarks.jsonl.gz")) == 30
+    assert report.input.kind == "video" and report.input.model == lite_model_path.name
+    assert any(r["pose_seen"] == "1" for r in rows), "the lite model found nobody in the bridge photos"
+
+
+@pytest.mark.model
+def test_video_auto_and_no_video(photo_video, lite_model_path, tmp_path):
+    options = AnalyzeOptions(exercise="auto", model=str(lite_model_path), video=False)
+    report = analyze(photo_video, tmp_path / "auto", options)
+    assert "annotated.mp4" not in {p.name for p in (tmp_path / "auto").iterdir()}
+    assert report.auto and report.segments and all(s.score is not None for s in report.segments)
+    assert len(read_csv(tmp_path / "auto" / "frames.csv")) == report.frames == 30
+
+
+@pytest.mark.model
+def test_single_photos(photos_dir, photo_labels, lite_model_path, tmp_path):
+    """A photo is one frame: in_envelope and alerts for that frame; a 'start' photo is not in the stretch."""
+    picks = [row for row in photo_labels if row["stretch"] in ("bridge", "childs_pose", "prone_extension")]
+    for row in picks:
+        out = tmp_path / row["file"]
+        report = analyze(photos_dir / row["file"], out, AnalyzeOptions(exercise=row["stretch"],
+                                                                         model=str(lite_model_path)))
+        session = json.loads((out / "session.json").read_text())
+        assert sorted(p.name for p in out.iterdir()) == ["annotated.jpg", "frames.csv", "landmarks.jsonl.gz",
+                                                         "report.html", "session.json"]
+        assert session["frames"] == 1 == len(read_csv(out / "frames.csv"))
+        assert "in_envelope" in session and isinstance(session["alerts"], list)
+        assert session["in_envelope"] in (True, False, None) and report.in_envelope == session["in_envelope"]
+        if row["position"] == "start":
+            assert session["in_envelope"] is not True, f"{row['file']} is a start position"
+
+
+# --- inputs, names, errors ----------------------------------------------------------------------
+
+def test_output_names_disambiguate_shared_stems():
+    assert output_names(["a/clip.mp4", "b/clip.mp4", "clip.jsonl.gz", "other.jpg"]) == \
+        ["clip", "clip-2", "clip-3", "other"]
+
+
+def test_folder_input_expands_to_its_media(tmp_path, landmarks_dir):
+    shutil.copy(landmarks_dir / "cat_cow__01.jsonl.gz", tmp_path / "b.jsonl.gz")
+    (tmp_path / "a.mp4").write_bytes(b"x")
+    (tmp_path / "notes.txt").write_text("not media")
+    assert expand_inputs([str(tmp_path)]) == [str(tmp_path / "a.mp4"), str(tmp_path / "b.jsonl.gz")]
+    (tmp_path / "empty").mkdir()
+    with pytest.raises(InputError, match="holds no videos"):
+        expand_inputs([str(tmp_path / "empty")])
+
+
+def _bad_inputs(tmp_path: Path, landmarks_dir: Path) -> dict[str, tuple[Path, str]]:
+    bad = {"missing": (tmp_path / "nope.mp4", "no such file")}
+    (tmp_path / "empty.mp4").write_bytes(b"")
+    bad["empty"] = (tmp_path / "empty.mp4", "empty file")
+    (tmp_path / "text.mp4").write_text("just some text\n" * 20)
+    bad["text"] = (tmp_path / "text.mp4", "not a video")
+    good = gzip.open(landmarks_dir / "cat_cow__01.jsonl.gz", "rt").read().splitlines()
+    (tmp_path / "broken.jsonl").write_text("\n".join(good[:20] + ["{not json"] + good[20:40]) + "\n")
+    bad["broken recording"] = (tmp_path / "broken.jsonl", "line 21: not JSON")
+    (tmp_path / "header.jsonl").write_text('{"format": "something-else/2"}\n')
+    bad["wrong format"] = (tmp_path / "header.jsonl", "format is")
+    return bad
+
+
+def test_bad_inputs_give_one_line_errors_and_no_outputs(tmp_path, landmarks_dir, capsys):
+    bad = _bad_inputs(tmp_path, landmarks_dir)
+    good = landmarks_dir / "cat_cow__01.jsonl.gz"
+    out = tmp_path / "out"
+    code = cli.main(["analyze", *(str(p) for p, _ in bad.values()), str(good), "--exercise", "cat_cow",
+                     "--out", str(out), "--no-video"])
+    err = capsys.readouterr().err
+    assert code == 2
+    for what, (path, message) in bad.items():
+        lines = [line for line in err.splitlines() if str(path) in line]
+        assert len(lines) == 1 and message in lines[0] and lines[0].startswith("coach: error: "), (what, err)
+    assert sorted(p.name for p in out.iterdir()) == ["cat_cow__01"], "a bad input left a folder behind"
+
+
+def test_unknown_exercise_fails_before_any_work(tmp_path, landmarks_dir, capsys):
+    code = cli.main(["analyze", str(landmarks_dir / "cat_cow__01.jsonl.gz"), "--exercise", "no_such_stretch",
+                     "--out", str(tmp_path / "out")])
+    assert code == 2 and "unknown exercise 'no_such_stretch'" in capsys.readouterr().err
+    assert not (tmp_path / "out").exists()
+
+
+def test_unwritable_output_folder(tmp_path, landmarks_dir, capsys):
+    blocker = tmp_path / "a-file"
+    blocker.write_text("x")
+    code = cli.main(["analyze", str(landmarks_dir / "cat_cow__01.jsonl.gz"), "-e", "cat_cow",
+                     "--out", str(blocker / "out")])
+    err = capsys.readouterr().err
+    assert code == 2 and "cannot create output folder" in err and len(err.strip().splitlines()) == 1
+    if os.geteuid() != 0:   # root writes anywhere: the mode test means nothing then
+        locked = tmp_path / "locked"
+        locked.mkdir(mode=0o500)
+        with pytest.raises(OutputError, match="not writable"):
+            analyze(landmarks_dir / "cat_cow__01.jsonl.gz", locked / "x", AnalyzeOptions(exercise="cat_cow"))
+        assert list(locked.iterdir()) == []
+
+
+class _FullDisk:
+    """A file whose writes fail with ENOSPC once `room` bytes are written."""
+
+    def __init__(self, fh, room: list[int]):
+        self._fh, self._room = fh, room
+
+    def write(self, data):
+        self._room[0] -= len(data)
+        if self._room[0] < 0:
+            raise OSError(errno.ENOSPC, "No space left on device")
+        return self._fh.write(data)
+
+    def __getattr__(self, name):
+        return getattr(self._fh, name)
+
+    def __enter__(self):
+        return self
+
+    def __exit__(self, *exc):
+        self._fh.close()
+
+
+@pytest.mark.parametrize("room_bytes", [0, 60_000, 250_000])
+def test_disk_full_leaves_nothing_behind(tmp_path, landmarks_dir, monkeypatch, room_bytes):
+    """The disk fills up at the first byte, mid-stream, or while the report is written."""
+    real_fdopen, room = os.fdopen, [room_bytes]
+    monkeypatch.setattr(os, "fdopen", lambda fd, *a, **k: _FullDisk(real_fdopen(fd, *a, **k), room))
+    out = tmp_path / "out"
+    with pytest.raises(OutputError, match="disk full") as caught:
+        analyze(landmarks_dir / "cat_cow__01.jsonl.gz", out / "cat", AnalyzeOptions(exercise="cat_cow"))
+    assert "\n" not in str(caught.value)
+    assert list(out.iterdir()) == [], f"left behind: {list(out.iterdir())}"
+
+
+def test_ctrl_c_writes_partial_outputs(tmp_path, landmarks_dir, monkeypatch, capsys):
+    """Ctrl-C after 60 frames: every output covers those 60 frames, marked partial; exit code 130."""
+    from coach.engine import Coach
+
+    real_update, calls = Coach.update, [0]
+
+    def update(self, *args, **kwargs):
+        calls[0] += 1
+        if calls[0] > 60:
+            raise KeyboardInterrupt
+        return real_update(self, *args, **kwargs)
+
+    monkeypatch.setattr(Coach, "update", update)
+    out = tmp_path / "out"
+    code = cli.main(["analyze", str(landmarks_dir / "cat_cow__01.jsonl.gz"), "-e", "cat_cow", "--out", str(out)])
+    assert code == 130 and "partial" in capsys.readouterr().out
+    session = json.loads((out / "cat_cow__01" / "session.json").read_text())
+    assert session["partial"] is True and session["frames"] == 60
+    assert len(read_csv(out / "cat_cow__01" / "frames.csv")) == 60
+    assert len(landmark_times(out / "cat_cow__01" / "landmarks.jsonl.gz")) == 60
+    assert "Partial report" in (out / "cat_cow__01" / "report.html").read_text()
+    with pytest.raises(AnalysisInterrupted) as caught:
+        calls[0] = 0
+        analyze(landmarks_dir / "cat_cow__01.jsonl.gz", tmp_path / "lib", AnalyzeOptions(exercise="cat_cow"))
+    assert caught.value.report.partial and caught.value.report.frames == 60
+
+
+def test_rerun_replaces_the_folder_whole(tmp_path, landmarks_dir):
+    out = tmp_path / "cat"
+    analyze(landmarks_dir / "cat_cow__01.jsonl.gz", out, AnalyzeOptions(exercise="cat_cow"))
+    (out / "stale.txt").write_text("from an earlier run")
+    analyze(landmarks_dir / "cat_cow__01.jsonl.gz", out, AnalyzeOptions(exercise="cat_cow"))
+    assert not (out / "stale.txt").exists() and (out / "session.json").exists()
+    assert [p.name for p in tmp_path.iterdir()] == ["cat"]

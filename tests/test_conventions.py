@@ -1,0 +1,186 @@
+"""One check per row of the conventions table: what reads 0 (or the stated zero) and which way is
+positive, on synthetic poses, in the views the row is meant for. Toward the person's own LEFT is
+positive for every signed measure - in a front view their left is on the IMAGE'S RIGHT, in a back
+view on the image's left, so every signed row is checked from both sides."""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+import pytest
+
+import synthetic as S
+from coach.conventions import MEASURE_NAMES, MEASURES, SPEC, Reliability, View
+from coach.landmarks import Landmark as L
+from coach.measures import compute_measures, shoulder_width_ratio
+
+FACE_HIDDEN = dict.fromkeys([L.NOSE, L.LEFT_EYE_INNER, L.LEFT_EYE, L.LEFT_EYE_OUTER, L.RIGHT_EYE_INNER,
+                             L.RIGHT_EYE, L.RIGHT_EYE_OUTER, L.MOUTH_LEFT, L.MOUTH_RIGHT], 0.1)
+SIDE_ON = ("left", "right")
+FACING = ("front", "back")   # the back view hides the face, as MediaPipe reports it
+
+
+def read(joints, view, name, **kw) -> float:
+    vis = FACE_HIDDEN if view == "back" and not name.startswith(("neck_rotation", "hand_head")) else 1.0
+    return compute_measures(S.make_pose(joints, view, visibility=vis, **kw))[name]
+
+
+def _joint(name: str, bend, zero: float, bent_by_90: float):
+    def check():
+        for side in ("left", "right"):
+            key = f"{name}_{side}_deg"
+            for view in SIDE_ON:
+                assert read(S.standing(), view, key) == pytest.approx(zero, abs=0.5), (key, view)
+                assert read(bend(S.standing(), side, 90), view, key) == pytest.approx(bent_by_90, abs=0.5)
+                assert read(bend(S.standing(), side, 30), view, key) == pytest.approx(abs(zero - 30), abs=0.5)
+    return check
+
+
+def check_trunk_inclination():
+    for view in SIDE_ON:
+        for bend, expected in ((0, 0), (40, 40), (-20, 20), (150, 150)):   # 0..180 either way
+            value = read(S.with_trunk_flexion(S.standing(), bend), view, "trunk_inclination_deg")
+            assert value == pytest.approx(expected, abs=0.01), (view, bend)
+
+
+def check_trunk_floor():
+    for view in SIDE_ON:
+        assert read(S.all_fours(), view, "trunk_floor_deg") == pytest.approx(0, abs=0.5)
+        assert read(S.standing(), view, "trunk_floor_deg") == pytest.approx(90, abs=0.01)
+        assert read(S.with_trunk_flexion(S.standing(), 60), view, "trunk_floor_deg") == pytest.approx(30, abs=0.01)
+
+
+def check_trunk_lateral():
+    for view in FACING:
+        assert read(S.standing(), view, "trunk_lateral_deg") == pytest.approx(0, abs=0.01)
+        assert read(S.with_side_bend(S.standing(), 20), view, "trunk_lateral_deg") == pytest.approx(20, abs=0.01), view
+        assert read(S.with_side_bend(S.standing(), -15), view, "trunk_lateral_deg") == pytest.approx(-15, abs=0.01)
+
+
+def check_trunk_rotation():
+    for view in (*FACING, *SIDE_ON, 45.0):
+        assert read(S.standing(), view, "trunk_rotation_deg") == pytest.approx(0, abs=0.01)
+        assert read(S.with_twist(S.standing(), 30), view, "trunk_rotation_deg") == pytest.approx(30, abs=0.01), view
+        assert read(S.with_twist(S.standing(), -45), view, "trunk_rotation_deg") == pytest.approx(-45, abs=0.01)
+    # the left shoulder goes back when the chest turns left
+    j = S.with_twist(S.standing(), 30)
+    assert j[L.LEFT_SHOULDER][2] < 0 < j[L.RIGHT_SHOULDER][2]
+
+
+def check_trunk_rotation_2d():
+    neutral = shoulder_width_ratio(S.make_pose(S.standing(), "front"))
+    for view in FACING:
+        kw = {"neutral_shoulder_width": neutral}
+        for twist, expected in ((0, 0), (40, 40), (-40, 40)):   # unsigned
+            pose = S.make_pose(S.with_twist(S.standing(), twist), view)
+            assert compute_measures(pose, **kw)["trunk_rotation_2d_deg"] == pytest.approx(expected, abs=0.5)
+        # without a calibrated neutral the world landmarks stand in for it
+        assert read(S.with_twist(S.standing(), 40), view, "trunk_rotation_2d_deg") == pytest.approx(40, abs=0.5)
+    assert math.isnan(read(S.standing(), "left", "trunk_rotation_2d_deg"))   # side-on: no reliability
+
+
+def check_neck_flexion():
+    for view in (*SIDE_ON, "front"):
+        assert read(S.standing(), view, "neck_flexion_deg") == pytest.approx(0, abs=0.01)   # neutral carriage
+        assert read(S.with_head(S.standing(), flexion=30), view, "neck_flexion_deg") == pytest.approx(30, abs=0.01)
+        assert read(S.with_head(S.standing(), flexion=-25), view, "neck_flexion_deg") == pytest.approx(-25, abs=0.01)
+    # the zero follows the trunk: bent forward with the head in its neutral carriage still reads 0
+    assert read(S.with_trunk_flexion(S.standing(), 50), "right", "neck_flexion_deg") == pytest.approx(0, abs=0.01)
+
+
+def check_neck_rotation():
+    for view in (*FACING, *SIDE_ON):
+        for turn in (0, 50, -30):
+            value = read(S.with_head(S.standing(), rotation_deg=turn), view, "neck_rotation_deg")
+            assert value == pytest.approx(turn, abs=0.01), (view, turn)
+    # against the shoulders: turning chest and head together is no neck rotation
+    assert read(S.with_twist(S.standing(), 40), "front", "neck_rotation_deg") == pytest.approx(0, abs=0.01)
+
+
+def check_neck_lateral():
+    for view in FACING:
+        assert read(S.standing(), view, "neck_lateral_deg") == pytest.approx(0, abs=0.01)
+        assert read(S.with_head(S.standing(), tilt=25), view, "neck_lateral_deg") == pytest.approx(25, abs=0.01), view
+        assert read(S.with_head(S.standing(), tilt=-10), view, "neck_lateral_deg") == pytest.approx(-10, abs=0.01)
+    # the left ear goes down toward the left shoulder; in a front view that is the image's right side
+    pose = S.make_pose(S.with_head(S.standing(), tilt=25), "front")
+    assert pose.pixel_xy[L.LEFT_EAR][0] > pose.pixel_xy[L.RIGHT_EAR][0]
+    assert pose.pixel_xy[L.LEFT_EAR][1] > pose.pixel_xy[L.RIGHT_EAR][1]
+    assert math.isnan(read(S.with_head(S.standing(), tilt=25), "left", "neck_lateral_deg"))   # side: none
+
+
+def _hand(side: str):
+    def check():
+        key = f"hand_head_{side}_sw"
+        for view in ("front", "left", "right", 30.0):
+            assert read(S.standing(), view, key) > 1.0
+            j = S.standing()
+            on_head = S.with_hand_at(j, side, j[L[f"{side.upper()}_EAR"]] + np.array([0, 0.05, 0]))
+            assert read(on_head, view, key) == pytest.approx(0, abs=0.02), view
+            other = "right" if side == "left" else "left"
+            assert read(on_head, view, f"hand_head_{other}_sw") > 1.0
+    return check
+
+
+def check_other_hand_head():
+    me = S.make_pose(S.standing(), "front")
+    assert math.isnan(compute_measures(me)["other_hand_head_sw"])
+    reach = S.with_hand_at(S.standing(), "right", [-0.5, 0.66, 0.0])     # their right hand 0.5 m out
+    touching = S.make_pose(reach, "front", centre_px=(640 + 250 * 0.5, 360))  # they stand 0.5 m to my left
+    assert compute_measures(me, (touching,))["other_hand_head_sw"] == pytest.approx(0, abs=0.02)
+    apart = S.make_pose(reach, "front", centre_px=(640 + 250 * 1.5, 360))
+    assert compute_measures(me, (apart,))["other_hand_head_sw"] > 1.0
+
+
+def check_pelvic_tilt():
+    for view in (*FACING, *SIDE_ON):
+        m = compute_measures(S.make_pose(S.with_trunk_flexion(S.standing(), 20), view))
+        assert math.isnan(m["pelvic_tilt_deg"]) and m.reliability_of("pelvic_tilt_deg") == Reliability.NONE
+    assert set(SPEC["pelvic_tilt_deg"].reliability.values()) == {Reliability.NONE}
+
+
+CHECKS = {
+    **{f"hip_{s}_deg": _joint("hip", S.with_hip_flexion, 180, 90) for s in ("left", "right")},
+    **{f"knee_{s}_deg": _joint("knee", S.with_knee_flexion, 180, 90) for s in ("left", "right")},
+    **{f"elbow_{s}_deg": _joint("elbow", S.with_elbow_flexion, 180, 90) for s in ("left", "right")},
+    **{f"shoulder_{s}_deg": _joint("shoulder", S.with_shoulder_flexion, 0, 90) for s in ("left", "right")},
+    "trunk_inclination_deg": check_trunk_inclination,
+    "trunk_floor_deg": check_trunk_floor,
+    "trunk_lateral_deg": check_trunk_lateral,
+    "trunk_rotation_deg": check_trunk_rotation,
+    "trunk_rotation_2d_deg": check_trunk_rotation_2d,
+    "neck_flexion_deg": check_neck_flexion,
+    "neck_rotation_deg": check_neck_rotation,
+    "neck_lateral_deg": check_neck_lateral,
+    "hand_head_left_sw": _hand("left"),
+    "hand_head_right_sw": _hand("right"),
+    "other_hand_head_sw": check_other_hand_head,
+    "pelvic_tilt_deg": check_pelvic_tilt,
+}
+
+
+def test_every_row_of_the_table_has_a_check():
+    assert list(CHECKS) == list(MEASURE_NAMES)
+
+
+@pytest.mark.parametrize("name", MEASURE_NAMES)
+def test_row_zero_and_sign(name):
+    CHECKS[name]()
+
+
+@pytest.mark.parametrize("spec", MEASURES, ids=lambda s: s.name)
+def test_row_is_complete(spec):
+    assert spec.unit in ("deg", "sw") and spec.name.endswith(f"_{spec.unit}")
+    assert spec.zero and spec.sign
+    assert set(spec.reliability) == set(View)
+    if spec.lateral:
+        assert "left" in spec.sign   # signed rows say which way is positive
+
+
+def test_reliability_profiles_stated_by_the_issue():
+    assert SPEC["hip_left_deg"].reliability[View.SIDE] == Reliability.HIGH
+    assert SPEC["knee_right_deg"].reliability[View.SIDE] == Reliability.HIGH
+    assert SPEC["trunk_inclination_deg"].reliability[View.SIDE] == Reliability.HIGH
+    assert all(r in (Reliability.LOW, Reliability.NONE) for r in SPEC["trunk_rotation_deg"].reliability.values())
+    assert all(r in (Reliability.LOW, Reliability.NONE) for r in SPEC["trunk_rotation_2d_deg"].reliability.values())
