@@ -80,7 +80,8 @@ class FeedInfo:
 class Feed:
     """An input for the live loop: `info`, `items()` (an iterator of `Captured`) and `close()`."""
 
-    def __init__(self, info: FeedInfo, items: Callable[[], Iterator[Captured]], close: Callable[[], None] = lambda: None):
+    def __init__(self, info: FeedInfo, items: Callable[[], Iterator[Captured]],
+                 close: Callable[[], None] = lambda: None):
         self.info, self._items, self._close = info, items, close
 
     def items(self) -> Iterator[Captured]:

@@ -2,8 +2,9 @@
 
 `Display` is what the live loop needs from a window: `show(rgb)`, `key()` (the key pressed since
 the last call, by name: "q", "space", "esc", "+"...), `wait_key(timeout_s)`, `set_fullscreen(on)`,
-`closed`, `interactive` (someone can answer in it) and `close()`. `CvWindow` is the real one (OpenCV HighGUI: the only cv2 GUI calls of the
-project); `NoWindow` (--no-window) shows nothing and reads no keys, for headless runs and benchmarks.
+`closed`, `interactive` (someone can answer in it) and `close()`. `CvWindow` is the real one
+(OpenCV HighGUI: the only cv2 GUI calls of the project); `NoWindow` (--no-window) shows nothing and
+reads no keys, for headless runs and benchmarks.
 
 The screens (framing prompt, pause, the status line with FPS and latency, the live angle plot,
 screening questions, the end summary) are drawn with the overlay's primitives (`coach.overlay_widgets`):
@@ -136,11 +137,12 @@ def draw_status(img: np.ndarray, text: str, u_px: int, style: OverlayStyle, abov
     put_text(img, text, (x, above_px - u_px // 2 - 2), size, style.dim_text_rgb)
 
 
-def draw_prompt(img: np.ndarray, title: str, message: str, u_px: int, style: OverlayStyle,
+def draw_prompt(img: np.ndarray, title: str, message: str, u_px: int, style: OverlayStyle, bottom_px: int,
                 progress: float = 0.0) -> None:
-    """A large panel across the middle: a title, then the message (framing, pause) readable from afar."""
-    h, w = img.shape[:2]
-    box = (2 * u_px, h // 2 - round(4.2 * u_px), w - 2 * u_px, h // 2 + round(3.6 * u_px))
+    """A large panel across the picture ending at `bottom_px` (above the cue strip): a title, then the
+    message (framing, pause) readable from afar, and a progress bar when `progress` > 0."""
+    w = img.shape[1]
+    box = (2 * u_px, bottom_px - round(7.8 * u_px), w - 2 * u_px, bottom_px)
     shade(img, box, style.panel_rgb, min(1.0, style.panel_alpha + 0.2), radius_px=u_px)
     put_text(img, title, (box[0] + u_px, box[1] + round(2.0 * u_px)), u_px * 1.0, style.approaching_rgb, bold=True)
     draw_lines(img, (box[0] + u_px, box[1] + round(2.6 * u_px), box[2] - u_px, box[3] - round(1.2 * u_px)),

@@ -54,11 +54,9 @@ class EngineSettings:
     # holds
     settle_s: float = 0.2             # in the envelope and still this long before the hold starts
     grace_s: float = 1.0              # a paused hold resumes within this; longer releases it
-    still_enter_deg_s: float = 20.0   # slower than this = still ...
-    still_exit_deg_s: float = 25.0    # ... until faster than this
+    still_enter_deg_s: float = 15.0   # slower than this = still ...
+    still_exit_deg_s: float = 20.0    # ... until faster than this
     estimate_speed_discount: float = 2.5  # an unjudged, low-reliability angle's speed counts / this
-    flow_still_factor: float = 1.75   # a phase sequence (cat-cow) is a flow: its positions allow this
-                                      # many times the speed (the body keeps easing on slowly)
     max_frame_gap_s: float = 0.5      # frames further apart than this do not add hold time
     # motion rules
     near_end_deg: float = 10.0        # within this of a band edge or safety limit = near end range
@@ -114,9 +112,7 @@ class Coach:
         self._reversals = ReversalTracker(n, amplitude_deg=s.bounce_amplitude_deg, window_s=s.bounce_window_s)
         self._progress = Progress(exercise)
         self._tracker = self._new_tracker()
-        flow = s.flow_still_factor if len(exercise.phases) > 1 else 1.0
-        self._still = [StillTracker(s.still_enter_deg_s * flow, s.still_exit_deg_s * flow, s.max_gap_s)
-                       for _ in exercise.phases]
+        self._still = [StillTracker(s.still_enter_deg_s, s.still_exit_deg_s, s.max_gap_s) for _ in exercise.phases]
         self._follow_since: dict[int, float] = {}
         self._last_t: float | None = None
         self._seen: bool | None = None

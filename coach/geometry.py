@@ -107,3 +107,18 @@ def point_segment_distance(points: np.ndarray, a: np.ndarray, b: np.ndarray) -> 
     t = _sum((p - a) * ab, -1) / np.where(den > 0, den, np.inf)
     t = np.minimum(np.maximum(t, 0.0), 1.0)
     return norm(p - (a + t[..., None] * ab))
+
+
+def blend(pixel_value, world_value, weight):
+    """w * pixel + (1 - w) * world; the world value alone where the pixel value is not finite."""
+    pixel_value, world_value = np.asarray(pixel_value, float), np.asarray(world_value, float)
+    mixed = weight * pixel_value + (1.0 - weight) * world_value
+    return np.where(np.isfinite(pixel_value), mixed, world_value)
+
+
+def in_image_plane(world_vectors: np.ndarray) -> np.ndarray:
+    """cos^2 of each camera-aligned world vector's elevation out of the image plane: 1 in the plane,
+    0 along the camera axis (world z); NaN for a zero vector."""
+    v = np.asarray(world_vectors, dtype=np.float64)
+    length2 = _sum(v * v, -1)
+    return 1.0 - v[..., 2] ** 2 / np.where(length2 > 0, length2, np.nan)

@@ -127,7 +127,8 @@ def summary_lines(result: LiveResult) -> list[str]:
     lines = [result.message]
     report = result.report
     if report is None:
-        return lines + ["Nothing was coached (the framing step never passed), so no summary was saved."]
+        return lines + ["Nothing was coached (the framing step never passed), so no summary was saved.",
+                        performance_line(result)]
     for seg in report.segments:
         reps = ", ".join(f"{side} {n}/{seg.reps_target}" for side, n in seg.reps.items())
         holds = sum(seg.holds_completed.values())
@@ -138,7 +139,15 @@ def summary_lines(result: LiveResult) -> list[str]:
     rules = sorted({a.rule for a in report.alerts})
     lines.append(f"Alerts: {len(report.alerts)}" + (f" ({', '.join(rules)})" if rules else ""))
     lines.append(f"Saved in {result.out_dir}: {', '.join(result.outputs)}")
-    return lines
+    return lines + [performance_line(result)]
 
 
-__all__ = ["Action", "CoachError", "KEYS", "LiveOptions", "LiveResult", "input_info", "run_live", "summary_lines"]
+def performance_line(result: LiveResult) -> str:
+    median_ms, p90_ms = result.latency_ms
+    inference = f", inference {result.inference_ms:.0f} ms" if result.inference_ms == result.inference_ms else ""
+    return (f"Performance: {result.display_fps:.1f} frames/s shown; capture to verdict {median_ms:.0f} ms median, "
+            f"{p90_ms:.0f} ms p90{inference}; {result.frames_dropped} stale frames dropped")
+
+
+__all__ = ["Action", "CoachError", "KEYS", "LiveOptions", "LiveResult", "input_info", "performance_line", "run_live",
+           "summary_lines"]

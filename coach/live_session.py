@@ -58,6 +58,7 @@ TEXT_SCALE_STEP, TEXT_SCALE_RANGE = 1.15, (0.5, 3.0)
 PRESENT_TEXT_SCALE = 1.3
 PLOT_SAMPLES = 150
 MAX_VIDEO_REPEAT_S = 5.0
+CANVAS_WIDTH_PX = 640    # a recording (no pixels) is drawn on a dark canvas this wide
 SOUND_OF = {EventKind.HOLD_COMPLETED: "hold_complete", EventKind.EXERCISE_STOPPED: "stop"}
 
 
@@ -93,6 +94,7 @@ class LiveSession:
         self._shows: deque[float] = deque(maxlen=30)
         self._pain = False
         self.last_pose: PoseFrame | None = None
+        self._blank: np.ndarray | None = None
         self.folder = self.files = self._stack = self._video = None
         self.outputs: tuple[str, ...] = ()
         self.out_dir = Path(options.out_dir)
@@ -220,34 +222,43 @@ class LiveSession:
 
     def render(self, shown: Captured) -> np.ndarray:
         """The frame to show: the overlay with the latest poses and verdict, then the live screens."""
-        size = self.info.size_px
-        canvas = shown.rgb if shown.rgb is not None else blank(size)
-        pf = self.last_pose or PoseFrame(shown.t_s, shown.index, Pose.empty(size))
+        canvas = shown.rgb if shown.rgb is not None else self._canvas()
+        pf = self.last_pose or PoseFrame(shown.t_s, shown.index, Pose.empty(self.info.size_px))
         ghost = self.ghost_source(shown.t_s) if self.ghost_source is not None else None
         img = self.overlay.annotate(canvas, pf, self.verdict, mirror=self.mirror, ghost=ghost)
         lay = self.overlay.layout(img.shape[1], img.shape[0])
         u, style = lay.u_px, self.overlay.style
         if self.plot and self.coach is not None:
             self._draw_plot(img, lay)
+        bottom = lay.cue[1] - round(2.2 * u)   # above the status line
         if self.ended:
-            draw_prompt(img, "Session over", self.message, u, style)
+            draw_prompt(img, "Session over", self.message, u, style, bottom)
         elif self.paused:
-            draw_prompt(img, "Paused", "Press space to continue", u, style)
+            draw_prompt(img, "Paused", "Press space to continue", u, style, bottom)
         elif self.coach is None:
             message = self.gate.last.message or "Hold still - starting..."
-            draw_prompt(img, f"{self.exercise.name}: get ready", message, u, style, self.gate.progress(pf.t_s))
+            draw_prompt(img, f"{self.exercise.name}: get ready", message, u, style, bottom, self.gate.progress(pf.t_s))
         draw_status(img, f"{self._fps():.0f} fps  {self._latency_ms():.0f} ms  |  {KEY_HELP}", u, style, lay.cue[1])
         self._count_show()
         return img
+
+    def _canvas(self) -> np.ndarray:
+        """The picture of a landmark recording: a dark canvas of its aspect ratio, made once."""
+        if self._blank is None:
+            w, h = self.info.size_px
+            height = max(1, round(CANVAS_WIDTH_PX * h / w)) if w > 0 and h > 0 else CANVAS_WIDTH_PX * 3 // 4
+            self._blank = blank((CANVAS_WIDTH_PX, height))
+        return self._blank
 
     def _draw_plot(self, img, lay) -> None:
         gauges = self.overlay.gauges(self.verdict)
         if not gauges:
             return
         u, g = lay.u_px, gauges[0]
-        box = (lay.status_panel[2] + u, lay.cue[1] - 8 * u, lay.hold_panel[0] - u, lay.cue[1] - u)
-        if box[2] - box[0] > 4 * u:
-            draw_plot(img, box, list(self.plot_values), g.band, g.label, u, self.overlay.style)
+        bottom = lay.cue[1] - 2 * u   # above the status line, across the picture
+        box = (lay.cue[0], bottom - 6 * u, lay.cue[2], bottom)
+        draw_plot(img, box, list(self.plot_values), g.band, f"{g.label} (last {PLOT_SAMPLES} frames)", u,
+                  self.overlay.style)
 
     def _count_show(self) -> None:
         now = time.monotonic()
@@ -273,7 +284,7 @@ class LiveSession:
         """annotated.mp4 in frame time: a frame is repeated over the gap a dropped frame left."""
         from coach.video import VideoSink
 
-        rgb = result.captured.rgb if result.captured.rgb is not None else blank(self.info.size_px)
+        rgb = result.captured.rgb if result.captured.rgb is not None else self._canvas()
         img = self.overlay.annotate(rgb, result.pose_frame, verdict)
         fps = self.info.fps if self.info.fps > 0 else 30.0
         if self._video is None:

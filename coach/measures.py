@@ -38,8 +38,8 @@ from typing import NamedTuple
 import numpy as np
 
 from coach.conventions import MEASURE_NAMES, SPEC, Posture, Reliability, View
-from coach.geometry import (angle_between_deg, body_frame, norm, point_segment_distance, signed_angle_2d_deg,
-                            signed_angle_about_deg, unit)
+from coach.geometry import (angle_between_deg, blend, body_frame, in_image_plane, norm, point_segment_distance,
+                            signed_angle_2d_deg, signed_angle_about_deg, unit)
 from coach.landmarks import LEFT_HAND, RIGHT_HAND
 from coach.landmarks import Landmark as L
 from coach.pose import Pose
@@ -51,7 +51,8 @@ MEASURE_INDEX: dict[str, int] = _INDEX  # name -> position in `Measures.values`
 MARGINAL_VISIBILITY = 0.7   # needed landmarks seen, but the least visible below this: one step less reliable
 NECK_NEUTRAL_DEG = 18.0     # the ear midpoint sits this far forward of the trunk axis in a neutral stance
                             # (median 15-26 deg over the upright rest segments of the shared recordings)
-HAND_DEPTH_ERROR_SW = 1.0  # how far MediaPipe's world depth can misplace a hand at the head (shared photos: 1.2)
+HAND_DEPTH_ERROR_SW = (0.4, 1.0)  # how far MediaPipe's world depth may misplace a hand at the head, in
+                                 # front of it / behind it (occluded; shared photos: up to 1.2 sw)
 IMAGE_UP = np.array([0.0, -1.0])
 WORLD_UP = np.array([0.0, -1.0, 0.0])
 
@@ -155,22 +156,7 @@ _PAIR_SLOTS = np.array([_INDEX[n] for n in ANGLE_PAIRS])
 _UA, _UB, _VA, _VB = (np.array([pair[k] for pair in ANGLE_PAIRS.values()]) for k in range(4))
 
 
-# --- small helpers other modules may use ----------------------------------------------------------
-
-def blend(pixel_value, world_value, weight):
-    """w * pixel + (1 - w) * world; the world value alone where the pixel value is not finite."""
-    pixel_value, world_value = np.asarray(pixel_value, float), np.asarray(world_value, float)
-    mixed = weight * pixel_value + (1.0 - weight) * world_value
-    return np.where(np.isfinite(pixel_value), mixed, world_value)
-
-
-def in_image_plane(world_vectors: np.ndarray) -> np.ndarray:
-    """cos^2 of each world vector's elevation out of the image plane: 1 in the plane, 0 along the
-    camera axis (world z is the camera axis)."""
-    v = np.asarray(world_vectors, dtype=np.float64)
-    length2 = np.add.reduce(v * v, -1)
-    return 1.0 - v[..., 2] ** 2 / np.where(length2 > 0, length2, np.nan)
-
+# --- shared per-pose arrays and small helpers --------------------------------------------------------
 
 class Body(NamedTuple):
     """What the measures share, computed once per pose. `p` (38, 2) pixels (NaN without an image
@@ -293,6 +279,7 @@ def neck_lateral_deg(b: Body) -> float:
 
 _HEAD_A = [L.LEFT_EAR, L.NOSE, MID_EAR]
 _HEAD_B = [L.RIGHT_EAR, MID_EAR, MID_SHOULDER]
+HEAD_RADIUS = 0.5   # x the ear-to-ear distance: the head-and-neck region's thickness around its segments
 
 
 def head_segments(b: Body, space: str = "p") -> tuple[np.ndarray, np.ndarray]:
@@ -303,11 +290,11 @@ def head_segments(b: Body, space: str = "p") -> tuple[np.ndarray, np.ndarray]:
 
 
 def hand_head_sw(hand_pts: np.ndarray, segments: tuple[np.ndarray, np.ndarray], shoulder_width: float,
-                 head_radius: float = 0.0) -> np.ndarray:
+                 radius: float = 0.0) -> np.ndarray:
     """Distance from each of `hand_pts` (k, d) to the surface of the head-and-neck region - the
-    `segments` thickened by `head_radius` - in shoulder widths, 0 when touching. All lengths in the
-    units of the points; take the minimum over a hand's points."""
-    gap = point_segment_distance(hand_pts, *segments).min(axis=1) - head_radius
+    `segments` thickened by `radius` - in shoulder widths, 0 when touching. All lengths in the units
+    of the points; take the minimum over a hand's points."""
+    gap = point_segment_distance(hand_pts, *segments).min(axis=1) - radius
     return np.maximum(gap, 0.0) / shoulder_width
 
 
@@ -324,13 +311,16 @@ def hands_at_head_sw(b: Body, pose: Pose, others: tuple[Pose, ...] = (),
     lower bound, and it catches hands clasped behind the head, which MediaPipe's world model put a
     full shoulder width away in depth on the shared photos (world 0.61-1.21 sw, image 0.00-0.05).
     For the person's own hands the world distance less `HAND_DEPTH_ERROR_SW` is a second lower bound,
-    and the larger one is kept: it spares hands resting near the head only in a foreshortened view.
+    and the larger one is kept: it spares a hand that only overlaps the head in the image, like the
+    arm out toward a raised camera in bridge__01 (world: 0.45 m in front of the head; left-hand
+    readings under 0.3 sw in the holds fall from 61% of frames to none). The allowance is larger
+    behind the head, where the hand is hidden and the world depth was wrong on the photos.
     Other people's hands: image only (their world coordinates have their own origin). The pixel scale
-    is `pixels_per_metre` times the world shoulder width; the head is thickened by half the world
-    ear-to-ear distance, so 0 means touching its surface."""
+    is `pixels_per_metre` times the world shoulder width; the segments are thickened by `HEAD_RADIUS`
+    times the world ear-to-ear distance, so 0 means touching the surface."""
     scale = pixels_per_metre(b)
     sw_m = norm(b.line("w", L.LEFT_SHOULDER, L.RIGHT_SHOULDER))
-    radius_m = 0.5 * norm(b.line("w", L.LEFT_EAR, L.RIGHT_EAR))
+    radius_m = HEAD_RADIUS * norm(b.line("w", L.LEFT_EAR, L.RIGHT_EAR))
     if not sw_m * scale > 0:
         return np.nan, np.nan, np.nan
     others = [o for o in others if not o.is_empty]
@@ -338,7 +328,9 @@ def hands_at_head_sw(b: Body, pose: Pose, others: tuple[Pose, ...] = (),
     seen = np.concatenate([(pose.seen_mask() if seen is None else seen)[_HANDS],
                            *(o.seen_mask()[_HANDS] for o in others)])
     d = hand_head_sw(points, head_segments(b), sw_m * scale, radius_m * scale)
-    own = np.maximum(d[:8], hand_head_sw(b.w[_HANDS], head_segments(b, "w"), sw_m, radius_m) - HAND_DEPTH_ERROR_SW)
+    behind = b.w[_HANDS, 2] >= b.w[MID_EAR, 2]   # farther from the camera than the ears: occluded
+    depth_error = np.where(behind, HAND_DEPTH_ERROR_SW[1], HAND_DEPTH_ERROR_SW[0])
+    own = np.maximum(d[:8], hand_head_sw(b.w[_HANDS], head_segments(b, "w"), sw_m, radius_m) - depth_error)
     return _nearest(own[:4], seen[:4]), _nearest(own[4:], seen[4:8]), _nearest(d[8:], seen[8:])
 
 

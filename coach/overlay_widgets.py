@@ -125,8 +125,9 @@ def _blend(roi: np.ndarray, rgb: RGB, alpha: float) -> None:
     if alpha >= 1.0:
         roi[:] = rgb
         return
-    cv2.addWeighted(roi, 1.0 - alpha, roi, 0.0, 0.0, dst=roi)
-    cv2.add(roi, (rgb[0] * alpha, rgb[1] * alpha, rgb[2] * alpha, 0.0), dst=roi)
+    keep = 1.0 - alpha  # one pass: each channel scaled, plus its share of the colour
+    matrix = np.array([[keep, 0, 0, rgb[0] * alpha], [0, keep, 0, rgb[1] * alpha], [0, 0, keep, rgb[2] * alpha]])
+    cv2.transform(roi, matrix, dst=roi)
 
 
 @functools.cache

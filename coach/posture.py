@@ -130,7 +130,13 @@ def _posture_from(f: BodyFeatures) -> Posture:
 
 def classify_posture(pose: Pose) -> Posture:
     """Standing / seated / kneeling / all fours / prone / supine, from the world trunk and leg
-    directions (thresholds above), face up or down from the chest direction and the nose."""
+    directions (thresholds above), face up or down from the chest direction and the nose.
+
+    Lying family (trunk beyond LYING_TRUNK_DEG, or chest lifted over flat thighs and an open hip):
+    straight vertical legs -> standing (bent forward); face up -> supine; hip and knee folded ->
+    kneeling (child's pose); thighs vertical, shins flat -> all fours; feet under the knees ->
+    seated (bent over); else prone. Upright: thighs away from vertical -> seated; shins flat under
+    bent knees -> kneeling; else standing (unknown without the legs)."""
     if pose.is_empty or not trunk_seen(pose):
         return Posture.UNKNOWN
     return _posture_from(body_features(pose))

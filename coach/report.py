@@ -173,13 +173,13 @@ class Report:
 
 
 def _clean(value):
-    """JSON-ready: NaN -> null, floats rounded to 3 decimals, tuples -> lists."""
+    """JSON-ready: NaN -> null, floats rounded to 4 decimals (as the CSV's times), tuples -> lists."""
     if isinstance(value, dict):
         return {k: _clean(v) for k, v in value.items()}
     if isinstance(value, (list, tuple)):
         return [_clean(v) for v in value]
     if isinstance(value, float):
-        return round(value, 3) if math.isfinite(value) else None
+        return round(value, 4) if math.isfinite(value) else None
     return value
 
 

@@ -114,13 +114,13 @@ def remember(result: ScreeningResult, clinician: bool = False) -> None:
 
 
 def terminal_asker(read: Callable[[str], str] = input, write: Callable[[str], None] = print) -> Asker:
-    """Ask in the terminal; end of input (no stdin) is no answer, never "no"."""
+    """Ask in the terminal; end of input or no stdin at all is no answer, never "no"."""
 
     def ask(flag: RedFlag, number: int, count: int) -> bool | None:
         while True:
             try:
                 reply = read(f"[{number}/{count}] {flag.question} (y/n): ").strip().lower()
-            except EOFError:
+            except (EOFError, OSError, RuntimeError):  # EOF, unreadable, or sys.stdin is None ("lost sys.stdin")
                 return None
             if reply in ("y", "yes", "n", "no"):
                 return reply.startswith("y")
@@ -148,11 +148,14 @@ def screen(exercises: Iterable[Exercise], ask: Asker | None, *, scripted: str | 
     answers = dict(known)
     for number, flag in enumerate(missing, start=1):
         reply = ask(flag, number, len(missing))
-        if reply is None:
+        if reply is None and not any(answers.values()):
             raise ScreeningNotAnswered("the red-flag questions were not answered: coaching does not start "
                                        "without them (pass --answers no to state that none of them applies)")
+        if reply is None:  # a "yes" was given before the input ended: that answer decides
+            break
         answers[flag.id] = bool(reply)
-    return ScreeningResult(today, {f.id: answers[f.id] for f in flags}, source, flags)
+    asked = tuple(f for f in flags if f.id in answers)
+    return ScreeningResult(today, {f.id: answers[f.id] for f in asked}, source, asked)
 
 
 def enforce(result: ScreeningResult, *, clinician: bool, tell: Callable[[str], None]) -> None:

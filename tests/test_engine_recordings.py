@@ -10,6 +10,8 @@ How the comparison works (see ../shared/landmarks/FORMAT.md for the truth format
   with start and end within 1 s; the total detected hold time must be within 15 % of the truth's.
 - Every truth neck interval with `expect = alert` must raise a neck alert within 1 s of its start
   (or have one active already).
+- Where the truth names the side of a hold, the engine's working side while it detects that hold
+  is the same (the person's own left / right).
 - No twist or neck alert may be raised inside a clean hold: a truth hold minus the neck intervals
   that expect an alert and the wrong-form intervals.
 A check that cannot pass for a reason outside the engine is listed in EXCEPTIONS with the reason;
@@ -37,8 +39,12 @@ HOLD_STATES = ("hold", "cat", "cow")
 TOLERANCE_S, TOTAL_TOLERANCE = 1.0, 0.15
 SETTINGS = EngineSettings()
 
-# (recording, check, truth start_s) -> why the engine cannot pass it. check: "hold" | "neck" | "clean".
+# (recording, check, truth start_s) -> why the engine cannot pass it. check: "hold" | "neck" | "clean"
+# (start_s of the truth hold or neck interval) or "total" (start_s 0.0: the recording's total hold time).
 EXCEPTIONS: dict[tuple[str, str, float], str] = {
+    ("cat_cow__01", "total", 0.0): "the truth's cat and cow last 2.07 s together: 15 % is 0.31 s, below the "
+                                   "+-0.5 s precision of each of its four boundaries (each is matched within 1 s); "
+                                   "cow is held while the head still eases down at ~17 deg/s",
     ("bridge__01", "hold", 6.8): "view read as front in 62 % of the hold's frames (truth: oblique); bridge is "
                                  "judged from side/oblique only, so the envelope gate fails",
     ("bridge__01", "hold", 15.6): "view read as front in 32 % of the frames and the hip/knee angles jitter by "
@@ -55,8 +61,6 @@ EXCEPTIONS: dict[tuple[str, str, float], str] = {
                                            "reliability) against prone_extension.toml's neck_extension_max_deg = 35",
     ("neck_side_bend__01", "hold", 9.5): "filmed side-on; a side bend of the neck is in the frontal plane and "
                                          "neck_side_bend is judged from front/back/oblique only",
-    ("neck_side_bend__01", "neck", 1.0): "no hand on the head; the tilt reads 20-24 deg, inside "
-                                         "neck_side_bend.toml's neck_lateral_max_deg = 35",
     ("neck_side_bend__01", "neck", 8.9): "filmed side-on: the tilt is not measurable (reads ~2 deg, low reliability) "
                                          "and no hand is on the head",
 }
@@ -169,8 +173,8 @@ def test_the_list_covers_every_shared_recording(landmarks_dir):
 def test_every_exception_names_a_real_part_of_a_truth_file(landmarks_dir):
     for (name, check, start_s), reason in EXCEPTIONS.items():
         truth = truth_of(landmarks_dir, name)
-        starts = ([a for a, *_ in truth["neck"]] if check == "neck" else [s[0] for s in truth_holds(truth)])
-        assert start_s in starts and check in ("hold", "neck", "clean") and reason, (name, check, start_s)
+        starts = {"neck": [a for a, *_ in truth["neck"]], "total": [0.0]}.get(check, [s[0] for s in truth_holds(truth)])
+        assert start_s in starts and check in ("hold", "neck", "clean", "total") and reason, (name, check, start_s)
 
 
 @pytest.mark.parametrize("name", RECORDINGS)
@@ -183,8 +187,21 @@ def test_detected_holds_match_the_truth(landmarks_dir, name):
         start_err, end_err = row["errors_s"]
         assert abs(start_err) <= TOLERANCE_S and abs(end_err) <= TOLERANCE_S, (name, row)
     truth_total = report["truth_total_s"]
-    if truth_total > 0:
+    if truth_total > 0 and (name, "total", 0.0) not in EXCEPTIONS:
         assert abs(report["detected_total_s"] - truth_total) <= TOTAL_TOLERANCE * truth_total, (name, report)
+
+
+@pytest.mark.parametrize("name", RECORDINGS)
+def test_working_side_matches_the_truth(landmarks_dir, name):
+    truth, verdicts = truth_of(landmarks_dir, name), run(landmarks_dir, name)
+    if truth["sides"] == "n/a":
+        assert all(v.side is None for v in verdicts)
+        return
+    for a, b, side in truth["sides"]:
+        if (name, "hold", a) in EXCEPTIONS:
+            continue
+        seen = {v.side for v in verdicts if a <= v.t_s <= b and v.holding}
+        assert seen == {side}, (name, a, b, side, seen)
 
 
 @pytest.mark.parametrize("name", RECORDINGS)

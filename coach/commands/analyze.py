@@ -47,6 +47,23 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--exercises", metavar="DIR", action="append", default=[],
                         help="an extra exercise folder (repeatable; also $COACH_EXERCISES)")
     parser.add_argument("-q", "--quiet", action="store_true", help="no progress bar and no summary table")
+    # --- session history (issue 7, coach/history.py) ---
+    parser.add_argument("--no-history", dest="history", action="store_false",
+                        help="don't store the sessions in the history database (`coach history`)")
+    parser.add_argument("--db", default=None, metavar="FILE",
+                        help="the history database (default $COACH_DB or the user data folder)")
+
+
+def record_history(results, args: argparse.Namespace) -> None:
+    """Store every complete session in the history database; print its overuse warnings (issue 7)."""
+    if not args.history:
+        return
+    from coach.history import record_session
+
+    for result in results:
+        if result.report is not None and not result.report.partial:
+            for warning in record_session(result.report, "analyze", args.db):
+                print(f"coach: warning: {warning}", file=sys.stderr)
 
 
 def _fps_column():
@@ -160,6 +177,7 @@ def run(args: argparse.Namespace) -> int:
         if not args.quiet:
             print_summary(stop.results, "coach analyze (interrupted: the last input is partial)")
         raise
+    record_history(results, args)
     if not args.quiet:
         print_summary(results)
     return 2 if any(r.error for r in results) else 0

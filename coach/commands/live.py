@@ -14,7 +14,7 @@ import time
 from pathlib import Path
 
 HELP = "coach a stretch live from a camera (or a video paced like one), with red-flag screening first"
-EXAMPLE = "coach live --exercise childs_pose --camera 0        (headless test: --source clip.mp4 --realtime --no-window)"
+EXAMPLE = "coach live --exercise childs_pose --camera 0    (no camera: --source clip.mp4 --realtime --no-window)"
 KEY_LINES = ("keys: space pause, n / p next / previous exercise, r restart, m mirror, f fullscreen, "
              "+ / - text size, g angle plot, x PAIN (stops and records it), q or Esc quit")
 SCREEN_PX = (960, 600)
@@ -67,7 +67,8 @@ def _routine(args):
     return Routine.single(get_exercise(args.exercise, args.exercises))
 
 
-def _window_asker(display, style):
+def window_asker(display, style):
+    """Ask each red-flag question on a screen of its own; y / n answer, q / Esc or closing the window do not."""
     from coach.display import text_screen
 
     def ask(flag, number: int, count: int):
@@ -106,7 +107,7 @@ def _screen(args, routine, display, style) -> str:
     from coach.screening import enforce, remember, screen, terminal_asker
 
     in_window = display.interactive
-    ask = _window_asker(display, style) if in_window else terminal_asker()
+    ask = window_asker(display, style) if in_window else terminal_asker()
     result = screen(routine.exercises, ask, scripted=args.answers, rescreen=args.rescreen,
                     source="window" if in_window else "terminal")
     remember(result, clinician=args.clinician)

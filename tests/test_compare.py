@@ -1,0 +1,112 @@
+"""`coach compare`: DTW on the taught measures gives zero deviation for a recording against itself, near
+zero for a time-stretched copy, and a large one for another exercise; the ghost lands on the patient's
+body; live follow-along advances with the person and scores the match."""
+
+from __future__ import annotations
+
+import json
+
+import numpy as np
+import pytest
+from demo_data import load, stretched
+
+from coach.cli import main
+from coach.compare import compare_series, dtw_path, numpy_dtw_path
+from coach.follow import Follower
+from coach.ghost import facing_x, ghost_pose, torso_px
+from coach.history import History
+from coach.pose import Pose
+from coach.teach import teach
+
+REFERENCE = "seated_spinal_twist__01"   # two holds, left side, a view change between them
+
+
+@pytest.fixture(scope="module")
+def reference(landmarks_dir):
+    frames, series = load(landmarks_dir, REFERENCE)
+    return frames, series, teach(series, "twist_demo", source=REFERENCE)
+
+
+def test_a_recording_against_itself_deviates_zero(reference):
+    _, series, taught = reference
+    result = compare_series(series, series, taught)
+    assert len(result.deviations) == len(taught.exercise.phases[0].envelope) >= 6
+    assert all(d.overall == 0.0 and d.at_holds == 0.0 for d in result.deviations)
+    assert (result.path[:, 0] == result.path[:, 1]).all()
+
+
+def test_a_time_stretched_copy_deviates_near_zero_after_alignment(reference):
+    _, series, taught = reference
+    slow = stretched(series, 1.5)
+    result = compare_series(slow, series, taught)
+    assert result.overall < 2.0 and result.at_holds < 1.5, [(d.key, d.overall, d.at_holds) for d in result.deviations]
+    assert result.patient_t_s[-1] > 1.45 * result.reference_t_s[-1]
+    assert abs(result.reference_time_for(1.5 * 5.0) - 5.0) < 0.5   # the stretched 7.5 s is the original 5 s
+
+
+@pytest.mark.parametrize("other", ["childs_pose__01", "supine_twist__01", "bridge__01"])
+def test_another_exercise_deviates_a_lot(reference, landmarks_dir, other):
+    _, series, taught = reference
+    result = compare_series(load(landmarks_dir, other)[1], series, taught)
+    assert result.overall > 15.0 and result.at_holds > 15.0
+
+
+def test_numpy_dtw_finds_the_same_path():
+    rng = np.random.default_rng(7)
+    a, b = rng.normal(size=(40, 3)), rng.normal(size=(55, 3))
+    path = numpy_dtw_path(a, b)
+    assert path[0].tolist() == [0, 0] and path[-1].tolist() == [39, 54]
+    assert (np.diff(path, axis=0) >= 0).all() and (np.diff(path, axis=0).sum(axis=1) >= 1).all()
+    assert np.array_equal(path, dtw_path(a, b))
+    assert np.array_equal(numpy_dtw_path(a[:, :1], a[:, :1]), np.column_stack([np.arange(40)] * 2))
+
+
+def _moved(pose: Pose, scale: float, shift_px: tuple[float, float], mirror: bool = False) -> Pose:
+    """The same pose `scale` times larger, shifted (and mirrored about its mid-hip)."""
+    p = pose.pixel_xy
+    hip = p[[23, 24]].mean(axis=0)
+    q = (p - hip) * scale * np.array([-1.0 if mirror else 1.0, 1.0]) + hip + np.array(shift_px)
+    return Pose(q / np.array(pose.image_size), pose.z, pose.visibility, pose.presence, pose.world, pose.image_size)
+
+
+def test_the_ghost_is_scaled_and_moved_onto_the_patients_body(reference):
+    frames, _, _ = reference
+    demo = frames[300].pose
+    patient = _moved(demo, 0.6, (-200.0, 40.0))
+    ghost = ghost_pose(demo, patient)
+    assert np.allclose(ghost.xy, patient.xy, atol=1e-9)   # same pose: the ghost covers the patient exactly
+    (hip_g, len_g), (hip_p, len_p) = torso_px(ghost), torso_px(patient)
+    assert np.allclose(hip_g, hip_p) and len_g == pytest.approx(len_p)
+    facing_back = _moved(demo, 0.6, (-200.0, 40.0), mirror=True)
+    assert facing_x(facing_back) == -facing_x(demo) != 0
+    assert np.allclose(ghost_pose(demo, facing_back).xy, facing_back.xy, atol=1e-9)   # mirrored to face the same way
+    beside = ghost_pose(demo, patient, offset_torsos=1.5)
+    assert torso_px(beside)[0][0] == pytest.approx(hip_p[0] + 1.5 * len_p)
+    assert ghost_pose(Pose.empty((640, 480)), patient).is_empty
+
+
+def test_follow_along_advances_with_the_person_and_scores_the_match(reference, landmarks_dir):
+    frames, series, taught = reference
+    follower = Follower(frames, series, taught.exercise)
+    steps = [follower.step(frames[i].pose, series.measures_at(i), series.t_s[i]) for i in range(0, len(frames), 2)]
+    indices = [s.reference_index for s in steps]
+    assert indices == sorted(indices) and indices[-1] >= len(frames) - 60
+    scores = np.array([s.score for s in steps])
+    assert np.nanmedian(scores) > 90 and not steps[len(steps) // 2].ghost.is_empty
+    other_frames, other = load(landmarks_dir, "childs_pose__01")
+    stranger = Follower(frames, series, taught.exercise)
+    far = [stranger.step(other_frames[i].pose, other.measures_at(i), other.t_s[i]).score for i in range(0, 400, 20)]
+    assert np.nanmedian(far) < 20
+
+
+def test_coach_compare_writes_the_comparison_report_and_history(landmarks_dir, tmp_path, capsys):
+    demo = str(landmarks_dir / "childs_pose__01.jsonl.gz")
+    out, db = tmp_path / "out", tmp_path / "history.sqlite"
+    assert main(["compare", demo, "--reference", demo, "-o", str(out), "--no-video", "--db", str(db), "-q"]) == 0
+    data = json.loads((out / "comparison.json").read_text())
+    assert data["deviation_overall_deg"] == 0.0 and data["holds"] == {"both": {"achieved": 1, "demonstrated": 1}}
+    page = (out / "report.html").read_text()
+    assert page.index("Compared with the demonstration") < page.index('<section id="summary">')
+    assert (out / "reference.toml").exists() and (out / "session.json").exists() and not (out / "compare.mp4").exists()
+    with History(db) as history:
+        assert [(s.kind, s.exercise) for s in history.sessions()] == [("compare", "childs_pose_01")]

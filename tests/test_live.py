@@ -1,0 +1,373 @@
+"""`coach live` without a camera: the headless loop on shared recordings and on a video written from
+the shared photos (lite model), --realtime pacing, scripted keys, a camera that disconnects, routine
+files, the single-slot mailbox, and the red-flag screening (a "yes" blocks without --clinician)."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+import threading
+import time
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from coach.capture import Captured, Feed, FeedInfo, LatestFrame, open_feed, paced
+from coach.display import NoWindow
+from coach.errors import InputError
+from coach.exercises import get_exercise
+from coach.live import LiveOptions, run_live, summary_lines
+from coach.live_session import KEY_HELP, KEYS, PAIN_ADVICE, PAIN_RULE, Action, LiveSession
+from coach.recording import Recording, RecordingWriter
+from coach.routine import Routine, RoutineError, apply_overrides, load_routine
+from coach.screening import (ScreeningBlocked, ScreeningNotAnswered, enforce, questions_for, remembered, screen,
+                             terminal_asker)
+from coach.verdict import EventKind
+
+REPO = Path(__file__).resolve().parent.parent
+EXAMPLE_ROUTINE = REPO / "exercises" / "routines" / "gentle_back.toml"
+CHILDS_POSE = "childs_pose__01.jsonl.gz"   # kneeling side-on, holding the pose from 0.4 s to the end (20.4 s)
+
+
+class ScriptedKeys(NoWindow):
+    """A headless display whose keys are scripted: `keys[n]` is pressed after the n-th frame shown."""
+
+    def __init__(self, keys: dict[int, str]):
+        super().__init__()
+        self.keys = dict(keys)
+        self.fullscreen_calls: list[bool] = []
+
+    def key(self) -> str | None:
+        return self.keys.pop(self.shown, None)
+
+    def wait_key(self, timeout_s: float) -> str | None:
+        return self.key()
+
+    def set_fullscreen(self, on: bool) -> None:
+        self.fullscreen_calls.append(on)
+
+
+@pytest.fixture(autouse=True)
+def _state_dir(tmp_path, monkeypatch):
+    monkeypatch.setenv("COACH_STATE_DIR", str(tmp_path / "state"))
+
+
+def routine(*items: tuple[str, dict]) -> Routine:
+    from coach.routine import RoutineItem
+
+    return Routine("test", tuple(apply_overrides(get_exercise(i), RoutineItem(id=i, **o)) for i, o in items))
+
+
+def started(result) -> list[str]:
+    return [e.details["exercise"] for e in result.events if e.kind == EventKind.EXERCISE_STARTED]
+
+
+def kinds(result) -> list[str]:
+    return [e.kind.value for e in result.events]
+
+
+# --- the headless loop on a shared recording ------------------------------------------------------
+
+class HeardSounds:
+    def __init__(self):
+        self.played: list[str] = []
+
+    def play(self, name: str) -> bool:
+        self.played.append(name)
+        return True
+
+
+def test_recording_is_coached_to_completion_and_saved_like_analyze(landmarks_dir, tmp_path):
+    out = tmp_path / "session"
+    plan = routine(("childs_pose", {"hold_s": 2.0, "reps_per_side": 2, "rest_s": 1.0}))
+    sounds = HeardSounds()
+    result = run_live(open_feed(str(landmarks_dir / CHILDS_POSE)), plan, NoWindow(), LiveOptions(out), sounds=sounds)
+    assert result.ended_by == "done"
+    assert sounds.played == ["hold_complete", "hold_complete"]
+    k = kinds(result)
+    assert k.count("hold_completed") == 2 and k.count("rep_completed") == 2
+    assert k.index("rest_started") < k.index("rest_ended") < k.index("exercise_completed")
+    first_hold = next(e for e in result.events if e.kind == EventKind.HOLD_STARTED)
+    assert first_hold.t_s >= 1.0, "coaching starts only after the 1 s framing step"
+    data = json.loads((out / "session.json").read_text())
+    assert data["segments"][0]["status"] == "completed" and data["reps"] == {"both": 2}
+    assert [h["completed"] for h in data["holds"]] == [True, True]
+    assert data["partial"] is False and data["input"]["kind"] == "recording"
+    assert (out / "report.html").stat().st_size > 1000 and (out / "frames.csv").exists()
+    assert not (out / "annotated.mp4").exists() and not (out / "landmarks.jsonl.gz").exists()
+    assert set(data["outputs"]) == {p.name for p in out.iterdir()} == {"frames.csv", "session.json", "report.html"}
+    assert any("Child's pose: completed" in line for line in summary_lines(result))
+
+
+def test_realtime_paces_a_recording_like_a_camera(landmarks_dir, tmp_path):
+    short = tmp_path / "short.jsonl.gz"
+    rec = Recording(landmarks_dir / CHILDS_POSE)
+    with RecordingWriter(short, rec.info) as writer:
+        for pf in rec.frames():
+            if pf.t_s >= 1.5:
+                break
+            writer.write(pf)
+    result = run_live(open_feed(str(short)), routine(("childs_pose", {})), NoWindow(),
+                      LiveOptions(tmp_path / "out", realtime=True, framing_hold_s=0.2))
+    assert result.ended_by == "source_ended"
+    assert result.wall_s >= 1.4, f"1.5 s of frames played in {result.wall_s:.2f} s: not paced"
+    assert result.frames_captured == writer.frames_written
+    assert result.frames_analysed + result.frames_dropped >= result.frames_captured
+
+
+# --- keys -----------------------------------------------------------------------------------------
+
+def test_pause_then_pain_stops_and_records_it(landmarks_dir, tmp_path):
+    display = ScriptedKeys({40: "space", 90: "space", 120: "x"})
+    result = run_live(open_feed(str(landmarks_dir / CHILDS_POSE)), routine(("childs_pose", {})), display,
+                      LiveOptions(tmp_path / "out"))
+    assert result.ended_by == "pain"
+    stop = [e for e in result.events if e.kind == EventKind.EXERCISE_STOPPED]
+    assert len(stop) == 1 and stop[0].details["rules"] == (PAIN_RULE,)
+    seg = result.report.segments[0]
+    assert seg.status == "stopped" and seg.advice == PAIN_ADVICE
+    assert result.report.frames <= result.frames_analysed - 40, "frames analysed while paused were coached"
+    assert json.loads((tmp_path / "out" / "session.json").read_text())["segments"][0]["status"] == "stopped"
+
+
+def test_next_previous_restart_and_quit(landmarks_dir, tmp_path):
+    display = ScriptedKeys({50: "n", 100: "p", 150: "r", 200: "q"})
+    plan = routine(("childs_pose", {}), ("cat_cow", {}))
+    result = run_live(open_feed(str(landmarks_dir / CHILDS_POSE)), plan, display, LiveOptions(tmp_path / "out"))
+    assert started(result) == ["childs_pose", "cat_cow", "childs_pose", "childs_pose"]
+    assert result.ended_by == "quit" and result.report.partial
+    assert [s.exercise for s in result.report.segments] == started(result)
+
+
+def test_every_action_has_a_key_and_the_help_names_it():
+    assert set(KEYS.values()) == set(Action)
+    for key in ("space", "n/p", "r", "m", "f", "+/-", "x", "q"):
+        assert key in KEY_HELP
+
+
+def test_mirror_fullscreen_text_and_plot_keys_change_the_session(tmp_path):
+    from coach.live import input_info
+
+    feed = Feed(FeedInfo("camera", "camera 0", 30.0, (320, 240)), lambda: iter(()))
+    ghost_times: list[float] = []
+    session = LiveSession(routine(("childs_pose", {})), LiveOptions(tmp_path), input_info(feed),
+                          ghost_source=lambda t_s: ghost_times.append(t_s))
+    display = ScriptedKeys({})
+    ramp = np.linspace(0, 255, 320).astype(np.uint8)   # dark on the left, bright on the right
+    frame = Captured(0.0, 0, np.ascontiguousarray(np.tile(ramp[None, :, None], (240, 1, 3))))
+    plain = session.render(frame)
+    for key in ("m", "f", "+", "+", "g"):
+        session.on_action(KEYS[key], display)
+    assert session.mirror and session.plot and display.fullscreen_calls == [True]
+    assert session.overlay.style.text_scale == pytest.approx(1.15 ** 2)
+    mirrored = session.render(frame)
+    y, x = 175, 2   # left of every panel, between the prompt and the cue strip
+    assert plain[y, x, 0] < 10 and mirrored[y, x, 0] > 240, "the mirrored picture shows its right edge on the left"
+    assert ghost_times == [0.0, 0.0], "the follow-along hook is asked for a pose at each frame's time"
+
+
+def test_presentation_mode_uses_larger_text_and_the_envelope_numbers(tmp_path):
+    from coach.live import input_info
+
+    feed = Feed(FeedInfo("camera", "camera 0", 30.0, (320, 240)), lambda: iter(()))
+    session = LiveSession(routine(("childs_pose", {})), LiveOptions(tmp_path, present=True), input_info(feed))
+    assert session.overlay.style.presentation and session.overlay.style.text_scale > 1.0
+    assert all(any(g.band_text) for g in session.overlay.gauges(None))
+
+
+# --- sound ------------------------------------------------------------------------------------------
+
+def test_sounds_never_fail_and_honour_mute(tmp_path):
+    from coach.sound import CUES, Sounds, tone_samples
+
+    assert len(tone_samples(CUES["hold_complete"])) == 2 * round(0.12 * 22050) + 2 * round(0.22 * 22050)
+    with Sounds(mute=True) as muted:
+        assert muted.play("stop") is False
+    with Sounds(player=str(tmp_path / "no-such-player")) as broken:
+        assert broken.play("caution") is False
+    with Sounds(player="true") as fine:
+        assert fine.play("hold_complete") is True
+    with pytest.raises(ValueError, match="unknown cue"):
+        Sounds(mute=True).play("fanfare")
+
+
+# --- the lite model on a video written from the shared photos --------------------------------------
+
+def write_video(path: Path, photos: list[tuple[Path, float]], fps: float = 10.0, size=(640, 480)) -> Path:
+    import cv2
+
+    from coach.sources import read_image
+
+    writer = cv2.VideoWriter(str(path), cv2.VideoWriter_fourcc(*"mp4v"), fps, size)
+    try:
+        for photo, seconds in photos:
+            bgr = cv2.cvtColor(cv2.resize(read_image(photo), size, interpolation=cv2.INTER_AREA), cv2.COLOR_RGB2BGR)
+            for _ in range(round(seconds * fps)):
+                writer.write(bgr)
+    finally:
+        writer.release()
+    return path
+
+
+@pytest.mark.model
+def test_video_from_photos_with_the_lite_model_records_and_saves_video(photos_dir, lite_model_path, tmp_path,
+                                                                       monkeypatch, capsys):
+    from coach.cli import main
+
+    video = write_video(tmp_path / "k2c.mp4", [(photos_dir / "knee_to_chest__Hug_Knees_To_Chest__0.jpg", 1.5),
+                                               (photos_dir / "knee_to_chest__Hug_Knees_To_Chest__1.jpg", 3.0)])
+    (tmp_path / "r.toml").write_text('name = "t"\n[[exercise]]\nid = "knee_to_chest"\nhold_s = 1\nreps_per_side = 1\n')
+    out = tmp_path / "out"
+    code = main(["live", "--routine", str(tmp_path / "r.toml"), "--source", str(video), "--no-window", "--answers",
+                 "no", "--model", str(lite_model_path), "-o", str(out), "--record", "--save-video", "--mute"])
+    assert code == 0
+    data = json.loads((out / "session.json").read_text())
+    assert data["segments"][0]["status"] == "completed"
+    assert [h["phase"] for h in data["holds"] if h["completed"]] == ["hug"]
+    assert data["holds"][0]["start_s"] >= 1.5, "the hold starts on the hug photo, not the start photo"
+    frames = list(Recording(out / "landmarks.jsonl.gz").frames())
+    assert len(frames) == data["frames"] and all(not f.pose.is_empty for f in frames)
+    from coach.video import VideoInfo
+
+    info = VideoInfo.from_path(out / "annotated.mp4")
+    assert info.size_px == (640, 480) and info.frame_count >= len(frames)
+    assert json.loads((out / "screening.json").read_text())["source"] == "scripted"
+    assert "Knee-to-chest" in capsys.readouterr().out
+
+
+# --- a camera that disconnects ----------------------------------------------------------------------
+
+def test_a_camera_that_disconnects_ends_the_session_with_the_summary_saved(landmarks_dir, tmp_path):
+    rec = Recording(landmarks_dir / CHILDS_POSE)
+
+    def items():
+        for pf in rec.frames():
+            if pf.t_s > 3.0:
+                raise InputError("camera 0: stopped sending frames")
+            time.sleep(0.004)
+            yield Captured(pf.t_s, pf.index, None, pf)
+
+    feed = Feed(FeedInfo("camera", "camera 0", 25.0, (720, 1280)), items)
+    result = run_live(feed, routine(("childs_pose", {})), NoWindow(), LiveOptions(tmp_path / "out"))
+    assert result.ended_by == "source_lost" and "stopped sending frames" in result.message
+    data = json.loads((tmp_path / "out" / "session.json").read_text())
+    assert data["partial"] is True and data["input"]["kind"] == "camera" and data["frames"] > 0
+    assert (tmp_path / "out" / "report.html").exists()
+
+
+# --- the mailbox and pacing ---------------------------------------------------------------------------
+
+def test_latest_frame_keeps_only_the_newest_and_counts_the_dropped():
+    box = LatestFrame()
+    for i in range(5):
+        box.put(i)
+    assert box.take_nowait() == 4 and box.dropped == 4 and box.take_nowait() is None
+
+
+def test_lossless_mailbox_waits_instead_of_dropping():
+    box, stop, got = LatestFrame(lossless=True), threading.Event(), []
+    thread = threading.Thread(target=lambda: [box.put(i, stop) for i in range(20)])
+    thread.start()
+    try:
+        while len(got) < 20:
+            item = box.take(stop, timeout_s=2.0)
+            assert item is not None
+            got.append(item)
+    finally:
+        stop.set()
+        thread.join()
+    assert got == list(range(20)) and box.dropped == 0
+
+
+def test_paced_releases_frames_at_their_timestamps():
+    items = [Captured(t, i) for i, t in enumerate((10.0, 10.1, 10.3))]
+    start = time.monotonic()
+    times = [time.monotonic() - start for _ in paced(items, threading.Event())]
+    assert times[2] >= 0.29 and times[1] >= 0.09
+
+
+# --- routine files ------------------------------------------------------------------------------------
+
+def test_example_routine_loads_with_its_overrides():
+    plan = load_routine(EXAMPLE_ROUTINE)
+    assert [e.id for e in plan.exercises] == ["cat_cow", "childs_pose", "knee_to_chest"]
+    assert plan.exercises[0].reps_per_side == 4 and plan.exercises[1].phases[0].hold_s == 20
+
+
+@pytest.mark.parametrize("body, expected", [
+    ('name = "x"\n[[exercise]]\nid = "childs_pose"\nhold = 3\n', "exercise.0.hold: Extra inputs"),
+    ('name = "x"\n[[exercise]]\nid = "no_such"\n', "exercise.0.id: unknown exercise 'no_such'"),
+    ('name = "x"\n[[exercise]]\nid = "childs_pose"\nreps_per_side = 0\n', "exercise.0.reps_per_side"),
+    ('name = "x"\n', "exercise: Field required"),
+])
+def test_bad_routine_files_name_the_file_and_the_key(tmp_path, body, expected):
+    path = tmp_path / "bad.toml"
+    path.write_text(body)
+    with pytest.raises(RoutineError) as err:
+        load_routine(path)
+    assert str(err.value).startswith(str(path)) and expected in str(err.value)
+
+
+# --- screening ----------------------------------------------------------------------------------------
+
+def no_input(prompt: str) -> str:
+    raise EOFError
+
+
+def answers(*replies: str):
+    it = iter(replies)
+    return lambda prompt: next(it)
+
+
+def test_a_yes_blocks_without_clinician_and_not_with_one():
+    ex = [get_exercise("childs_pose")]
+    n = len(questions_for(ex))
+    result = screen(ex, terminal_asker(read=answers("n", "maybe", "y", *["n"] * n), write=lambda s: None))
+    told: list[str] = []
+    with pytest.raises(ScreeningBlocked) as err:
+        enforce(result, clinician=False, tell=told.append)
+    assert err.value.exit_code == 3 and "professional" in told[0]
+    enforce(result, clinician=True, tell=told.append)
+    assert "Supervised" in told[-1]
+
+
+def test_answers_are_remembered_for_the_day_and_no_input_is_not_a_no():
+    from coach.screening import remember
+
+    ex = [get_exercise("childs_pose")]
+    with pytest.raises(ScreeningNotAnswered):
+        screen(ex, terminal_asker(read=no_input), today="2030-01-01")
+    first = screen(ex, terminal_asker(read=lambda p: "n"), today="2030-01-01")
+    remember(first)
+    again = screen(ex, None, today="2030-01-01")
+    assert again.source == "remembered" and not again.yes
+    assert remembered("2030-01-02") == {}, "yesterday's answers are not today's"
+    neck = screen([get_exercise("neck_side_bend")], terminal_asker(read=lambda p: "n"), today="2030-01-01")
+    assert "neck_dizziness" in neck.answers and neck.source == "terminal"
+
+
+@pytest.mark.parametrize("stdin, code, message", [(None, 2, "not answered"), ("y\n", 3, "red flag")])
+def test_the_command_refuses_to_start_without_answers_or_on_a_yes(tmp_path, stdin, code, message):
+    out = tmp_path / "out"
+    done = subprocess.run([sys.executable, "-m", "coach", "live", "--exercise", "childs_pose", "--source",
+                           str(tmp_path / "never-opened.mp4"), "--no-window", "-o", str(out)],
+                          input=stdin, stdin=subprocess.DEVNULL if stdin is None else None, capture_output=True,
+                          text=True, timeout=60, env={**os.environ, "COACH_STATE_DIR": str(tmp_path / "state")})
+    assert done.returncode == code, done.stderr
+    assert message in done.stderr and "Traceback" not in done.stderr
+    assert not out.exists()
+
+
+def test_window_questions_are_answered_with_keys():
+    from coach.commands.live import window_asker
+    from coach.overlay import OverlayStyle
+
+    ex = [get_exercise("childs_pose")]
+    n = len(questions_for(ex))
+    display = ScriptedKeys({i: ("y" if i == 2 else "n") for i in range(1, n + 1)})
+    result = screen(ex, window_asker(display, OverlayStyle()), source="window")
+    assert [f.id for f in result.yes] == [questions_for(ex)[1].id]
+    assert display.last is not None and display.last.std() > 5, "the question screen is drawn"
