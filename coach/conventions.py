@@ -108,7 +108,7 @@ MEASURES: tuple[MeasureSpec, ...] = (
     MeasureSpec("hand_head_left_sw", "sw", "0 = left hand touching the head/neck region",
                 "distance of the nearest seen left-hand landmark (wrist, pinky, index, thumb) to the surface of "
                 "the head and neck (ear-ear, nose, mid-ear to mid-shoulder, thickened by half the ear distance), "
-                "in shoulder widths; image-based (see coach.measures.hands_at_head_sw)",
+                "in shoulder widths; image distance checked against world depth (coach.measures.hands_at_head_sw)",
                 View.UNKNOWN, _by_view(side=M, oblique=M, front=M)),
     MeasureSpec("hand_head_right_sw", "sw", "0 = right hand touching the head/neck region",
                 "as hand_head_left_sw for the right hand", View.UNKNOWN, _by_view(side=M, oblique=M, front=M)),

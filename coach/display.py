@@ -14,16 +14,36 @@ cv2 draws only there and in `coach.overlay`. Sizes follow the overlay's text uni
 from __future__ import annotations
 
 import math
+import os
+import sys
 from collections.abc import Sequence
+from pathlib import Path
 
 import numpy as np
 
+from coach.errors import CoachError
 from coach.overlay import OverlayStyle
 from coach.overlay_widgets import draw_lines, pill, put_text, shade, text_width, wrap
 
 KEY_NAMES = {27: "esc", 32: "space", 13: "enter", 10: "enter", 9: "tab", 8: "backspace"}
 BLANK_RGB = (28, 31, 36)
 WINDOW_NAME = "coach live"
+
+
+class DisplayError(CoachError):
+    """No window can be opened here (no display, or OpenCV built without a GUI)."""
+
+
+def check_display(environ=os.environ, platform: str = sys.platform) -> None:
+    """On Linux and the BSDs a window needs $DISPLAY (X11, with its socket present) or $WAYLAND_DISPLAY."""
+    if platform.startswith(("win", "darwin")) or environ.get("WAYLAND_DISPLAY"):
+        return
+    display = environ.get("DISPLAY", "")
+    if not display:
+        raise DisplayError("no display to open a window on ($DISPLAY is not set); use --no-window")
+    host, _, number = display.rpartition(":")
+    if host in ("", "unix") and not Path(f"/tmp/.X11-unix/X{number.split('.')[0]}").exists():
+        raise DisplayError(f"the display {display} is not running (no X server socket); use --no-window")
 
 
 def key_name(code: int) -> str | None:
@@ -71,14 +91,13 @@ class CvWindow:
     def __init__(self, name: str = WINDOW_NAME):
         import cv2
 
+        check_display()  # Qt aborts the whole process when it finds no display: check first
         self._cv2, self.name, self.shown = cv2, name, 0
         try:
             cv2.namedWindow(name, cv2.WINDOW_NORMAL | cv2.WINDOW_KEEPRATIO | cv2.WINDOW_GUI_NORMAL)
         except cv2.error as exc:
-            from coach.errors import InputError
-
-            raise InputError(f"cannot open a window ({' '.join(str(exc).split())[:160]}); "
-                             "use --no-window, or run where a display is available") from None
+            raise DisplayError(f"cannot open a window ({' '.join(str(exc).split())[:160]}); "
+                               "use --no-window, or run where a display is available") from None
         self._sized = False
         self._closed = False
 

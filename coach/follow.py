@@ -7,8 +7,9 @@
 
 An online, one-way version of the DTW in `coach.compare`: the reference index never goes back; each
 frame the follower looks a `window_s` ahead of where it is for the reference frame whose envelope
-measures (read toward the person's side) best match the person's, with a small cost per frame skipped
-so that it moves on only when the person does. The score is 100 x exp(-d^2 / 2), d = the RMS of the
+measures (read toward the person's side) best match the person's, with a small cost for straying from
+the demonstration's own pace: where many frames match (a hold) it keeps time, and a clearly better
+match elsewhere in the window wins. The score is 100 x exp(-d^2 / 2), d = the RMS of the
 differences in units of each band's half-width: on the demonstration 100, one half-width off ~61,
 two ~14. The ghost is the matched reference pose placed on the person (`coach.ghost`). Keeps state
 (the index); time is passed in.
@@ -22,7 +23,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from coach.compare import envelope_keys, features
+from coach.compare import envelope_keys, features, frame_sides
 from coach.conventions import SPEC
 from coach.envelope import detect_side, resolve_key, toward_side
 from coach.exercises import Exercise
@@ -31,7 +32,7 @@ from coach.measures import Measures
 from coach.pose import Pose, PoseFrame
 from coach.teach import MeasureSeries
 
-SKIP_COST = 0.2     # cost of skipping a whole window ahead, in squared half-widths
+PACE_COST = 1.0     # cost of a whole window off the demonstration's own pace, in squared half-widths
 
 
 @dataclass(frozen=True)
@@ -76,9 +77,10 @@ class Follower:
         self._t = series.t_s
         self._scale = _half_widths(exercise, self.keys)
         fps = (len(series) - 1) / max(series.t_s[-1] - series.t_s[0], 1e-9) if len(series) > 1 else 1.0
-        self._window = max(1, int(round(window_s * fps)))
+        self._fps, self._window = fps, max(1, int(round(window_s * fps)))
         self.index = 0
-        self._side: str | None = None
+        self._side: str | None = next((x for x in frame_sides(series, exercise) if x), None)  # until one is seen
+        self._last_t_s: float | None = None
 
     def reading(self, measures: Measures) -> np.ndarray:
         """The person's envelope keys, toward the side they show (kept while it can't be told)."""
@@ -97,11 +99,14 @@ class Follower:
         x = self.reading(measures)
         seen = np.isfinite(x)
         ahead = self._ref[self.index:self.index + self._window + 1]
+        elapsed_s = 0.0 if self._last_t_s is None else max(0.0, t_s - self._last_t_s)
+        self._last_t_s = t_s
+        expected = elapsed_s * self._fps   # frames ahead if the person keeps the demonstration's pace
         if seen.any():
             sq = ((ahead[:, seen] - x[seen]) / self._scale[seen]) ** 2
             n = np.isfinite(sq).sum(axis=1)
             d2 = np.where(n > 0, np.where(np.isfinite(sq), sq, 0.0).sum(axis=1) / np.maximum(n, 1), np.inf)
-            cost = d2 + SKIP_COST * np.arange(len(ahead)) / self._window
+            cost = d2 + PACE_COST * np.abs(np.arange(len(ahead)) - expected) / self._window
             if np.isfinite(cost).any():
                 self.index += int(np.argmin(cost))
         score = self.score(x)

@@ -74,7 +74,8 @@ class KeyframePicker:
 
     def keep_frame(self, exercise: Exercise, verdict: FrameVerdict, render: Callable[[], np.ndarray]) -> None:
         """Keep this frame whatever it shows (a single image)."""
-        self.last = Keyframe(verdict.t_s, "frame", exercise.name, thumbnail_jpeg(render()), exercise.id)
+        self.last = Keyframe(verdict.t_s, "frame", f"The photo, judged as {exercise.name}", thumbnail_jpeg(render()),
+                             exercise.id)
 
     def _alert(self, exercise: Exercise, verdict: FrameVerdict, details, render) -> None:
         rule = str(details.get("rule", ""))

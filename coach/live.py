@@ -26,7 +26,6 @@ from pathlib import Path
 import numpy as np
 
 from coach.capture import End, Feed, FramePipeline, Inferred
-from coach.errors import CoachError
 from coach.live_session import KEYS, Action, LiveOptions, LiveSession
 from coach.pose import Pose
 from coach.report import InputInfo, Report
@@ -50,11 +49,12 @@ class LiveResult:
     frames_captured: int
     frames_analysed: int
     frames_shown: int
-    frames_dropped: int
+    frames_dropped: int                  # stale frames replaced before the detector took them
     wall_s: float
     display_fps: float
     latency_ms: tuple[float, float]      # median, 90th percentile (capture -> verdict)
-    inference_ms: float                  # median time in the detector (0 for a recording)
+    inference_ms: float                  # median time in the detector (NaN for a recording)
+    wait_ms: float                       # median time a frame waited in the mailbox for the detector
     outputs: tuple[str, ...] = field(default=())
 
 
@@ -80,7 +80,7 @@ def run_live(feed: Feed, routine: Routine, display, options: LiveOptions, *, det
         with FramePipeline(feed, detect, lossless=lossless, realtime=options.realtime) as pipe:
             _loop(pipe, session, display)
         report = session.finish()
-    counts = (pipe.captured, session.analysed, session.shown, pipe.display.dropped + pipe.infer.dropped)
+    counts = (pipe.captured, session.analysed, session.shown, pipe.infer.dropped)  # never analysed
     return _result(session, report, counts, time.monotonic() - start_s)
 
 
@@ -119,7 +119,8 @@ def _result(session: LiveSession, report: Report | None, counts: tuple[int, int,
     return LiveResult(session.ended_by, session.message, report, session.out_dir if report else None,
                       tuple(session.events), captured, analysed, shown, dropped, wall_s, fps,
                       (_percentile_ms(lat, 50), _percentile_ms(lat, 90)),
-                      _percentile_ms(session.inference_s, 50), session.outputs)
+                      _percentile_ms(session.inference_s, 50), _percentile_ms(session.waits_s, 50),
+                      session.outputs)
 
 
 def summary_lines(result: LiveResult) -> list[str]:
@@ -144,10 +145,11 @@ def summary_lines(result: LiveResult) -> list[str]:
 
 def performance_line(result: LiveResult) -> str:
     median_ms, p90_ms = result.latency_ms
-    inference = f", inference {result.inference_ms:.0f} ms" if result.inference_ms == result.inference_ms else ""
+    inference = (f" (waiting for the detector {result.wait_ms:.0f} ms, inference {result.inference_ms:.0f} ms)"
+                 if result.inference_ms == result.inference_ms else "")
     return (f"Performance: {result.display_fps:.1f} frames/s shown; capture to verdict {median_ms:.0f} ms median, "
             f"{p90_ms:.0f} ms p90{inference}; {result.frames_dropped} stale frames dropped")
 
 
-__all__ = ["Action", "CoachError", "KEYS", "LiveOptions", "LiveResult", "input_info", "performance_line", "run_live",
+__all__ = ["Action", "KEYS", "LiveOptions", "LiveResult", "input_info", "performance_line", "run_live",
            "summary_lines"]

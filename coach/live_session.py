@@ -89,6 +89,7 @@ class LiveSession:
         self.events: list[Event] = []
         self.latencies_s: list[float] = []
         self.inference_s: list[float] = []
+        self.waits_s: list[float] = []        # captured -> taken by the detector (time in the mailbox)
         self.analysed = self.shown = 0
         self.first_show_s = self.last_show_s = math.nan
         self._shows: deque[float] = deque(maxlen=30)
@@ -141,6 +142,7 @@ class LiveSession:
         self.analysed += 1
         if result.inference_s > 0:
             self.inference_s.append(result.inference_s)
+            self.waits_s.append(result.done_s - result.inference_s - result.captured.captured_s)
         if self.paused or self.ended:
             return
         if self.coach is None:
@@ -255,10 +257,10 @@ class LiveSession:
         if not gauges:
             return
         u, g = lay.u_px, gauges[0]
-        bottom = lay.cue[1] - 2 * u   # above the status line, across the picture
-        box = (lay.cue[0], bottom - 6 * u, lay.cue[2], bottom)
-        draw_plot(img, box, list(self.plot_values), g.band, f"{g.label} (last {PLOT_SAMPLES} frames)", u,
-                  self.overlay.style)
+        x0, _, x1, y0 = lay.hold_panel   # under the hold ring, down to the status line
+        box = (x0, y0 + u // 2, x1, min(lay.cue[1] - 2 * u, y0 + u // 2 + 9 * u))
+        if box[3] - box[1] >= 3.5 * u:
+            draw_plot(img, box, list(self.plot_values), g.band, g.label, u, self.overlay.style)
 
     def _count_show(self) -> None:
         now = time.monotonic()

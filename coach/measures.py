@@ -324,9 +324,10 @@ def hands_at_head_sw(b: Body, pose: Pose, others: tuple[Pose, ...] = (),
     if not sw_m * scale > 0:
         return np.nan, np.nan, np.nan
     others = [o for o in others if not o.is_empty]
-    points = np.concatenate([b.p[_HANDS], *(o.pixel_xy[_HANDS] for o in others)])
-    seen = np.concatenate([(pose.seen_mask() if seen is None else seen)[_HANDS],
-                           *(o.seen_mask()[_HANDS] for o in others)])
+    points, seen = b.p[_HANDS], (pose.seen_mask() if seen is None else seen)[_HANDS]
+    if others:
+        points = np.concatenate([points, *(o.pixel_xy[_HANDS] for o in others)])
+        seen = np.concatenate([seen, *(o.seen_mask()[_HANDS] for o in others)])
     d = hand_head_sw(points, head_segments(b), sw_m * scale, radius_m * scale)
     behind = b.w[_HANDS, 2] >= b.w[MID_EAR, 2]   # farther from the camera than the ears: occluded
     depth_error = np.where(behind, HAND_DEPTH_ERROR_SW[1], HAND_DEPTH_ERROR_SW[0])

@@ -12,7 +12,7 @@
 from __future__ import annotations
 
 import math
-from collections import deque
+from collections import Counter, deque
 
 import numpy as np
 
@@ -45,9 +45,8 @@ def presence(pose: Pose) -> tuple[bool, tuple[float, float]]:
 def near_end_range(values: np.ndarray, edge_distance: np.ndarray, limits: np.ndarray, near_deg: float) -> np.ndarray:
     """(n,) bool: within near_deg of an edge of the phase band (`edge_distance`, NaN = no band), or
     |value| >= limit - near_deg (`limits`, NaN = no limit). NaN values are never near anything."""
-    with np.errstate(invalid="ignore"):
-        near_band = edge_distance <= near_deg
-        near_limit = np.abs(values) >= limits - near_deg
+    near_band = edge_distance <= near_deg  # NaN compares False, quietly
+    near_limit = np.abs(values) >= limits - near_deg
     return np.isfinite(values) & (near_band | near_limit)
 
 
@@ -63,7 +62,7 @@ class ReversalTracker:
         self._dir = np.zeros(size)               # +1 rising, -1 falling, 0 not yet known
         self._ext = np.full(size, np.nan)        # extreme since the last turn (or the anchor)
         self._ext_near = np.zeros(size, dtype=bool)  # that extreme was near end range
-        self._times: list[deque[float]] = [deque() for _ in range(size)]
+        self._recent: deque[tuple[float, int]] = deque()  # (time, measure index) of counted reversals
 
     def step(self, values: np.ndarray, near_end: np.ndarray, t_s: float) -> int:
         v = np.asarray(values, dtype=np.float64)
@@ -72,8 +71,7 @@ class ReversalTracker:
         start = ~lost & ~np.isfinite(self._ext)
         self._set_extreme(start, v, near_end)
         turned = self._turn(v, ~lost & ~start, near_end)
-        for i in np.flatnonzero(turned):
-            self._times[i].append(t_s)
+        self._recent.extend((t_s, int(i)) for i in np.flatnonzero(turned))
         return self._count(t_s)
 
     def _set_extreme(self, mask: np.ndarray, v: np.ndarray, near_end: np.ndarray) -> None:
@@ -81,12 +79,11 @@ class ReversalTracker:
 
     def _turn(self, v: np.ndarray, live: np.ndarray, near_end: np.ndarray) -> np.ndarray:
         """Advance the zigzag; True where a reversal whose extreme was near end range completed now."""
-        a, d, ext = self.amplitude_deg, self._dir, self._ext
-        with np.errstate(invalid="ignore"):
-            rising, falling, unknown = live & (d > 0), live & (d < 0), live & (d == 0)
-            self._set_extreme((rising & (v > ext)) | (falling & (v < ext)), v, near_end)
-            turned = (rising & (ext - v >= a)) | (falling & (v - ext >= a))
-            first_up, first_down = unknown & (v - ext >= a), unknown & (ext - v >= a)
+        a, d, ext = self.amplitude_deg, self._dir, self._ext  # NaN compares False, quietly
+        rising, falling, unknown = live & (d > 0), live & (d < 0), live & (d == 0)
+        self._set_extreme((rising & (v > ext)) | (falling & (v < ext)), v, near_end)
+        turned = (rising & (ext - v >= a)) | (falling & (v - ext >= a))
+        first_up, first_down = unknown & (v - ext >= a), unknown & (ext - v >= a)
         counted = turned & self._ext_near
         d[turned] = -d[turned]
         d[first_up], d[first_down] = 1.0, -1.0
@@ -94,9 +91,8 @@ class ReversalTracker:
         return counted
 
     def _count(self, t_s: float) -> int:
-        best = 0
-        for times in self._times:
-            while times and t_s - times[0] > self.window_s:
-                times.popleft()
-            best = max(best, len(times))
-        return best
+        while self._recent and t_s - self._recent[0][0] > self.window_s:
+            self._recent.popleft()
+        if not self._recent:
+            return 0
+        return max(Counter(i for _, i in self._recent).values())

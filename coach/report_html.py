@@ -15,7 +15,7 @@ import math
 from dataclasses import dataclass
 
 from coach.exercises import Exercise
-from coach.keyframes import Keyframe, KeyframePicker
+from coach.keyframes import KeyframePicker
 from coach.report import Report
 from coach.timeline import TimelineArrays
 
@@ -126,9 +126,10 @@ def _measure_sections(report: Report, tl: TimelineArrays, exercises: dict[str, E
         for key in keys:
             rows = [m for m in report.measures if m.segment == index and m.key == key and m.frames]
             unit = rows[0].unit if rows else "deg"
-            plot = measure_plot(ex, key, index, tl, _label(key), unit) if tl.n > 1 else None
+            measured = any(math.isfinite(m.median) for m in rows)
+            plot = measure_plot(ex, key, index, tl, _label(key), unit) if tl.n > 1 and measured else None
             sections.append({"title": f"{_label(key)} – {ex.name}", "plot": b64(plot) if plot else None,
-                             "rows": [_stat_row(m) for m in rows], "segment": seg.name})
+                             "measured": measured, "rows": [_stat_row(m) for m in rows], "segment": seg.name})
     return sections
 
 
@@ -192,7 +193,8 @@ def context(report: Report, tl: TimelineArrays, picker: KeyframePicker, exercise
     names = ", ".join(dict.fromkeys(s.name for s in report.segments)) or "–"
     return {
         "r": report, "names": names, "clock": clock, "pct": pct, "number": number, "duration": duration,
-        "cards": [_holds_card(report), _alerts_card(report), _envelope_card(report)],
+        "cards": ([_envelope_card(report), _alerts_card(report)] if report.input.kind == "image"
+                  else [_holds_card(report), _alerts_card(report), _envelope_card(report)]),
         "alert_groups": _alert_groups(report), "measures": _measure_sections(report, tl, exercises),
         "timeline": b64(timeline_plot(report, tl)) if tl.n > 1 else None,
         "keyframes": _keyframes(report, picker), "skipped_alert_frames": picker.alerts_skipped,

@@ -110,6 +110,11 @@ def measure_stats(index: int, exercise: Exercise, tl: TimelineArrays) -> list[Me
     return out
 
 
+def _share(fraction: float, n_frames: int) -> str:
+    """"40% of the time", or "in this photo" for a single frame."""
+    return "in this photo" if n_frames == 1 else f"{fraction:.0%} of the time"
+
+
 def _label(measure: str) -> str:
     return measure.removesuffix("_deg").removesuffix("_sw").replace("_", " ")
 
@@ -131,12 +136,12 @@ def _measure_notes(index: int, exercise: Exercise, tl: TimelineArrays) -> list[N
         unseen = float(np.mean(~np.isfinite(values)))
         weak = float(np.mean(np.isfinite(values) & (rel < RELIABILITY_CODE[Reliability(need)])))
         if unseen >= NOTE_MIN_SHARE:
-            notes.append(Note(f"{_label(measure)}: not measurable {unseen:.0%} of the time - the landmarks it "
+            notes.append(Note(f"{_label(measure)}: not measurable {_share(unseen, tl.n)} - the landmarks it "
                               f"needs were hidden or out of the frame", measure, exercise.id))
         if weak >= NOTE_MIN_SHARE:
             bad = views[np.isfinite(values) & (rel < RELIABILITY_CODE[Reliability(need)])]
             common = VIEWS[int(np.bincount(bad).argmax())].value if len(bad) else "this"
-            notes.append(Note(f"{_label(measure)}: too unreliable to judge {weak:.0%} of the time (mostly a "
+            notes.append(Note(f"{_label(measure)}: too unreliable to judge {_share(weak, tl.n)} (mostly a "
                               f"{common} view; judged from {', '.join(v.value for v in exercise.view)})",
                               measure, exercise.id))
         if SPEC[measure].reliability and all(r in (Reliability.LOW, Reliability.NONE)
@@ -154,7 +159,7 @@ def _view_note(index: int, exercise: Exercise, tl: TimelineArrays) -> list[Note]
     wrong = float(np.mean(~np.isin(tl.view[rows], wanted))) if rows.any() else 0.0
     if wrong < NOTE_MIN_SHARE:
         return []
-    return [Note(f"camera view: not a {' / '.join(v.value for v in exercise.view)} view {wrong:.0%} of the time; "
+    return [Note(f"camera view: not a {' / '.join(v.value for v in exercise.view)} view {_share(wrong, tl.n)}; "
                  f"{exercise.name} cannot be judged from other views", None, exercise.id)]
 
 
@@ -165,7 +170,8 @@ def notes_for(exercises: list[Exercise], tl: TimelineArrays) -> list[Note]:
     if tl.n:
         unseen = float(np.mean(tl.seen == 0))
         if unseen >= NOTE_MIN_SHARE:
-            notes.append(Note(f"nobody was detected in {unseen:.0%} of the frames"))
+            notes.append(Note("nobody was detected in the photo" if tl.n == 1 else
+                              f"nobody was detected in {unseen:.0%} of the frames"))
     for i, ex in enumerate(exercises):
         if ex.guided:
             notes.append(Note(f"{ex.name} is a guided hold: timed while posture and view fit; the angles "

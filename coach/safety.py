@@ -18,8 +18,9 @@ from __future__ import annotations
 
 import math
 from collections.abc import Callable
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, field
 from enum import Enum
+from typing import NamedTuple
 
 from coach.conventions import View
 from coach.exercises import Safety
@@ -50,20 +51,14 @@ class RuleInput:
     estimates: frozenset[str] = frozenset()  # measures read at low reliability this frame
 
 
-@dataclass(frozen=True)
-class Reading:
+class Reading(NamedTuple):
+    """One rule's reading for one frame (a named tuple: built 14 times a frame)."""
+
     level: Level
     value: float = math.nan
     limit: float = math.nan
-    detail: str = ""   # fills {detail} in the message
+    detail: str = ""        # fills {detail} in the message
     estimate: bool = False  # the value is a low-reliability estimate: the alert needs a longer dwell
-
-    def __post_init__(self) -> None:
-        for name in ("value", "limit"):  # +-inf is not a measurement: store it as "unknown"
-            v = getattr(self, name)
-            if not (type(v) is float and math.isfinite(v)):
-                v = float(v)
-                object.__setattr__(self, name, v if math.isfinite(v) else math.nan)
 
 
 UNKNOWN = Reading(Level.UNKNOWN)
@@ -110,7 +105,7 @@ class Rule:
 
 def _need_pose(read):
     def wrapped(rule: Rule, inp: RuleInput, safety: Safety) -> Reading:
-        return read(rule, inp, safety) if inp.pose_seen else Reading(Level.UNKNOWN)
+        return read(rule, inp, safety) if inp.pose_seen else UNKNOWN
     return wrapped
 
 
@@ -253,11 +248,18 @@ def rule_by_id(rule_id: str, rules: tuple[Rule, ...] = RULES) -> Rule:
 
 def evaluate(rules: tuple[Rule, ...], inp: RuleInput, safety: Safety) -> dict[str, Reading]:
     """Every rule's reading for one frame (pure). A reading of a measure that is only estimated
-    this frame (low reliability) is marked `estimate`."""
+    this frame (low reliability) is marked `estimate`; an infinite value or limit is not a
+    measurement and reads as NaN."""
     out = {}
     for rule in rules:
         reading = rule.read(rule, inp, safety)
+        if math.isinf(reading.value) or math.isinf(reading.limit):
+            reading = reading._replace(value=_finite(reading.value), limit=_finite(reading.limit))
         if rule.measure in inp.estimates and reading.level != Level.UNKNOWN:
-            reading = replace(reading, estimate=True)
+            reading = reading._replace(estimate=True)
         out[rule.id] = reading
     return out
+
+
+def _finite(x: float) -> float:
+    return x if math.isfinite(x) else math.nan

@@ -18,6 +18,9 @@ mutate their input. Angles in degrees, toward the person's left positive where a
 Whole-body postures (from the neutral skeleton): standing, seated_on_floor, seated_on_chair,
 kneeling, all_fours, supine, prone.
 
+For a scripted sequence, ramp the angle per frame and pose each frame afresh, e.g.
+    [make_pose(with_twist(seated_on_floor(), 40 * k / 30), "front") for k in range(31)]
+
 `make_pose(skeleton, view=...)` places a camera: view "front" (the person faces the camera), "back",
 "left" / "right" (that side of the person toward the camera; "side" = "left"), or a yaw in degrees
 (the person turned that far toward their own left from facing the camera). The camera is a

@@ -1,27 +1,21 @@
 """`coach analyze`: outputs exist, agree with each other and with the recordings' truth files.
 
 Most tests run on the shared landmark recordings (no model, fast); the video and photo tests use the
-lite model on a small video written here from ../shared/photos. Bad inputs, an unwritable output
-folder, a full disk and Ctrl-C must each leave either complete outputs or none.
+lite model on a small video written here from ../shared/photos. Failure modes: test_analyze_cli.py.
 """
 
 from __future__ import annotations
 
 import csv
-import errno
 import gzip
 import json
-import os
-import shutil
 from pathlib import Path
 
 import numpy as np
 import pytest
 from conftest import SHARED
 
-from coach import cli
-from coach.analyze import AnalysisInterrupted, AnalyzeOptions, analyze, expand_inputs, output_names
-from coach.errors import InputError, OutputError
+from coach.analyze import AnalyzeOptions, analyze
 from coach.safety import NECK_RULE_IDS
 
 RECORDINGS = sorted(p.name.removesuffix(".jsonl.gz") for p in (SHARED / "landmarks").glob("*.jsonl.gz"))
@@ -282,141 +276,3 @@ def test_single_photos(photos_dir, photo_labels, lite_model_path, tmp_path):
         assert session["in_envelope"] in (True, False, None) and report.in_envelope == session["in_envelope"]
         if row["position"] == "start":
             assert session["in_envelope"] is not True, f"{row['file']} is a start position"
-
-
-# --- inputs, names, errors ----------------------------------------------------------------------
-
-def test_output_names_disambiguate_shared_stems():
-    assert output_names(["a/clip.mp4", "b/clip.mp4", "clip.jsonl.gz", "other.jpg"]) == \
-        ["clip", "clip-2", "clip-3", "other"]
-
-
-def test_folder_input_expands_to_its_media(tmp_path, landmarks_dir):
-    shutil.copy(landmarks_dir / "cat_cow__01.jsonl.gz", tmp_path / "b.jsonl.gz")
-    (tmp_path / "a.mp4").write_bytes(b"x")
-    (tmp_path / "notes.txt").write_text("not media")
-    assert expand_inputs([str(tmp_path)]) == [str(tmp_path / "a.mp4"), str(tmp_path / "b.jsonl.gz")]
-    (tmp_path / "empty").mkdir()
-    with pytest.raises(InputError, match="holds no videos"):
-        expand_inputs([str(tmp_path / "empty")])
-
-
-def _bad_inputs(tmp_path: Path, landmarks_dir: Path) -> dict[str, tuple[Path, str]]:
-    bad = {"missing": (tmp_path / "nope.mp4", "no such file")}
-    (tmp_path / "empty.mp4").write_bytes(b"")
-    bad["empty"] = (tmp_path / "empty.mp4", "empty file")
-    (tmp_path / "text.mp4").write_text("just some text\n" * 20)
-    bad["text"] = (tmp_path / "text.mp4", "not a video")
-    good = gzip.open(landmarks_dir / "cat_cow__01.jsonl.gz", "rt").read().splitlines()
-    (tmp_path / "broken.jsonl").write_text("\n".join(good[:20] + ["{not json"] + good[20:40]) + "\n")
-    bad["broken recording"] = (tmp_path / "broken.jsonl", "line 21: not JSON")
-    (tmp_path / "header.jsonl").write_text('{"format": "something-else/2"}\n')
-    bad["wrong format"] = (tmp_path / "header.jsonl", "format is")
-    return bad
-
-
-@pytest.mark.model
-def test_bad_inputs_give_one_line_errors_and_no_outputs(tmp_path, landmarks_dir, lite_model_path, capsys):
-    bad = _bad_inputs(tmp_path, landmarks_dir)
-    good = landmarks_dir / "cat_cow__01.jsonl.gz"
-    out = tmp_path / "out"
-    code = cli.main(["analyze", *(str(p) for p, _ in bad.values()), str(good), "--exercise", "cat_cow",
-                     "--out", str(out), "--no-video", "--model", str(lite_model_path)])
-    err = capsys.readouterr().err
-    assert code == 2
-    for what, (path, message) in bad.items():
-        lines = [line for line in err.splitlines() if str(path) in line]
-        assert len(lines) == 1 and message in lines[0] and lines[0].startswith("coach: error: "), (what, err)
-    assert sorted(p.name for p in out.iterdir()) == ["cat_cow__01"], "a bad input left a folder behind"
-
-
-def test_unknown_exercise_fails_before_any_work(tmp_path, landmarks_dir, capsys):
-    code = cli.main(["analyze", str(landmarks_dir / "cat_cow__01.jsonl.gz"), "--exercise", "no_such_stretch",
-                     "--out", str(tmp_path / "out")])
-    assert code == 2 and "unknown exercise 'no_such_stretch'" in capsys.readouterr().err
-    assert not (tmp_path / "out").exists()
-
-
-def test_unwritable_output_folder(tmp_path, landmarks_dir, capsys):
-    blocker = tmp_path / "a-file"
-    blocker.write_text("x")
-    code = cli.main(["analyze", str(landmarks_dir / "cat_cow__01.jsonl.gz"), "-e", "cat_cow",
-                     "--out", str(blocker / "out")])
-    err = capsys.readouterr().err
-    assert code == 2 and "cannot create output folder" in err and len(err.strip().splitlines()) == 1
-    if os.geteuid() != 0:   # root writes anywhere: the mode test means nothing then
-        locked = tmp_path / "locked"
-        locked.mkdir(mode=0o500)
-        with pytest.raises(OutputError, match="not writable"):
-            analyze(landmarks_dir / "cat_cow__01.jsonl.gz", locked / "x", AnalyzeOptions(exercise="cat_cow"))
-        assert list(locked.iterdir()) == []
-
-
-class _FullDisk:
-    """A file whose writes fail with ENOSPC once `room` bytes are written."""
-
-    def __init__(self, fh, room: list[int]):
-        self._fh, self._room = fh, room
-
-    def write(self, data):
-        self._room[0] -= len(data)
-        if self._room[0] < 0:
-            raise OSError(errno.ENOSPC, "No space left on device")
-        return self._fh.write(data)
-
-    def __getattr__(self, name):
-        return getattr(self._fh, name)
-
-    def __enter__(self):
-        return self
-
-    def __exit__(self, *exc):
-        self._fh.close()
-
-
-@pytest.mark.parametrize("room_bytes", [0, 60_000, 250_000])
-def test_disk_full_leaves_nothing_behind(tmp_path, landmarks_dir, monkeypatch, room_bytes):
-    """The disk fills up at the first byte, mid-stream, or while the report is written."""
-    real_fdopen, room = os.fdopen, [room_bytes]
-    monkeypatch.setattr(os, "fdopen", lambda fd, *a, **k: _FullDisk(real_fdopen(fd, *a, **k), room))
-    out = tmp_path / "out"
-    with pytest.raises(OutputError, match="disk full") as caught:
-        analyze(landmarks_dir / "cat_cow__01.jsonl.gz", out / "cat", AnalyzeOptions(exercise="cat_cow"))
-    assert "\n" not in str(caught.value)
-    assert list(out.iterdir()) == [], f"left behind: {list(out.iterdir())}"
-
-
-def test_ctrl_c_writes_partial_outputs(tmp_path, landmarks_dir, monkeypatch, capsys):
-    """Ctrl-C after 60 frames: every output covers those 60 frames, marked partial; exit code 130."""
-    from coach.engine import Coach
-
-    real_update, calls = Coach.update, [0]
-
-    def update(self, *args, **kwargs):
-        calls[0] += 1
-        if calls[0] > 60:
-            raise KeyboardInterrupt
-        return real_update(self, *args, **kwargs)
-
-    monkeypatch.setattr(Coach, "update", update)
-    out = tmp_path / "out"
-    code = cli.main(["analyze", str(landmarks_dir / "cat_cow__01.jsonl.gz"), "-e", "cat_cow", "--out", str(out)])
-    assert code == 130 and "partial" in capsys.readouterr().out
-    session = json.loads((out / "cat_cow__01" / "session.json").read_text())
-    assert session["partial"] is True and session["frames"] == 60
-    assert len(read_csv(out / "cat_cow__01" / "frames.csv")) == 60
-    assert len(landmark_times(out / "cat_cow__01" / "landmarks.jsonl.gz")) == 60
-    assert "Partial report" in (out / "cat_cow__01" / "report.html").read_text()
-    with pytest.raises(AnalysisInterrupted) as caught:
-        calls[0] = 0
-        analyze(landmarks_dir / "cat_cow__01.jsonl.gz", tmp_path / "lib", AnalyzeOptions(exercise="cat_cow"))
-    assert caught.value.report.partial and caught.value.report.frames == 60
-
-
-def test_rerun_replaces_the_folder_whole(tmp_path, landmarks_dir):
-    out = tmp_path / "cat"
-    analyze(landmarks_dir / "cat_cow__01.jsonl.gz", out, AnalyzeOptions(exercise="cat_cow"))
-    (out / "stale.txt").write_text("from an earlier run")
-    analyze(landmarks_dir / "cat_cow__01.jsonl.gz", out, AnalyzeOptions(exercise="cat_cow"))
-    assert not (out / "stale.txt").exists() and (out / "session.json").exists()
-    assert [p.name for p in tmp_path.iterdir()] == ["cat"]

@@ -93,6 +93,10 @@ def test_follow_along_advances_with_the_person_and_scores_the_match(reference, l
     assert indices == sorted(indices) and indices[-1] >= len(frames) - 60
     scores = np.array([s.score for s in steps])
     assert np.nanmedian(scores) > 90 and not steps[len(steps) // 2].ghost.is_empty
+    slow, person = stretched(series, 1.5), Follower(frames, series, taught.exercise)   # a person 1.5x slower
+    pace = [person.step(frames[min(round(i / 1.5), len(frames) - 1)].pose, slow.measures_at(i), slow.t_s[i])
+            for i in range(0, len(slow), 3)]
+    assert pace[-1].reference_index >= len(frames) - 60 and np.nanmedian([s.score for s in pace]) > 80
     other_frames, other = load(landmarks_dir, "childs_pose__01")
     stranger = Follower(frames, series, taught.exercise)
     far = [stranger.step(other_frames[i].pose, other.measures_at(i), other.t_s[i]).score for i in range(0, 400, 20)]
@@ -109,4 +113,4 @@ def test_coach_compare_writes_the_comparison_report_and_history(landmarks_dir, t
     assert page.index("Compared with the demonstration") < page.index('<section id="summary">')
     assert (out / "reference.toml").exists() and (out / "session.json").exists() and not (out / "compare.mp4").exists()
     with History(db) as history:
-        assert [(s.kind, s.exercise) for s in history.sessions()] == [("compare", "childs_pose_01")]
+        assert [(s.kind, s.exercise) for s in history.sessions()] == [("compare", "childs_pose__01")]

@@ -23,8 +23,15 @@ from coach.live import LiveOptions, run_live, summary_lines
 from coach.live_session import KEY_HELP, KEYS, PAIN_ADVICE, PAIN_RULE, Action, LiveSession
 from coach.recording import Recording, RecordingWriter
 from coach.routine import Routine, RoutineError, apply_overrides, load_routine
-from coach.screening import (ScreeningBlocked, ScreeningNotAnswered, enforce, questions_for, remembered, screen,
-                             terminal_asker)
+from coach.screening import (
+    ScreeningBlocked,
+    ScreeningNotAnswered,
+    enforce,
+    questions_for,
+    remembered,
+    screen,
+    terminal_asker,
+)
 from coach.verdict import EventKind
 
 REPO = Path(__file__).resolve().parent.parent
@@ -371,3 +378,19 @@ def test_window_questions_are_answered_with_keys():
     result = screen(ex, window_asker(display, OverlayStyle()), source="window")
     assert [f.id for f in result.yes] == [questions_for(ex)[1].id]
     assert display.last is not None and display.last.std() > 5, "the question screen is drawn"
+
+
+@pytest.mark.parametrize("environ, platform, problem", [
+    ({}, "linux", "$DISPLAY is not set"),
+    ({"DISPLAY": ":987"}, "linux", "not running"),
+    ({"WAYLAND_DISPLAY": "wayland-0"}, "linux", None),
+    ({}, "darwin", None),
+])
+def test_no_display_is_a_clear_error_not_a_crash(environ, platform, problem):
+    from coach.display import DisplayError, check_display
+
+    if problem is None:
+        check_display(environ, platform)
+        return
+    with pytest.raises(DisplayError, match=problem.replace("$", r"\$")):
+        check_display(environ, platform)

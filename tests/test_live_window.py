@@ -19,7 +19,6 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-
 from test_live import write_video
 
 REQUIRE_XVFB = os.environ.get("COACH_REQUIRE_XVFB") == "1"

@@ -1,0 +1,156 @@
+"""Benchmark `coach analyze`: speed against a bare MediaPipe loop, and memory against input length.
+
+    python bench/bench_analyze.py [VIDEO] [--model lite|full|heavy|PATH] [--frames N] [--repeat K]
+                                  [--exercise ID] [--skip-speed] [--skip-memory]
+
+1. Speed: `coach analyze VIDEO --no-video --quiet` against the least a program can do - decode with
+   OpenCV, convert to RGB, `detect_for_video` - on the same video with the same model. Each run is a
+   separate process timed from start to exit, so both pay the same interpreter and import costs;
+   the runs alternate and the fastest of K counts. Goal: ratio <= 1.05.
+2. Memory: `coach analyze` (with annotated.mp4) on a clip and on the same clip concatenated 10
+   times; peak resident memory of each process (resource usage from os.wait4, ru_maxrss). Goal: about
+   equal (streaming: no frame is kept).
+Without VIDEO, a clip is written to a temporary folder from ../shared/photos (640x480, 25 fps, each
+photo held one second, so VIDEO mode tracks as in a real video).
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+REPO = Path(__file__).resolve().parent.parent
+SHARED = Path(os.environ.get("COACH_SHARED", REPO.parent / "shared"))
+SIZE_PX = (640, 480)
+FPS = 25.0
+FRAMES_PER_PHOTO = 25
+
+
+def bare_loop(video: str, model: str, num_poses: int) -> int:
+    """Decode + detect_for_video, nothing else. Returns the number of frames."""
+    import cv2
+    import mediapipe as mp
+    from mediapipe.tasks.python import BaseOptions, vision
+
+    options = vision.PoseLandmarkerOptions(base_options=BaseOptions(model_asset_path=model),
+                                           running_mode=vision.RunningMode.VIDEO, num_poses=num_poses)
+    landmarker = vision.PoseLandmarker.create_from_options(options)
+    cap = cv2.VideoCapture(video)
+    fps = cap.get(cv2.CAP_PROP_FPS) or FPS
+    frames = 0
+    try:
+        while True:
+            ok, bgr = cap.read()
+            if not ok:
+                break
+            rgb = cv2.cvtColor(bgr, cv2.COLOR_BGR2RGB)
+            landmarker.detect_for_video(mp.Image(image_format=mp.ImageFormat.SRGB, data=rgb),
+                                        int(round(frames * 1000.0 / fps)))
+            frames += 1
+    finally:
+        cap.release()
+        landmarker.close()
+    return frames
+
+
+def write_clip(path: Path, n_frames: int, repeats: int = 1) -> Path:
+    """A video of the shared photos (letterboxed to SIZE_PX), `n_frames` long, played `repeats` times."""
+    import cv2
+
+    from coach.sources import image_files, read_image
+
+    photos = image_files(SHARED / "photos")
+    if not photos:
+        raise SystemExit(f"no photos in {SHARED / 'photos'}: give a VIDEO or set COACH_SHARED")
+    stills = [cv2.cvtColor(cv2.resize(read_image(p), SIZE_PX, interpolation=cv2.INTER_AREA), cv2.COLOR_RGB2BGR)
+              for p in photos]
+    writer = cv2.VideoWriter(str(path), cv2.VideoWriter_fourcc(*"mp4v"), FPS, SIZE_PX)
+    try:
+        for _ in range(repeats):
+            for i in range(n_frames):
+                writer.write(stills[(i // FRAMES_PER_PHOTO) % len(stills)])
+    finally:
+        writer.release()
+    return path
+
+
+def timed_run(cmd: list[str]) -> tuple[float, float]:
+    """(wall seconds, peak resident MB) of one child process; stops on a failure."""
+    with tempfile.TemporaryFile() as err:
+        start = time.perf_counter()
+        child = subprocess.Popen(cmd, stdout=subprocess.DEVNULL, stderr=err)
+        _, status, usage = os.wait4(child.pid, 0)
+        elapsed_s = time.perf_counter() - start
+        if os.waitstatus_to_exitcode(status) != 0:
+            err.seek(0)
+            raise SystemExit(f"failed: {' '.join(cmd)}\n{err.read().decode(errors='replace')}")
+    return elapsed_s, usage.ru_maxrss / 1024.0   # ru_maxrss is in KiB on Linux
+
+
+def analyze_cmd(video: Path, model: Path, exercise: str, out: Path, video_out: bool) -> list[str]:
+    cmd = [sys.executable, "-m", "coach", "analyze", str(video), "--exercise", exercise, "--model", str(model),
+           "--out", str(out), "--quiet"]
+    return cmd if video_out else cmd + ["--no-video"]
+
+
+def speed(video: Path, model: Path, exercise: str, repeat: int, tmp: Path) -> dict[str, float]:
+    bare = [sys.executable, __file__, "--bare", str(video), "--model", str(model)]
+    coach = analyze_cmd(video, model, exercise, tmp / "speed", video_out=False)
+    runs: dict[str, list[float]] = {"bare": [], "coach": []}
+    for _ in range(repeat):   # alternate, so a slow spell of the machine hits both
+        runs["bare"].append(timed_run(bare)[0])
+        runs["coach"].append(timed_run(coach)[0])
+    return {name: min(times) for name, times in runs.items()}
+
+
+def memory(model: Path, exercise: str, n_frames: int, tmp: Path) -> dict[str, float]:
+    clips = {"clip": write_clip(tmp / "clip.mp4", n_frames), "clip x10": write_clip(tmp / "clip10.mp4", n_frames, 10)}
+    return {name: timed_run(analyze_cmd(path, model, exercise, tmp / name.replace(" ", ""), video_out=True))[1]
+            for name, path in clips.items()}
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("video", nargs="?", help="the video for the speed test (default: one made from the photos)")
+    parser.add_argument("--model", default="full", help="lite|full|heavy|PATH (default full)")
+    parser.add_argument("--memory-model", default="lite", help="model for the memory test (default lite)")
+    parser.add_argument("--exercise", default="bridge", help="exercise analysed (default bridge)")
+    parser.add_argument("--frames", type=int, default=250, help="length of the made-up speed video (default 250)")
+    parser.add_argument("--clip-frames", type=int, default=100, help="length of the memory clip (default 100)")
+    parser.add_argument("--repeat", type=int, default=2, help="speed runs of each; the fastest counts (default 2)")
+    parser.add_argument("--skip-speed", action="store_true")
+    parser.add_argument("--skip-memory", action="store_true")
+    parser.add_argument("--bare", metavar="VIDEO", help=argparse.SUPPRESS)   # the bare loop's child process
+    args = parser.parse_args()
+    if args.bare:
+        print(bare_loop(args.bare, args.model, 2))
+        return
+    from coach.models import resolve_model
+
+    with tempfile.TemporaryDirectory(prefix="coach-bench-analyze-") as folder:
+        tmp = Path(folder)
+        if not args.skip_speed:
+            model = resolve_model(args.model)
+            video = Path(args.video) if args.video else write_clip(tmp / "bench.mp4", args.frames)
+            t = speed(video, model, args.exercise, args.repeat, tmp)
+            print(f"speed: {video.name}, {args.frames if not args.video else '?'} frames, model {model.name}, "
+                  f"fastest of {args.repeat}")
+            print(f"  bare decode + detect_for_video: {t['bare']:7.2f} s")
+            print(f"  coach analyze --no-video:       {t['coach']:7.2f} s")
+            print(f"  ratio analyze / bare:           {t['coach'] / t['bare']:.3f}  (goal <= 1.05)")
+        if not args.skip_memory:
+            model = resolve_model(args.memory_model)
+            m = memory(model, args.exercise, args.clip_frames, tmp)
+            print(f"memory: coach analyze with annotated.mp4, model {model.name}, peak resident")
+            print(f"  clip ({args.clip_frames} frames):        {m['clip']:7.0f} MB")
+            print(f"  clip x10 ({10 * args.clip_frames} frames):   {m['clip x10']:7.0f} MB")
+            print(f"  ratio x10 / x1:              {m['clip x10'] / m['clip']:.3f}  (goal: about 1)")
+
+
+if __name__ == "__main__":
+    main()

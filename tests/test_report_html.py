@@ -1,0 +1,125 @@
+"""report.html: self-contained, phone-ready, every text escaped - parsed here, and rendered by a
+headless Chromium when one is installed (that part is skipped only when /usr/bin/chromium is absent)."""
+
+from __future__ import annotations
+
+import json
+import shutil
+import subprocess
+from html.parser import HTMLParser
+from pathlib import Path
+
+import pytest
+
+from coach.analyze import AnalyzeOptions, analyze
+from coach.exercises import get_exercise
+from coach.paths import exercises_dir, samples_dir
+
+CHROMIUM = Path("/usr/bin/chromium")
+NASTY = '<script>alert("x")</script> & <b>bold</b>'
+
+
+class Page(HTMLParser):
+    """Collects every start tag with its attributes, the ids, and the text."""
+
+    def __init__(self, html: str):
+        super().__init__(convert_charrefs=True)
+        self.tags: list[tuple[str, dict]] = []
+        self.text: list[str] = []
+        self.feed(html)
+
+    def handle_starttag(self, tag, attrs):
+        self.tags.append((tag, dict(attrs)))
+
+    def handle_data(self, data):
+        self.text.append(data)
+
+    def all(self, tag: str, **attrs) -> list[dict]:
+        return [a for t, a in self.tags if t == tag and all(v in (a.get(k) or "").split() for k, v in attrs.items())]
+
+    @property
+    def ids(self) -> set[str]:
+        return {a["id"] for _, a in self.tags if "id" in a}
+
+
+@pytest.fixture(scope="module")
+def cat_report(tmp_path_factory) -> Path:
+    out = tmp_path_factory.mktemp("html") / "cat"
+    analyze(samples_dir() / "cat_cow.jsonl.gz", out, AnalyzeOptions(exercise="cat_cow"))
+    return out / "report.html"
+
+
+@pytest.fixture(scope="module")
+def bridge_report(tmp_path_factory) -> Path:
+    out = tmp_path_factory.mktemp("html") / "bridge"
+    analyze(samples_dir() / "bridge.jsonl.gz", out, AnalyzeOptions(exercise="bridge"))
+    return out / "report.html"
+
+
+def test_report_has_summary_plots_and_sections(cat_report):
+    page = Page(cat_report.read_text(encoding="utf-8"))
+    session = json.loads((cat_report.parent / "session.json").read_text())
+    assert {"summary", "alerts", "timeline", "keyframes", "measures", "not-measured"} <= page.ids
+    assert page.all("meta", name="viewport") and "width=device-width" in page.all("meta", name="viewport")[0]["content"]
+    plots = page.all("img", **{"class": "plot"})
+    keys = {k for phase in get_exercise("cat_cow").phases for k in phase.envelope}
+    measured = {m["key"] for m in session["measures"] if m["median"] is not None}
+    assert measured and measured <= keys
+    assert len(plots) == 1 + len(measured), "expected the timeline and one plot per measured envelope measure"
+    assert all(p["src"].startswith("data:image/png;base64,") and len(p["src"]) > 2000 for p in plots)
+    assert all(p.get("alt") for p in plots)
+    assert len(page.all("div", **{"class": "card"})) == 3
+    text = " ".join(page.text)
+    assert "Holds done" in text and "Time in position" in text and "Cat-cow" in text
+    assert "Measures against the target" in text and "What could not be measured" in text
+
+
+def test_report_is_self_contained(cat_report, bridge_report):
+    for report in (cat_report, bridge_report):
+        html = report.read_text(encoding="utf-8")
+        page = Page(html)
+        assert not page.all("script") and not page.all("link") and not page.all("iframe")
+        for tag, attrs in page.tags:
+            for key in ("src", "href", "action", "srcset", "poster"):
+                if key in attrs:
+                    assert attrs[key].startswith("data:") or attrs[key].startswith("#"), (tag, key, attrs[key][:60])
+        assert "http://" not in html and "https://" not in html and "url(" not in html
+
+
+def test_keyframes_are_inline_jpegs(bridge_report):
+    page = Page(bridge_report.read_text(encoding="utf-8"))
+    thumbs = [a for a in page.all("img") if a["src"].startswith("data:image/jpeg;base64,")]
+    assert thumbs, "no key frame thumbnails"
+    assert any("Furthest into the stretch" in a["alt"] for a in thumbs), "no peak-range key frame"
+
+
+def test_every_text_is_escaped(tmp_path):
+    """An exercise name and an input file name full of HTML come out as text, never as markup."""
+    folder = tmp_path / "exercises"
+    folder.mkdir()
+    toml = (exercises_dir() / "cat_cow.toml").read_text(encoding="utf-8")
+    toml = toml.replace('id = "cat_cow"', 'id = "nasty"').replace('name = "Cat-cow"', f"name = '{NASTY}'")
+    assert "nasty" in toml and NASTY in toml
+    (folder / "nasty.toml").write_text(toml, encoding="utf-8")
+    source = tmp_path / "a<b>&c.jsonl.gz"
+    shutil.copy(samples_dir() / "cat_cow.jsonl.gz", source)
+    analyze(source, tmp_path / "out", AnalyzeOptions(exercise="nasty", exercise_dirs=(str(folder),)))
+    html = (tmp_path / "out" / "report.html").read_text(encoding="utf-8")
+    assert "<script>" not in html and "<b>bold</b>" not in html and "a<b>&c" not in html
+    assert "&lt;script&gt;" in html and "a&lt;b&gt;&amp;c.jsonl.gz" in html
+    page = Page(html)
+    assert not page.all("script") and not page.all("b")
+    assert NASTY in " ".join(page.text)
+
+
+@pytest.mark.skipif(not CHROMIUM.exists(), reason="chromium is not installed (/usr/bin/chromium)")
+def test_chromium_renders_summary_and_plots(cat_report, tmp_path):
+    cmd = [str(CHROMIUM), "--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
+           "--disable-component-update", "--disable-sync", "--no-first-run", f"--user-data-dir={tmp_path}",
+           "--dump-dom", cat_report.resolve().as_uri()]
+    done = subprocess.run(cmd, capture_output=True, text=True, timeout=120, check=False)
+    assert done.returncode == 0, done.stderr[-2000:]
+    page = Page(done.stdout)
+    assert {"summary", "timeline", "measures"} <= page.ids
+    assert len(page.all("img", **{"class": "plot"})) >= 2
+    assert "Holds done" in " ".join(page.text)
