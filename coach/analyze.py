@@ -112,7 +112,7 @@ def analyze(source: str | os.PathLike, out_dir: str | os.PathLike, options: Anal
             pairs = _replay(folder / LANDMARKS, source, info, options)
         else:
             plan_, interrupted = Plan.fixed(exercises[0]), False
-            pairs = stream.frames_and_poses()
+            pairs = prefetch(stream.frames_and_poses())
         with SessionFiles(folder, info, target=Path(out_dir), video=options.video, landmarks=not plan_.auto) as files:
             progress.start(f"analysing {info.name}", stream.info.frame_count)
             with contextlib.closing(pairs):
@@ -122,6 +122,45 @@ def analyze(source: str | os.PathLike, out_dir: str | os.PathLike, options: Anal
     if interrupted:
         raise AnalysisInterrupted(report)
     return report
+
+
+def prefetch(items: Iterator, maxsize: int = 4) -> Iterator:
+    """Run `items` (the decoding and detection) in a thread, `maxsize` ahead of the consumer (the
+    engine and the writers): MediaPipe releases the GIL while it infers, so the two overlap. An
+    exception in the thread is raised here; closing this generator (Ctrl-C, an error) stops it."""
+    import queue
+    import threading
+
+    box: queue.Queue = queue.Queue(maxsize=maxsize)
+    stop, end = threading.Event(), object()
+
+    def produce() -> None:
+        try:
+            for item in items:
+                while not stop.is_set():
+                    with contextlib.suppress(queue.Full):
+                        box.put(item, timeout=0.1)
+                        break
+                if stop.is_set():
+                    return
+            box.put(end)
+        except BaseException as exc:  # handed over to the consumer, which raises it
+            box.put(exc)
+
+    worker = threading.Thread(target=produce, name="coach-detect", daemon=True)
+    worker.start()
+    try:
+        while (item := box.get()) is not end:
+            if isinstance(item, BaseException):
+                raise item
+            yield item
+    finally:
+        stop.set()
+        with contextlib.suppress(queue.Empty):
+            while True:
+                box.get_nowait()   # unblock a producer waiting to put
+        worker.join()
+        items.close()
 
 
 # --- --exercise auto ---------------------------------------------------------------------------
@@ -134,7 +173,7 @@ def _first_pass(stream, folder: Path, exercises: list[Exercise], progress: Progr
     info, features, interrupted = stream.info, Features(), False
     header = RecordingInfo(info.fps, info.size[0], info.size[1], info.model, info.label)
     progress.start(f"finding the exercise in {Path(info.name).name}", info.frame_count)
-    with RecordingWriter(folder / LANDMARKS, header) as writer, contextlib.closing(iter(stream)) as frames:
+    with RecordingWriter(folder / LANDMARKS, header) as writer, contextlib.closing(prefetch(iter(stream))) as frames:
         try:
             for pose_frame in frames:
                 writer.write(pose_frame)

@@ -109,6 +109,7 @@ class SegmentSummary:
     holds_target: int                 # per side (reps x phases)
     time_in_envelope_pct: float
     time_holding_pct: float
+    longest_hold_s: float             # the longest hold, completed or not (0 without holds)
     score: float | None = None        # auto-detection confidence 0..1 (None: exercise given)
     advice: str = ""
 

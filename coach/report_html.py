@@ -91,7 +91,11 @@ def _holds_card(report: Report) -> Card:
             done_all, target_all = done_all + done, target_all + seg.holds_target
             parts.append(f"{seg.name}{'' if side == 'both' else ' ' + side}: {done} of {seg.holds_target}")
     tone = "good" if target_all and done_all >= target_all else "warn" if done_all else "bad"
-    return Card("Holds done", f"{done_all} of {target_all}", "; ".join(parts), tone)
+    longest = max((h.duration_s for h in report.holds), default=0.0)
+    target = max((h.target_s for h in report.holds), default=0.0)
+    detail = "; ".join(parts) + (f". Longest hold {longest:.1f} s of {target:.0f} s" if report.holds else
+                                 ". No hold was started")
+    return Card("Holds done", f"{done_all} of {target_all}", detail, tone)
 
 
 def _alerts_card(report: Report) -> Card:
@@ -174,12 +178,13 @@ def _keyframes(report: Report, picker: KeyframePicker) -> list[dict]:
         elif f.kind == "alert":
             caption = f"First alert: {RULE_TITLES.get(f.measure, f.measure).lower()}"
         else:
-            caption = f.caption
+            caption = f"The photo, judged as {f.exercise.name}"
         same = next((o for o in out if o["t_s"] == f.t_s and o["kind"] == f.kind), None)
         if same is not None:   # two alerts raised on one frame: one picture, both captions
             same["caption"] += "; " + caption.removeprefix("First alert: ")
             continue
-        out.append({"jpeg": b64(f.jpeg), "time": clock(f.t_s), "t_s": f.t_s, "caption": caption, "kind": f.kind})
+        out.append({"jpeg": b64(picker.jpeg(f)), "time": clock(f.t_s), "t_s": f.t_s, "caption": caption,
+                    "kind": f.kind})
     return out
 
 

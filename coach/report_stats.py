@@ -44,16 +44,15 @@ def segment_summary(index: int, exercise: Exercise, start_s: float, score: float
     w = frame_weights(tl.t_s)[rows]
     total = float(w.sum())
     end_s = float(tl.t_s[rows][-1]) if rows.any() else start_s
-    done = {side: sum(1 for h in holds if h.exercise == exercise.id and h.completed
-                      and h.start_s >= start_s and h.start_s <= end_s and (h.side or "both") == side)
-            for side in sides_of(exercise)}
+    mine = [h for h in holds if h.exercise == exercise.id and start_s <= h.start_s <= end_s]
+    done = {side: sum(1 for h in mine if h.completed and (h.side or "both") == side) for side in sides_of(exercise)}
     reps = dict(last.reps_done) if last is not None else {side: 0 for side in sides_of(exercise)}
     return SegmentSummary(
         exercise.id, exercise.name, float(start_s), end_s, int(rows.sum()),
         last.status.value if last is not None else "active", reps, exercise.reps_per_side, done,
         exercise.reps_per_side * len(exercise.phases),
         _pct(float(w[tl.envelope[rows] == 1].sum()), total), _pct(float(w[tl.holding[rows] == 1].sum()), total),
-        score, last.advice if last is not None else "")
+        max((h.duration_s for h in mine), default=0.0), score, last.advice if last is not None else "")
 
 
 def stretch_direction(values: np.ndarray, band_min: float, band_max: float) -> float:

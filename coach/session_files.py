@@ -9,8 +9,8 @@ frames.csv        one row per frame: time, phase and side, every measure with it
                   band verdict, the envelope flag, hold state and progress, reps, active alerts
 landmarks.jsonl.gz  the poses (pose-landmarks/1), unless a first pass already wrote them
 annotated.mp4     the live overlay on every frame (annotated.jpg for an image; none for a
-                  landmark recording, which has no pixels - its report thumbnails show the
-                  skeleton on a blank canvas)
+                  landmark recording, which has no pixels - its report's key frames show the
+                  skeleton on a blank canvas instead)
 session.json      the `Report`;   report.html  the readable report (`coach.report_html`)
 
 Every file is written atomically inside the staging folder; `OutputFolder` moves the folder into
@@ -29,13 +29,12 @@ import shutil
 import tempfile
 from pathlib import Path
 
-import numpy as np
 
 from coach.atomic import atomic_open, ensure_dir, write_bytes, write_text
 from coach.conventions import MEASURE_NAMES
 from coach.errors import OutputError
 from coach.exercises import Exercise
-from coach.keyframes import KeyframePicker, thumbnail_jpeg
+from coach.keyframes import KeyframePicker, encode_jpeg
 from coach.pose import Frame, PoseFrame
 from coach.report import InputInfo, Report
 from coach.timeline import TimelineArrays
@@ -43,8 +42,6 @@ from coach.verdict import FrameVerdict
 
 CSV, LANDMARKS, VIDEO, IMAGE, SESSION, HTML = ("frames.csv", "landmarks.jsonl.gz", "annotated.mp4", "annotated.jpg",
                                                "session.json", "report.html")
-BLANK_RGB = (28, 31, 36)      # the canvas a recording's skeleton is drawn on
-BLANK_WIDTH_PX = 480
 
 
 def _why(err: OSError) -> str:
@@ -134,7 +131,7 @@ class SessionFiles:
         self.target = target or folder   # the folder named in error messages
         self.video = video and info.kind in ("video", "image")
         self.landmarks = landmarks
-        self.keyframes = KeyframePicker()
+        self.keyframes = KeyframePicker(self._overlay)
         self._stack = contextlib.ExitStack()
         self._overlays: dict[str, object] = {}
         self._csv = self._recording = self._sink = None
@@ -177,22 +174,21 @@ class SessionFiles:
             self._csv.writerow(csv_row(pose_frame, verdict, inside))
             if self._recording is not None:
                 self._recording.write(pose_frame)
-            drawn = _Drawn(self._overlay(exercise), frame, pose_frame, verdict)
+            rgb = frame.rgb if frame is not None else None
             if self.info.kind == "image":
-                self._image(exercise, verdict, drawn)
+                self._image(exercise, verdict, pose_frame, rgb)
                 return
-            if self.video and frame is not None:
-                self._video_sink(frame).write(drawn())
-            self.keyframes.offer(exercise, verdict, drawn)
+            if self.video and rgb is not None:
+                self._video_sink(frame).write(self._overlay(exercise).annotate(rgb, pose_frame, verdict))
+            self.keyframes.offer(exercise, verdict, pose_frame, rgb)
         except OSError as err:
             raise OutputError(f"{self.target}: results could not be written ({_why(err)})") from None
 
-    def _image(self, exercise: Exercise, verdict: FrameVerdict, drawn: _Drawn) -> None:
+    def _image(self, exercise: Exercise, verdict: FrameVerdict, pose_frame: PoseFrame, rgb) -> None:
         """An image is one frame: it is its own key frame, and annotated.jpg at full size."""
-        self.keyframes.keep_frame(exercise, verdict, drawn)
-        if self.video:
-            rgb = drawn()
-            write_bytes(self.folder / IMAGE, thumbnail_jpeg(rgb, width_px=rgb.shape[1]))
+        self.keyframes.keep_frame(exercise, verdict, pose_frame, rgb)
+        if self.video and rgb is not None:
+            write_bytes(self.folder / IMAGE, encode_jpeg(self._overlay(exercise).annotate(rgb, pose_frame, verdict)))
 
     def _overlay(self, exercise: Exercise):
         if exercise.id not in self._overlays:
@@ -215,30 +211,3 @@ class SessionFiles:
 
         write_text(self.folder / HTML, render_report(report, timeline, self.keyframes, exercises))
         write_text(self.folder / SESSION, report.to_json())
-
-
-class _Drawn:
-    """The annotated frame, drawn at most once and only when someone asks for it."""
-
-    def __init__(self, overlay, frame: Frame | None, pose_frame: PoseFrame, verdict: FrameVerdict):
-        self._args = overlay, frame, pose_frame, verdict
-        self._rgb: np.ndarray | None = None
-
-    def __call__(self) -> np.ndarray:
-        if self._rgb is None:
-            overlay, frame, pose_frame, verdict = self._args
-            canvas = frame.rgb if frame is not None else _blank(_canvas_size(pose_frame))
-            self._rgb = overlay.annotate(canvas, pose_frame, verdict)
-        return self._rgb
-
-
-def _canvas_size(pose_frame: PoseFrame) -> tuple[int, int]:
-    w, h = pose_frame.pose.image_size
-    if w <= 0 or h <= 0:
-        return BLANK_WIDTH_PX, BLANK_WIDTH_PX * 3 // 4
-    return BLANK_WIDTH_PX, max(1, round(BLANK_WIDTH_PX * h / w))
-
-
-def _blank(size_px: tuple[int, int]) -> np.ndarray:
-    w, h = size_px
-    return np.full((h, w, 3), BLANK_RGB, dtype=np.uint8)

@@ -56,3 +56,11 @@ def model_path() -> Path:
 @pytest.fixture(scope="session")
 def lite_model_path() -> Path:
     return _need(model_dir() / "pose_landmarker_lite.task", "model bundle")
+
+
+@pytest.fixture(autouse=True)
+def _private_user_state(tmp_path_factory, monkeypatch):
+    """Tests never touch the user's real history database, screening answers or model cache."""
+    state = tmp_path_factory.mktemp("user-state")
+    monkeypatch.setenv("COACH_DB", str(state / "history.sqlite"))
+    monkeypatch.setenv("COACH_STATE_DIR", str(state / "state"))

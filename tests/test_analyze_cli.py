@@ -18,6 +18,12 @@ from coach.analyze import AnalysisInterrupted, AnalyzeOptions, analyze, expand_i
 from coach.errors import InputError, OutputError
 
 
+@pytest.fixture(autouse=True)
+def _private_history(tmp_path, monkeypatch):
+    """`coach analyze` records sessions in a history database: keep the user's out of the tests."""
+    monkeypatch.setenv("COACH_DB", str(tmp_path / "history.sqlite"))
+
+
 def read_csv(path: Path) -> list[dict]:
     with open(path, newline="", encoding="utf-8") as fh:
         return list(csv.DictReader(fh))

@@ -80,7 +80,8 @@ def coach_patient(patient, reference, taught, comparison, folder: Path, video: b
     exercise = taught.exercise
     info = InputInfo(Path(patient.name).name, source, patient.kind if patient.kind != "camera" else "video",
                      float(patient.fps), patient.size)
-    coach, summary, overlay, picker = Coach(exercise), Summariser(info), Overlay(exercise), KeyframePicker()
+    coach, summary, overlay = Coach(exercise), Summariser(info), Overlay(exercise)
+    picker = KeyframePicker(lambda _exercise: overlay)
     summary.start_segment(exercise, patient.frames[0].t_s)
     ref_t = reference.series.t_s
     with contextlib.ExitStack() as stack:
@@ -92,7 +93,7 @@ def coach_patient(patient, reference, taught, comparison, folder: Path, video: b
             j = int(np.clip(np.searchsorted(ref_t, comparison.reference_time_for(pose_frame.t_s)), 0, len(ref_t) - 1))
             ref_pose = reference.frames[j].pose
             drawn = _render(overlay, rgb, pose_frame, verdict, ghost_pose(ref_pose, pose_frame.pose))
-            picker.offer(exercise, verdict, drawn)
+            picker.offer(exercise, verdict, pose_frame, rgb)
             if video:
                 frame = side_by_side(drawn(), reference_panel(ref_pose, drawn().shape[0]))
                 if sink is None:
