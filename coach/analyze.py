@@ -99,12 +99,16 @@ def analyze(source: str | os.PathLike, out_dir: str | os.PathLike, options: Anal
     """Analyse one input (video, image or landmark recording) into `out_dir`, which is created - or
     replaced as a whole when the analysis is done. Returns the session report."""
     from coach.pipeline import open_poses
+    from coach.sources import source_kind
 
-    if Path(source).is_dir():
-        raise InputError(f"{source}: is a folder; give its files (`coach analyze` does that for a folder)")
+    kind = source_kind(source)
+    if kind in ("folder", "camera"):
+        raise InputError(f"{source}: is a {kind}; analyze takes files (`coach analyze` expands a folder; "
+                         "`coach live` coaches from a camera)")
     exercises = _exercises(options)
     stream = open_poses(source, model=options.model, num_poses=options.num_poses, download_progress=False)
     info = _input_info(source, stream.info)
+    _warm_up_report()
     with OutputFolder(out_dir) as folder, stream:
         summary = Summariser(info)
         if options.exercise == AUTO:
@@ -122,6 +126,22 @@ def analyze(source: str | os.PathLike, out_dir: str | os.PathLike, options: Anal
     if interrupted:
         raise AnalysisInterrupted(report)
     return report
+
+
+def _warm_up_report() -> None:
+    """Import the report's plotting and templating in a thread now, while the frames are analysed,
+    rather than after the last frame (about a second saved on every input)."""
+    import threading
+
+    def warm() -> None:
+        import importlib
+
+        from coach import report_plots
+
+        report_plots.pyplot()
+        importlib.import_module("jinja2")
+
+    threading.Thread(target=warm, name="coach-warm-up", daemon=True).start()
 
 
 def prefetch(items: Iterator, maxsize: int = 4) -> Iterator:

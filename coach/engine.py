@@ -4,6 +4,9 @@
     for frame in stream:
         verdict = coach.update(frame.pose, frame.t_s, others=frame.others)
 
+    verdicts = coach_offline(exercise, frames)   # offline: zero-phase smoothing over the whole series
+    routine = Routine([ex1, ex2])                 # a sequence: moves on when an exercise is complete
+
 Each `update` takes the pose and its time (never a clock: the same input gives the same output) and
 returns a `FrameVerdict`. Per frame: measures (pure, `coach.measures`) -> smoothing (One Euro, NaN
 gated) -> envelope of the current phase (pure, `coach.envelope`) -> hold state machine
@@ -19,6 +22,7 @@ safety rules' own dwell / hysteresis / cooldown are the rule table `coach.safety
 from __future__ import annotations
 
 import math
+from collections.abc import Iterable
 from dataclasses import dataclass, field, fields
 
 import numpy as np
@@ -31,11 +35,11 @@ from coach.exercises import Exercise, reliability_at_least
 from coach.holds import Change, HoldTracker, StillTracker
 from coach.measures import Measures
 from coach.motion import ReversalTracker, near_end_range, presence
-from coach.pose import Pose
+from coach.pose import Pose, PoseFrame
 from coach.progress import Progress
 from coach.readout import DEG, INDEX, Frame, HoldView, build_verdict, edge_distances, rule_input, safety_limits
 from coach.safety import RULES, STOP_ADVICE, Rule, evaluate
-from coach.smoothing import OneEuroFilter
+from coach.smoothing import OneEuroFilter, smooth_series
 from coach.verdict import Alert, Event, EventKind, FrameVerdict, HoldState, Severity, Status
 
 SMOOTHING_MODES = ("causal", "none")
@@ -309,3 +313,38 @@ class Routine:
             self.index += 1
             self.coach = Coach(self.exercises[self.index], **self._options)
         return verdict
+
+
+# --- offline analysis: zero-phase smoothing over the whole series --------------------------------
+
+def smooth_offline(t_s: np.ndarray, series: list[Measures], settings: EngineSettings) -> list[Measures]:
+    """The measures of a whole recording smoothed without lag (`coach.smoothing.smooth_series`):
+    short gaps bridged, long ones left NaN. A bridged value keeps the reliability last measured."""
+    values = np.array([m.values for m in series]).reshape(len(series), len(MEASURE_NAMES))
+    smooth = smooth_series(t_s, values, window_s=settings.offline_window_s, max_gap_s=settings.max_gap_s)
+    out, last = [], [Reliability.NONE] * len(MEASURE_NAMES)
+    for m, row in zip(series, smooth):
+        last = [r if np.isfinite(v) else old for r, v, old in zip(m.reliability, m.values, last)]
+        out.append(Measures(row, last, m.view, m.posture))
+    return out
+
+
+def coach_offline(exercise: Exercise, frames: Iterable[PoseFrame], *,
+                  settings: EngineSettings | None = None) -> list[FrameVerdict]:
+    """Offline analysis of a whole recording: every frame's measures first, smoothed zero-phase,
+    then the engine (smoothing="none") over them. Frame times must be strictly increasing."""
+    settings = settings or EngineSettings()
+    frames = list(frames)
+    if not frames:
+        return []
+    t_s = np.array([f.t_s for f in frames])
+    if len(t_s) > 1 and not (np.diff(t_s) > 0).all():
+        bad = int(np.flatnonzero(np.diff(t_s) <= 0)[0]) + 1
+        raise ValueError(f"coach_offline: frame {bad} at {t_s[bad]} s is not after the one before it")
+    raw = [measures_mod.compute_measures(f.pose, f.others) for f in frames]
+    coach = Coach(exercise, smoothing="none", settings=settings)
+    verdicts = []
+    for f, m in zip(frames, smooth_offline(t_s, raw, settings)):
+        seen, framing = presence(f.pose)
+        verdicts.append(coach.update_measures(m, f.t_s, seen=seen, framing=framing))
+    return verdicts

@@ -24,7 +24,8 @@ BAND_RGB, LINE_RGB, HOLD_RGB = "#009E73", "#0F2A44", "#009E73"
 OUT_RGB, CAUTION_RGB, STOP_RGB, GREY_RGB = "#56B4E9", "#E69F00", "#CC3311", "#9AA0A6"
 
 
-def _pyplot():
+def pyplot():
+    """matplotlib.pyplot on the Agg backend (no display needed)."""
     import matplotlib
 
     matplotlib.use("Agg", force=True)
@@ -36,7 +37,7 @@ def _pyplot():
 def _png(fig) -> bytes:
     buf = io.BytesIO()
     fig.savefig(buf, format="png", dpi=DPI, bbox_inches="tight", metadata={"Software": None})
-    _pyplot().close(fig)
+    pyplot().close(fig)
     return buf.getvalue()
 
 
@@ -71,7 +72,7 @@ def series_for(exercise: Exercise, key: str, rows: np.ndarray, tl: TimelineArray
 
 
 def measure_plot(exercise: Exercise, key: str, segment: int, tl: TimelineArrays, label: str, unit: str) -> bytes:
-    plt = _pyplot()
+    plt = pyplot()
     rows = tl.segment == segment
     t, values = tl.t_s[rows], series_for(exercise, key, rows, tl)
     phases = tl.phase[rows]
@@ -106,7 +107,7 @@ def _style(ax, ylabel: str) -> None:
 def timeline_plot(report, tl: TimelineArrays) -> bytes:
     """Rows: in position (envelope), holding, the holds of each phase and side (completed green,
     unfinished blue), each alert rule (caution amber, stop red)."""
-    plt = _pyplot()
+    plt = pyplot()
     rows: dict[str, list[tuple[float, float, str]]] = {
         "in position": [(*_span_s(tl.t_s, a, b), BAND_RGB) for a, b in runs(tl.envelope == 1)],
         "holding": [(*_span_s(tl.t_s, a, b), HOLD_RGB) for a, b in runs(tl.holding == 1)]}

@@ -14,10 +14,13 @@ from __future__ import annotations
 
 import math
 
+import numpy as np
 import pytest
 from scripted import SETTINGS, Segment, band, exercise, measures, run_script
 
-from coach.engine import Coach, EngineSettings, Routine
+from coach.conventions import Reliability
+from coach.engine import Coach, EngineSettings, Routine, coach_offline, smooth_offline
+from coach.pose import Pose, PoseFrame
 from coach.verdict import EventKind, HoldState, Status
 
 TWIST_SIDED = dict(sides="left_right", side_from="sign:trunk_rotation_deg", rest_s=0.5, phases=[
@@ -184,3 +187,33 @@ def test_settings_are_checked_and_name_the_field(bad, message):
 def test_unknown_smoothing_mode_is_rejected():
     with pytest.raises(ValueError, match="causal, none"):
         Coach(exercise(), smoothing="zero-phase")
+
+
+def _hold_start(verdicts) -> float:
+    return next(v.t_s for v in verdicts if v.holding)
+
+
+def test_offline_zero_phase_smoothing_starts_the_hold_without_the_live_lag():
+    rng = np.random.default_rng(3)
+    t_s = np.arange(120) / 30
+    inc = np.where(t_s < 1.0, 0.0, 40.0) + rng.normal(0, 1.0, len(t_s))
+    series = [measures({INC: x}) for x in inc]
+    live = Coach(exercise(), settings=SETTINGS)
+    live_verdicts = [live.update_measures(m, t) for m, t in zip(series, t_s)]
+    offline = Coach(exercise(), smoothing="none", settings=SETTINGS)
+    offline_verdicts = [offline.update_measures(m, t) for m, t in zip(smooth_offline(t_s, series, SETTINGS), t_s)]
+    assert 1.0 < _hold_start(offline_verdicts) < _hold_start(live_verdicts) < 2.0
+
+
+def test_offline_smoothing_keeps_reliability_over_bridged_gaps():
+    t_s = np.arange(10) / 10
+    series = [measures({INC: 40.0} if i != 5 else {}) for i in range(10)]
+    smoothed = smooth_offline(t_s, series, SETTINGS)
+    assert math.isfinite(smoothed[5][INC]) and smoothed[5].reliability_of(INC) == Reliability.HIGH
+
+
+def test_offline_analysis_needs_increasing_times():
+    frame = PoseFrame(0.0, 0, Pose.empty())
+    with pytest.raises(ValueError, match="frame 1 at 0.0 s"):
+        coach_offline(exercise(), [frame, frame])
+    assert coach_offline(exercise(), []) == []

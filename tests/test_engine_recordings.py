@@ -27,7 +27,7 @@ from pathlib import Path
 
 import pytest
 
-from coach.engine import Coach, EngineSettings
+from coach.engine import Coach, EngineSettings, coach_offline
 from coach.exercises import get_exercise
 from coach.recording import Recording
 from coach.safety import NECK_RULE_IDS, TWIST_RULE_IDS
@@ -216,3 +216,12 @@ def test_neck_intervals_raise_a_neck_alert_within_1_s(landmarks_dir, name):
 def test_no_twist_or_neck_alert_on_clean_holds(landmarks_dir, name):
     bad = [x for x in clean_hold_alerts(landmarks_dir, name) if (name, "clean", x[0]) not in EXCEPTIONS]
     assert bad == [], f"{name}: alerts raised in clean holds (hold start, rule, time): {bad}"
+
+
+@pytest.mark.parametrize("name", ["childs_pose__01", "supine_twist__01"])
+def test_offline_zero_phase_analysis_finds_the_same_long_holds(landmarks_dir, name):
+    verdicts = coach_offline(get_exercise(name.split("__")[0]), Recording(landmarks_dir / f"{name}.jsonl.gz").frames())
+    detected = detected_holds(verdicts, False, SETTINGS.grace_s)
+    for seg in truth_holds(truth_of(landmarks_dir, name)):
+        match = best_match(seg, detected)
+        assert match is not None and abs(match[0] - seg[0]) <= TOLERANCE_S and abs(match[1] - seg[1]) <= TOLERANCE_S
