@@ -100,7 +100,8 @@ def main(argv: list[str] | None = None) -> int:
     if not recordings:
         print(f"no recordings in {SHARED / 'landmarks'}: set COACH_SHARED", file=sys.stderr)
         return 2
-    print(f"load average {os.getloadavg()[0]:.2f} on {os.cpu_count()} cores; ms per frame, fastest of {args.repeat}")
+    print(f"load average {os.getloadavg()[0]:.2f} on {os.cpu_count()} cores; "
+          f"ms per frame, fastest of {args.repeat} passes")
     everything = {"measures": [], "engine": [], "total": []}
     for path in recordings:
         result = time_recording(path, args.repeat)

@@ -86,8 +86,9 @@ def rule_input(exercise: Exercise, frame: Frame, env: EnvelopeResult, near_end: 
     missing = missing_measures(env) if frame.seen else ()
     limit = twist_limit(exercise, m) if frame.seen else math.nan
     estimates = frozenset(n for n, r in zip(MEASURE_NAMES, m.reliability) if r == Reliability.LOW)
-    return RuleInput(pose_seen=frame.seen, values=dict(zip(MEASURE_NAMES, m.values.tolist())), near_end_speed_deg_s=near_end_speed(frame.speed, near_end),
-                     near_end_reversals=reversals, missing=missing, view=m.view, wanted_views=tuple(exercise.view),
+    return RuleInput(pose_seen=frame.seen, values=dict(zip(MEASURE_NAMES, m.values.tolist())),
+                     near_end_speed_deg_s=near_end_speed(frame.speed, near_end), near_end_reversals=reversals,
+                     missing=missing, view=m.view, wanted_views=tuple(exercise.view),
                      body_size=frame.framing[0], out_of_frame=frame.framing[1], twist_limit_deg=limit,
                      estimates=estimates)
 

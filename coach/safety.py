@@ -10,8 +10,9 @@ A reading is one of:
   UNKNOWN   can't judge (NaN, person not seen): neither counts for nor against the rule
 Timing (dwell before firing, hysteresis to clear, cooldown before it may fire again) is applied
 by `coach.alerts.RuleTimer`; a reading of a low-reliability estimate (the twist, from any one
-camera) must persist `EngineSettings.estimate_dwell_factor` times longer before it fires. The table below is the one place the rules' defaults live;
-`coach.engine.EngineSettings.rules` carries it into the engine.
+camera) must persist `EngineSettings.estimate_dwell_factor` times longer before it fires.
+The table below is the one place the rules' defaults live; `coach.engine.EngineSettings.rules`
+carries it into the engine.
 """
 
 from __future__ import annotations

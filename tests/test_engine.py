@@ -29,7 +29,7 @@ CAT_COW = dict(posture=["all_fours"], phases=[
     {"name": "cat", "hold_s": 1.0, "envelope": {"neck_flexion_deg": band(20, 80)}},
     {"name": "cow", "hold_s": 1.0, "envelope": {"neck_flexion_deg": band(-40, 10)}}])
 INC = "trunk_inclination_deg"
-ALL_FOURS = "all_fours"
+ALL_FOURS, NECK = "all_fours", "neck_flexion_deg"
 
 SCRIPTS = {
     "hold, rest, next rep, release, rep": (
@@ -83,13 +83,13 @@ SCRIPTS = {
          ("rep_completed", 3.3125), ("exercise_completed", 3.3125)]),
     "cat then cow": (
         CAT_COW,
-        [Segment(1.5, {"neck_flexion_deg": 40}, posture=ALL_FOURS), Segment(1.5, {"neck_flexion_deg": -10}, posture=ALL_FOURS)],
+        [Segment(1.5, {NECK: 40}, posture=ALL_FOURS), Segment(1.5, {NECK: -10}, posture=ALL_FOURS)],
         [("exercise_started", 0.0), ("hold_started", 0.3125), ("hold_completed", 1.3125),
          ("phase_changed", 1.3125), ("hold_started", 1.8125), ("hold_completed", 2.8125),
          ("rep_completed", 2.8125), ("exercise_completed", 2.8125)]),
     "cow first: the engine follows the person": (
         CAT_COW,
-        [Segment(1.5, {"neck_flexion_deg": -10}, posture=ALL_FOURS), Segment(1.5, {"neck_flexion_deg": 40}, posture=ALL_FOURS)],
+        [Segment(1.5, {NECK: -10}, posture=ALL_FOURS), Segment(1.5, {NECK: 40}, posture=ALL_FOURS)],
         [("exercise_started", 0.0), ("phase_changed", 0.3125), ("hold_started", 0.3125),
          ("hold_completed", 1.3125), ("phase_changed", 1.3125), ("hold_started", 1.8125),
          ("hold_completed", 2.8125), ("rep_completed", 2.8125), ("exercise_completed", 2.8125)]),
@@ -123,7 +123,8 @@ def test_release_reports_when_the_hold_really_ended():
 def test_follow_and_next_phase_reasons():
     run = run_script(exercise(**CAT_COW), SCRIPTS["cow first: the engine follows the person"][1])
     changes = [dict(e.details) for e in run.events if e.kind == EventKind.PHASE_CHANGED]
-    assert changes == [{"from": "cat", "to": "cow", "reason": "followed"}, {"from": "cow", "to": "cat", "reason": "next"}]
+    assert changes == [{"from": "cat", "to": "cow", "reason": "followed"},
+                       {"from": "cow", "to": "cat", "reason": "next"}]
     holds = [e.details["phase"] for e in run.events if e.kind == EventKind.HOLD_STARTED]
     assert holds == ["cow", "cat"]
 
