@@ -32,7 +32,7 @@ from coach.alerts import AlertBoard, StopRule
 from coach.conventions import MEASURE_NAMES, Reliability
 from coach.envelope import EnvelopeResult, detect_side, in_envelope
 from coach.exercises import Exercise, reliability_at_least
-from coach.holds import Change, HoldTracker, StillTracker
+from coach.holds import EPS_S, Change, HoldTracker, StillTracker
 from coach.measures import Measures
 from coach.motion import ReversalTracker, near_end_range, presence
 from coach.pose import Pose, PoseFrame
@@ -218,13 +218,20 @@ class Coach:
         p = self._progress
         if p.finished:
             return []
-        inside = env.inside if frame.seen else None
+        inside = self._inside(frame, env)
         still = self._still_for(frame, env, p.phase_index)
         changes = self._tracker.step(frame.t_s, frame.dt_s, inside, still)
         events = self._hold_events(changes, frame.t_s)
         if p.active and self._tracker.state not in (HoldState.HOLDING, HoldState.COMPLETED):
             events += self._follow(frame)
         return events
+
+    def _inside(self, frame: Frame, env: EnvelopeResult) -> bool | None:
+        """The envelope's verdict, or None (can't judge) while nobody is seen or the working side of
+        a two-sided exercise is not known yet."""
+        if not frame.seen or (self._progress.sided and self._progress.side is None):
+            return None
+        return env.inside
 
     def _hold_events(self, changes: list[Change], t_s: float) -> list[Event]:
         p, events = self._progress, []
@@ -251,12 +258,12 @@ class Coach:
         """The person settled into another phase of this rep: coach that one."""
         for index in self._progress.pending_phases():
             env = self._judge(frame, index, False)
-            ok = env.inside is True and self._still_for(frame, env, index) is True
+            ok = self._inside(frame, env) is True and self._still_for(frame, env, index) is True
             if not ok:
                 self._follow_since.pop(index, None)
                 continue
             since = self._follow_since.setdefault(index, frame.t_s)
-            if frame.t_s - since >= self.settings.settle_s:
+            if frame.t_s - since >= self.settings.settle_s - EPS_S:
                 return self._switch_to(index, frame.t_s)
         return []
 

@@ -11,6 +11,9 @@ actions in the one table `KEYS`. At the end the session is summarised and saved 
 `coach analyze` saves it (`Summariser`, `SessionFiles`: session.json, report.html, frames.csv; the
 landmarks with --record; annotated.mp4 only with --save-video).
 
+With a demonstration (`follow`, `coach.live_follow`), its ghost advances with the person and the
+match score shows in the status line; the summary says how closely it was followed.
+
 Wall clocks are read only to measure (display FPS, capture-to-verdict latency) and, for
 --realtime, to pace a file inside the capture thread.
 """
@@ -19,22 +22,20 @@ from __future__ import annotations
 
 import contextlib
 import time
-from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 
 import numpy as np
 
 from coach.capture import End, Feed, FramePipeline, Inferred
+from coach.live_follow import FollowAlong, FollowSummary
 from coach.live_session import KEYS, Action, LiveOptions, LiveSession
-from coach.pose import Pose
 from coach.report import InputInfo, Report
 from coach.routine import Routine
 from coach.session_files import OutputFolder, SessionFiles
 from coach.verdict import Event
 
 WAIT_S = 0.1             # the loop wakes at least this often (keys, window events) when nothing arrives
-GhostSource = Callable[[float], "Pose | None"]
 
 
 @dataclass(frozen=True)
@@ -56,6 +57,7 @@ class LiveResult:
     inference_ms: float                  # median time in the detector (NaN for a recording)
     wait_ms: float                       # median time a frame waited in the mailbox for the detector
     outputs: tuple[str, ...] = field(default=())
+    follow: FollowSummary | None = None  # with a demonstration: how closely it was followed
 
 
 def input_info(feed: Feed) -> InputInfo:
@@ -67,11 +69,12 @@ def input_info(feed: Feed) -> InputInfo:
 
 
 def run_live(feed: Feed, routine: Routine, display, options: LiveOptions, *, detector=None, sounds=None,
-             ghost_source: GhostSource | None = None) -> LiveResult:
-    """Coach `routine` on `feed` until it is done, stopped, quit or the feed ends; save the session."""
+             follow: FollowAlong | None = None) -> LiveResult:
+    """Coach `routine` on `feed` until it is done, stopped, quit or the feed ends; save the session.
+    With `follow`, the demonstration is followed along (ghost, match score)."""
     info = input_info(feed)
     lossless = not feed.info.live and not options.realtime
-    session = LiveSession(routine, options, info, sounds=sounds, ghost_source=ghost_source)
+    session = LiveSession(routine, options, info, sounds=sounds, follow=follow)
     start_s = time.monotonic()
     detect = detector.detect if detector is not None else None
     with OutputFolder(options.out_dir) as folder, contextlib.ExitStack() as stack:
@@ -120,7 +123,7 @@ def _result(session: LiveSession, report: Report | None, counts: tuple[int, int,
                       tuple(session.events), captured, analysed, shown, dropped, wall_s, fps,
                       (_percentile_ms(lat, 50), _percentile_ms(lat, 90)),
                       _percentile_ms(session.inference_s, 50), _percentile_ms(session.waits_s, 50),
-                      session.outputs)
+                      session.outputs, session.follow.summary() if session.follow is not None else None)
 
 
 def summary_lines(result: LiveResult) -> list[str]:
@@ -139,8 +142,17 @@ def summary_lines(result: LiveResult) -> list[str]:
             lines.append(f"  {seg.advice}")
     rules = sorted({a.rule for a in report.alerts})
     lines.append(f"Alerts: {len(report.alerts)}" + (f" ({', '.join(rules)})" if rules else ""))
+    if result.follow is not None:
+        lines.append(follow_line(result.follow))
     lines.append(f"Saved in {result.out_dir}: {', '.join(result.outputs)}")
     return lines + [performance_line(result)]
+
+
+def follow_line(follow: FollowSummary) -> str:
+    if follow.mean_score is None:
+        return f"Following {follow.reference}: no coached frame could be compared with it"
+    return (f"Following {follow.reference}: mean match {follow.mean_score:.0f}/100 "
+            f"over {follow.frames_scored} coached frames")
 
 
 def performance_line(result: LiveResult) -> str:
@@ -151,5 +163,5 @@ def performance_line(result: LiveResult) -> str:
             f"{p90_ms:.0f} ms p90{inference}; {result.frames_dropped} stale frames dropped")
 
 
-__all__ = ["Action", "KEYS", "LiveOptions", "LiveResult", "input_info", "performance_line", "run_live",
-           "summary_lines"]
+__all__ = ["Action", "FollowAlong", "KEYS", "LiveOptions", "LiveResult", "follow_line", "input_info",
+           "performance_line", "run_live", "summary_lines"]

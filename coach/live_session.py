@@ -6,6 +6,9 @@
 engine does; the overlay draws. Pain: the pain key ends the exercise - and the session - at the next
 analysed frame, recorded as an `exercise_stopped` event with rule "pain_reported", and that frame's
 verdict carries status "stopped" and the advice, so the report says so like any engine stop.
+Follow-along (`coach.live_follow`, with --reference): the demonstration steps with every analysed frame
+that is not paused (framing included, so it starts with the person), its ghost is drawn over the person
+and its match score shown in the status line; the coached frames' mean goes into session.json.
 """
 
 from __future__ import annotations
@@ -23,6 +26,7 @@ from coach.capture import Captured, Inferred
 from coach.display import blank, draw_plot, draw_prompt, draw_status
 from coach.engine import Coach
 from coach.framing import FRAMING_HOLD_S, FramingGate
+from coach.live_follow import FollowAlong, score_text, write_session_json
 from coach.overlay import Overlay, OverlayStyle
 from coach.pose import Frame, Pose, PoseFrame
 from coach.report import InputInfo, Report, Summariser
@@ -79,9 +83,10 @@ class LiveOptions:
 
 
 class LiveSession:
-    def __init__(self, routine: Routine, options: LiveOptions, info: InputInfo, *, sounds=None, ghost_source=None):
+    def __init__(self, routine: Routine, options: LiveOptions, info: InputInfo, *, sounds=None,
+                 follow: FollowAlong | None = None):
         self.routine, self.options, self.info = routine, options, info
-        self.sounds, self.ghost_source = sounds, ghost_source
+        self.sounds, self.follow = sounds, follow
         self.mirror, self.plot, self.paused, self.fullscreen = options.mirror, options.plot, False, False
         self.text_scale = options.text_scale * (PRESENT_TEXT_SCALE if options.present else 1.0)
         self.summary = Summariser(info)
@@ -114,6 +119,8 @@ class LiveSession:
         self.verdict: FrameVerdict | None = None
         self.gate = FramingGate(self.exercise, self.options.framing_hold_s)
         self.plot_values: deque[float] = deque(maxlen=PLOT_SAMPLES)
+        if self.follow is not None:
+            self.follow.restart()
         self._restyle()
 
     def _restyle(self) -> None:
@@ -145,6 +152,7 @@ class LiveSession:
             self.waits_s.append(result.done_s - result.inference_s - result.captured.captured_s)
         if self.paused or self.ended:
             return
+        step = self.follow.step(pf) if self.follow is not None else None
         if self.coach is None:
             self.gate.step(pf.pose, pf.t_s, pf.others)
             if not (self.gate.passed or self._pain):
@@ -154,6 +162,8 @@ class LiveSession:
         verdict = self.coach.update(pf.pose, pf.t_s, others=pf.others)
         if self._pain:
             verdict = _with_pain(verdict)
+        if step is not None:
+            self.follow.count(step)
         self.latencies_s.append(time.monotonic() - result.captured.captured_s)
         self._keep(result, verdict)
         self._after(verdict)
@@ -226,7 +236,7 @@ class LiveSession:
         """The frame to show: the overlay with the latest poses and verdict, then the live screens."""
         canvas = shown.rgb if shown.rgb is not None else self._canvas()
         pf = self.last_pose or PoseFrame(shown.t_s, shown.index, Pose.empty(self.info.size_px))
-        ghost = self.ghost_source(shown.t_s) if self.ghost_source is not None else None
+        ghost = self.follow.ghost if self.follow is not None else None
         img = self.overlay.annotate(canvas, pf, self.verdict, mirror=self.mirror, ghost=ghost)
         lay = self.overlay.layout(img.shape[1], img.shape[0])
         u, style = lay.u_px, self.overlay.style
@@ -240,7 +250,8 @@ class LiveSession:
         elif self.coach is None:
             message = self.gate.last.message or "Hold still - starting..."
             draw_prompt(img, f"{self.exercise.name}: get ready", message, u, style, bottom, self.gate.progress(pf.t_s))
-        draw_status(img, f"{self._fps():.0f} fps  {self._latency_ms():.0f} ms  |  {KEY_HELP}", u, style, lay.cue[1])
+        status = f"{score_text(self.follow)}{self._fps():.0f} fps  {self._latency_ms():.0f} ms  |  {KEY_HELP}"
+        draw_status(img, status, u, style, lay.cue[1])
         self._count_show()
         return img
 
@@ -287,7 +298,8 @@ class LiveSession:
         from coach.video import VideoSink
 
         rgb = result.captured.rgb if result.captured.rgb is not None else self._canvas()
-        img = self.overlay.annotate(rgb, result.pose_frame, verdict)
+        ghost = self.follow.ghost if self.follow is not None else None
+        img = self.overlay.annotate(rgb, result.pose_frame, verdict, ghost=ghost)
         fps = self.info.fps if self.info.fps > 0 else 30.0
         if self._video is None:
             sink = VideoSink(self.folder / VIDEO, fps, (img.shape[1], img.shape[0]))
@@ -314,6 +326,8 @@ class LiveSession:
         for name, text in self.options.extra_files:
             write_text(Path(self.folder) / name, text)
         self.files.write_summary(report, timeline, self.summary.exercises)
+        if self.follow is not None:
+            write_session_json(self.folder, report, self.follow.summary())
         return report
 
 

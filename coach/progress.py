@@ -98,6 +98,8 @@ class Progress:
         return self._rep_completed(t_s)
 
     def _rep_completed(self, t_s: float) -> list[Event]:
+        if self.sided and self.side is None:
+            raise RuntimeError(f"{self.exercise.id}: a rep of a two-sided exercise ended without a working side")
         key = self.side if self.sided else "both"
         self.reps_done[key] += 1
         self.done_phases = set()

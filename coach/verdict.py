@@ -21,6 +21,23 @@ from coach.conventions import Posture, Reliability, View
 
 
 class EventKind(str, Enum):
+    """What changed. Each event's `details`:
+
+    hold_started     phase, side
+    hold_paused      phase, side, hold_s (held so far)
+    hold_resumed     phase, side, paused_s
+    hold_released    phase, side, hold_s (held before it ended), held_until_s (when it really ended)
+    hold_completed   phase, side, hold_s
+    phase_changed    from, to, reason: "next" (the last phase is done) | "followed" (the person
+                     settled into another phase of the rep) | "next rep"
+    side_changed     from (None the first time), to
+    rep_completed    side, rep (reps done on that side)
+    rest_started     rest_s;  rest_ended: none
+    exercise_started exercise (id);  exercise_completed: reps;  exercise_stopped: advice, rules
+    alert_raised / alert_cleared   rule, severity, message, value, limit
+    pose_lost / pose_regained      none
+    """
+
     HOLD_STARTED = "hold_started"        # in the envelope and still long enough: the hold clock runs
     HOLD_PAUSED = "hold_paused"          # out of the envelope, moving or not seen: grace window begins
     HOLD_RESUMED = "hold_resumed"        # back within the grace window: the hold continues

@@ -21,7 +21,7 @@ from scripted import SETTINGS, Segment, band, exercise, measures, run_script
 from coach.conventions import Reliability
 from coach.engine import Coach, EngineSettings, Routine, coach_offline, smooth_offline
 from coach.pose import Pose, PoseFrame
-from coach.verdict import EventKind, HoldState, Status
+from coach.verdict import Alert, Event, EventKind, FrameVerdict, HoldState, MeasureVerdict, Status
 
 TWIST_SIDED = dict(sides="left_right", side_from="sign:trunk_rotation_deg", rest_s=0.5, phases=[
     {"name": "twist", "hold_s": 1.0, "envelope": {"trunk_rotation_deg": band(15, 45, min_reliability="low")}}])
@@ -81,6 +81,10 @@ SCRIPTS = {
          ("hold_completed", 1.3125), ("rep_completed", 1.3125), ("side_changed", 1.3125),
          ("rest_started", 1.3125), ("rest_ended", 1.8125), ("hold_started", 2.3125), ("hold_completed", 3.3125),
          ("rep_completed", 3.3125), ("exercise_completed", 3.3125)]),
+    "two sides: no hold while the working side is unknown": (
+        dict(TWIST_SIDED, phases=[{"name": "sit", "hold_s": 1.0, "envelope": {INC: band(20, 60)}}]),
+        [Segment(2.0, {INC: 40, "trunk_rotation_deg": 2})],  # within the side dead band
+        [("exercise_started", 0.0)]),
     "cat then cow": (
         CAT_COW,
         [Segment(1.5, {NECK: 40}, posture=ALL_FOURS), Segment(1.5, {NECK: -10}, posture=ALL_FOURS)],
@@ -218,3 +222,32 @@ def test_offline_analysis_needs_increasing_times():
     with pytest.raises(ValueError, match="frame 1 at 0.0 s"):
         coach_offline(exercise(), [frame, frame])
     assert coach_offline(exercise(), []) == []
+
+
+# --- the records validate themselves ----------------------------------------------------------------
+
+def _verdict(**kw) -> FrameVerdict:
+    fields = dict(t_s=1.0, exercise_id="x", status="active", phase="hold", phase_index=0, side=None, state="out",
+                  holding=False, hold_s=0.0, hold_target_s=1.0, progress=0.0, reps_done={"both": 0}, sides_done=(),
+                  pose_seen=True)
+    return FrameVerdict(**{**fields, **kw})
+
+
+@pytest.mark.parametrize("make, message", [
+    (lambda: _verdict(progress=1.5), "progress"),
+    (lambda: _verdict(hold_s=math.nan), "hold_s"),
+    (lambda: _verdict(rest_left_s=-1.0), "negative"),
+    (lambda: MeasureVerdict("trunk_inclination_deg", math.nan, "none", inside=True, distance=0.0), "inside=True"),
+    (lambda: MeasureVerdict("trunk_inclination_deg", math.inf, "high"), "finite number or NaN"),
+    (lambda: Alert("twist", "caution", "rotate less", math.inf, 45.0, 0.0), "Alert.value"),
+    (lambda: Event("hold_started", math.nan), "Event.t_s"),
+])
+def test_records_refuse_numbers_that_are_not_valid(make, message):
+    with pytest.raises(ValueError, match=message):
+        make()
+
+
+def test_a_nan_measure_is_explicitly_not_valid():
+    m = MeasureVerdict("trunk_inclination_deg", math.nan, "high")
+    assert not m.valid and m.inside is None and m.reliability == Reliability.HIGH
+    assert _verdict(progress=1.0).progress == 1.0

@@ -19,6 +19,8 @@ from functools import lru_cache
 import numpy as np
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
+from scripted import SETTINGS as SCRIPT_SETTINGS
+from scripted import band, exercise, measures
 
 from coach.engine import Coach
 from coach.exercises import load_library
@@ -127,3 +129,33 @@ def test_random_and_corrupted_streams_never_break_the_engine(recipe):
     for frame in frames:
         pose, t_s, others = build_frame(frame, t_s)
         check_verdict(coach.update(pose, t_s, others=others))
+
+
+# --- long random streams below the measures, through exercises with 1 s holds -----------------------
+# These reach what short pose streams cannot: completed holds, rests, side changes, phase follows,
+# the stop rule - with NaN, repeated and jumping times mixed in.
+
+SHORT_EXERCISES = (
+    {}, dict(reps_per_side=2, rest_s=0.5),
+    dict(sides="left_right", side_from="sign:trunk_rotation_deg", rest_s=0.3,
+         phases=[{"name": "twist", "hold_s": 1.0, "envelope": {"trunk_rotation_deg": band(15, 45, min_reliability="low"),
+                                                               "trunk_inclination_deg": band(20, 60)}}]),
+    dict(posture=["seated", "all_fours"], phases=[
+        {"name": "cat", "hold_s": 1.0, "envelope": {"neck_flexion_deg": band(20, 80)}},
+        {"name": "cow", "hold_s": 1.0, "envelope": {"neck_flexion_deg": band(-40, 10)}}]),
+)
+VALUES = st.sampled_from((-40.0, -30.0, -10.0, 0.0, 2.0, 30.0, 40.0, 50.0, 70.0, 400.0, float("nan")))
+measure_frame = st.tuples(st.integers(1, 40), VALUES, VALUES, VALUES, st.sampled_from((0.1, 0.5, 2.0, float("nan"))),
+                          st.sampled_from((1 / 16, 1 / 16, 0.0, 0.7, 5.0)), st.booleans())
+
+
+@settings(max_examples=200, deadline=None, database=None)
+@given(st.integers(0, len(SHORT_EXERCISES) - 1), st.lists(measure_frame, min_size=1, max_size=8))
+def test_long_random_measure_streams_through_short_exercises(which, segments):
+    coach, t_s = Coach(exercise(**SHORT_EXERCISES[which]), settings=SCRIPT_SETTINGS), 0.0
+    for n, inc, twist, neck, partner, dt_s, seen in segments:
+        values = {"trunk_inclination_deg": inc, "trunk_rotation_deg": twist, "neck_flexion_deg": neck,
+                  "other_hand_head_sw": partner}
+        for _ in range(n):
+            t_s += dt_s
+            check_verdict(coach.update_measures(measures(values), t_s, seen=seen))

@@ -10,12 +10,16 @@ from __future__ import annotations
 
 import math
 
+import numpy as np
 import pytest
 from scripted import Segment, exercise, run_script
 
 from coach.alerts import RuleTimer, StopRule
 from coach.conventions import View
 from coach.exercises import Safety
+from coach.landmarks import NUM_LANDMARKS
+from coach.motion import ReversalTracker, presence
+from coach.pose import Pose
 from coach.safety import RULES, STOP_ADVICE, Level, RuleInput, evaluate, level_above, level_below, rule_by_id
 from coach.verdict import EventKind, Severity, Status
 
@@ -197,3 +201,35 @@ def test_repeated_stop_level_alerts_end_the_exercise_with_advice():
     last = run.verdicts[-1]
     assert last.status == Status.STOPPED and last.advice == STOP_ADVICE and not last.holding
     assert "let it go" in STOP_ADVICE
+
+
+# --- motion and framing helpers --------------------------------------------------------------------
+
+def _pose(xy, visibility=1.0) -> Pose:
+    image = np.column_stack([xy, np.zeros(NUM_LANDMARKS), np.full((NUM_LANDMARKS, 2), visibility)])
+    return Pose.from_arrays(image, np.zeros((NUM_LANDMARKS, 3)), (640, 480))
+
+
+def test_presence_measures_size_and_what_is_out_of_frame():
+    rng = np.random.default_rng(0)
+    xy = rng.uniform(0.4, 0.6, (NUM_LANDMARKS, 2))
+    xy[0], xy[1] = (0.4, 0.4), (0.6, 0.6)
+    seen, (size, outside) = presence(_pose(xy))
+    assert seen and size == pytest.approx(0.2) and outside == 0.0
+    xy[25:] = (0.5, 1.3)  # legs below the frame
+    assert presence(_pose(xy))[1][1] == pytest.approx(8 / NUM_LANDMARKS)
+    assert presence(_pose(xy, visibility=0.1))[0] is False
+    empty_seen, (empty_size, _) = presence(Pose.empty())
+    assert not empty_seen and math.isnan(empty_size)
+
+
+@pytest.mark.parametrize("swing, near, expected", [
+    (2.0, True, 0),    # jitter below the 5 deg noise floor never counts
+    (8.0, True, 3),    # 1.5 Hz swings near end range: a reversal every third of a second
+    (8.0, False, 0),   # the same swings far from any end range
+])
+def test_reversal_tracker_counts_only_real_swings_near_end_range(swing, near, expected):
+    tracker = ReversalTracker(1, amplitude_deg=5.0, window_s=1.0)
+    counts = [tracker.step(np.array([50 + swing * math.sin(3 * math.pi * t)]), np.array([near]), t)
+              for t in np.arange(0, 3, 1 / 30)]
+    assert counts[-1] == expected

@@ -1,20 +1,28 @@
-"""`coach live --exercise ID | --routine FILE`: coach a stretch in front of a camera, safely.
+"""`coach live --exercise ID | --routine FILE | --reference DEMO`: coach a stretch in front of a camera, safely.
 
 Red-flag screening first (window or terminal; remembered for the day), a framing step, then the live
-overlay; the summary is printed and saved like `coach analyze`. Without a camera: `--source VIDEO
---realtime` paces a file like a camera, `--no-window` runs the same loop headless, and a landmark
-recording (.jsonl.gz) replays without a model. Nothing heavy is imported until `run`.
+overlay; the summary is printed and saved like `coach analyze`, and stored in the session history
+(`coach history`; not with --no-history), with a warning when the stretch is done too often today.
+Without a camera: `--source VIDEO --realtime` paces a file like a camera, `--no-window` runs the same
+loop headless, and a landmark recording (.jsonl.gz) replays without a model.
+
+--reference DEMO follows a physiotherapist's demonstration (a video or recording): its ghost is drawn
+over the person, advancing with them, with a 0-100 match score. The exercise coached is taught from the
+demonstration (`coach teach`), or is --exercise ID when given (the demonstration then only guides).
+Nothing heavy is imported until `run`.
 """
 
 from __future__ import annotations
 
 import argparse
+import re
 import sys
 import time
 from pathlib import Path
 
 HELP = "coach a stretch live from a camera (or a video paced like one), with red-flag screening first"
-EXAMPLE = "coach live --exercise childs_pose --camera 0    (no camera: --source clip.mp4 --realtime --no-window)"
+EXAMPLE = ("coach live --exercise childs_pose --camera 0    (no camera: --source clip.mp4 --realtime --no-window)\n"
+           "  coach live --reference physio_bridge.mp4          (follow a demonstration: ghost and match score)")
 KEY_LINES = ("keys: space pause, n / p next / previous exercise, r restart, m mirror, f fullscreen, "
              "+ / - text size, g angle plot, x PAIN (stops and records it), q or Esc quit")
 SCREEN_PX = (960, 600)
@@ -31,9 +39,12 @@ def _scale(text: str) -> float:
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
-    what = parser.add_mutually_exclusive_group(required=True)
+    what = parser.add_mutually_exclusive_group()   # one of them or --reference: checked in `run`
     what.add_argument("--exercise", metavar="ID", help="the exercise to coach (see `coach exercises list`)")
     what.add_argument("--routine", metavar="FILE", help="a routine file: exercises in order (exercises/routines/)")
+    parser.add_argument("--reference", metavar="DEMO",
+                        help="a demonstration (video or .jsonl[.gz] recording) to follow: ghost and match score; "
+                             "the exercise is taught from it unless --exercise is given")
     src = parser.add_mutually_exclusive_group()
     src.add_argument("--camera", type=int, default=0, metavar="N", help="camera index (default 0)")
     src.add_argument("--source", metavar="VIDEO|URL", help="a video file, stream URL or .jsonl[.gz] landmark recording")
@@ -55,6 +66,10 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--answers", choices=["no"], default=None,
                         help="scripted runs: state that no red-flag question applies (recorded as answers)")
     parser.add_argument("--rescreen", action="store_true", help="ask the red-flag questions again today")
+    parser.add_argument("--no-history", dest="history", action="store_false",
+                        help="don't store the session in the history database (`coach history`)")
+    parser.add_argument("--db", default=None, metavar="FILE",
+                        help="the history database (default $COACH_DB or the user data folder)")
     parser.epilog = (parser.epilog or "") + "\n\n" + KEY_LINES
 
 
@@ -65,6 +80,31 @@ def _routine(args):
     if args.routine:
         return load_routine(args.routine, args.exercises)
     return Routine.single(get_exercise(args.exercise, args.exercises))
+
+
+def demo_id(name: str) -> str:
+    """An exercise id from a demonstration's file name: "Anna Bridge.mp4" -> "anna_bridge"."""
+    stem = Path(name).name.split(".")[0]
+    return re.sub(r"[^a-z0-9]+", "_", stem.lower()).strip("_") or "demonstration"
+
+
+def _plan(args):
+    """The routine to coach and the demonstration to follow (None without --reference)."""
+    if args.reference is None:
+        return _routine(args), None
+    from coach.commands.teach import load_poses
+    from coach.live_follow import FollowAlong, Reference
+    from coach.routine import Routine
+
+    demo = load_poses(args.reference, args.model, what="reading the demonstration")
+    name = Path(demo.name).name
+    if args.exercise:
+        exercise = _routine(args).exercises[0]
+    else:
+        from coach.teach import teach
+
+        exercise = teach(demo.series, demo_id(name), source=name).exercise
+    return Routine.single(exercise), FollowAlong(Reference(name, demo.frames, demo.series, exercise))
 
 
 def window_asker(display, style):
@@ -139,7 +179,16 @@ def _options(args, feed, screening_json: str):
                        extra_files=(("screening.json", screening_json),))
 
 
-def _coach(args, routine, display) -> int:
+def record_history(result, args) -> list[str]:
+    """Store a coached session in the history database (not with --no-history); its overuse warnings."""
+    if not args.history or result.report is None:
+        return []
+    from coach.history import record_session
+
+    return record_session(result.report, "live", args.db)
+
+
+def _coach(args, routine, follow, display) -> int:
     from coach.capture import open_feed
     from coach.live import run_live, summary_lines
     from coach.overlay import OverlayStyle
@@ -153,27 +202,43 @@ def _coach(args, routine, display) -> int:
         detector = _detector(feed, args)
         with Sounds(mute=args.mute) as sounds:
             result = run_live(feed, routine, display, _options(args, feed, screening_json), detector=detector,
-                              sounds=sounds)
+                              sounds=sounds, follow=follow)
     finally:
         feed.close()
         if detector is not None:
             detector.close()
     lines = summary_lines(result)
     print("\n".join(lines))
+    warnings = record_history(result, args)
+    for warning in warnings:
+        print(f"coach: warning: {warning}", file=sys.stderr)
+    lines += [f"Warning: {w}" for w in warnings]
     if result.ended_by != "interrupted":
         _wait_on_screen(display, "Session summary", lines, style)
     return 130 if result.ended_by == "interrupted" else 0
 
 
+def _problem(args: argparse.Namespace) -> str | None:
+    """A bad combination of flags, named; None when they fit together."""
+    if not (args.exercise or args.routine or args.reference):
+        return "give the exercise to coach: --exercise ID, --routine FILE or --reference DEMO"
+    if args.reference and args.routine:
+        return "--reference follows one demonstrated exercise: use it alone or with --exercise ID, not --routine"
+    if args.realtime and args.source is None:
+        return "--realtime paces a file: it needs --source VIDEO"
+    return None
+
+
 def run(args: argparse.Namespace) -> int:
     from coach.display import CvWindow, NoWindow
 
-    if args.realtime and args.source is None:
-        print("coach: error: --realtime paces a file: it needs --source VIDEO", file=sys.stderr)
+    problem = _problem(args)
+    if problem:
+        print(f"coach: error: {problem}", file=sys.stderr)
         return 2
-    routine = _routine(args)
+    routine, follow = _plan(args)
     display = NoWindow() if args.no_window else CvWindow()
     try:
-        return _coach(args, routine, display)
+        return _coach(args, routine, follow, display)
     finally:
         display.close()

@@ -1,0 +1,147 @@
+"""`coach live --reference DEMO`: follow a demonstration live, headless, on shared recordings. The same
+recording as its own demonstration is matched closely (the ghost is drawn over the person and keeps pace
+with them, the score shows in the status line and its mean in session.json); another exercise's
+demonstration is not; the restart key restarts the demonstration; bad flag combinations are refused."""
+
+from __future__ import annotations
+
+import json
+
+import numpy as np
+import pytest
+
+from coach.cli import main
+from coach.display import NoWindow
+from coach.ghost import torso_px
+from coach.live_follow import FollowAlong
+from coach.overlay import Overlay
+from coach.recording import Recording, RecordingWriter
+
+CHILDS_POSE = "childs_pose__01.jsonl.gz"   # kneeling side-on, holding from 0.4 s on
+CAT_COW = "cat_cow__01.jsonl.gz"
+SHORT_S = 6.0
+LIVE = ["--no-window", "--answers", "no", "--mute", "--no-history"]
+
+
+def _cut(source, path, seconds: float):
+    rec = Recording(source)
+    with RecordingWriter(path, rec.info) as writer:
+        for pf in rec.frames():
+            if pf.t_s >= seconds:
+                break
+            writer.write(pf)
+    return path
+
+
+@pytest.fixture(scope="module")
+def childs(landmarks_dir, tmp_path_factory):
+    """The first 6 s of the child's pose recording: a rest-free hold, quick to play."""
+    return _cut(landmarks_dir / CHILDS_POSE, tmp_path_factory.mktemp("rec") / "childs_short.jsonl.gz", SHORT_S)
+
+
+class RestartKey(NoWindow):
+    """A headless display on which "r" (restart the exercise) is pressed after the 100th frame shown."""
+
+    pressed = False
+
+    def key(self) -> str | None:
+        if self.shown < 100 or self.pressed:
+            return None
+        self.pressed = True
+        return "r"
+
+
+class Spy:
+    """What the live loop drew and followed: ghosts given to the overlay, status lines, follow steps."""
+
+    def __init__(self, monkeypatch):
+        self.ghosts, self.status, self.steps = [], [], []
+        self.ghost_pixels: int | None = None
+        annotate, step = Overlay.annotate, FollowAlong.step
+
+        def spy_annotate(overlay, rgb, frame, verdict, *, mirror=False, ghost=None):
+            out = annotate(overlay, rgb, frame, verdict, mirror=mirror, ghost=ghost)
+            self.ghosts.append((frame.pose, ghost))
+            if self.ghost_pixels is None and ghost is not None and not ghost.is_empty:
+                plain = annotate(overlay, rgb, frame, verdict, mirror=mirror, ghost=None)
+                self.ghost_pixels = int(np.any(out != plain, axis=2).sum())
+            return out
+
+        def spy_step(follow, pose_frame):
+            result = step(follow, pose_frame)
+            self.steps.append((pose_frame.t_s, result.reference_t_s))
+            return result
+
+        monkeypatch.setattr(Overlay, "annotate", spy_annotate)
+        monkeypatch.setattr(FollowAlong, "step", spy_step)
+        monkeypatch.setattr("coach.live_session.draw_status", lambda img, text, *a: self.status.append(text))
+
+
+def test_following_the_same_recording_scores_high_and_draws_the_ghost_on_the_person(childs, tmp_path, monkeypatch,
+                                                                                   capsys):
+    spy = Spy(monkeypatch)
+    out = tmp_path / "out"
+    assert main(["live", "--reference", str(childs), "--source", str(childs), "-o", str(out), "--save-video",
+                 *LIVE]) == 0
+    data = json.loads((out / "session.json").read_text())
+    follow = data["follow"]
+    assert follow["reference"] == childs.name and follow["exercise"] == "childs_short"
+    assert data["segments"][0]["exercise"] == "childs_short", "the exercise coached is taught from the demonstration"
+    assert follow["mean_score"] > 80 and follow["frames_scored"] == data["frames"]
+    assert "annotated.mp4" in data["outputs"]
+    drawn = [(person, ghost) for person, ghost in spy.ghosts if ghost is not None and not ghost.is_empty]
+    assert len(drawn) >= 0.9 * len(spy.ghosts), "the ghost is drawn on (nearly) every frame"
+    assert spy.ghost_pixels is not None and spy.ghost_pixels > 200, "the ghost changes the picture"
+    for person, ghost in drawn[::25]:
+        (own_hip, own_len), (ghost_hip, _) = torso_px(person), torso_px(ghost)
+        assert np.linalg.norm(own_hip - ghost_hip) < 0.25 * own_len, "the ghost is drawn over the person"
+    t_s, ref_t_s = np.array(spy.steps).T
+    assert np.all(np.diff(ref_t_s) >= 0) and ref_t_s[-1] > 0.8 * t_s[-1], "the demonstration advances"
+    assert np.median(np.abs(t_s - ref_t_s)) < 1.0, "the demonstration keeps pace with the person"
+    assert any(text.startswith(("match 9", "match 100")) for text in spy.status)
+    assert "Following childs_short.jsonl.gz: mean match" in capsys.readouterr().out
+
+
+def test_another_exercise_demonstrated_scores_low(childs, landmarks_dir, tmp_path):
+    out = tmp_path / "out"
+    assert main(["live", "--exercise", "childs_pose", "--reference", str(landmarks_dir / CAT_COW), "--source",
+                 str(childs), "-o", str(out), *LIVE]) == 0
+    data = json.loads((out / "session.json").read_text())
+    assert data["segments"][0]["exercise"] == "childs_pose", "--exercise is coached; the demonstration only guides"
+    assert data["follow"]["exercise"] == "childs_pose" and data["follow"]["frames_scored"] > 50
+    assert data["follow"]["mean_score"] < 40
+
+
+def test_restarting_the_exercise_restarts_the_demonstration(childs, tmp_path, monkeypatch):
+    from coach.capture import open_feed
+    from coach.exercises import get_exercise
+    from coach.commands.teach import load_poses
+    from coach.live import LiveOptions, run_live
+    from coach.live_follow import Reference
+    from coach.routine import Routine
+
+    spy = Spy(monkeypatch)
+    demo = load_poses(str(childs), quiet=True)
+    exercise = get_exercise("childs_pose")
+    follow = FollowAlong(Reference(childs.name, demo.frames, demo.series, exercise))
+    result = run_live(open_feed(str(childs)), Routine.single(exercise), RestartKey(),
+                      LiveOptions(tmp_path / "out"), follow=follow)
+    ref_t_s = np.array([ref for _, ref in spy.steps])
+    back = np.flatnonzero(np.diff(ref_t_s) < 0)
+    assert len(back) == 1 and ref_t_s[back[0]] > 2.0 and ref_t_s[back[0] + 1] < 0.5
+    assert result.follow is not None and result.follow.frames_scored > 0
+
+
+@pytest.mark.parametrize("extra, message", [
+    ([], "--exercise ID, --routine FILE or --reference DEMO"),
+    (["--reference", "{demo}", "--routine", "exercises/routines/gentle_back.toml"], "not --routine"),
+    (["--reference", "{tiny}"], "tiny.jsonl.gz"),   # no stable hold to teach
+])
+def test_bad_reference_flags_are_refused_up_front(childs, tmp_path, capsys, extra, message):
+    tiny = _cut(childs, tmp_path / "tiny.jsonl.gz", 0.5)
+    args = [a.format(demo=childs, tiny=tiny) for a in extra]
+    out = tmp_path / "out"
+    assert main(["live", "--source", str(childs), "-o", str(out), *LIVE, *args]) == 2
+    err = capsys.readouterr().err
+    assert message in err and err.startswith("coach: error:") and "Traceback" not in err
+    assert not out.exists()
