@@ -107,8 +107,9 @@ def main(argv: list[str] | None = None) -> int:
         result = time_recording(path, args.repeat)
         for key in everything:
             everything[key].append(result[key])
-        print(f"{path.name.split('.')[0]:26} {len(result['total']):5} frames | {summary('measures', result['measures'])}"
-              f" | {summary('engine', result['engine'])} | {summary('both', result['total'])}")
+        print(f"{path.name.split('.')[0]:26} {len(result['total']):5} frames | "
+              f"{summary('measures', result['measures'])} | {summary('engine', result['engine'])} | "
+              f"{summary('both', result['total'])}")
     total = np.concatenate(everything["total"])
     print(f"{'all recordings':26} {len(total):5} frames | "
           f"{summary('measures', np.concatenate(everything['measures']))} | "

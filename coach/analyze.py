@@ -118,7 +118,7 @@ def analyze(source: str | os.PathLike, out_dir: str | os.PathLike, options: Anal
             plan_, interrupted = Plan.fixed(exercises[0]), False
             pairs = prefetch(stream.frames_and_poses())
         with SessionFiles(folder, info, target=Path(out_dir), video=options.video, landmarks=not plan_.auto) as files:
-            progress.start(f"analysing {info.name}", stream.info.frame_count)
+            progress.start(f"analysing {_short(info.name)}", _frame_count(source, stream.info))
             with contextlib.closing(pairs):
                 interrupted = coach_stream(pairs, plan_, files, summary, progress) or interrupted
             report, timeline = summary.finish(partial=interrupted, outputs=files.names())
@@ -192,7 +192,7 @@ def _first_pass(stream, folder: Path, exercises: list[Exercise], progress: Progr
 
     info, features, interrupted = stream.info, Features(), False
     header = RecordingInfo(info.fps, info.size[0], info.size[1], info.model, info.label)
-    progress.start(f"finding the exercise in {Path(info.name).name}", info.frame_count)
+    progress.start(f"detecting {_short(Path(info.name).name)}", _frame_count(info.name, info))
     with RecordingWriter(folder / LANDMARKS, header) as writer, contextlib.closing(prefetch(iter(stream))) as frames:
         try:
             for pose_frame in frames:
@@ -230,6 +230,25 @@ def _exercises(options: AnalyzeOptions) -> list[Exercise]:
     if options.exercise != AUTO:
         return [get_exercise(options.exercise, list(options.exercise_dirs))]
     return list(load_library(list(options.exercise_dirs)).values())
+
+
+def _short(name: str, width: int = 24) -> str:
+    return name if len(name) <= width else name[: width - 1] + "…"
+
+
+def _frame_count(source, stream_info) -> int | None:
+    """Frames to expect, for the progress bar: the container's count, or a recording's lines."""
+    if stream_info.kind != "recording":
+        return stream_info.frame_count
+    import gzip
+
+    try:
+        with open(source, "rb") as raw:
+            zipped = raw.read(2) == b"\x1f\x8b"
+        with (gzip.open if zipped else open)(source, "rb") as fh:
+            return max(0, sum(1 for line in fh if line.strip()) - 1)
+    except (OSError, EOFError):
+        return None   # the replay reports what is wrong with the file
 
 
 def _input_info(source, stream_info) -> InputInfo:

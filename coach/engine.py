@@ -47,7 +47,14 @@ SMOOTHING_MODES = ("causal", "none")
 
 @dataclass(frozen=True)
 class EngineSettings:
-    """Every engine default, in one place. Times in seconds, speeds in degrees per second."""
+    """Every engine default, in one place. Times in seconds, speeds in degrees per second.
+
+    Calibrated on the shared recordings (tests/test_engine_recordings.py): a still hold reads
+    0.5-4 deg/s at the median (measures judged at medium reliability or better), movements between
+    positions 20-50 deg/s; 15 / 20 deg/s separates them with hysteresis. settle_s and the filter
+    lag together put a detected hold start 0.2-0.3 s after the truth's; grace_s joins the brief
+    pauses of a hold read through view changes and camera dissolves.
+    """
 
     # One Euro filter (live smoothing) - see coach.smoothing for the tuning notes
     min_cutoff_hz: float = 1.0

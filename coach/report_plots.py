@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import io
 import math
+import threading
 
 import numpy as np
 
@@ -22,14 +23,19 @@ MAX_POINTS = 1500
 WIDTH_IN, DPI = 4.8, 160   # about 770 px, shown at phone width (fonts stay legible)
 BAND_RGB, LINE_RGB, HOLD_RGB = "#009E73", "#0F2A44", "#009E73"
 OUT_RGB, CAUTION_RGB, STOP_RGB, GREY_RGB = "#56B4E9", "#E69F00", "#CC3311", "#9AA0A6"
+PHASE_RGB = (BAND_RGB, "#CC79A7", "#0072B2")   # one band colour per phase (Okabe-Ito: colour-blind safe)
+
+
+_PYPLOT_LOCK = threading.Lock()   # the first import may run in coach.analyze's warm-up thread
 
 
 def pyplot():
-    """matplotlib.pyplot on the Agg backend (no display needed)."""
-    import matplotlib
+    """matplotlib.pyplot on the Agg backend (no display needed); safe to call from two threads."""
+    with _PYPLOT_LOCK:
+        import matplotlib
 
-    matplotlib.use("Agg", force=True)
-    import matplotlib.pyplot as plt
+        matplotlib.use("Agg", force=True)
+        import matplotlib.pyplot as plt
 
     return plt
 
@@ -81,10 +87,11 @@ def measure_plot(exercise: Exercise, key: str, segment: int, tl: TimelineArrays,
         band = phase.envelope.get(key)
         if band is None:
             continue
-        for a, b in runs(phases == index):
+        colour = PHASE_RGB[index % len(PHASE_RGB)]
+        for n, (a, b) in enumerate(runs(phases == index)):
             x0, width = _span_s(t, a, b)
-            ax.fill_between([x0, x0 + width], band.min, band.max, color=BAND_RGB, alpha=0.18, lw=0,
-                            label=f"target ({phase.name})" if a == runs(phases == index)[0][0] else None)
+            ax.fill_between([x0, x0 + width], band.min, band.max, color=colour, alpha=0.2, lw=0,
+                            label=f"target: {phase.name}" if n == 0 else None)
     for a, b in runs(tl.holding[rows] == 1):
         x0, width = _span_s(t, a, b)
         ax.axvspan(x0, x0 + width, ymin=0, ymax=0.04, color=HOLD_RGB, lw=0)

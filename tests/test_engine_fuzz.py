@@ -60,6 +60,8 @@ def random_pose(rng: np.random.Generator) -> Pose:
 
 
 def corrupt(pose: Pose, how: str, rng: np.random.Generator) -> Pose:
+    if how == "none":
+        return pose
     image, world = pose.as_image_array(), pose.world.copy()
     some = rng.random(NUM_LANDMARKS) < 0.4
     if how == "empty":
@@ -138,8 +140,9 @@ def test_random_and_corrupted_streams_never_break_the_engine(recipe):
 SHORT_EXERCISES = (
     {}, dict(reps_per_side=2, rest_s=0.5),
     dict(sides="left_right", side_from="sign:trunk_rotation_deg", rest_s=0.3,
-         phases=[{"name": "twist", "hold_s": 1.0, "envelope": {"trunk_rotation_deg": band(15, 45, min_reliability="low"),
-                                                               "trunk_inclination_deg": band(20, 60)}}]),
+         phases=[{"name": "twist", "hold_s": 1.0,
+                  "envelope": {"trunk_rotation_deg": band(15, 45, min_reliability="low"),
+                               "trunk_inclination_deg": band(20, 60)}}]),
     dict(posture=["seated", "all_fours"], phases=[
         {"name": "cat", "hold_s": 1.0, "envelope": {"neck_flexion_deg": band(20, 80)}},
         {"name": "cow", "hold_s": 1.0, "envelope": {"neck_flexion_deg": band(-40, 10)}}]),
@@ -149,7 +152,7 @@ measure_frame = st.tuples(st.integers(1, 40), VALUES, VALUES, VALUES, st.sampled
                           st.sampled_from((1 / 16, 1 / 16, 0.0, 0.7, 5.0)), st.booleans())
 
 
-@settings(max_examples=200, deadline=None, database=None)
+@settings(max_examples=120, deadline=None, database=None)
 @given(st.integers(0, len(SHORT_EXERCISES) - 1), st.lists(measure_frame, min_size=1, max_size=8))
 def test_long_random_measure_streams_through_short_exercises(which, segments):
     coach, t_s = Coach(exercise(**SHORT_EXERCISES[which]), settings=SCRIPT_SETTINGS), 0.0

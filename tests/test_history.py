@@ -1,16 +1,15 @@
-"""Session history: analyze (and live) sessions are stored and listed, plotted per side over time, the
+"""Session history: analyze and live sessions are stored and listed, plotted per side over time, the
 schema upgrade from v1 keeps the data, and the same stretch done too often in a day warns."""
 
 from __future__ import annotations
 
-import inspect
 import sqlite3
 from datetime import datetime, timedelta, timezone
 
 import pytest
 
 from coach.cli import main
-from coach.history import (MAX_SESSIONS_PER_DAY, SCHEMA_VERSION, History, overuse_warnings, plot_png, record_session,
+from coach.history import (MAX_SESSIONS_PER_DAY, SCHEMA_VERSION, History, overuse_warnings, record_session,
                            schema_version)
 
 WHEN = datetime(2026, 3, 2, 9, 30, tzinfo=timezone(timedelta(hours=1)))
@@ -38,17 +37,39 @@ def test_analyze_stores_a_session_that_history_lists(landmarks_dir, tmp_path, db
     assert "1 session(s)" in out and "cat_cow" in out and "analyze" in out
 
 
-def test_live_stores_a_session(landmarks_dir, tmp_path, db, monkeypatch):
-    import coach.commands.live as live_command
+def _first_seconds(source, path, seconds: float):
+    from coach.recording import Recording, RecordingWriter
 
-    if "record_session" not in inspect.getsource(live_command):
-        pytest.skip("coach live does not call coach.history.record_session yet (wiring left to the live owner)")
-    monkeypatch.setenv("COACH_DB", str(db))
-    monkeypatch.setenv("COACH_STATE_DIR", str(tmp_path / "state"))
-    rec = str(landmarks_dir / "childs_pose__01.jsonl.gz")
-    main(["live", rec, "--exercise", "childs_pose", "--headless", "--out", str(tmp_path / "live")])
+    rec = Recording(source)
+    with RecordingWriter(path, rec.info) as writer:
+        for pf in rec.frames():
+            if pf.t_s >= seconds:
+                break
+            writer.write(pf)
+    return path
+
+
+def test_live_stores_a_session_that_history_lists_and_warns_of_overuse(landmarks_dir, tmp_path, db, capsys):
+    now = datetime.now().astimezone()
+    with History(db) as history:   # the stretch was already done as often as advised today
+        for n in range(MAX_SESSIONS_PER_DAY):
+            history.add("analyze", "childs_pose", now - timedelta(seconds=n + 1), 20.0, {"both": 1}, {}, 0)
+    rec = str(_first_seconds(landmarks_dir / "childs_pose__01.jsonl.gz", tmp_path / "childs.jsonl.gz", 6.0))
+    args = ["live", "--exercise", "childs_pose", "--source", rec, "--no-window", "--answers", "no", "--mute"]
+    assert main(args + ["-o", str(tmp_path / "live"), "--db", str(db)]) == 0
+    err = capsys.readouterr().err
+    assert f"coach: warning: childs_pose: {MAX_SESSIONS_PER_DAY + 1} sessions on {now.date().isoformat()}" in err
+    assert main(args + ["-o", str(tmp_path / "again"), "--db", str(db), "--no-history"]) == 0
     with History(db) as history:
-        assert [s.kind for s in history.sessions("childs_pose")] == ["live"]
+        sessions = history.sessions("childs_pose")
+    assert [s.kind for s in sessions].count("live") == 1, "stored once: not with --no-history"
+    live = next(s for s in sessions if s.kind == "live")
+    assert live.source == rec and live.duration_s == pytest.approx(5.0, abs=0.5) and set(live.holds) == {"both"}
+    assert live.peaks and all(set(v) == {"both"} for v in live.peaks.values())
+    capsys.readouterr()
+    assert main(["history", "--db", str(db), "--exercise", "childs_pose"]) == 0
+    out = capsys.readouterr().out
+    assert f"{MAX_SESSIONS_PER_DAY + 1} session(s)" in out and "live" in out
 
 
 def _add(history: History, exercise: str, when: datetime, hip: float, holds: int) -> None:

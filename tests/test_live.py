@@ -159,9 +159,7 @@ def test_mirror_fullscreen_text_and_plot_keys_change_the_session(tmp_path):
     from coach.live import input_info
 
     feed = Feed(FeedInfo("camera", "camera 0", 30.0, (320, 240)), lambda: iter(()))
-    ghost_times: list[float] = []
-    session = LiveSession(routine(("childs_pose", {})), LiveOptions(tmp_path), input_info(feed),
-                          ghost_source=lambda t_s: ghost_times.append(t_s))
+    session = LiveSession(routine(("childs_pose", {})), LiveOptions(tmp_path), input_info(feed))
     display = ScriptedKeys({})
     ramp = np.linspace(0, 255, 320).astype(np.uint8)   # dark on the left, bright on the right
     frame = Captured(0.0, 0, np.ascontiguousarray(np.tile(ramp[None, :, None], (240, 1, 3))))
@@ -173,7 +171,6 @@ def test_mirror_fullscreen_text_and_plot_keys_change_the_session(tmp_path):
     mirrored = session.render(frame)
     y, x = 175, 2   # left of every panel, between the prompt and the cue strip
     assert plain[y, x, 0] < 10 and mirrored[y, x, 0] > 240, "the mirrored picture shows its right edge on the left"
-    assert ghost_times == [0.0, 0.0], "the follow-along hook is asked for a pose at each frame's time"
 
 
 def test_presentation_mode_uses_larger_text_and_the_envelope_numbers(tmp_path):

@@ -73,7 +73,7 @@ def _fps_column():
     class FpsColumn(ProgressColumn):
         def render(self, task) -> Text:
             speed = task.finished_speed or task.speed
-            return Text(f"{speed:5.1f} frames/s" if speed else "  ... frames/s", style="progress.data.speed")
+            return Text(f"{speed:5.1f} fps" if speed else "  ... fps", style="progress.data.speed")
 
     return FpsColumn()
 

@@ -22,7 +22,7 @@ from pathlib import Path
 
 HELP = "coach a stretch live from a camera (or a video paced like one), with red-flag screening first"
 EXAMPLE = ("coach live --exercise childs_pose --camera 0    (no camera: --source clip.mp4 --realtime --no-window)\n"
-           "  coach live --reference physio_bridge.mp4          (follow a demonstration: ghost and match score)")
+           "  coach live --reference physio_bridge.mp4        (follow a demonstration: ghost and match score)")
 KEY_LINES = ("keys: space pause, n / p next / previous exercise, r restart, m mirror, f fullscreen, "
              "+ / - text size, g angle plot, x PAIN (stops and records it), q or Esc quit")
 SCREEN_PX = (960, 600)
