@@ -12,20 +12,22 @@ are read "toward the working side": the engine flips their sign for the right si
 from __future__ import annotations
 
 import os
-import sys
 from pathlib import Path
 from typing import Literal
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
+from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
-from coach.conventions import MEASURE_NAMES, PAIRED_BASES, SPEC, Posture, Reliability, View
+from coach.conventions import (
+    MEASURE_NAMES,
+    PAIRED_BASES,
+    SPEC,
+    Posture,
+    Reliability,
+    View,
+)
+from coach.datafile import load_model
 from coach.errors import ExerciseError
 from coach.paths import exercises_dir
-
-if sys.version_info >= (3, 11):
-    import tomllib
-else:  # pragma: no cover
-    import tomli as tomllib
 
 EXERCISES_ENV = "COACH_EXERCISES"  # extra exercise folders, separated by os.pathsep
 
@@ -186,30 +188,11 @@ class Exercise(_Strict):
         return sum(p.hold_s for p in self.phases)
 
 
-def _format_error(path: Path, err: ValidationError) -> str:
-    parts = []
-    for e in err.errors():
-        msg = " ".join(e["msg"].removeprefix("Value error, ").split())  # always one line
-        key = ".".join(str(x) for x in e["loc"])
-        parts.append(f"{key}: {msg}" if key else msg)
-    return f"{path}: " + "; ".join(parts)
 
 
 def load_exercise(path: str | os.PathLike) -> Exercise:
     """Load and validate one exercise file; `ExerciseError` names the file and the key."""
-    path = Path(path)
-    try:
-        data = tomllib.loads(path.read_text(encoding="utf-8"))
-    except FileNotFoundError:
-        raise ExerciseError(f"{path}: no such exercise file") from None
-    except (OSError, UnicodeDecodeError) as exc:
-        raise ExerciseError(f"{path}: cannot read ({exc})") from None
-    except tomllib.TOMLDecodeError as exc:
-        raise ExerciseError(f"{path}: not valid TOML ({' '.join(str(exc).split())})") from None
-    try:
-        return Exercise.model_validate(data)
-    except ValidationError as exc:
-        raise ExerciseError(_format_error(path, exc)) from None
+    return load_model(path, Exercise, ExerciseError, "exercise file")
 
 
 def load_exercise_file(path: str | os.PathLike) -> Exercise:

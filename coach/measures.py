@@ -53,6 +53,8 @@ NECK_NEUTRAL_DEG = 18.0     # the ear midpoint sits this far forward of the trun
                             # (median 15-26 deg over the upright rest segments of the shared recordings)
 HAND_DEPTH_ERROR_SW = (0.4, 1.0)  # how far MediaPipe's world depth may misplace a hand at the head, in
                                  # front of it / behind it (occluded; shared photos: up to 1.2 sw)
+TWIST_MIN_LINE_TRUNK = 0.25     # hip/shoulder line across the trunk axis (trunk lengths), tilt off square: twist
+TWIST_MAX_LINE_TILT_DEG = 25.0  # unmeasurable past these (recordings >= 0.34, <= 21; bridge lifts 0.16, 29 median)
 IMAGE_UP = np.array([0.0, -1.0])
 WORLD_UP = np.array([0.0, -1.0, 0.0])
 
@@ -216,10 +218,18 @@ def unsigned_angles(b: Body) -> np.ndarray:
 def trunk_rotation_deg(b: Body) -> float:
     """Shoulder line against hip line about the trunk axis (world, projected on the plane normal to
     the axis), -180..180, + when the chest turns toward the person's left (right-hand rule about the
-    upward trunk axis: the left shoulder moves back). Depth-only, so world only; low reliability."""
-    return float(signed_angle_about_deg(b.line("w", L.LEFT_HIP, L.RIGHT_HIP),
-                                        b.line("w", L.LEFT_SHOULDER, L.RIGHT_SHOULDER),
-                                        b.line("w", MID_SHOULDER, MID_HIP)))
+    upward trunk axis: the left shoulder moves back). Depth-only, so world only; low reliability.
+
+    NaN when a line tilts or shrinks toward the axis past the `TWIST_*` limits: they stand square to
+    the trunk, so that is MediaPipe's depth failing (bridge lifts read +-170 deg)."""
+    axis = b.line("w", MID_SHOULDER, MID_HIP)
+    lines = np.array([b.line("w", L.LEFT_HIP, L.RIGHT_HIP), b.line("w", L.LEFT_SHOULDER, L.RIGHT_SHOULDER)])
+    along = lines @ unit(axis)
+    across = norm(lines - along[:, None] * unit(axis))
+    if not ((np.degrees(np.arctan2(np.abs(along), across)) <= TWIST_MAX_LINE_TILT_DEG).all()
+            and (across >= TWIST_MIN_LINE_TRUNK * norm(axis)).all()):
+        return np.nan
+    return float(signed_angle_about_deg(lines[0], lines[1], axis))
 
 
 def trunk_rotation_2d_deg(b: Body, neutral_ratio: float | None) -> float:

@@ -32,6 +32,7 @@ WORLD_FIELDS = ["x", "y", "z"]
 # Decimal places written, as in the shared recordings: coordinates 5, visibility/presence 4, time 4.
 COORD_DECIMALS, SCORE_DECIMALS, TIME_DECIMALS = 5, 4, 4
 RECORDING_SUFFIXES = (".jsonl", ".jsonl.gz")
+GZIP_LEVEL = 6  # level 9 costs ~1 ms more per frame for a few percent smaller files
 
 
 def is_recording_path(path: str | os.PathLike) -> bool:
@@ -188,7 +189,7 @@ class RecordingWriter:
             raise OutputError(f"{self.path}: cannot write in {folder} ({exc.strerror})") from None
         self._tmp = Path(tmp)
         raw = os.fdopen(fd, "wb")
-        binary = gzip.GzipFile(fileobj=raw, mode="wb", mtime=0) if self.path.name.endswith(".gz") else raw
+        binary = gzip.GzipFile(fileobj=raw, mode="wb", mtime=0, compresslevel=GZIP_LEVEL) if self.path.name.endswith(".gz") else raw
         self._raw, self._fh = raw, io.TextIOWrapper(binary, encoding="utf-8", newline="\n")
         self._fh.write(json.dumps(self.info.header()) + "\n")
         return self

@@ -8,18 +8,13 @@ and the key (`red_flags.toml: flag.2.question: Field required`).
 from __future__ import annotations
 
 import os
-import sys
 from pathlib import Path
 from typing import Literal
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
+from pydantic import BaseModel, ConfigDict, Field, model_validator
 
+from coach.datafile import load_model
 from coach.errors import CoachError
-
-if sys.version_info >= (3, 11):
-    import tomllib
-else:  # pragma: no cover
-    import tomli as tomllib
 
 RED_FLAGS_PATH = Path(__file__).with_name("red_flags.toml")
 
@@ -62,30 +57,12 @@ class RedFlags(_Strict):
         return self
 
 
-def _format_error(path: Path, err: ValidationError) -> str:
-    parts = []
-    for e in err.errors():
-        msg = " ".join(e["msg"].removeprefix("Value error, ").split())
-        key = ".".join(str(x) for x in e["loc"])
-        parts.append(f"{key}: {msg}" if key else msg)
-    return f"{path}: " + "; ".join(parts)
 
 
 def load_red_flags(path: str | os.PathLike | None = None) -> tuple[RedFlag, ...]:
     """The screening questions in file order (the shipped file when `path` is None)."""
     path = Path(path) if path is not None else RED_FLAGS_PATH
-    try:
-        data = tomllib.loads(path.read_text(encoding="utf-8"))
-    except FileNotFoundError:
-        raise RedFlagError(f"{path}: no such red-flag file") from None
-    except (OSError, UnicodeDecodeError) as exc:
-        raise RedFlagError(f"{path}: cannot read ({exc})") from None
-    except tomllib.TOMLDecodeError as exc:
-        raise RedFlagError(f"{path}: not valid TOML ({' '.join(str(exc).split())})") from None
-    try:
-        return tuple(RedFlags.model_validate(data).flag)
-    except ValidationError as exc:
-        raise RedFlagError(_format_error(path, exc)) from None
+    return tuple(load_model(path, RedFlags, RedFlagError, "red-flag file").flag)
 
 
 def flags_for(area: str, flags: tuple[RedFlag, ...] | None = None) -> tuple[RedFlag, ...]:

@@ -115,7 +115,10 @@ def _share(fraction: float, n_frames: int) -> str:
 
 
 def _label(measure: str) -> str:
-    return measure.removesuffix("_deg").removesuffix("_sw").replace("_", " ")
+    """"hip_left_deg" -> "Left hip" (the overlay's words, so report and video agree)."""
+    from coach.overlay import measure_label
+
+    return measure_label(measure)
 
 
 def _measure_notes(index: int, exercise: Exercise, tl: TimelineArrays) -> list[Note]:
@@ -139,9 +142,11 @@ def _measure_notes(index: int, exercise: Exercise, tl: TimelineArrays) -> list[N
                               f"needs were hidden or out of the frame", measure, exercise.id))
         if weak >= NOTE_MIN_SHARE:
             bad = views[np.isfinite(values) & (rel < RELIABILITY_CODE[Reliability(need)])]
-            common = VIEWS[int(np.bincount(bad).argmax())].value if len(bad) else "this"
-            notes.append(Note(f"{_label(measure)}: too unreliable to judge {_share(weak, tl.n)} (mostly a "
-                              f"{common} view; judged from {', '.join(v.value for v in exercise.view)})",
+            view = VIEWS[int(np.bincount(bad).argmax())] if len(bad) else VIEWS[-1]
+            article = "an" if view.value[0] in "aeiou" else "a"
+            notes.append(Note(f"{_label(measure)}: too unreliable to judge {_share(weak, tl.n)} - mostly in "
+                              f"{article} {view.value} view, from which this angle reads with "
+                              f"{SPEC[measure].reliability[view].value} reliability (needs {need})",
                               measure, exercise.id))
         if SPEC[measure].reliability and all(r in (Reliability.LOW, Reliability.NONE)
                                              for r in SPEC[measure].reliability.values()):

@@ -17,19 +17,14 @@ overridden exercise is validated again as a whole, so an override cannot make an
 from __future__ import annotations
 
 import os
-import sys
 from dataclasses import dataclass
 from pathlib import Path
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
+from coach.datafile import format_validation_error, load_model
 from coach.errors import ExerciseError
 from coach.exercises import Exercise, load_library
-
-if sys.version_info >= (3, 11):
-    import tomllib
-else:  # pragma: no cover
-    import tomli as tomllib
 
 
 class RoutineError(ExerciseError):
@@ -76,28 +71,10 @@ def apply_overrides(exercise: Exercise, item: RoutineItem) -> Exercise:
     return Exercise.model_validate(data)
 
 
-def _format_error(path: Path, err: ValidationError) -> str:
-    parts = []
-    for e in err.errors():
-        msg = " ".join(e["msg"].removeprefix("Value error, ").split())
-        key = ".".join(str(x) for x in e["loc"])
-        parts.append(f"{key}: {msg}" if key else msg)
-    return f"{path}: " + "; ".join(parts)
 
 
 def _read(path: Path) -> RoutineFile:
-    try:
-        data = tomllib.loads(path.read_text(encoding="utf-8"))
-    except FileNotFoundError:
-        raise RoutineError(f"{path}: no such routine file") from None
-    except (OSError, UnicodeDecodeError) as exc:
-        raise RoutineError(f"{path}: cannot read ({exc})") from None
-    except tomllib.TOMLDecodeError as exc:
-        raise RoutineError(f"{path}: not valid TOML ({' '.join(str(exc).split())})") from None
-    try:
-        return RoutineFile.model_validate(data)
-    except ValidationError as exc:
-        raise RoutineError(_format_error(path, exc)) from None
+    return load_model(path, RoutineFile, RoutineError, "routine file")
 
 
 def load_routine(path: str | os.PathLike, extra_dirs: list[str | os.PathLike] | None = None) -> Routine:
@@ -113,5 +90,5 @@ def load_routine(path: str | os.PathLike, extra_dirs: list[str | os.PathLike] | 
         try:
             exercises.append(apply_overrides(library[item.id], item))
         except ValidationError as exc:
-            raise RoutineError(_format_error(path, exc).replace(f"{path}: ", f"{path}: exercise.{i}: ", 1)) from None
+            raise RoutineError(format_validation_error(path, exc).replace(f"{path}: ", f"{path}: exercise.{i}: ", 1)) from None
     return Routine(spec.name, tuple(exercises))

@@ -10,7 +10,8 @@ A reading is one of:
   UNKNOWN   can't judge (NaN, person not seen): neither counts for nor against the rule
 Timing (dwell before firing, hysteresis to clear, cooldown before it may fire again) is applied
 by `coach.alerts.RuleTimer`; a reading of a low-reliability estimate (the twist, from any one
-camera) must persist `EngineSettings.estimate_dwell_factor` times longer before it fires.
+camera) must persist `EngineSettings.estimate_dwell_factor` times longer before it fires; the
+neck angle rules do not judge estimates at all (`Rule.trust_estimates`).
 The table below is the one place the rules' defaults live; `coach.engine.EngineSettings.rules`
 carries it into the engine.
 """
@@ -92,6 +93,7 @@ class Rule:
     cooldown_s: float
     read: Callable[[Rule, RuleInput, Safety], Reading]
     measure: str | None = None
+    trust_estimates: bool = True  # False: a low-reliability reading of `measure` is UNKNOWN, never an alert
 
     def limit_value(self, safety: Safety) -> float:
         return float(getattr(safety, self.limit)) if isinstance(self.limit, str) else float(self.limit)
@@ -204,16 +206,17 @@ RULES: tuple[Rule, ...] = (
          dwell_s=0.5, hysteresis=5.0, cooldown_s=5.0, read=read_twist, measure="trunk_rotation_deg"),
     Rule("neck_flexion", C, "Ease your chin up: neck bent {value}°, past {limit}°", "neck_flexion_max_deg",
          dwell_s=0.3, hysteresis=5.0, cooldown_s=5.0, read=_abs_measure("neck_flexion_deg", absolute=False),
-         measure="neck_flexion_deg"),
+         measure="neck_flexion_deg", trust_estimates=False),
     Rule("neck_extension", C, "Don't tip your head back: neck extended {value}°, past {limit}°",
          "neck_extension_max_deg", dwell_s=0.3, hysteresis=5.0, cooldown_s=5.0,
-         read=_abs_measure("neck_flexion_deg", sign=-1.0, absolute=False), measure="neck_flexion_deg"),
+         read=_abs_measure("neck_flexion_deg", sign=-1.0, absolute=False), measure="neck_flexion_deg",
+         trust_estimates=False),
     Rule("neck_rotation", C, "Turn your head less: {value}°, past {limit}°", "neck_rotation_max_deg",
          dwell_s=0.3, hysteresis=5.0, cooldown_s=5.0, read=_abs_measure("neck_rotation_deg"),
-         measure="neck_rotation_deg"),
+         measure="neck_rotation_deg", trust_estimates=False),
     Rule("neck_lateral", C, "Ease the side tilt of your head: {value}°, past {limit}°", "neck_lateral_max_deg",
          dwell_s=0.3, hysteresis=5.0, cooldown_s=5.0, read=_abs_measure("neck_lateral_deg"),
-         measure="neck_lateral_deg"),
+         measure="neck_lateral_deg", trust_estimates=False),
     Rule("hand_on_head", C, "Take your hand off your head: don't pull on your neck", "hand_head_min_sw",
          dwell_s=0.5, hysteresis=0.1, cooldown_s=5.0, read=read_hand_on_head),
     Rule("partner_hands_on_head", S, "Don't let anyone pull or crack your neck: stop now", "hand_head_min_sw",
@@ -249,15 +252,17 @@ def rule_by_id(rule_id: str, rules: tuple[Rule, ...] = RULES) -> Rule:
 
 def evaluate(rules: tuple[Rule, ...], inp: RuleInput, safety: Safety) -> dict[str, Reading]:
     """Every rule's reading for one frame (pure). A reading of a measure that is only estimated
-    this frame (low reliability) is marked `estimate`; an infinite value or limit is not a
-    measurement and reads as NaN."""
+    this frame (low reliability) is marked `estimate` (a longer dwell), or is UNKNOWN for a rule
+    that does not trust estimates (the neck angles: a neck alert needs a neck angle the view can
+    measure, e.g. not the flexion from the front); an infinite value or limit is not a measurement
+    and reads as NaN."""
     out = {}
     for rule in rules:
         reading = rule.read(rule, inp, safety)
         if math.isinf(reading.value) or math.isinf(reading.limit):
             reading = reading._replace(value=_finite(reading.value), limit=_finite(reading.limit))
         if rule.measure in inp.estimates and reading.level != Level.UNKNOWN:
-            reading = reading._replace(estimate=True)
+            reading = reading._replace(estimate=True) if rule.trust_estimates else UNKNOWN
         out[rule.id] = reading
     return out
 

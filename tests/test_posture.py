@@ -73,6 +73,15 @@ def test_lying_views_come_from_the_floor_plane_even_with_a_tilted_camera(build):
         assert classify_view(S.make_pose(build(), "front", pitch_deg=pitch)) == View.FRONT   # end-on
 
 
+@pytest.mark.parametrize("build", [S.supine, S.prone])
+def test_lying_end_on_needs_the_camera_closer_to_the_body_axis_than_upright(build):
+    # 15 deg off front: the shoulder line 75 deg from the camera - front upright, oblique lying
+    # (FRONT_MIN_LYING_DEG: a lifted pelvis or chest tips the chest normal the lying view is read about)
+    assert classify_view(S.make_pose(S.standing(), 15.0)) == View.FRONT
+    assert classify_view(S.make_pose(build(), 15.0)) == View.OBLIQUE
+    assert classify_view(S.make_pose(build(), 5.0)) == View.FRONT
+
+
 def test_unknown_without_the_trunk():
     hidden = S.make_pose(S.standing(), "front", visibility={L.LEFT_HIP: 0.2})
     assert posture_and_view(hidden) == (Posture.UNKNOWN, View.UNKNOWN)

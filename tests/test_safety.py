@@ -15,9 +15,11 @@ import pytest
 from scripted import Segment, exercise, run_script
 
 from coach.alerts import RuleTimer, StopRule
-from coach.conventions import View
+from coach.conventions import MEASURE_NAMES, Reliability, View
+from coach.engine import Coach
 from coach.exercises import Safety
 from coach.landmarks import NUM_LANDMARKS
+from coach.measures import Measures
 from coach.motion import ReversalTracker, presence
 from coach.pose import Pose
 from coach.safety import RULES, STOP_ADVICE, Level, RuleInput, evaluate, level_above, level_below, rule_by_id
@@ -68,6 +70,36 @@ def test_rule_readings(rule_id, inp, expected):
     assert level == expected[0]
     for got, want in ((value, expected[1]), (limit, expected[2])):
         assert (math.isnan(got) and math.isnan(want)) or got == pytest.approx(want)
+
+
+@pytest.mark.parametrize("rule_id, name, value", [
+    ("neck_flexion", "neck_flexion_deg", 70.0), ("neck_extension", "neck_flexion_deg", -70.0),
+    ("neck_rotation", "neck_rotation_deg", 80.0), ("neck_lateral", "neck_lateral_deg", 40.0),
+])
+def test_neck_rules_do_not_judge_a_low_reliability_estimate(rule_id, name, value):
+    measured = _read(rule_id, pose_seen=True, values={name: value})
+    estimated = _read(rule_id, pose_seen=True, values={name: value}, estimates=frozenset({name}))
+    assert measured[0] == V and estimated[0] == U
+
+
+@pytest.mark.parametrize("reliability, expected", [(Reliability.HIGH, ["neck_flexion"]), (Reliability.LOW, [])])
+def test_a_neck_angle_estimated_from_the_wrong_view_raises_no_alert_through_the_engine(reliability, expected):
+    # neck flexion 70 (limit 45) for 2 s: alerts when measured, never when only estimated (from the front)
+    coach = Coach(exercise(**LONG_HOLD))
+    names = list(MEASURE_NAMES)
+    values = np.full(len(names), np.nan)
+    values[names.index(INC)], values[names.index(NF)] = 40.0, 70.0
+    rel = [reliability if n == NF else Reliability.HIGH for n in names]
+    raised = [e.details["rule"] for k in range(33)
+              for e in coach.update_measures(Measures(values, rel, View.FRONT, "seated"), k / 16).events
+              if e.kind == EventKind.ALERT_RAISED and e.details["rule"].startswith("neck")]
+    assert raised == expected
+
+
+def test_the_twist_still_judges_its_estimate_with_a_longer_dwell():
+    r = evaluate((rule_by_id("twist"),), RuleInput(pose_seen=True, values={"trunk_rotation_deg": 60.0},
+                                                   estimates=frozenset({"trunk_rotation_deg"})), Safety())["twist"]
+    assert r.level == V and r.estimate
 
 
 def test_hands_allowed_by_the_exercise_do_not_alert():

@@ -15,19 +15,12 @@ import contextlib
 import sys
 from collections.abc import Iterator
 
+from coach.commands.options import add_exercises, add_history, add_model, add_num_poses
+
 HELP = "analyse videos, images or recordings: annotated video, CSV, landmarks, session.json, report.html"
 EXAMPLE = "coach analyze stretch.mp4 --exercise bridge --out results/"
 DEFAULT_OUT = "coach-out"
 
-
-def _num_poses(text: str) -> int:
-    try:
-        value = int(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"expected a whole number, got {text!r}") from None
-    if value < 1:
-        raise argparse.ArgumentTypeError(f"expected 1 or more, got {value}")
-    return value
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
@@ -38,20 +31,13 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
                              "segment (default auto)")
     parser.add_argument("-o", "--out", default=DEFAULT_OUT, metavar="DIR",
                         help=f"where the result folders go, one per input (default ./{DEFAULT_OUT})")
-    parser.add_argument("--model", default=None, metavar="lite|full|heavy|PATH",
-                        help="model variant or .task bundle (default full; recordings need none)")
+    add_model(parser)
     parser.add_argument("--no-video", dest="video", action="store_false",
                         help="skip annotated.mp4 (the slowest output to write)")
-    parser.add_argument("--num-poses", type=_num_poses, default=2, metavar="N",
-                        help="people to look for; the person exercising is chosen stably (default 2)")
-    parser.add_argument("--exercises", metavar="DIR", action="append", default=[],
-                        help="an extra exercise folder (repeatable; also $COACH_EXERCISES)")
+    add_num_poses(parser)
+    add_exercises(parser)
     parser.add_argument("-q", "--quiet", action="store_true", help="no progress bar and no summary table")
-    # --- session history (issue 7, coach/history.py) ---
-    parser.add_argument("--no-history", dest="history", action="store_false",
-                        help="don't store the sessions in the history database (`coach history`)")
-    parser.add_argument("--db", default=None, metavar="FILE",
-                        help="the history database (default $COACH_DB or the user data folder)")
+    add_history(parser)
 
 
 def record_history(results, args: argparse.Namespace) -> None:
@@ -87,7 +73,13 @@ def rich_progress(quiet: bool) -> Iterator:
         yield Progress()
         return
     from rich.console import Console
-    from rich.progress import BarColumn, MofNCompleteColumn, Progress as Bar, TextColumn, TimeRemainingColumn
+    from rich.progress import (
+        BarColumn,
+        MofNCompleteColumn,
+        TextColumn,
+        TimeRemainingColumn,
+    )
+    from rich.progress import Progress as Bar
 
     columns = [TextColumn("[progress.description]{task.description}"), BarColumn(), MofNCompleteColumn(),
                _fps_column(), TimeRemainingColumn()]
@@ -161,7 +153,12 @@ def print_summary(results, title: str = "coach analyze") -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    from coach.analyze import AnalyzeOptions, BatchInterrupted, analyze_batch, expand_inputs
+    from coach.analyze import (
+        AnalyzeOptions,
+        BatchInterrupted,
+        analyze_batch,
+        expand_inputs,
+    )
 
     options = AnalyzeOptions(exercise=args.exercise, model=args.model, video=args.video, num_poses=args.num_poses,
                              exercise_dirs=tuple(args.exercises))

@@ -22,6 +22,8 @@ import re
 import sys
 from pathlib import Path
 
+from coach.commands.options import add_history, add_model
+
 HELP = "compare a patient with a demonstration: aligned deviations, ghost video, report"
 EXAMPLE = "coach compare patient.mp4 --reference physio_bridge.mp4 -o coach-out/anna"
 FILES = ("comparison.json", "report.html", "session.json", "compare.mp4", "reference.toml")
@@ -33,13 +35,9 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
                         help="the demonstration: a video or .jsonl[.gz] landmark recording")
     parser.add_argument("-o", "--out", default=None, metavar="DIR",
                         help="the results folder (default ./coach-out/PATIENT-vs-DEMO)")
-    parser.add_argument("--model", default=None, metavar="lite|full|heavy|PATH",
-                        help="model variant or .task bundle (default full; recordings need none)")
+    add_model(parser)
     parser.add_argument("--no-video", dest="video", action="store_false", help="skip compare.mp4")
-    parser.add_argument("--no-history", dest="history", action="store_false",
-                        help="don't store the session in the history database")
-    parser.add_argument("--db", default=None, metavar="FILE", help="the history database (default $COACH_DB or the "
-                                                                   "user data folder)")
+    add_history(parser)
     parser.add_argument("-q", "--quiet", action="store_true", help="no progress and no summary")
 
 

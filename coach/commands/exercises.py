@@ -9,14 +9,15 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
+from coach.commands.options import add_exercises
+
 HELP = "list, show and validate exercise files"
 EXAMPLE = "coach exercises show bridge"
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
     folders = argparse.ArgumentParser(add_help=False)
-    folders.add_argument("--exercises", metavar="DIR", action="append", default=[],
-                         help="an extra exercise folder (repeatable; also $COACH_EXERCISES)")
+    add_exercises(folders)
     sub = parser.add_subparsers(dest="action", metavar="ACTION", required=True)
     sub.add_parser("list", parents=[folders], help="one line per exercise: id, name, posture, view, hold")
     show = sub.add_parser("show", parents=[folders], help="an exercise's steps, envelope table, view and limits")

@@ -13,6 +13,7 @@ import argparse
 import sys
 from pathlib import Path
 
+from coach.commands.options import add_db
 from coach.errors import CoachError
 
 HELP = "list the stored sessions; --plot range of motion and holds over time per side"
@@ -24,8 +25,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--plot", nargs="?", const="", default=None, metavar="PNG",
                         help="write a plot of range of motion and holds over time (needs --exercise; "
                              "default ./history-ID.png)")
-    parser.add_argument("--db", default=None, metavar="FILE",
-                        help="the history database (default $COACH_DB or the user data folder)")
+    add_db(parser)
 
 
 def _table(sessions) -> None:

@@ -20,6 +20,8 @@ import sys
 import time
 from pathlib import Path
 
+from coach.commands.options import add_exercises, add_history, add_model
+
 HELP = "coach a stretch live from a camera (or a video paced like one), with red-flag screening first"
 EXAMPLE = ("coach live --exercise childs_pose --camera 0    (no camera: --source clip.mp4 --realtime --no-window)\n"
            "  coach live --reference physio_bridge.mp4        (follow a demonstration: ghost and match score)")
@@ -50,8 +52,8 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     src.add_argument("--source", metavar="VIDEO|URL", help="a video file, stream URL or .jsonl[.gz] landmark recording")
     parser.add_argument("--realtime", action="store_true", help="pace a file by its timestamps, like a camera")
     parser.add_argument("--no-window", action="store_true", help="run headless: draw but show nothing, read no keys")
-    parser.add_argument("--model", default=None, metavar="lite|full|heavy|PATH", help="model (default lite: real time)")
-    parser.add_argument("--exercises", action="append", default=[], metavar="DIR", help="extra exercise folder")
+    add_model(parser, default="lite: real time")
+    add_exercises(parser)
     parser.add_argument("-o", "--output", metavar="DIR", help="summary folder (default coach-out/live-DATE-TIME)")
     parser.add_argument("--record", action="store_true", help="also save the landmarks (landmarks.jsonl.gz)")
     parser.add_argument("--save-video", action="store_true", help="also save the annotated video (annotated.mp4)")
@@ -66,10 +68,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--answers", choices=["no"], default=None,
                         help="scripted runs: state that no red-flag question applies (recorded as answers)")
     parser.add_argument("--rescreen", action="store_true", help="ask the red-flag questions again today")
-    parser.add_argument("--no-history", dest="history", action="store_false",
-                        help="don't store the session in the history database (`coach history`)")
-    parser.add_argument("--db", default=None, metavar="FILE",
-                        help="the history database (default $COACH_DB or the user data folder)")
+    add_history(parser)
     parser.epilog = (parser.epilog or "") + "\n\n" + KEY_LINES
 
 

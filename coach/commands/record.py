@@ -14,20 +14,12 @@ import sys
 from collections.abc import Callable, Iterator
 from pathlib import Path
 
+from coach.commands.options import add_model, add_num_poses
 from coach.errors import OutputError
 
 HELP = "record pose landmarks from a camera, video, image, folder or recording to a .jsonl[.gz] file"
 EXAMPLE = "coach record stretch.mp4 -o stretch.jsonl.gz --model full"
 
-
-def _num_poses(text: str) -> int:
-    try:
-        value = int(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"expected a whole number, got {text!r}") from None
-    if value < 1:
-        raise argparse.ArgumentTypeError(f"expected 1 or more, got {value}")
-    return value
 
 
 def _positive_fps(text: str) -> float:
@@ -45,10 +37,8 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
                         help="camera index (0, 1, ...), video, image, folder of images, or .jsonl[.gz] recording")
     parser.add_argument("-o", "--output", required=True, metavar="OUT",
                         help="the recording to write: OUT.jsonl, or OUT.jsonl.gz to compress it")
-    parser.add_argument("--model", default=None, metavar="lite|full|heavy|PATH",
-                        help="model variant or .task bundle (default: full for files, lite for a camera)")
-    parser.add_argument("--num-poses", type=_num_poses, default=2, metavar="N",
-                        help="people to look for; the person exercising is chosen stably (default 2)")
+    add_model(parser, default="full for files, lite for a camera")
+    add_num_poses(parser)
     parser.add_argument("--fps", type=_positive_fps, default=None,
                         help="frame rate given to images and folders of images (default 1.0)")
     parser.add_argument("--label", default=None, help="the stretch shown, stored in the header (free text)")
@@ -69,7 +59,13 @@ def _progress(total: int | None, name: str, quiet: bool) -> Iterator[Callable[[]
         yield lambda: None
         return
     from rich.console import Console
-    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+    from rich.progress import (
+        BarColumn,
+        MofNCompleteColumn,
+        Progress,
+        TextColumn,
+        TimeElapsedColumn,
+    )
 
     columns = [TextColumn("[progress.description]{task.description}"), BarColumn(), MofNCompleteColumn(),
                TimeElapsedColumn()]

@@ -14,6 +14,7 @@ import sys
 from dataclasses import dataclass
 from pathlib import Path
 
+from coach.commands.options import add_model
 from coach.errors import ExerciseError, OutputError
 
 HELP = "learn an exercise from a demonstration (video, recording or camera) and write its exercise file"
@@ -32,8 +33,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--rest", choices=("auto", "none"), default="auto",
                         help="auto: the position the demonstration starts in is rest when it later holds another; "
                              "none: every still position is a hold (default auto)")
-    parser.add_argument("--model", default=None, metavar="lite|full|heavy|PATH",
-                        help="model variant or .task bundle (default full; recordings need none)")
+    add_model(parser)
     parser.add_argument("-q", "--quiet", action="store_true", help="no progress and no summary")
 
 

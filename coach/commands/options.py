@@ -1,0 +1,43 @@
+"""Options shared by several commands, defined once so their names, defaults and help agree."""
+
+from __future__ import annotations
+
+import argparse
+
+MODEL_METAVAR = "lite|full|heavy|PATH"
+
+
+def positive_int(text: str) -> int:
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected a whole number, got {text!r}") from None
+    if value < 1:
+        raise argparse.ArgumentTypeError(f"expected 1 or more, got {value}")
+    return value
+
+
+def add_model(parser: argparse.ArgumentParser, default: str = "full; recordings need none") -> None:
+    parser.add_argument("--model", default=None, metavar=MODEL_METAVAR,
+                        help=f"model variant or .task bundle (default {default})")
+
+
+def add_num_poses(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--num-poses", type=positive_int, default=2, metavar="N",
+                        help="people to look for; the person exercising is chosen stably (default 2)")
+
+
+def add_exercises(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--exercises", metavar="DIR", action="append", default=[],
+                        help="an extra exercise folder (repeatable; also $COACH_EXERCISES)")
+
+
+def add_db(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--db", default=None, metavar="FILE",
+                        help="the history database (default $COACH_DB or the user data folder)")
+
+
+def add_history(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--no-history", dest="history", action="store_false",
+                        help="don't store the session in the history database (`coach history`)")
+    add_db(parser)
