@@ -1,9 +1,11 @@
 """Alert timing: a debouncer per rule (dwell, hysteresis, cooldown) and the stop rule.
 
 `RuleTimer` works like norfair's hit counters, with time passed in:
-- a rule fires only after its reading has been VIOLATED for `dwell_s` (a frame back inside the
-  limit restarts the count; an UNKNOWN frame neither restarts nor completes it); for a reading
-  that is a low-reliability estimate the dwell is `estimate_dwell_factor` times longer;
+- a rule fires only after its reading has been VIOLATED for `dwell_s` of measured time: the dwell
+  adds the time up to each frame whose VIOLATED reading was measured then; a frame back inside the
+  limit restarts the count; an UNKNOWN frame, or a value the smoother only held over a gap (`held`),
+  neither restarts nor advances it (it is no evidence either way); for a reading that is a
+  low-reliability estimate the dwell is `estimate_dwell_factor` times longer;
 - an active alert clears only on a CLEAR reading (inside the limit by the rule's hysteresis); a
   BETWEEN reading keeps it; an UNKNOWN reading for longer than `stale_s` clears it (nobody can say
   it is still true);
@@ -36,28 +38,32 @@ class RuleTimer:
         self.dwell_s, self.cooldown_s, self.stale_s = dwell_s, cooldown_s, stale_s
         self.active = False
         self.since_s = math.nan            # when the active alert was raised
-        self._violating_since: float | None = None
+        self._violated_s: float | None = None  # measured violation time so far (None: not violating)
+        self._last_t = math.nan
         self._unknown_since: float | None = None
         self._cleared_at = -math.inf
 
-    def step(self, level: Level, t_s: float, dwell_s: float | None = None) -> str | None:
+    def step(self, level: Level, t_s: float, dwell_s: float | None = None, held: bool = False) -> str | None:
         """Feed one reading; returns "raised", "cleared" or None. `dwell_s` overrides the dwell for
-        this frame (a longer one for estimates)."""
+        this frame (a longer one for estimates); `held`: the value was held over a gap, not measured."""
+        last_t, self._last_t = self._last_t, t_s
         if level == Level.UNKNOWN:
             return self._unknown(t_s)
         self._unknown_since = None
         if self.active:
             if level == Level.CLEAR:
-                self.active, self._cleared_at, self._violating_since = False, t_s, None
+                self.active, self._cleared_at, self._violated_s = False, t_s, None
                 return "cleared"
             return None
         if level != Level.VIOLATED:
-            self._violating_since = None
+            self._violated_s = None
             return None
-        if self._violating_since is None:
-            self._violating_since = t_s
+        if self._violated_s is None:
+            self._violated_s = 0.0
+        elif not held:
+            self._violated_s += t_s - last_t
         dwell_s = self.dwell_s if dwell_s is None else dwell_s
-        if (t_s - self._violating_since >= dwell_s - EPS_S
+        if (not held and self._violated_s >= dwell_s - EPS_S
                 and t_s - self._cleared_at >= self.cooldown_s - EPS_S):
             self.active, self.since_s = True, t_s
             return "raised"
@@ -68,7 +74,7 @@ class RuleTimer:
             self._unknown_since = t_s
         if t_s - self._unknown_since < self.stale_s - EPS_S:
             return None
-        self._violating_since = None
+        self._violated_s = None
         if self.active:
             self.active, self._cleared_at = False, t_s
             return "cleared"
@@ -113,7 +119,7 @@ class AlertBoard:
         for rule in self.rules:
             reading = readings.get(rule.id, UNKNOWN)
             dwell_s = rule.dwell_s * self.estimate_dwell_factor if reading.estimate else None
-            change = self.timers[rule.id].step(reading.level, t_s, dwell_s)
+            change = self.timers[rule.id].step(reading.level, t_s, dwell_s, reading.held)
             if reading.level != Level.UNKNOWN or rule.id not in self._last:
                 self._last[rule.id] = reading
             if change is None:

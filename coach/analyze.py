@@ -24,6 +24,7 @@ from dataclasses import dataclass, replace
 from pathlib import Path
 
 from coach.autodetect import Features, Plan, plan
+from coach.detector import DEFAULT_NUM_POSES
 from coach.engine import Coach, EngineSettings
 from coach.errors import CoachError, InputError
 from coach.exercises import Exercise, get_exercise, load_library
@@ -42,7 +43,7 @@ class AnalyzeOptions:
     exercise: str = AUTO                 # an exercise id, or "auto"
     model: str | None = None             # lite | full | heavy | PATH (default: full for files)
     video: bool = True                   # write annotated.mp4 (annotated.jpg for an image)
-    num_poses: int = 2
+    num_poses: int = DEFAULT_NUM_POSES
     exercise_dirs: tuple[str, ...] = ()  # extra exercise folders
 
 

@@ -37,6 +37,20 @@ def ensure_dir(path: str | os.PathLike) -> Path:
     return path
 
 
+def _new_file_mode() -> int:
+    """The mode `open()` gives a new file (0o666 less the umask); mkstemp's own 0o600 would hide
+    recordings and reports from everyone else."""
+    mask = os.umask(0o022)
+    os.umask(mask)
+    return 0o666 & ~mask
+
+
+def publish(tmp: str | os.PathLike, path: str | os.PathLike) -> None:
+    """Move a finished temporary file over `path`, with the permissions a plainly created file has."""
+    os.chmod(tmp, _new_file_mode())
+    os.replace(tmp, path)
+
+
 @contextlib.contextmanager
 def atomic_open(path: str | os.PathLike, mode: str = "w", keep_on_interrupt: bool = False,
                 **kwargs) -> Iterator[IO]:
@@ -65,7 +79,7 @@ def atomic_open(path: str | os.PathLike, mode: str = "w", keep_on_interrupt: boo
         raise OutputError(f"{path}: could not be written ({_describe(err)})") from None
     finally:
         if keep:
-            os.replace(tmp, path)
+            publish(tmp, path)
         else:
             Path(tmp).unlink(missing_ok=True)
 

@@ -23,7 +23,7 @@ from __future__ import annotations
 
 import math
 from collections.abc import Iterable
-from dataclasses import dataclass, field, fields
+from dataclasses import dataclass, field, fields, replace
 
 import numpy as np
 
@@ -34,7 +34,7 @@ from coach.envelope import EnvelopeResult, detect_side, in_envelope
 from coach.exercises import Exercise, reliability_at_least
 from coach.holds import EPS_S, Change, HoldTracker, StillTracker
 from coach.measures import Measures
-from coach.motion import ReversalTracker, near_end_range, presence
+from coach.motion import NetSpeed, ReversalTracker, near_end_range, presence
 from coach.pose import Pose, PoseFrame
 from coach.progress import Progress
 from coach.readout import DEG, INDEX, Frame, HoldView, build_verdict, edge_distances, rule_input, safety_limits
@@ -49,11 +49,14 @@ SMOOTHING_MODES = ("causal", "none")
 class EngineSettings:
     """Every engine default, in one place. Times in seconds, speeds in degrees per second.
 
-    Calibrated on the shared recordings (tests/test_engine_recordings.py): a still hold reads
-    0.5-4 deg/s at the median (measures judged at medium reliability or better), movements between
-    positions 20-50 deg/s; 15 / 20 deg/s separates them with hysteresis. settle_s and the filter
-    lag together put a detected hold start 0.2-0.3 s after the truth's; grace_s joins the brief
-    pauses of a hold read through view changes and camera dissolves.
+    Calibrated on the shared recordings (tests/test_engine_recordings.py). Stillness is the net
+    change of the measured (unsmoothed) angles over still_window_s - the least-squares slope less
+    still_noise_k standard errors (`coach.motion.NetSpeed`) - not the frame-to-frame speed:
+    MediaPipe's hip angle on an oblique bridge jumps 20-40 deg between frames of a still hold, which
+    reads 17-50 deg/s after smoothing but about 0 as a net change; movements between positions
+    (20-200 deg/s, steady) keep their speed. 15 / 20 deg/s separates them with hysteresis. The
+    0.4 s window and settle_s put a detected hold start 0.2-0.5 s after the truth's; grace_s joins
+    the brief pauses of a hold read through view changes and camera dissolves.
     """
 
     # One Euro filter (live smoothing) - see coach.smoothing for the tuning notes
@@ -65,8 +68,12 @@ class EngineSettings:
     # holds
     settle_s: float = 0.2             # in the envelope and still this long before the hold starts
     grace_s: float = 1.0              # a paused hold resumes within this; longer releases it
-    still_enter_deg_s: float = 15.0   # slower than this = still ...
+    still_enter_deg_s: float = 15.0   # a net change slower than this = still ...
     still_exit_deg_s: float = 20.0    # ... until faster than this
+    still_window_s: float = 0.4       # the net change is the slope of the measured values over this
+    still_min_span_s: float = 0.1     # ... when they span at least this (else unknown; short, so a
+                                      # hold from the first frames starts as early as before),
+    still_noise_k: float = 1.5        # ... less this many standard errors (jitter is not movement)
     estimate_speed_discount: float = 2.5  # an unjudged, low-reliability angle's speed counts / this
     max_frame_gap_s: float = 0.5      # frames further apart than this do not add hold time
     # motion rules
@@ -120,6 +127,10 @@ class Coach:
                         else OneEuroFilter.passthrough(n, max_gap_s=s.max_gap_s))
         self._board = AlertBoard(s.rules, s.alert_stale_s, StopRule(s.stop_count, s.stop_window_s),
                                  s.estimate_dwell_factor)
+        self._net = NetSpeed(n, window_s=s.still_window_s, min_span_s=s.still_min_span_s,
+                             noise_k=s.still_noise_k)
+        self._net_speed = np.full(n, np.nan)   # this frame's net speed per measure (deg/s)
+        self._held = np.zeros(n, dtype=bool)   # this frame's values the smoother held over a gap
         self._reversals = ReversalTracker(n, amplitude_deg=s.bounce_amplitude_deg, window_s=s.bounce_window_s)
         self._progress = Progress(exercise)
         self._tracker = self._new_tracker()
@@ -147,10 +158,13 @@ class Coach:
         return self.update_measures(m, t_s, seen=seen, framing=framing)
 
     def update_measures(self, measures: Measures, t_s: float, *, seen: bool | None = None,
-                        framing: tuple[float, float] = (math.nan, math.nan)) -> FrameVerdict:
+                        framing: tuple[float, float] = (math.nan, math.nan),
+                        measured: np.ndarray | None = None) -> FrameVerdict:
         """The engine below the measures (offline analysis, tests). `seen` defaults to "any measure
-        is finite"; `framing` is (body_size, out_of_frame) as `coach.motion.presence` gives."""
-        frame = self._frame(measures, t_s, seen, framing)
+        is finite"; `framing` is (body_size, out_of_frame) as `coach.motion.presence` gives;
+        `measured` (offline) the values as measured before smoothing (NaN where a gap was bridged):
+        stillness and alert dwells judge those (default: `measures.values`)."""
+        frame = self._frame(measures, t_s, seen, framing, measures.values if measured is None else measured)
         events = self._presence(frame)
         events += self._rest(frame.t_s)
         env = self._judge(frame, self._progress.phase_index, self._tracker.was_inside)
@@ -162,13 +176,16 @@ class Coach:
 
     # --- smoothing and presence -----------------------------------------------------------------
 
-    def _frame(self, measures: Measures, t_s: float, seen: bool | None, framing: tuple[float, float]) -> Frame:
+    def _frame(self, measures: Measures, t_s: float, seen: bool | None, framing: tuple[float, float],
+               measured: np.ndarray) -> Frame:
         t_s = float(t_s)
         if not math.isfinite(t_s):
             raise ValueError(f"Coach.update: t_s must be a finite time in seconds, got {t_s}")
         t_s = t_s if self._last_t is None else max(t_s, self._last_t)
         dt_s, self._last_t = (0.0 if self._last_t is None else t_s - self._last_t), t_s
         smoothed = self._filter(measures.values, t_s)
+        self._net_speed = self._net.step(measured, t_s)  # measured values only, unsmoothed
+        self._held = smoothed.filled | (np.isfinite(smoothed.values) & ~np.isfinite(measured))
         seen = bool(np.isfinite(measures.values).any()) if seen is None else bool(seen)
         if not seen:
             return Frame(t_s, dt_s, False, _EMPTY, np.full(len(MEASURE_NAMES), np.nan), (math.nan, math.nan))
@@ -207,7 +224,8 @@ class Coach:
         return in_envelope(self.exercise, frame.measures, index, p.side, was_inside)
 
     def _still_for(self, frame: Frame, env: EnvelopeResult, index: int) -> bool | None:
-        """Still = the phase's angles barely move. The angles the envelope judged count in full
+        """Still = the phase's angles barely move: their net speed (`coach.motion.NetSpeed`) is low.
+        The angles the envelope judged count in full
         (those at medium reliability or better, else the low-reliability estimates it judged); its
         other angles - unjudged, jittery estimates - count at 1 / estimate_speed_discount, so only a
         real movement of them (not their jitter) breaks stillness."""
@@ -216,9 +234,10 @@ class Coach:
         picked = [c for c in judged if reliability_at_least(c.reliability, Reliability.MEDIUM)] or judged
         rest = [INDEX[c.measure] for c in angles if c not in picked]
         idx = [INDEX[c.measure] for c in picked] or ([] if rest else [INDEX[n] for n in STILLNESS_FALLBACK])
-        speed = _max_abs(frame.speed[idx])
+        net = self._net_speed
+        speed = _max_abs(net[idx])
         if rest:
-            speed = np.fmax(speed, _max_abs(frame.speed[rest]) / self.settings.estimate_speed_discount)
+            speed = np.fmax(speed, _max_abs(net[rest]) / self.settings.estimate_speed_discount)
         return self._still[index].step(float(speed), frame.t_s)
 
     def _holds(self, frame: Frame, env: EnvelopeResult) -> list[Event]:
@@ -287,8 +306,10 @@ class Coach:
         near = near_end_range(frame.measures.values, edge_distances(self.exercise, self._progress.phase_index, env),
                               safety_limits(self.exercise, frame.measures), self.settings.near_end_deg)
         reversals = self._reversals.step(frame.measures.values, near & DEG, frame.t_s)
-        readings = evaluate(self.settings.rules, rule_input(self.exercise, frame, env, near, reversals),
-                            self.exercise.safety)
+        inp = rule_input(self.exercise, frame, env, near, reversals)
+        if self._held.any():
+            inp = replace(inp, held=frozenset(MEASURE_NAMES[i] for i in np.flatnonzero(self._held)))
+        readings = evaluate(self.settings.rules, inp, self.exercise.safety)
         step = self._board.step(readings, frame.t_s)
         self._alerts = step.alerts
         if not step.stop or self._progress.finished:
@@ -358,7 +379,7 @@ def coach_offline(exercise: Exercise, frames: Iterable[PoseFrame], *,
     raw = [measures_mod.compute_measures(f.pose, f.others) for f in frames]
     coach = Coach(exercise, smoothing="none", settings=settings)
     verdicts = []
-    for f, m in zip(frames, smooth_offline(t_s, raw, settings)):
+    for f, m, r in zip(frames, smooth_offline(t_s, raw, settings), raw):
         seen, framing = presence(f.pose)
-        verdicts.append(coach.update_measures(m, f.t_s, seen=seen, framing=framing))
+        verdicts.append(coach.update_measures(m, f.t_s, seen=seen, framing=framing, measured=r.values))
     return verdicts

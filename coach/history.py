@@ -196,6 +196,21 @@ def record_session(report: Report, kind: str, db: str | os.PathLike | None = Non
 # --- the plot -------------------------------------------------------------------------------------
 
 SIDE_STYLE = {"left": ("#0072B2", "o"), "right": ("#D55E00", "s"), "both": ("#0F2A44", "D")}
+MEASURE_RGB = ("#0F2A44", "#009E73", "#CC79A7", "#E69F00", "#56B4E9", "#999933")   # Okabe-Ito-like
+
+
+def line_styles(keys: list[tuple[str, str]]) -> dict[tuple[str, str], tuple[str, str, str]]:
+    """(colour, marker, linestyle) per (label, side): each measure its own colour, each side its own
+    marker and dash; lines without a label (holds) are coloured by side."""
+    labels = list(dict.fromkeys(label for label, _ in keys if label))
+    dash = {"left": "-", "right": "--", "both": "-"}
+    out = {}
+    for label, side in keys:
+        colour, marker = SIDE_STYLE.get(side, ("#666666", "x"))
+        if label:
+            colour = MEASURE_RGB[labels.index(label) % len(MEASURE_RGB)]
+        out[(label, side)] = (colour, marker, dash.get(side, ":"))
+    return out
 
 
 def _side_lines(ax, sessions: list[Session], values) -> None:
@@ -205,10 +220,12 @@ def _side_lines(ax, sessions: list[Session], values) -> None:
         for label, by_side in values(s).items():
             for side, v in by_side.items():
                 series.setdefault((label, side), []).append((s.started_at, v))
+    styles = line_styles(sorted(series))
     for (label, side), points in sorted(series.items()):
-        colour, marker = SIDE_STYLE.get(side, ("#666666", "x"))
+        colour, marker, dash = styles[(label, side)]
         xs, ys = zip(*points)
-        ax.plot(xs, ys, marker=marker, color=colour, label=f"{label} ({side})" if label else side, linewidth=1.2)
+        ax.plot(xs, ys, marker=marker, color=colour, linestyle=dash, linewidth=1.2,
+                label=f"{label} ({side})" if label else side)
     if series:
         ax.legend(fontsize=7, loc="best")
 
@@ -221,6 +238,7 @@ def plot_png(sessions: list[Session], exercise: str) -> bytes:
 
     matplotlib.use("Agg", force=True)
     import matplotlib.pyplot as plt
+    from matplotlib.ticker import MaxNLocator
 
     fig, (rom, holds) = plt.subplots(2, 1, figsize=(7, 6), sharex=True)
     _side_lines(rom, sessions, lambda s: {k.replace("_deg", "").replace("_", " "): v for k, v in s.peaks.items()})
@@ -228,6 +246,8 @@ def plot_png(sessions: list[Session], exercise: str) -> bytes:
     rom.set_title(f"{exercise}: range of motion and holds per session")
     _side_lines(holds, sessions, lambda s: {"": {side: float(n) for side, n in s.holds.items()}})
     holds.set_ylabel("holds completed")
+    holds.yaxis.set_major_locator(MaxNLocator(integer=True))
+    holds.set_ylim(0, max(1.0, holds.get_ylim()[1]))   # whole holds, from 0 (even when none was done)
     fig.autofmt_xdate()
     buf = io.BytesIO()
     fig.savefig(buf, format="png", dpi=120, bbox_inches="tight", metadata={"Software": None})

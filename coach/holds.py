@@ -1,8 +1,8 @@
 """Hold timing for one phase: out -> entering -> holding <-> paused -> released | completed.
 
 A hold needs two things at once: the pose inside the phase envelope AND still (the truth's "in the
-stretch and still"). `StillTracker` turns the filtered angular speed into still / moving with
-hysteresis; `HoldTracker` runs the state machine:
+stretch and still"). `StillTracker` turns an angular speed (the engine gives it the net speed of
+`coach.motion.NetSpeed`) into still / moving with hysteresis; `HoldTracker` runs the state machine:
 
   OUT / RELEASED  not in the envelope (RELEASED: a hold just ended early; it shows until re-entry)
   ENTERING        in the envelope; becomes HOLDING after `settle_s` of in-envelope-and-still

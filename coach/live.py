@@ -60,19 +60,22 @@ class LiveResult:
     follow: FollowSummary | None = None  # with a demonstration: how closely it was followed
 
 
-def input_info(feed: Feed) -> InputInfo:
-    """The session's input as the report names it: a camera or stream is "camera"; images play as a video."""
+def input_info(feed: Feed, detector=None) -> InputInfo:
+    """The session's input as the report names it: a camera or stream is "camera"; images play as a
+    video. The model is the detector's (pixels) or the one the recording was made with."""
     info = feed.info
     kind = {"stream": "camera", "image": "video", "folder": "video"}.get(info.kind, info.kind)
     name = info.name if kind == "camera" else Path(info.name).name
-    return InputInfo(name, info.name, kind, float(info.fps), tuple(info.size_px), info.model)
+    model_path = getattr(detector, "model_path", None)
+    model = Path(model_path).name if model_path is not None else info.model
+    return InputInfo(name, info.name, kind, float(info.fps), tuple(info.size_px), model)
 
 
 def run_live(feed: Feed, routine: Routine, display, options: LiveOptions, *, detector=None, sounds=None,
              follow: FollowAlong | None = None) -> LiveResult:
     """Coach `routine` on `feed` until it is done, stopped, quit or the feed ends; save the session.
     With `follow`, the demonstration is followed along (ghost, match score)."""
-    info = input_info(feed)
+    info = input_info(feed, detector)
     lossless = not feed.info.live and not options.realtime
     session = LiveSession(routine, options, info, sounds=sounds, follow=follow)
     start_s = time.monotonic()

@@ -5,6 +5,9 @@
 - `ReversalTracker`: counts velocity reversals of each measure (turning points of a zigzag with a
   minimum swing `amplitude_deg`, so jitter below that noise floor never counts) whose turning point
   was near end range, within the last `window_s`. Bouncing = several of those in a short window.
+- `NetSpeed`: the net rate of change of each measure over a short window (the least-squares slope
+  of its measured samples), for stillness: frame-to-frame jitter around a fixed value averages out,
+  a steady drift reads at its own speed. Causal, a small ring buffer.
 - `presence`: whether anybody is there at all, how big they are in the frame and how much of them
   is predicted outside it. Pure.
 """
@@ -96,3 +99,53 @@ class ReversalTracker:
         if not self._recent:
             return 0
         return max(Counter(i for _, i in self._recent).values())
+
+
+RING_ROWS = 64       # ring buffer rows: a 0.8 s window at 60 fps fits (a faster stream judges fewer)
+MIN_SAMPLES = 3      # a slope and its standard error (one degree of freedom) need this many samples
+
+
+class NetSpeed:
+    """Per measure, how fast it is surely changing: the least-squares slope (units per second) of
+    its measured samples within the last `window_s`, less `noise_k` standard errors of that slope
+    (never below 0). Jitter around a fixed value averages out of the slope and widens its error,
+    so it reads ~0; a steady drift has no error and reads at its own speed. NaN (unknown) where
+    fewer than MIN_SAMPLES were measured or they span less than `min_span_s`.
+    `step(values, t_s)` takes NaN where a measure was not measured this frame (a value the smoother
+    only held over a gap is not evidence of anything)."""
+
+    def __init__(self, size: int, *, window_s: float, min_span_s: float, noise_k: float):
+        if not 0 < min_span_s <= window_s or noise_k < 0:
+            raise ValueError(f"NetSpeed: expected 0 < min_span_s <= window_s and noise_k >= 0, "
+                             f"got {min_span_s}, {window_s}, {noise_k}")
+        self.window_s, self.min_span_s, self.noise_k = window_s, min_span_s, noise_k
+        self._t = np.full(RING_ROWS, np.nan)
+        self._v = np.full((RING_ROWS, size), np.nan)
+        self._next = 0
+
+    def step(self, values: np.ndarray, t_s: float) -> np.ndarray:
+        row = self._next % RING_ROWS
+        self._t[row], self._v[row] = t_s, values
+        self._next += 1
+        rows = self._t >= t_s - self.window_s - 1e-9  # NaN (empty rows) compares False, quietly
+        t = (self._t[rows] - t_s)[:, None]
+        v = self._v[rows]
+        seen = np.isfinite(v)
+        n = seen.sum(axis=0)
+        span = np.where(seen, t, -np.inf).max(axis=0) - np.where(seen, t, np.inf).min(axis=0)
+        ok = (n >= MIN_SAMPLES) & (span >= self.min_span_s - 1e-9)
+        return np.where(ok, _sure_slope(seen, n, t, v, self.noise_k), np.nan)
+
+
+def _sure_slope(seen: np.ndarray, n: np.ndarray, t: np.ndarray, v: np.ndarray, k: float) -> np.ndarray:
+    """max(0, |slope| - k * standard error) per column of (rows, columns) samples; `seen` marks the
+    samples, `n` counts them per column; `t` is (rows, 1)."""
+    with np.errstate(divide="ignore", invalid="ignore"):
+        nn = np.maximum(n, 1)
+        mt = np.where(seen, t, 0.0).sum(axis=0) / nn
+        mv = np.where(seen, v, 0.0).sum(axis=0) / nn
+        tc, vc = np.where(seen, t - mt, 0.0), np.where(seen, v - mv, 0.0)
+        sxx, sxy, syy = (tc * tc).sum(axis=0), (tc * vc).sum(axis=0), (vc * vc).sum(axis=0)
+        slope = sxy / sxx
+        se = np.sqrt(np.maximum(syy - slope * sxy, 0.0) / np.maximum(n - 2, 1) / sxx)
+        return np.maximum(np.abs(slope) - k * se, 0.0)

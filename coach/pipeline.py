@@ -19,7 +19,7 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
-from coach.detector import MODE_FOR_KIND, MODES, PoseDetector
+from coach.detector import DEFAULT_NUM_POSES, MODE_FOR_KIND, MODES, PoseDetector
 from coach.models import resolve_model
 from coach.pose import Frame, PoseFrame
 from coach.recording import Recording
@@ -43,7 +43,7 @@ class PoseStream:
     """Poses from one input; iterate it for `PoseFrame`s, or `frames_and_poses()` to get the pixels too."""
 
     def __init__(self, source: str | int | os.PathLike, *, model: str | os.PathLike | None = None,
-                 num_poses: int = 2, mode: str | None = None, fps: float | None = None,
+                 num_poses: int = DEFAULT_NUM_POSES, mode: str | None = None, fps: float | None = None,
                  download_progress: bool = True):
         if mode is not None and mode not in MODES:
             raise ValueError(f"mode: expected one of {', '.join(MODES)}, got {mode!r}")
@@ -112,7 +112,7 @@ class PoseStream:
         self.close()
 
 
-def open_poses(source: str | int | os.PathLike, *, model: str | os.PathLike | None = None, num_poses: int = 2,
+def open_poses(source: str | int | os.PathLike, *, model: str | os.PathLike | None = None, num_poses: int = DEFAULT_NUM_POSES,
                mode: str | None = None, fps: float | None = None, download_progress: bool = True) -> PoseStream:
     """Open any input as poses: a recording is replayed (no model needed); a camera index, video, image
     or folder is decoded and detected with `model` (lite|full|heavy|PATH; default per source kind).

@@ -21,6 +21,7 @@ from pathlib import Path
 
 import numpy as np
 
+from coach.atomic import publish
 from coach.errors import OutputError, RecordingError
 from coach.landmarks import LANDMARK_NAMES, NUM_LANDMARKS
 from coach.pose import Pose, PoseFrame
@@ -203,7 +204,7 @@ class RecordingWriter:
         try:
             self._fh.close()   # closes the gzip stream, which leaves the raw file it wraps open...
             self._raw.close()  # ...so close that too, or its last bytes arrive after the rename
-            os.replace(self._tmp, self.path)
+            publish(self._tmp, self.path)
         except OSError as err:
             self._tmp.unlink(missing_ok=True)
             if exc_type is None:

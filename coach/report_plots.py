@@ -32,10 +32,12 @@ _PYPLOT_LOCK = threading.Lock()   # the first import may run in coach.analyze's 
 def pyplot():
     """matplotlib.pyplot on the Agg backend (no display needed); safe to call from two threads."""
     with _PYPLOT_LOCK:
+        # pyplot first: another thread (mediapipe's vision package imports it) may be importing it
+        # now, and `matplotlib.use` would call the half-imported module; the import waits for it.
         import matplotlib
+        import matplotlib.pyplot as plt
 
         matplotlib.use("Agg", force=True)
-        import matplotlib.pyplot as plt
 
     return plt
 

@@ -51,6 +51,7 @@ class RuleInput:
     out_of_frame: float = math.nan           # fraction of landmarks predicted outside the frame
     twist_limit_deg: float = math.nan        # this frame's twist limit (stricter while flexed)
     estimates: frozenset[str] = frozenset()  # measures read at low reliability this frame
+    held: frozenset[str] = frozenset()       # measures the smoother held over a gap (not measured now)
 
 
 class Reading(NamedTuple):
@@ -61,6 +62,7 @@ class Reading(NamedTuple):
     limit: float = math.nan
     detail: str = ""        # fills {detail} in the message
     estimate: bool = False  # the value is a low-reliability estimate: the alert needs a longer dwell
+    held: bool = False      # the value was held over a gap, not measured: it does not advance a dwell
 
 
 UNKNOWN = Reading(Level.UNKNOWN)
@@ -254,7 +256,8 @@ def evaluate(rules: tuple[Rule, ...], inp: RuleInput, safety: Safety) -> dict[st
     """Every rule's reading for one frame (pure). A reading of a measure that is only estimated
     this frame (low reliability) is marked `estimate` (a longer dwell), or is UNKNOWN for a rule
     that does not trust estimates (the neck angles: a neck alert needs a neck angle the view can
-    measure, e.g. not the flexion from the front); an infinite value or limit is not a measurement
+    measure, e.g. not the flexion from the front); a reading of a value the smoother only held over
+    a gap is marked `held` (it keeps a dwell where it is); an infinite value or limit is not a measurement
     and reads as NaN."""
     out = {}
     for rule in rules:
@@ -263,6 +266,8 @@ def evaluate(rules: tuple[Rule, ...], inp: RuleInput, safety: Safety) -> dict[st
             reading = reading._replace(value=_finite(reading.value), limit=_finite(reading.limit))
         if rule.measure in inp.estimates and reading.level != Level.UNKNOWN:
             reading = reading._replace(estimate=True) if rule.trust_estimates else UNKNOWN
+        if rule.measure in inp.held and reading.level != Level.UNKNOWN:
+            reading = reading._replace(held=True)
         out[rule.id] = reading
     return out
 

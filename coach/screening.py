@@ -138,7 +138,8 @@ def screen(exercises: Iterable[Exercise], ask: Asker | None, *, scripted: str | 
     if scripted is not None:
         if scripted not in SCRIPTED_ANSWERS:
             raise ValueError(f"scripted: expected one of {', '.join(SCRIPTED_ANSWERS)}, got {scripted!r}")
-        return ScreeningResult(today, {f.id: False for f in flags}, "scripted", flags)
+        # "no" to every question not answered yet: a "yes" given today stands (--rescreen asks again)
+        return ScreeningResult(today, {f.id: known.get(f.id, False) for f in flags}, "scripted", flags)
     missing = [f for f in flags if f.id not in known]
     if not missing:
         return ScreeningResult(today, {f.id: known[f.id] for f in flags}, "remembered", flags)

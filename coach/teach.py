@@ -14,7 +14,7 @@ The steps, each its own pure function:
                    max(3 x 1.4826 MAD, noise floor by reliability: high 8, medium 12, low 20 deg)
   gates            the postures and camera views of the held frames (plus views every band can be
                    judged from), so a patient filmed from another good angle is still coached
-  hold target      the median demonstrated hold, rounded down to whole seconds
+  hold target      80% of the median demonstrated hold, rounded down to whole seconds
   safety           the `Safety` defaults, with a note wherever the demonstration goes past one
 """
 

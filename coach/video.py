@@ -22,6 +22,7 @@ from pathlib import Path
 import cv2
 import numpy as np
 
+from coach.atomic import publish
 from coach.errors import InputError, OutputError
 
 FOURCC = "mp4v"
@@ -119,7 +120,7 @@ class VideoSink:
         try:
             if self._tmp.stat().st_size == 0:
                 raise OSError(0, "the encoder wrote nothing")
-            os.replace(self._tmp, self.path)
+            publish(self._tmp, self.path)
         except OSError as err:
             self._discard()
             if exc_type is None:

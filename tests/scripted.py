@@ -24,7 +24,7 @@ DT_S = 1 / 16
 # Engine settings the scripted tests are written against (stated here, not taken from defaults, so
 # a change of a default does not silently change what the tests mean).
 SETTINGS = EngineSettings(settle_s=0.25, grace_s=0.5, still_enter_deg_s=12.0, still_exit_deg_s=20.0,
-                          max_gap_s=0.25, max_frame_gap_s=0.5, near_end_deg=10.0, bounce_amplitude_deg=5.0,
+                          still_window_s=0.25, still_min_span_s=0.125, still_noise_k=2.0, max_gap_s=0.25, max_frame_gap_s=0.5, near_end_deg=10.0, bounce_amplitude_deg=5.0,
                           bounce_window_s=2.0, alert_stale_s=2.0, stop_count=3, stop_window_s=60.0)
 
 CUES = {"enter": "get in", "hold": "hold", "too_far": "too far", "breathe": "breathe", "release": "release"}

@@ -179,3 +179,20 @@ def test_quiet_prints_nothing_and_table_lists_each_input(tmp_path, landmarks_dir
     out = capsys.readouterr().out
     assert out.count("cat_cow__01.jsonl.gz") == 2 and "holds" in out and "in position" in out
     assert str(tmp_path / "t" / "cat_cow__01-2" / "report.html") in out
+
+
+@pytest.mark.model
+def test_the_table_gives_an_image_no_hold_count(photos_dir, lite_model_path, landmarks_dir, tmp_path):
+    """A photo is one frame: nothing can be held in it, so its row shows '-' for holds (it showed 0/3)
+    and yes / no / can't judge for 'in position'; a recording keeps done/target and a percentage."""
+    from types import SimpleNamespace
+
+    from coach.commands.analyze import _row
+
+    photo = photos_dir / "childs_pose__Childs_Pose__1.jpg"
+    image = analyze(photo, tmp_path / "img", AnalyzeOptions(exercise="childs_pose", model=str(lite_model_path)))
+    row = _row(SimpleNamespace(source=str(photo), error=None, report=image, out_dir=tmp_path / "img"))
+    assert row[2] == "-" and row[4] in ("yes", "no", "can't judge")
+    video = analyze(landmarks_dir / "cat_cow__01.jsonl.gz", tmp_path / "rec", AnalyzeOptions(exercise="cat_cow"))
+    row = _row(SimpleNamespace(source="cat_cow__01.jsonl.gz", error=None, report=video, out_dir=tmp_path / "rec"))
+    assert row[2].count("/") == 1 and row[4].endswith("%")

@@ -75,3 +75,17 @@ def test_folder_under_a_file_is_named(tmp_path):
     blocker.write_text("x")
     with pytest.raises(OutputError, match="cannot create output folder"):
         ensure_dir(blocker / "out")
+
+
+def test_a_written_file_gets_the_usual_permissions_not_mkstemps_private_ones(tmp_path):
+    from coach.recording import RecordingInfo, RecordingWriter
+
+    old = os.umask(0o022)
+    try:
+        write_text(tmp_path / "report.html", "<p>hi</p>")
+        with RecordingWriter(tmp_path / "o.jsonl.gz", RecordingInfo(fps=30.0, width=640, height=480)):
+            pass
+    finally:
+        os.umask(old)
+    for name in ("report.html", "o.jsonl.gz"):
+        assert (tmp_path / name).stat().st_mode & 0o777 == 0o644, name

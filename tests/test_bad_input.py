@@ -255,3 +255,10 @@ def test_ctrl_c_during_record_keeps_a_valid_file(tmp_path, photos_dir, lite_mode
     frames = list(Recording(out).frames())
     assert 1 <= len(frames) < 600 and [f.index for f in frames] == list(range(len(frames)))
     assert not list(tmp_path.glob(".o.jsonl.*.tmp"))
+
+
+def test_without_quiet_a_piped_stderr_gets_exactly_the_error_line(tmp_path):
+    source = _bad_recording([_header(), _frame(), _frame(), "{oops"])(tmp_path)
+    done = run_coach("record", source, "-o", tmp_path / "o.jsonl")  # no --quiet: no progress bar when piped
+    assert done.returncode == 2 and done.stderr.startswith("coach: error: ") and done.stderr.count("\n") == 1, \
+        repr(done.stderr)

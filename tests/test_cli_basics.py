@@ -76,3 +76,34 @@ def test_record_rejects_a_bad_num_poses_before_any_work(tmp_path):
     assert done.returncode == 2
     assert "--num-poses" in done.stderr and "Traceback" not in done.stderr
     assert not (tmp_path / "x.jsonl").exists()
+
+
+def _every_parser(parser, name="coach"):
+    import argparse
+
+    yield name, parser
+    for action in parser._actions:
+        if isinstance(action, argparse._SubParsersAction):
+            for sub_name, sub in action.choices.items():
+                yield from _every_parser(sub, f"{name} {sub_name}")
+
+
+def test_every_command_help_has_an_example():
+    from coach.cli import build_parser
+
+    parsers = dict(_every_parser(build_parser()))
+    assert {"coach record", "coach exercises show", "coach exercises validate"} <= set(parsers)
+    for name, parser in parsers.items():
+        assert "Example" in parser.format_help() and "coach " in parser.epilog, name
+
+
+def test_the_num_poses_option_default_is_the_detectors():
+    import argparse
+
+    from coach.commands.options import add_num_poses
+    from coach.detector import DEFAULT_NUM_POSES
+
+    parser = argparse.ArgumentParser()
+    add_num_poses(parser)
+    assert parser.parse_args([]).num_poses == DEFAULT_NUM_POSES
+    assert f"(default {DEFAULT_NUM_POSES})" in parser.format_help()

@@ -2,9 +2,12 @@
 lost, sides, cat-cow phases, rest, routines).
 
 Frame step 1/16 s (see tests/scripted.py). Timing rules used to derive each expected time, with
-SETTINGS (settle 0.25 s, grace 0.5 s, still below 12 deg/s until above 20 deg/s):
-- a step change of a measure is one frame of high speed, so "still" starts on the next frame;
-- a hold starts settle_s after the first in-envelope-and-still frame;
+SETTINGS (settle 0.25 s, grace 0.5 s, still below 12 deg/s until above 20 deg/s, judged on the net
+change over 0.25 s: the least-squares slope of the measured values less 2 standard errors, known once
+3 measured samples span 0.125 s):
+- stillness is first known at 0.125 s (the 3rd frame), and again 0.125 s after a gap in the pose;
+- a step change reads as moving while it is in the window: "still" starts 0.1875 s after it;
+- a hold starts settle_s after the first in-envelope-and-still frame (0.375 s from a standing start);
 - hold time accrues one frame step per holding frame after the start, so a 1 s hold started at
   t completes at t + 1;
 - a pause longer than grace_s releases the hold on the first frame more than 0.5 s after it began.
@@ -20,6 +23,7 @@ from scripted import SETTINGS, Segment, band, exercise, measures, run_script
 
 from coach.conventions import Reliability
 from coach.engine import Coach, EngineSettings, Routine, coach_offline, smooth_offline
+from coach.motion import NetSpeed
 from coach.pose import Pose, PoseFrame
 from coach.verdict import Alert, Event, EventKind, FrameVerdict, HoldState, MeasureVerdict, Status
 
@@ -35,27 +39,28 @@ SCRIPTS = {
     "hold, rest, next rep, release, rep": (
         dict(reps_per_side=2, rest_s=0.5),
         [Segment(1.0, {INC: 0}), Segment(3.0, {INC: 40}), Segment(1.0, {INC: 0}), Segment(2.0, {INC: 40})],
-        [("exercise_started", 0.0), ("hold_started", 1.3125), ("hold_completed", 2.3125), ("rep_completed", 2.3125),
-         ("rest_started", 2.3125), ("rest_ended", 2.8125),  # still in the stretch after the rest: a new hold
-         ("hold_started", 3.0625), ("hold_paused", 4.0), ("hold_released", 4.5625),
-         ("hold_started", 5.3125), ("hold_completed", 6.3125), ("rep_completed", 6.3125),
-         ("exercise_completed", 6.3125)]),
+        [("exercise_started", 0.0), ("hold_started", 1.4375), ("hold_completed", 2.4375), ("rep_completed", 2.4375),
+         ("rest_started", 2.4375), ("rest_ended", 2.9375), ("hold_started", 3.1875), ("hold_paused", 4.0),
+         ("hold_released", 4.5625), ("hold_started", 5.4375), ("hold_completed", 6.4375), ("rep_completed", 6.4375),
+         ("exercise_completed", 6.4375)]),
     "a brief jitter out pauses, then resumes (grace)": (
         {},
         [Segment(1.0, {INC: 40}), Segment(0.25, {INC: 70}), Segment(2.0, {INC: 40})],
-        # 0.625 s held before the jitter; back and still at 1.3125; 0.375 s more -> 1.6875
-        [("exercise_started", 0.0), ("hold_started", 0.3125), ("hold_paused", 1.0), ("hold_resumed", 1.3125),
-         ("hold_completed", 1.6875), ("rep_completed", 1.6875), ("exercise_completed", 1.6875)]),
+        # 0.5625 s held before the jitter; back at 1.25 (resumed), the step back in the window reads
+        # as moving at 1.3125, still again at 1.4375; 0.4375 s more -> 1.875
+        [("exercise_started", 0.0), ("hold_started", 0.375), ("hold_paused", 1.0), ("hold_resumed", 1.25),
+         ("hold_paused", 1.3125), ("hold_resumed", 1.4375), ("hold_completed", 1.875), ("rep_completed", 1.875),
+         ("exercise_completed", 1.875)]),
     "drifting just past the band edge stays in (band hysteresis)": (
         dict(phases=[{"name": "hold", "hold_s": 3.0, "envelope": {INC: band(20, 60, hysteresis=5)}}]),
         [Segment(0.5, {INC: 50}), Segment(1.5, {INC: lambda t: 50 + 8 * t}), Segment(2.0, {INC: 62.5})],
-        [("exercise_started", 0.0), ("hold_started", 0.3125), ("hold_completed", 3.3125),
-         ("rep_completed", 3.3125), ("exercise_completed", 3.3125)]),
+        [("exercise_started", 0.0), ("hold_started", 0.375), ("hold_completed", 3.375), ("rep_completed", 3.375),
+         ("exercise_completed", 3.375)]),
     "the same drift without band hysteresis releases": (
         dict(phases=[{"name": "hold", "hold_s": 3.0, "envelope": {INC: band(20, 60, hysteresis=0)}}]),
         [Segment(0.5, {INC: 50}), Segment(1.5, {INC: lambda t: 50 + 8 * t}), Segment(2.0, {INC: 62.5})],
         # the ramp is exactly 60 (still inside) at 0.5 + 1.25 and past it one frame later, at 1.8125
-        [("exercise_started", 0.0), ("hold_started", 0.3125), ("hold_paused", 1.8125), ("hold_released", 2.375)]),
+        [("exercise_started", 0.0), ("hold_started", 0.375), ("hold_paused", 1.8125), ("hold_released", 2.375)]),
     "moving through the envelope is not a hold (stillness)": (
         {},
         [Segment(2.0, {INC: lambda t: 25 + 15 * t}), Segment(1.5, {INC: 55})],
@@ -64,23 +69,23 @@ SCRIPTS = {
     "pose lost briefly pauses the hold": (
         {},
         [Segment(0.5, {INC: 40}), Segment(0.25, None), Segment(1.5, {INC: 40})],
-        [("exercise_started", 0.0), ("hold_started", 0.3125), ("pose_lost", 0.5), ("hold_paused", 0.5),
-         ("pose_regained", 0.75), ("hold_resumed", 0.8125), ("hold_completed", 1.6875), ("rep_completed", 1.6875),
+        [("exercise_started", 0.0), ("hold_started", 0.375), ("pose_lost", 0.5), ("hold_paused", 0.5),
+         ("pose_regained", 0.75), ("hold_resumed", 0.75), ("hold_completed", 1.6875), ("rep_completed", 1.6875),
          ("exercise_completed", 1.6875)]),
     "pose lost for long releases the hold and raises person_lost": (
         {},
         [Segment(0.5, {INC: 40}), Segment(2.0, None), Segment(1.0, {INC: 40})],
-        [("exercise_started", 0.0), ("hold_started", 0.3125), ("pose_lost", 0.5), ("hold_paused", 0.5),
+        [("exercise_started", 0.0), ("hold_started", 0.375), ("pose_lost", 0.5), ("hold_paused", 0.5),
          ("hold_released", 1.0625), ("alert_raised", 1.5), ("pose_regained", 2.5), ("alert_cleared", 2.5),
-         ("hold_started", 2.8125)]),
+         ("hold_started", 2.875)]),
     "sides: left detected from the pose, then right": (
         TWIST_SIDED,
         [Segment(1.5, {"trunk_rotation_deg": 30}), Segment(0.5, {"trunk_rotation_deg": 0}),
          Segment(1.5, {"trunk_rotation_deg": -30})],
-        [("exercise_started", 0.0), ("side_changed", 0.3125), ("hold_started", 0.3125),
-         ("hold_completed", 1.3125), ("rep_completed", 1.3125), ("side_changed", 1.3125),
-         ("rest_started", 1.3125), ("rest_ended", 1.8125), ("hold_started", 2.3125), ("hold_completed", 3.3125),
-         ("rep_completed", 3.3125), ("exercise_completed", 3.3125)]),
+        [("exercise_started", 0.0), ("side_changed", 0.375), ("hold_started", 0.375), ("hold_completed", 1.375),
+         ("rep_completed", 1.375), ("side_changed", 1.375), ("rest_started", 1.375), ("rest_ended", 1.875),
+         ("hold_started", 2.4375), ("hold_completed", 3.4375), ("rep_completed", 3.4375),
+         ("exercise_completed", 3.4375)]),
     "two sides: no hold while the working side is unknown": (
         dict(TWIST_SIDED, phases=[{"name": "sit", "hold_s": 1.0, "envelope": {INC: band(20, 60)}}]),
         [Segment(2.0, {INC: 40, "trunk_rotation_deg": 2})],  # within the side dead band
@@ -88,15 +93,15 @@ SCRIPTS = {
     "cat then cow": (
         CAT_COW,
         [Segment(1.5, {NECK: 40}, posture=ALL_FOURS), Segment(1.5, {NECK: -10}, posture=ALL_FOURS)],
-        [("exercise_started", 0.0), ("hold_started", 0.3125), ("hold_completed", 1.3125),
-         ("phase_changed", 1.3125), ("hold_started", 1.8125), ("hold_completed", 2.8125),
-         ("rep_completed", 2.8125), ("exercise_completed", 2.8125)]),
+        [("exercise_started", 0.0), ("hold_started", 0.375), ("hold_completed", 1.375), ("phase_changed", 1.375),
+         ("hold_started", 1.9375), ("hold_completed", 2.9375), ("rep_completed", 2.9375),
+         ("exercise_completed", 2.9375)]),
     "cow first: the engine follows the person": (
         CAT_COW,
         [Segment(1.5, {NECK: -10}, posture=ALL_FOURS), Segment(1.5, {NECK: 40}, posture=ALL_FOURS)],
-        [("exercise_started", 0.0), ("phase_changed", 0.3125), ("hold_started", 0.3125),
-         ("hold_completed", 1.3125), ("phase_changed", 1.3125), ("hold_started", 1.8125),
-         ("hold_completed", 2.8125), ("rep_completed", 2.8125), ("exercise_completed", 2.8125)]),
+        [("exercise_started", 0.0), ("phase_changed", 0.375), ("hold_started", 0.375), ("hold_completed", 1.375),
+         ("phase_changed", 1.375), ("hold_started", 1.9375), ("hold_completed", 2.9375), ("rep_completed", 2.9375),
+         ("exercise_completed", 2.9375)]),
 }
 
 
@@ -121,7 +126,7 @@ def test_event_details_name_phase_side_and_times():
 def test_release_reports_when_the_hold_really_ended():
     run = run_script(exercise(reps_per_side=2, rest_s=0.5), SCRIPTS["hold, rest, next rep, release, rep"][1])
     released = [e for e in run.events if e.kind == EventKind.HOLD_RELEASED]
-    assert [(e.t_s, e.details["held_until_s"], e.details["hold_s"]) for e in released] == [(4.5625, 4.0, 0.875)]
+    assert [(e.t_s, e.details["held_until_s"], e.details["hold_s"]) for e in released] == [(4.5625, 4.0, 0.75)]
 
 
 def test_follow_and_next_phase_reasons():
@@ -137,7 +142,7 @@ def test_hold_time_accrues_only_while_holding_and_progress_is_bounded():
     run = run_script(exercise(), SCRIPTS["a brief jitter out pauses, then resumes (grace)"][1])
     paused = [v for v in run.verdicts if v.state == HoldState.PAUSED]
     assert paused and len({v.hold_s for v in paused}) == 1  # frozen while paused
-    assert paused[0].hold_s == pytest.approx(0.625)
+    assert paused[0].hold_s == pytest.approx(0.5625)  # started at 0.375: 9 frames held before the jitter
     assert all(0.0 <= v.progress <= 1.0 for v in run.verdicts)
     assert max(v.hold_s for v in run.verdicts) == pytest.approx(1.0)
 
@@ -172,11 +177,11 @@ def test_routine_advances_when_an_exercise_is_complete():
         verdict = routine.update_measures(measures({INC: 40}), i / 16)
         events += [(e.kind.value, e.t_s, verdict.exercise_id) for e in verdict.events]
     # the second exercise starts on the frame after the first completes, with fresh smoothing
-    assert events == [("exercise_started", 0.0, "first"), ("hold_started", 0.3125, "first"),
-                      ("hold_completed", 1.3125, "first"), ("rep_completed", 1.3125, "first"),
-                      ("exercise_completed", 1.3125, "first"), ("exercise_started", 1.375, "second"),
-                      ("hold_started", 1.6875, "second"), ("hold_completed", 2.6875, "second"),
-                      ("rep_completed", 2.6875, "second"), ("exercise_completed", 2.6875, "second")]
+    assert events == [("exercise_started", 0.0, "first"), ("hold_started", 0.375, "first"),
+                      ("hold_completed", 1.375, "first"), ("rep_completed", 1.375, "first"), ("exercise_completed", 1.375, "first"),
+                      ("exercise_started", 1.4375, "second"), ("hold_started", 1.8125, "second"),
+                      ("hold_completed", 2.8125, "second"), ("rep_completed", 2.8125, "second"),
+                      ("exercise_completed", 2.8125, "second")]
     assert routine.done and routine.index == 1
 
 
@@ -198,7 +203,9 @@ def _hold_start(verdicts) -> float:
     return next(v.t_s for v in verdicts if v.holding)
 
 
-def test_offline_zero_phase_smoothing_starts_the_hold_without_the_live_lag():
+def test_offline_zero_phase_smoothing_starts_the_hold_no_later_than_live():
+    """Stillness judges the measured values (not the live filter's lagging output), so the live hold
+    starts no later than the filter allows the envelope; offline is never later than live."""
     rng = np.random.default_rng(3)
     t_s = np.arange(120) / 30
     inc = np.where(t_s < 1.0, 0.0, 40.0) + rng.normal(0, 1.0, len(t_s))
@@ -206,8 +213,9 @@ def test_offline_zero_phase_smoothing_starts_the_hold_without_the_live_lag():
     live = Coach(exercise(), settings=SETTINGS)
     live_verdicts = [live.update_measures(m, t) for m, t in zip(series, t_s)]
     offline = Coach(exercise(), smoothing="none", settings=SETTINGS)
-    offline_verdicts = [offline.update_measures(m, t) for m, t in zip(smooth_offline(t_s, series, SETTINGS), t_s)]
-    assert 1.0 < _hold_start(offline_verdicts) < _hold_start(live_verdicts) < 2.0
+    offline_verdicts = [offline.update_measures(m, t, measured=r.values)
+                        for m, r, t in zip(smooth_offline(t_s, series, SETTINGS), series, t_s)]
+    assert 1.0 < _hold_start(offline_verdicts) <= _hold_start(live_verdicts) < 2.0
 
 
 def test_offline_smoothing_keeps_reliability_over_bridged_gaps():
@@ -222,6 +230,44 @@ def test_offline_analysis_needs_increasing_times():
     with pytest.raises(ValueError, match="frame 1 at 0.0 s"):
         coach_offline(exercise(), [frame, frame])
     assert coach_offline(exercise(), []) == []
+
+
+# --- stillness is the net change; held-over values are not evidence ----------------------------------
+
+JITTER_DEG = 0.75  # alternating +-0.75 deg each 1/16 s frame: 24 deg/s frame to frame, no net change
+DRIFT_DEG_S = 24.0  # the same speed as a steady drift (above still_exit_deg_s = 20)
+
+
+@pytest.mark.parametrize("values, expected", [
+    ({INC: lambda t: 40 + JITTER_DEG * (-1) ** round(t * 16)},
+     [("exercise_started", 0.0), ("hold_started", 0.375), ("hold_completed", 1.375), ("rep_completed", 1.375),
+      ("exercise_completed", 1.375)]),
+    ({INC: lambda t: 25 + DRIFT_DEG_S * t}, [("exercise_started", 0.0)]),
+])
+def test_jitter_without_net_change_is_still_but_a_steady_drift_of_that_speed_is_not(values, expected):
+    assert run_script(exercise(), [Segment(1.5, values)]).kinds_at() == expected
+
+
+def test_net_speed_reads_a_drift_at_its_speed_and_jitter_as_zero():
+    net = NetSpeed(2, window_s=0.5, min_span_s=0.25, noise_k=2.0)
+    for i in range(16):
+        t = i / 16
+        out = net.step(np.array([40 + JITTER_DEG * (-1) ** i, 25 + DRIFT_DEG_S * t]), t)
+    assert out[0] == 0.0 and out[1] == pytest.approx(DRIFT_DEG_S)
+
+
+def test_a_value_held_over_a_gap_does_not_advance_an_alert_dwell():
+    """Twist 50 (past 45) measured on one frame in four, NaN between: the live filter holds each value
+    over the gap (max_gap 0.25 s), but only a measured frame adds its 1/16 s to the 0.5 s dwell: the
+    ninth measured frame (the first starts the count, eight more add 8/16 s) fires at 2.0 s, where
+    counting held values would fire at 0.5 s as the measured-every-frame twist does."""
+    ex = exercise(phases=[{"name": "hold", "hold_s": 30.0, "envelope": {INC: band(20, 60)}}])
+    sparse = {INC: 40.0, "trunk_rotation_deg": lambda t: 50.0 if round(t * 16) % 4 == 0 else math.nan}
+    coach = Coach(ex, smoothing="causal", settings=SETTINGS)
+    assert run_script(ex, [Segment(3.0, sparse)], coach=coach).alerts() == [("raised", "twist", 2.0)]
+    coach = Coach(ex, smoothing="causal", settings=SETTINGS)
+    dense = run_script(ex, [Segment(3.0, {INC: 40.0, "trunk_rotation_deg": 50.0})], coach=coach).alerts()
+    assert dense == [("raised", "twist", 0.5)]
 
 
 # --- the records validate themselves ----------------------------------------------------------------

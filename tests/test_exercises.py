@@ -92,6 +92,17 @@ def test_every_file_cites_its_sources_and_every_key_is_documented(library):
     assert any("45 deg per side" in s for s in library["seated_spinal_twist"].sources)
 
 
+def test_every_breathe_cue_says_breathe_out_into_the_stretch(library):
+    for ex in library.values():
+        assert "breathe out" in ex.cues.breathe.lower(), (ex.id, ex.cues.breathe)
+
+
+def test_a_neck_rotation_limit_above_the_default_cites_the_cervical_range(library):
+    for ex in library.values():
+        if ex.safety.neck_rotation_max_deg > 60:
+            assert any("cervical rotation 60-80" in s for s in ex.sources), ex.id
+
+
 def test_every_band_has_hints_and_hysteresis_within_reason(library):
     for ex in library.values():
         for phase in ex.phases:

@@ -9,8 +9,15 @@ from datetime import datetime, timedelta, timezone
 import pytest
 
 from coach.cli import main
-from coach.history import (MAX_SESSIONS_PER_DAY, SCHEMA_VERSION, History, overuse_warnings, record_session,
-                           schema_version)
+from coach.history import (
+    MAX_SESSIONS_PER_DAY,
+    SCHEMA_VERSION,
+    History,
+    line_styles,
+    overuse_warnings,
+    record_session,
+    schema_version,
+)
 
 WHEN = datetime(2026, 3, 2, 9, 30, tzinfo=timezone(timedelta(hours=1)))
 
@@ -126,3 +133,14 @@ def test_the_same_stretch_too_often_in_a_day_warns(db, landmarks_dir, tmp_path):
     other = tmp_path / "other.sqlite"
     warnings = [record_session(report, "analyze", other, now=WHEN + timedelta(minutes=n)) for n in range(4)]
     assert warnings[:3] == [[], [], []] and len(warnings[3]) == 1 and "cat_cow: 4 sessions" in warnings[3][0]
+
+
+def test_plot_lines_of_different_measures_or_sides_look_different():
+    """Three measures on the one side `both` were drawn in one colour and marker: indistinguishable."""
+    keys = [("hip left", "both"), ("hip right", "both"), ("trunk inclination", "both"),
+            ("knee", "left"), ("knee", "right"), ("", "left"), ("", "right")]
+    styles = line_styles(keys)
+    assert len(set(styles.values())) == len(keys)
+    assert len({styles[k][0] for k in keys[:3]}) == 3                 # a colour per measure
+    assert styles[("knee", "left")][0] == styles[("knee", "right")][0]   # one measure, two sides: one colour,
+    assert styles[("knee", "left")][1:] != styles[("knee", "right")][1:]  # told apart by marker and dash

@@ -234,6 +234,8 @@ def test_video_from_photos_with_the_lite_model_records_and_saves_video(photos_di
     assert data["holds"][0]["start_s"] >= 1.5, "the hold starts on the hug photo, not the start photo"
     frames = list(Recording(out / "landmarks.jsonl.gz").frames())
     assert len(frames) == data["frames"] and all(not f.pose.is_empty for f in frames)
+    assert data["input"]["model"] == lite_model_path.name, "the session names the model it was coached with"
+    assert Recording(out / "landmarks.jsonl.gz").info.model == lite_model_path.name
     from coach.video import VideoInfo
 
     info = VideoInfo.from_path(out / "annotated.mp4")
@@ -351,6 +353,23 @@ def test_answers_are_remembered_for_the_day_and_no_input_is_not_a_no():
     assert remembered("2030-01-02") == {}, "yesterday's answers are not today's"
     neck = screen([get_exercise("neck_side_bend")], terminal_asker(read=lambda p: "n"), today="2030-01-01")
     assert "neck_dizziness" in neck.answers and neck.source == "terminal"
+
+
+def test_a_scripted_no_does_not_erase_a_yes_given_today():
+    """`--answers no` after a "yes" the same day still blocks (it used to replace the remembered yes);
+    `--rescreen` asks again."""
+    from coach.screening import remember
+
+    ex = [get_exercise("childs_pose")]
+    n = len(questions_for(ex))
+    remember(screen(ex, terminal_asker(read=answers("y", *["n"] * n), write=lambda s: None), today="2030-01-01"))
+    scripted = screen(ex, None, scripted="no", today="2030-01-01")
+    assert [f.id for f in scripted.yes] == [questions_for(ex)[0].id]
+    with pytest.raises(ScreeningBlocked):
+        enforce(scripted, clinician=False, tell=lambda s: None)
+    remember(scripted)
+    assert remembered("2030-01-01")[questions_for(ex)[0].id] is True, "the yes is still remembered"
+    assert not screen(ex, None, scripted="no", today="2030-01-01", rescreen=True).yes
 
 
 @pytest.mark.parametrize("stdin, code, message", [(None, 2, "not answered"), ("y\n", 3, "red flag")])

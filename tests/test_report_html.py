@@ -123,3 +123,32 @@ def test_chromium_renders_summary_and_plots(cat_report, tmp_path):
     assert {"summary", "timeline", "measures"} <= page.ids
     assert len(page.all("img", **{"class": "plot"})) >= 2
     assert "Holds done" in " ".join(page.text)
+
+
+RACE = """
+import threading
+from coach import report_plots
+errors = []
+def other():
+    import matplotlib.pyplot   # what mediapipe's vision package does while the detector loads
+def warm():
+    try:
+        report_plots.pyplot()
+    except Exception as exc:
+        errors.append(repr(exc))
+threads = [threading.Thread(target=other), threading.Thread(target=warm)]
+for t in threads: t.start()
+for t in threads: t.join()
+print(errors)
+"""
+
+
+def test_pyplot_is_safe_while_another_thread_imports_it():
+    """analyze's report warm-up thread ran `matplotlib.use` on a half-imported pyplot (imported by
+    mediapipe in the decoding thread) and printed an AttributeError traceback."""
+    import sys
+
+    for _ in range(3):
+        out = subprocess.run([sys.executable, "-c", RACE], capture_output=True, text=True, timeout=120)
+        assert out.returncode == 0, out.stderr
+        assert out.stdout.strip() == "[]", out.stdout

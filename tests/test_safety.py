@@ -125,7 +125,7 @@ def test_rule_table_is_complete_and_renders():
 @pytest.mark.parametrize("name, steps, expected", [
     ("fires after the dwell", [(0.0, V), (0.25, V), (0.5, V)], [(0.5, "raised")]),
     ("a clear frame restarts the dwell", [(0.0, V), (0.25, C), (0.5, V), (0.75, V), (1.0, V)], [(1.0, "raised")]),
-    ("an unknown frame neither restarts nor fires", [(0.0, V), (0.25, U), (0.5, V)], [(0.5, "raised")]),
+    ("an unknown frame neither restarts nor counts", [(0.0, V), (0.25, U), (0.5, V), (0.75, V)], [(0.75, "raised")]),
     ("between keeps an active alert", [(0.0, V), (0.5, V), (1.0, B), (1.5, B), (2.0, C)],
      [(0.5, "raised"), (2.0, "cleared")]),
     ("cooldown delays a persisting violation", [(0.0, V), (0.5, V), (1.0, C), (1.5, V), (2.0, V), (5.0, V), (6.0, V)],

@@ -158,3 +158,13 @@ def test_video_info_of_a_non_video_is_an_input_error(tmp_path):
     junk.write_bytes(b"not a video at all")
     with pytest.raises(InputError, match="junk.mp4"):
         VideoInfo.from_path(junk)
+
+
+def test_a_finished_video_gets_the_usual_permissions(tmp_path):
+    old = os.umask(0o022)
+    try:
+        with VideoSink(tmp_path / "annotated.mp4", 25.0, (64, 48)) as sink:
+            sink.write(np.zeros((48, 64, 3), np.uint8))
+    finally:
+        os.umask(old)
+    assert (tmp_path / "annotated.mp4").stat().st_mode & 0o777 == 0o644

@@ -67,12 +67,14 @@ def _fps_column():
 @contextlib.contextmanager
 def rich_progress(quiet: bool) -> Iterator:
     """An `analyze.Progress` drawing a rich bar on stderr (frames, frames/s, time left); silent if quiet."""
+    from rich.console import Console
+
     from coach.analyze import Progress
 
-    if quiet:
+    console = Console(stderr=True)
+    if quiet or not console.is_terminal:  # piped or logged: rich would leave a blank line behind
         yield Progress()
         return
-    from rich.console import Console
     from rich.progress import (
         BarColumn,
         MofNCompleteColumn,
@@ -95,7 +97,7 @@ def rich_progress(quiet: bool) -> Iterator:
         def advance(self) -> None:
             bar.advance(self.task)
 
-    with Bar(*columns, console=Console(stderr=True), transient=True) as bar:
+    with Bar(*columns, console=console, transient=True) as bar:
         yield RichProgress()
 
 
@@ -114,6 +116,7 @@ def _row(result) -> list[str]:
     rep = result.report
     done = sum(n for s in rep.segments for n in s.holds_completed.values())
     target = sum(s.holds_target * len(s.holds_completed) for s in rep.segments)
+    holds = "-" if rep.input.kind == "image" else f"{done}/{target}"   # one frame holds nothing
     stops = sum(1 for a in rep.alerts if a.severity == "stop")
     alerts = f"{len(rep.alerts)}" + (f" ({stops} stop)" if stops else "")
     if rep.input.kind == "image":
@@ -123,7 +126,7 @@ def _row(result) -> list[str]:
         in_position = f"{share:.0f}%" if share == share else "-"
     status = _status(result)
     colour = "green" if status == "ok" else "yellow"
-    return [name, ", ".join(dict.fromkeys(s.exercise for s in rep.segments)), f"{done}/{target}", alerts,
+    return [name, ", ".join(dict.fromkeys(s.exercise for s in rep.segments)), holds, alerts,
             in_position, f"[{colour}]{status}[/{colour}]"]
 
 

@@ -19,10 +19,18 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     folders = argparse.ArgumentParser(add_help=False)
     add_exercises(folders)
     sub = parser.add_subparsers(dest="action", metavar="ACTION", required=True)
-    sub.add_parser("list", parents=[folders], help="one line per exercise: id, name, posture, view, hold")
-    show = sub.add_parser("show", parents=[folders], help="an exercise's steps, envelope table, view and limits")
+
+    def action(name: str, help_text: str, example: str, **kwargs) -> argparse.ArgumentParser:
+        return sub.add_parser(name, help=help_text, description=help_text, epilog=f"Example:\n  {example}",
+                              formatter_class=argparse.RawDescriptionHelpFormatter, **kwargs)
+
+    action("list", "one line per exercise: id, name, posture, view, hold", "coach exercises list --exercises my_exercises/",
+           parents=[folders])
+    show = action("show", "an exercise's steps, envelope table, view and limits", "coach exercises show seated_spinal_twist",
+                  parents=[folders])
     show.add_argument("id", help="exercise id, e.g. bridge")
-    check = sub.add_parser("validate", help="check exercise files; one line per file; exit 2 if any is bad")
+    check = action("validate", "check exercise files; one line per file; exit 2 if any is bad",
+                   "coach exercises validate my_exercises/*.toml")
     check.add_argument("paths", nargs="+", metavar="PATH", help="a .toml file or a folder of them")
 
 

@@ -160,12 +160,12 @@ def _screen(args, routine, display, style) -> str:
 
 
 def _detector(feed, args):
-    from coach.detector import PoseDetector
+    from coach.detector import DEFAULT_NUM_POSES, PoseDetector
     from coach.models import resolve_model
 
     if feed.info.kind == "recording":
         return None
-    return PoseDetector(resolve_model(args.model, kind="camera"), "video", num_poses=2)
+    return PoseDetector(resolve_model(args.model, kind="camera"), "video", num_poses=DEFAULT_NUM_POSES)
 
 
 def _options(args, feed, screening_json: str):

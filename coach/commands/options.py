@@ -23,6 +23,7 @@ def add_model(parser: argparse.ArgumentParser, default: str = "full; recordings 
 
 
 def add_num_poses(parser: argparse.ArgumentParser) -> None:
+    # = coach.detector.DEFAULT_NUM_POSES (not imported: the CLI layer stays light; a test keeps them equal)
     parser.add_argument("--num-poses", type=positive_int, default=2, metavar="N",
                         help="people to look for; the person exercising is chosen stably (default 2)")
 

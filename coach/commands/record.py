@@ -55,10 +55,12 @@ def _check_output(path: Path) -> None:
 @contextlib.contextmanager
 def _progress(total: int | None, name: str, quiet: bool) -> Iterator[Callable[[], None]]:
     """A rich progress bar on stderr (a counter when the total is unknown); `advance()` per frame."""
-    if quiet:
+    from rich.console import Console
+
+    console = Console(stderr=True)
+    if quiet or not console.is_terminal:  # piped or logged: rich would leave a blank line behind
         yield lambda: None
         return
-    from rich.console import Console
     from rich.progress import (
         BarColumn,
         MofNCompleteColumn,
@@ -69,7 +71,7 @@ def _progress(total: int | None, name: str, quiet: bool) -> Iterator[Callable[[]
 
     columns = [TextColumn("[progress.description]{task.description}"), BarColumn(), MofNCompleteColumn(),
                TimeElapsedColumn()]
-    with Progress(*columns, console=Console(stderr=True), transient=True) as bar:
+    with Progress(*columns, console=console, transient=True) as bar:
         task = bar.add_task(f"recording {Path(name).name}", total=total)
         yield lambda: bar.advance(task)
 

@@ -73,15 +73,17 @@ def load_poses(source: str, model: str | None = None, quiet: bool = False, what:
 
 
 def _progress(stream, description: str, quiet: bool):
-    if quiet:
+    from rich.console import Console
+
+    console = Console(stderr=True)
+    if quiet or not console.is_terminal:  # piped or logged: rich would leave a blank line behind
         yield from stream
         return
-    from rich.console import Console
     from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
     columns = [TextColumn("[progress.description]{task.description}"), BarColumn(), MofNCompleteColumn(),
                TimeElapsedColumn()]
-    with Progress(*columns, console=Console(stderr=True), transient=True) as bar:
+    with Progress(*columns, console=console, transient=True) as bar:
         task = bar.add_task(description, total=stream.info.frame_count)
         for item in stream:
             yield item

@@ -1,0 +1,72 @@
+"""The framing step of `coach live` (issue 6): "step back until your whole body is visible", "turn
+side-on to the camera" - it waits until the exercise's landmarks and camera view are there."""
+
+from __future__ import annotations
+
+import dataclasses
+
+import numpy as np
+import pytest
+
+from coach.conventions import View
+from coach.exercises import get_exercise
+from coach.framing import (
+    COME_CLOSER,
+    STEP_BACK,
+    STEP_INTO_VIEW,
+    VIEW_ADVICE,
+    FramingGate,
+    check_framing,
+)
+from coach.pose import Pose
+from coach.recording import Recording
+
+PRONE = "prone_extension__01.jsonl.gz"   # side-on for its first 9 s, then filmed from the front (INDEX.md)
+
+
+@pytest.fixture(scope="module")
+def prone(landmarks_dir):
+    return list(Recording(landmarks_dir / PRONE).frames())
+
+
+def _at(frames, t_s: float):
+    return min(frames, key=lambda pf: abs(pf.t_s - t_s))
+
+
+def _scaled(pose: Pose, factor: float) -> Pose:
+    """The same person, `factor` times larger in the picture (about the frame's centre)."""
+    return dataclasses.replace(pose, xy=(pose.xy - 0.5) * factor + 0.5)
+
+
+def test_side_on_is_ready_and_filmed_from_the_front_asks_to_turn(prone):
+    exercise = get_exercise("prone_extension")
+    assert check_framing(exercise, _at(prone, 3.0).pose).ready
+    front = check_framing(exercise, _at(prone, 14.0).pose)
+    assert not front.ready and front.message == VIEW_ADVICE[View.SIDE] == "Turn side-on to the camera"
+
+
+def test_too_close_too_far_and_nobody(prone):
+    exercise = get_exercise("prone_extension")
+    pose = _at(prone, 3.0).pose
+    assert check_framing(exercise, _scaled(pose, 3.0)).message == STEP_BACK
+    assert STEP_BACK == "Step back until your whole body is visible"
+    assert check_framing(exercise, _scaled(pose, 0.2)).message == COME_CLOSER
+    assert check_framing(exercise, Pose.empty((640, 480))).message == STEP_INTO_VIEW
+
+
+def test_the_gate_waits_for_an_unbroken_second_of_good_framing(prone):
+    exercise = get_exercise("prone_extension")
+    good, bad = _at(prone, 3.0).pose, _at(prone, 14.0).pose
+    gate = FramingGate(exercise, hold_s=1.0)
+    for t in np.arange(0.0, 0.9, 0.1):
+        gate.step(good, float(t))
+    assert not gate.passed and gate.progress(0.8) == pytest.approx(0.8)
+    gate.step(bad, 0.9)                        # a break starts the second again
+    assert gate.progress(0.9) == 0.0 and gate.last.message == "Turn side-on to the camera"
+    for t in np.arange(1.0, 1.95, 0.1):
+        gate.step(good, float(t))
+    assert not gate.passed
+    gate.step(good, 2.0)
+    assert gate.passed
+    with pytest.raises(ValueError, match="hold_s"):
+        FramingGate(exercise, hold_s=-1)
