@@ -120,7 +120,9 @@ class AlertBoard:
             reading = readings.get(rule.id, UNKNOWN)
             dwell_s = rule.dwell_s * self.estimate_dwell_factor if reading.estimate else None
             change = self.timers[rule.id].step(reading.level, t_s, dwell_s, reading.held)
-            if reading.level != Level.UNKNOWN or rule.id not in self._last:
+            # An alert quotes the last reading that broke the limit: a value back inside the
+            # hysteresis band ("43 deg, past 45 deg") would contradict its own message.
+            if reading.level == Level.VIOLATED or rule.id not in self._last:
                 self._last[rule.id] = reading
             if change is None:
                 continue

@@ -145,15 +145,19 @@ class History:
                         r[7], r[8]) for r in rows]
 
     def count_on(self, exercise: str, day: date) -> int:
-        query = "SELECT COUNT(*) FROM sessions WHERE exercise = ? AND day = ?"
+        """Sessions of `exercise` on `day`; analysing the same recorded input again is not another session."""
+        query = ("SELECT COUNT(DISTINCT CASE WHEN kind = 'analyze' AND source != '' THEN 'input:' || source "
+                 "ELSE 'id:' || id END) FROM sessions WHERE exercise = ? AND day = ?")
         return int(self.conn.execute(query, (exercise, day.isoformat())).fetchone()[0])
 
 
 def overuse_warnings(sessions: list[Session]) -> list[str]:
     """A warning per exercise and day with more than MAX_SESSIONS_PER_DAY sessions."""
-    counts: dict[tuple[str, date], int] = {}
-    for s in sessions:
-        counts[(s.exercise, s.day)] = counts.get((s.exercise, s.day), 0) + 1
+    seen: dict[tuple[str, date], set] = {}
+    for s in sessions:  # analysing the same recorded input again is not another session
+        key = ("input", s.source) if s.kind == "analyze" and s.source else ("id", s.id)
+        seen.setdefault((s.exercise, s.day), set()).add(key)
+    counts = {k: len(v) for k, v in seen.items()}
     return [overuse_message(ex, day, n) for (ex, day), n in sorted(counts.items()) if n > MAX_SESSIONS_PER_DAY]
 
 

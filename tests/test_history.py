@@ -130,8 +130,16 @@ def test_the_same_stretch_too_often_in_a_day_warns(db, landmarks_dir, tmp_path):
     from coach.analyze import AnalyzeOptions, analyze
 
     report = analyze(landmarks_dir / "cat_cow__01.jsonl.gz", tmp_path / "a", AnalyzeOptions("cat_cow", video=False))
+    again = tmp_path / "again.sqlite"
+    warnings = [record_session(report, "analyze", again, now=WHEN + timedelta(minutes=n)) for n in range(4)]
+    assert warnings == [[], [], [], []]  # re-analysing the same video is not doing the stretch again
     other = tmp_path / "other.sqlite"
-    warnings = [record_session(report, "analyze", other, now=WHEN + timedelta(minutes=n)) for n in range(4)]
+    warnings = []
+    for n in range(4):
+        copy = tmp_path / f"day{n}.jsonl.gz"
+        copy.write_bytes((landmarks_dir / "cat_cow__01.jsonl.gz").read_bytes())
+        report = analyze(copy, tmp_path / f"out{n}", AnalyzeOptions("cat_cow", video=False))
+        warnings.append(record_session(report, "analyze", other, now=WHEN + timedelta(minutes=n)))
     assert warnings[:3] == [[], [], []] and len(warnings[3]) == 1 and "cat_cow: 4 sessions" in warnings[3][0]
 
 

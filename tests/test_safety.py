@@ -218,6 +218,20 @@ def test_alert_record_carries_value_limit_and_message():
     assert wrong.alerts[0].message == "Please turn side-on to the camera"
 
 
+def test_an_active_alert_quotes_the_value_that_broke_the_limit_not_one_inside_the_hysteresis():
+    from coach.alerts import AlertBoard
+    from coach.safety import Reading
+
+    rule = rule_by_id("neck_flexion")
+    board = AlertBoard((rule,), stale_s=1.0, stop=StopRule(3, 60.0))
+    t_s = 0.0
+    for value, level in ((52.0, V), (52.0, V), (52.0, V), (43.0, B)):
+        step = board.step({rule.id: Reading(level, value, 45.0)}, t_s)
+        t_s += 0.25
+    (alert,) = step.alerts
+    assert alert.value == 52.0 and "52" in alert.message and "43" not in alert.message
+
+
 def test_repeated_stop_level_alerts_end_the_exercise_with_advice():
     # partner hands: raised at 0.3125, cleared 1.0; again from 2.0 but cooldown to 6.0; cleared 7.0;
     # again from 8.0, cooldown to 12.0: the third stop-level alert within 60 s stops the exercise.
