@@ -22,34 +22,13 @@ import sys
 import tempfile
 from pathlib import Path
 
-REPO = Path(__file__).resolve().parent.parent
-SHARED = Path(os.environ.get("COACH_SHARED", REPO.parent / "shared"))
-SIZE_PX = (640, 480)
+from common import write_clip
+
 FPS = 30.0
-FRAMES_PER_PHOTO = 30
 GOAL_FPS = 30.0
 GOAL_LATENCY_MARGIN_MS = 10.0
 
 
-def make_video(folder: Path, seconds: float) -> Path:
-    """The shared photos, each held a second, at 640x480 and 30 frames per second."""
-    import cv2
-
-    from coach.sources import image_files, read_image
-
-    photos = image_files(SHARED / "photos")
-    if not photos:
-        raise SystemExit(f"no photos in {SHARED / 'photos'}: give a VIDEO or set COACH_SHARED")
-    stills = [cv2.cvtColor(cv2.resize(read_image(p), SIZE_PX, interpolation=cv2.INTER_AREA), cv2.COLOR_RGB2BGR)
-              for p in photos]
-    path = folder / "bench_live.mp4"
-    writer = cv2.VideoWriter(str(path), cv2.VideoWriter_fourcc(*"mp4v"), FPS, SIZE_PX)
-    try:
-        for i in range(int(seconds * FPS)):
-            writer.write(stills[(i // FRAMES_PER_PHOTO) % len(stills)])
-    finally:
-        writer.release()
-    return path
 
 
 def run(video: Path, model: str, exercise: str, out_dir: Path):
@@ -100,7 +79,8 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--exercise", default="knee_to_chest", help="the exercise coached (default knee_to_chest)")
     args = parser.parse_args(argv)
     with tempfile.TemporaryDirectory(prefix="coach-bench-live-") as tmp:
-        video = Path(args.video) if args.video else make_video(Path(tmp), args.seconds)
+        frames = int(args.seconds * FPS)
+        video = Path(args.video) if args.video else write_clip(Path(tmp) / "bench_live.mp4", frames, fps=FPS)
         result = run(video, args.model, args.exercise, Path(tmp) / "session")
         return 0 if report(result, video, args.model) else 1
 

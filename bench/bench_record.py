@@ -20,59 +20,7 @@ import tempfile
 import time
 from pathlib import Path
 
-REPO = Path(__file__).resolve().parent.parent
-SHARED = Path(os.environ.get("COACH_SHARED", REPO.parent / "shared"))
-SIZE_PX = (640, 480)
-FPS = 25.0
-FRAMES_PER_PHOTO = 25  # each photo held one second, so VIDEO mode tracks as in a real video
-
-
-def bare_loop(video: str, model: str, num_poses: int) -> int:
-    """Decode + detect_for_video, nothing else. Returns the number of frames."""
-    import cv2
-    import mediapipe as mp
-    from mediapipe.tasks.python import BaseOptions, vision
-
-    options = vision.PoseLandmarkerOptions(base_options=BaseOptions(model_asset_path=model),
-                                           running_mode=vision.RunningMode.VIDEO, num_poses=num_poses)
-    landmarker = vision.PoseLandmarker.create_from_options(options)
-    cap = cv2.VideoCapture(video)
-    fps = cap.get(cv2.CAP_PROP_FPS) or FPS
-    frames = 0
-    try:
-        while True:
-            ok, bgr = cap.read()
-            if not ok:
-                break
-            rgb = cv2.cvtColor(bgr, cv2.COLOR_BGR2RGB)
-            landmarker.detect_for_video(mp.Image(image_format=mp.ImageFormat.SRGB, data=rgb),
-                                        int(round(frames * 1000.0 / fps)))
-            frames += 1
-    finally:
-        cap.release()
-        landmarker.close()
-    return frames
-
-
-def make_video(folder: Path, n_frames: int) -> Path:
-    """A video of the shared photos, each held for a second, resized to 640x480."""
-    import cv2
-
-    from coach.sources import image_files, read_image
-
-    photos = image_files(SHARED / "photos")
-    if not photos:
-        raise SystemExit(f"no photos in {SHARED / 'photos'}: give a VIDEO or set COACH_SHARED")
-    stills = [cv2.cvtColor(cv2.resize(read_image(p), SIZE_PX, interpolation=cv2.INTER_AREA), cv2.COLOR_RGB2BGR)
-              for p in photos]
-    path = folder / "bench.mp4"
-    writer = cv2.VideoWriter(str(path), cv2.VideoWriter_fourcc(*"mp4v"), FPS, SIZE_PX)
-    try:
-        for i in range(n_frames):
-            writer.write(stills[(i // FRAMES_PER_PHOTO) % len(stills)])
-    finally:
-        writer.release()
-    return path
+from common import bare_loop, write_clip
 
 
 def timed_run(cmd: list[str]) -> tuple[float, float]:
@@ -126,7 +74,7 @@ def main() -> None:
 
     model = resolve_model(args.model)
     with tempfile.TemporaryDirectory(prefix="coach-bench-") as tmp:
-        video = Path(args.video) if args.video else make_video(Path(tmp), args.frames)
+        video = Path(args.video) if args.video else write_clip(Path(tmp) / "bench.mp4", args.frames)
         n_frames = frame_count(video)
         result = compare(video, model, args.num_poses, args.repeat, Path(tmp) / "out.jsonl")
     (bare_s, bare_mb), (coach_s, coach_mb) = result["bare"], result["coach"]

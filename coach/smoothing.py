@@ -25,7 +25,6 @@ import math
 from dataclasses import dataclass
 
 import numpy as np
-from scipy.signal import savgol_filter
 
 
 MIN_DT_S = 1e-4  # samples closer together than this count as the same instant (no speed from 0/0)
@@ -130,6 +129,8 @@ def _runs(mask: np.ndarray) -> list[tuple[int, int]]:
 
 
 def _savgol_column(t_s: np.ndarray, column: np.ndarray, window_s: float, deriv: int) -> np.ndarray:
+    from scipy.signal import savgol_filter  # offline only; importing scipy.signal costs ~1 s
+
     out = np.full(len(column), np.nan)
     for a, b in _runs(np.isfinite(column)):
         n = b - a
