@@ -18,27 +18,11 @@ from __future__ import annotations
 
 import argparse
 import os
-import subprocess
 import sys
 import tempfile
-import time
 from pathlib import Path
 
-from common import bare_loop, write_clip
-
-
-def timed_run(cmd: list[str]) -> tuple[float, float, float]:
-    """(wall seconds, peak resident MB, CPU seconds of all its threads) of one child process; stops
-    on a failure."""
-    with tempfile.TemporaryFile() as err:
-        start = time.perf_counter()
-        child = subprocess.Popen(cmd, stdout=subprocess.DEVNULL, stderr=err)
-        _, status, usage = os.wait4(child.pid, 0)
-        elapsed_s = time.perf_counter() - start
-        if os.waitstatus_to_exitcode(status) != 0:
-            err.seek(0)
-            raise SystemExit(f"failed: {' '.join(cmd)}\n{err.read().decode(errors='replace')}")
-    return elapsed_s, usage.ru_maxrss / 1024.0, usage.ru_utime + usage.ru_stime   # ru_maxrss: KiB on Linux
+from common import bare_loop, timed_run, write_clip
 
 
 def analyze_cmd(video: Path, model: Path, exercise: str, out: Path, video_out: bool) -> list[str]:

@@ -13,28 +13,11 @@ Prints the ratio coach / bare (goal <= 1.05) from the fastest of K runs of each.
 from __future__ import annotations
 
 import argparse
-import os
-import subprocess
 import sys
 import tempfile
-import time
 from pathlib import Path
 
-from common import bare_loop, write_clip
-
-
-def timed_run(cmd: list[str]) -> tuple[float, float]:
-    """(wall seconds, peak resident MB) of one child process; stops on a failure."""
-    with tempfile.TemporaryFile() as err:
-        start = time.perf_counter()
-        child = subprocess.Popen(cmd, stdout=subprocess.DEVNULL, stderr=err)
-        _, status, usage = os.wait4(child.pid, 0)  # like wait(), plus the child's resource usage
-        elapsed_s = time.perf_counter() - start
-        child.returncode = os.waitstatus_to_exitcode(status)
-        if child.returncode != 0:
-            err.seek(0)
-            raise SystemExit(f"failed ({child.returncode}): {' '.join(cmd)}\n{err.read().decode(errors='replace')}")
-    return elapsed_s, usage.ru_maxrss / 1024.0  # ru_maxrss is in KiB on Linux
+from common import bare_loop, timed_run, write_clip
 
 
 def compare(video: Path, model: Path, num_poses: int, repeat: int, out: Path) -> dict:
@@ -43,8 +26,8 @@ def compare(video: Path, model: Path, num_poses: int, repeat: int, out: Path) ->
                  "--num-poses", str(num_poses), "--quiet"]
     runs = {"bare": [], "coach": []}
     for _ in range(repeat):  # alternate, so a slow spell of the machine hits both
-        runs["bare"].append(timed_run(bare_cmd))
-        runs["coach"].append(timed_run(coach_cmd))
+        runs["bare"].append(timed_run(bare_cmd)[:2])
+        runs["coach"].append(timed_run(coach_cmd)[:2])
     return {name: (min(t for t, _ in r), max(m for _, m in r)) for name, r in runs.items()}
 
 

@@ -1,9 +1,12 @@
-"""What the benchmarks share: where ../shared is, a test clip made from the shared photos, and the
-bare MediaPipe loop (decode + detect_for_video, nothing else) that coach is measured against."""
+"""What the benchmarks share: where ../shared is, a test clip made from the shared photos, a timed child
+process, and the bare MediaPipe loop (decode + detect_for_video, nothing else) that coach is measured against."""
 
 from __future__ import annotations
 
 import os
+import subprocess
+import tempfile
+import time
 from pathlib import Path
 
 REPO = Path(__file__).resolve().parent.parent
@@ -59,3 +62,18 @@ def bare_loop(video: str, model: str, num_poses: int) -> int:
         cap.release()
         landmarker.close()
     return frames
+
+
+def timed_run(cmd: list[str]) -> tuple[float, float, float]:
+    """(wall seconds, peak resident MB, CPU seconds of all its threads) of one child process, as
+    os.wait4 reports it; stops on a failure."""
+    with tempfile.TemporaryFile() as err:
+        start = time.perf_counter()
+        child = subprocess.Popen(cmd, stdout=subprocess.DEVNULL, stderr=err)
+        _, status, usage = os.wait4(child.pid, 0)
+        elapsed_s = time.perf_counter() - start
+        code = os.waitstatus_to_exitcode(status)
+        if code != 0:
+            err.seek(0)
+            raise SystemExit(f"failed ({code}): {' '.join(cmd)}\n{err.read().decode(errors='replace')}")
+    return elapsed_s, usage.ru_maxrss / 1024.0, usage.ru_utime + usage.ru_stime   # ru_maxrss: KiB on Linux

@@ -123,3 +123,21 @@ MEASURES: tuple[MeasureSpec, ...] = (
 SPEC: dict[str, MeasureSpec] = {m.name: m for m in MEASURES}
 MEASURE_NAMES: tuple[str, ...] = tuple(m.name for m in MEASURES)
 PAIRED_BASES: tuple[str, ...] = ("hip", "knee", "elbow", "shoulder")
+
+# The words the overlay, the report and the CLI use for a measure (one table, so they agree).
+_LABELS = {"trunk_inclination_deg": "Trunk lean", "trunk_floor_deg": "Trunk to floor", "trunk_lateral_deg": "Side bend",
+           "trunk_rotation_deg": "Twist", "trunk_rotation_2d_deg": "Twist (2D)", "neck_flexion_deg": "Neck bend",
+           "neck_rotation_deg": "Head turn", "neck_lateral_deg": "Head tilt", "hand_head_left_sw": "Left hand to head",
+           "hand_head_right_sw": "Right hand to head", "other_hand_head_sw": "Other's hand to head",
+           "pelvic_tilt_deg": "Pelvic tilt"}
+
+
+def measure_label(name: str) -> str:
+    """A measure in plain words: "hip_left_deg" -> "Left hip", "hip_{side}_deg" -> "Hip (working side)"."""
+    spec = SPEC.get(name)
+    if spec is not None and spec.paired:
+        return f"{spec.paired.title()} {spec.base}"
+    if "{side}" in name or "{other}" in name:
+        base = name.split("_")[0]
+        return f"{base.title()} ({'working' if '{side}' in name else 'other'} side)"
+    return _LABELS.get(name, name.rsplit("_", 1)[0].replace("_", " ").capitalize())

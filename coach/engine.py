@@ -140,6 +140,7 @@ class Coach:
         self._seen: bool | None = None
         self._reliability = [Reliability.NONE] * n
         self._alerts: tuple[Alert, ...] = ()
+        self.last_measures: Measures = _EMPTY   # the last `update`'s measures as measured (before smoothing)
 
     # --- public ---------------------------------------------------------------------------------
 
@@ -154,6 +155,7 @@ class Coach:
     def update(self, pose: Pose, t_s: float, others: tuple[Pose, ...] = ()) -> FrameVerdict:
         """Judge one pose at time `t_s` (seconds); `others` are other people in view (their hands count)."""
         m = measures_mod.compute_measures(pose, tuple(others), neutral_shoulder_width=self.neutral_shoulder_width)
+        self.last_measures = m
         seen, framing = presence(pose)
         return self.update_measures(m, t_s, seen=seen, framing=framing)
 

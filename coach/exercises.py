@@ -183,12 +183,6 @@ class Exercise(_Strict):
             raise ValueError("phases: phase names must be unique")
         return self
 
-    @property
-    def hold_total_s(self) -> float:
-        return sum(p.hold_s for p in self.phases)
-
-
-
 
 def load_exercise(path: str | os.PathLike) -> Exercise:
     """Load and validate one exercise file; `ExerciseError` names the file and the key."""

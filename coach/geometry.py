@@ -18,7 +18,6 @@ from __future__ import annotations
 
 import numpy as np
 
-
 _I1, _I2 = [1, 2, 0], [2, 0, 1]
 _sum = np.add.reduce   # ndarray.sum without its Python wrapper: these run many times per frame
 

@@ -7,23 +7,20 @@
 
 The matching itself is `coach.follow.Follower` (the demonstration advances with the person, never
 back); this module only feeds it the person's measures, keeps the latest step for drawing, and
-averages the score over the coached frames. The average goes into session.json as "follow".
+averages the score over the coached frames. The average goes into session.json as "follow"
+(`FollowSummary.as_dict`, added by `LiveSession.finish`).
 """
 
 from __future__ import annotations
 
-import json
 import math
 from collections.abc import Sequence
 from dataclasses import asdict, dataclass
-from pathlib import Path
 
 from coach.exercises import Exercise
 from coach.follow import Follower, FollowStep
-from coach.measures import compute_measures
+from coach.measures import Measures, compute_measures
 from coach.pose import Pose, PoseFrame
-from coach.report import Report
-from coach.session_files import SESSION
 from coach.teach import MeasureSeries
 
 
@@ -64,9 +61,12 @@ class FollowAlong:
         self._follower = Follower(ref.frames, ref.series, ref.exercise)
         self.last: FollowStep | None = None
 
-    def step(self, pose_frame: PoseFrame) -> FollowStep:
-        """Advance with the person's pose at this frame (measured once here)."""
-        measures = compute_measures(pose_frame.pose, pose_frame.others)
+    def step(self, pose_frame: PoseFrame, measures: Measures | None = None) -> FollowStep:
+        """Advance with the person's pose at this frame; `measures`: its measures when already computed
+        (as `compute_measures(pose, others)` gives them, e.g. the engine's `Coach.last_measures`), else
+        measured here."""
+        if measures is None:
+            measures = compute_measures(pose_frame.pose, pose_frame.others)
         self.last = self._follower.step(pose_frame.pose, measures, pose_frame.t_s)
         return self.last
 
@@ -95,11 +95,3 @@ def score_text(follow: FollowAlong | None) -> str:
         return ""
     score = follow.score
     return f"match {score:.0f}  |  " if math.isfinite(score) else "match -  |  "
-
-
-def write_session_json(folder: str | Path, report: Report, summary: FollowSummary) -> None:
-    """session.json as `SessionFiles.write_summary` writes it, with the follow-along summary added."""
-    from coach.atomic import write_text
-
-    data = {**report.as_dict(), "follow": summary.as_dict()}
-    write_text(Path(folder) / SESSION, json.dumps(data, indent=1, ensure_ascii=False, allow_nan=False) + "\n")

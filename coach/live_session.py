@@ -26,7 +26,7 @@ from coach.capture import Captured, Inferred
 from coach.display import blank, draw_plot, draw_prompt, draw_status
 from coach.engine import Coach
 from coach.framing import FRAMING_HOLD_S, FramingGate
-from coach.live_follow import FollowAlong, score_text, write_session_json
+from coach.live_follow import FollowAlong, score_text
 from coach.overlay import Overlay, OverlayStyle
 from coach.pose import Frame, Pose, PoseFrame
 from coach.report import InputInfo, Report, Summariser
@@ -152,18 +152,19 @@ class LiveSession:
             self.waits_s.append(result.done_s - result.inference_s - result.captured.captured_s)
         if self.paused or self.ended:
             return
-        step = self.follow.step(pf) if self.follow is not None else None
         if self.coach is None:
             self.gate.step(pf.pose, pf.t_s, pf.others)
             if not (self.gate.passed or self._pain):
+                if self.follow is not None:
+                    self.follow.step(pf)
                 self.latencies_s.append(time.monotonic() - result.captured.captured_s)
                 return
             self._start_coaching(pf.t_s)
         verdict = self.coach.update(pf.pose, pf.t_s, others=pf.others)
         if self._pain:
             verdict = _with_pain(verdict)
-        if step is not None:
-            self.follow.count(step)
+        if self.follow is not None:   # the engine's measures of this frame: measured once
+            self.follow.count(self.follow.step(pf, self.coach.last_measures))
         self.latencies_s.append(time.monotonic() - result.captured.captured_s)
         self._keep(result, verdict)
         self._after(verdict)
@@ -325,9 +326,8 @@ class LiveSession:
         report, timeline = self.summary.finish(partial=partial, outputs=self.outputs)
         for name, text in self.options.extra_files:
             write_text(Path(self.folder) / name, text)
-        self.files.write_summary(report, timeline, self.summary.exercises)
-        if self.follow is not None:
-            write_session_json(self.folder, report, self.follow.summary())
+        follow = {"follow": self.follow.summary().as_dict()} if self.follow is not None else None
+        self.files.write_summary(report, timeline, self.summary.exercises, follow)
         return report
 
 

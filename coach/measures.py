@@ -38,8 +38,17 @@ from typing import NamedTuple
 import numpy as np
 
 from coach.conventions import MEASURE_NAMES, SPEC, Posture, Reliability, View
-from coach.geometry import (angle_between_deg, blend, body_frame, in_image_plane, norm, point_segment_distance,
-                            signed_angle_2d_deg, signed_angle_about_deg, unit)
+from coach.geometry import (
+    angle_between_deg,
+    blend,
+    body_frame,
+    in_image_plane,
+    norm,
+    point_segment_distance,
+    signed_angle_2d_deg,
+    signed_angle_about_deg,
+    unit,
+)
 from coach.landmarks import LEFT_HAND, RIGHT_HAND
 from coach.landmarks import Landmark as L
 from coach.pose import Pose

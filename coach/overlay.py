@@ -26,23 +26,32 @@ from dataclasses import dataclass, fields
 import cv2
 import numpy as np
 
-from coach.conventions import SPEC, Reliability
+from coach.conventions import SPEC, Reliability, measure_label
 from coach.envelope import resolve_key, toward_side
 from coach.exercises import Band, Exercise
-from coach.overlay_widgets import (RGB, Box, GaugeView, blend_skeleton, draw_banner, draw_gauge, draw_lines,
-                                   draw_ring, draw_skeleton, fit_lines, gauge_height, pill, put_text, shade,
-                                   text_width)
+from coach.overlay_widgets import (
+    RGB,
+    Box,
+    GaugeView,
+    blend_skeleton,
+    draw_banner,
+    draw_gauge,
+    draw_lines,
+    draw_ring,
+    draw_skeleton,
+    fit_lines,
+    gauge_height,
+    pill,
+    put_text,
+    shade,
+    text_width,
+)
 from coach.pose import Pose, PoseFrame
 from coach.verdict import Alert, FrameVerdict, HoldState, MeasureVerdict, Severity, Status
 
 # Alerts about the camera, not the body: shown in the banner, but they do not turn the skeleton red.
 CAMERA_RULE_IDS = frozenset({"landmarks_missing", "wrong_view", "too_far", "too_close", "person_lost"})
 
-_WORDS = {"trunk_inclination_deg": "Trunk lean", "trunk_floor_deg": "Trunk to floor", "trunk_lateral_deg": "Side bend",
-          "trunk_rotation_deg": "Twist", "trunk_rotation_2d_deg": "Twist (2D)", "neck_flexion_deg": "Neck bend",
-          "neck_rotation_deg": "Head turn", "neck_lateral_deg": "Head tilt", "hand_head_left_sw": "Left hand to head",
-          "hand_head_right_sw": "Right hand to head", "other_hand_head_sw": "Other's hand to head",
-          "pelvic_tilt_deg": "Pelvic tilt"}
 _STATE_WORDS = {HoldState.OUT: "Get into position", HoldState.ENTERING: "Hold still...", HoldState.HOLDING: "Holding",
                 HoldState.PAUSED: "Paused", HoldState.RELEASED: "Start again", HoldState.COMPLETED: "Hold done"}
 _STATUS_WORDS = {Status.RESTING: "Rest", Status.STOPPED: "Stopped", Status.COMPLETED: "All done"}
@@ -106,17 +115,6 @@ class OverlayLayout:
     ring_thickness_px: int
     cue: Box
     bone_px: int                    # skeleton line thickness
-
-
-def measure_label(name: str) -> str:
-    """A measure in plain words: "hip_left_deg" -> "Left hip", "hip_{side}_deg" -> "Hip (working side)"."""
-    spec = SPEC.get(name)
-    if spec is not None and spec.paired:
-        return f"{spec.paired.title()} {spec.base}"
-    if "{side}" in name or "{other}" in name:
-        base = name.split("_")[0]
-        return f"{base.title()} ({'working' if '{side}' in name else 'other'} side)"
-    return _WORDS.get(name, name.rsplit("_", 1)[0].replace("_", " ").capitalize())
 
 
 def _number(value: float, unit: str) -> str:

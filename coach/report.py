@@ -169,8 +169,10 @@ class Report:
             data.pop("hints")
         return _clean(data)
 
-    def to_json(self) -> str:
-        return json.dumps(self.as_dict(), indent=1, ensure_ascii=False, allow_nan=False) + "\n"
+    def to_json(self, extra: dict | None = None) -> str:
+        """session.json; `extra`: keys added at the end (live follow-along adds "follow")."""
+        data = {**self.as_dict(), **(extra or {})}
+        return json.dumps(data, indent=1, ensure_ascii=False, allow_nan=False) + "\n"
 
 
 def _clean(value):

@@ -14,6 +14,7 @@ import base64
 import math
 from dataclasses import dataclass
 
+from coach.conventions import measure_label
 from coach.exercises import Exercise
 from coach.keyframes import KeyframePicker
 from coach.report import Report
@@ -68,12 +69,6 @@ def clock(t_s: float) -> str:
         return "–"
     minutes, seconds = divmod(max(t_s, 0.0), 60.0)
     return f"{int(minutes)}:{seconds:04.1f}"
-
-
-def _label(name: str) -> str:
-    from coach.overlay import measure_label
-
-    return measure_label(name)
 
 
 @dataclass(frozen=True)
@@ -131,8 +126,8 @@ def _measure_sections(report: Report, tl: TimelineArrays, exercises: dict[str, E
             rows = [m for m in report.measures if m.segment == index and m.key == key and m.frames]
             unit = rows[0].unit if rows else "deg"
             measured = any(math.isfinite(m.median) for m in rows)
-            plot = measure_plot(ex, key, index, tl, _label(key), unit) if tl.n > 1 and measured else None
-            sections.append({"title": f"{_label(key)} – {ex.name}", "plot": b64(plot) if plot else None,
+            plot = measure_plot(ex, key, index, tl, measure_label(key), unit) if tl.n > 1 and measured else None
+            sections.append({"title": f"{measure_label(key)} – {ex.name}", "plot": b64(plot) if plot else None,
                              "measured": measured, "rows": [_stat_row(m) for m in rows], "segment": seg.name})
     return sections
 
@@ -174,7 +169,8 @@ def _keyframes(report: Report, picker: KeyframePicker) -> list[dict]:
     out: list[dict] = []
     for f in frames:
         if f.kind == "peak":
-            caption = f"Furthest into the stretch ({f.phase}): {_label(f.measure)} {number(f.value, _unit(f.measure))}"
+            reading = f"{measure_label(f.measure)} {number(f.value, _unit(f.measure))}"
+            caption = f"Furthest into the stretch ({f.phase}): {reading}"
         elif f.kind == "alert":
             caption = f"First alert: {RULE_TITLES.get(f.measure, f.measure).lower()}"
         else:
@@ -210,7 +206,7 @@ def context(report: Report, tl: TimelineArrays, picker: KeyframePicker, exercise
 def _image_measures(report: Report) -> list[dict]:
     if report.input.kind != "image":
         return []
-    return [dict(_stat_row(m), label=_label(m.key)) for m in report.measures if m.frames]
+    return [dict(_stat_row(m), label=measure_label(m.key)) for m in report.measures if m.frames]
 
 
 def render_report(report: Report, tl: TimelineArrays, picker: KeyframePicker, exercises: dict[str, Exercise]) -> str:

@@ -16,7 +16,7 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 
-from coach.conventions import MEASURE_NAMES, SPEC, Reliability
+from coach.conventions import MEASURE_NAMES, SPEC, Reliability, measure_label
 from coach.envelope import resolve_key, toward_side
 from coach.exercises import Exercise
 from coach.timeline import IN, OUT, RELIABILITY_CODE, SIDES, VIEWS, TimelineArrays, frame_weights
@@ -114,13 +114,6 @@ def _share(fraction: float, n_frames: int) -> str:
     return "in this photo" if n_frames == 1 else f"{fraction:.0%} of the time"
 
 
-def _label(measure: str) -> str:
-    """"hip_left_deg" -> "Left hip" (the overlay's words, so report and video agree)."""
-    from coach.overlay import measure_label
-
-    return measure_label(measure)
-
-
 def _measure_notes(index: int, exercise: Exercise, tl: TimelineArrays) -> list[Note]:
     """Per envelope measure: how often it was not seen, or seen too unreliably to judge."""
     from coach.report import Note
@@ -138,19 +131,19 @@ def _measure_notes(index: int, exercise: Exercise, tl: TimelineArrays) -> list[N
         unseen = float(np.mean(~np.isfinite(values)))
         weak = float(np.mean(np.isfinite(values) & (rel < RELIABILITY_CODE[Reliability(need)])))
         if unseen >= NOTE_MIN_SHARE:
-            notes.append(Note(f"{_label(measure)}: not measurable {_share(unseen, tl.n)} - the landmarks it "
+            notes.append(Note(f"{measure_label(measure)}: not measurable {_share(unseen, tl.n)} - the landmarks it "
                               f"needs were hidden or out of the frame", measure, exercise.id))
         if weak >= NOTE_MIN_SHARE:
             bad = views[np.isfinite(values) & (rel < RELIABILITY_CODE[Reliability(need)])]
             view = VIEWS[int(np.bincount(bad).argmax())] if len(bad) else VIEWS[-1]
             article = "an" if view.value[0] in "aeiou" else "a"
-            notes.append(Note(f"{_label(measure)}: too unreliable to judge {_share(weak, tl.n)} - mostly in "
+            notes.append(Note(f"{measure_label(measure)}: too unreliable to judge {_share(weak, tl.n)} - mostly in "
                               f"{article} {view.value} view, from which this angle reads with "
                               f"{SPEC[measure].reliability[view].value} reliability (needs {need})",
                               measure, exercise.id))
         if SPEC[measure].reliability and all(r in (Reliability.LOW, Reliability.NONE)
                                              for r in SPEC[measure].reliability.values()):
-            notes.append(Note(f"{_label(measure)}: an estimate from one camera (low reliability at best) - "
+            notes.append(Note(f"{measure_label(measure)}: an estimate from one camera (low reliability at best) - "
                               "read it as a trend, not an exact angle", measure, exercise.id))
     return notes
 

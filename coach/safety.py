@@ -238,7 +238,6 @@ RULES: tuple[Rule, ...] = (
          cooldown_s=0.0, read=read_lost),
 )
 
-RULE_IDS: tuple[str, ...] = tuple(r.id for r in RULES)
 NECK_RULE_IDS: tuple[str, ...] = ("neck_flexion", "neck_extension", "neck_rotation", "neck_lateral",
                                   "hand_on_head", "partner_hands_on_head")
 TWIST_RULE_IDS: tuple[str, ...] = ("twist",)

@@ -29,7 +29,6 @@ import shutil
 import tempfile
 from pathlib import Path
 
-
 from coach.atomic import atomic_open, ensure_dir, write_bytes, write_text
 from coach.conventions import MEASURE_NAMES
 from coach.errors import OutputError
@@ -205,9 +204,11 @@ class SessionFiles:
             self._sink = self._stack.enter_context(VideoSink(self.folder / VIDEO, self.info.fps, (w, h)))
         return self._sink
 
-    def write_summary(self, report: Report, timeline: TimelineArrays, exercises: dict[str, Exercise]) -> None:
-        """report.html, then session.json (its presence marks the folder complete), each atomically."""
+    def write_summary(self, report: Report, timeline: TimelineArrays, exercises: dict[str, Exercise],
+                      extra: dict | None = None) -> None:
+        """report.html, then session.json (its presence marks the folder complete), each atomically;
+        `extra`: keys added to session.json (live follow-along: "follow")."""
         from coach.report_html import render_report
 
         write_text(self.folder / HTML, render_report(report, timeline, self.keyframes, exercises))
-        write_text(self.folder / SESSION, report.to_json())
+        write_text(self.folder / SESSION, report.to_json(extra))

@@ -26,7 +26,6 @@ from dataclasses import dataclass
 
 import numpy as np
 
-
 MIN_DT_S = 1e-4  # samples closer together than this count as the same instant (no speed from 0/0)
 
 

@@ -27,11 +27,28 @@ from pydantic import ValidationError
 
 from coach.conventions import Posture, View
 from coach.exercises import Exercise
-from coach.teach_envelope import (DerivedBand, choose_side_rule, common_values, derive_bands, keyed_columns,
-                                  safety_notes, views_for)
+from coach.teach_envelope import (
+    DerivedBand,
+    choose_side_rule,
+    common_values,
+    derive_bands,
+    keyed_columns,
+    safety_notes,
+    views_for,
+)
 from coach.teach_file import exercise_data, exercise_toml
-from coach.teach_holds import (MEDIUM_RANK, HeldSpan, MeasureSeries, NoStableHold, TeachError, TeachSettings,
-                               find_holds, quiet_angles, still_mask, still_spans)
+from coach.teach_holds import (
+    MEDIUM_RANK,
+    HeldSpan,
+    MeasureSeries,
+    NoStableHold,
+    TeachError,
+    TeachSettings,
+    find_holds,
+    quiet_angles,
+    still_mask,
+    still_spans,
+)
 
 if sys.version_info >= (3, 11):
     import tomllib

@@ -20,7 +20,6 @@ from coach.verdict import FrameVerdict
 
 SIDES = ("both", "left", "right")          # side codes 0, 1, 2; -1 = side not known yet
 RELIABILITY_CODE = {Reliability.NONE: 0, Reliability.LOW: 1, Reliability.MEDIUM: 2, Reliability.HIGH: 3}
-RELIABILITY_OF_CODE = {v: k for k, v in RELIABILITY_CODE.items()}
 VIEWS, POSTURES = tuple(View), tuple(Posture)
 NOT_IN_ENVELOPE, CANT_JUDGE, OUT, IN = -2, -1, 0, 1   # per-measure band codes
 _N = len(MEASURE_NAMES)

@@ -18,11 +18,11 @@ from pathlib import Path
 import cv2
 import numpy as np
 import pytest
+from test_sources import write_test_video
 
 from coach import models
 from coach.recording import Recording
 from coach.sources import read_image
-from test_sources import write_test_video
 
 PERSON = "neck_side_bend__Side_Neck_Stretch__0.jpg"  # one person standing, facing the camera
 TIMEOUT_S = 60

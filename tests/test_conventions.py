@@ -9,8 +9,8 @@ import math
 
 import numpy as np
 import pytest
-
 import synthetic as S
+
 from coach.conventions import MEASURE_NAMES, MEASURES, SPEC, Reliability, View
 from coach.landmarks import Landmark as L
 from coach.measures import compute_measures, shoulder_width_ratio

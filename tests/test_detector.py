@@ -12,6 +12,7 @@ import zipfile
 import cv2
 import numpy as np
 import pytest
+from test_sources import write_test_video
 
 from coach.detector import PoseDetector
 from coach.errors import ModelError
@@ -20,7 +21,6 @@ from coach.pipeline import open_poses
 from coach.pose import Frame
 from coach.sources import open_source, read_image
 from coach.tracking import torso_centre
-from test_sources import write_test_video
 
 pytestmark = pytest.mark.model
 

@@ -8,8 +8,17 @@ import numpy as np
 import pytest
 
 from coach.conventions import MEASURE_NAMES, SPEC, Posture, Reliability, View
-from coach.envelope import (LOW_RELIABILITY, NOT_SEEN, SIDE_UNKNOWN, detect_side, in_envelope, judge_band,
-                            resolve_key, toward_side, twist_limit)
+from coach.envelope import (
+    LOW_RELIABILITY,
+    NOT_SEEN,
+    SIDE_UNKNOWN,
+    detect_side,
+    in_envelope,
+    judge_band,
+    resolve_key,
+    toward_side,
+    twist_limit,
+)
 from coach.exercises import Band, get_exercise
 from coach.measures import Measures
 

@@ -19,7 +19,8 @@ from __future__ import annotations
 
 import pytest
 
-from coach.envelope import LOW_RELIABILITY as LOW, SIDE_UNKNOWN, EnvelopeResult, detect_side, in_envelope
+from coach.envelope import LOW_RELIABILITY as LOW
+from coach.envelope import SIDE_UNKNOWN, EnvelopeResult, detect_side, in_envelope
 from coach.exercises import Exercise, Safety, load_library
 
 pytestmark = pytest.mark.model

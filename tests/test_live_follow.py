@@ -67,8 +67,8 @@ class Spy:
                 self.ghost_pixels = int(np.any(out != plain, axis=2).sum())
             return out
 
-        def spy_step(follow, pose_frame):
-            result = step(follow, pose_frame)
+        def spy_step(follow, pose_frame, measures=None):
+            result = step(follow, pose_frame, measures)
             self.steps.append((pose_frame.t_s, result.reference_t_s))
             return result
 
@@ -114,8 +114,8 @@ def test_another_exercise_demonstrated_scores_low(childs, landmarks_dir, tmp_pat
 
 def test_restarting_the_exercise_restarts_the_demonstration(childs, tmp_path, monkeypatch):
     from coach.capture import open_feed
-    from coach.exercises import get_exercise
     from coach.commands.teach import load_poses
+    from coach.exercises import get_exercise
     from coach.live import LiveOptions, run_live
     from coach.live_follow import Reference
     from coach.routine import Routine

@@ -10,16 +10,22 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+import synthetic as S
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-import synthetic as S
 from coach.conventions import MEASURE_NAMES, SPEC, Reliability, View
-from coach.geometry import (angle_between_deg, body_frame, joint_angle_deg, line_angle_deg, point_segment_distance,
-                            signed_angle_2d_deg, signed_angle_about_deg)
+from coach.geometry import (
+    angle_between_deg,
+    body_frame,
+    joint_angle_deg,
+    line_angle_deg,
+    point_segment_distance,
+    signed_angle_2d_deg,
+    signed_angle_about_deg,
+)
 from coach.landmarks import Landmark as L
-from coach.measures import (MARGINAL_VISIBILITY, MEASURE_INDEX, NEEDS, Measures, compute_measures,
-                            shoulder_width_ratio)
+from coach.measures import MARGINAL_VISIBILITY, MEASURE_INDEX, NEEDS, Measures, compute_measures
 from coach.pose import Pose
 from coach.recording import Recording
 

@@ -9,6 +9,7 @@ from __future__ import annotations
 import math
 import statistics
 import time
+
 import cv2
 import numpy as np
 import pytest

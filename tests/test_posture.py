@@ -8,8 +8,8 @@ from collections import Counter
 from pathlib import Path
 
 import pytest
-
 import synthetic as S
+
 from coach.conventions import Posture, View
 from coach.landmarks import Landmark as L
 from coach.pose import Pose

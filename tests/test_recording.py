@@ -16,8 +16,7 @@ from coach.landmarks import NUM_LANDMARKS
 from coach.paths import samples_dir
 from coach.pipeline import open_poses
 from coach.pose import Pose, PoseFrame
-from coach.recording import (COORD_DECIMALS, SCORE_DECIMALS, TIME_DECIMALS, Recording, RecordingInfo,
-                             RecordingWriter)
+from coach.recording import COORD_DECIMALS, SCORE_DECIMALS, TIME_DECIMALS, Recording, RecordingInfo, RecordingWriter
 
 INFO = RecordingInfo(fps=29.97, width=640, height=480, model="pose_landmarker_full.task", label="test")
 SAMPLES = ("bridge", "cat_cow", "seated_spinal_twist", "neck_side_bend")
