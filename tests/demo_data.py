@@ -37,3 +37,16 @@ def stretched(series: MeasureSeries, factor: float = 1.5) -> MeasureSeries:
     dt = float(np.median(np.diff(series.t_s)))
     return MeasureSeries(series.t_s[0] + dt * np.arange(n), series.values[idx], series.rank[idx],
                          tuple(series.views[i] for i in idx), tuple(series.postures[i] for i in idx))
+
+
+def first_seconds(source: Path, path: Path, seconds: float) -> Path:
+    """Write the first `seconds` of recording `source` to `path` (a short demo or patient clip)."""
+    from coach.recording import RecordingWriter
+
+    rec = Recording(source)
+    with RecordingWriter(path, rec.info) as writer:
+        for pf in rec.frames():
+            if pf.t_s >= seconds:
+                break
+            writer.write(pf)
+    return path

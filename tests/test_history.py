@@ -7,6 +7,7 @@ import sqlite3
 from datetime import datetime, timedelta, timezone
 
 import pytest
+from demo_data import first_seconds
 
 from coach.cli import main
 from coach.history import (
@@ -44,24 +45,13 @@ def test_analyze_stores_a_session_that_history_lists(landmarks_dir, tmp_path, db
     assert "1 session(s)" in out and "cat_cow" in out and "analyze" in out
 
 
-def _first_seconds(source, path, seconds: float):
-    from coach.recording import Recording, RecordingWriter
-
-    rec = Recording(source)
-    with RecordingWriter(path, rec.info) as writer:
-        for pf in rec.frames():
-            if pf.t_s >= seconds:
-                break
-            writer.write(pf)
-    return path
-
 
 def test_live_stores_a_session_that_history_lists_and_warns_of_overuse(landmarks_dir, tmp_path, db, capsys):
     now = datetime.now().astimezone()
     with History(db) as history:   # the stretch was already done as often as advised today
         for n in range(MAX_SESSIONS_PER_DAY):
             history.add("analyze", "childs_pose", now - timedelta(seconds=n + 1), 20.0, {"both": 1}, {}, 0)
-    rec = str(_first_seconds(landmarks_dir / "childs_pose__01.jsonl.gz", tmp_path / "childs.jsonl.gz", 6.0))
+    rec = str(first_seconds(landmarks_dir / "childs_pose__01.jsonl.gz", tmp_path / "childs.jsonl.gz", 6.0))
     args = ["live", "--exercise", "childs_pose", "--source", rec, "--no-window", "--answers", "no", "--mute"]
     assert main(args + ["-o", str(tmp_path / "live"), "--db", str(db)]) == 0
     err = capsys.readouterr().err

@@ -9,13 +9,13 @@ import json
 
 import numpy as np
 import pytest
+from demo_data import first_seconds
 
 from coach.cli import main
 from coach.display import NoWindow
 from coach.ghost import torso_px
 from coach.live_follow import FollowAlong
 from coach.overlay import Overlay
-from coach.recording import Recording, RecordingWriter
 
 CHILDS_POSE = "childs_pose__01.jsonl.gz"   # kneeling side-on, holding from 0.4 s on
 CAT_COW = "cat_cow__01.jsonl.gz"
@@ -23,20 +23,11 @@ SHORT_S = 6.0
 LIVE = ["--no-window", "--answers", "no", "--mute", "--no-history"]
 
 
-def _cut(source, path, seconds: float):
-    rec = Recording(source)
-    with RecordingWriter(path, rec.info) as writer:
-        for pf in rec.frames():
-            if pf.t_s >= seconds:
-                break
-            writer.write(pf)
-    return path
-
 
 @pytest.fixture(scope="module")
 def childs(landmarks_dir, tmp_path_factory):
     """The first 6 s of the child's pose recording: a rest-free hold, quick to play."""
-    return _cut(landmarks_dir / CHILDS_POSE, tmp_path_factory.mktemp("rec") / "childs_short.jsonl.gz", SHORT_S)
+    return first_seconds(landmarks_dir / CHILDS_POSE, tmp_path_factory.mktemp("rec") / "childs_short.jsonl.gz", SHORT_S)
 
 
 class RestartKey(NoWindow):
@@ -138,7 +129,7 @@ def test_restarting_the_exercise_restarts_the_demonstration(childs, tmp_path, mo
     (["--reference", "{tiny}"], "tiny.jsonl.gz"),   # no stable hold to teach
 ])
 def test_bad_reference_flags_are_refused_up_front(childs, tmp_path, capsys, extra, message):
-    tiny = _cut(childs, tmp_path / "tiny.jsonl.gz", 0.5)
+    tiny = first_seconds(childs, tmp_path / "tiny.jsonl.gz", 0.5)
     args = [a.format(demo=childs, tiny=tiny) for a in extra]
     out = tmp_path / "out"
     assert main(["live", "--source", str(childs), "-o", str(out), *LIVE, *args]) == 2

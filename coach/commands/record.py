@@ -21,7 +21,6 @@ HELP = "record pose landmarks from a camera, video, image, folder or recording t
 EXAMPLE = "coach record stretch.mp4 -o stretch.jsonl.gz --model full"
 
 
-
 def _positive_fps(text: str) -> float:
     try:
         value = float(text)
