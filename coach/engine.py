@@ -174,7 +174,8 @@ class Coach:
         events += self._safety(frame, env)
         hold = HoldView(self._tracker.state, self._tracker.holding, self._tracker.hold_s, self._tracker.target_s,
                         self._tracker.progress)
-        return build_verdict(self.exercise, self._progress, hold, frame, env, self._alerts, events)
+        inside = self._inside(frame, env)
+        return build_verdict(self.exercise, self._progress, hold, frame, env, self._alerts, events, inside)
 
     # --- smoothing and presence -----------------------------------------------------------------
 

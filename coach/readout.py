@@ -119,7 +119,7 @@ class HoldView:
 
 
 def build_verdict(exercise: Exercise, progress, hold: HoldView, frame: Frame, env: EnvelopeResult,
-                  alerts: tuple[Alert, ...], events: list[Event]) -> FrameVerdict:
+                  alerts: tuple[Alert, ...], events: list[Event], inside: bool | None) -> FrameVerdict:
     """The frozen record for one frame (validated by `FrameVerdict` itself)."""
     status = progress.status
     return FrameVerdict(
@@ -129,4 +129,4 @@ def build_verdict(exercise: Exercise, progress, hold: HoldView, frame: Frame, en
         progress=hold.progress, reps_done=dict(progress.reps_done), sides_done=progress.sides_done,
         pose_seen=frame.seen, view=frame.measures.view, posture=frame.measures.posture,
         measures=measure_verdicts(frame, env), alerts=alerts, events=tuple(events),
-        rest_left_s=progress.rest_left_s(frame.t_s), advice=progress.advice)
+        rest_left_s=progress.rest_left_s(frame.t_s), advice=progress.advice, in_envelope=inside)

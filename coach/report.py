@@ -21,7 +21,7 @@ from dataclasses import asdict, dataclass, field
 from coach import __version__
 from coach.exercises import Exercise
 from coach.report_stats import measure_stats, notes_for, segment_summary
-from coach.timeline import Timeline, TimelineArrays, envelope_flag
+from coach.timeline import Timeline, TimelineArrays
 from coach.verdict import EventKind, FrameVerdict
 
 FORMAT = "coach-session/1"
@@ -227,7 +227,7 @@ class Summariser:
 
     def add(self, verdict: FrameVerdict) -> bool | None:
         """Take one frame's verdict; returns the frame's envelope flag (True / False / None)."""
-        inside = envelope_flag(self.exercise, verdict)
+        inside = verdict.in_envelope
         self.timeline.add(len(self._segments) - 1, self.exercise, verdict, inside)
         for event in verdict.events:
             self._event(event, verdict)
@@ -295,7 +295,7 @@ class Summariser:
         last = self._last[-1] if self._last else None
         report = Report(self.info, tl.n, duration_s, partial, any(s is not None for _, _, s in self._segments),
                         segments, tuple(self._holds), tuple(self._alerts), stats, notes,
-                        in_envelope=envelope_flag(exercises[-1], last) if image and last else None,
+                        in_envelope=last.in_envelope if image and last else None,
                         hints=tuple(m.hint for m in last.measures if m.hint) if image and last else (),
                         outputs=tuple(outputs))
         return report, tl

@@ -26,26 +26,6 @@ _N = len(MEASURE_NAMES)
 _START_ROWS = 1024
 
 
-def envelope_flag(exercise: Exercise, verdict: FrameVerdict) -> bool | None:
-    """Is this frame inside the phase envelope? True / False, None = can't judge.
-
-    Read from the verdict with the envelope's own rule (`coach.envelope.in_envelope`): False when a
-    gate (posture, view) or a judged band fails; None when a gate is unknown or no band could be
-    judged; True otherwise. A band whose side is not known yet counts as not judged."""
-    if not verdict.pose_seen:
-        return None
-    posture_ok = None if verdict.posture == Posture.UNKNOWN else verdict.posture in exercise.posture
-    view_ok = None if verdict.view == View.UNKNOWN else verdict.view in exercise.view
-    bands = [m.inside for m in verdict.measures if m.in_envelope]
-    wanted = len(exercise.phases[verdict.phase_index].envelope)
-    bands += [None] * max(0, wanted - len(bands))
-    flags = [posture_ok, view_ok, *bands]
-    if False in flags:
-        return False
-    if None in (posture_ok, view_ok) or (bands and not any(bands)):
-        return None
-    return True
-
 
 def side_code(exercise: Exercise, side: str | None) -> int:
     if exercise.sides == "none":

@@ -186,6 +186,8 @@ class FrameVerdict:
     events: tuple[Event, ...] = ()
     rest_left_s: float = 0.0
     advice: str = ""
+    in_envelope: bool | None = None      # inside the phase envelope (bands with hysteresis, posture and
+                                         # view gates); None = can't judge (nobody seen, side unknown...)
 
     def __post_init__(self) -> None:
         for name in ("t_s", "hold_s", "hold_target_s", "progress", "rest_left_s"):

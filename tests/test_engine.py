@@ -155,6 +155,15 @@ def test_measure_verdict_gives_distance_and_hint_outside_the_band():
     assert twist.inside is None and math.isnan(twist.value) and not twist.valid
 
 
+def test_the_verdict_says_whether_the_frame_is_in_the_envelope():
+    run = run_script(exercise(), [Segment(0.25, {INC: 40}), Segment(0.25, {INC: 70}), Segment(0.25, None),
+                                  Segment(0.25, {INC: 40}, view="front")])
+    flags = [v.in_envelope for v in run.verdicts]
+    assert flags[:4] == [True] * 4 and flags[4:8] == [False] * 4   # 70 is past max + hysteresis
+    assert flags[8:12] == [None] * 4                               # nobody seen: can't judge
+    assert flags[12:] == [False] * 4                               # the wrong camera view fails the gate
+
+
 def test_same_input_same_output():
     ex = exercise(**CAT_COW)
     segs = SCRIPTS["cow first: the engine follows the person"][1]
