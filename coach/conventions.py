@@ -63,6 +63,7 @@ class MeasureSpec:
     lateral: bool = False  # signed left-positive: flipped for the right side in a sided exercise
     paired: str | None = None  # "left"/"right" for per-side joint angles; base name in `base`
     base: str | None = None
+    toward: str = ""  # lateral: the side a positive-for-that-side value names, in words ("{side}" = left/right)
 
 
 def _joint(base: str, zero: str, sign: str) -> list[MeasureSpec]:
@@ -85,10 +86,10 @@ MEASURES: tuple[MeasureSpec, ...] = (
                 "angle between the trunk line and the floor, 0..90; 90 = vertical", View.SIDE, SAGITTAL),
     MeasureSpec("trunk_lateral_deg", "deg", "0 = no side bend",
                 "trunk side bend in the frontal plane, + = toward the person's left", View.FRONT, FRONTAL,
-                lateral=True),
+                lateral=True, toward="bent toward your {side}"),
     MeasureSpec("trunk_rotation_deg", "deg", "0 = shoulder line parallel to hip line",
                 "shoulders rotated about the trunk axis, + = chest turned toward the person's left "
-                "(world landmarks)", View.UNKNOWN, TWIST, lateral=True),
+                "(world landmarks)", View.UNKNOWN, TWIST, lateral=True, toward="turned toward your {side}"),
     MeasureSpec("trunk_rotation_2d_deg", "deg", "0 = shoulder width as wide as the person's own neutral",
                 "unsigned twist from shoulder-width foreshortening against the person's neutral (2D): "
                 "acos(image shoulder width / image trunk length / neutral ratio); the neutral is the ratio "
@@ -100,11 +101,12 @@ MEASURES: tuple[MeasureSpec, ...] = (
                 "+ = flexion (chin toward chest), - = extension (looking up)", View.SIDE, SAGITTAL),
     MeasureSpec("neck_rotation_deg", "deg", "0 = nose straight ahead of the trunk",
                 "head turned about the neck, + = toward the person's left", View.FRONT,
-                _by_view(side=LO, oblique=LO, front=M), lateral=True),
+                _by_view(side=LO, oblique=LO, front=M), lateral=True, toward="head turned toward your {side}"),
     MeasureSpec("neck_lateral_deg", "deg", "0 = ear line parallel to the shoulder line",
                 "head tilted in the frontal plane, + = left ear toward the left shoulder (from the side the tilt "
                 "is all depth: the shared neck_side_bend recording reads the same in hold and rest, so none)",
-                View.FRONT, _by_view(side=N, oblique=M, front=H), lateral=True),
+                View.FRONT, _by_view(side=N, oblique=M, front=H), lateral=True,
+                toward="head tilted toward your {side} shoulder"),
     MeasureSpec("hand_head_left_sw", "sw", "0 = left hand touching the head/neck region",
                 "distance of the nearest seen left-hand landmark (wrist, pinky, index, thumb) to the surface of "
                 "the head and neck (ear-ear, nose, mid-ear to mid-shoulder, thickened by half the ear distance), "

@@ -177,6 +177,17 @@ def detect_side(exercise: Exercise, measures: Measures) -> str | None:
     return "left" if diff > 0 else "right"
 
 
+def side_words(exercise: Exercise, side: str | None) -> str:
+    """The working side in the words shown to the person. A `sign:` rule names the side the measure
+    moves toward, so its words say so ("head tilted toward your right shoulder"); other rules name a
+    side of the body ("right side")."""
+    if side not in ("left", "right"):
+        return ""
+    kind, _, arg = (exercise.side_from or "").partition(":")
+    toward = SPEC[arg].toward if kind == "sign" and arg in SPEC else ""
+    return toward.replace("{side}", side) if toward else f"{side} side"
+
+
 def twist_limit(exercise: Exercise, measures: Measures) -> float:
     """The stricter twist limit applies while an upright posture is bent forward past flexed_trunk_deg
     (lying down reads 90 deg of trunk inclination and is not flexion)."""

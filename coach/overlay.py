@@ -27,7 +27,7 @@ import cv2
 import numpy as np
 
 from coach.conventions import SPEC, Reliability, measure_label
-from coach.envelope import resolve_key, toward_side
+from coach.envelope import resolve_key, side_words, toward_side
 from coach.exercises import Band, Exercise
 from coach.overlay_widgets import (
     RGB,
@@ -45,6 +45,7 @@ from coach.overlay_widgets import (
     put_text,
     shade,
     text_width,
+    wrap,
 )
 from coach.pose import Pose, PoseFrame
 from coach.verdict import Alert, FrameVerdict, HoldState, MeasureVerdict, Severity, Status
@@ -263,7 +264,8 @@ class Overlay:
         x0, y0, x1, y_max = lay.status_panel
         x, width = x0 + u, x1 - x0 - 2 * u
         title, title_px = fit_lines(self.exercise.name, width, (u * 1.15, u * 0.9))
-        head = round(u * (3.6 + 1.45 * (len(title) - 1)))
+        subtitle = wrap(self._subtitle(verdict), width, u * 0.75, max_lines=2)   # the side in words may be long
+        head = round(u * (3.6 + 1.45 * (len(title) - 1) + 1.05 * (len(subtitle) - 1)))
         gauges = self.gauges(verdict)
         heights = [gauge_height(g, u, width, s.presentation) + round(0.7 * u) for g in gauges]
         room, more = y_max - y0 - head, round(1.5 * u)
@@ -275,7 +277,9 @@ class Overlay:
             put_text(img, f"+{len(gauges) - shown} more", (x, y1 - round(0.8 * u)), u * 0.75, s.dim_text_rgb)
         for i, line in enumerate(title):
             put_text(img, line, (x, y0 + round((1.7 + 1.45 * i) * u)), title_px, s.text_rgb, bold=True)
-        put_text(img, self._subtitle(verdict), (x, y0 + head - round(0.6 * u)), u * 0.75, s.dim_text_rgb)
+        for i, line in enumerate(subtitle):
+            put_text(img, line, (x, y0 + head - round((0.6 + 1.05 * (len(subtitle) - 1 - i)) * u)), u * 0.75,
+                     s.dim_text_rgb)
         y = y0 + head
         for g, gh in zip(gauges[:shown], heights):
             draw_gauge(img, (x, y), width, g, s, u)
@@ -288,7 +292,7 @@ class Overlay:
         if len(ex.phases) > 1:
             parts[0] += f" ({index + 1} of {len(ex.phases)})"
         if verdict is not None and verdict.side:
-            parts.append(f"{verdict.side} side")
+            parts.append(side_words(ex, verdict.side))
         return " - ".join(parts)
 
     def _hold_panel(self, img: np.ndarray, verdict: FrameVerdict | None, lay: OverlayLayout) -> None:

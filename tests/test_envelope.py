@@ -16,6 +16,7 @@ from coach.envelope import (
     in_envelope,
     judge_band,
     resolve_key,
+    side_words,
     toward_side,
     twist_limit,
 )
@@ -146,12 +147,32 @@ def test_resolve_key_and_toward_side():
     ("supine_twist", dict(hip_left_deg=170.0, hip_right_deg=70.0), "left"),           # higher:hip
     ("supine_twist", dict(hip_left_deg=170.0, hip_right_deg=168.0), None),
     ("seated_spinal_twist", dict(knee_left_deg=150.0, knee_right_deg=80.0), "right"),  # lower:knee
-    ("neck_side_bend", dict(neck_lateral_deg=-20.0), "left"),     # opposite: bent right = left side stretched
-    ("neck_side_bend", dict(neck_lateral_deg=20.0), "right"),
+    ("neck_side_bend", dict(neck_lateral_deg=20.0), "left"),      # sign: left ear toward the left shoulder
+    ("neck_side_bend", dict(neck_lateral_deg=-20.0), "right"),
     ("bridge", dict(hip_left_deg=40.0, hip_right_deg=150.0), None),                   # no sides
 ])
 def test_detect_side(exercise_id, values, side):
     assert detect_side(get_exercise(exercise_id), make(**values)) == side
+
+
+@pytest.mark.parametrize("exercise_id, side, words", [
+    ("neck_side_bend", "right", "head tilted toward your right shoulder"),   # the shoulder the ear moves toward
+    ("neck_side_bend", "left", "head tilted toward your left shoulder"),
+    ("standing_rotation", "left", "turned toward your left"),
+    ("childs_pose_side_reach", "right", "bent toward your right"),
+    ("knee_to_chest_single", "left", "left side"),                           # lower:hip names a side of the body
+    ("neck_side_bend", None, ""),
+], ids=lambda v: str(v))
+def test_the_side_in_words_says_what_the_side_rule_measures(exercise_id, side, words):
+    assert side_words(get_exercise(exercise_id), side) == words
+
+
+def test_a_neck_tilt_toward_the_right_shoulder_is_the_right_side_and_inside_its_band():
+    ex = get_exercise("neck_side_bend")
+    tilt = make(view=View.FRONT, posture=Posture.STANDING, neck_lateral_deg=-25.0)   # - = toward the right
+    side = detect_side(ex, tilt)
+    assert side == "right" and in_envelope(ex, tilt, "tilt", side).inside is True
+    assert in_envelope(ex, tilt, "tilt", "left").inside is False
 
 
 def test_phases_by_index_or_name():

@@ -239,8 +239,8 @@ def test_recording_holds_are_inside_when_seen_from_the_exercise_view(landmarks_d
 @pytest.mark.parametrize("name", ["seated_spinal_twist__01", "supine_twist__01", "neck_side_bend__01"])
 def test_the_side_rules_name_the_side_as_the_recordings_truth_does(landmarks_dir, library, name):
     """seated twist: the side turned toward; supine twist: the side the knee drops toward; neck side
-    bend: the side stretched (bent away from). The majority over each hold where a side can be told
-    must match the truth."""
+    bend: the shoulder the ear moves toward (../shared/landmarks/FORMAT.md). The majority over each
+    hold where a side can be told must match the truth."""
     import collections
     import json
 

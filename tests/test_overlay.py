@@ -16,7 +16,7 @@ import pytest
 
 from coach import measures as measures_mod
 from coach.conventions import Reliability
-from coach.exercises import Exercise, load_library
+from coach.exercises import Exercise, get_exercise, load_library
 from coach.landmarks import SKELETON
 from coach.landmarks import Landmark as L
 from coach.overlay import Overlay, OverlayStyle, measure_label
@@ -440,3 +440,21 @@ def test_opencv4_ascii_fallback_keeps_the_degree_sign(monkeypatch):
         assert img[15:30, digits_end:end].any()  # the ring drawn for "°", up by the capitals' top
     finally:
         ow.text_width.cache_clear()
+
+
+@pytest.mark.parametrize("w, h", [(1280, 720), (640, 480), (720, 1280)], ids=lambda v: str(v))
+def test_the_neck_tilt_side_is_shown_as_the_shoulder_the_ear_moves_toward(w, h):
+    """The truth names a neck tilt by the shoulder the ear moves toward; the person reads the same
+    words, wrapped onto a second line rather than cut off."""
+    from coach.overlay_widgets import text_width, wrap
+
+    neck = get_exercise("neck_side_bend")
+    ov = Overlay(neck)
+    v = verdict("neck_side_bend", phase="tilt", side="right", reps_done={"left": 0, "right": 0})
+    assert ov._subtitle(v) == "Tilt - head tilted toward your right shoulder"
+    lay = ov.layout(w, h)
+    x0, _, x1, _ = lay.status_panel
+    width = x1 - x0 - 2 * lay.u_px
+    lines = wrap(ov._subtitle(v), width, lay.u_px * 0.75, max_lines=2)
+    assert " ".join(lines) == ov._subtitle(v) and all(text_width(x, lay.u_px * 0.75) <= width for x in lines)
+    assert ov.annotate(blank(w, h), PoseFrame(1.0, 10, pose_at(STANDING)), v).shape == (h, w, 3)

@@ -186,3 +186,18 @@ def test_a_recording_replays_through_the_pipeline_without_a_model(monkeypatch, t
     assert isinstance(info.fps, float) and info.fps == pytest.approx(29.97, abs=0.01)
     assert len(replayed) == len(direct) == 185
     assert all(np.array_equal(a.pose.xy, b.pose.xy, equal_nan=True) for a, b in zip(replayed, direct))
+
+
+@pytest.mark.parametrize("name", SAMPLES)
+def test_sample_truth_sides_are_the_shared_truth_cut(name, landmarks_dir):
+    """The bundled truth follows the shared truth (its sides were corrected to the shoulder the ear
+    moves toward for the neck side bend): a sample must not keep the old names."""
+    import importlib.util
+
+    spec = importlib.util.spec_from_file_location("make_samples", samples_dir() / "make_samples.py")
+    make_samples = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(make_samples)
+    truth = json.loads((samples_dir() / f"{name}.truth.json").read_text())
+    shared = json.loads((landmarks_dir / truth["source"]["recording"].replace(".jsonl.gz", ".truth.json")).read_text())
+    shift_s = truth["source"]["shift_s"]
+    assert truth["sides"] == make_samples.cut_intervals(shared["sides"], shift_s, shift_s + truth["duration_s"], shift_s)
