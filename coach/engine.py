@@ -171,6 +171,8 @@ class Coach:
         events += self._rest(frame.t_s)
         env = self._judge(frame, self._progress.phase_index, self._tracker.was_inside)
         events += self._holds(frame, env)
+        if env.phase_index != self._progress.phase_index:   # a phase was completed or followed: the
+            env = self._judge(frame, self._progress.phase_index, self._tracker.was_inside)   # verdict: the new one
         events += self._safety(frame, env)
         hold = HoldView(self._tracker.state, self._tracker.holding, self._tracker.hold_s, self._tracker.target_s,
                         self._tracker.progress)
@@ -306,7 +308,7 @@ class Coach:
     # --- safety ---------------------------------------------------------------------------------
 
     def _safety(self, frame: Frame, env: EnvelopeResult) -> list[Event]:
-        near = near_end_range(frame.measures.values, edge_distances(self.exercise, self._progress.phase_index, env),
+        near = near_end_range(frame.measures.values, edge_distances(self.exercise, env),
                               safety_limits(self.exercise, frame.measures), self.settings.near_end_deg)
         reversals = self._reversals.step(frame.measures.values, near & DEG, frame.t_s)
         inp = rule_input(self.exercise, frame, env, near, reversals)

@@ -55,13 +55,15 @@ class BandCheck:
 class EnvelopeResult:
     """The whole verdict: `inside` is False if a gate or a judged band fails; None if nothing could
     be judged, the posture or view is unknown, or a sided exercise's side is unknown; True only when
-    both gates and every judged band pass and at least one band was judged."""
+    both gates and every judged band pass and at least one band was judged. `phase_index`: the
+    phase judged, so a reader looks its bands up there (the engine's phase may move on meanwhile)."""
 
     inside: bool | None
     posture_ok: bool | None
     view_ok: bool | None
     side: str | None
     checks: tuple[BandCheck, ...]
+    phase_index: int
 
     @property
     def hints(self) -> list[str]:
@@ -140,8 +142,8 @@ def in_envelope(exercise: Exercise, measures: Measures, phase: int | str = 0, si
     """
     sided = exercise.sides == "left_right"
     side = side if sided else None
-    checks = tuple(check_band(k, b, measures, side, was_inside, sided)
-                   for k, b in _phase(exercise, phase).envelope.items())
+    judged = _phase(exercise, phase)
+    checks = tuple(check_band(k, b, measures, side, was_inside, sided) for k, b in judged.envelope.items())
     posture_ok = _gate(measures.posture, exercise.posture, Posture.UNKNOWN)
     view_ok = _gate(measures.view, exercise.view, View.UNKNOWN)
     verdicts = [posture_ok, view_ok, *(c.inside for c in checks)]
@@ -151,7 +153,7 @@ def in_envelope(exercise: Exercise, measures: Measures, phase: int | str = 0, si
         inside = None
     else:
         inside = True
-    return EnvelopeResult(inside, posture_ok, view_ok, side, checks)
+    return EnvelopeResult(inside, posture_ok, view_ok, side, checks, exercise.phases.index(judged))
 
 
 def detect_side(exercise: Exercise, measures: Measures) -> str | None:

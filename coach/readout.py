@@ -34,11 +34,12 @@ class Frame:
     framing: tuple[float, float]  # (body_size, out_of_frame), see coach.motion.presence
 
 
-def edge_distances(exercise: Exercise, phase_index: int, env: EnvelopeResult) -> np.ndarray:
+def edge_distances(exercise: Exercise, env: EnvelopeResult) -> np.ndarray:
     """(n,) distance of each envelope measure to the nearer edge of its band (inside or outside),
-    NaN for measures outside the envelope or not seen: "near the end of the range" is near an edge."""
+    NaN for measures outside the envelope or not seen: "near the end of the range" is near an edge.
+    The bands are those of the phase `env` judged (a later phase may judge other measures)."""
     out = np.full(len(MEASURE_NAMES), np.nan)
-    bands = exercise.phases[phase_index].envelope
+    bands = exercise.phases[env.phase_index].envelope
     for check in env.checks:
         if check.measure in INDEX and math.isfinite(check.value):
             band = bands[check.key]

@@ -196,3 +196,50 @@ def test_the_table_gives_an_image_no_hold_count(photos_dir, lite_model_path, lan
     video = analyze(landmarks_dir / "cat_cow__01.jsonl.gz", tmp_path / "rec", AnalyzeOptions(exercise="cat_cow"))
     row = _row(SimpleNamespace(source="cat_cow__01.jsonl.gz", error=None, report=video, out_dir=tmp_path / "rec"))
     assert row[2].count("/") == 1 and row[4].endswith("%")
+
+
+def _drop_bands(text: str, drop: dict[str, set[str]]) -> str:
+    """An exercise file's text without the envelope bands `drop[phase name]` (blocks of TOML lines)."""
+    out, phase, skipping = [], None, False
+    for line in text.splitlines():
+        stripped = line.strip()
+        if stripped.startswith("["):
+            key = stripped.split("]")[0].strip("[]").strip()
+            skipping = key.startswith("phases.envelope.") and key.split(".", 2)[2] in drop.get(phase, set())
+        elif stripped.startswith("name =") and not skipping:
+            phase = stripped.split("=", 1)[1].split("#")[0].strip().strip('"')
+        if not skipping:
+            out.append(line)
+    return "\n".join(out) + "\n"
+
+
+HIPS = {"hip_left_deg", "hip_right_deg"}
+
+
+@pytest.mark.parametrize("drop", [
+    {"cow": HIPS},                                   # the later phase judges fewer measures
+    {"cat": HIPS},                                   # the earlier one does
+    {"cat": {"hip_right_deg"}, "cow": {"hip_left_deg"}},   # as many, but not the same ones
+], ids=["later-phase-fewer", "earlier-phase-fewer", "other-measures"])
+def test_a_multi_phase_exercise_whose_phases_judge_different_measures_is_analysed(landmarks_dir, tmp_path, drop):
+    """Moving on to a phase with other bands looked the old phase's bands up in the new one (KeyError)."""
+    from coach.exercises import get_exercise, load_exercise_file
+
+    folder = tmp_path / "mine"
+    folder.mkdir()
+    source = Path(__file__).resolve().parent.parent / "exercises" / "cat_cow.toml"
+    (folder / "cat_cow_mine.toml").write_text(
+        _drop_bands(source.read_text(encoding="utf-8"), drop).replace('id = "cat_cow"', 'id = "cat_cow_mine"'),
+        encoding="utf-8")
+    mine = load_exercise_file(folder / "cat_cow_mine.toml")
+    assert {p.name: set(p.envelope) for p in mine.phases} == {
+        p.name: set(p.envelope) - drop.get(p.name, set()) for p in get_exercise("cat_cow").phases}
+    out = tmp_path / "out"
+    args = ["analyze", str(landmarks_dir / "cat_cow__01.jsonl.gz"), "--exercises", str(folder), "--exercise",
+            "cat_cow_mine", "--out", str(out), "--no-video", "--no-history", "-q"]
+    assert cli.main(args) == 0
+    (session,) = out.rglob("session.json")
+    report = json.loads(session.read_text())
+    assert [h["phase"] for h in report["holds"]] == ["cow", "cat", "cow"]   # both phases coached, in turn
+    judged = {(m["phase"], m["key"]) for m in report["measures"]}
+    assert judged == {(p.name, k) for p in mine.phases for k in p.envelope}
