@@ -1,5 +1,7 @@
 """Session history: analyze and live sessions are stored and listed, plotted per side over time, the
-schema upgrade from v1 keeps the data, and the same stretch done too often in a day warns."""
+schema upgrades from v1 and v2 keep the data, the same stretch done too often in a day warns - counting
+the person's own sessions only -, concurrent first use loses nothing, unreadable rows are skipped with
+a warning and a database that cannot be written is one OutputError."""
 
 from __future__ import annotations
 
@@ -10,6 +12,7 @@ import pytest
 from demo_data import first_seconds
 
 from coach.cli import main
+from coach.errors import OutputError
 from coach.history import (
     MAX_SESSIONS_PER_DAY,
     SCHEMA_VERSION,
@@ -87,24 +90,31 @@ def test_plot_of_range_of_motion_and_holds_per_side(db, tmp_path, capsys):
     assert main(["history", "--db", str(db), "--plot"]) == 2   # a plot is of one exercise
 
 
-def test_the_v1_to_v2_upgrade_keeps_the_sessions(db):
-    with History(db, migrate_to=1) as old:
-        assert schema_version(old.conn) == 1
-        with old.conn:
-            old.conn.execute("INSERT INTO sessions (kind, exercise, started_at, duration_s, holds_json, peaks_json, "
-                             "alerts) VALUES ('live', 'bridge', '2026-03-02T09:30:00+01:00', 31.5, '{\"both\": 3}', "
-                             "'{\"trunk_inclination_deg\": {\"both\": 118.0}}', 2)")
+@pytest.mark.parametrize("start, kind, mine", [
+    (1, "live", True),       # a live session is the person's own
+    (1, "analyze", False),   # before v3 nobody said whose a recording was: kept, not counted
+    (2, "analyze", False),
+], ids=["v1-live", "v1-analyze", "v2-analyze"])
+def test_an_upgrade_keeps_the_sessions(db, start, kind, mine):
+    with History(db, migrate_to=start) as old:
+        assert schema_version(old.conn) == start
+        old.conn.execute("INSERT INTO sessions (kind, exercise, started_at, duration_s, holds_json, peaks_json, "
+                         f"alerts) VALUES ('{kind}', 'bridge', '2026-03-02T09:30:00+01:00', 31.5, '{{\"both\": 3}}', "
+                         "'{\"trunk_inclination_deg\": {\"both\": 118.0}}', 2)")
+        if start == 2:
+            old.conn.execute("UPDATE sessions SET day = '2026-03-02'")
         columns = [r[1] for r in old.conn.execute("PRAGMA table_info(sessions)")]
-        assert "day" not in columns
+        assert "mine" not in columns and ("day" in columns) == (start >= 2)
     with History(db) as new:
-        assert schema_version(new.conn) == SCHEMA_VERSION == 2
+        assert schema_version(new.conn) == SCHEMA_VERSION == 3
         (s,) = new.sessions()
-        assert (s.kind, s.exercise, s.duration_s, s.holds, s.alerts) == ("live", "bridge", 31.5, {"both": 3}, 2)
+        assert (s.kind, s.exercise, s.duration_s, s.holds, s.alerts) == (kind, "bridge", 31.5, {"both": 3}, 2)
         assert s.peaks == {"trunk_inclination_deg": {"both": 118.0}} and s.started_at == WHEN
-        assert new.count_on("bridge", WHEN.date()) == 1   # the new day column was filled from the old rows
+        assert (s.mine, s.pain_stop) == (mine, False)
+        assert new.count_on("bridge", WHEN.date()) == int(mine)   # the day column was filled from the old rows
     with sqlite3.connect(db) as conn:
         conn.execute("PRAGMA user_version = 9")
-    with pytest.raises(Exception, match="newer than this coach knows"):
+    with pytest.raises(OutputError, match="newer than this coach knows"):
         History(db)
 
 
@@ -124,13 +134,17 @@ def test_the_same_stretch_too_often_in_a_day_warns(db, landmarks_dir, tmp_path):
     warnings = [record_session(report, "analyze", again, now=WHEN + timedelta(minutes=n)) for n in range(4)]
     assert warnings == [[], [], [], []]  # re-analysing the same video is not doing the stretch again
     other = tmp_path / "other.sqlite"
-    warnings = []
+    warnings, reports = [], []
     for n in range(4):
         copy = tmp_path / f"day{n}.jsonl.gz"
         copy.write_bytes((landmarks_dir / "cat_cow__01.jsonl.gz").read_bytes())
-        report = analyze(copy, tmp_path / f"out{n}", AnalyzeOptions("cat_cow", video=False))
-        warnings.append(record_session(report, "analyze", other, now=WHEN + timedelta(minutes=n)))
+        reports.append(analyze(copy, tmp_path / f"out{n}", AnalyzeOptions("cat_cow", video=False)))
+        warnings.append(record_session(reports[-1], "analyze", other, now=WHEN + timedelta(minutes=n), mine=True))
     assert warnings[:3] == [[], [], []] and len(warnings[3]) == 1 and "cat_cow: 4 sessions" in warnings[3][0]
+    batch = tmp_path / "batch.sqlite"   # the same four recordings, not said to be the person's own
+    assert [record_session(r, "analyze", batch, now=WHEN) for r in reports] == [[], [], [], []]
+    with History(batch) as history:
+        assert [s.mine for s in history.sessions()] == [False] * 4 and history.count_on("cat_cow", WHEN.date()) == 0
 
 
 def test_plot_lines_of_different_measures_or_sides_look_different():
@@ -142,3 +156,195 @@ def test_plot_lines_of_different_measures_or_sides_look_different():
     assert len({styles[k][0] for k in keys[:3]}) == 3                 # a colour per measure
     assert styles[("knee", "left")][0] == styles[("knee", "right")][0]   # one measure, two sides: one colour,
     assert styles[("knee", "left")][1:] != styles[("knee", "right")][1:]  # told apart by marker and dash
+
+
+# --- concurrent first use ---------------------------------------------------------------------------
+
+PROCESSES, TRIALS = 4, 10
+
+
+def _store_one(db: str, barrier, n: int, errors) -> None:
+    """One coach process: open the (fresh) database - the migration - and store a session."""
+    try:
+        barrier.wait(timeout=60)
+        with History(db) as history:
+            history.add("live", "bridge", WHEN, 30.0, {"both": 1}, {}, 0, f"camera {n}")
+    except BaseException as exc:   # reported to the test, never lost in a child's stderr
+        errors.put(f"process {n}: {type(exc).__name__}: {exc}")
+
+
+def test_concurrent_first_use_of_a_fresh_database_loses_no_session(tmp_path):
+    """4 real OS processes x 10 trials, each trial on a fresh database, released together by a
+    barrier so that all four open it - and migrate it - at the same moment. Real `coach analyze`
+    processes (one trial of them is the next test) start ~1.5 s apart on this 2-core machine's
+    load, so they rarely meet inside the few milliseconds of the migration; the barrier makes every
+    trial the worst case. Before the exclusive migration 3 in 8 such trials lost sessions
+    ("duplicate column name: source", "table sessions already exists")."""
+    import multiprocessing
+
+    ctx = multiprocessing.get_context("fork")   # real processes, cheap to start (no re-import)
+    lost = []
+    for trial in range(TRIALS):
+        db = str(tmp_path / f"trial{trial}.sqlite")
+        barrier, errors = ctx.Barrier(PROCESSES), ctx.Queue()
+        procs = [ctx.Process(target=_store_one, args=(db, barrier, n, errors)) for n in range(PROCESSES)]
+        for p in procs:
+            p.start()
+        for p in procs:
+            p.join(timeout=90)
+        assert all(p.exitcode == 0 for p in procs), [p.exitcode for p in procs]
+        while not errors.empty():
+            lost.append(f"trial {trial}: {errors.get()}")
+        with History(db) as history:
+            stored = sorted(s.source for s in history.sessions())
+            assert schema_version(history.conn) == SCHEMA_VERSION
+            assert history.conn.execute("PRAGMA journal_mode").fetchone()[0] == "wal"
+        if stored != [f"camera {n}" for n in range(PROCESSES)]:
+            lost.append(f"trial {trial}: stored {stored}")
+    assert lost == []
+
+
+def test_four_coach_analyze_processes_on_a_fresh_database_store_four_sessions(landmarks_dir, tmp_path):
+    import subprocess
+    import sys
+
+    rec = first_seconds(landmarks_dir / "cat_cow__01.jsonl.gz", tmp_path / "cat.jsonl.gz", 2.0)
+    db = tmp_path / "fresh.sqlite"
+    procs = [subprocess.Popen([sys.executable, "-m", "coach", "analyze", str(rec), "--exercise", "cat_cow",
+                               "--out", str(tmp_path / f"out{n}"), "--no-video", "-q", "--db", str(db)],
+                              stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True) for n in range(PROCESSES)]
+    results = [p.communicate(timeout=300) for p in procs]
+    assert [p.returncode for p in procs] == [0] * PROCESSES, results
+    assert all(err == "" for _, err in results), results
+    with History(db) as history:
+        assert [s.exercise for s in history.sessions()] == ["cat_cow"] * PROCESSES
+
+
+# --- unreadable rows ------------------------------------------------------------------------------
+
+GOOD_ROW = ("analyze", "bridge", "2026-03-02T09:30:00+01:00", 31.5, '{"both": 3}', '{"hip_left_deg": {"both": 150.0}}', 2)
+
+
+@pytest.mark.parametrize("column, value, words", [
+    ("started_at", "yesterday", "started_at: expected an ISO 8601 date"),
+    ("started_at", "2026-02-30T09:00:00", "started_at"),                  # no such day
+    ("started_at", 17, "started_at"),                                      # a number, not a text
+    ("holds_json", "{both: 3", "holds_json: expected JSON"),
+    ("peaks_json", "[1, 2", "peaks_json: expected JSON"),
+    ("peaks_json", '{"hip_left_deg": {"both": NaN}}', "peaks_json: expected JSON"),
+    ("peaks_json", '{"hip_left_deg": [150]}', "peaks: expected measure -> side -> a finite number"),
+    ("holds_json", '["left", 2]', "holds: expected side -> a whole number"),
+    ("holds_json", '{"both": 2.5}', "holds: expected side -> a whole number"),
+    ("duration_s", "long", "duration_s: expected seconds >= 0"),
+    ("duration_s", -4.0, "duration_s: expected seconds >= 0"),
+    ("alerts", "many", "alerts: expected a whole number"),
+    ("kind", "dream", "kind: expected one of analyze, live, compare"),
+    ("mine", 7, "mine: expected true or false"),
+    ("source", b"\x00\x9f", "source: expected a text"),             # a blob, not a text
+    ("exercise", "", "exercise: expected a non-empty text"),
+], ids=lambda v: str(v)[:30])
+def test_an_unreadable_row_is_skipped_with_a_warning_naming_the_database_and_the_row(db, tmp_path, capsys,
+                                                                                    column, value, words):
+    with History(db) as history:
+        for _ in range(2):
+            history.conn.execute("INSERT INTO sessions (kind, exercise, started_at, duration_s, holds_json, "
+                                 "peaks_json, alerts, day, mine) VALUES (?, ?, ?, ?, ?, ?, ?, '2026-03-02', 1)", GOOD_ROW)
+        history.conn.execute(f"UPDATE sessions SET {column} = ? WHERE id = 2", (value,))
+    png = tmp_path / "bridge.png"
+    runs = [(["history"], "1 session(s)"), (["history", "-e", "bridge", "--plot", str(png)], str(png))]
+    for args, out_words in runs[:1] if column == "exercise" else runs:   # a bad id is not bridge's: not read
+        assert main(args + ["--db", str(db)]) == 0
+        out, err = capsys.readouterr()
+        assert out_words in out
+        (line,) = err.splitlines()
+        assert line.startswith(f"coach: warning: {db}: session row 2: unreadable, skipped (") and words in line, line
+    assert column == "exercise" or png.read_bytes().startswith(b"\x89PNG")
+
+
+def test_a_database_that_cannot_take_the_session_is_one_output_error(db):
+    """Disk full (the page limit is what SQLite reports as "database or disk is full") or a read-only
+    database: an OutputError naming the database - never an sqlite3 error - and nothing half-stored."""
+    with History(db) as history:
+        history.add("live", "bridge", WHEN, 30.0, {"both": 1}, {}, 0)
+        pages = history.conn.execute("PRAGMA page_count").fetchone()[0]
+        history.conn.execute(f"PRAGMA max_page_count = {pages}")
+        big = {"hip_left_deg": {f"side{n}": float(n) for n in range(5000)}}
+        with pytest.raises(OutputError, match=rf"^{db}: cannot store the session .*full"):
+            history.add("live", "bridge", WHEN, 30.0, {"both": 1}, big, 0)
+        history.conn.execute("PRAGMA query_only = 1")
+        with pytest.raises(OutputError, match=rf"^{db}: cannot store the session .*readonly"):
+            history.add("live", "bridge", WHEN, 30.0, {"both": 1}, {}, 0)
+        assert len(history.sessions()) == 1
+    with pytest.raises(OutputError, match="cannot open the history database"):
+        History(tmp_not_a_db(db))
+
+
+def tmp_not_a_db(db):
+    path = db.with_name("junk.sqlite")
+    path.write_bytes(b"this is not an SQLite database\n" * 100)
+    return path
+
+
+# --- whose sessions -------------------------------------------------------------------------------
+
+@pytest.mark.parametrize("flags, yours", [([], False), (["--mine"], True)], ids=["a recording", "--mine"])
+def test_only_the_persons_own_analyses_count_toward_the_daily_limit(landmarks_dir, tmp_path, db, capsys, flags, yours):
+    """A physio's batch of patients' clips must not say "rest it until tomorrow"; the user's own
+    recording, said to be theirs, counts like a live session."""
+    now = datetime.now().astimezone()
+    with History(db) as history:   # the stretch was already done as often as advised today
+        for n in range(MAX_SESSIONS_PER_DAY):
+            history.add("live", "childs_pose", now - timedelta(seconds=n + 1), 20.0, {"both": 1}, {}, 0, "camera 0")
+    rec = first_seconds(landmarks_dir / "childs_pose__01.jsonl.gz", tmp_path / "patient7.jsonl.gz", 3.0)
+    args = ["analyze", str(rec), "--exercise", "childs_pose", "--out", str(tmp_path / "out"), "--no-video", "-q"]
+    assert main(args + ["--db", str(db), *flags]) == 0
+    err = capsys.readouterr().err
+    assert ("rest it until tomorrow" in err) == yours and (err == "") == (not yours), err
+    with History(db) as history:
+        (analysed,) = [s for s in history.sessions() if s.kind == "analyze"]
+        assert analysed.mine == yours and analysed.input_name == "patient7.jsonl.gz"
+        assert history.count_on("childs_pose", now.date()) == MAX_SESSIONS_PER_DAY + yours
+    assert main(["history", "--db", str(db)]) == 0
+    out = capsys.readouterr().out
+    assert "patient7.jsonl.gz" in out and "camera 0" in out
+    assert ("not yours" in out) == (not yours)
+
+
+def test_analyze_help_says_what_mine_means(capsys):
+    with pytest.raises(SystemExit):
+        main(["analyze", "--help"])
+    out = " ".join(capsys.readouterr().out.split())
+    assert "--mine" in out and "the recording is of you" in out
+
+
+def test_a_pain_stop_in_live_is_stored_and_shown(landmarks_dir, tmp_path, db, capsys):
+    """The x key stops the session for pain; the history keeps it and `coach history` says so."""
+    import argparse
+
+    from coach.commands.live import record_history
+    from coach.display import NoWindow
+    from coach.live import LiveOptions, run_live
+    from coach.capture import open_feed
+    from coach.routine import Routine
+
+    class PainAt(NoWindow):
+        def key(self):
+            return "x" if self.shown == 30 else None
+
+        def wait_key(self, timeout_s):
+            return self.key()
+
+    rec = first_seconds(landmarks_dir / "childs_pose__01.jsonl.gz", tmp_path / "childs.jsonl.gz", 4.0)
+    from coach.exercises import get_exercise
+
+    result = run_live(open_feed(str(rec)), Routine("test", (get_exercise("childs_pose"),)), PainAt(),
+                      LiveOptions(tmp_path / "live"))
+    assert result.ended_by == "pain"
+    assert record_history(result, argparse.Namespace(history=True, db=str(db))) == []
+    with History(db) as history:
+        (s,) = history.sessions()
+    assert (s.kind, s.mine, s.pain_stop, s.input_name) == ("live", True, True, "childs.jsonl.gz")
+    capsys.readouterr()
+    assert main(["history", "--db", str(db)]) == 0
+    out = capsys.readouterr().out
+    assert "pain stop" in out and "childs.jsonl.gz" in out

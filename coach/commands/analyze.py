@@ -15,7 +15,7 @@ import contextlib
 import sys
 from collections.abc import Iterator
 
-from coach.commands.options import add_exercises, add_history, add_model, add_num_poses
+from coach.commands.options import add_exercises, add_history, add_mine, add_model, add_num_poses
 
 HELP = "analyse videos, images or recordings: annotated video, CSV, landmarks, session.json, report.html"
 EXAMPLE = "coach analyze stretch.mp4 --exercise bridge --out results/"
@@ -38,6 +38,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     add_exercises(parser)
     parser.add_argument("-q", "--quiet", action="store_true", help="no progress bar and no summary table")
     add_history(parser)
+    add_mine(parser)
 
 
 def record_history(results, args: argparse.Namespace) -> None:
@@ -48,7 +49,7 @@ def record_history(results, args: argparse.Namespace) -> None:
 
     for result in results:
         if result.report is not None and not result.report.partial:
-            for warning in record_session(result.report, "analyze", args.db):
+            for warning in record_session(result.report, "analyze", args.db, mine=args.mine):
                 print(f"coach: warning: {warning}", file=sys.stderr)
 
 

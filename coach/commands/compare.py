@@ -22,7 +22,7 @@ import re
 import sys
 from pathlib import Path
 
-from coach.commands.options import add_history, add_model
+from coach.commands.options import add_history, add_mine, add_model
 
 HELP = "compare a patient with a demonstration: aligned deviations, ghost video, report"
 EXAMPLE = "coach compare patient.mp4 --reference physio_bridge.mp4 -o coach-out/anna"
@@ -38,6 +38,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     add_model(parser)
     parser.add_argument("--no-video", dest="video", action="store_false", help="skip compare.mp4")
     add_history(parser)
+    add_mine(parser)
     parser.add_argument("-q", "--quiet", action="store_true", help="no progress and no summary")
 
 
@@ -152,7 +153,7 @@ def run(args: argparse.Namespace) -> int:
     if args.history:
         from coach.history import record_session
 
-        warnings = record_session(report, "compare", args.db)
+        warnings = record_session(report, "compare", args.db, mine=args.mine)
     if not args.quiet:
         print("\n".join(summary_lines(data, out)), file=sys.stderr)
     for w in warnings:

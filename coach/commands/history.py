@@ -2,9 +2,11 @@
 
 Every `coach analyze`, `coach live` and `coach compare` session is stored in a local SQLite database
 (`coach.history`: $COACH_DB, else the user data folder; created on first use, migrated on opening).
-Lists them as a table; `--plot` writes a PNG of the range of motion (each measure's peak) and the holds
-done over time, per side, and prints its path. A warning follows when one stretch was done more
-often in a day than advised.
+Lists them as a table - with the input each came from, whether it is the person's own and any pain
+stop; `--plot` writes a PNG of the person's own range of motion (each measure's peak) and holds done
+over time, per side, and prints its path. A warning follows when one stretch was done more often in a
+day than advised (the person's own sessions only: `live`, and recordings analysed with `--mine`).
+A row that cannot be read is skipped with a one-line warning.
 """
 
 from __future__ import annotations
@@ -28,18 +30,44 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     add_db(parser)
 
 
+def _cell(text: str):
+    """User text as a table cell: drawn literally (no rich markup), control characters shown escaped."""
+    from rich.text import Text
+
+    return Text("".join(c if c.isprintable() else repr(c)[1:-1] for c in text))
+
+
 def _table(sessions) -> None:
+    """One row per session, two lines where needed so 80 columns hold it: the kind, with "not yours"
+    under a recording not marked --mine and "pain stop" under a session stopped for pain; the
+    exercise, with the input it came from under it (file name or camera)."""
+    from rich import box
     from rich.console import Console
     from rich.table import Table
+    from rich.text import Text
 
-    table = Table(title=f"{len(sessions)} session(s)")
-    for column in ("#", "when", "kind", "exercise", "duration", "holds", "alerts"):
-        table.add_column(column, justify="right" if column in ("#", "duration", "alerts") else "left")
+    others = sum(1 for s in sessions if not s.mine)
+    caption = (f"{others} not yours (a recording analysed without --mine): listed, not counted toward the "
+               "daily limit, not plotted" if others else None)
+    table = Table(title=f"{len(sessions)} session(s)", box=box.SIMPLE_HEAD, pad_edge=False)
+    for column in ("when", "kind", "exercise / input", "length", "holds", "alerts"):
+        table.add_column(column, justify="right" if column in ("length", "alerts") else "left",
+                         no_wrap=column != "exercise / input", overflow="fold",
+                         min_width=20 if column == "exercise / input" else None)   # ids are <= 20 or so
     for s in sessions:
-        holds = ", ".join(f"{side} {n}" for side, n in s.holds.items()) or "-"
-        table.add_row(str(s.id), s.started_at.strftime("%Y-%m-%d %H:%M"), s.kind, s.exercise,
-                      f"{s.duration_s:.0f} s", holds, str(s.alerts))
-    Console().print(table)
+        holds = Text("\n").join(_cell(f"{side} {n}") for side, n in s.holds.items()) or Text("-")
+        kind = Text(s.kind)
+        for note, shown in (("not yours", not s.mine), ("pain stop", s.pain_stop)):
+            if shown:
+                kind.append(f"\n{note}", style="bold red" if note == "pain stop" else "dim")
+        where = _cell(s.exercise)
+        where.append("\n" + _cell(s.input_name or "-").plain, style="dim")
+        table.add_row(s.started_at.strftime("%Y-%m-%d %H:%M"), kind, where, f"{s.duration_s:.0f} s", holds,
+                      str(s.alerts))
+    console = Console()
+    console.print(table)
+    if caption:
+        console.print(Text(caption, style="dim"))
 
 
 def run(args: argparse.Namespace) -> int:
@@ -50,13 +78,17 @@ def run(args: argparse.Namespace) -> int:
         raise CoachError("--plot needs --exercise ID: the plot is of one exercise")
     with History(args.db) as history:
         sessions = history.sessions(args.exercise)
+    for warning in history.skipped:
+        print(f"coach: warning: {warning}", file=sys.stderr)
     if args.plot is None:
         _table(sessions)
-    elif not sessions:
-        raise CoachError(f"no stored sessions of {args.exercise!r} to plot")
     else:
+        mine = [s for s in sessions if s.mine]
+        if not mine:
+            others = f" ({len(sessions)} not yours: recordings analysed without --mine)" if sessions else ""
+            raise CoachError(f"no stored sessions of your own of {args.exercise!r} to plot{others}")
         path = Path(args.plot or f"history-{args.exercise}.png")
-        write_bytes(path, plot_png(sessions, args.exercise))
+        write_bytes(path, plot_png(mine, args.exercise))
         print(path)
     for warning in overuse_warnings(sessions):
         print(f"coach: warning: {warning}", file=sys.stderr)

@@ -184,7 +184,7 @@ def record_history(result, args) -> list[str]:
         return []
     from coach.history import record_session
 
-    return record_session(result.report, "live", args.db)
+    return record_session(result.report, "live", args.db, pain_stop=result.ended_by == "pain")
 
 
 def _coach(args, routine, follow, display) -> int:

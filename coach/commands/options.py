@@ -42,3 +42,10 @@ def add_history(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--no-history", dest="history", action="store_false",
                         help="don't store the session in the history database (`coach history`)")
     add_db(parser)
+
+
+def add_mine(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--mine", action="store_true",
+                        help="the recording is of you: count it toward the daily limit of the same stretch "
+                             "(default: a recording may be anyone's - a patient's, a demonstration - so it is "
+                             "stored in the history as not yours and not counted)")
