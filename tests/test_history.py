@@ -5,6 +5,7 @@ a warning and a database that cannot be written is one OutputError."""
 
 from __future__ import annotations
 
+import re
 import sqlite3
 from datetime import datetime, timedelta, timezone
 
@@ -269,10 +270,10 @@ def test_a_database_that_cannot_take_the_session_is_one_output_error(db):
         pages = history.conn.execute("PRAGMA page_count").fetchone()[0]
         history.conn.execute(f"PRAGMA max_page_count = {pages}")
         big = {"hip_left_deg": {f"side{n}": float(n) for n in range(5000)}}
-        with pytest.raises(OutputError, match=rf"^{db}: cannot store the session .*full"):
+        with pytest.raises(OutputError, match=rf"^{re.escape(str(db))}: cannot store the session .*full"):
             history.add("live", "bridge", WHEN, 30.0, {"both": 1}, big, 0)
         history.conn.execute("PRAGMA query_only = 1")
-        with pytest.raises(OutputError, match=rf"^{db}: cannot store the session .*readonly"):
+        with pytest.raises(OutputError, match=rf"^{re.escape(str(db))}: cannot store the session .*readonly"):
             history.add("live", "bridge", WHEN, 30.0, {"both": 1}, {}, 0)
         assert len(history.sessions()) == 1
     with pytest.raises(OutputError, match="cannot open the history database"):
@@ -321,10 +322,11 @@ def test_a_pain_stop_in_live_is_stored_and_shown(landmarks_dir, tmp_path, db, ca
     """The x key stops the session for pain; the history keeps it and `coach history` says so."""
     import argparse
 
+    from coach.capture import open_feed
     from coach.commands.live import record_history
     from coach.display import NoWindow
+    from coach.exercises import get_exercise
     from coach.live import LiveOptions, run_live
-    from coach.capture import open_feed
     from coach.routine import Routine
 
     class PainAt(NoWindow):
@@ -335,8 +337,6 @@ def test_a_pain_stop_in_live_is_stored_and_shown(landmarks_dir, tmp_path, db, ca
             return self.key()
 
     rec = first_seconds(landmarks_dir / "childs_pose__01.jsonl.gz", tmp_path / "childs.jsonl.gz", 4.0)
-    from coach.exercises import get_exercise
-
     result = run_live(open_feed(str(rec)), Routine("test", (get_exercise("childs_pose"),)), PainAt(),
                       LiveOptions(tmp_path / "live"))
     assert result.ended_by == "pain"

@@ -42,7 +42,8 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 
 def record_history(results, args: argparse.Namespace) -> None:
-    """Store every complete session in the history database; print its overuse warnings (issue 7)."""
+    """Store every complete session in the history database (as the person's own only with --mine);
+    print its overuse warnings."""
     if not args.history:
         return
     from coach.history import record_session
