@@ -238,6 +238,9 @@ class History:
         except sqlite3.Error as exc:
             self.close()
             raise OutputError(f"{self.path}: cannot open the history database ({_one_line(exc)})") from None
+        except OutputError as exc:   # a schema newer than this coach
+            self.close()
+            raise OutputError(f"{self.path}: {exc}") from None
         except BaseException:
             self.close()
             raise
