@@ -348,3 +348,24 @@ def test_a_pain_stop_in_live_is_stored_and_shown(landmarks_dir, tmp_path, db, ca
     assert main(["history", "--db", str(db)]) == 0
     out = capsys.readouterr().out
     assert "pain stop" in out and "childs.jsonl.gz" in out
+
+
+def test_the_plot_is_of_the_persons_own_sessions(db, tmp_path, capsys):
+    """A plot of range of motion over time is one person's progress: other people's recordings are
+    listed, not drawn; with none of the person's own there is nothing to plot (one-line error)."""
+    with History(db) as history:
+        for day in range(3):
+            history.add("analyze", "bridge", WHEN + timedelta(days=day), 30.0, {"both": 1},
+                        {"hip_left_deg": {"both": 150.0 + day}}, 0, f"patient{day}.mp4", mine=False)
+    png = tmp_path / "bridge.png"
+    assert main(["history", "--db", str(db), "-e", "bridge", "--plot", str(png)]) == 2
+    err = capsys.readouterr().err
+    assert err.startswith("coach: error: no stored sessions of your own of 'bridge' to plot (3 not yours")
+    assert len(err.splitlines()) == 1 and not png.exists()
+    with History(db) as history:
+        history.add("live", "bridge", WHEN + timedelta(days=4), 30.0, {"both": 2}, {"hip_left_deg": {"both": 160.0}}, 0)
+    assert main(["history", "--db", str(db), "-e", "bridge", "--plot", str(png)]) == 0
+    assert png.read_bytes().startswith(b"\x89PNG")
+    assert main(["history", "--db", str(db)]) == 0
+    out = capsys.readouterr().out
+    assert "4 session(s)" in out and out.count("not yours") == 4   # three rows and the note under the table
