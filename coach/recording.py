@@ -101,8 +101,10 @@ class RecordingInfo:
 
 
 def warn_on_stderr(message: str) -> None:
-    """The default warning handler: one line on stderr."""
-    print(f"coach: warning: {message}", file=sys.stderr)
+    """The default warning handler: one line on stderr (no escape codes from a file name)."""
+    from coach.usertext import printable
+
+    print(f"coach: warning: {printable(message)}", file=sys.stderr)
 
 
 def is_jump(step_s: float, fps: float) -> bool:
