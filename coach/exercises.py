@@ -22,12 +22,12 @@ from typing import Literal
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
 from coach.conventions import (
+    MAX_DISTANCE_SW,
     MEASURE_NAMES,
     PAIRED_BASES,
     SPEC,
     Posture,
     Reliability,
-    MAX_DISTANCE_SW,
     View,
     value_range,
 )
@@ -116,12 +116,13 @@ class Cues(_Strict):
 class Safety(_Strict):
     """Limits for the safety rules. Degrees; speeds in degrees per second."""
 
-    max_twist_deg: float = Field(default=45.0, gt=0, lt=MAX_ANGLE_LIMIT_DEG)          # thoracolumbar rotation ~45 deg per side
-    max_twist_flexed_deg: float = Field(default=30.0, gt=0, lt=MAX_ANGLE_LIMIT_DEG)   # stricter while the trunk is flexed
-    flexed_trunk_deg: float = Field(default=45.0, gt=0, lt=MAX_ANGLE_LIMIT_DEG)       # trunk inclination counted as "flexed"
+    # Every angle limit is below MAX_ANGLE_LIMIT_DEG, where it can still be passed.
+    max_twist_deg: float = Field(default=45.0, gt=0, lt=MAX_ANGLE_LIMIT_DEG)  # thoracolumbar rotation ~45 deg/side
+    max_twist_flexed_deg: float = Field(default=30.0, gt=0, lt=MAX_ANGLE_LIMIT_DEG)  # stricter while trunk flexed
+    flexed_trunk_deg: float = Field(default=45.0, gt=0, lt=MAX_ANGLE_LIMIT_DEG)  # trunk inclination = "flexed"
     neck_flexion_max_deg: float = Field(default=45.0, gt=0, lt=MAX_ANGLE_LIMIT_DEG)
     neck_extension_max_deg: float = Field(default=45.0, gt=0, lt=MAX_ANGLE_LIMIT_DEG)
-    neck_rotation_max_deg: float = Field(default=60.0, gt=0, lt=MAX_ANGLE_LIMIT_DEG)  # cervical rotation 60-80 deg normal
+    neck_rotation_max_deg: float = Field(default=60.0, gt=0, lt=MAX_ANGLE_LIMIT_DEG)  # cervical rotation 60-80 deg
     neck_lateral_max_deg: float = Field(default=30.0, gt=0, lt=MAX_ANGLE_LIMIT_DEG)
     hands_on_neck_forbidden: bool = True
     # hand nearer than this = at head/neck; at or past MAX_DISTANCE_SW every hand would be "at the head"
