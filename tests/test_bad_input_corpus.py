@@ -484,3 +484,22 @@ def test_a_100000_frame_recording_still_loads(tmp_path, landmarks_dir):
     for n, last in enumerate(recording_.frames(), 1):
         pass
     assert n == 100_000 and last.index == 99_999 and abs(last.t_s - 99_999 * step_s) < 1e-3
+
+
+def test_every_measure_of_the_shared_recordings_lies_in_its_value_range(landmarks_dir):
+    """The ranges exercise files are checked against are the ranges the measures really take: every
+    10th frame of every shared recording (other people's hands included) reads inside them."""
+    from coach.conventions import MEASURE_NAMES, value_range
+    from coach.measures import compute_measures
+
+    low, high = np.array([value_range(n) for n in MEASURE_NAMES]).T
+    seen = np.zeros(len(MEASURE_NAMES), dtype=bool)
+    for path in sorted(landmarks_dir.glob("*.jsonl.gz")):
+        for pose_frame in list(Recording(path).frames())[::10]:
+            values = compute_measures(pose_frame.pose, pose_frame.others).values
+            read = np.isfinite(values)
+            outside = read & ((values < low) | (values > high))
+            assert not outside.any(), (path.name, pose_frame.index,
+                                       {MEASURE_NAMES[i]: values[i] for i in np.flatnonzero(outside)})
+            seen |= read
+    assert seen.sum() >= len(MEASURE_NAMES) - 2   # all but the never-measured pelvic tilt (and maybe one)
