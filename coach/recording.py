@@ -45,6 +45,7 @@ from coach.errors import BadValueError, OutputError, RecordingError
 from coach.landmarks import LANDMARK_NAMES, NUM_LANDMARKS
 from coach.pose import Pose, PoseFrame
 from coach.tracking import PrimaryTracker
+from coach.usertext import printable
 
 FORMAT = "pose-landmarks/1"
 IMAGE_FIELDS = ["x", "y", "z", "visibility", "presence"]
@@ -68,7 +69,7 @@ MAX_FPS, MAX_SIZE_PX = 10_000.0, 100_000
 # [0, 1]), world x, y, z in metres from the hips; nothing MediaPipe outputs comes near a thousand,
 # and a bound this far inside float range keeps every sum and square of them finite.
 MAX_ABS_COORD = 1_000.0
-# Time: below 1e10 s (317 years) a double still resolves microseconds, so frame steps stay exact.
+# Time: below 1e10 s (317 years) a double resolves a few microseconds, so frame steps stay exact.
 MAX_ABS_T_S = 1e10
 MAX_FRAME_INDEX = 2**53  # the largest whole number a JSON reader keeps exact
 # A step forward longer than both of these is a jump (a clock reset, a corrupt time), not a pause.
@@ -102,8 +103,6 @@ class RecordingInfo:
 
 def warn_on_stderr(message: str) -> None:
     """The default warning handler: one line on stderr (no escape codes from a file name)."""
-    from coach.usertext import printable
-
     print(f"coach: warning: {printable(message)}", file=sys.stderr)
 
 
