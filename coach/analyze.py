@@ -241,15 +241,9 @@ def _frame_count(source, stream_info) -> int | None:
     """Frames to expect, for the progress bar: the container's count, or a recording's lines."""
     if stream_info.kind != "recording":
         return stream_info.frame_count
-    import gzip
+    from coach.recording import Recording
 
-    try:
-        with open(source, "rb") as raw:
-            zipped = raw.read(2) == b"\x1f\x8b"
-        with (gzip.open if zipped else open)(source, "rb") as fh:
-            return max(0, sum(1 for line in fh if line.strip()) - 1)
-    except (OSError, EOFError):
-        return None   # the replay reports what is wrong with the file
+    return Recording(source).count_frames()   # bounded reads; None when the replay will report a problem
 
 
 def _input_info(source, stream_info) -> InputInfo:

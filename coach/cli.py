@@ -54,7 +54,9 @@ def main(argv: list[str] | None = None) -> int:
     try:
         return int(args._run(args) or 0)
     except CoachError as exc:
-        print(f"coach: error: {exc}", file=sys.stderr)
+        from coach.usertext import printable
+
+        print(f"coach: error: {printable(str(exc))}", file=sys.stderr)   # one line, no escape codes
         return exc.exit_code
     except KeyboardInterrupt:
         print("coach: interrupted", file=sys.stderr)

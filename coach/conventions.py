@@ -126,6 +126,27 @@ SPEC: dict[str, MeasureSpec] = {m.name: m for m in MEASURES}
 MEASURE_NAMES: tuple[str, ...] = tuple(m.name for m in MEASURES)
 PAIRED_BASES: tuple[str, ...] = ("hip", "knee", "elbow", "shoulder")
 
+# The values each measure can take, so exercise files can be checked against them (and a safety
+# limit beyond them, which could never fire, refused). As the table states: inner joint angles and
+# the trunk's angle to vertical lie in 0..180, the trunk to the floor in 0..90, the 2D twist (an
+# arccos of a ratio at most 1) in 0..90; every other angle is signed and cannot pass a half turn,
+# -180..180. A distance in shoulder widths is >= 0, and a frame that still shows a body well enough
+# to find it is far less than 100 of that body's shoulder widths across.
+MAX_DISTANCE_SW = 100.0
+_RANGES = {"trunk_floor_deg": (0.0, 90.0), "trunk_rotation_2d_deg": (0.0, 90.0)}
+
+
+def value_range(name: str) -> tuple[float, float]:
+    """(lowest, highest) value the measure `name` can read (see the comment above)."""
+    spec = SPEC[name]
+    if name in _RANGES:
+        return _RANGES[name]
+    if spec.unit == "sw":
+        return 0.0, MAX_DISTANCE_SW
+    if spec.paired or name == "trunk_inclination_deg":
+        return 0.0, 180.0
+    return -180.0, 180.0
+
 # The words the overlay, the report and the CLI use for a measure (one table, so they agree).
 _LABELS = {"trunk_inclination_deg": "Trunk lean", "trunk_floor_deg": "Trunk to floor", "trunk_lateral_deg": "Side bend",
            "trunk_rotation_deg": "Twist", "trunk_rotation_2d_deg": "Twist (2D)", "neck_flexion_deg": "Neck bend",

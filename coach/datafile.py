@@ -21,6 +21,9 @@ else:  # pragma: no cover
     import tomli as tomllib
 
 M = TypeVar("M", bound=BaseModel)
+# The data files are a few kB; a megabyte is hundreds of exercises' worth, and reading no more than
+# that keeps a wrong file (a video renamed .toml, /dev/zero) from filling memory.
+MAX_BYTES = 1 << 20
 
 
 def format_validation_error(path: Path, err: ValidationError) -> str:
@@ -37,13 +40,21 @@ def read_toml(path: str | os.PathLike, error: type[CoachError], what: str) -> di
     """Parse a TOML file; `error` names the file when it is missing, unreadable or not TOML."""
     path = Path(path)
     try:
-        return tomllib.loads(path.read_text(encoding="utf-8"))
+        with open(path, "rb") as fh:
+            data = fh.read(MAX_BYTES + 1)
+        if len(data) > MAX_BYTES:
+            raise error(f"{path}: larger than {MAX_BYTES} bytes, more than any {what} holds")
+        return tomllib.loads(data.decode("utf-8"))
     except FileNotFoundError:
         raise error(f"{path}: no such {what}") from None
+    except IsADirectoryError:
+        raise error(f"{path}: is a directory, expected a {what}") from None
     except (OSError, UnicodeDecodeError) as exc:
         raise error(f"{path}: cannot read ({exc})") from None
     except tomllib.TOMLDecodeError as exc:
         raise error(f"{path}: not valid TOML ({' '.join(str(exc).split())})") from None
+    except RecursionError:  # tomllib parses nested arrays and inline tables by recursion
+        raise error(f"{path}: not valid TOML (values nested too deeply)") from None
 
 
 def load_model(path: str | os.PathLike, model: type[M], error: type[CoachError], what: str) -> M:

@@ -25,3 +25,8 @@ class ExerciseError(CoachError):
 
 class OutputError(CoachError):
     """An output cannot be written (unwritable folder, disk full)."""
+
+
+class BadValueError(RecordingError):
+    """A recording holds a number no frame can have (NaN, inf, out of range): the file was written
+    wrongly, so nothing read from it is kept (see coach.recording)."""

@@ -2,6 +2,10 @@
 
 Every field is named; unknown keys are rejected; `min < max` is checked; every measure an envelope
 names must exist in `coach.conventions` and be measurable. Errors name the file and the key.
+Numbers must be finite (no `inf`, `nan`) and possible: a band lies within what its measure can read
+(`coach.conventions.value_range`), times and counts within the bounds below, and a safety limit
+where its rule can still fire (a limit beyond any possible reading would switch the rule off).
+Text holds no control characters (newlines, terminal escape codes: see `coach.usertext`).
 The defaults below (pydantic field defaults) are the only defaults in the project.
 
 Envelope keys may use `{side}` / `{other}` in exercises with sides: `hip_{side}_deg` is the working
@@ -18,22 +22,50 @@ from typing import Literal
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
 from coach.conventions import (
+    MAX_DISTANCE_SW,
     MEASURE_NAMES,
     PAIRED_BASES,
     SPEC,
     Posture,
     Reliability,
     View,
+    value_range,
 )
 from coach.datafile import load_model
 from coach.errors import ExerciseError
 from coach.paths import exercises_dir
+from coach.usertext import control_character
 
 EXERCISES_ENV = "COACH_EXERCISES"  # extra exercise folders, separated by os.pathsep
+# Bounds of times and counts (each beyond any real plan, so only a slip of the keyboard meets them):
+# static stretches are held 10-60 s (ACSM), a guided hold a few minutes - ten minutes is no longer a
+# stretch; a rest between reps is shorter still; no plan repeats one stretch 50 times per side.
+MAX_HOLD_S = 600.0
+MAX_REST_S = 600.0
+MAX_REPS_PER_SIDE = 50
+# Angle limits of the safety rules: every angle they read is within a half turn, so a limit of 180
+# or more can never be passed - it would silently switch the rule off.
+MAX_ANGLE_LIMIT_DEG = 180.0
+# The speed rule's limit: a full turn per second is far past any movement in a stretch (a quick one
+# is 30-60 deg/s); a limit beyond it lets every movement through - the rule switched off in effect.
+MAX_SPEED_LIMIT_DEG_S = 360.0
 
 
 class _Strict(BaseModel):
-    model_config = ConfigDict(extra="forbid", frozen=True, str_strip_whitespace=True)
+    model_config = ConfigDict(extra="forbid", frozen=True, str_strip_whitespace=True, allow_inf_nan=False)
+
+    @field_validator("*", mode="after")
+    @classmethod
+    def _no_control_characters(cls, value):
+        """Text is shown on terminals and written back into TOML: one line, no escape codes."""
+        items = value if isinstance(value, list) else [value]
+        for i, item in enumerate(items):
+            found = control_character(item) if isinstance(item, str) else None
+            if found:
+                where = f"item {i + 1} " if isinstance(value, list) else ""
+                raise ValueError(f"{where}holds the control character {found}; text must be plain, on one line, "
+                                 "without escape codes")
+        return value
 
 
 class Band(_Strict):
@@ -47,7 +79,7 @@ class Band(_Strict):
 
     min: float
     max: float
-    hysteresis: float = Field(default=5.0, ge=0)
+    hysteresis: float = Field(default=5.0, ge=0, le=MAX_ANGLE_LIMIT_DEG)  # > a half turn: never left
     min_reliability: Literal["high", "medium", "low"] = "medium"
     hint_low: str = Field(min_length=1, description="correction when below min, e.g. 'lift your hips higher'")
     hint_high: str = Field(min_length=1, description="correction when above max, e.g. 'rotate less'")
@@ -61,7 +93,7 @@ class Band(_Strict):
 
 class Phase(_Strict):
     name: str = Field(min_length=1)
-    hold_s: float = Field(gt=0, description="seconds to hold this phase, per rep")
+    hold_s: float = Field(gt=0, le=MAX_HOLD_S, description="seconds to hold this phase, per rep")
     cue: str = ""
     envelope: dict[str, Band] = Field(default_factory=dict)
 
@@ -84,16 +116,18 @@ class Cues(_Strict):
 class Safety(_Strict):
     """Limits for the safety rules. Degrees; speeds in degrees per second."""
 
-    max_twist_deg: float = Field(default=45.0, gt=0)          # thoracolumbar rotation ~45 deg per side
-    max_twist_flexed_deg: float = Field(default=30.0, gt=0)   # stricter while the trunk is flexed
-    flexed_trunk_deg: float = Field(default=45.0, gt=0)       # trunk inclination counted as "flexed"
-    neck_flexion_max_deg: float = Field(default=45.0, gt=0)
-    neck_extension_max_deg: float = Field(default=45.0, gt=0)
-    neck_rotation_max_deg: float = Field(default=60.0, gt=0)  # cervical rotation 60-80 deg normal
-    neck_lateral_max_deg: float = Field(default=30.0, gt=0)
+    # Every angle limit is below MAX_ANGLE_LIMIT_DEG, where it can still be passed.
+    max_twist_deg: float = Field(default=45.0, gt=0, lt=MAX_ANGLE_LIMIT_DEG)  # thoracolumbar rotation ~45 deg/side
+    max_twist_flexed_deg: float = Field(default=30.0, gt=0, lt=MAX_ANGLE_LIMIT_DEG)  # stricter while trunk flexed
+    flexed_trunk_deg: float = Field(default=45.0, gt=0, lt=MAX_ANGLE_LIMIT_DEG)  # trunk inclination = "flexed"
+    neck_flexion_max_deg: float = Field(default=45.0, gt=0, lt=MAX_ANGLE_LIMIT_DEG)
+    neck_extension_max_deg: float = Field(default=45.0, gt=0, lt=MAX_ANGLE_LIMIT_DEG)
+    neck_rotation_max_deg: float = Field(default=60.0, gt=0, lt=MAX_ANGLE_LIMIT_DEG)  # cervical rotation 60-80 deg
+    neck_lateral_max_deg: float = Field(default=30.0, gt=0, lt=MAX_ANGLE_LIMIT_DEG)
     hands_on_neck_forbidden: bool = True
-    hand_head_min_sw: float = Field(default=0.3, gt=0)        # hand nearer than this = at head/neck
-    max_speed_deg_s: float = Field(default=90.0, gt=0)
+    # hand nearer than this = at head/neck; at or past MAX_DISTANCE_SW every hand would be "at the head"
+    hand_head_min_sw: float = Field(default=0.3, gt=0, lt=MAX_DISTANCE_SW)
+    max_speed_deg_s: float = Field(default=90.0, gt=0, le=MAX_SPEED_LIMIT_DEG_S)
 
     @model_validator(mode="after")
     def _stricter_when_flexed(self) -> Safety:
@@ -122,7 +156,16 @@ def _check_band_fits(where: str, key: str, band: Band, sided: bool, views: list[
     """A band must be judgeable from at least one of the exercise's camera views."""
     if ("{side}" in key or "{other}" in key) and not sided:
         raise ValueError(f"{where}: envelope key {key!r} uses {{side}} but the exercise has sides = 'none'")
-    reliability = SPEC[key.replace("{side}", "left").replace("{other}", "right")].reliability
+    name = key.replace("{side}", "left").replace("{other}", "right")
+    low, high = value_range(name)
+    for bound in ("min", "max"):
+        value = getattr(band, bound)
+        if not low <= value <= high:
+            raise ValueError(f"{where}.{bound}: {value:g} is outside what {key!r} can read ({low:g} to {high:g})")
+    if band.hysteresis > high - low:
+        raise ValueError(f"{where}.hysteresis: {band.hysteresis:g} is wider than all {key!r} can read "
+                         f"({low:g} to {high:g})")
+    reliability = SPEC[name].reliability
     if not any(reliability_at_least(reliability[v], band.min_reliability) for v in views):
         best = ", ".join(f"{v.value}: {reliability[v].value}" for v in views)
         raise ValueError(f"{where}: {key!r} is never {band.min_reliability} or better from the exercise's "
@@ -150,8 +193,8 @@ class Exercise(_Strict):
     view: list[View] = Field(min_length=1, description="camera views the exercise can be judged from")
     sides: Literal["none", "left_right"] = "none"
     side_from: str | None = None
-    reps_per_side: int = Field(default=1, ge=1)
-    rest_s: float = Field(default=10.0, ge=0)
+    reps_per_side: int = Field(default=1, ge=1, le=MAX_REPS_PER_SIDE)
+    rest_s: float = Field(default=10.0, ge=0, le=MAX_REST_S)
     guided: bool = False  # a guided hold: timed while posture and view fit, no angle claimed
     instructions: list[str] = Field(min_length=1)
     cues: Cues

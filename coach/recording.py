@@ -4,8 +4,25 @@ The format is specified in ../shared/landmarks/FORMAT.md: a header line, then on
 with `frame`, `t` and `poses` (each `{"image": 33 x [x, y, z, visibility, presence],
 "world": 33 x [x, y, z]}`). The person exercising is written first; others follow.
 
+Reading checks every value and bounds every read, so that no file can crash or stall a command:
+- NaN, inf or an out-of-range number anywhere (a landmark, `t`, `frame`, the header's fps, width
+  or height) is a `RecordingError` naming the file and the line. Such a file was written wrongly,
+  so none of its numbers are trusted: a writer fed from it (`coach record`) publishes nothing.
+  A line that is cut short or not JSON is what an interrupted write leaves; the frames before it
+  are good, and a writer keeps them.
+- Lines are read with a maximum length and at most `MAX_BLANK_RUN` blank lines in a row, so a
+  file without line ends (`/dev/zero`) or a gzip of gigabytes of newlines fails in a moment.
+- A header with no frames is an error ("no frames"), as a video with no frames is.
+- Time must move forward. A frame whose `t` does not is dropped with a warning naming the line
+  (an error when most frames go back); a step forward longer than a jump (`is_jump`) is not
+  counted as time: the frames after it are moved back so the step becomes `JUMP_STAND_IN_S` -
+  a gap the engine does not count as hold time, which the session's duration hardly notices.
+  Warnings go to `on_warning` (default: one `coach: warning: ...` line on stderr, also under
+  `--quiet`: it says something is wrong with the input, which `--quiet` must not hide).
+
 Writes are atomic: frames go to a temporary file beside the target, which replaces the target on
-close — also after Ctrl-C or an error, so every frame written so far is kept in a valid file.
+close — also after Ctrl-C or an error, so every frame written so far is kept in a valid file;
+except after a `BadValueError` from the recording being copied, which leaves nothing.
 """
 
 from __future__ import annotations
@@ -13,19 +30,22 @@ from __future__ import annotations
 import gzip
 import io
 import json
+import math
 import os
+import sys
 import tempfile
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
 
 from coach.atomic import publish
-from coach.errors import OutputError, RecordingError
+from coach.errors import BadValueError, OutputError, RecordingError
 from coach.landmarks import LANDMARK_NAMES, NUM_LANDMARKS
 from coach.pose import Pose, PoseFrame
 from coach.tracking import PrimaryTracker
+from coach.usertext import printable
 
 FORMAT = "pose-landmarks/1"
 IMAGE_FIELDS = ["x", "y", "z", "visibility", "presence"]
@@ -34,6 +54,31 @@ WORLD_FIELDS = ["x", "y", "z"]
 COORD_DECIMALS, SCORE_DECIMALS, TIME_DECIMALS = 5, 4, 4
 RECORDING_SUFFIXES = (".jsonl", ".jsonl.gz")
 GZIP_LEVEL = 6  # level 9 costs ~1 ms more per frame for a few percent smaller files
+
+# --- bounds on what is read (each with its reason) ---
+# A pose at full float precision is under 8 kB (33 landmarks x 8 numbers x at most 25 characters,
+# plus keys); `--num-poses` looks for a handful of people (default 2). A line of 1 Mi characters
+# holds over 100 such poses, yet a file with no line ends (/dev/zero) fails after reading 1 MiB.
+MAX_LINE_CHARS = 1 << 20
+# A writer leaves no blank lines (a hand-edited file a few); skipping millions of them (2 GiB of
+# newlines gzip to 2 MB) would take minutes, so more than this many in a row is an error.
+MAX_BLANK_RUN = 1000
+# Header: no camera films faster than 10,000 fps or wider than 100,000 pixels (16K video is 15,360).
+MAX_FPS, MAX_SIZE_PX = 10_000.0, 100_000
+# Landmarks: image x, y, z are in frame widths (a body part out of frame falls a little outside
+# [0, 1]), world x, y, z in metres from the hips; nothing MediaPipe outputs comes near a thousand,
+# and a bound this far inside float range keeps every sum and square of them finite.
+MAX_ABS_COORD = 1_000.0
+# Time: below 1e10 s (317 years) a double resolves a few microseconds, so frame steps stay exact.
+MAX_ABS_T_S = 1e10
+MAX_FRAME_INDEX = 2**53  # the largest whole number a JSON reader keeps exact
+# A step forward longer than both of these is a jump (a clock reset, a corrupt time), not a pause.
+JUMP_S, JUMP_FRAMES = 60.0, 10
+# What a jump is replaced by: longer than any gap the engine bridges (EngineSettings.max_gap_s and
+# max_frame_gap_s, 0.5 s), so holds pause across it; short enough not to swell the duration.
+JUMP_STAND_IN_S = 1.0
+# Dropped frames that went back in time outnumbering the kept ones (after this many) = not in order.
+MIN_BACKWARDS_FOR_ERROR = 10
 
 
 def is_recording_path(path: str | os.PathLike) -> bool:
@@ -56,6 +101,16 @@ class RecordingInfo:
                 "image_fields": IMAGE_FIELDS, "world_fields": WORLD_FIELDS}
 
 
+def warn_on_stderr(message: str) -> None:
+    """The default warning handler: one line on stderr (no escape codes from a file name)."""
+    print(f"coach: warning: {printable(message)}", file=sys.stderr)
+
+
+def is_jump(step_s: float, fps: float) -> bool:
+    """True when a step forward in time is too long to be a pause in filming (see JUMP_S)."""
+    return step_s > JUMP_S and step_s > JUMP_FRAMES / fps
+
+
 def _open_text(path: Path) -> io.TextIOBase:
     with open(path, "rb") as raw:
         magic = raw.read(2)
@@ -75,79 +130,207 @@ def _parse_header(path: Path, line: str) -> RecordingInfo:
     names = head.get("landmark_names", list(LANDMARK_NAMES))
     if len(names) != NUM_LANDMARKS:
         raise RecordingError(f"{path}: line 1: {len(names)} landmark_names, expected {NUM_LANDMARKS}")
+    for key in ("fps", "width", "height"):
+        if key not in head:
+            raise RecordingError(f"{path}: line 1: bad or missing header key {key!r}")
+    fps = _number(head["fps"])
+    if fps is None or not 0 < fps <= MAX_FPS:
+        raise BadValueError(f"{path}: line 1: fps is {head['fps']!r}, expected a frame rate above 0 and "
+                            f"at most {MAX_FPS:g}")
+    size = []
+    for key in ("width", "height"):
+        value = _number(head[key])
+        if value is None or value != int(value) or not 1 <= value <= MAX_SIZE_PX:
+            raise BadValueError(f"{path}: line 1: {key} is {head[key]!r}, expected a whole number of pixels "
+                                f"from 1 to {MAX_SIZE_PX}")
+        size.append(int(value))
+    return RecordingInfo(fps=fps, width=size[0], height=size[1], model=str(head.get("model", "")),
+                         label=str(head.get("label", "")))
+
+
+def _number(value) -> float | None:
+    """A finite JSON number as a float, else None (NaN, inf, 1e999, strings, booleans, null)."""
+    if isinstance(value, bool) or not isinstance(value, (int, float)):
+        return None
     try:
-        return RecordingInfo(fps=float(head["fps"]), width=int(head["width"]), height=int(head["height"]),
-                             model=str(head.get("model", "")), label=str(head.get("label", "")))
-    except (KeyError, TypeError, ValueError) as exc:
-        raise RecordingError(f"{path}: line 1: bad or missing header key {exc}") from None
+        value = float(value)
+    except OverflowError:  # an int too large for a float
+        return None
+    return value if math.isfinite(value) else None
 
 
 def _parse_pose(where: str, item: dict, size: tuple[int, int]) -> Pose:
     try:
         image = np.asarray(item["image"], dtype=np.float64)
         world = np.asarray(item["world"], dtype=np.float64)
-    except (KeyError, TypeError, ValueError) as exc:
+    except (KeyError, TypeError, ValueError, OverflowError) as exc:
         raise RecordingError(f"{where}: pose needs numeric 'image' and 'world' arrays ({exc})") from None
     if image.shape != (NUM_LANDMARKS, 5) or world.shape != (NUM_LANDMARKS, 3):
         raise RecordingError(f"{where}: expected {NUM_LANDMARKS} landmarks of 5 image and 3 world fields, "
                              f"got image {image.shape} and world {world.shape}")
+    _check_values(where, "image", image, IMAGE_FIELDS)
+    _check_values(where, "world", world, WORLD_FIELDS)
     return Pose.from_arrays(image, world, size)
 
 
-class Recording:
-    """A recording opened for reading: `info` is parsed at once, `frames()` streams `PoseFrame`s."""
+def _check_values(where: str, key: str, values: np.ndarray, fields: list[str]) -> None:
+    """Every number finite and in range: coordinates within MAX_ABS_COORD, scores within [0, 1]."""
+    scores = np.array([f in ("visibility", "presence") for f in fields])
+    low = np.where(scores, 0.0, -MAX_ABS_COORD)
+    high = np.where(scores, 1.0, MAX_ABS_COORD)
+    bad = ~((values >= low) & (values <= high))   # NaN compares False: bad too
+    if bad.any():
+        i, j = (int(k) for k in np.argwhere(bad)[0])
+        expected = "from 0 to 1" if scores[j] else f"a finite number within ±{MAX_ABS_COORD:g}"
+        raise BadValueError(f"{where}: {key} {fields[j]} of landmark {i} ({LANDMARK_NAMES[i]}) is "
+                            f"{float(values[i, j])!r}, expected {expected}")
 
-    def __init__(self, path: str | os.PathLike):
+
+def _frame_time(where: str, rec: dict) -> tuple[float, int]:
+    """`t` and `frame` of a frame line, checked: finite, t within MAX_ABS_T_S, frame a whole number >= 0."""
+    t_s, index = _number(rec["t"]), _number(rec["frame"])
+    if t_s is None or abs(t_s) > MAX_ABS_T_S:
+        raise BadValueError(f"{where}: t is {rec['t']!r}, expected seconds as a finite number within "
+                            f"±{MAX_ABS_T_S:g}")
+    if index is None or index != int(index) or not 0 <= index <= MAX_FRAME_INDEX:
+        raise BadValueError(f"{where}: frame is {rec['frame']!r}, expected a whole number from 0")
+    return t_s, int(index)
+
+
+class Recording:
+    """A recording opened for reading: `info` is parsed at once, `frames()` streams `PoseFrame`s.
+
+    `on_warning(message)` hears about frames dropped or moved in time (default: `warn_on_stderr`)."""
+
+    def __init__(self, path: str | os.PathLike, on_warning: Callable[[str], None] | None = None):
         self.path = Path(path)
+        self.on_warning = on_warning or warn_on_stderr
         if not self.path.exists():
             raise RecordingError(f"{self.path}: no such file")
         if self.path.is_dir():
             raise RecordingError(f"{self.path}: is a directory, expected a .jsonl or .jsonl.gz recording")
-        with _open_text(self.path) as fh:
+        try:
+            fh = _open_text(self.path)
+        except OSError as exc:
+            raise RecordingError(f"{self.path}: cannot read ({exc.strerror or exc})") from None
+        with fh:
             first = self._read_line(fh, 1)
         if not first.strip():
             raise RecordingError(f"{self.path}: empty file, expected a {FORMAT} header line")
         self.info = _parse_header(self.path, first)
 
     def _read_line(self, fh, lineno: int) -> str:
+        """One line, at most MAX_LINE_CHARS long ('' at the end of the file)."""
         try:
-            return fh.readline()
-        except (OSError, EOFError, UnicodeDecodeError) as exc:
+            line = fh.readline(MAX_LINE_CHARS + 1)
+        except (OSError, EOFError, UnicodeDecodeError, gzip.BadGzipFile) as exc:
             raise RecordingError(f"{self.path}: line {lineno}: unreadable ({exc})") from None
+        if len(line) > MAX_LINE_CHARS:
+            raise RecordingError(f"{self.path}: line {lineno}: longer than {MAX_LINE_CHARS} characters; "
+                                 f"not a {FORMAT} recording")
+        return line
+
+    def _lines(self) -> Iterator[tuple[int, str]]:
+        """(line number, text) of every non-blank line after the header, bounded (see the module doc)."""
+        fh = _open_text(self.path)
+        try:
+            self._read_line(fh, 1)
+            lineno, blank_run = 1, 0
+            while line := self._read_line(fh, lineno + 1):
+                lineno += 1
+                if line.strip():
+                    blank_run = 0
+                    yield lineno, line
+                    continue
+                blank_run += 1
+                if blank_run > MAX_BLANK_RUN:
+                    raise RecordingError(f"{self.path}: line {lineno}: more than {MAX_BLANK_RUN} blank lines "
+                                         f"in a row; not a {FORMAT} recording")
+        finally:
+            fh.close()
+
+    def count_frames(self) -> int | None:
+        """Frame lines in the file (for a progress bar), without parsing them; None if it cannot tell."""
+        try:
+            return sum(1 for _ in self._lines())
+        except (RecordingError, OSError):
+            return None
 
     def frames(self) -> Iterator[PoseFrame]:
         """Yield every frame; the person exercising is chosen stably, as for live detection."""
         size = (self.info.width, self.info.height)
         tracker = PrimaryTracker()
-        fh = _open_text(self.path)
+        clock = _Clock(self.path, self.info.fps, self.on_warning)
+        lines = self._lines()
         try:
-            self._read_line(fh, 1)
-            lineno = 1
-            while line := self._read_line(fh, lineno + 1):
-                lineno += 1
-                if not line.strip():
-                    continue
+            for lineno, line in lines:
                 where = f"{self.path}: line {lineno}"
                 try:
                     rec = json.loads(line)
+                    t_s, index = _frame_time(where, rec)
                     poses = [_parse_pose(where, p, size) for p in rec["poses"]]
-                    t_s, index = float(rec["t"]), int(rec["frame"])
                 except json.JSONDecodeError as exc:
                     raise RecordingError(f"{where}: not JSON ({exc.msg})") from None
-                except (KeyError, TypeError, ValueError) as exc:
+                except (KeyError, TypeError, ValueError, AttributeError) as exc:
                     raise RecordingError(f"{where}: frame needs 'frame', 't' and 'poses' ({exc})") from None
+                t_s = clock.place(lineno, t_s)
+                if t_s is None:
+                    continue
                 pose, others = tracker.choose(poses)
                 yield PoseFrame(t_s=t_s, index=index, pose=pose if pose is not None else Pose.empty(size),
                                 others=others)
+            clock.finish()
         finally:
-            fh.close()
+            lines.close()
 
     def __iter__(self) -> Iterator[PoseFrame]:
         return self.frames()
 
 
-def read_recording(path: str | os.PathLike) -> Recording:
-    return Recording(path)
+class _Clock:
+    """Frame times as read, made to move forward: drops frames going back, takes the length out of
+    jumps (see the module doc); warns once per kind and file, and sums up at the end."""
+
+    def __init__(self, path: Path, fps: float, on_warning: Callable[[str], None]):
+        self.path, self.fps, self.warn = path, fps, on_warning
+        self.last_read_s: float | None = None   # the last kept frame's time as written
+        self.shift_s = 0.0                      # taken out of the times after jumps
+        self.kept = self.dropped = self.jumps = 0
+
+    def place(self, lineno: int, t_s: float) -> float | None:
+        """The time to use for this frame, or None to drop it."""
+        last = self.last_read_s
+        if last is not None and not t_s > last:
+            self.dropped += 1
+            if self.dropped == 1:
+                self.warn(f"{self.path}: line {lineno}: t goes from {last:g} s back to {t_s:g} s; frames "
+                          "that do not move forward in time are dropped")
+            if self.dropped >= MIN_BACKWARDS_FOR_ERROR and self.dropped > self.kept:
+                raise RecordingError(f"{self.path}: line {lineno}: most frames go back in time "
+                                     f"({self.dropped} of {self.dropped + self.kept}); not a recording in time order")
+            return None
+        if last is not None and is_jump(t_s - last, self.fps):
+            self.jumps += 1
+            if self.jumps == 1:
+                self.warn(f"{self.path}: line {lineno}: t jumps forward {t_s - last:g} s; the jump is not counted "
+                          f"as time (taken as a gap of {JUMP_STAND_IN_S:g} s)")
+            self.shift_s += t_s - last - JUMP_STAND_IN_S
+        self.last_read_s = t_s
+        self.kept += 1
+        return t_s - self.shift_s
+
+    def finish(self) -> None:
+        """The end of the file: no frame at all is an error; repeated problems are summed up."""
+        if self.kept == 0:
+            raise RecordingError(f"{self.path}: no frames (a header only)")
+        if self.dropped > 1:
+            self.warn(f"{self.path}: {self.dropped} frames going back in time were dropped")
+        if self.jumps > 1:
+            self.warn(f"{self.path}: {self.jumps} jumps forward in time were not counted as time")
+
+
+def read_recording(path: str | os.PathLike, on_warning: Callable[[str], None] | None = None) -> Recording:
+    return Recording(path, on_warning)
 
 
 def _pose_json(pose: Pose) -> dict:
@@ -200,10 +383,14 @@ class RecordingWriter:
         self.frames_written += 1
 
     def __exit__(self, exc_type, exc, tb) -> None:
-        """Finish the file and move it into place — after Ctrl-C too, so recorded frames are kept."""
+        """Finish the file and move it into place — after Ctrl-C too, so recorded frames are kept; but
+        not after a `BadValueError` (the frames came from a file whose numbers cannot be trusted)."""
         try:
             self._fh.close()   # closes the gzip stream, which leaves the raw file it wraps open...
             self._raw.close()  # ...so close that too, or its last bytes arrive after the rename
+            if exc_type is not None and issubclass(exc_type, BadValueError):
+                self._tmp.unlink(missing_ok=True)
+                return
             publish(self._tmp, self.path)
         except OSError as err:
             self._tmp.unlink(missing_ok=True)

@@ -38,6 +38,9 @@ def pyplot():
         import matplotlib.pyplot as plt
 
         matplotlib.use("Agg", force=True)
+        # User text (phase and exercise names) is drawn as written: with two `$` in it matplotlib
+        # would parse mathtext, and `$\frac{$` would fail the whole report. No plot uses mathtext.
+        matplotlib.rcParams["text.parse_math"] = False
 
     return plt
 

@@ -49,6 +49,7 @@ from coach.teach_holds import (
     still_mask,
     still_spans,
 )
+from coach.usertext import control_character, printable
 
 if sys.version_info >= (3, 11):
     import tomllib
@@ -107,12 +108,18 @@ def _validated(text: str, source: str) -> Exercise:
 
 def teach(series: MeasureSeries, exercise_id: str, *, name: str | None = None, source: str = "demonstration",
           settings: TeachSettings = TeachSettings()) -> Taught:
-    """Learn an exercise from a demonstration's measures. `NoStableHold` / `TeachError` name `source`."""
+    """Learn an exercise from a demonstration's measures. `NoStableHold` / `TeachError` name `source`.
+    A name with control characters is refused (the TOML written holds it in comments, which cannot
+    hold them); control characters in `source` (a file name) are written as spaces."""
+    if name is not None and (found := control_character(name)):
+        raise TeachError(f"name {printable(name)!r}: holds the control character {found}; "
+                         "an exercise's name is plain text on one line")
     holds, rests = find_holds(series, settings, source)
     side_rule, sides = choose_side_rule(series, holds, settings)
     holds = [replace(h, side=s) for h, s in zip(holds, sides)]
     bands = _bands(series, holds, rests, sides, settings, source)
     postures, views = _gates(series, holds, bands, settings, source)
+    source = printable(source)
     data = exercise_data(exercise_id, name or exercise_id.replace("_", " ").capitalize(), source,
                          postures=postures, views=views, side_rule=side_rule, holds=holds, bands=bands)
     notes = safety_notes(series, holds)

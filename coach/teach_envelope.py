@@ -22,7 +22,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from coach.conventions import MEASURE_NAMES, SPEC, Reliability, View
+from coach.conventions import MEASURE_NAMES, SPEC, Reliability, View, value_range
 from coach.exercises import Safety, reliability_at_least
 from coach.teach_holds import MEDIUM_RANK, NOT_TAUGHT, HeldSpan, MeasureSeries, TeachSettings
 
@@ -31,8 +31,6 @@ SIDE_RULES = ("sign:trunk_rotation_deg", "sign:trunk_lateral_deg", "sign:neck_ro
 MAD_TO_SD = 1.4826   # a normal distribution's standard deviation from its median absolute deviation
 _INDEX = {n: i for i, n in enumerate(MEASURE_NAMES)}
 _REL = {1: Reliability.LOW, 2: Reliability.MEDIUM, 3: Reliability.HIGH}
-UNSIGNED = frozenset(n for n in MEASURE_NAMES if SPEC[n].unit == "deg" and not SPEC[n].lateral
-                     and n != "neck_flexion_deg")   # 0..180
 
 
 # --- sides -------------------------------------------------------------------------------------------
@@ -117,12 +115,12 @@ class DerivedBand:
     @property
     def low(self) -> float:
         lo = math.floor(self.centre - self.half_width)
-        return max(lo, 0) if self.measure in UNSIGNED else max(lo, -180)
+        return max(lo, value_range(self.measure)[0])   # within what the measure can read, as files must be
 
     @property
     def high(self) -> float:
         hi = math.ceil(self.centre + self.half_width)
-        return min(hi, 180)
+        return min(hi, value_range(self.measure)[1])
 
     @property
     def measure(self) -> str:

@@ -45,6 +45,10 @@ class NoStableHold(TeachError):
     """The demonstration never holds one position still long enough to learn it from."""
 
 
+class NobodySeen(TeachError):
+    """No frame of the demonstration shows a person (blank frames, a recording with no poses)."""
+
+
 @dataclass(frozen=True)
 class TeachSettings:
     """Every teach default. Degrees, seconds. The noise floors are the least half-width of a band, by
@@ -164,7 +168,8 @@ def still_mask(series: MeasureSeries, settings: TeachSettings = TeachSettings())
                                 max_gap_s=s.max_gap_s))[:, quiet_angles(series, settings)]
     fastest = np.full(len(series), np.nan)
     seen = np.isfinite(speed).any(axis=1)
-    fastest[seen] = np.nanmax(speed[seen], axis=1)
+    if seen.any():   # no quiet angle, or none read: nothing is known to be still
+        fastest[seen] = np.nanmax(speed[seen], axis=1)
     tracker = StillTracker(s.still_enter_deg_s, s.still_exit_deg_s, s.max_gap_s)
     return np.array([tracker.step(v, t) is True for v, t in zip(fastest.tolist(), series.t_s.tolist())])
 
@@ -242,7 +247,11 @@ def split_rest(series: MeasureSeries, spans: list[HeldSpan],
 
 def find_holds(series: MeasureSeries, settings: TeachSettings = TeachSettings(),
                source: str = "demonstration") -> tuple[list[HeldSpan], list[HeldSpan]]:
-    """(holds, rests) of a demonstration; `NoStableHold` (naming `source`) when there is no hold."""
+    """(holds, rests) of a demonstration; `NobodySeen` / `NoStableHold` (naming `source`) when
+    nobody is in it / when there is no hold."""
+    if not np.isfinite(series.values).any():
+        raise NobodySeen(f"{source}: nobody is seen in the demonstration (no pose in any of its "
+                         f"{len(series)} frames); film the whole body, well lit")
     spans = still_spans(series, settings)
     if not spans:
         mask = steady_mask(series, settings)

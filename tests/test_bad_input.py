@@ -96,8 +96,8 @@ def _header(**changes) -> str:
     return json.dumps({**RecordingInfo(fps=30.0, width=640, height=480).header(), **changes})
 
 
-def _frame(n_landmarks: int = 33) -> str:
-    return json.dumps({"frame": 0, "t": 0.0, "poses": [{"image": [[0.5, 0.5, 0, 1, 1]] * n_landmarks,
+def _frame(n_landmarks: int = 33, index: int = 0) -> str:
+    return json.dumps({"frame": index, "t": index / 30, "poses": [{"image": [[0.5, 0.5, 0, 1, 1]] * n_landmarks,
                                                         "world": [[0, 0, 0]] * n_landmarks}]})
 
 
@@ -126,7 +126,7 @@ def test_bad_source_is_a_one_line_error(tmp_path, isolated_env, make, words):
 
 
 def test_error_after_some_frames_keeps_them_and_says_so(tmp_path):
-    source = _bad_recording([_header(), _frame(), _frame(), "{oops"])(tmp_path)
+    source = _bad_recording([_header(), _frame(), _frame(index=1), "{oops"])(tmp_path)
     out = tmp_path / "o.jsonl"
     line = assert_one_line_error(run_coach("record", source, "-o", out, "--quiet"), source)
     assert "line 4: not JSON" in line and len(list(Recording(out).frames())) == 2
@@ -258,7 +258,7 @@ def test_ctrl_c_during_record_keeps_a_valid_file(tmp_path, photos_dir, lite_mode
 
 
 def test_without_quiet_a_piped_stderr_gets_exactly_the_error_line(tmp_path):
-    source = _bad_recording([_header(), _frame(), _frame(), "{oops"])(tmp_path)
+    source = _bad_recording([_header(), _frame(), _frame(index=1), "{oops"])(tmp_path)
     done = run_coach("record", source, "-o", tmp_path / "o.jsonl")  # no --quiet: no progress bar when piped
     assert done.returncode == 2 and done.stderr.startswith("coach: error: ") and done.stderr.count("\n") == 1, \
         repr(done.stderr)

@@ -112,7 +112,9 @@ def _status(result) -> str:
 def _row(result) -> list[str]:
     from pathlib import Path
 
-    name = Path(result.source).name
+    from coach.usertext import printable
+
+    name = printable(Path(result.source).name)
     if result.error:
         return [name, "", "", "", "", "[red]error[/red]"]
     rep = result.report
@@ -151,10 +153,13 @@ def print_summary(results, title: str = "coach analyze") -> None:
     from rich.console import Console
     from rich.markup import escape
 
+    from coach.usertext import printable
+
     console = Console(soft_wrap=True, highlight=False)
     console.print(summary_table(results, title))
     for r in results:
-        console.print(f"  error  {escape(r.error)}" if r.error else f"  report {escape(str(r.out_dir / 'report.html'))}")
+        line = f"  error  {r.error}" if r.error else f"  report {r.out_dir / 'report.html'}"
+        console.print(escape(printable(line)))
 
 
 def run(args: argparse.Namespace) -> int:
@@ -170,7 +175,9 @@ def run(args: argparse.Namespace) -> int:
     sources = expand_inputs(args.inputs)
 
     def on_error(message: str) -> None:
-        print(f"coach: error: {message}", file=sys.stderr)
+        from coach.usertext import printable
+
+        print(f"coach: error: {printable(message)}", file=sys.stderr)
 
     try:
         with rich_progress(args.quiet) as progress:

@@ -155,7 +155,9 @@ def run(args: argparse.Namespace) -> int:
 
         warnings = record_session(report, "compare", args.db, mine=args.mine)
     if not args.quiet:
-        print("\n".join(summary_lines(data, out)), file=sys.stderr)
+        from coach.usertext import printable
+
+        print("\n".join(printable(line) for line in summary_lines(data, out)), file=sys.stderr)
     for w in warnings:
         print(f"coach: warning: {w}", file=sys.stderr)
     print(out)

@@ -46,6 +46,13 @@ def run(args: argparse.Namespace) -> int:
     return 0
 
 
+def _out(text: str) -> None:
+    """Print one line of user text (names, steps, hints come from files): escape codes stripped."""
+    from coach.usertext import printable
+
+    print(printable(text))
+
+
 def _hold_text(ex) -> str:
     holds = " + ".join(f"{p.hold_s:g}" for p in ex.phases)
     per = " per side" if ex.sides == "left_right" else ""
@@ -58,7 +65,7 @@ def _print_list(library) -> None:
     rows.insert(0, ("ID", "NAME", "POSTURE", "VIEW", "HOLD"))
     widths = [max(len(r[i]) for r in rows) for i in range(4)]
     for row in rows:
-        print("  ".join(cell.ljust(w) for cell, w in zip(row, widths)) + "  " + row[4])
+        _out("  ".join(cell.ljust(w) for cell, w in zip(row, widths)) + "  " + row[4])
 
 
 def _band_row(key: str, band, views) -> list[str]:
@@ -74,35 +81,35 @@ def _band_row(key: str, band, views) -> list[str]:
 def _print_table(rows: list[list[str]]) -> None:
     widths = [max(len(r[i]) for r in rows) for i in range(len(rows[0]) - 1)]
     for row in rows:
-        print("    " + "  ".join(c.ljust(w) for c, w in zip(row, widths)) + "  " + row[-1])
+        _out("    " + "  ".join(c.ljust(w) for c, w in zip(row, widths)) + "  " + row[-1])
 
 
 def _print_show(ex) -> None:
-    print(f"{ex.id}: {ex.name}")
-    print(f"  {ex.summary}")
-    print(f"  posture: {', '.join(p.value for p in ex.posture)}    view: {', '.join(v.value for v in ex.view)}")
+    _out(f"{ex.id}: {ex.name}")
+    _out(f"  {ex.summary}")
+    _out(f"  posture: {', '.join(p.value for p in ex.posture)}    view: {', '.join(v.value for v in ex.view)}")
     sides = f"left and right (side from {ex.side_from})" if ex.sides == "left_right" else "none"
-    print(f"  sides: {sides}    hold: {_hold_text(ex)}    rest: {ex.rest_s:g} s"
+    _out(f"  sides: {sides}    hold: {_hold_text(ex)}    rest: {ex.rest_s:g} s"
           + ("    guided hold (no angle claimed)" if ex.guided else ""))
-    print("  steps:")
+    _out("  steps:")
     for i, step in enumerate(ex.instructions, 1):
-        print(f"    {i}. {step}")
+        _out(f"    {i}. {step}")
     for phase in ex.phases:
-        print(f"  phase {phase.name}: hold {phase.hold_s:g} s" + (f" - {phase.cue}" if phase.cue else ""))
+        _out(f"  phase {phase.name}: hold {phase.hold_s:g} s" + (f" - {phase.cue}" if phase.cue else ""))
         if phase.envelope:
             header = ["MEASURE", "TARGET", "HYST", "JUDGED AT", "RELIABILITY BY VIEW", "HINTS (low / high)"]
             _print_table([header, *(_band_row(k, b, ex.view) for k, b in phase.envelope.items())])
         else:
-            print("    (no envelope: timed while posture and view fit)")
+            _out("    (no envelope: timed while posture and view fit)")
     s = ex.safety
-    print(f"  safety: twist <= {s.max_twist_deg:g}° ({s.max_twist_flexed_deg:g}° while bent forward past "
+    _out(f"  safety: twist <= {s.max_twist_deg:g}° ({s.max_twist_flexed_deg:g}° while bent forward past "
           f"{s.flexed_trunk_deg:g}°); neck flexion <= {s.neck_flexion_max_deg:g}°, extension <= "
           f"{s.neck_extension_max_deg:g}°, rotation <= {s.neck_rotation_max_deg:g}°, side tilt <= "
           f"{s.neck_lateral_max_deg:g}°; hands on the neck "
           f"{'forbidden' if s.hands_on_neck_forbidden else 'allowed'}; speed <= {s.max_speed_deg_s:g}°/s")
-    print("  sources:")
+    _out("  sources:")
     for source in ex.sources:
-        print(f"    - {source}")
+        _out(f"    - {source}")
 
 
 def _expand(paths: list[str]) -> list[Path]:
@@ -118,14 +125,14 @@ def _validate(paths: list[str]) -> int:
 
     files, bad = _expand(paths), 0
     if not files:
-        print(f"FAIL {' '.join(paths)}: no .toml files found")
+        _out(f"FAIL {' '.join(paths)}: no .toml files found")
         return 2
     for path in files:
         try:
             ex = load_exercise_file(path)
         except ExerciseError as exc:
             bad += 1
-            print(f"FAIL {exc}")
+            _out(f"FAIL {exc}")
         else:
-            print(f"OK   {path} ({ex.id})")
+            _out(f"OK   {path} ({ex.id})")
     return 2 if bad else 0

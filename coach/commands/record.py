@@ -103,5 +103,7 @@ def run(args: argparse.Namespace) -> int:
                                label=args.label if args.label is not None else info.label)
         written = _record(stream, output, header, args.quiet)
     if not args.quiet:
-        print(f"recorded {written} frames from {info.name} to {output}", file=sys.stderr)
+        from coach.usertext import printable
+
+        print(printable(f"recorded {written} frames from {info.name} to {output}"), file=sys.stderr)
     return 0

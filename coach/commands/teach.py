@@ -93,6 +93,12 @@ def _progress(stream, description: str, quiet: bool):
 def _output(args: argparse.Namespace) -> Path:
     if not ID_PATTERN.match(args.exercise_id):
         raise ExerciseError(f"--id {args.exercise_id!r}: use lower_snake_case letters, digits and _ (e.g. anna_bridge)")
+    if args.name is not None:
+        from coach.usertext import control_character, printable
+
+        if found := control_character(args.name):
+            raise ExerciseError(f"--name {printable(args.name)!r}: holds the control character {found}; "
+                                "an exercise's name is plain text on one line")
     path = Path(args.output) if args.output else Path(f"{args.exercise_id}.toml")
     if path.suffix.lower() != ".toml":
         raise OutputError(f"{path}: an exercise file's name must end in .toml")
@@ -130,6 +136,8 @@ def run(args: argparse.Namespace) -> int:
 
         load_exercise(path)
     if not args.quiet:
-        print("\n".join(summary_lines(taught, path)), file=sys.stderr)
+        from coach.usertext import printable
+
+        print("\n".join(printable(line) for line in summary_lines(taught, path)), file=sys.stderr)
     print(path)
     return 0

@@ -1,0 +1,41 @@
+"""Text a user wrote (names, instructions, file names), checked before it is stored and cleaned
+before it reaches a terminal.
+
+An exercise file, a recording's label or a file name can hold anything: a newline that breaks a
+one-line message or the TOML written from it, or a terminal escape code (`ESC[2J` clears the
+screen, `ESC]0;...` retitles the window, `ESC]52;...` writes the clipboard). Exercise files are
+refused when their text holds control characters (`control_character`); everything printed goes
+through `printable`, which drops escape sequences, turns other control characters into spaces and
+drops the bidirectional overrides that can make text read differently from what it is.
+"""
+
+from __future__ import annotations
+
+import re
+import unicodedata
+
+# ECMA-48 escape sequences: CSI (ESC [ ... final), OSC / DCS / APC / PM / SOS strings (up to BEL or
+# ESC \), and the two-character escapes; the 8-bit CSI (U+009B) the same way.
+_ESCAPES = re.compile(r"(?:\x1b\[|\x9b)[0-?]*[ -/]*[@-~]"
+                      r"|\x1b[\]PX^_][^\x07\x1b]*(?:\x07|\x1b\\)?"
+                      r"|\x1b[ -/]*[0-~]")
+# Bidirectional embeddings, overrides and isolates: invisible, and they reorder what follows.
+_BIDI = dict.fromkeys(map(ord, "\u202a\u202b\u202c\u202d\u202e\u2066\u2067\u2068\u2069"), None)
+
+
+def is_control(char: str) -> bool:
+    """C0 and C1 control characters and DEL (Unicode category Cc), tab and newline included."""
+    return unicodedata.category(char) == "Cc"
+
+
+def control_character(text: str) -> str | None:
+    """The first control character of `text` as `U+000A`, or None when there is none."""
+    found = next((c for c in text if is_control(c)), None)
+    return None if found is None else f"U+{ord(found):04X}"
+
+
+def printable(text: str) -> str:
+    """`text` safe to print on a terminal, on one line: escape sequences dropped, other control
+    characters shown as a space, bidirectional overrides dropped."""
+    text = _ESCAPES.sub("", str(text)).translate(_BIDI)
+    return "".join(" " if is_control(c) else c for c in text)
