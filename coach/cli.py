@@ -16,6 +16,7 @@ from coach import __version__
 from coach.errors import CoachError
 
 COMMANDS = ("demo", "record", "exercises", "analyze", "live", "teach", "compare", "history")
+MODEL_COMMANDS = ("record", "analyze", "live", "teach", "compare")  # the ones that run MediaPipe: --verbose
 
 
 def _load(name: str):
@@ -41,6 +42,9 @@ def build_parser() -> argparse.ArgumentParser:
         p = sub.add_parser(name, help=module.HELP, description=module.HELP,
                            epilog=f"Example:\n  {module.EXAMPLE}", formatter_class=argparse.RawDescriptionHelpFormatter)
         module.add_arguments(p)
+        if name in MODEL_COMMANDS:
+            p.add_argument("--verbose", action="store_true",
+                           help="keep MediaPipe's native log lines in a log file (its path is printed at the end)")
         p.set_defaults(_run=module.run)
     return parser
 
@@ -51,6 +55,8 @@ def main(argv: list[str] | None = None) -> int:
     if not getattr(args, "_run", None):
         parser.print_help()
         return 0
+    if getattr(args, "verbose", False):
+        _keep_native_log()
     try:
         return int(args._run(args) or 0)
     except CoachError as exc:
@@ -63,3 +69,22 @@ def main(argv: list[str] | None = None) -> int:
         return 130
     except BrokenPipeError:
         return 0
+    finally:
+        if getattr(args, "verbose", False):
+            _tell_native_log()
+
+
+def _keep_native_log() -> None:
+    """--verbose: MediaPipe's native lines go to a log file instead of nowhere ($COACH_NATIVE_LOG wins)."""
+    import os
+
+    from coach import native_log
+
+    os.environ.setdefault(native_log.ENV_NATIVE_LOG, str(native_log.default_log_path()))
+
+
+def _tell_native_log() -> None:
+    from coach import native_log
+
+    if native_log.written_this_run:
+        print(f"coach: MediaPipe's native log: {native_log.log_path()}", file=sys.stderr)

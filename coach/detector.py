@@ -12,14 +12,15 @@ stably and the rest become `others`. Results are `PoseFrame` records; nobody fou
 Facts this module respects: MediaPipe wants a `str` path and C-contiguous RGB uint8 pixels (a sliced
 view is silently misread, GRAY8 poisons the landmarker); it answers nothing after `close()`; and it
 prints a traceback at interpreter exit if never closed — so always `close()` (or use `with`).
+Its C++ code logs straight to fd 2 on creation, first inference and close: those three moments run
+inside a `NativeLogWindow` (coach/native_log.py), so the lines never reach the terminal. And it
+uploads usage statistics when a landmarker closes, which is blocked (see `_block_usage_upload`).
 """
 
 from __future__ import annotations
 
-import contextlib
 import os
 import queue
-import sys
 from collections.abc import Iterable, Iterator
 from pathlib import Path
 
@@ -27,6 +28,7 @@ import numpy as np
 
 from coach.errors import ModelError
 from coach.models import describe_load_failure
+from coach.native_log import NativeLogWindow
 from coach.pose import Frame, Pose, PoseFrame
 from coach.sources import to_rgb8
 from coach.tracking import PrimaryTracker
@@ -36,7 +38,6 @@ MODE_FOR_KIND = {"image": "image", "folder": "image", "video": "video", "camera"
 DEFAULT_NUM_POSES = 2
 DEFAULT_CONFIDENCE = 0.5
 LIVE_FINISH_TIMEOUT_S = 2.0  # how long to wait for the last live results once frames stop
-ENV_DEBUG = "COACH_DEBUG"    # set to 1 to see MediaPipe's native log lines
 
 
 def _mediapipe():
@@ -46,25 +47,47 @@ def _mediapipe():
     return mediapipe, vision, BaseOptions
 
 
-@contextlib.contextmanager
-def _native_logs_hidden() -> Iterator[None]:
-    """Hide the INFO/W lines MediaPipe's C++ code writes straight to fd 2 while a landmarker starts."""
-    if os.environ.get(ENV_DEBUG):
-        yield
+# --- MediaPipe's usage statistics -------------------------------------------------------------
+# The PyPI build of MediaPipe Tasks links an HTTP usage logger (session start/end, invocation counts
+# and latencies, platform and Python version; no pixels or landmarks) that posts to Google's logging
+# host when a landmarker closes. It has no switch: the logging factory is compiled in and
+# BaseOptions offers no option for it. Its HTTP client honours the standard proxy variables, so
+# while a landmarker is open they point at a closed port on this machine: the upload fails at
+# once, no name is looked up and nothing leaves the machine. The user's own values are put back
+# when the last landmarker closes, so a model download (which may need the real proxy) is never
+# affected: downloads happen before a detector is made.
+_BLOCKING_PROXY = "http://127.0.0.1:9"  # port 9 is "discard": nothing listens, the connection is refused
+_PROXY_VARS = ("https_proxy", "HTTPS_PROXY", "http_proxy", "HTTP_PROXY")
+_NO_PROXY_VARS = ("no_proxy", "NO_PROXY")  # an exemption (even "*") would let the upload bypass the proxy
+_open_landmarkers = 0
+_saved_env: dict[str, str | None] = {}
+
+
+def _block_usage_upload() -> None:
+    global _open_landmarkers
+    _open_landmarkers += 1
+    if _open_landmarkers > 1:
         return
-    sys.stderr.flush()
-    try:
-        saved_fd = os.dup(2)
-    except OSError:  # no stderr to hide
-        yield
+    _saved_env.clear()
+    for name in _PROXY_VARS + _NO_PROXY_VARS:
+        _saved_env[name] = os.environ.get(name)
+    for name in _PROXY_VARS:
+        os.environ[name] = _BLOCKING_PROXY
+    for name in _NO_PROXY_VARS:
+        os.environ.pop(name, None)
+
+
+def _unblock_usage_upload() -> None:
+    global _open_landmarkers
+    _open_landmarkers = max(0, _open_landmarkers - 1)
+    if _open_landmarkers:
         return
-    try:
-        with open(os.devnull, "wb") as null:
-            os.dup2(null.fileno(), 2)
-        yield
-    finally:
-        os.dup2(saved_fd, 2)
-        os.close(saved_fd)
+    for name, value in _saved_env.items():
+        if value is None:
+            os.environ.pop(name, None)
+        else:
+            os.environ[name] = value
+    _saved_env.clear()
 
 
 def _score(value: float | None) -> float:
@@ -101,10 +124,13 @@ class PoseDetector:
             raise ValueError(f"num_poses: expected 1 or more, got {num_poses}")
         self.model_path, self.mode, self.num_poses = Path(model_path), mode, int(num_poses)
         self._tracker = PrimaryTracker()
+        self._live_window: NativeLogWindow | None = None
         self._last_ms = -1
         self._pending: dict[int, Frame] = {}    # live: submitted frames by timestamp
         self._done: queue.Queue = queue.Queue()  # live: (timestamp_ms, result) from MediaPipe's thread
-        self._quiet_calls = 1                    # the first call also logs natively
+        # MediaPipe logs natively on its first inference too; in live mode that inference runs on
+        # MediaPipe's thread after submit() returns, so the window stays open until its result arrives.
+        self._first_call: NativeLogWindow | None = NativeLogWindow(f"{self.model_path.name}: first inference")
         self._landmarker = self._create(min_detection_confidence, min_presence_confidence, min_tracking_confidence)
 
     def _create(self, detection: float, presence: float, tracking: float):
@@ -117,11 +143,16 @@ class PoseDetector:
             min_pose_presence_confidence=presence, min_tracking_confidence=tracking,
             result_callback=self._on_live_result if self.mode == "live" else None)
         self._mp = mp
+        _block_usage_upload()
         try:
-            with _native_logs_hidden():
+            with NativeLogWindow(f"{self.model_path.name}: create"):
                 return vision.PoseLandmarker.create_from_options(options)
         except (RuntimeError, OSError, ValueError) as exc:  # FileNotFoundError is an OSError
+            _unblock_usage_upload()
             raise ModelError(describe_load_failure(self.model_path, exc)) from None
+        except BaseException:
+            _unblock_usage_upload()
+            raise
 
     def _image(self, frame: Frame):
         return self._mp.Image(image_format=self._mp.ImageFormat.SRGB, data=mediapipe_pixels(frame.rgb))
@@ -140,11 +171,23 @@ class PoseDetector:
     def _call(self, method: str, *args):
         if self._landmarker is None:
             raise ValueError(f"{self.model_path.name}: the detector is closed")
-        if self._quiet_calls:
-            self._quiet_calls -= 1
-            with _native_logs_hidden():
+        window, self._first_call = self._first_call, None
+        if window is None:
+            return getattr(self._landmarker, method)(*args)
+        if self.mode == "live":
+            self._live_window = window.open()
+            try:
                 return getattr(self._landmarker, method)(*args)
-        return getattr(self._landmarker, method)(*args)
+            except BaseException:
+                self._end_live_window()
+                raise
+        with window:
+            return getattr(self._landmarker, method)(*args)
+
+    def _end_live_window(self) -> None:
+        window, self._live_window = self._live_window, None
+        if window is not None:
+            window.close()
 
     def detect(self, frame: Frame) -> PoseFrame:
         """The poses in one frame (image and video modes)."""
@@ -174,6 +217,7 @@ class PoseDetector:
                 timestamp_ms, result = self._done.get(timeout=timeout_s) if timeout_s else self._done.get_nowait()
             except queue.Empty:
                 return
+            self._end_live_window()  # the first result is in: MediaPipe's first-inference lines are written
             timeout_s = 0.0
             frame = self._pending.pop(timestamp_ms, None)
             for stale in [ms for ms in self._pending if ms < timestamp_ms]:  # frames MediaPipe dropped
@@ -198,9 +242,14 @@ class PoseDetector:
 
     def close(self) -> None:
         """Release MediaPipe's graph (idempotent)."""
+        self._end_live_window()
         landmarker, self._landmarker = self._landmarker, None
         if landmarker is not None:
-            landmarker.close()
+            try:
+                with NativeLogWindow(f"{self.model_path.name}: close"):
+                    landmarker.close()
+            finally:
+                _unblock_usage_upload()
 
     def __enter__(self) -> PoseDetector:
         return self
