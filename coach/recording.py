@@ -5,11 +5,18 @@ with `frame`, `t` and `poses` (each `{"image": 33 x [x, y, z, visibility, presen
 "world": 33 x [x, y, z]}`). The person exercising is written first; others follow.
 
 Writes are atomic: frames go to a temporary file beside the target, which replaces the target on
-close — also after Ctrl-C or an error, so every frame written so far is kept in a valid file.
+close — also after Ctrl-C (or SIGTERM / SIGHUP), so every frame written so far is kept in a valid
+file, whose header then says `"partial": true`. Any other error (a full disk) removes the temporary
+file and leaves the target untouched. The header is written with `"partial": false ` reserved, so
+that marking it costs one write in place: in a .gz file the header is a gzip member of its own,
+stored uncompressed, so the same-length line gives a member of the same length (gzip readers read
+concatenated members as one stream).
 """
 
 from __future__ import annotations
 
+import contextlib
+import errno
 import gzip
 import io
 import json
@@ -21,7 +28,8 @@ from pathlib import Path
 
 import numpy as np
 
-from coach.atomic import publish
+from coach import faults, interrupts
+from coach.atomic import publish, settle
 from coach.errors import OutputError, RecordingError
 from coach.landmarks import LANDMARK_NAMES, NUM_LANDMARKS
 from coach.pose import Pose, PoseFrame
@@ -49,11 +57,12 @@ class RecordingInfo:
     height: int
     model: str = ""
     label: str = ""
+    partial: bool = False   # the recording was cut short by Ctrl-C or a signal
 
     def header(self) -> dict:
         return {"format": FORMAT, "label": self.label, "fps": float(self.fps), "width": int(self.width),
                 "height": int(self.height), "model": self.model, "landmark_names": list(LANDMARK_NAMES),
-                "image_fields": IMAGE_FIELDS, "world_fields": WORLD_FIELDS}
+                "image_fields": IMAGE_FIELDS, "world_fields": WORLD_FIELDS, "partial": bool(self.partial)}
 
 
 def _open_text(path: Path) -> io.TextIOBase:
@@ -77,7 +86,8 @@ def _parse_header(path: Path, line: str) -> RecordingInfo:
         raise RecordingError(f"{path}: line 1: {len(names)} landmark_names, expected {NUM_LANDMARKS}")
     try:
         return RecordingInfo(fps=float(head["fps"]), width=int(head["width"]), height=int(head["height"]),
-                             model=str(head.get("model", "")), label=str(head.get("label", "")))
+                             model=str(head.get("model", "")), label=str(head.get("label", "")),
+                             partial=head.get("partial") is True)
     except (KeyError, TypeError, ValueError) as exc:
         raise RecordingError(f"{path}: line 1: bad or missing header key {exc}") from None
 
@@ -170,6 +180,13 @@ def frame_json(frame: PoseFrame) -> str:
                       separators=(", ", ": "))
 
 
+def _header_bytes(info: RecordingInfo, partial: bool, gz: bool) -> bytes:
+    """The header line; "true " and "false" have the same length, so either fits the other's place."""
+    text = json.dumps({**info.header(), "partial": partial}).replace('"partial": true}', '"partial": true }')
+    line = (text + "\n").encode("utf-8")
+    return gzip.compress(line, compresslevel=0, mtime=0) if gz else line
+
+
 class RecordingWriter:
     """Context manager writing a recording atomically; gzip when the name ends in `.gz`."""
 
@@ -177,8 +194,10 @@ class RecordingWriter:
         self.path = Path(path)
         self.info = info
         self.frames_written = 0
+        self.partial = False
         self._fh = None
         self._tmp: Path | None = None
+        self._gz = self.path.name.endswith(".gz")
 
     def __enter__(self) -> RecordingWriter:
         folder = self.path.parent if str(self.path.parent) else Path(".")
@@ -187,25 +206,65 @@ class RecordingWriter:
         try:
             fd, tmp = tempfile.mkstemp(prefix=f".{self.path.name}.", suffix=".tmp", dir=folder)
         except OSError as exc:
-            raise OutputError(f"{self.path}: cannot write in {folder} ({exc.strerror})") from None
+            raise OutputError(f"{self.path}: cannot write in {folder} ({_why(exc)})") from None
         self._tmp = Path(tmp)
-        raw = os.fdopen(fd, "wb")
-        binary = gzip.GzipFile(fileobj=raw, mode="wb", mtime=0, compresslevel=GZIP_LEVEL) if self.path.name.endswith(".gz") else raw
+        raw = faults.fdopen(fd, "wb")
+        try:
+            raw.write(_header_bytes(self.info, False, self._gz))
+        except OSError as exc:
+            raw.close()
+            self._tmp.unlink(missing_ok=True)
+            raise OutputError(f"{self.path}: could not be written ({_why(exc)})") from None
+        binary = gzip.GzipFile(fileobj=raw, mode="wb", mtime=0, compresslevel=GZIP_LEVEL) if self._gz else raw
         self._raw, self._fh = raw, io.TextIOWrapper(binary, encoding="utf-8", newline="\n")
-        self._fh.write(json.dumps(self.info.header()) + "\n")
         return self
 
     def write(self, frame: PoseFrame) -> None:
-        self._fh.write(frame_json(frame) + "\n")
-        self.frames_written += 1
+        """One frame line. A signal arriving meanwhile waits until the line is whole (a gzip stream
+        cut between its checksum and its data would not read back)."""
+        line = frame_json(frame) + "\n"
+        with interrupts.deferred():
+            try:
+                self._fh.write(line)
+            except OSError as exc:
+                raise OutputError(f"{self.path}: could not be written ({_why(exc)})") from None
+            self.frames_written += 1
 
     def __exit__(self, exc_type, exc, tb) -> None:
-        """Finish the file and move it into place — after Ctrl-C too, so recorded frames are kept."""
+        """Finish the file and move it into place on success and after Ctrl-C (marked partial);
+        after any other error remove it. A failure to finish it is an `OutputError`."""
+        interrupted = exc_type is not None and issubclass(exc_type, KeyboardInterrupt)
+        keep = exc_type is None or interrupted
         try:
-            self._fh.close()   # closes the gzip stream, which leaves the raw file it wraps open...
-            self._raw.close()  # ...so close that too, or its last bytes arrive after the rename
-            publish(self._tmp, self.path)
+            if self._gz:
+                self._fh.close()   # ends the gzip stream, which leaves the raw file it wraps open...
+            else:
+                self._fh.flush()
+            settle(self._raw)
+            self._fh.close()
+            self._raw.close()      # ...so close that too, or its last bytes arrive after the rename
+            if keep and interrupted:
+                self._mark_partial()
+            if keep:
+                publish(self._tmp, self.path)
         except OSError as err:
-            self._tmp.unlink(missing_ok=True)
-            if exc_type is None:
-                raise OutputError(f"{self.path}: could not be written ({err.strerror or err})") from None
+            keep = False
+            with contextlib.suppress(OSError, ValueError):
+                self._raw.close()
+            raise OutputError(f"{self.path}: could not be written ({_why(err)})") from None
+        finally:
+            if not keep:
+                self._tmp.unlink(missing_ok=True)
+
+    def _mark_partial(self) -> None:
+        old, new = _header_bytes(self.info, False, self._gz), _header_bytes(self.info, True, self._gz)
+        if len(old) != len(new):   # cannot happen (see the module doc); never corrupt the frames for it
+            return
+        with open(self._tmp, "r+b") as fh:
+            fh.write(new)
+            settle(fh)
+        self.partial = True
+
+
+def _why(err: OSError) -> str:
+    return "disk full" if err.errno == errno.ENOSPC else (err.strerror or str(err))

@@ -42,3 +42,19 @@ def add_history(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--no-history", dest="history", action="store_false",
                         help="don't store the session in the history database (`coach history`)")
     add_db(parser)
+
+
+def store_session(report, kind: str, db) -> list[str]:
+    """Store a published session in the history database; the warnings to print. The results are
+    already complete on disk when this runs, so a history that cannot be written (disk full, a
+    locked or unreadable database) is one warning, and the command's exit code stays what it was."""
+    import sqlite3
+
+    from coach.errors import CoachError
+    from coach.history import record_session
+
+    try:
+        return record_session(report, kind, db)
+    except (CoachError, sqlite3.Error, OSError) as exc:
+        why = " ".join(str(exc).split()) or type(exc).__name__
+        return [f"the session was not stored in the history database ({why}); its results are kept"]
