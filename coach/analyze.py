@@ -107,12 +107,12 @@ def analyze(source: str | os.PathLike, out_dir: str | os.PathLike, options: Anal
     from coach.pipeline import open_poses
     from coach.sources import source_kind
 
+    check_replaceable(Path(out_dir), (source,))   # before any work; checked again when publishing
     kind = source_kind(source)
     if kind in ("folder", "camera"):
         raise InputError(f"{source}: is a {kind}; analyze takes files (`coach analyze` expands a folder; "
                          "`coach live` coaches from a camera)")
     exercises = _exercises(options)
-    check_replaceable(Path(out_dir), (source,))   # before any work; checked again when publishing
     stream = open_poses(source, model=options.model, num_poses=options.num_poses, download_progress=False)
     info = _input_info(source, stream.info)
     _warm_up_report()

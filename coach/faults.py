@@ -64,12 +64,13 @@ class _BudgetedRaw(io.RawIOBase):
         return self._file.fileno()
 
     def flush(self) -> None:
-        self._file.flush()
+        if not self._file.closed:
+            self._file.flush()
 
     def close(self) -> None:
         if not self.closed:
+            super().close()
             self._file.close()
-        super().close()
 
 
 def fdopen(fd: int, mode: str = "w", **kwargs):

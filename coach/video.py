@@ -92,9 +92,11 @@ class VideoSink:
             raise OutputError(f"{self.path}: cannot write in {folder} ({exc.strerror})") from None
         os.close(fd)
         self._tmp = Path(tmp)
+        self._log_level = _quiet_opencv()
         self._writer = cv2.VideoWriter(str(self._tmp), cv2.VideoWriter_fourcc(*FOURCC), self.fps,
                                        self.written_size_px)
         if not self._writer.isOpened():
+            cv2.utils.logging.setLogLevel(self._log_level)
             self._discard()
             raise OutputError(f"{self.path}: cannot open an MP4 writer (codec {FOURCC}, "
                               f"{self.size_px[0]}x{self.size_px[1]} at {self.fps:g} fps)")
@@ -119,6 +121,7 @@ class VideoSink:
         keep = exc_type is None or issubclass(exc_type, KeyboardInterrupt)
         self._writer.release()
         self._writer = None
+        cv2.utils.logging.setLogLevel(self._log_level)
         if not keep:
             self._discard()
             return
@@ -138,6 +141,17 @@ class VideoSink:
         if self._tmp is not None:
             self._tmp.unlink(missing_ok=True)
             self._tmp = None
+
+
+def _quiet_opencv() -> int:
+    """Errors only from OpenCV while a video is written: on a full disk it warns "Failed to write
+    frame" once per frame on stderr, where only the one-line error (from `check_video`) belongs.
+    Returns the level to restore."""
+    import cv2.utils.logging as cv_log
+
+    level = cv_log.getLogLevel()
+    cv_log.setLogLevel(min(level, cv_log.LOG_LEVEL_ERROR))
+    return level
 
 
 def _mp4_whole(path: Path) -> bool:
