@@ -1,6 +1,6 @@
 """The files of one analysed input, written as the frames stream past.
 
-    with OutputFolder("coach-out/clip") as folder:            # a hidden staging folder until the end
+    with OutputFolder("coach-out/clip.coach") as folder:      # a hidden staging folder until the end
         with SessionFiles(folder, info, video=True) as files:
             files.write_frame(frame, pose_frame, verdict, inside, exercise)   # per frame
         files.write_summary(report, timeline, exercises)      # report.html, session.json
@@ -116,8 +116,11 @@ class OutputFolder:
         done = exc_type is None or issubclass(exc_type, KeyboardInterrupt)
         if done and (self.staging / SESSION).exists():
             self._publish()
-        else:
-            shutil.rmtree(self.staging, ignore_errors=True)
+            return
+        shutil.rmtree(self.staging, ignore_errors=True)
+        if isinstance(exc, OutputError) and str(self.staging) in str(exc):
+            # name the file the user asked for, not its hidden staging copy (which is gone)
+            raise OutputError(str(exc).replace(str(self.staging), str(self.path))) from None
 
     def _publish(self) -> None:
         _ordinary_permissions(self.staging)
