@@ -5,9 +5,9 @@ with `frame`, `t` and `poses` (each `{"image": 33 x [x, y, z, visibility, presen
 "world": 33 x [x, y, z]}`). The person exercising is written first; others follow.
 
 Writes are atomic: frames go to a temporary file beside the target, which replaces the target on
-close — also after Ctrl-C (or SIGTERM / SIGHUP), so every frame written so far is kept in a valid
-file, whose header then says `"partial": true`. Any other error (a full disk) removes the temporary
-file and leaves the target untouched. The header is written with `"partial": false ` reserved, so
+close — also after Ctrl-C (or SIGTERM / SIGHUP) or an input failing part way, so every frame written
+so far is kept in a valid file, whose header then says `"partial": true`. A failure to write (a full
+disk) removes the temporary file and leaves the target untouched. The header is written with `"partial": false ` reserved, so
 that marking it costs one write in place: in a .gz file the header is a gzip member of its own,
 stored uncompressed, so the same-length line gives a member of the same length (gzip readers read
 concatenated members as one stream).
@@ -231,10 +231,11 @@ class RecordingWriter:
             self.frames_written += 1
 
     def __exit__(self, exc_type, exc, tb) -> None:
-        """Finish the file and move it into place on success and after Ctrl-C (marked partial);
-        after any other error remove it. A failure to finish it is an `OutputError`."""
-        interrupted = exc_type is not None and issubclass(exc_type, KeyboardInterrupt)
-        keep = exc_type is None or interrupted
+        """Finish the file and move it into place - marked partial when something stopped it (Ctrl-C,
+        a signal, an input that fails part way) - unless writing it failed (a full disk): then remove
+        it, leaving the target untouched. A failure to finish it is an `OutputError`."""
+        keep = exc_type is None or not issubclass(exc_type, (OSError, OutputError))
+        cut_short = exc_type is not None
         try:
             if self._gz:
                 self._fh.close()   # ends the gzip stream, which leaves the raw file it wraps open...
@@ -243,7 +244,7 @@ class RecordingWriter:
             settle(self._raw)
             self._fh.close()
             self._raw.close()      # ...so close that too, or its last bytes arrive after the rename
-            if keep and interrupted:
+            if keep and cut_short:
                 self._mark_partial()
             if keep:
                 publish(self._tmp, self.path)

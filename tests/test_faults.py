@@ -46,7 +46,8 @@ def clip(tmp_path_factory, photos_dir) -> Path:
     return path
 
 
-def run_coach(args: list[str], env: dict | None = None, timeout_s: float = 180) -> tuple[subprocess.CompletedProcess, float]:
+def run_coach(args: list[str], env: dict | None = None,
+              timeout_s: float = 180) -> tuple[subprocess.CompletedProcess, float]:
     start = time.monotonic()
     done = subprocess.run([sys.executable, "-m", "coach", *args], capture_output=True, text=True,
                           timeout=timeout_s, env={**os.environ, **(env or {})})
@@ -256,7 +257,8 @@ def test_a_failing_history_insert_is_a_warning_and_the_results_stay(command, arg
             db = disk / "history.sqlite"
         else:
             db, _ = _unwritable_db(tmp_path)
-        done, _ = run_coach(_fill(args, {"rec": landmarks_dir / REC, "pair": landmarks_dir / PAIR, "out": out, "db": db}))
+        paths = {"rec": landmarks_dir / REC, "pair": landmarks_dir / PAIR, "out": out, "db": db}
+        done, _ = run_coach(_fill(args, paths))
     lines = done.stderr.strip().splitlines()
     assert done.returncode == 0, done.stderr
     assert "Traceback" not in done.stderr and len(lines) == 1, done.stderr
@@ -370,7 +372,8 @@ def test_the_input_file_survives_a_result_folder_of_its_stem(tmp_path, landmarks
     source = tmp_path / "d" / "clip.jsonl"
     original = source.read_bytes()
     for _ in range(2):   # and a re-run replaces the earlier result
-        done, _ = run_coach(["analyze", str(source), "-e", "cat_cow", "--out", str(tmp_path / "d"), "-q", "--no-history"])
+        done, _ = run_coach(["analyze", str(source), "-e", "cat_cow", "--out", str(tmp_path / "d"), "-q",
+                             "--no-history"])
         assert done.returncode == 0 and done.stderr == "", done.stderr
     assert source.read_bytes() == original
     assert sorted(p.name for p in (tmp_path / "d").iterdir()) == ["clip.coach", "clip.jsonl"]

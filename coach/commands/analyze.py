@@ -2,10 +2,12 @@
 
 INPUT is a video, an image, a landmark recording (.jsonl[.gz]) or a folder of those (each file in it
 is one input). Each goes to DIR/<input name>.coach/ (default DIR ./coach-out; inputs sharing a name
-get -2, -3, ...; an existing path there is replaced only when it is an earlier coach result): annotated.mp4, frames.csv, landmarks.jsonl.gz, session.json and report.html (see
-coach/analyze.py). Progress (frames/s, time left) goes to stderr; a table of the results to stdout.
-A bad input is reported on one line and skipped; the exit code is then 2. Ctrl-C (SIGTERM, SIGHUP)
-keeps the outputs of what was analysed (marked partial) and exits 130 (143, 129). Nothing heavy is imported until `run`.
+get -2, -3, ...; an existing path there is replaced only when it is an earlier coach result):
+annotated.mp4, frames.csv, landmarks.jsonl.gz, session.json and report.html (see coach/analyze.py).
+Progress (frames/s, time left) goes to stderr; a table of the results to stdout. A bad input is
+reported on one line and skipped; the exit code is then 2. Ctrl-C (SIGTERM, SIGHUP) keeps the
+outputs of what was analysed (marked partial) and exits 130 (143, 129). Nothing heavy is imported
+until `run`.
 """
 
 from __future__ import annotations
