@@ -195,6 +195,7 @@ class RecordingWriter:
         self.info = info
         self.frames_written = 0
         self.partial = False
+        self._failed = False   # a write of this file failed (a full disk): it is not kept
         self._fh = None
         self._tmp: Path | None = None
         self._gz = self.path.name.endswith(".gz")
@@ -227,15 +228,22 @@ class RecordingWriter:
             try:
                 self._fh.write(line)
             except OSError as exc:
+                self._failed = True
                 raise OutputError(f"{self.path}: could not be written ({_why(exc)})") from None
             self.frames_written += 1
 
     def __exit__(self, exc_type, exc, tb) -> None:
         """Finish the file and move it into place - marked partial when something stopped it (Ctrl-C,
         a signal, an input that fails part way) - unless writing it failed (a full disk): then remove
-        it, leaving the target untouched. A failure to finish it is an `OutputError`."""
-        keep = exc_type is None or not issubclass(exc_type, (OSError, OutputError))
-        cut_short = exc_type is not None
+        it, leaving the target untouched. A failure to finish it is an `OutputError`. (An error from
+        elsewhere - a terminal gone after SIGHUP - does not cost the frames already written.)"""
+        if self._failed:   # the write's own OutputError is on its way; only clean up
+            for fh in (self._fh, self._raw):
+                with contextlib.suppress(OSError, ValueError):
+                    fh.close()
+            self._tmp.unlink(missing_ok=True)
+            return
+        keep, cut_short = True, exc_type is not None
         try:
             if self._gz:
                 self._fh.close()   # ends the gzip stream, which leaves the raw file it wraps open...
