@@ -49,7 +49,7 @@ def clip(tmp_path_factory, photos_dir) -> Path:
 @dataclass(frozen=True)
 class Case:
     id: str
-    command: str            # analyze-recording | analyze-auto | analyze-video | record-video
+    command: str            # analyze-recording | analyze-auto | analyze-video | record-video | live-recording
     signals: tuple[int, ...]
 
     @property
@@ -68,6 +68,8 @@ CASES = [
     Case("record video, SIGTERM", "record-video", (signal.SIGTERM,)),
     Case("record video, SIGHUP", "record-video", (signal.SIGHUP,)),
     Case("record video, double SIGINT", "record-video", (signal.SIGINT, signal.SIGINT)),
+    Case("live from a recording, SIGTERM then SIGINT", "live-recording", (signal.SIGTERM, signal.SIGINT)),
+    Case("live from a recording, SIGHUP", "live-recording", (signal.SIGHUP,)),
 ]
 
 
@@ -77,6 +79,11 @@ def _command(case: Case, tmp_path: Path, landmarks_dir: Path, clip: Path, model:
     if case.command == "record-video":
         out.mkdir()
         return ["record", str(clip), "-o", str(out / "o.jsonl"), "--model", str(model), "-q"], ".o.jsonl.*.tmp"
+    if case.command == "live-recording":   # paced like a camera: it runs for as long as the recording
+        out.mkdir()
+        return ["live", "--exercise", "seated_spinal_twist", "--source", str(landmarks_dir / RECORDING), "--realtime",
+                "--no-window", "--answers", "no", "--mute", "-o", str(out / "live.coach"), "--no-history"], \
+            ".*.partial/.frames.csv.*.tmp"
     source = {"analyze-video": clip}.get(case.command, landmarks_dir / RECORDING)
     exercise = "auto" if case.command == "analyze-auto" else "seated_spinal_twist"
     args = ["analyze", str(source), "-e", exercise, "--out", str(out), "--model", str(model), "-q", "--no-history"]
@@ -138,6 +145,10 @@ def test_a_signal_keeps_a_valid_partial_result(case, tmp_path, landmarks_dir, cl
         frames = list(recording.frames())
         assert recording.info.partial is True
         assert 1 <= len(frames) < CLIP_FRAMES and [f.index for f in frames] == list(range(len(frames)))
+    elif case.command == "live-recording":
+        session = json.loads((out / "live.coach" / "session.json").read_text())
+        assert session["partial"] is True and session["frames"] > 0
+        assert (out / "live.coach" / "screening.json").is_file() and (out / "live.coach" / "report.html").is_file()
     else:
         stem = "clip" if case.command == "analyze-video" else RECORDING.removesuffix(".jsonl.gz")
         assert [p.name for p in out.iterdir()] == [f"{stem}.coach"]

@@ -217,9 +217,12 @@ def _coach(args, routine, follow, display) -> int:
     lines += [f"Warning: {w}" for w in warnings]
     if result.ended_by != "interrupted":
         _wait_on_screen(display, "Session summary", lines, style)
+    if result.ended_by != "interrupted":
+        return 0
     from coach import interrupts
 
-    return interrupts.exit_code() if result.ended_by == "interrupted" else 0
+    print(f"coach: {interrupts.describe()}", file=sys.stderr)   # the same one line as every command
+    return interrupts.exit_code()
 
 
 def _problem(args: argparse.Namespace) -> str | None:
