@@ -11,8 +11,10 @@ those landmarks (and decodes the video again for the annotated copy, if one is w
 
 Outputs (`coach.session_files`) are built in a hidden folder beside the target and moved into place
 at the end, each file written atomically: an error (disk full, unwritable folder) leaves nothing
-half-written; Ctrl-C finishes the outputs for what was analysed (`"partial": true`) and then
-raises `AnalysisInterrupted` (a KeyboardInterrupt), so the command exits 130.
+half-written; Ctrl-C (or SIGTERM, SIGHUP: `coach.interrupts`) finishes the outputs for what was
+analysed (`"partial": true`) and then raises `AnalysisInterrupted` (a KeyboardInterrupt), so the
+command exits 130 (143, 129). Once the frames are done, further signals wait until the results are
+published. The target is replaced only when it is an earlier coach result (`check_replaceable`).
 """
 
 from __future__ import annotations
@@ -23,6 +25,7 @@ from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, replace
 from pathlib import Path
 
+from coach import interrupts
 from coach.autodetect import Features, Plan, plan
 from coach.detector import DEFAULT_NUM_POSES
 from coach.engine import Coach, EngineSettings
@@ -31,7 +34,7 @@ from coach.exercises import Exercise, get_exercise, load_library
 from coach.pose import Frame, PoseFrame
 from coach.report import InputInfo, Report, Summariser
 from coach.safety import RULES
-from coach.session_files import LANDMARKS, OutputFolder, SessionFiles
+from coach.session_files import LANDMARKS, OutputFolder, SessionFiles, check_replaceable, result_name
 from coach.timeline import TimelineArrays
 
 AUTO = "auto"
@@ -78,8 +81,9 @@ def coach_stream(pairs: PosePairs, plan_: Plan, files: SessionFiles, summary: Su
                 coach = new_coach(segment.exercise, files.info.kind)
                 summary.start_segment(segment.exercise, pose_frame.t_s, segment.score)
             verdict = coach.update(pose_frame.pose, pose_frame.t_s, others=pose_frame.others)
-            inside = summary.add(verdict)
-            files.write_frame(frame, pose_frame, verdict, inside, segment.exercise)
+            with interrupts.deferred():   # every output gets this frame, or none does
+                inside = summary.add(verdict)
+                files.write_frame(frame, pose_frame, verdict, inside, segment.exercise)
             progress.advance()
     except KeyboardInterrupt:
         return True
@@ -97,11 +101,13 @@ def new_coach(exercise: Exercise, kind: str) -> Coach:
 
 def analyze(source: str | os.PathLike, out_dir: str | os.PathLike, options: AnalyzeOptions = AnalyzeOptions(),
             progress: Progress = Progress()) -> Report:
-    """Analyse one input (video, image or landmark recording) into `out_dir`, which is created - or
-    replaced as a whole when the analysis is done. Returns the session report."""
+    """Analyse one input (video, image or landmark recording) into `out_dir`, which is created - or,
+    when it is an earlier coach result, replaced as a whole when the analysis is done. Returns the
+    session report."""
     from coach.pipeline import open_poses
     from coach.sources import source_kind
 
+    check_replaceable(Path(out_dir), (source,))   # before any work; checked again when publishing
     kind = source_kind(source)
     if kind in ("folder", "camera"):
         raise InputError(f"{source}: is a {kind}; analyze takes files (`coach analyze` expands a folder; "
@@ -110,7 +116,8 @@ def analyze(source: str | os.PathLike, out_dir: str | os.PathLike, options: Anal
     stream = open_poses(source, model=options.model, num_poses=options.num_poses, download_progress=False)
     info = _input_info(source, stream.info)
     _warm_up_report()
-    with OutputFolder(out_dir) as folder, stream:
+    flush = contextlib.ExitStack()   # entered when the frames are done; left once the folder is published
+    with flush, OutputFolder(out_dir, inputs=(source,)) as folder, stream:
         summary = Summariser(info)
         if options.exercise == AUTO:
             plan_, interrupted = _first_pass(stream, folder, exercises, progress)
@@ -122,6 +129,7 @@ def analyze(source: str | os.PathLike, out_dir: str | os.PathLike, options: Anal
             progress.start(f"analysing {_short(info.name)}", _frame_count(source, stream.info))
             with contextlib.closing(pairs):
                 interrupted = coach_stream(pairs, plan_, files, summary, progress) or interrupted
+            flush.enter_context(interrupts.deferred())
             report, timeline = summary.finish(partial=interrupted, outputs=files.names())
         files.write_summary(report, timeline, summary.exercises)
     if interrupted:
@@ -253,7 +261,7 @@ def _input_info(source, stream_info) -> InputInfo:
 
 
 def input_stem(path: str | os.PathLike) -> str:
-    """The output folder name of an input: its file name without the extension(s)."""
+    """An input's file name without the extension(s): "clip.mp4" -> "clip"."""
     name = Path(path).name
     for suffix in (".jsonl.gz", ".jsonl"):
         if name.lower().endswith(suffix):
@@ -262,13 +270,14 @@ def input_stem(path: str | os.PathLike) -> str:
 
 
 def output_names(sources: list[str]) -> list[str]:
-    """One folder name per input; inputs sharing a stem get -2, -3, ... in order."""
+    """One result folder name per input, "<stem>.coach" (a name no input of that stem has); inputs
+    sharing a stem get "<stem>-2.coach", "-3", ... in order."""
     seen: dict[str, int] = {}
     names = []
     for source in sources:
         stem = input_stem(source)
         seen[stem] = seen.get(stem, 0) + 1
-        names.append(stem if seen[stem] == 1 else f"{stem}-{seen[stem]}")
+        names.append(result_name(stem if seen[stem] == 1 else f"{stem}-{seen[stem]}"))
     return names
 
 

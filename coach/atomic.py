@@ -14,6 +14,7 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import IO
 
+from coach import faults
 from coach.errors import OutputError
 
 
@@ -45,6 +46,14 @@ def _new_file_mode() -> int:
     return 0o666 & ~mask
 
 
+def settle(fh: IO) -> None:
+    """Flush a file to the disk before it is published: some file systems (network ones, and any
+    with delayed allocation) report a full disk only here, and a rename of unsynced data can leave
+    an empty file after a crash."""
+    fh.flush()
+    os.fsync(fh.fileno())
+
+
 def publish(tmp: str | os.PathLike, path: str | os.PathLike) -> None:
     """Move a finished temporary file over `path`, with the permissions a plainly created file has."""
     os.chmod(tmp, _new_file_mode())
@@ -67,19 +76,26 @@ def atomic_open(path: str | os.PathLike, mode: str = "w", keep_on_interrupt: boo
         raise OutputError(f"{path}: cannot write ({_describe(err)})") from None
     keep = False
     try:
-        with os.fdopen(fd, mode, **kwargs) as fh:
+        with faults.fdopen(fd, mode, **kwargs) as fh:
             try:
                 yield fh
             except KeyboardInterrupt:
-                keep = keep_on_interrupt
+                if keep_on_interrupt:
+                    settle(fh)
+                    keep = True
                 raise
+            settle(fh)
             keep = True
     except OSError as err:
         keep = False
         raise OutputError(f"{path}: could not be written ({_describe(err)})") from None
     finally:
         if keep:
-            publish(tmp, path)
+            try:
+                publish(tmp, path)
+            except OSError as err:
+                Path(tmp).unlink(missing_ok=True)
+                raise OutputError(f"{path}: could not be written ({_describe(err)})") from None
         else:
             Path(tmp).unlink(missing_ok=True)
 

@@ -3,7 +3,9 @@
 Each subcommand lives in `coach/commands/<name>.py` with `HELP`, `EXAMPLE`, `add_arguments(parser)`
 and `run(args) -> int`. Those modules import nothing heavy at module level, so `coach --help` and
 `coach --version` stay fast; mediapipe and cv2 are imported only by the commands that need them.
-Named `CoachError`s become one-line messages with exit code 2; Ctrl-C exits 130.
+Named `CoachError`s become one-line messages with exit code 2. Ctrl-C, SIGTERM and SIGHUP stop a
+command the same way (`coach.interrupts`): what was produced is kept, marked partial, and the exit code
+is 128 + the signal's number (130, 143, 129).
 """
 
 from __future__ import annotations
@@ -12,7 +14,7 @@ import argparse
 import importlib
 import sys
 
-from coach import __version__
+from coach import __version__, interrupts
 from coach.errors import CoachError
 
 COMMANDS = ("demo", "record", "exercises", "analyze", "live", "teach", "compare", "history")
@@ -57,21 +59,30 @@ def main(argv: list[str] | None = None) -> int:
         return 0
     if getattr(args, "verbose", False):
         _keep_native_log()
-    try:
-        return int(args._run(args) or 0)
-    except CoachError as exc:
-        from coach.usertext import printable
+    with interrupts.handling():
+        try:
+            return int(args._run(args) or 0)
+        except CoachError as exc:
+            from coach.usertext import printable
 
-        print(f"coach: error: {printable(str(exc))}", file=sys.stderr)   # one line, no escape codes
-        return exc.exit_code
-    except KeyboardInterrupt:
-        print("coach: interrupted", file=sys.stderr)
-        return 130
-    except BrokenPipeError:
-        return 0
-    finally:
-        if getattr(args, "verbose", False):
-            _tell_native_log()
+            _say(f"coach: error: {printable(str(exc))}")   # one line, no escape codes
+            return exc.exit_code
+        except KeyboardInterrupt:
+            _say(f"coach: {interrupts.describe()}")
+            return interrupts.exit_code()
+        except BrokenPipeError:
+            return 0
+        finally:
+            if getattr(args, "verbose", False):
+                _tell_native_log()
+
+
+def _say(line: str) -> None:
+    """The one line on stderr; after SIGHUP the terminal may be gone, and that must not traceback."""
+    try:
+        print(line, file=sys.stderr)
+    except (OSError, ValueError):
+        pass
 
 
 def _keep_native_log() -> None:
@@ -87,4 +98,4 @@ def _tell_native_log() -> None:
     from coach import native_log
 
     if native_log.written_this_run:
-        print(f"coach: MediaPipe's native log: {native_log.log_path()}", file=sys.stderr)
+        _say(f"coach: MediaPipe's native log: {native_log.log_path()}")

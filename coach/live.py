@@ -27,6 +27,7 @@ from pathlib import Path
 
 import numpy as np
 
+from coach import interrupts
 from coach.capture import End, Feed, FramePipeline, Inferred
 from coach.live_follow import FollowAlong, FollowSummary
 from coach.live_session import KEYS, Action, LiveOptions, LiveSession
@@ -80,11 +81,14 @@ def run_live(feed: Feed, routine: Routine, display, options: LiveOptions, *, det
     session = LiveSession(routine, options, info, sounds=sounds, follow=follow)
     start_s = time.monotonic()
     detect = detector.detect if detector is not None else None
-    with OutputFolder(options.out_dir) as folder, contextlib.ExitStack() as stack:
+    source = () if feed.info.live else (feed.info.name,)
+    flush = contextlib.ExitStack()   # from the end of the loop until the folder is published: signals wait
+    with flush, OutputFolder(options.out_dir, inputs=source) as folder, contextlib.ExitStack() as stack:
         files = stack.enter_context(SessionFiles(folder, info, video=False, landmarks=options.record))
         session.attach(folder, files, stack)
         with FramePipeline(feed, detect, lossless=lossless, realtime=options.realtime) as pipe:
             _loop(pipe, session, display)
+        flush.enter_context(interrupts.deferred())
         report = session.finish()
     counts = (pipe.captured, session.analysed, session.shown, pipe.infer.dropped)  # never analysed
     return _result(session, report, counts, time.monotonic() - start_s)

@@ -19,6 +19,7 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
+from coach import interrupts
 from coach.detector import DEFAULT_NUM_POSES, MODE_FOR_KIND, MODES, PoseDetector
 from coach.models import resolve_model
 from coach.pose import Frame, PoseFrame
@@ -84,12 +85,18 @@ class PoseStream:
 
     def _detected(self) -> Iterator[tuple[Frame, PoseFrame]]:
         frames = self._source.frames()
+        detector = None
         try:
-            with PoseDetector(self.model_path, self.mode, num_poses=self.num_poses) as detector:
-                yield from detector.detect_stream(frames)
+            detector = PoseDetector(self.model_path, self.mode, num_poses=self.num_poses)
+            yield from detector.detect_stream(frames)
         finally:
-            frames.close()
-            self._source.close()
+            # A signal must not cut this short: a half-closed MediaPipe graph or a decoding thread
+            # left running can crash the process as it exits, after the results were saved.
+            with interrupts.deferred():
+                if detector is not None:
+                    detector.close()
+                frames.close()
+                self._source.close()
 
     def __iter__(self) -> Iterator[PoseFrame]:
         pairs = self.frames_and_poses()

@@ -21,12 +21,19 @@ Reading checks every value and bounds every read, so that no file can crash or s
   `--quiet`: it says something is wrong with the input, which `--quiet` must not hide).
 
 Writes are atomic: frames go to a temporary file beside the target, which replaces the target on
-close — also after Ctrl-C or an error, so every frame written so far is kept in a valid file;
-except after a `BadValueError` from the recording being copied, which leaves nothing.
+close — also after Ctrl-C (or SIGTERM / SIGHUP) or an input failing part way, so every frame written
+so far is kept in a valid file, whose header then says `"partial": true`. A failure to write (a full
+disk) removes the temporary file and leaves the target untouched. The header is written with `"partial": false ` reserved, so
+that marking it costs one write in place: in a .gz file the header is a gzip member of its own,
+stored uncompressed, so the same-length line gives a member of the same length (gzip readers read
+concatenated members as one stream). Except after a `BadValueError` from the recording being copied
+(NaN, inf, an impossible number): none of that file's numbers can be trusted, so nothing is published.
 """
 
 from __future__ import annotations
 
+import contextlib
+import errno
 import gzip
 import io
 import json
@@ -40,7 +47,8 @@ from pathlib import Path
 
 import numpy as np
 
-from coach.atomic import publish
+from coach import faults, interrupts
+from coach.atomic import publish, settle
 from coach.errors import BadValueError, OutputError, RecordingError
 from coach.landmarks import LANDMARK_NAMES, NUM_LANDMARKS
 from coach.pose import Pose, PoseFrame
@@ -94,11 +102,12 @@ class RecordingInfo:
     height: int
     model: str = ""
     label: str = ""
+    partial: bool = False   # the recording was cut short by Ctrl-C or a signal
 
     def header(self) -> dict:
         return {"format": FORMAT, "label": self.label, "fps": float(self.fps), "width": int(self.width),
                 "height": int(self.height), "model": self.model, "landmark_names": list(LANDMARK_NAMES),
-                "image_fields": IMAGE_FIELDS, "world_fields": WORLD_FIELDS}
+                "image_fields": IMAGE_FIELDS, "world_fields": WORLD_FIELDS, "partial": bool(self.partial)}
 
 
 def warn_on_stderr(message: str) -> None:
@@ -145,7 +154,7 @@ def _parse_header(path: Path, line: str) -> RecordingInfo:
                                 f"from 1 to {MAX_SIZE_PX}")
         size.append(int(value))
     return RecordingInfo(fps=fps, width=size[0], height=size[1], model=str(head.get("model", "")),
-                         label=str(head.get("label", "")))
+                         label=str(head.get("label", "")), partial=head.get("partial") is True)
 
 
 def _number(value) -> float | None:
@@ -353,6 +362,13 @@ def frame_json(frame: PoseFrame) -> str:
                       separators=(", ", ": "))
 
 
+def _header_bytes(info: RecordingInfo, partial: bool, gz: bool) -> bytes:
+    """The header line; "true " and "false" have the same length, so either fits the other's place."""
+    text = json.dumps({**info.header(), "partial": partial}).replace('"partial": true}', '"partial": true }')
+    line = (text + "\n").encode("utf-8")
+    return gzip.compress(line, compresslevel=0, mtime=0) if gz else line
+
+
 class RecordingWriter:
     """Context manager writing a recording atomically; gzip when the name ends in `.gz`."""
 
@@ -360,8 +376,11 @@ class RecordingWriter:
         self.path = Path(path)
         self.info = info
         self.frames_written = 0
+        self.partial = False
+        self._failed = False   # a write of this file failed (a full disk): it is not kept
         self._fh = None
         self._tmp: Path | None = None
+        self._gz = self.path.name.endswith(".gz")
 
     def __enter__(self) -> RecordingWriter:
         folder = self.path.parent if str(self.path.parent) else Path(".")
@@ -370,29 +389,74 @@ class RecordingWriter:
         try:
             fd, tmp = tempfile.mkstemp(prefix=f".{self.path.name}.", suffix=".tmp", dir=folder)
         except OSError as exc:
-            raise OutputError(f"{self.path}: cannot write in {folder} ({exc.strerror})") from None
+            raise OutputError(f"{self.path}: cannot write in {folder} ({_why(exc)})") from None
         self._tmp = Path(tmp)
-        raw = os.fdopen(fd, "wb")
-        binary = gzip.GzipFile(fileobj=raw, mode="wb", mtime=0, compresslevel=GZIP_LEVEL) if self.path.name.endswith(".gz") else raw
+        raw = faults.fdopen(fd, "wb")
+        try:
+            raw.write(_header_bytes(self.info, False, self._gz))
+        except OSError as exc:
+            raw.close()
+            self._tmp.unlink(missing_ok=True)
+            raise OutputError(f"{self.path}: could not be written ({_why(exc)})") from None
+        binary = gzip.GzipFile(fileobj=raw, mode="wb", mtime=0, compresslevel=GZIP_LEVEL) if self._gz else raw
         self._raw, self._fh = raw, io.TextIOWrapper(binary, encoding="utf-8", newline="\n")
-        self._fh.write(json.dumps(self.info.header()) + "\n")
         return self
 
     def write(self, frame: PoseFrame) -> None:
-        self._fh.write(frame_json(frame) + "\n")
-        self.frames_written += 1
+        """One frame line. A signal arriving meanwhile waits until the line is whole (a gzip stream
+        cut between its checksum and its data would not read back)."""
+        line = frame_json(frame) + "\n"
+        with interrupts.deferred():
+            try:
+                self._fh.write(line)
+            except OSError as exc:
+                self._failed = True
+                raise OutputError(f"{self.path}: could not be written ({_why(exc)})") from None
+            self.frames_written += 1
 
     def __exit__(self, exc_type, exc, tb) -> None:
-        """Finish the file and move it into place — after Ctrl-C too, so recorded frames are kept; but
-        not after a `BadValueError` (the frames came from a file whose numbers cannot be trusted)."""
-        try:
-            self._fh.close()   # closes the gzip stream, which leaves the raw file it wraps open...
-            self._raw.close()  # ...so close that too, or its last bytes arrive after the rename
-            if exc_type is not None and issubclass(exc_type, BadValueError):
-                self._tmp.unlink(missing_ok=True)
-                return
-            publish(self._tmp, self.path)
-        except OSError as err:
+        """Finish the file and move it into place - marked partial when something stopped it (Ctrl-C,
+        a signal, an input that fails part way) - unless writing it failed (a full disk) or the input
+        had untrustworthy numbers (`BadValueError`): then remove it, leaving the target untouched. A failure to finish it is an `OutputError`. (An error from
+        elsewhere - a terminal gone after SIGHUP - does not cost the frames already written.)"""
+        if self._failed:   # the write's own OutputError is on its way; only clean up
+            for fh in (self._fh, self._raw):
+                with contextlib.suppress(OSError, ValueError):
+                    fh.close()
             self._tmp.unlink(missing_ok=True)
-            if exc_type is None:
-                raise OutputError(f"{self.path}: could not be written ({err.strerror or err})") from None
+            return
+        keep = exc_type is None or not issubclass(exc_type, BadValueError)
+        cut_short = exc_type is not None
+        try:
+            if self._gz:
+                self._fh.close()   # ends the gzip stream, which leaves the raw file it wraps open...
+            else:
+                self._fh.flush()
+            settle(self._raw)
+            self._fh.close()
+            self._raw.close()      # ...so close that too, or its last bytes arrive after the rename
+            if keep and cut_short:
+                self._mark_partial()
+            if keep:
+                publish(self._tmp, self.path)
+        except OSError as err:
+            keep = False
+            with contextlib.suppress(OSError, ValueError):
+                self._raw.close()
+            raise OutputError(f"{self.path}: could not be written ({_why(err)})") from None
+        finally:
+            if not keep:
+                self._tmp.unlink(missing_ok=True)
+
+    def _mark_partial(self) -> None:
+        old, new = _header_bytes(self.info, False, self._gz), _header_bytes(self.info, True, self._gz)
+        if len(old) != len(new):   # cannot happen (see the module doc); never corrupt the frames for it
+            return
+        with open(self._tmp, "r+b") as fh:
+            fh.write(new)
+            settle(fh)
+        self.partial = True
+
+
+def _why(err: OSError) -> str:
+    return "disk full" if err.errno == errno.ENOSPC else (err.strerror or str(err))

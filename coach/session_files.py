@@ -1,6 +1,6 @@
 """The files of one analysed input, written as the frames stream past.
 
-    with OutputFolder("coach-out/clip") as folder:            # a hidden staging folder until the end
+    with OutputFolder("coach-out/clip.coach") as folder:      # a hidden staging folder until the end
         with SessionFiles(folder, info, video=True) as files:
             files.write_frame(frame, pose_frame, verdict, inside, exercise)   # per frame
         files.write_summary(report, timeline, exercises)      # report.html, session.json
@@ -16,6 +16,11 @@ session.json      the `Report`;   report.html  the readable report (`coach.repor
 Every file is written atomically inside the staging folder; `OutputFolder` moves the folder into
 place when the block ends normally or by Ctrl-C (if a session.json was written), and deletes it
 after any other error. A failed write becomes a one-line `OutputError`.
+
+A result replaces only a result: the folder coach names itself ends in `.coach` (`result_name`), so
+it cannot be an input file of the same stem, and an existing path is replaced only when it is a
+coach result folder (its session.json carries the coach session format tag) - anything else, and a
+folder holding one of the run's inputs, is a one-line error before any work is done.
 """
 
 from __future__ import annotations
@@ -23,6 +28,7 @@ from __future__ import annotations
 import contextlib
 import csv
 import errno
+import json
 import math
 import os
 import shutil
@@ -35,6 +41,7 @@ from coach.errors import OutputError
 from coach.exercises import Exercise
 from coach.keyframes import KeyframePicker, encode_jpeg
 from coach.pose import Frame, PoseFrame
+from coach.report import FORMAT as SESSION_FORMAT
 from coach.report import InputInfo, Report
 from coach.timeline import TimelineArrays
 from coach.verdict import FrameVerdict
@@ -47,14 +54,57 @@ def _why(err: OSError) -> str:
     return "disk full" if err.errno == errno.ENOSPC else (err.strerror or str(err))
 
 
-class OutputFolder:
-    """Build `path` in a hidden folder beside it; publish it whole at the end (see the module doc)."""
+RESULT_SUFFIX = ".coach"
+# A session.json larger than this is not one coach wrote (a long live session's is well under 1 MB);
+# it is not read whole just to find out.
+MAX_SESSION_JSON_BYTES = 64 * 1024 * 1024
 
-    def __init__(self, path: str | os.PathLike):
+
+def result_name(stem: str) -> str:
+    """The result folder coach names for an input stem: "clip" -> "clip.coach"."""
+    return stem + RESULT_SUFFIX
+
+
+def is_result(path: Path) -> bool:
+    """Whether `path` is a folder coach wrote: a real folder whose session.json has the format tag."""
+    session = path / SESSION
+    try:
+        if path.is_symlink() or not path.is_dir() or session.stat().st_size > MAX_SESSION_JSON_BYTES:
+            return False
+        with open(session, encoding="utf-8") as fh:
+            data = json.load(fh)
+    except (OSError, ValueError):
+        return False
+    return isinstance(data, dict) and data.get("format") == SESSION_FORMAT
+
+
+def check_replaceable(path: Path, inputs: tuple[str | os.PathLike, ...] = ()) -> None:
+    """`OutputError` unless `path` is free or a previous coach result not holding any of `inputs`."""
+    if not (path.exists() or path.is_symlink()):
+        return
+    if not is_result(path):
+        what = "a file" if path.is_file() else "a link" if path.is_symlink() else "a folder"
+        raise OutputError(f"{path}: exists and is {what}, not a coach result (no coach {SESSION}); "
+                          "coach does not replace it - move it or choose another output")
+    where = path.resolve()
+    for source in inputs:
+        found = Path(source).resolve()
+        if found == where or where in found.parents:
+            raise OutputError(f"{source}: is inside the result folder {path} this run would replace; "
+                              "choose another output")
+
+
+class OutputFolder:
+    """Build `path` in a hidden folder beside it; publish it whole at the end (see the module doc).
+    `inputs`: the run's input files, which must not be inside an old result it replaces."""
+
+    def __init__(self, path: str | os.PathLike, inputs: tuple[str | os.PathLike, ...] = ()):
         self.path = Path(path)
+        self.inputs = tuple(inputs)
         self.staging: Path | None = None
 
     def __enter__(self) -> Path:
+        check_replaceable(self.path, self.inputs)
         parent = ensure_dir(self.path.parent)
         try:
             self.staging = Path(tempfile.mkdtemp(prefix=f".{self.path.name}.", suffix=".partial", dir=parent))
@@ -66,12 +116,20 @@ class OutputFolder:
         done = exc_type is None or issubclass(exc_type, KeyboardInterrupt)
         if done and (self.staging / SESSION).exists():
             self._publish()
-        else:
-            shutil.rmtree(self.staging, ignore_errors=True)
+            return
+        shutil.rmtree(self.staging, ignore_errors=True)
+        if isinstance(exc, OutputError) and str(self.staging) in str(exc):
+            # name the file the user asked for, not its hidden staging copy (which is gone)
+            raise OutputError(str(exc).replace(str(self.staging), str(self.path))) from None
 
     def _publish(self) -> None:
         _ordinary_permissions(self.staging)
         old = None
+        try:
+            check_replaceable(self.path, self.inputs)   # again: something may have appeared meanwhile
+        except OutputError:
+            shutil.rmtree(self.staging, ignore_errors=True)
+            raise
         try:
             if self.path.exists():
                 old = Path(tempfile.mkdtemp(prefix=f".{self.path.name}.", suffix=".old", dir=self.path.parent))

@@ -7,12 +7,16 @@
 Frames go to a temporary file beside the target (same extension, so OpenCV picks the container),
 which is renamed over the target when the block ends - also after Ctrl-C, keeping every frame
 written so far. Any other error removes the temporary file and leaves the target untouched.
+`cv2.VideoWriter.write` says nothing when the disk is full, so after the encoder is released the
+file is checked (`check_video`: the MP4's boxes fill the file and its index is there, and it
+re-opens with every frame written) and a short file is an `OutputError`, never published.
 The MPEG-4 encoder needs even dimensions: an odd width or height is padded by one repeated
 column / row (`written_size_px` says what is in the file). `fps` stays a float (29.97 is not 30).
 """
 
 from __future__ import annotations
 
+import errno
 import math
 import os
 import tempfile
@@ -22,6 +26,7 @@ from pathlib import Path
 import cv2
 import numpy as np
 
+from coach import faults
 from coach.atomic import publish
 from coach.errors import InputError, OutputError
 
@@ -87,9 +92,11 @@ class VideoSink:
             raise OutputError(f"{self.path}: cannot write in {folder} ({exc.strerror})") from None
         os.close(fd)
         self._tmp = Path(tmp)
+        self._log_level = _quiet_opencv()
         self._writer = cv2.VideoWriter(str(self._tmp), cv2.VideoWriter_fourcc(*FOURCC), self.fps,
                                        self.written_size_px)
         if not self._writer.isOpened():
+            cv2.utils.logging.setLogLevel(self._log_level)
             self._discard()
             raise OutputError(f"{self.path}: cannot open an MP4 writer (codec {FOURCC}, "
                               f"{self.size_px[0]}x{self.size_px[1]} at {self.fps:g} fps)")
@@ -114,19 +121,73 @@ class VideoSink:
         keep = exc_type is None or issubclass(exc_type, KeyboardInterrupt)
         self._writer.release()
         self._writer = None
+        cv2.utils.logging.setLogLevel(self._log_level)
         if not keep:
             self._discard()
             return
         try:
-            if self._tmp.stat().st_size == 0:
-                raise OSError(0, "the encoder wrote nothing")
+            faults.after_native_write(self._tmp)
+            check_video(self._tmp, self.frames_written)
+            with open(self._tmp, "rb") as fh:
+                os.fsync(fh.fileno())   # a full disk may only show here (see coach.atomic.settle)
             publish(self._tmp, self.path)
         except OSError as err:
             self._discard()
-            if exc_type is None:
-                raise OutputError(f"{self.path}: could not be written ({err.strerror or err})") from None
+            why = err.strerror or str(err)
+            why = "disk full" if why == os.strerror(errno.ENOSPC) else why
+            raise OutputError(f"{self.path}: could not be written ({why})") from None
 
     def _discard(self) -> None:
         if self._tmp is not None:
             self._tmp.unlink(missing_ok=True)
             self._tmp = None
+
+
+def _quiet_opencv() -> int:
+    """Errors only from OpenCV while a video is written: on a full disk it warns "Failed to write
+    frame" once per frame on stderr, where only the one-line error (from `check_video`) belongs.
+    Returns the level to restore."""
+    import cv2.utils.logging as cv_log
+
+    level = cv_log.getLogLevel()
+    cv_log.setLogLevel(min(level, cv_log.LOG_LEVEL_ERROR))
+    return level
+
+
+def _mp4_whole(path: Path) -> bool:
+    """Whether the file's top-level MP4 boxes fill it exactly and include the index ('moov', which
+    OpenCV's writer puts last): a file cut short by a full disk fails this without a decoder, which
+    would print its complaint on stderr."""
+    size, pos, index = path.stat().st_size, 0, False
+    with open(path, "rb") as fh:
+        while pos < size:
+            fh.seek(pos)
+            head = fh.read(16)
+            if len(head) < 8:
+                return False
+            n, kind = int.from_bytes(head[:4], "big"), head[4:8]
+            if n == 1 and len(head) == 16:
+                n = int.from_bytes(head[8:16], "big")   # a 64-bit box size
+            elif n == 0:
+                n = size - pos                          # "to the end of the file"
+            if n < 8 or pos + n > size:
+                return False
+            index |= kind == b"moov"
+            pos += n
+    return index
+
+
+def check_video(path: str | os.PathLike, frames: int) -> None:
+    """`OSError(ENOSPC)` unless the MP4 at `path` is whole and re-opens with `frames` frames."""
+    path = Path(path)
+    whole = path.stat().st_size > 0 and _mp4_whole(path)
+    found = -1
+    if whole:
+        cap = cv2.VideoCapture(str(path))
+        try:
+            found = int(cap.get(cv2.CAP_PROP_FRAME_COUNT)) if cap.isOpened() else -1
+        finally:
+            cap.release()
+    if found < frames:
+        got = "is cut short" if not whole else f"holds {max(found, 0)} of the {frames} frames written"
+        raise OSError(errno.ENOSPC, f"disk full? the video {got}", str(path))

@@ -36,7 +36,7 @@ def landmark_count(path: Path) -> int:
 
 def test_output_names_disambiguate_shared_stems():
     assert output_names(["a/clip.mp4", "b/clip.mp4", "clip.jsonl.gz", "other.jpg"]) == \
-        ["clip", "clip-2", "clip-3", "other"]
+        ["clip.coach", "clip-2.coach", "clip-3.coach", "other.coach"]
 
 
 def test_folder_input_expands_to_its_media(tmp_path, landmarks_dir):
@@ -75,7 +75,7 @@ def test_bad_inputs_give_one_line_errors_and_no_outputs(tmp_path, landmarks_dir,
     for what, (path, message) in bad.items():
         lines = [line for line in err.splitlines() if str(path) in line]
         assert len(lines) == 1 and message in lines[0] and lines[0].startswith("coach: error: "), (what, err)
-    assert sorted(p.name for p in out.iterdir()) == ["cat_cow__01"], "a bad input left a folder behind"
+    assert sorted(p.name for p in out.iterdir()) == ["cat_cow__01.coach"], "a bad input left a folder behind"
 
 
 def test_unknown_exercise_fails_before_any_work(tmp_path, landmarks_dir, capsys):
@@ -150,11 +150,11 @@ def test_ctrl_c_writes_partial_outputs(tmp_path, landmarks_dir, monkeypatch, cap
     out = tmp_path / "out"
     code = cli.main(["analyze", str(landmarks_dir / "cat_cow__01.jsonl.gz"), "-e", "cat_cow", "--out", str(out)])
     assert code == 130 and "partial" in capsys.readouterr().out
-    session = json.loads((out / "cat_cow__01" / "session.json").read_text())
+    session = json.loads((out / "cat_cow__01.coach" / "session.json").read_text())
     assert session["partial"] is True and session["frames"] == 60
-    assert len(read_csv(out / "cat_cow__01" / "frames.csv")) == 60
-    assert landmark_count(out / "cat_cow__01" / "landmarks.jsonl.gz") == 60
-    assert "Partial report" in (out / "cat_cow__01" / "report.html").read_text()
+    assert len(read_csv(out / "cat_cow__01.coach" / "frames.csv")) == 60
+    assert landmark_count(out / "cat_cow__01.coach" / "landmarks.jsonl.gz") == 60
+    assert "Partial report" in (out / "cat_cow__01.coach" / "report.html").read_text()
     with pytest.raises(AnalysisInterrupted) as caught:
         calls[0] = 0
         analyze(landmarks_dir / "cat_cow__01.jsonl.gz", tmp_path / "lib", AnalyzeOptions(exercise="cat_cow"))
@@ -178,7 +178,7 @@ def test_quiet_prints_nothing_and_table_lists_each_input(tmp_path, landmarks_dir
     assert cli.main(["analyze", source, source, "-e", "cat_cow", "--out", str(tmp_path / "t")]) == 0
     out = capsys.readouterr().out
     assert out.count("cat_cow__01.jsonl.gz") == 2 and "holds" in out and "in position" in out
-    assert str(tmp_path / "t" / "cat_cow__01-2" / "report.html") in out
+    assert str(tmp_path / "t" / "cat_cow__01-2.coach" / "report.html") in out
 
 
 @pytest.mark.model

@@ -134,10 +134,10 @@ def test_error_after_some_frames_keeps_them_and_says_so(tmp_path):
 
 def test_an_input_failing_at_once_leaves_an_existing_output_untouched(tmp_path):
     out = tmp_path / "o.jsonl"
-    out.write_text("precious")
+    out.write_text(_header() + "\n")   # a recording: what `record` may replace (anything else it refuses)
     source = _bad_recording([_header(), "{oops"])(tmp_path)
     assert_one_line_error(run_coach("record", source, "-o", out, "--quiet"), source)
-    assert out.read_text() == "precious"
+    assert out.read_text() == _header() + "\n"
 
 
 def test_truncated_video_keeps_the_frames_it_had_and_says_so(tmp_path, lite_model_path):

@@ -22,7 +22,7 @@ def test_demo_analyses_every_sample(tmp_path, capsys, monkeypatch):
     printed = capsys.readouterr().out
     for path, exercise in samples():
         name = path.rsplit("/", 1)[-1].removesuffix(".jsonl.gz")
-        folder = out / name
+        folder = out / f"{name}.coach"
         assert sorted(p.name for p in folder.iterdir()) == ["frames.csv", "landmarks.jsonl.gz", "report.html",
                                                             "session.json"]
         session = json.loads((folder / "session.json").read_text())

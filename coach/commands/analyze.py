@@ -1,11 +1,13 @@
 """`coach analyze INPUT... [--exercise ID|auto] [--out DIR]`: a folder of results per input.
 
 INPUT is a video, an image, a landmark recording (.jsonl[.gz]) or a folder of those (each file in it
-is one input). Each goes to DIR/<input name>/ (default DIR ./coach-out; inputs sharing a name get
--2, -3, ...): annotated.mp4, frames.csv, landmarks.jsonl.gz, session.json and report.html (see
-coach/analyze.py). Progress (frames/s, time left) goes to stderr; a table of the results to stdout.
-A bad input is reported on one line and skipped; the exit code is then 2. Ctrl-C keeps the outputs
-of what was analysed (marked partial) and exits 130. Nothing heavy is imported until `run`.
+is one input). Each goes to DIR/<input name>.coach/ (default DIR ./coach-out; inputs sharing a name
+get -2, -3, ...; an existing path there is replaced only when it is an earlier coach result):
+annotated.mp4, frames.csv, landmarks.jsonl.gz, session.json and report.html (see coach/analyze.py).
+Progress (frames/s, time left) goes to stderr; a table of the results to stdout. A bad input is
+reported on one line and skipped; the exit code is then 2. Ctrl-C (SIGTERM, SIGHUP) keeps the
+outputs of what was analysed (marked partial) and exits 130 (143, 129). Nothing heavy is imported
+until `run`.
 """
 
 from __future__ import annotations
@@ -46,11 +48,11 @@ def record_history(results, args: argparse.Namespace) -> None:
     print its overuse warnings."""
     if not args.history:
         return
-    from coach.history import record_session
+    from coach.commands.options import store_session
 
     for result in results:
         if result.report is not None and not result.report.partial:
-            for warning in record_session(result.report, "analyze", args.db, mine=args.mine):
+            for warning in store_session(result.report, "analyze", args.db, mine=args.mine):
                 print(f"coach: warning: {warning}", file=sys.stderr)
 
 

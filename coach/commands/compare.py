@@ -2,7 +2,7 @@
 
 Both inputs are videos or landmark recordings. The exercise is taught from DEMO (`coach.teach`), the
 two are aligned in time by DTW on its measures (`coach.compare`), and the patient is coached with the
-taught exercise. DIR (default ./coach-out/PATIENT-vs-DEMO) gets:
+taught exercise. DIR (default ./coach-out/PATIENT-vs-DEMO.coach) gets:
   comparison.json  per measure, how far the patient was from the demonstration (at its holds and
                    overall, degrees); holds done against those demonstrated; alerts
   report.html      the `coach analyze` report of the patient, with a "Compared with the
@@ -10,7 +10,8 @@ taught exercise. DIR (default ./coach-out/PATIENT-vs-DEMO) gets:
   compare.mp4      side by side: the patient annotated, with the demonstrator's skeleton as a ghost
                    scaled and aligned onto their body, and the demonstration at the aligned moment
   reference.toml   the exercise taught from DEMO (edit it and pass it to `coach analyze`)
-The session is stored in the history database (`coach history`) unless --no-history.
+An existing DIR is replaced only when it is an earlier coach result. The session is stored in the
+history database (`coach history`) unless --no-history; a history that cannot be written is a warning.
 """
 
 from __future__ import annotations
@@ -34,7 +35,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--reference", required=True, metavar="DEMO",
                         help="the demonstration: a video or .jsonl[.gz] landmark recording")
     parser.add_argument("-o", "--out", default=None, metavar="DIR",
-                        help="the results folder (default ./coach-out/PATIENT-vs-DEMO)")
+                        help="the results folder (default ./coach-out/PATIENT-vs-DEMO.coach)")
     add_model(parser)
     parser.add_argument("--no-video", dest="video", action="store_false", help="skip compare.mp4")
     add_history(parser)
@@ -132,28 +133,30 @@ def summary_lines(data: dict, out: Path) -> list[str]:
 
 
 def run(args: argparse.Namespace) -> int:
+    from coach import interrupts
     from coach.analyze import input_stem
+    from coach.commands.options import store_session
     from coach.commands.teach import load_poses
     from coach.compare import compare_series
-    from coach.session_files import OutputFolder
+    from coach.session_files import OutputFolder, check_replaceable, result_name
     from coach.teach import teach
 
-    out = Path(args.out) if args.out else Path("coach-out") / f"{input_stem(args.patient)}-vs-{input_stem(args.reference)}"
+    out = Path(args.out) if args.out else \
+        Path("coach-out") / result_name(f"{input_stem(args.patient)}-vs-{input_stem(args.reference)}")
+    inputs = (args.patient, args.reference)
+    check_replaceable(out, inputs)   # before any work; checked again when publishing
     reference = load_poses(args.reference, args.model, args.quiet, "reading the demonstration")
     ref_name = Path(reference.name).name
     exercise_id = re.sub(r"[^a-z0-9_]+", "_", input_stem(args.reference).lower()).strip("_") or "reference"
     taught = teach(reference.series, exercise_id, name=f"As demonstrated in {ref_name}", source=ref_name)
     patient = load_poses(args.patient, args.model, args.quiet, "reading")
     comparison = compare_series(patient.series, reference.series, taught)
-    with OutputFolder(out) as folder:
+    with OutputFolder(out, inputs) as folder:
         report, timeline, picker = coach_patient(patient, reference, taught, comparison, folder, args.video,
                                                  args.patient)
-        data = _write(folder, taught, comparison, report, timeline, picker, Path(patient.name).name, ref_name)
-    warnings = []
-    if args.history:
-        from coach.history import record_session
-
-        warnings = record_session(report, "compare", args.db, mine=args.mine)
+        with interrupts.deferred():   # the results are complete: a signal now waits until they are published
+            data = _write(folder, taught, comparison, report, timeline, picker, Path(patient.name).name, ref_name)
+    warnings = store_session(report, "compare", args.db, mine=args.mine) if args.history else []
     if not args.quiet:
         from coach.usertext import printable
 

@@ -1,7 +1,7 @@
 """`coach demo`: analyse the bundled sample recordings - no camera, no video, no model download.
 
 Each sample (samples/*.jsonl.gz, landmarks of real people doing a stretch) is analysed as the
-exercise its header names into ./coach-demo/<sample>/ (or --out DIR): frames.csv, landmarks,
+exercise its header names into ./coach-demo/<sample>.coach/ (or --out DIR): frames.csv, landmarks,
 session.json and report.html - no annotated.mp4, as a recording has no pixels. Then the table of
 results is printed, with where each report is.
 """

@@ -16,7 +16,7 @@ import sys
 from pathlib import Path
 
 from coach.commands.options import add_db
-from coach.errors import CoachError
+from coach.errors import CoachError, OutputError
 
 HELP = "list the stored sessions; --plot range of motion and holds over time per side"
 EXAMPLE = "coach history --exercise bridge --plot"
@@ -76,6 +76,9 @@ def run(args: argparse.Namespace) -> int:
 
     if args.plot is not None and not args.exercise:
         raise CoachError("--plot needs --exercise ID: the plot is of one exercise")
+    path = Path(args.plot or f"history-{args.exercise}.png") if args.plot is not None else None
+    if path is not None:
+        _check_plot_path(path)
     with History(args.db) as history:
         sessions = history.sessions(args.exercise)
     for warning in history.skipped:
@@ -87,9 +90,23 @@ def run(args: argparse.Namespace) -> int:
         if not mine:
             others = f" ({len(sessions)} not yours: recordings analysed without --mine)" if sessions else ""
             raise CoachError(f"no stored sessions of your own of {args.exercise!r} to plot{others}")
-        path = Path(args.plot or f"history-{args.exercise}.png")
         write_bytes(path, plot_png(mine, args.exercise))
         print(path)
     for warning in overuse_warnings(sessions):
         print(f"coach: warning: {warning}", file=sys.stderr)
     return 0
+
+
+def _check_plot_path(path: Path) -> None:
+    """The plot replaces only a PNG: a name ending in .png, and an existing file must be one."""
+    if path.suffix.lower() != ".png":
+        raise OutputError(f"{path}: the plot is a PNG; its name must end in .png")
+    if path.exists() or path.is_symlink():
+        try:
+            with open(path, "rb") as fh:
+                png = not path.is_symlink() and path.is_file() and fh.read(8) == b"\x89PNG\r\n\x1a\n"
+        except OSError:
+            png = False
+        if not png:
+            raise OutputError(f"{path}: exists and is not a PNG image; coach does not replace it - "
+                              "move it or choose another name")

@@ -54,7 +54,8 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--no-window", action="store_true", help="run headless: draw but show nothing, read no keys")
     add_model(parser, default="lite: real time")
     add_exercises(parser)
-    parser.add_argument("-o", "--output", metavar="DIR", help="summary folder (default coach-out/live-DATE-TIME)")
+    parser.add_argument("-o", "--output", metavar="DIR",
+                        help="summary folder (default coach-out/live-DATE-TIME.coach; an existing one must be a coach result)")
     parser.add_argument("--record", action="store_true", help="also save the landmarks (landmarks.jsonl.gz)")
     parser.add_argument("--save-video", action="store_true", help="also save the annotated video (annotated.mp4)")
     parser.add_argument("--present", action="store_true", help="presentation mode: larger text, envelope numbers")
@@ -171,7 +172,9 @@ def _detector(feed, args):
 def _options(args, feed, screening_json: str):
     from coach.live import LiveOptions
 
-    out = Path(args.output) if args.output else Path("coach-out") / time.strftime("live-%Y%m%d-%H%M%S")
+    from coach.session_files import result_name
+
+    out = Path(args.output) if args.output else Path("coach-out") / result_name(time.strftime("live-%Y%m%d-%H%M%S"))
     mirror = feed.info.live if args.mirror is None else args.mirror
     return LiveOptions(out, mirror=mirror, present=args.present, plot=args.plot, text_scale=args.text_scale,
                        realtime=args.realtime, save_video=args.save_video, record=args.record,
@@ -182,9 +185,9 @@ def record_history(result, args) -> list[str]:
     """Store a coached session in the history database (not with --no-history); its overuse warnings."""
     if not args.history or result.report is None:
         return []
-    from coach.history import record_session
+    from coach.commands.options import store_session
 
-    return record_session(result.report, "live", args.db, pain_stop=result.ended_by == "pain")
+    return store_session(result.report, "live", args.db, pain_stop=result.ended_by == "pain")
 
 
 def _coach(args, routine, follow, display) -> int:
@@ -214,7 +217,12 @@ def _coach(args, routine, follow, display) -> int:
     lines += [f"Warning: {w}" for w in warnings]
     if result.ended_by != "interrupted":
         _wait_on_screen(display, "Session summary", lines, style)
-    return 130 if result.ended_by == "interrupted" else 0
+    if result.ended_by != "interrupted":
+        return 0
+    from coach import interrupts
+
+    print(f"coach: {interrupts.describe()}", file=sys.stderr)   # the same one line as every command
+    return interrupts.exit_code()
 
 
 def _problem(args: argparse.Namespace) -> str | None:

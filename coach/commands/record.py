@@ -1,8 +1,11 @@
 """`coach record SOURCE -o OUT.jsonl[.gz]`: pose landmarks from any source into a pose-landmarks/1 file.
 
 SOURCE is a camera index (digits), a video, an image, a folder of images or another recording (which
-is copied, the person exercising first). The output is written atomically and is valid after Ctrl-C:
-every frame recorded so far is kept, and the command exits 130. Nothing heavy is imported until `run`.
+is copied, the person exercising first). The output is written atomically and is valid after Ctrl-C,
+SIGTERM or SIGHUP: every frame recorded so far is kept, the header says `"partial": true`, and the
+command exits 130 (143, 129). An existing OUT is replaced only when it is a recording (never the
+input itself). A full disk is a one-line error and leaves OUT as it was. Nothing heavy is imported
+until `run`.
 """
 
 from __future__ import annotations
@@ -44,11 +47,44 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("-q", "--quiet", action="store_true", help="no progress bar or summary on stderr")
 
 
-def _check_output(path: Path) -> None:
+# A recording's header line is about 1 KB; this much of the file is read to recognise one.
+HEADER_PROBE_BYTES = 64 * 1024
+
+
+def is_recording_file(path: Path) -> bool:
+    """Whether `path` is a regular file whose first line is a pose-landmarks/1 header."""
+    import gzip
+    import json
+    import zlib
+
+    from coach.recording import FORMAT
+
+    try:
+        if path.is_symlink() or not path.is_file():
+            return False
+        with open(path, "rb") as raw:
+            zipped = raw.read(2) == b"\x1f\x8b"
+        with (gzip.open if zipped else open)(path, "rb") as fh:
+            head = fh.readline(HEADER_PROBE_BYTES)
+        data = json.loads(head)
+    except (OSError, EOFError, zlib.error, ValueError):
+        return False
+    return isinstance(data, dict) and data.get("format") == FORMAT
+
+
+def _check_output(path: Path, source: str) -> None:
+    """A recording replaces only a recording, and never the one it reads."""
     if path.is_dir():
         raise OutputError(f"{path}: is a directory, expected a .jsonl or .jsonl.gz file to write")
     if not path.name.lower().endswith((".jsonl", ".jsonl.gz")):
         raise OutputError(f"{path}: a recording's name must end in .jsonl or .jsonl.gz")
+    if not (path.exists() or path.is_symlink()):
+        return
+    if Path(source).exists() and Path(source).resolve() == path.resolve():
+        raise OutputError(f"{path}: is the input being recorded from; choose another output")
+    if not is_recording_file(path):
+        raise OutputError(f"{path}: exists and is not a landmark recording; coach does not replace it - "
+                          "move it or choose another output")
 
 
 @contextlib.contextmanager
@@ -95,7 +131,7 @@ def run(args: argparse.Namespace) -> int:
     from coach.recording import RecordingInfo
 
     output = Path(args.output)
-    _check_output(output)
+    _check_output(output, args.source)
     with open_poses(args.source, model=args.model, num_poses=args.num_poses, fps=args.fps,
                     download_progress=not args.quiet) as stream:
         info = stream.info

@@ -29,7 +29,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--name", default=None, help="the exercise's name as shown to the patient (default from the id)")
     parser.add_argument("-o", "--output", default=None, metavar="FILE",
                         help="the exercise file to write (default ./ID.toml; put it in a $COACH_EXERCISES folder)")
-    parser.add_argument("--force", action="store_true", help="replace FILE if it exists")
+    parser.add_argument("--force", action="store_true", help="replace FILE if it exists (only an exercise file)")
     parser.add_argument("--rest", choices=("auto", "none"), default="auto",
                         help="auto: the position the demonstration starts in is rest when it later holds another; "
                              "none: every still position is a hold (default auto)")
@@ -102,9 +102,31 @@ def _output(args: argparse.Namespace) -> Path:
     path = Path(args.output) if args.output else Path(f"{args.exercise_id}.toml")
     if path.suffix.lower() != ".toml":
         raise OutputError(f"{path}: an exercise file's name must end in .toml")
-    if path.exists() and not args.force:
+    if (path.exists() or path.is_symlink()) and not args.force:
         raise OutputError(f"{path}: exists; pass --force to replace it")
+    if (path.exists() or path.is_symlink()) and not _is_exercise_file(path):
+        raise OutputError(f"{path}: exists and is not an exercise file (no id and [[phases]]); "
+                          "even with --force coach does not replace it")
     return path
+
+
+# An exercise file is a few kilobytes; anything this large is not one, and is not read to find out.
+MAX_EXERCISE_FILE_BYTES = 1024 * 1024
+
+
+def _is_exercise_file(path: Path) -> bool:
+    """Whether `path` is a regular file holding an exercise (a TOML table with an id and phases):
+    --force replaces an old exercise, never some other file that happens to have the name."""
+    from coach.datafile import read_toml
+    from coach.errors import CoachError
+
+    try:
+        if path.is_symlink() or not path.is_file() or path.stat().st_size > MAX_EXERCISE_FILE_BYTES:
+            return False
+        data = read_toml(path, ExerciseError, "exercise file")
+    except (OSError, CoachError, RecursionError):
+        return False
+    return isinstance(data.get("id"), str) and isinstance(data.get("phases"), list)
 
 
 def summary_lines(taught, path: Path) -> list[str]:
