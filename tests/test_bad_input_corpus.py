@@ -463,7 +463,7 @@ def test_mathtext_in_a_phase_name_is_drawn_literally(tmp_path, landmarks_dir):
     done, _, _ = run_limited(["analyze", str(landmarks_dir / BASE), "--exercise", "bridge", "--exercises",
                               str(tmp_path / "ex"), "--out", str(tmp_path / "out"), "-q", "--no-history"], 120)
     assert done.returncode == 0 and not done.stderr, done.stderr
-    html = (tmp_path / "out" / "bridge__01" / "report.html").read_text()
+    html = (tmp_path / "out" / "bridge__01.coach" / "report.html").read_text()
     assert "data:image/png" in html and "frac" in html
 
 
