@@ -65,7 +65,7 @@ def main() -> None:
     if args.bare:
         print(bare_loop(args.bare, args.model, 2))
         return
-    from coach.models import resolve_model
+    from coach.pose.models import resolve_model
 
     with tempfile.TemporaryDirectory(prefix="coach-bench-analyze-") as folder:
         tmp = Path(folder)

@@ -31,11 +31,11 @@ SIZE_PX = (640, 480)
 
 def time_recording(path: Path, repeat: int) -> dict[str, np.ndarray]:
     """Per-frame milliseconds of measures, engine and both, from the fastest of `repeat` passes."""
-    from coach.engine import Coach
-    from coach.exercises import get_exercise
-    from coach.measures import compute_measures
-    from coach.motion import presence
-    from coach.recording import Recording
+    from coach.engine.core import Coach
+    from coach.engine.exercises import get_exercise
+    from coach.measure.measures import compute_measures
+    from coach.measure.motion import presence
+    from coach.pose.recording import Recording
 
     frames = list(Recording(path).frames())
     exercise = get_exercise(path.name.split("__")[0])
@@ -62,8 +62,7 @@ def photo_frames(n: int):
     """`n` RGB frames at 640x480 from the shared photos, each photo held for 25 frames."""
     import cv2
 
-    from coach.pose import Frame
-    from coach.sources import image_files, read_image
+    from coach.io.sources import Frame, image_files, read_image
 
     photos = image_files(SHARED / "photos")
     if not photos:
@@ -74,7 +73,7 @@ def photo_frames(n: int):
 
 def time_model(model: Path, frames) -> float | None:
     """Median milliseconds per detect_for_video call (the first 5 frames are warm-up)."""
-    from coach.detector import PoseDetector
+    from coach.pose.detector import PoseDetector
 
     times = []
     with PoseDetector(model, "video") as detector:

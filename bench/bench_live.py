@@ -33,13 +33,13 @@ GOAL_LATENCY_MARGIN_MS = 10.0
 
 def run(video: Path, model: str, exercise: str, out_dir: Path):
     """One live session, headless and paced; returns its LiveResult."""
-    from coach.capture import open_feed
-    from coach.detector import PoseDetector
-    from coach.display import NoWindow
-    from coach.exercises import get_exercise
-    from coach.live import LiveOptions, run_live
-    from coach.models import resolve_model
-    from coach.routine import Routine
+    from coach.engine.exercises import get_exercise
+    from coach.engine.routine import Routine
+    from coach.pose.detector import PoseDetector
+    from coach.pose.models import resolve_model
+    from coach.render.display import NoWindow
+    from coach.session.capture import open_feed
+    from coach.session.live import LiveOptions, run_live
 
     feed = open_feed(str(video))
     detector = PoseDetector(resolve_model(model, kind="camera"), "video", num_poses=2)

@@ -53,7 +53,7 @@ def main() -> None:
     if args.bare:
         print(bare_loop(args.bare, args.model, args.num_poses))
         return
-    from coach.models import resolve_model
+    from coach.pose.models import resolve_model
 
     model = resolve_model(args.model)
     with tempfile.TemporaryDirectory(prefix="coach-bench-") as tmp:

@@ -19,7 +19,7 @@ def write_clip(path: Path, n_frames: int, fps: float = 25.0, repeats: int = 1) -
     a real video), `n_frames` long, played `repeats` times."""
     import cv2
 
-    from coach.sources import image_files, read_image
+    from coach.io.sources import image_files, read_image
 
     photos = image_files(SHARED / "photos")
     if not photos:

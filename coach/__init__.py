@@ -1,8 +1,41 @@
-"""coach — a pose-form coach for back stretches.
+"""coach - a pose-form coach for back stretches.
 
-Pipeline: sources (frames) -> detector (the MediaPipe adapter) -> measures (pure angles with
-reliability) -> engine (the one stateful piece: envelopes, holds, alerts) -> overlay / report.
-Importing this package has no side effects and does not import mediapipe or cv2.
+The packages are the pipeline's stages, each importing only those before it:
+
+    io (frames and files) -> pose (who is where; the only mediapipe import) -> measure (pure angles)
+      -> engine (judgement: the one stateful piece, time passed in) -> render / report (read verdicts)
+      -> session (the loop: feed -> engine -> sinks) -> physio (teach, compare) -> history -> cli
+
+Importing this package has no side effects and does not import mediapipe or cv2. Beside the
+version it says where the shipped data is: the repository's exercises/ and samples/ folders, which
+an install puts inside the package as coach._exercises and coach._samples (see pyproject.toml).
 """
 
+from __future__ import annotations
+
+from importlib import resources
+from pathlib import Path
+
 __version__ = "0.1.0"
+
+_REPO = Path(__file__).resolve().parent.parent
+
+
+def _data_dir(package: str, repo_folder: str) -> Path:
+    try:
+        found = Path(str(resources.files(package)))
+        if found.is_dir():
+            return found
+    except (ModuleNotFoundError, TypeError):
+        pass
+    return _REPO / repo_folder  # a source checkout or an editable install
+
+
+def exercises_dir() -> Path:
+    """The shipped exercise library (exercises/*.toml and routines/)."""
+    return _data_dir("coach._exercises", "exercises")
+
+
+def samples_dir() -> Path:
+    """The bundled sample recordings (samples/)."""
+    return _data_dir("coach._samples", "samples")

@@ -9,9 +9,9 @@ from pathlib import Path
 
 import numpy as np
 
-from coach.measures import compute_measures
-from coach.recording import Recording
-from coach.teach import MeasureSeries
+from coach.measure.measures import compute_measures
+from coach.physio.teach import MeasureSeries
+from coach.pose.recording import Recording
 
 RECORDINGS = ("bridge__01", "cat_cow__01", "childs_pose__01", "neck_side_bend__01", "prone_extension__01",
               "seated_spinal_twist__01", "supine_twist__01")
@@ -41,7 +41,7 @@ def stretched(series: MeasureSeries, factor: float = 1.5) -> MeasureSeries:
 
 def first_seconds(source: Path, path: Path, seconds: float) -> Path:
     """Write the first `seconds` of recording `source` to `path` (a short demo or patient clip)."""
-    from coach.recording import RecordingWriter
+    from coach.pose.recording import RecordingWriter
 
     rec = Recording(source)
     with RecordingWriter(path, rec.info) as writer:

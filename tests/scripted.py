@@ -13,11 +13,11 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from coach.conventions import MEASURE_NAMES, Reliability
-from coach.engine import Coach, EngineSettings
-from coach.exercises import Exercise
-from coach.measures import Measures
-from coach.verdict import Event, FrameVerdict
+from coach.engine.core import Coach, EngineSettings
+from coach.engine.exercises import Exercise
+from coach.engine.verdict import Event, FrameVerdict
+from coach.measure.conventions import MEASURE_NAMES, Reliability
+from coach.measure.measures import Measures
 
 DT_S = 1 / 16
 

@@ -35,8 +35,8 @@ from collections.abc import Iterable, Mapping
 
 import numpy as np
 
-from coach.landmarks import Landmark as L
-from coach.pose import Pose
+from coach.pose.core import Pose
+from coach.pose.landmarks import Landmark as L
 
 Skeleton = dict[L, np.ndarray]
 LEFT, UP, FORWARD = np.eye(3)

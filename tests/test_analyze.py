@@ -15,8 +15,8 @@ import numpy as np
 import pytest
 from conftest import SHARED
 
-from coach.analyze import AnalyzeOptions, analyze
-from coach.safety import NECK_RULE_IDS
+from coach.engine.safety import NECK_RULE_IDS
+from coach.session.analyze import AnalyzeOptions, analyze
 
 RECORDINGS = sorted(p.name.removesuffix(".jsonl.gz") for p in (SHARED / "landmarks").glob("*.jsonl.gz"))
 HOLD_STATES = ("hold", "cat", "cow")
@@ -167,10 +167,10 @@ def test_session_json_schema(analysed, name):
 
 def test_auto_finds_each_recordings_exercise(landmarks_dir):
     """--exercise auto: the exercise covering most of each recording is the truth's stretch."""
-    from coach.autodetect import Features, plan
-    from coach.exercises import load_library
-    from coach.measures import compute_measures
-    from coach.pipeline import open_poses
+    from coach.engine.autodetect import Features, plan
+    from coach.engine.exercises import load_library
+    from coach.measure.measures import compute_measures
+    from coach.session.pipeline import open_poses
 
     library = list(load_library().values())
     for name in RECORDINGS:
@@ -189,7 +189,7 @@ def test_auto_finds_each_recordings_exercise(landmarks_dir):
 
 def test_auto_splits_two_exercises(landmarks_dir, tmp_path):
     """Two recordings one after the other: two segments, the boundary where the second begins."""
-    from coach.recording import Recording, RecordingWriter
+    from coach.pose.recording import Recording, RecordingWriter
 
     first, second = (Recording(landmarks_dir / f"{n}.jsonl.gz") for n in ("prone_extension__01", "supine_twist__01"))
     joined = tmp_path / "joined.jsonl.gz"
@@ -221,7 +221,7 @@ def photo_video(photos_dir, tmp_path_factory) -> Path:
     """A 3 s, 320x240, 10 fps video of the bridge photos, each held for 0.75 s."""
     import cv2
 
-    from coach.sources import image_files, read_image
+    from coach.io.sources import image_files, read_image
 
     stills = [cv2.resize(read_image(p), (320, 240), interpolation=cv2.INTER_AREA)
               for p in image_files(photos_dir) if p.name.startswith("bridge__")]

@@ -14,8 +14,8 @@ from pathlib import Path
 import pytest
 
 from coach import cli
-from coach.analyze import AnalysisInterrupted, AnalyzeOptions, analyze, expand_inputs, output_names
 from coach.errors import InputError, OutputError
+from coach.session.analyze import AnalysisInterrupted, AnalyzeOptions, analyze, expand_inputs, output_names
 
 
 @pytest.fixture(autouse=True)
@@ -136,7 +136,7 @@ def test_disk_full_leaves_nothing_behind(tmp_path, landmarks_dir, monkeypatch, r
 
 def test_ctrl_c_writes_partial_outputs(tmp_path, landmarks_dir, monkeypatch, capsys):
     """Ctrl-C after 60 frames: every output covers those 60 frames, marked partial; exit code 130."""
-    from coach.engine import Coach
+    from coach.engine.core import Coach
 
     real_update, calls = Coach.update, [0]
 
@@ -187,7 +187,7 @@ def test_the_table_gives_an_image_no_hold_count(photos_dir, lite_model_path, lan
     and yes / no / can't judge for 'in position'; a recording keeps done/target and a percentage."""
     from types import SimpleNamespace
 
-    from coach.commands.analyze import _row
+    from coach.cli.analyze import _row
 
     photo = photos_dir / "childs_pose__Childs_Pose__1.jpg"
     image = analyze(photo, tmp_path / "img", AnalyzeOptions(exercise="childs_pose", model=str(lite_model_path)))
@@ -223,7 +223,7 @@ HIPS = {"hip_left_deg", "hip_right_deg"}
 ], ids=["later-phase-fewer", "earlier-phase-fewer", "other-measures"])
 def test_a_multi_phase_exercise_whose_phases_judge_different_measures_is_analysed(landmarks_dir, tmp_path, drop):
     """Moving on to a phase with other bands looked the old phase's bands up in the new one (KeyError)."""
-    from coach.exercises import get_exercise, load_exercise_file
+    from coach.engine.exercises import get_exercise, load_exercise_file
 
     folder = tmp_path / "mine"
     folder.mkdir()

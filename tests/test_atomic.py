@@ -5,8 +5,8 @@ import os
 
 import pytest
 
-from coach.atomic import atomic_open, ensure_dir, write_text
 from coach.errors import OutputError
+from coach.io.atomic import atomic_open, ensure_dir, write_text
 
 
 def test_write_replaces_target_and_leaves_no_temp(tmp_path):
@@ -45,7 +45,7 @@ def test_disk_full_is_one_line_output_error(tmp_path, monkeypatch):
         def __exit__(self, *exc):
             self._fh.close()
 
-    monkeypatch.setattr("coach.atomic.os.fdopen", FullFile)
+    monkeypatch.setattr("coach.io.atomic.os.fdopen", FullFile)
     with pytest.raises(OutputError, match="frames.csv.*disk full"):
         write_text(target, "t_s,value\n")
     assert not target.exists()
@@ -78,7 +78,7 @@ def test_folder_under_a_file_is_named(tmp_path):
 
 
 def test_a_written_file_gets_the_usual_permissions_not_mkstemps_private_ones(tmp_path):
-    from coach.recording import RecordingInfo, RecordingWriter
+    from coach.pose.recording import RecordingInfo, RecordingWriter
 
     old = os.umask(0o022)
     try:

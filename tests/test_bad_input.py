@@ -20,9 +20,9 @@ import numpy as np
 import pytest
 from test_sources import write_test_video
 
-from coach import models
-from coach.recording import Recording
-from coach.sources import read_image
+from coach.io.sources import read_image
+from coach.pose import models
+from coach.pose.recording import Recording
 
 PERSON = "neck_side_bend__Side_Neck_Stretch__0.jpg"  # one person standing, facing the camera
 TIMEOUT_S = 60
@@ -91,7 +91,7 @@ def _bad_recording(lines: list[str]):
 
 
 def _header(**changes) -> str:
-    from coach.recording import RecordingInfo
+    from coach.pose.recording import RecordingInfo
 
     return json.dumps({**RecordingInfo(fps=30.0, width=640, height=480).header(), **changes})
 

@@ -27,7 +27,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from coach.recording import MAX_BLANK_RUN, MAX_LINE_CHARS, Recording
+from coach.pose.recording import MAX_BLANK_RUN, MAX_LINE_CHARS, Recording
 
 REPO = Path(__file__).resolve().parent.parent
 BRIDGE = REPO / "exercises" / "bridge.toml"
@@ -489,8 +489,8 @@ def test_a_100000_frame_recording_still_loads(tmp_path, landmarks_dir):
 def test_every_measure_of_the_shared_recordings_lies_in_its_value_range(landmarks_dir):
     """The ranges exercise files are checked against are the ranges the measures really take: every
     10th frame of every shared recording (other people's hands included) reads inside them."""
-    from coach.conventions import MEASURE_NAMES, value_range
-    from coach.measures import compute_measures
+    from coach.measure.conventions import MEASURE_NAMES, value_range
+    from coach.measure.measures import compute_measures
 
     low, high = np.array([value_range(n) for n in MEASURE_NAMES]).T
     seen = np.zeros(len(MEASURE_NAMES), dtype=bool)

@@ -100,8 +100,8 @@ def test_every_command_help_has_an_example():
 def test_the_num_poses_option_default_is_the_detectors():
     import argparse
 
-    from coach.commands.options import add_num_poses
-    from coach.detector import DEFAULT_NUM_POSES
+    from coach.cli.options import add_num_poses
+    from coach.pose.detector import DEFAULT_NUM_POSES
 
     parser = argparse.ArgumentParser()
     add_num_poses(parser)

@@ -11,12 +11,12 @@ import pytest
 from demo_data import load, stretched
 
 from coach.cli import main
-from coach.compare import compare_series, dtw_path, numpy_dtw_path
-from coach.follow import Follower
-from coach.ghost import facing_x, ghost_pose, torso_px
-from coach.history import History
-from coach.pose import Pose
-from coach.teach import teach
+from coach.history.store import History
+from coach.physio.compare import compare_series, dtw_path, numpy_dtw_path
+from coach.physio.follow import Follower
+from coach.physio.teach import teach
+from coach.pose.core import Pose
+from coach.render.ghost import facing_x, ghost_pose, torso_px
 
 REFERENCE = "seated_spinal_twist__01"   # two holds, left side, a view change between them
 

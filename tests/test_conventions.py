@@ -11,9 +11,9 @@ import numpy as np
 import pytest
 import synthetic as S
 
-from coach.conventions import MEASURE_NAMES, MEASURES, SPEC, Reliability, View
-from coach.landmarks import Landmark as L
-from coach.measures import compute_measures, shoulder_width_ratio
+from coach.measure.conventions import MEASURE_NAMES, MEASURES, SPEC, Reliability, View
+from coach.measure.measures import compute_measures, shoulder_width_ratio
+from coach.pose.landmarks import Landmark as L
 
 FACE_HIDDEN = dict.fromkeys([L.NOSE, L.LEFT_EYE_INNER, L.LEFT_EYE, L.LEFT_EYE_OUTER, L.RIGHT_EYE_INNER,
                              L.RIGHT_EYE, L.RIGHT_EYE_OUTER, L.MOUTH_LEFT, L.MOUTH_RIGHT], 0.1)

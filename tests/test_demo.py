@@ -4,9 +4,8 @@ from __future__ import annotations
 
 import json
 
-from coach import cli
-from coach.commands.demo import samples
-from coach.paths import samples_dir
+from coach import cli, samples_dir
+from coach.cli.demo import samples
 
 
 def test_demo_samples_name_their_exercises():

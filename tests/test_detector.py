@@ -14,13 +14,12 @@ import numpy as np
 import pytest
 from test_sources import write_test_video
 
-from coach.detector import PoseDetector
 from coach.errors import ModelError
-from coach.landmarks import Landmark as L
-from coach.pipeline import open_poses
-from coach.pose import Frame
-from coach.sources import open_source, read_image
-from coach.tracking import torso_centre
+from coach.io.sources import Frame, open_source, read_image
+from coach.pose.detector import PoseDetector
+from coach.pose.landmarks import Landmark as L
+from coach.pose.tracking import torso_centre
+from coach.session.pipeline import open_poses
 
 pytestmark = pytest.mark.model
 

@@ -21,11 +21,11 @@ import numpy as np
 import pytest
 from scripted import SETTINGS, Segment, band, exercise, measures, run_script
 
-from coach.conventions import Reliability
-from coach.engine import Coach, EngineSettings, Routine, coach_offline, smooth_offline
-from coach.motion import NetSpeed
-from coach.pose import Pose, PoseFrame
-from coach.verdict import Alert, Event, EventKind, FrameVerdict, HoldState, MeasureVerdict, Status
+from coach.engine.core import Coach, EngineSettings, Routine, coach_offline, smooth_offline
+from coach.engine.verdict import Alert, Event, EventKind, FrameVerdict, HoldState, MeasureVerdict, Status
+from coach.measure.conventions import Reliability
+from coach.measure.motion import NetSpeed
+from coach.pose.core import Pose, PoseFrame
 
 TWIST_SIDED = dict(sides="left_right", side_from="sign:trunk_rotation_deg", rest_s=0.5, phases=[
     {"name": "twist", "hold_s": 1.0, "envelope": {"trunk_rotation_deg": band(15, 45, min_reliability="low")}}])

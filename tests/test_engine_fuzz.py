@@ -22,12 +22,12 @@ from hypothesis import strategies as st
 from scripted import SETTINGS as SCRIPT_SETTINGS
 from scripted import band, exercise, measures
 
-from coach.engine import Coach
-from coach.exercises import load_library
-from coach.landmarks import NUM_LANDMARKS
-from coach.pose import Pose
-from coach.recording import Recording
-from coach.verdict import FrameVerdict
+from coach.engine.core import Coach
+from coach.engine.exercises import load_library
+from coach.engine.verdict import FrameVerdict
+from coach.pose.core import Pose
+from coach.pose.landmarks import NUM_LANDMARKS
+from coach.pose.recording import Recording
 
 settings.register_profile("engine-fuzz", max_examples=int(os.environ.get("COACH_FUZZ_EXAMPLES", "10000")),
                           deadline=None, database=None, suppress_health_check=[HealthCheck.too_slow])

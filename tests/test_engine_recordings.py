@@ -28,11 +28,11 @@ from pathlib import Path
 
 import pytest
 
-from coach.engine import Coach, EngineSettings, coach_offline
-from coach.exercises import get_exercise
-from coach.recording import Recording
-from coach.safety import NECK_RULE_IDS, TWIST_RULE_IDS
-from coach.verdict import EventKind, FrameVerdict
+from coach.engine.core import Coach, EngineSettings, coach_offline
+from coach.engine.exercises import get_exercise
+from coach.engine.safety import NECK_RULE_IDS, TWIST_RULE_IDS
+from coach.engine.verdict import EventKind, FrameVerdict
+from coach.pose.recording import Recording
 
 RECORDINGS = ("bridge__01", "cat_cow__01", "childs_pose__01", "neck_side_bend__01", "prone_extension__01",
               "seated_spinal_twist__01", "supine_twist__01")

@@ -1,4 +1,4 @@
-"""`coach.envelope`: bands, gates, hysteresis, "can't judge", sides (pure; synthetic Measures)."""
+"""`coach.engine.envelope`: bands, gates, hysteresis, "can't judge", sides (pure; synthetic Measures)."""
 
 from __future__ import annotations
 
@@ -7,8 +7,7 @@ import math
 import numpy as np
 import pytest
 
-from coach.conventions import MEASURE_NAMES, SPEC, Posture, Reliability, View
-from coach.envelope import (
+from coach.engine.envelope import (
     LOW_RELIABILITY,
     NOT_SEEN,
     SIDE_UNKNOWN,
@@ -20,8 +19,9 @@ from coach.envelope import (
     toward_side,
     twist_limit,
 )
-from coach.exercises import Band, get_exercise
-from coach.measures import Measures
+from coach.engine.exercises import Band, get_exercise
+from coach.measure.conventions import MEASURE_NAMES, SPEC, Posture, Reliability, View
+from coach.measure.measures import Measures
 
 
 def make(view: View = View.SIDE, posture: Posture = Posture.SUPINE, **values: float) -> Measures:

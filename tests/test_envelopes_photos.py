@@ -1,14 +1,14 @@
 """The exercise envelopes against real people: the shared photos through the real model.
 
-Each photo goes through `coach.detector` (full model, image mode) and `coach.measures`, then through
-`coach.envelope.in_envelope` for every exercise (every phase; the side from the exercise's own
+Each photo goes through `coach.pose.detector` (full model, image mode) and `coach.measure.measures`, then through
+`coach.engine.envelope.in_envelope` for every exercise (every phase; the side from the exercise's own
 `side_from` rule). A photo is ACCEPTED by an exercise when some phase says inside = True.
 
 - every `stretch` photo is inside its own exercise's envelope (EXCEPTIONS lists the ones that are
   not, each with its reason), and no `start` photo is;
 - over all photos x all exercises at most 10% of the negatives are accepted; photos of stretches
   with no exercise of their own (NO_EXERCISE) are negatives for every exercise;
-- every `neck_involved=yes` photo raises a neck rule of `coach.safety` (neck angles or a hand at the
+- every `neck_involved=yes` photo raises a neck rule of `coach.engine.safety` (neck angles or a hand at the
   head), and no `neck_involved=no` photo does;
 - every band of a photo's own exercise that could not be judged from the photo's view, or was
   judged only on a low-reliability estimate, is written down in LOW_RELIABILITY_CASES.
@@ -19,9 +19,9 @@ from __future__ import annotations
 
 import pytest
 
-from coach.envelope import LOW_RELIABILITY as LOW
-from coach.envelope import SIDE_UNKNOWN, EnvelopeResult, detect_side, in_envelope
-from coach.exercises import Exercise, Safety, load_library
+from coach.engine.envelope import LOW_RELIABILITY as LOW
+from coach.engine.envelope import SIDE_UNKNOWN, EnvelopeResult, detect_side, in_envelope
+from coach.engine.exercises import Exercise, Safety, load_library
 
 pytestmark = pytest.mark.model
 
@@ -77,10 +77,9 @@ def library() -> dict[str, Exercise]:
 
 @pytest.fixture(scope="module")
 def photo_measures(photos_dir, photo_labels, model_path):
-    from coach.detector import PoseDetector
-    from coach.measures import compute_measures
-    from coach.pose import Frame
-    from coach.sources import read_image
+    from coach.io.sources import Frame, read_image
+    from coach.measure.measures import compute_measures
+    from coach.pose.detector import PoseDetector
 
     out = {}
     with PoseDetector(model_path, "image") as detector:
@@ -163,9 +162,9 @@ def test_stretches_without_an_exercise_are_accepted_by_no_back_stretch(photo_lab
 
 
 def neck_alerts(exercise_id: str | None, library, measures) -> list[str]:
-    """The neck rules of `coach.safety` this single pose violates, with the exercise's limits (the
+    """The neck rules of `coach.engine.safety` this single pose violates, with the exercise's limits (the
     defaults for a stretch without an exercise of its own)."""
-    from coach.safety import NECK_RULE_IDS, RULES, Level, RuleInput, evaluate
+    from coach.engine.safety import NECK_RULE_IDS, RULES, Level, RuleInput, evaluate
 
     safety = library[exercise_id].safety if exercise_id else Safety()
     readings = evaluate(RULES, RuleInput(pose_seen=True, values=measures.as_dict(), view=measures.view), safety)
@@ -187,7 +186,7 @@ def test_neck_involved_photos_raise_the_neck_alert_and_others_do_not(photo_label
 
 
 def test_every_low_reliability_case_is_written_down(photo_labels, photo_measures, library):
-    from coach.conventions import Reliability
+    from coach.measure.conventions import Reliability
 
     found = {}
     for row in photo_labels:
@@ -221,8 +220,8 @@ def _state(truth: dict, t_s: float) -> str:
 def test_recording_holds_are_inside_when_seen_from_the_exercise_view(landmarks_dir, library, name):
     import json
 
-    from coach.measures import compute_measures
-    from coach.recording import read_recording
+    from coach.measure.measures import compute_measures
+    from coach.pose.recording import read_recording
 
     exercise, truth = library[name.split("__")[0]], json.loads((landmarks_dir / f"{name}.truth.json").read_text())
     inside, total = 0, 0
@@ -244,8 +243,8 @@ def test_the_side_rules_name_the_side_as_the_recordings_truth_does(landmarks_dir
     import collections
     import json
 
-    from coach.measures import compute_measures
-    from coach.recording import read_recording
+    from coach.measure.measures import compute_measures
+    from coach.pose.recording import read_recording
 
     exercise, truth = library[name.split("__")[0]], json.loads((landmarks_dir / f"{name}.truth.json").read_text())
     votes: dict[tuple, collections.Counter] = collections.defaultdict(collections.Counter)

@@ -5,11 +5,11 @@ from __future__ import annotations
 
 import pytest
 
+from coach import exercises_dir
 from coach.cli import main
-from coach.conventions import SPEC, Reliability
+from coach.engine.exercises import EXERCISES_ENV, get_exercise, load_exercise, load_exercise_file, load_library
 from coach.errors import ExerciseError
-from coach.exercises import EXERCISES_ENV, get_exercise, load_exercise, load_exercise_file, load_library
-from coach.paths import exercises_dir
+from coach.measure.conventions import SPEC, Reliability
 
 # Labels of the shared recordings and photos -> exercise ids (the engine and photo tests rely on these).
 LABEL_IDS = {"cat_cow", "childs_pose", "bridge", "seated_spinal_twist", "prone_extension", "supine_twist",

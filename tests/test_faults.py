@@ -4,7 +4,7 @@ what is not a coach result. Each row runs the real command line and expects one 
 nothing half-written: no hidden temporary, the output absent - or, when an earlier complete result
 was there, that result unchanged.
 
-The full disk comes two ways. `COACH_FAULT_ENOSPC_AFTER_BYTES` (`coach.faults`, read in one place)
+The full disk comes two ways. `COACH_FAULT_ENOSPC_AFTER_BYTES` (`coach.io.faults`, read in one place)
 makes every writer raise ENOSPC after N bytes; a row's budget is 0 (the first byte), a share of
 what a clean run writes (mid-stream), what it writes less one byte (the last file), or enough for
 everything before the video and half the video (which OpenCV writes without reporting a failure,
@@ -28,10 +28,10 @@ import cv2
 import pytest
 from test_sources import write_test_video
 
-from coach.faults import ENV as FAULT_ENV
-from coach.pose import Pose, PoseFrame
-from coach.recording import Recording, RecordingInfo, RecordingWriter
-from coach.sources import read_image
+from coach.io.faults import ENV as FAULT_ENV
+from coach.io.sources import read_image
+from coach.pose.core import Pose, PoseFrame
+from coach.pose.recording import Recording, RecordingInfo, RecordingWriter
 
 PERSON = "neck_side_bend__Side_Neck_Stretch__0.jpg"   # one person standing, facing the camera
 REC, DEMO, PAIR = "cat_cow__01.jsonl.gz", "bridge__01.jsonl.gz", "childs_pose__01.jsonl.gz"

@@ -8,9 +8,8 @@ import dataclasses
 import numpy as np
 import pytest
 
-from coach.conventions import View
-from coach.exercises import get_exercise
-from coach.framing import (
+from coach.engine.exercises import get_exercise
+from coach.engine.framing import (
     COME_CLOSER,
     STEP_BACK,
     STEP_INTO_VIEW,
@@ -18,8 +17,9 @@ from coach.framing import (
     FramingGate,
     check_framing,
 )
-from coach.pose import Pose
-from coach.recording import Recording
+from coach.measure.conventions import View
+from coach.pose.core import Pose
+from coach.pose.recording import Recording
 
 PRONE = "prone_extension__01.jsonl.gz"   # side-on for its first 9 s, then filmed from the front (INDEX.md)
 

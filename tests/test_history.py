@@ -14,7 +14,7 @@ from demo_data import first_seconds
 
 from coach.cli import main
 from coach.errors import OutputError
-from coach.history import (
+from coach.history.store import (
     MAX_SESSIONS_PER_DAY,
     SCHEMA_VERSION,
     History,
@@ -128,7 +128,7 @@ def test_the_same_stretch_too_often_in_a_day_warns(db, landmarks_dir, tmp_path):
         _add(history, "supine_twist", WHEN + timedelta(hours=5), 70.0, 1)
         (warning,) = overuse_warnings(history.sessions())
     assert warning.startswith(f"supine_twist: {MAX_SESSIONS_PER_DAY + 1} sessions on 2026-03-02") and "ligaments" in warning
-    from coach.analyze import AnalyzeOptions, analyze
+    from coach.session.analyze import AnalyzeOptions, analyze
 
     report = analyze(landmarks_dir / "cat_cow__01.jsonl.gz", tmp_path / "a", AnalyzeOptions("cat_cow", video=False))
     again = tmp_path / "again.sqlite"
@@ -322,12 +322,12 @@ def test_a_pain_stop_in_live_is_stored_and_shown(landmarks_dir, tmp_path, db, ca
     """The x key stops the session for pain; the history keeps it and `coach history` says so."""
     import argparse
 
-    from coach.capture import open_feed
-    from coach.commands.live import record_history
-    from coach.display import NoWindow
-    from coach.exercises import get_exercise
-    from coach.live import LiveOptions, run_live
-    from coach.routine import Routine
+    from coach.cli.live import record_history
+    from coach.engine.exercises import get_exercise
+    from coach.engine.routine import Routine
+    from coach.render.display import NoWindow
+    from coach.session.capture import open_feed
+    from coach.session.live import LiveOptions, run_live
 
     class PainAt(NoWindow):
         def key(self):

@@ -15,15 +15,16 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from coach.capture import Captured, Feed, FeedInfo, LatestFrame, open_feed, paced
-from coach.display import NoWindow
+from coach.engine.exercises import get_exercise
+from coach.engine.routine import Routine, RoutineError, apply_overrides, load_routine
+from coach.engine.verdict import EventKind
 from coach.errors import InputError
-from coach.exercises import get_exercise
-from coach.live import LiveOptions, run_live, summary_lines
-from coach.live_session import KEY_HELP, KEYS, PAIN_ADVICE, PAIN_RULE, Action, LiveSession
-from coach.recording import Recording, RecordingWriter
-from coach.routine import Routine, RoutineError, apply_overrides, load_routine
-from coach.screening import (
+from coach.pose.recording import Recording, RecordingWriter
+from coach.render.display import NoWindow
+from coach.session.capture import Captured, Feed, FeedInfo, LatestFrame, open_feed, paced
+from coach.session.live import LiveOptions, run_live, summary_lines
+from coach.session.live_session import KEY_HELP, KEYS, PAIN_ADVICE, PAIN_RULE, Action, LiveSession
+from coach.session.screening import (
     ScreeningBlocked,
     ScreeningNotAnswered,
     enforce,
@@ -32,7 +33,6 @@ from coach.screening import (
     screen,
     terminal_asker,
 )
-from coach.verdict import EventKind
 
 REPO = Path(__file__).resolve().parent.parent
 EXAMPLE_ROUTINE = REPO / "exercises" / "routines" / "gentle_back.toml"
@@ -63,7 +63,7 @@ def _state_dir(tmp_path, monkeypatch):
 
 
 def routine(*items: tuple[str, dict]) -> Routine:
-    from coach.routine import RoutineItem
+    from coach.engine.routine import RoutineItem
 
     return Routine("test", tuple(apply_overrides(get_exercise(i), RoutineItem(id=i, **o)) for i, o in items))
 
@@ -156,7 +156,7 @@ def test_every_action_has_a_key_and_the_help_names_it():
 
 
 def test_mirror_fullscreen_text_and_plot_keys_change_the_session(tmp_path):
-    from coach.live import input_info
+    from coach.session.live import input_info
 
     feed = Feed(FeedInfo("camera", "camera 0", 30.0, (320, 240)), lambda: iter(()))
     session = LiveSession(routine(("childs_pose", {})), LiveOptions(tmp_path), input_info(feed))
@@ -174,7 +174,7 @@ def test_mirror_fullscreen_text_and_plot_keys_change_the_session(tmp_path):
 
 
 def test_presentation_mode_uses_larger_text_and_the_envelope_numbers(tmp_path):
-    from coach.live import input_info
+    from coach.session.live import input_info
 
     feed = Feed(FeedInfo("camera", "camera 0", 30.0, (320, 240)), lambda: iter(()))
     session = LiveSession(routine(("childs_pose", {})), LiveOptions(tmp_path, present=True), input_info(feed))
@@ -185,7 +185,7 @@ def test_presentation_mode_uses_larger_text_and_the_envelope_numbers(tmp_path):
 # --- sound ------------------------------------------------------------------------------------------
 
 def test_sounds_never_fail_and_honour_mute(tmp_path):
-    from coach.sound import CUES, Sounds, tone_samples
+    from coach.render.sound import CUES, Sounds, tone_samples
 
     assert len(tone_samples(CUES["hold_complete"])) == 2 * round(0.12 * 22050) + 2 * round(0.22 * 22050)
     with Sounds(mute=True) as muted:
@@ -203,7 +203,7 @@ def test_sounds_never_fail_and_honour_mute(tmp_path):
 def write_video(path: Path, photos: list[tuple[Path, float]], fps: float = 10.0, size=(640, 480)) -> Path:
     import cv2
 
-    from coach.sources import read_image
+    from coach.io.sources import read_image
 
     writer = cv2.VideoWriter(str(path), cv2.VideoWriter_fourcc(*"mp4v"), fps, size)
     try:
@@ -236,7 +236,7 @@ def test_video_from_photos_with_the_lite_model_records_and_saves_video(photos_di
     assert len(frames) == data["frames"] and all(not f.pose.is_empty for f in frames)
     assert data["input"]["model"] == lite_model_path.name, "the session names the model it was coached with"
     assert Recording(out / "landmarks.jsonl.gz").info.model == lite_model_path.name
-    from coach.video import VideoInfo
+    from coach.io.video import VideoInfo
 
     info = VideoInfo.from_path(out / "annotated.mp4")
     assert info.size_px == (640, 480) and info.frame_count >= len(frames)
@@ -341,7 +341,7 @@ def test_a_yes_blocks_without_clinician_and_not_with_one():
 
 
 def test_answers_are_remembered_for_the_day_and_no_input_is_not_a_no():
-    from coach.screening import remember
+    from coach.session.screening import remember
 
     ex = [get_exercise("childs_pose")]
     with pytest.raises(ScreeningNotAnswered):
@@ -358,7 +358,7 @@ def test_answers_are_remembered_for_the_day_and_no_input_is_not_a_no():
 def test_a_scripted_no_does_not_erase_a_yes_given_today():
     """`--answers no` after a "yes" the same day still blocks (it used to replace the remembered yes);
     `--rescreen` asks again."""
-    from coach.screening import remember
+    from coach.session.screening import remember
 
     ex = [get_exercise("childs_pose")]
     n = len(questions_for(ex))
@@ -385,8 +385,8 @@ def test_the_command_refuses_to_start_without_answers_or_on_a_yes(tmp_path, stdi
 
 
 def test_window_questions_are_answered_with_keys():
-    from coach.commands.live import window_asker
-    from coach.overlay import OverlayStyle
+    from coach.cli.live import window_asker
+    from coach.render.overlay import OverlayStyle
 
     ex = [get_exercise("childs_pose")]
     n = len(questions_for(ex))
@@ -403,7 +403,7 @@ def test_window_questions_are_answered_with_keys():
     ({}, "darwin", None),
 ])
 def test_no_display_is_a_clear_error_not_a_crash(environ, platform, problem):
-    from coach.display import DisplayError, check_display
+    from coach.render.display import DisplayError, check_display
 
     if problem is None:
         check_display(environ, platform)

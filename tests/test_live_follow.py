@@ -12,10 +12,10 @@ import pytest
 from demo_data import first_seconds
 
 from coach.cli import main
-from coach.display import NoWindow
-from coach.ghost import torso_px
-from coach.live_follow import FollowAlong
-from coach.overlay import Overlay
+from coach.physio.live_follow import FollowAlong
+from coach.render.display import NoWindow
+from coach.render.ghost import torso_px
+from coach.render.overlay import Overlay
 
 CHILDS_POSE = "childs_pose__01.jsonl.gz"   # kneeling side-on, holding from 0.4 s on
 CAT_COW = "cat_cow__01.jsonl.gz"
@@ -65,7 +65,7 @@ class Spy:
 
         monkeypatch.setattr(Overlay, "annotate", spy_annotate)
         monkeypatch.setattr(FollowAlong, "step", spy_step)
-        monkeypatch.setattr("coach.live_session.draw_status", lambda img, text, *a: self.status.append(text))
+        monkeypatch.setattr("coach.session.live_session.draw_status", lambda img, text, *a: self.status.append(text))
 
 
 def test_following_the_same_recording_scores_high_and_draws_the_ghost_on_the_person(childs, tmp_path, monkeypatch,
@@ -104,12 +104,12 @@ def test_another_exercise_demonstrated_scores_low(childs, landmarks_dir, tmp_pat
 
 
 def test_restarting_the_exercise_restarts_the_demonstration(childs, tmp_path, monkeypatch):
-    from coach.capture import open_feed
-    from coach.commands.teach import load_poses
-    from coach.exercises import get_exercise
-    from coach.live import LiveOptions, run_live
-    from coach.live_follow import Reference
-    from coach.routine import Routine
+    from coach.cli.teach import load_poses
+    from coach.engine.exercises import get_exercise
+    from coach.engine.routine import Routine
+    from coach.physio.live_follow import Reference
+    from coach.session.capture import open_feed
+    from coach.session.live import LiveOptions, run_live
 
     spy = Spy(monkeypatch)
     demo = load_poses(str(childs), quiet=True)

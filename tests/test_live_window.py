@@ -70,8 +70,8 @@ def _near(img: np.ndarray, rgb: np.ndarray, tol: int = 12) -> int:
 
 def _ring(img: np.ndarray, size_px: tuple[int, int]) -> np.ndarray:
     """The pixels of the hold ring's annulus, where the overlay lays it out on a frame of `size_px`."""
-    from coach.exercises import get_exercise
-    from coach.overlay import Overlay
+    from coach.engine.exercises import get_exercise
+    from coach.render.overlay import Overlay
 
     lay = Overlay(get_exercise("knee_to_chest")).layout(*size_px)
     (cx, cy), r, t = lay.ring_center_px, lay.ring_radius_px, lay.ring_thickness_px

@@ -14,8 +14,8 @@ import synthetic as S
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from coach.conventions import MEASURE_NAMES, SPEC, Reliability, View
-from coach.geometry import (
+from coach.measure.conventions import MEASURE_NAMES, SPEC, Reliability, View
+from coach.measure.geometry import (
     angle_between_deg,
     body_frame,
     joint_angle_deg,
@@ -24,10 +24,10 @@ from coach.geometry import (
     signed_angle_2d_deg,
     signed_angle_about_deg,
 )
-from coach.landmarks import Landmark as L
-from coach.measures import MARGINAL_VISIBILITY, MEASURE_INDEX, NEEDS, Measures, compute_measures
-from coach.pose import Pose
-from coach.recording import Recording
+from coach.measure.measures import MARGINAL_VISIBILITY, MEASURE_INDEX, NEEDS, Measures, compute_measures
+from coach.pose.core import Pose
+from coach.pose.landmarks import Landmark as L
+from coach.pose.recording import Recording
 
 JOINT_NAMES = [n for n in MEASURE_NAMES if SPEC[n].paired]
 

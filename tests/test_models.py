@@ -14,8 +14,8 @@ from pathlib import Path
 
 import pytest
 
-from coach import models
 from coach.errors import ModelError
+from coach.pose import models
 
 LITE = models.model_filename("lite")
 

@@ -14,15 +14,15 @@ import cv2
 import numpy as np
 import pytest
 
-from coach import measures as measures_mod
-from coach.conventions import Reliability
-from coach.exercises import Exercise, get_exercise, load_library
-from coach.landmarks import SKELETON
-from coach.landmarks import Landmark as L
-from coach.overlay import Overlay, OverlayStyle, measure_label
-from coach.pose import Pose, PoseFrame
-from coach.recording import Recording
-from coach.verdict import Alert, FrameVerdict, HoldState, MeasureVerdict, Severity, Status
+from coach.engine.exercises import Exercise, get_exercise, load_library
+from coach.engine.verdict import Alert, FrameVerdict, HoldState, MeasureVerdict, Severity, Status
+from coach.measure import measures as measures_mod
+from coach.measure.conventions import Reliability
+from coach.pose.core import Pose, PoseFrame
+from coach.pose.landmarks import SKELETON
+from coach.pose.landmarks import Landmark as L
+from coach.pose.recording import Recording
+from coach.render.overlay import Overlay, OverlayStyle, measure_label
 
 W, H = 1280, 720
 BG = 60  # uniform grey background: every drawn pixel differs from it
@@ -387,8 +387,8 @@ def test_every_shipped_exercise_and_phase_draws(frame):
 
 def test_real_engine_verdicts_are_drawn(landmarks_dir, bridge):
     if not hasattr(measures_mod, "compute_measures"):
-        pytest.skip("coach.measures.compute_measures is not built yet: the engine cannot run")
-    from coach.engine import Coach
+        pytest.skip("coach.measure.measures.compute_measures is not built yet: the engine cannot run")
+    from coach.engine.core import Coach
 
     coach, ov = Coach(bridge), Overlay(bridge)
     drawn = 0
@@ -426,7 +426,7 @@ def test_gauges_that_do_not_fit_are_left_out_not_drawn_over_the_cue(bridge):
 
 
 def test_opencv4_ascii_fallback_keeps_the_degree_sign(monkeypatch):
-    from coach import overlay_widgets as ow
+    from coach.render import overlay_widgets as ow
 
     monkeypatch.setattr(ow, "NATIVE_UNICODE", False)
     ow.text_width.cache_clear()
@@ -446,7 +446,7 @@ def test_opencv4_ascii_fallback_keeps_the_degree_sign(monkeypatch):
 def test_the_neck_tilt_side_is_shown_as_the_shoulder_the_ear_moves_toward(w, h):
     """The truth names a neck tilt by the shoulder the ear moves toward; the person reads the same
     words, wrapped onto a second line rather than cut off."""
-    from coach.overlay_widgets import text_width, wrap
+    from coach.render.overlay_widgets import text_width, wrap
 
     neck = get_exercise("neck_side_bend")
     ov = Overlay(neck)

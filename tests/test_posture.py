@@ -10,11 +10,11 @@ from pathlib import Path
 import pytest
 import synthetic as S
 
-from coach.conventions import Posture, View
-from coach.landmarks import Landmark as L
-from coach.pose import Pose
-from coach.posture import classify_posture, classify_view, posture_and_view
-from coach.recording import Recording
+from coach.measure.conventions import Posture, View
+from coach.measure.posture import classify_posture, classify_view, posture_and_view
+from coach.pose.core import Pose
+from coach.pose.landmarks import Landmark as L
+from coach.pose.recording import Recording
 
 POSTURES = {
     Posture.STANDING: S.standing, Posture.SEATED: S.seated_on_floor, Posture.KNEELING: S.kneeling,

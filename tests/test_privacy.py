@@ -17,7 +17,7 @@ from pathlib import Path
 
 import pytest
 
-from coach import detector
+from coach.pose import detector
 
 PHOTO, EXERCISE = "bridge__Butt_Lift_Bridge__0.jpg", "bridge"  # a held bridge, seen from the side
 TIMEOUT_S = 120

@@ -17,8 +17,8 @@ import cv2
 import pytest
 from test_sources import write_test_video
 
-from coach.native_log import ENV_DEBUG, ENV_NATIVE_LOG, NativeLogWindow
-from coach.sources import read_image
+from coach.io.sources import read_image
+from coach.pose.native_log import ENV_DEBUG, ENV_NATIVE_LOG, NativeLogWindow
 
 START, HELD = "bridge__Pelvic_Tilt_Into_Bridge__0.jpg", "bridge__Pelvic_Tilt_Into_Bridge__1.jpg"
 FPS = 10.0
@@ -101,8 +101,8 @@ def test_verbose_keeps_the_native_lines_in_the_log_file(photos_dir, tmp_path, li
 @pytest.mark.parametrize("mode", ["image", "video", "live"])
 def test_no_native_line_reaches_fd_2_in_any_mode(mode, photos_dir, lite_model_path, capfd):
     """In-process, at the file-descriptor level (capfd sees what C++ writes to fd 2)."""
-    from coach.detector import PoseDetector
-    from coach.pose import Frame
+    from coach.io.sources import Frame
+    from coach.pose.detector import PoseDetector
 
     rgb = read_image(photos_dir / HELD)
     found = 0

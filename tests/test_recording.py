@@ -10,13 +10,20 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from coach import models
+from coach import samples_dir
 from coach.errors import RecordingError
-from coach.landmarks import NUM_LANDMARKS
-from coach.paths import samples_dir
-from coach.pipeline import open_poses
-from coach.pose import Pose, PoseFrame
-from coach.recording import COORD_DECIMALS, SCORE_DECIMALS, TIME_DECIMALS, Recording, RecordingInfo, RecordingWriter
+from coach.pose import models
+from coach.pose.core import Pose, PoseFrame
+from coach.pose.landmarks import NUM_LANDMARKS
+from coach.pose.recording import (
+    COORD_DECIMALS,
+    SCORE_DECIMALS,
+    TIME_DECIMALS,
+    Recording,
+    RecordingInfo,
+    RecordingWriter,
+)
+from coach.session.pipeline import open_poses
 
 INFO = RecordingInfo(fps=29.97, width=640, height=480, model="pose_landmarker_full.task", label="test")
 SAMPLES = ("bridge", "cat_cow", "seated_spinal_twist", "neck_side_bend")
@@ -174,7 +181,7 @@ def test_a_recording_replays_through_the_pipeline_without_a_model(monkeypatch, t
     def no_model(*args, **kwargs):
         raise AssertionError("a recording must not need a model")
 
-    monkeypatch.setattr("coach.pipeline.resolve_model", no_model)
+    monkeypatch.setattr("coach.session.pipeline.resolve_model", no_model)
     monkeypatch.setattr(models, "download_model", no_model)
     sample = samples_dir() / "cat_cow.jsonl.gz"
     with open_poses(sample) as stream:

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import pytest
 
+from coach.engine.red_flags import RED_FLAGS_PATH, RedFlagError, flags_for, load_red_flags
 from coach.errors import CoachError
-from coach.red_flags import RED_FLAGS_PATH, RedFlagError, flags_for, load_red_flags
 
 REQUIRED = {"numbness_tingling", "leg_pain", "bladder_bowel", "fever_weight_loss", "osteoporosis",
             "recent_trauma", "neck_dizziness"}
@@ -50,7 +50,7 @@ def test_flags_for_rejects_an_unknown_area():
 
 
 def test_default_path_is_inside_the_package():
-    assert RED_FLAGS_PATH.name == "red_flags.toml" and RED_FLAGS_PATH.parent.name == "coach"
+    assert RED_FLAGS_PATH.name == "red_flags.toml" and RED_FLAGS_PATH.parent.name == "engine"
 
 
 def test_a_minimal_file_loads_with_the_defaults(tmp_path):

@@ -11,9 +11,9 @@ from pathlib import Path
 
 import pytest
 
-from coach.analyze import AnalyzeOptions, analyze
-from coach.exercises import get_exercise
-from coach.paths import exercises_dir, samples_dir
+from coach import exercises_dir, samples_dir
+from coach.engine.exercises import get_exercise
+from coach.session.analyze import AnalyzeOptions, analyze
 
 CHROMIUM = Path("/usr/bin/chromium")
 NASTY = '<script>alert("x")</script> & <b>bold</b>'
@@ -127,7 +127,7 @@ def test_chromium_renders_summary_and_plots(cat_report, tmp_path):
 
 RACE = """
 import threading
-from coach import report_plots
+from coach.report import plots as report_plots
 errors = []
 def other():
     import matplotlib.pyplot   # what mediapipe's vision package does while the detector loads

@@ -14,16 +14,16 @@ import numpy as np
 import pytest
 from scripted import Segment, exercise, run_script
 
-from coach.alerts import RuleTimer, StopRule
-from coach.conventions import MEASURE_NAMES, Reliability, View
-from coach.engine import Coach
-from coach.exercises import Safety
-from coach.landmarks import NUM_LANDMARKS
-from coach.measures import Measures
-from coach.motion import ReversalTracker, presence
-from coach.pose import Pose
-from coach.safety import RULES, STOP_ADVICE, Level, RuleInput, evaluate, level_above, level_below, rule_by_id
-from coach.verdict import EventKind, Severity, Status
+from coach.engine.alerts import RuleTimer, StopRule
+from coach.engine.core import Coach
+from coach.engine.exercises import Safety
+from coach.engine.safety import RULES, STOP_ADVICE, Level, RuleInput, evaluate, level_above, level_below, rule_by_id
+from coach.engine.verdict import EventKind, Severity, Status
+from coach.measure.conventions import MEASURE_NAMES, Reliability, View
+from coach.measure.measures import Measures
+from coach.measure.motion import ReversalTracker, presence
+from coach.pose.core import Pose
+from coach.pose.landmarks import NUM_LANDMARKS
 
 V, B, C, U = Level.VIOLATED, Level.BETWEEN, Level.CLEAR, Level.UNKNOWN
 INC = "trunk_inclination_deg"
@@ -219,8 +219,8 @@ def test_alert_record_carries_value_limit_and_message():
 
 
 def test_an_active_alert_quotes_the_value_that_broke_the_limit_not_one_inside_the_hysteresis():
-    from coach.alerts import AlertBoard
-    from coach.safety import Reading
+    from coach.engine.alerts import AlertBoard
+    from coach.engine.safety import Reading
 
     rule = rule_by_id("neck_flexion")
     board = AlertBoard((rule,), stale_s=1.0, stop=StopRule(3, 60.0))

@@ -23,9 +23,9 @@ import cv2
 import pytest
 from test_sources import write_test_video
 
-from coach.recording import Recording
-from coach.sources import read_image
-from coach.video import VideoInfo
+from coach.io.sources import read_image
+from coach.io.video import VideoInfo
+from coach.pose.recording import Recording
 
 PERSON = "neck_side_bend__Side_Neck_Stretch__0.jpg"   # one person standing, facing the camera
 RECORDING = "seated_spinal_twist__01.jsonl.gz"          # the longest shared recording: 1157 frames

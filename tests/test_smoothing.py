@@ -8,8 +8,8 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from coach.engine import EngineSettings
-from coach.smoothing import OneEuroFilter, fill_short_gaps, series_speed, smooth_series
+from coach.engine.core import EngineSettings
+from coach.measure.smoothing import OneEuroFilter, fill_short_gaps, series_speed, smooth_series
 
 S = EngineSettings()
 FPS = 30.0

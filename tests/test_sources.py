@@ -12,7 +12,7 @@ import pytest
 from PIL import Image, ImageOps
 
 from coach.errors import InputError
-from coach.sources import _increasing, apply_orientation, image_files, open_source, read_image, source_kind, to_rgb8
+from coach.io.sources import _increasing, apply_orientation, image_files, open_source, read_image, source_kind, to_rgb8
 
 H, W = 48, 64
 

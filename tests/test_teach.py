@@ -9,10 +9,10 @@ import pytest
 from demo_data import RECORDINGS, load, truth_holds
 
 from coach.cli import main
-from coach.engine import Coach
-from coach.envelope import detect_side, in_envelope
-from coach.exercises import load_exercise_file
-from coach.teach import MeasureSeries, NoStableHold, TeachSettings, find_holds, teach
+from coach.engine.core import Coach
+from coach.engine.envelope import detect_side, in_envelope
+from coach.engine.exercises import load_exercise_file
+from coach.physio.teach import MeasureSeries, NoStableHold, TeachSettings, find_holds, teach
 
 SOURCES = ("childs_pose__01", "seated_spinal_twist__01")   # no sides; sides (lower:knee)
 TOLERANCE_S = 1.0   # truth boundaries are +-0.5 s; the engine settles 0.3 s and lags its smoothing
@@ -43,7 +43,7 @@ def test_the_taught_envelope_holds_where_the_truth_holds(taught, landmarks_dir):
 
 def test_the_demonstrator_completes_their_own_hold(taught, landmarks_dir):
     """The hold target is set so the demonstration itself completes it when the engine times it."""
-    from coach.verdict import EventKind
+    from coach.engine.verdict import EventKind
 
     name, result = taught
     _, series = load(landmarks_dir, name)
@@ -63,10 +63,9 @@ def test_the_taught_envelope_rejects_the_other_recordings(taught, landmarks_dir)
 
 @pytest.fixture(scope="module")
 def photo_measures(photos_dir, photo_labels, model_path):
-    from coach.detector import PoseDetector
-    from coach.measures import compute_measures
-    from coach.pose import Frame
-    from coach.sources import read_image
+    from coach.io.sources import Frame, read_image
+    from coach.measure.measures import compute_measures
+    from coach.pose.detector import PoseDetector
 
     with PoseDetector(model_path, "image") as detector:
         return {row["file"]: compute_measures(*_poses(detector.detect(Frame(float(i), i, read_image(

@@ -10,7 +10,7 @@ import numpy as np
 import pytest
 
 from coach.errors import InputError, OutputError
-from coach.video import VideoInfo, VideoSink
+from coach.io.video import VideoInfo, VideoSink
 
 
 def frames(n: int, w: int, h: int) -> list[np.ndarray]:

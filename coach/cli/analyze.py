@@ -1,0 +1,194 @@
+"""`coach analyze INPUT... [--exercise ID|auto] [--out DIR]`: a folder of results per input.
+
+INPUT is a video, an image, a landmark recording (.jsonl[.gz]) or a folder of those (each file in it
+is one input). Each goes to DIR/<input name>.coach/ (default DIR ./coach-out; inputs sharing a name
+get -2, -3, ...; an existing path there is replaced only when it is an earlier coach result):
+annotated.mp4, frames.csv, landmarks.jsonl.gz, session.json and report.html (see coach/analyze.py).
+Progress (frames/s, time left) goes to stderr; a table of the results to stdout. A bad input is
+reported on one line and skipped; the exit code is then 2. Ctrl-C (SIGTERM, SIGHUP) keeps the
+outputs of what was analysed (marked partial) and exits 130 (143, 129). Nothing heavy is imported
+until `run`.
+"""
+
+from __future__ import annotations
+
+import argparse
+import contextlib
+import sys
+from collections.abc import Iterator
+
+from coach.cli.options import add_exercises, add_history, add_mine, add_model, add_num_poses
+
+HELP = "analyse videos, images or recordings: annotated video, CSV, landmarks, session.json, report.html"
+EXAMPLE = "coach analyze stretch.mp4 --exercise bridge --out results/"
+DEFAULT_OUT = "coach-out"
+
+
+
+def add_arguments(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("inputs", nargs="+", metavar="INPUT",
+                        help="video, image, .jsonl[.gz] landmark recording, or a folder of them")
+    parser.add_argument("-e", "--exercise", default="auto", metavar="ID|auto",
+                        help="the exercise shown (see `coach exercises list`), or auto to find it, segment by "
+                             "segment (default auto)")
+    parser.add_argument("-o", "--out", default=DEFAULT_OUT, metavar="DIR",
+                        help=f"where the result folders go, one per input (default ./{DEFAULT_OUT})")
+    add_model(parser)
+    parser.add_argument("--no-video", dest="video", action="store_false",
+                        help="skip annotated.mp4 (the slowest output to write)")
+    add_num_poses(parser)
+    add_exercises(parser)
+    parser.add_argument("-q", "--quiet", action="store_true", help="no progress bar and no summary table")
+    add_history(parser)
+    add_mine(parser)
+
+
+def record_history(results, args: argparse.Namespace) -> None:
+    """Store every complete session in the history database (as the person's own only with --mine);
+    print its overuse warnings."""
+    if not args.history:
+        return
+    from coach.cli.options import store_session
+
+    for result in results:
+        if result.report is not None and not result.report.partial:
+            for warning in store_session(result.report, "analyze", args.db, mine=args.mine):
+                print(f"coach: warning: {warning}", file=sys.stderr)
+
+
+def _fps_column():
+    from rich.progress import ProgressColumn
+    from rich.text import Text
+
+    class FpsColumn(ProgressColumn):
+        def render(self, task) -> Text:
+            speed = task.finished_speed or task.speed
+            return Text(f"{speed:5.1f} fps" if speed else "  ... fps", style="progress.data.speed")
+
+    return FpsColumn()
+
+
+@contextlib.contextmanager
+def rich_progress(quiet: bool) -> Iterator:
+    """An `analyze.Progress` drawing a rich bar on stderr (frames, frames/s, time left); silent if quiet."""
+    from rich.console import Console
+
+    from coach.session.analyze import Progress
+
+    console = Console(stderr=True)
+    if quiet or not console.is_terminal:  # piped or logged: rich would leave a blank line behind
+        yield Progress()
+        return
+    from rich.progress import (
+        BarColumn,
+        MofNCompleteColumn,
+        TextColumn,
+        TimeRemainingColumn,
+    )
+    from rich.progress import Progress as Bar
+
+    columns = [TextColumn("[progress.description]{task.description}"), BarColumn(), MofNCompleteColumn(),
+               _fps_column(), TimeRemainingColumn()]
+
+    class RichProgress(Progress):
+        task = None
+
+        def start(self, description: str, total: int | None) -> None:
+            if self.task is not None:
+                bar.remove_task(self.task)
+            self.task = bar.add_task(description, total=total)
+
+        def advance(self) -> None:
+            bar.advance(self.task)
+
+    with Bar(*columns, console=console, transient=True) as bar:
+        yield RichProgress()
+
+
+def _status(result) -> str:
+    if result.error:
+        return "error"
+    return "partial" if result.report.partial else "ok"
+
+
+def _row(result) -> list[str]:
+    from pathlib import Path
+
+    from coach.usertext import printable
+
+    name = printable(Path(result.source).name)
+    if result.error:
+        return [name, "", "", "", "", "[red]error[/red]"]
+    rep = result.report
+    done = sum(n for s in rep.segments for n in s.holds_completed.values())
+    target = sum(s.holds_target * len(s.holds_completed) for s in rep.segments)
+    holds = "-" if rep.input.kind == "image" else f"{done}/{target}"   # one frame holds nothing
+    stops = sum(1 for a in rep.alerts if a.severity == "stop")
+    alerts = f"{len(rep.alerts)}" + (f" ({stops} stop)" if stops else "")
+    if rep.input.kind == "image":
+        in_position = {True: "yes", False: "no", None: "can't judge"}[rep.in_envelope]
+    else:
+        share = rep.time_in_envelope_pct()
+        in_position = f"{share:.0f}%" if share == share else "-"
+    status = _status(result)
+    colour = "green" if status == "ok" else "yellow"
+    return [name, ", ".join(dict.fromkeys(s.exercise for s in rep.segments)), holds, alerts,
+            in_position, f"[{colour}]{status}[/{colour}]"]
+
+
+def summary_table(results, title: str = "coach analyze"):
+    """A rich table: one row per input with its exercise(s), holds done of the target, alerts, time in
+    position (an image: in position or not) and status (ok, partial, error)."""
+    from rich.table import Table
+
+    table = Table(title=title, title_justify="left")
+    for name, justify in (("input", "left"), ("exercise", "left"), ("holds", "right"), ("alerts", "right"),
+                          ("in position", "right"), ("status", "left")):
+        table.add_column(name, justify=justify, overflow="fold")
+    for result in results:
+        table.add_row(*_row(result))
+    return table
+
+
+def print_summary(results, title: str = "coach analyze") -> None:
+    """The table, then one line per input: where its report is, or what went wrong."""
+    from rich.console import Console
+    from rich.markup import escape
+
+    from coach.usertext import printable
+
+    console = Console(soft_wrap=True, highlight=False)
+    console.print(summary_table(results, title))
+    for r in results:
+        line = f"  error  {r.error}" if r.error else f"  report {r.out_dir / 'report.html'}"
+        console.print(escape(printable(line)))
+
+
+def run(args: argparse.Namespace) -> int:
+    from coach.session.analyze import (
+        AnalyzeOptions,
+        BatchInterrupted,
+        analyze_batch,
+        expand_inputs,
+    )
+
+    options = AnalyzeOptions(exercise=args.exercise, model=args.model, video=args.video, num_poses=args.num_poses,
+                             exercise_dirs=tuple(args.exercises))
+    sources = expand_inputs(args.inputs)
+
+    def on_error(message: str) -> None:
+        from coach.usertext import printable
+
+        print(f"coach: error: {printable(message)}", file=sys.stderr)
+
+    try:
+        with rich_progress(args.quiet) as progress:
+            results = analyze_batch(sources, args.out, options, progress, on_error=on_error)
+    except BatchInterrupted as stop:
+        if not args.quiet:
+            print_summary(stop.results, "coach analyze (interrupted: the last input is partial)")
+        raise
+    record_history(results, args)
+    if not args.quiet:
+        print_summary(results)
+    return 2 if any(r.error for r in results) else 0

@@ -1,0 +1,250 @@
+"""`coach live --exercise ID | --routine FILE | --reference DEMO`: coach a stretch in front of a camera, safely.
+
+Red-flag screening first (window or terminal; remembered for the day), a framing step, then the live
+overlay; the summary is printed and saved like `coach analyze`, and stored in the session history
+(`coach history`; not with --no-history), with a warning when the stretch is done too often today.
+Without a camera: `--source VIDEO --realtime` paces a file like a camera, `--no-window` runs the same
+loop headless, and a landmark recording (.jsonl.gz) replays without a model.
+
+--reference DEMO follows a physiotherapist's demonstration (a video or recording): its ghost is drawn
+over the person, advancing with them, with a 0-100 match score. The exercise coached is taught from the
+demonstration (`coach teach`), or is --exercise ID when given (the demonstration then only guides).
+Nothing heavy is imported until `run`.
+"""
+
+from __future__ import annotations
+
+import argparse
+import re
+import sys
+import time
+from pathlib import Path
+
+from coach.cli.options import add_exercises, add_history, add_model
+
+HELP = "coach a stretch live from a camera (or a video paced like one), with red-flag screening first"
+EXAMPLE = ("coach live --exercise childs_pose --camera 0    (no camera: --source clip.mp4 --realtime --no-window)\n"
+           "  coach live --reference physio_bridge.mp4        (follow a demonstration: ghost and match score)")
+KEY_LINES = ("keys: space pause, n / p next / previous exercise, r restart, m mirror, f fullscreen, "
+             "+ / - text size, g angle plot, x PAIN (stops and records it), q or Esc quit")
+SCREEN_PX = (960, 600)
+
+
+def _scale(text: str) -> float:
+    try:
+        value = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected a number, got {text!r}") from None
+    if not 0.5 <= value <= 3.0:
+        raise argparse.ArgumentTypeError(f"expected 0.5 to 3, got {value}")
+    return value
+
+
+def add_arguments(parser: argparse.ArgumentParser) -> None:
+    what = parser.add_mutually_exclusive_group()   # one of them or --reference: checked in `run`
+    what.add_argument("--exercise", metavar="ID", help="the exercise to coach (see `coach exercises list`)")
+    what.add_argument("--routine", metavar="FILE", help="a routine file: exercises in order (exercises/routines/)")
+    parser.add_argument("--reference", metavar="DEMO",
+                        help="a demonstration (video or .jsonl[.gz] recording) to follow: ghost and match score; "
+                             "the exercise is taught from it unless --exercise is given")
+    src = parser.add_mutually_exclusive_group()
+    src.add_argument("--camera", type=int, default=0, metavar="N", help="camera index (default 0)")
+    src.add_argument("--source", metavar="VIDEO|URL", help="a video file, stream URL or .jsonl[.gz] landmark recording")
+    parser.add_argument("--realtime", action="store_true", help="pace a file by its timestamps, like a camera")
+    parser.add_argument("--no-window", action="store_true", help="run headless: draw but show nothing, read no keys")
+    add_model(parser, default="lite: real time")
+    add_exercises(parser)
+    parser.add_argument("-o", "--output", metavar="DIR",
+                        help="summary folder (default coach-out/live-DATE-TIME.coach; an existing one must be a coach result)")
+    parser.add_argument("--record", action="store_true", help="also save the landmarks (landmarks.jsonl.gz)")
+    parser.add_argument("--save-video", action="store_true", help="also save the annotated video (annotated.mp4)")
+    parser.add_argument("--present", action="store_true", help="presentation mode: larger text, envelope numbers")
+    parser.add_argument("--plot", action="store_true", help="show the live angle plot (key g)")
+    parser.add_argument("--mirror", action=argparse.BooleanOptionalAction, default=None,
+                        help="mirror the picture (default: on for a camera, off for a file)")
+    parser.add_argument("--text-scale", type=_scale, default=1.0, metavar="X", help="text size, 0.5 to 3 (keys +/-)")
+    parser.add_argument("--mute", action="store_true", help="no sound cues")
+    parser.add_argument("--clinician", action="store_true",
+                        help="a clinician supervises: a red flag shows its advice but does not block")
+    parser.add_argument("--answers", choices=["no"], default=None,
+                        help="scripted runs: state that no red-flag question applies (recorded as answers)")
+    parser.add_argument("--rescreen", action="store_true", help="ask the red-flag questions again today")
+    add_history(parser)
+    parser.epilog = (parser.epilog or "") + "\n\n" + KEY_LINES
+
+
+def _routine(args):
+    from coach.engine.exercises import get_exercise
+    from coach.engine.routine import Routine, load_routine
+
+    if args.routine:
+        return load_routine(args.routine, args.exercises)
+    return Routine.single(get_exercise(args.exercise, args.exercises))
+
+
+def demo_id(name: str) -> str:
+    """An exercise id from a demonstration's file name: "Anna Bridge.mp4" -> "anna_bridge"."""
+    stem = Path(name).name.split(".")[0]
+    return re.sub(r"[^a-z0-9]+", "_", stem.lower()).strip("_") or "demonstration"
+
+
+def _plan(args):
+    """The routine to coach and the demonstration to follow (None without --reference)."""
+    if args.reference is None:
+        return _routine(args), None
+    from coach.cli.teach import load_poses
+    from coach.engine.routine import Routine
+    from coach.physio.live_follow import FollowAlong, Reference
+
+    demo = load_poses(args.reference, args.model, what="reading the demonstration")
+    name = Path(demo.name).name
+    if args.exercise:
+        exercise = _routine(args).exercises[0]
+    else:
+        from coach.physio.teach import teach
+
+        exercise = teach(demo.series, demo_id(name), source=name).exercise
+    return Routine.single(exercise), FollowAlong(Reference(name, demo.frames, demo.series, exercise))
+
+
+def window_asker(display, style):
+    """Ask each red-flag question on a screen of its own; y / n answer, q / Esc or closing the window do not."""
+    from coach.render.display import text_screen
+
+    def ask(flag, number: int, count: int):
+        img = text_screen(SCREEN_PX, f"Before we start - question {number} of {count}", [flag.question],
+                          "Press Y for yes or N for no  (Q quits)", 26, style)
+        while not display.closed:
+            display.show(img)
+            key = display.wait_key(0.1)
+            if key in ("y", "n"):
+                return key == "y"
+            if key in ("q", "esc"):
+                return None
+        return None
+
+    return ask
+
+
+def _wait_on_screen(display, title: str, lines: list[str], style, timeout_s: float = 600.0) -> None:
+    """Show a text screen until a key is pressed, the window is closed or `timeout_s` passes."""
+    from coach.render.display import text_screen
+
+    if not display.interactive:
+        return
+    img = text_screen(SCREEN_PX, title, lines, "Press any key", 26, style)
+    end_s = time.monotonic() + timeout_s
+    while not display.closed and time.monotonic() < end_s:
+        display.show(img)
+        if display.wait_key(0.1) is not None:
+            return
+
+
+def _screen(args, routine, display, style) -> str:
+    """Ask (or recall) the red-flag questions; refuse to start on a "yes" without --clinician."""
+    import json
+
+    from coach.session.screening import enforce, remember, screen, terminal_asker
+
+    in_window = display.interactive
+    ask = window_asker(display, style) if in_window else terminal_asker()
+    result = screen(routine.exercises, ask, scripted=args.answers, rescreen=args.rescreen,
+                    source="window" if in_window else "terminal")
+    remember(result, clinician=args.clinician)
+    advice: list[str] = []
+    try:
+        enforce(result, clinician=args.clinician, tell=lambda text: (print(text, file=sys.stderr), advice.append(text)))
+    finally:
+        if advice and in_window:
+            _wait_on_screen(display, "Please read this first", advice, style)
+    return json.dumps(result.as_dict(clinician=args.clinician), indent=1) + "\n"
+
+
+def _detector(feed, args):
+    from coach.pose.detector import DEFAULT_NUM_POSES, PoseDetector
+    from coach.pose.models import resolve_model
+
+    if feed.info.kind == "recording":
+        return None
+    return PoseDetector(resolve_model(args.model, kind="camera"), "video", num_poses=DEFAULT_NUM_POSES)
+
+
+def _options(args, feed, screening_json: str):
+    from coach.session.live import LiveOptions
+    from coach.session.session_files import result_name
+
+    out = Path(args.output) if args.output else Path("coach-out") / result_name(time.strftime("live-%Y%m%d-%H%M%S"))
+    mirror = feed.info.live if args.mirror is None else args.mirror
+    return LiveOptions(out, mirror=mirror, present=args.present, plot=args.plot, text_scale=args.text_scale,
+                       realtime=args.realtime, save_video=args.save_video, record=args.record,
+                       extra_files=(("screening.json", screening_json),))
+
+
+def record_history(result, args) -> list[str]:
+    """Store a coached session in the history database (not with --no-history); its overuse warnings."""
+    if not args.history or result.report is None:
+        return []
+    from coach.cli.options import store_session
+
+    return store_session(result.report, "live", args.db, pain_stop=result.ended_by == "pain")
+
+
+def _coach(args, routine, follow, display) -> int:
+    from coach.render.overlay import OverlayStyle
+    from coach.render.sound import Sounds
+    from coach.session.capture import open_feed
+    from coach.session.live import run_live, summary_lines
+
+    style = OverlayStyle()
+    screening_json = _screen(args, routine, display, style)
+    feed = open_feed(args.source if args.source is not None else args.camera)
+    detector = None
+    try:
+        detector = _detector(feed, args)
+        with Sounds(mute=args.mute) as sounds:
+            result = run_live(feed, routine, display, _options(args, feed, screening_json), detector=detector,
+                              sounds=sounds, follow=follow)
+    finally:
+        feed.close()
+        if detector is not None:
+            detector.close()
+    lines = summary_lines(result)
+    print("\n".join(lines))
+    warnings = record_history(result, args)
+    for warning in warnings:
+        print(f"coach: warning: {warning}", file=sys.stderr)
+    lines += [f"Warning: {w}" for w in warnings]
+    if result.ended_by != "interrupted":
+        _wait_on_screen(display, "Session summary", lines, style)
+    if result.ended_by != "interrupted":
+        return 0
+    from coach import interrupts
+
+    print(f"coach: {interrupts.describe()}", file=sys.stderr)   # the same one line as every command
+    return interrupts.exit_code()
+
+
+def _problem(args: argparse.Namespace) -> str | None:
+    """A bad combination of flags, named; None when they fit together."""
+    if not (args.exercise or args.routine or args.reference):
+        return "give the exercise to coach: --exercise ID, --routine FILE or --reference DEMO"
+    if args.reference and args.routine:
+        return "--reference follows one demonstrated exercise: use it alone or with --exercise ID, not --routine"
+    if args.realtime and args.source is None:
+        return "--realtime paces a file: it needs --source VIDEO"
+    return None
+
+
+def run(args: argparse.Namespace) -> int:
+    from coach.render.display import CvWindow, NoWindow
+
+    problem = _problem(args)
+    if problem:
+        print(f"coach: error: {problem}", file=sys.stderr)
+        return 2
+    routine, follow = _plan(args)
+    display = NoWindow() if args.no_window else CvWindow()
+    try:
+        return _coach(args, routine, follow, display)
+    finally:
+        display.close()

@@ -1,0 +1,165 @@
+"""`coach teach DEMO --id ID [--name NAME] [-o FILE]`: an exercise file from a demonstration.
+
+DEMO is a video, a landmark recording (.jsonl[.gz]) or a camera index (Ctrl-C ends a camera
+demonstration). The held positions, sides, envelope bands and hold target are learned by
+`coach.physio.teach`; the file is written atomically and validated by loading it back. A demonstration with
+no stable hold is refused with one line (exit 2). Nothing heavy is imported until `run`.
+"""
+
+from __future__ import annotations
+
+import argparse
+import re
+import sys
+from dataclasses import dataclass
+from pathlib import Path
+
+from coach.cli.options import add_model
+from coach.errors import ExerciseError, OutputError
+
+HELP = "learn an exercise from a demonstration (video, recording or camera) and write its exercise file"
+EXAMPLE = 'coach teach physio_bridge.mp4 --id anna_bridge --name "Bridge (Anna)"'
+ID_PATTERN = re.compile(r"^[a-z0-9_]+$")
+
+
+def add_arguments(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("demo", metavar="DEMO", help="video, .jsonl[.gz] landmark recording, or camera index (0, 1, ...)")
+    parser.add_argument("--id", required=True, dest="exercise_id",
+                        help="the new exercise's id: lower_snake_case (also the file name)")
+    parser.add_argument("--name", default=None, help="the exercise's name as shown to the patient (default from the id)")
+    parser.add_argument("-o", "--output", default=None, metavar="FILE",
+                        help="the exercise file to write (default ./ID.toml; put it in a $COACH_EXERCISES folder)")
+    parser.add_argument("--force", action="store_true", help="replace FILE if it exists (only an exercise file)")
+    parser.add_argument("--rest", choices=("auto", "none"), default="auto",
+                        help="auto: the position the demonstration starts in is rest when it later holds another; "
+                             "none: every still position is a hold (default auto)")
+    add_model(parser)
+    parser.add_argument("-q", "--quiet", action="store_true", help="no progress and no summary")
+
+
+@dataclass(frozen=True)
+class Demonstration:
+    """Every frame of an input with its measures: what teach, compare and follow-along read."""
+
+    name: str
+    kind: str             # video | recording | camera | image | folder
+    fps: float
+    size: tuple[int, int]
+    frames: tuple          # PoseFrame per frame
+    series: object         # coach.teach.MeasureSeries
+
+
+def load_poses(source: str, model: str | None = None, quiet: bool = False, what: str = "reading") -> Demonstration:
+    """Detect (or replay) every frame of `source` and measure it. Ctrl-C ends a camera early."""
+    from coach.errors import InputError
+    from coach.measure.measures import compute_measures
+    from coach.physio.teach import MeasureSeries
+    from coach.session.pipeline import open_poses
+
+    frames, measures = [], []
+    with open_poses(source, model=model, download_progress=not quiet) as stream:
+        info = stream.info
+        try:
+            for pose_frame in _progress(stream, f"{what} {Path(info.name).name}", quiet):
+                frames.append(pose_frame)
+                measures.append(compute_measures(pose_frame.pose, pose_frame.others))
+        except KeyboardInterrupt:
+            if info.kind != "camera":
+                raise
+    if not frames:
+        raise InputError(f"{source}: no frames")
+    series = MeasureSeries.from_measures([f.t_s for f in frames], measures)
+    return Demonstration(info.name, info.kind, info.fps, tuple(info.size), tuple(frames), series)
+
+
+def _progress(stream, description: str, quiet: bool):
+    from rich.console import Console
+
+    console = Console(stderr=True)
+    if quiet or not console.is_terminal:  # piped or logged: rich would leave a blank line behind
+        yield from stream
+        return
+    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+
+    columns = [TextColumn("[progress.description]{task.description}"), BarColumn(), MofNCompleteColumn(),
+               TimeElapsedColumn()]
+    with Progress(*columns, console=console, transient=True) as bar:
+        task = bar.add_task(description, total=stream.info.frame_count)
+        for item in stream:
+            yield item
+            bar.advance(task)
+
+
+def _output(args: argparse.Namespace) -> Path:
+    if not ID_PATTERN.match(args.exercise_id):
+        raise ExerciseError(f"--id {args.exercise_id!r}: use lower_snake_case letters, digits and _ (e.g. anna_bridge)")
+    if args.name is not None:
+        from coach.usertext import control_character, printable
+
+        if found := control_character(args.name):
+            raise ExerciseError(f"--name {printable(args.name)!r}: holds the control character {found}; "
+                                "an exercise's name is plain text on one line")
+    path = Path(args.output) if args.output else Path(f"{args.exercise_id}.toml")
+    if path.suffix.lower() != ".toml":
+        raise OutputError(f"{path}: an exercise file's name must end in .toml")
+    if (path.exists() or path.is_symlink()) and not args.force:
+        raise OutputError(f"{path}: exists; pass --force to replace it")
+    if (path.exists() or path.is_symlink()) and not _is_exercise_file(path):
+        raise OutputError(f"{path}: exists and is not an exercise file (no id and [[phases]]); "
+                          "even with --force coach does not replace it")
+    return path
+
+
+# An exercise file is a few kilobytes; anything this large is not one, and is not read to find out.
+MAX_EXERCISE_FILE_BYTES = 1024 * 1024
+
+
+def _is_exercise_file(path: Path) -> bool:
+    """Whether `path` is a regular file holding an exercise (a TOML table with an id and phases):
+    --force replaces an old exercise, never some other file that happens to have the name."""
+    from coach.engine.datafile import read_toml
+    from coach.errors import CoachError
+
+    try:
+        if path.is_symlink() or not path.is_file() or path.stat().st_size > MAX_EXERCISE_FILE_BYTES:
+            return False
+        data = read_toml(path, ExerciseError, "exercise file")
+    except (OSError, CoachError, RecursionError):
+        return False
+    return isinstance(data.get("id"), str) and isinstance(data.get("phases"), list)
+
+
+def summary_lines(taught, path: Path) -> list[str]:
+    ex = taught.exercise
+    lines = [f"taught {ex.id!r} ({ex.name}) -> {path}",
+             f"  holds found: {len(taught.holds)}, hold target {ex.phases[0].hold_s:g} s, {ex.reps_per_side} rep(s)"
+             + (f" per side (side from {ex.side_from})" if ex.side_from else ""),
+             f"  posture {', '.join(p.value for p in ex.posture)}; views {', '.join(v.value for v in ex.view)}"]
+    for b in taught.bands:
+        lines.append(f"  {b.key:24} {b.low:6.0f} .. {b.high:<6.0f} (demonstrated {b.centre:.0f})")
+    lines += [f"  note: {n}" for n in taught.notes]
+    return lines
+
+
+def run(args: argparse.Namespace) -> int:
+    from coach.engine.exercises import load_exercise_file
+    from coach.io.atomic import write_text
+    from coach.physio.teach import TeachSettings, teach
+
+    path = _output(args)
+    demo = load_poses(args.demo, args.model, args.quiet)
+    taught = teach(demo.series, args.exercise_id, name=args.name, source=Path(demo.name).name,
+                   settings=TeachSettings(rest=args.rest))
+    write_text(path, taught.toml)
+    if path.stem == args.exercise_id:
+        load_exercise_file(path)   # the library rule: the id equals the file name
+    else:
+        from coach.engine.exercises import load_exercise
+
+        load_exercise(path)
+    if not args.quiet:
+        from coach.usertext import printable
+
+        print("\n".join(printable(line) for line in summary_lines(taught, path)), file=sys.stderr)
+    print(path)
+    return 0

@@ -1,0 +1,390 @@
+"""The coaching engine: the one stateful piece of the pipeline.
+
+    coach = Coach(exercise)                       # smoothing="causal" (live) or "none"
+    for frame in stream:
+        verdict = coach.update(frame.pose, frame.t_s, others=frame.others)
+
+    verdicts = coach_offline(exercise, frames)   # offline: zero-phase smoothing over the whole series
+    routine = Routine([ex1, ex2])                 # a sequence: moves on when an exercise is complete
+
+Each `update` takes the pose and its time (never a clock: the same input gives the same output) and
+returns a `FrameVerdict`. Per frame: measures (pure, `coach.measure.measures`) -> smoothing (One Euro, NaN
+gated) -> envelope of the current phase (pure, `coach.engine.envelope`) -> hold state machine
+(`coach.engine.holds`) -> phase / side / rep / rest bookkeeping (`coach.engine.progress`) -> safety rules (pure
+readings, `coach.engine.safety`, debounced by `coach.engine.alerts`). Events are emitted only on change.
+Time never runs backwards: a frame older than the last one is taken at the last one's time.
+
+`EngineSettings` holds every engine default (smoothing, hold timing, motion rules, stop rule); the
+safety rules' own dwell / hysteresis / cooldown are the rule table `coach.engine.safety.RULES`, carried in
+`EngineSettings.rules`. Per-exercise limits are the exercise file's `safety` block.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Iterable
+from dataclasses import dataclass, field, fields, replace
+
+import numpy as np
+
+from coach.engine.alerts import AlertBoard, StopRule
+from coach.engine.envelope import EnvelopeResult, detect_side, in_envelope
+from coach.engine.exercises import Exercise, reliability_at_least
+from coach.engine.holds import EPS_S, Change, HoldTracker, StillTracker
+from coach.engine.progress import Progress
+from coach.engine.readout import DEG, INDEX, Frame, HoldView, build_verdict, edge_distances, rule_input, safety_limits
+from coach.engine.safety import RULES, STOP_ADVICE, Rule, evaluate
+from coach.engine.verdict import Alert, Event, EventKind, FrameVerdict, HoldState, Severity, Status
+from coach.measure import measures as measures_mod
+from coach.measure.conventions import MEASURE_NAMES, Reliability
+from coach.measure.measures import Measures
+from coach.measure.motion import NetSpeed, ReversalTracker, near_end_range, presence
+from coach.measure.smoothing import OneEuroFilter, smooth_series
+from coach.pose.core import Pose, PoseFrame
+
+SMOOTHING_MODES = ("causal", "none")
+
+
+@dataclass(frozen=True)
+class EngineSettings:
+    """Every engine default, in one place. Times in seconds, speeds in degrees per second.
+
+    Calibrated on the shared recordings (tests/test_engine_recordings.py). Stillness is the net
+    change of the measured (unsmoothed) angles over still_window_s - the least-squares slope less
+    still_noise_k standard errors (`coach.measure.motion.NetSpeed`) - not the frame-to-frame speed:
+    MediaPipe's hip angle on an oblique bridge jumps 20-40 deg between frames of a still hold, which
+    reads 17-50 deg/s after smoothing but about 0 as a net change; movements between positions
+    (20-200 deg/s, steady) keep their speed. 15 / 20 deg/s separates them with hysteresis. The
+    0.4 s window and settle_s put a detected hold start 0.2-0.5 s after the truth's; grace_s joins
+    the brief pauses of a hold read through view changes and camera dissolves.
+    """
+
+    # One Euro filter (live smoothing) - see coach.smoothing for the tuning notes
+    min_cutoff_hz: float = 1.0
+    beta: float = 0.02
+    d_cutoff_hz: float = 1.0
+    max_gap_s: float = 0.5            # a measure unseen this long is held at its last value, then NaN
+    offline_window_s: float = 0.5     # zero-phase smoothing window for offline analysis
+    # holds
+    settle_s: float = 0.2             # in the envelope and still this long before the hold starts
+    grace_s: float = 1.0              # a paused hold resumes within this; longer releases it
+    still_enter_deg_s: float = 15.0   # a net change slower than this = still ...
+    still_exit_deg_s: float = 20.0    # ... until faster than this
+    still_window_s: float = 0.4       # the net change is the slope of the measured values over this
+    still_min_span_s: float = 0.1     # ... when they span at least this (else unknown; short, so a
+                                      # hold from the first frames starts as early as before),
+    still_noise_k: float = 1.5        # ... less this many standard errors (jitter is not movement)
+    estimate_speed_discount: float = 2.5  # an unjudged, low-reliability angle's speed counts / this
+    max_frame_gap_s: float = 0.5      # frames further apart than this do not add hold time
+    # motion rules
+    near_end_deg: float = 10.0        # within this of a band edge or safety limit = near end range
+    bounce_amplitude_deg: float = 5.0  # swings smaller than this are noise, not reversals
+    bounce_window_s: float = 2.0
+    # alerts
+    alert_stale_s: float = 2.0        # an alert that can't be judged this long clears
+    estimate_dwell_factor: float = 2.0  # a low-reliability reading must violate this many dwells
+    stop_count: int = 3               # this many stop-level alerts ...
+    stop_window_s: float = 60.0       # ... within this window end the exercise
+    stop_advice: str = STOP_ADVICE
+    rules: tuple[Rule, ...] = field(default=RULES)
+
+    def __post_init__(self) -> None:
+        for f in fields(self):
+            value = getattr(self, f.name)
+            if isinstance(value, float) and not (math.isfinite(value) and value >= 0):
+                raise ValueError(f"EngineSettings.{f.name}: expected a finite number >= 0, got {value}")
+        for name in ("min_cutoff_hz", "d_cutoff_hz", "max_frame_gap_s", "bounce_amplitude_deg",
+                     "bounce_window_s", "stop_window_s"):
+            if getattr(self, name) <= 0:
+                raise ValueError(f"EngineSettings.{name}: expected > 0, got {getattr(self, name)}")
+        if self.still_exit_deg_s < self.still_enter_deg_s:
+            raise ValueError("EngineSettings.still_exit_deg_s must be >= still_enter_deg_s")
+        if self.stop_count < 1:
+            raise ValueError(f"EngineSettings.stop_count: expected >= 1, got {self.stop_count}")
+
+
+STILLNESS_FALLBACK = ("trunk_inclination_deg", "hip_left_deg", "hip_right_deg", "knee_left_deg", "knee_right_deg")
+_EMPTY = Measures.empty()
+
+
+def _max_abs(values: np.ndarray) -> float:
+    finite = np.abs(values[np.isfinite(values)])
+    return float(finite.max()) if len(finite) else math.nan
+
+
+class Coach:
+    """Coaches one exercise. `update(pose, t_s, others=())` -> `FrameVerdict`."""
+
+    def __init__(self, exercise: Exercise, *, smoothing: str = "causal", settings: EngineSettings | None = None,
+                 neutral_shoulder_width: float | None = None):
+        if smoothing not in SMOOTHING_MODES:
+            raise ValueError(f"smoothing: expected one of {', '.join(SMOOTHING_MODES)}, got {smoothing!r}")
+        self.exercise, self.settings = exercise, settings or EngineSettings()
+        self.neutral_shoulder_width = neutral_shoulder_width
+        s, n = self.settings, len(MEASURE_NAMES)
+        self._filter = (OneEuroFilter(n, min_cutoff_hz=s.min_cutoff_hz, beta=s.beta, d_cutoff_hz=s.d_cutoff_hz,
+                                      max_gap_s=s.max_gap_s) if smoothing == "causal"
+                        else OneEuroFilter.passthrough(n, max_gap_s=s.max_gap_s))
+        self._board = AlertBoard(s.rules, s.alert_stale_s, StopRule(s.stop_count, s.stop_window_s),
+                                 s.estimate_dwell_factor)
+        self._net = NetSpeed(n, window_s=s.still_window_s, min_span_s=s.still_min_span_s,
+                             noise_k=s.still_noise_k)
+        self._net_speed = np.full(n, np.nan)   # this frame's net speed per measure (deg/s)
+        self._held = np.zeros(n, dtype=bool)   # this frame's values the smoother held over a gap
+        self._reversals = ReversalTracker(n, amplitude_deg=s.bounce_amplitude_deg, window_s=s.bounce_window_s)
+        self._progress = Progress(exercise)
+        self._tracker = self._new_tracker()
+        self._still = [StillTracker(s.still_enter_deg_s, s.still_exit_deg_s, s.max_gap_s) for _ in exercise.phases]
+        self._follow_since: dict[int, float] = {}
+        self._last_t: float | None = None
+        self._seen: bool | None = None
+        self._reliability = [Reliability.NONE] * n
+        self._alerts: tuple[Alert, ...] = ()
+        self.last_measures: Measures = _EMPTY   # the last `update`'s measures as measured (before smoothing)
+
+    # --- public ---------------------------------------------------------------------------------
+
+    @property
+    def status(self) -> Status:
+        return self._progress.status
+
+    @property
+    def done(self) -> bool:
+        return self._progress.finished
+
+    def update(self, pose: Pose, t_s: float, others: tuple[Pose, ...] = ()) -> FrameVerdict:
+        """Judge one pose at time `t_s` (seconds); `others` are other people in view (their hands count)."""
+        m = measures_mod.compute_measures(pose, tuple(others), neutral_shoulder_width=self.neutral_shoulder_width)
+        self.last_measures = m
+        seen, framing = presence(pose)
+        return self.update_measures(m, t_s, seen=seen, framing=framing)
+
+    def update_measures(self, measures: Measures, t_s: float, *, seen: bool | None = None,
+                        framing: tuple[float, float] = (math.nan, math.nan),
+                        measured: np.ndarray | None = None) -> FrameVerdict:
+        """The engine below the measures (offline analysis, tests). `seen` defaults to "any measure
+        is finite"; `framing` is (body_size, out_of_frame) as `coach.measure.motion.presence` gives;
+        `measured` (offline) the values as measured before smoothing (NaN where a gap was bridged):
+        stillness and alert dwells judge those (default: `measures.values`)."""
+        frame = self._frame(measures, t_s, seen, framing, measures.values if measured is None else measured)
+        events = self._presence(frame)
+        events += self._rest(frame.t_s)
+        env = self._judge(frame, self._progress.phase_index, self._tracker.was_inside)
+        events += self._holds(frame, env)
+        if env.phase_index != self._progress.phase_index:   # a phase was completed or followed: the
+            env = self._judge(frame, self._progress.phase_index, self._tracker.was_inside)   # verdict: the new one
+        events += self._safety(frame, env)
+        hold = HoldView(self._tracker.state, self._tracker.holding, self._tracker.hold_s, self._tracker.target_s,
+                        self._tracker.progress)
+        inside = self._inside(frame, env)
+        return build_verdict(self.exercise, self._progress, hold, frame, env, self._alerts, events, inside)
+
+    # --- smoothing and presence -----------------------------------------------------------------
+
+    def _frame(self, measures: Measures, t_s: float, seen: bool | None, framing: tuple[float, float],
+               measured: np.ndarray) -> Frame:
+        t_s = float(t_s)
+        if not math.isfinite(t_s):
+            raise ValueError(f"Coach.update: t_s must be a finite time in seconds, got {t_s}")
+        t_s = t_s if self._last_t is None else max(t_s, self._last_t)
+        dt_s, self._last_t = (0.0 if self._last_t is None else t_s - self._last_t), t_s
+        smoothed = self._filter(measures.values, t_s)
+        self._net_speed = self._net.step(measured, t_s)  # measured values only, unsmoothed
+        self._held = smoothed.filled | (np.isfinite(smoothed.values) & ~np.isfinite(measured))
+        seen = bool(np.isfinite(measures.values).any()) if seen is None else bool(seen)
+        if not seen:
+            return Frame(t_s, dt_s, False, _EMPTY, np.full(len(MEASURE_NAMES), np.nan), (math.nan, math.nan))
+        for i in np.flatnonzero(np.isfinite(measures.values)):
+            self._reliability[i] = measures.reliability[i]
+        m = Measures(smoothed.values, self._reliability, measures.view, measures.posture)
+        return Frame(t_s, dt_s, True, m, smoothed.speed_per_s, tuple(framing))
+
+    def _presence(self, frame: Frame) -> list[Event]:
+        events = []
+        if self._seen is None:
+            events.append(Event(EventKind.EXERCISE_STARTED, frame.t_s, {"exercise": self.exercise.id}))
+        if frame.seen != self._seen and (self._seen is not None or not frame.seen):
+            kind = EventKind.POSE_REGAINED if frame.seen else EventKind.POSE_LOST
+            events.append(Event(kind, frame.t_s, {}))
+        self._seen = frame.seen
+        return events
+
+    def _rest(self, t_s: float) -> list[Event]:
+        events = self._progress.tick(t_s)
+        if any(e.kind == EventKind.REST_ENDED for e in events):
+            self._tracker = self._new_tracker()
+        return events
+
+    # --- envelope, stillness, holds -------------------------------------------------------------
+
+    def _new_tracker(self) -> HoldTracker:
+        s = self.settings
+        return HoldTracker(self._progress.phase.hold_s, settle_s=s.settle_s, grace_s=s.grace_s,
+                           max_frame_gap_s=s.max_frame_gap_s)
+
+    def _judge(self, frame: Frame, index: int, was_inside: bool) -> EnvelopeResult:
+        p = self._progress
+        if p.sided and not p.side_locked and frame.seen:
+            p.propose_side(detect_side(self.exercise, frame.measures))
+        return in_envelope(self.exercise, frame.measures, index, p.side, was_inside)
+
+    def _still_for(self, frame: Frame, env: EnvelopeResult, index: int) -> bool | None:
+        """Still = the phase's angles barely move: their net speed (`coach.measure.motion.NetSpeed`) is low.
+        The angles the envelope judged count in full
+        (those at medium reliability or better, else the low-reliability estimates it judged); its
+        other angles - unjudged, jittery estimates - count at 1 / estimate_speed_discount, so only a
+        real movement of them (not their jitter) breaks stillness."""
+        angles = [c for c in env.checks if c.measure in INDEX and DEG[INDEX[c.measure]]]
+        judged = [c for c in angles if c.inside is not None]
+        picked = [c for c in judged if reliability_at_least(c.reliability, Reliability.MEDIUM)] or judged
+        rest = [INDEX[c.measure] for c in angles if c not in picked]
+        idx = [INDEX[c.measure] for c in picked] or ([] if rest else [INDEX[n] for n in STILLNESS_FALLBACK])
+        net = self._net_speed
+        speed = _max_abs(net[idx])
+        if rest:
+            speed = np.fmax(speed, _max_abs(net[rest]) / self.settings.estimate_speed_discount)
+        return self._still[index].step(float(speed), frame.t_s)
+
+    def _holds(self, frame: Frame, env: EnvelopeResult) -> list[Event]:
+        p = self._progress
+        if p.finished:
+            return []
+        inside = self._inside(frame, env)
+        still = self._still_for(frame, env, p.phase_index)
+        changes = self._tracker.step(frame.t_s, frame.dt_s, inside, still)
+        events = self._hold_events(changes, frame.t_s)
+        if p.active and self._tracker.state not in (HoldState.HOLDING, HoldState.COMPLETED):
+            events += self._follow(frame)
+        return events
+
+    def _inside(self, frame: Frame, env: EnvelopeResult) -> bool | None:
+        """The envelope's verdict, or None (can't judge) while nobody is seen or the working side of
+        a two-sided exercise is not known yet."""
+        if not frame.seen or (self._progress.sided and self._progress.side is None):
+            return None
+        return env.inside
+
+    def _hold_events(self, changes: list[Change], t_s: float) -> list[Event]:
+        p, events = self._progress, []
+        for kind, details in changes:
+            if kind == EventKind.HOLD_STARTED:
+                events += p.lock_side(t_s)
+            events.append(Event(kind, t_s, {"phase": p.phase.name, "side": p.side, **details}))
+            if kind == EventKind.HOLD_RELEASED:
+                p.hold_released()
+            elif kind == EventKind.HOLD_COMPLETED:
+                events += self._phase_done(t_s)
+        return events
+
+    def _phase_done(self, t_s: float) -> list[Event]:
+        p = self._progress
+        before = p.phase_index
+        events = p.phase_completed(t_s)
+        if p.active and p.phase_index != before:
+            self._tracker = self._new_tracker()
+            self._follow_since.clear()
+        return events
+
+    def _follow(self, frame: Frame) -> list[Event]:
+        """The person settled into another phase of this rep: coach that one."""
+        for index in self._progress.pending_phases():
+            env = self._judge(frame, index, False)
+            ok = self._inside(frame, env) is True and self._still_for(frame, env, index) is True
+            if not ok:
+                self._follow_since.pop(index, None)
+                continue
+            since = self._follow_since.setdefault(index, frame.t_s)
+            if frame.t_s - since >= self.settings.settle_s - EPS_S:
+                return self._switch_to(index, frame.t_s)
+        return []
+
+    def _switch_to(self, index: int, t_s: float) -> list[Event]:
+        events = self._hold_events(self._tracker.release(t_s), t_s)
+        events += self._progress.follow(index, t_s)
+        self._tracker = self._new_tracker()
+        self._follow_since.clear()
+        return events + self._hold_events(self._tracker.start_now(t_s), t_s)
+
+    # --- safety ---------------------------------------------------------------------------------
+
+    def _safety(self, frame: Frame, env: EnvelopeResult) -> list[Event]:
+        near = near_end_range(frame.measures.values, edge_distances(self.exercise, env),
+                              safety_limits(self.exercise, frame.measures), self.settings.near_end_deg)
+        reversals = self._reversals.step(frame.measures.values, near & DEG, frame.t_s)
+        inp = rule_input(self.exercise, frame, env, near, reversals)
+        if self._held.any():
+            inp = replace(inp, held=frozenset(MEASURE_NAMES[i] for i in np.flatnonzero(self._held)))
+        readings = evaluate(self.settings.rules, inp, self.exercise.safety)
+        step = self._board.step(readings, frame.t_s)
+        self._alerts = step.alerts
+        if not step.stop or self._progress.finished:
+            return list(step.events)
+        reasons = [a.rule_id for a in step.alerts if a.severity == Severity.STOP]
+        events = list(step.events) + self._hold_events(self._tracker.release(frame.t_s), frame.t_s)
+        return events + self._progress.stop(frame.t_s, self.settings.stop_advice, reasons)
+
+
+class Routine:
+    """A sequence of exercises: coaches each in turn and moves on when one is complete. A stopped
+    exercise ends the routine (the stop advice applies to the session, not to one stretch)."""
+
+    def __init__(self, exercises: list[Exercise], *, smoothing: str = "causal", settings: EngineSettings | None = None,
+                 neutral_shoulder_width: float | None = None):
+        if not exercises:
+            raise ValueError("Routine: expected at least one exercise")
+        self.exercises = list(exercises)
+        self._options = {"smoothing": smoothing, "settings": settings, "neutral_shoulder_width": neutral_shoulder_width}
+        self.index = 0
+        self.coach = Coach(self.exercises[0], **self._options)
+
+    @property
+    def done(self) -> bool:
+        return self.coach.done and (self.coach.status == Status.STOPPED or self.index == len(self.exercises) - 1)
+
+    def update(self, pose: Pose, t_s: float, others: tuple[Pose, ...] = ()) -> FrameVerdict:
+        return self._advance(self.coach.update(pose, t_s, others))
+
+    def update_measures(self, measures: Measures, t_s: float, **kwargs) -> FrameVerdict:
+        return self._advance(self.coach.update_measures(measures, t_s, **kwargs))
+
+    def _advance(self, verdict: FrameVerdict) -> FrameVerdict:
+        """After the frame that completes an exercise, the next one starts (its first verdict says so)."""
+        if self.coach.status == Status.COMPLETED and self.index + 1 < len(self.exercises):
+            self.index += 1
+            self.coach = Coach(self.exercises[self.index], **self._options)
+        return verdict
+
+
+# --- offline analysis: zero-phase smoothing over the whole series --------------------------------
+
+def smooth_offline(t_s: np.ndarray, series: list[Measures], settings: EngineSettings) -> list[Measures]:
+    """The measures of a whole recording smoothed without lag (`coach.measure.smoothing.smooth_series`):
+    short gaps bridged, long ones left NaN. A bridged value keeps the reliability last measured."""
+    values = np.array([m.values for m in series]).reshape(len(series), len(MEASURE_NAMES))
+    smooth = smooth_series(t_s, values, window_s=settings.offline_window_s, max_gap_s=settings.max_gap_s)
+    out, last = [], [Reliability.NONE] * len(MEASURE_NAMES)
+    for m, row in zip(series, smooth):
+        last = [r if np.isfinite(v) else old for r, v, old in zip(m.reliability, m.values, last)]
+        out.append(Measures(row, last, m.view, m.posture))
+    return out
+
+
+def coach_offline(exercise: Exercise, frames: Iterable[PoseFrame], *,
+                  settings: EngineSettings | None = None) -> list[FrameVerdict]:
+    """Offline analysis of a whole recording: every frame's measures first, smoothed zero-phase,
+    then the engine (smoothing="none") over them. Frame times must be strictly increasing."""
+    settings = settings or EngineSettings()
+    frames = list(frames)
+    if not frames:
+        return []
+    t_s = np.array([f.t_s for f in frames])
+    if len(t_s) > 1 and not (np.diff(t_s) > 0).all():
+        bad = int(np.flatnonzero(np.diff(t_s) <= 0)[0]) + 1
+        raise ValueError(f"coach_offline: frame {bad} at {t_s[bad]} s is not after the one before it")
+    raw = [measures_mod.compute_measures(f.pose, f.others) for f in frames]
+    coach = Coach(exercise, smoothing="none", settings=settings)
+    verdicts = []
+    for f, m, r in zip(frames, smooth_offline(t_s, raw, settings), raw):
+        seen, framing = presence(f.pose)
+        verdicts.append(coach.update_measures(m, f.t_s, seen=seen, framing=framing, measured=r.values))
+    return verdicts

@@ -1,0 +1,267 @@
+"""Exercise files (`exercises/*.toml`): the stretches as validated data.
+
+Every field is named; unknown keys are rejected; `min < max` is checked; every measure an envelope
+names must exist in `coach.measure.conventions` and be measurable. Errors name the file and the key.
+Numbers must be finite (no `inf`, `nan`) and possible: a band lies within what its measure can read
+(`coach.measure.conventions.value_range`), times and counts within the bounds below, and a safety limit
+where its rule can still fire (a limit beyond any possible reading would switch the rule off).
+Text holds no control characters (newlines, terminal escape codes: see `coach.usertext`).
+The defaults below (pydantic field defaults) are the only defaults in the project.
+
+Envelope keys may use `{side}` / `{other}` in exercises with sides: `hip_{side}_deg` is the working
+side's hip. Signed left-positive measures (twist, side bend, neck rotation/tilt) in a sided exercise
+are read "toward the working side": the engine flips their sign for the right side.
+"""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+from typing import Literal
+
+from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
+
+from coach import exercises_dir
+from coach.engine.datafile import load_model
+from coach.errors import ExerciseError
+from coach.measure.conventions import (
+    MAX_DISTANCE_SW,
+    MEASURE_NAMES,
+    PAIRED_BASES,
+    SPEC,
+    Posture,
+    Reliability,
+    View,
+    value_range,
+)
+from coach.usertext import control_character
+
+EXERCISES_ENV = "COACH_EXERCISES"  # extra exercise folders, separated by os.pathsep
+# Bounds of times and counts (each beyond any real plan, so only a slip of the keyboard meets them):
+# static stretches are held 10-60 s (ACSM), a guided hold a few minutes - ten minutes is no longer a
+# stretch; a rest between reps is shorter still; no plan repeats one stretch 50 times per side.
+MAX_HOLD_S = 600.0
+MAX_REST_S = 600.0
+MAX_REPS_PER_SIDE = 50
+# Angle limits of the safety rules: every angle they read is within a half turn, so a limit of 180
+# or more can never be passed - it would silently switch the rule off.
+MAX_ANGLE_LIMIT_DEG = 180.0
+# The speed rule's limit: a full turn per second is far past any movement in a stretch (a quick one
+# is 30-60 deg/s); a limit beyond it lets every movement through - the rule switched off in effect.
+MAX_SPEED_LIMIT_DEG_S = 360.0
+
+
+class _Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True, str_strip_whitespace=True, allow_inf_nan=False)
+
+    @field_validator("*", mode="after")
+    @classmethod
+    def _no_control_characters(cls, value):
+        """Text is shown on terminals and written back into TOML: one line, no escape codes."""
+        items = value if isinstance(value, list) else [value]
+        for i, item in enumerate(items):
+            found = control_character(item) if isinstance(item, str) else None
+            if found:
+                where = f"item {i + 1} " if isinstance(value, list) else ""
+                raise ValueError(f"{where}holds the control character {found}; text must be plain, on one line, "
+                                 "without escape codes")
+        return value
+
+
+class Band(_Strict):
+    """Target range of one measure. Enter when inside [min, max]; leave when outside by more than
+    `hysteresis` (so a reading wobbling on the edge does not flicker).
+
+    `min_reliability`: the lowest reliability (from `coach.measure.conventions`, already lowered for the
+    camera view) at which the band is judged; below it the band reads "can't judge". "low" is for a
+    measure that is an estimate from any one camera (the twist) and is the only sign of the stretch.
+    """
+
+    min: float
+    max: float
+    hysteresis: float = Field(default=5.0, ge=0, le=MAX_ANGLE_LIMIT_DEG)  # > a half turn: never left
+    min_reliability: Literal["high", "medium", "low"] = "medium"
+    hint_low: str = Field(min_length=1, description="correction when below min, e.g. 'lift your hips higher'")
+    hint_high: str = Field(min_length=1, description="correction when above max, e.g. 'rotate less'")
+
+    @model_validator(mode="after")
+    def _ordered(self) -> Band:
+        if not self.min < self.max:
+            raise ValueError(f"min ({self.min}) must be less than max ({self.max})")
+        return self
+
+
+class Phase(_Strict):
+    name: str = Field(min_length=1)
+    hold_s: float = Field(gt=0, le=MAX_HOLD_S, description="seconds to hold this phase, per rep")
+    cue: str = ""
+    envelope: dict[str, Band] = Field(default_factory=dict)
+
+    @field_validator("envelope")
+    @classmethod
+    def _known_measures(cls, v: dict[str, Band]) -> dict[str, Band]:
+        for key in v:
+            _check_measure_key(key)
+        return v
+
+
+class Cues(_Strict):
+    enter: str = Field(min_length=1)
+    hold: str = Field(min_length=1)
+    too_far: str = Field(min_length=1)
+    breathe: str = Field(min_length=1)
+    release: str = Field(min_length=1)
+
+
+class Safety(_Strict):
+    """Limits for the safety rules. Degrees; speeds in degrees per second."""
+
+    # Every angle limit is below MAX_ANGLE_LIMIT_DEG, where it can still be passed.
+    max_twist_deg: float = Field(default=45.0, gt=0, lt=MAX_ANGLE_LIMIT_DEG)  # thoracolumbar rotation ~45 deg/side
+    max_twist_flexed_deg: float = Field(default=30.0, gt=0, lt=MAX_ANGLE_LIMIT_DEG)  # stricter while trunk flexed
+    flexed_trunk_deg: float = Field(default=45.0, gt=0, lt=MAX_ANGLE_LIMIT_DEG)  # trunk inclination = "flexed"
+    neck_flexion_max_deg: float = Field(default=45.0, gt=0, lt=MAX_ANGLE_LIMIT_DEG)
+    neck_extension_max_deg: float = Field(default=45.0, gt=0, lt=MAX_ANGLE_LIMIT_DEG)
+    neck_rotation_max_deg: float = Field(default=60.0, gt=0, lt=MAX_ANGLE_LIMIT_DEG)  # cervical rotation 60-80 deg
+    neck_lateral_max_deg: float = Field(default=30.0, gt=0, lt=MAX_ANGLE_LIMIT_DEG)
+    hands_on_neck_forbidden: bool = True
+    # hand nearer than this = at head/neck; at or past MAX_DISTANCE_SW every hand would be "at the head"
+    hand_head_min_sw: float = Field(default=0.3, gt=0, lt=MAX_DISTANCE_SW)
+    max_speed_deg_s: float = Field(default=90.0, gt=0, le=MAX_SPEED_LIMIT_DEG_S)
+
+    @model_validator(mode="after")
+    def _stricter_when_flexed(self) -> Safety:
+        if self.max_twist_flexed_deg > self.max_twist_deg:
+            raise ValueError("max_twist_flexed_deg must not exceed max_twist_deg")
+        return self
+
+
+_RANK = {Reliability.NONE: 0, Reliability.LOW: 1, Reliability.MEDIUM: 2, Reliability.HIGH: 3}
+
+
+def reliability_at_least(have: Reliability | str, need: Reliability | str) -> bool:
+    """True when reliability `have` is `need` or better (high > medium > low > none)."""
+    return _RANK[Reliability(have)] >= _RANK[Reliability(need)]
+
+
+def _check_measure_key(key: str) -> None:
+    name = key.replace("{side}", "left").replace("{other}", "right")
+    if name not in SPEC:
+        raise ValueError(f"unknown measure {key!r}; known: {', '.join(MEASURE_NAMES)}")
+    if all(r == Reliability.NONE for r in SPEC[name].reliability.values()):
+        raise ValueError(f"measure {key!r} cannot be measured from body landmarks; use a guided hold")
+
+
+def _check_band_fits(where: str, key: str, band: Band, sided: bool, views: list[View]) -> None:
+    """A band must be judgeable from at least one of the exercise's camera views."""
+    if ("{side}" in key or "{other}" in key) and not sided:
+        raise ValueError(f"{where}: envelope key {key!r} uses {{side}} but the exercise has sides = 'none'")
+    name = key.replace("{side}", "left").replace("{other}", "right")
+    low, high = value_range(name)
+    for bound in ("min", "max"):
+        value = getattr(band, bound)
+        if not low <= value <= high:
+            raise ValueError(f"{where}.{bound}: {value:g} is outside what {key!r} can read ({low:g} to {high:g})")
+    if band.hysteresis > high - low:
+        raise ValueError(f"{where}.hysteresis: {band.hysteresis:g} is wider than all {key!r} can read "
+                         f"({low:g} to {high:g})")
+    reliability = SPEC[name].reliability
+    if not any(reliability_at_least(reliability[v], band.min_reliability) for v in views):
+        best = ", ".join(f"{v.value}: {reliability[v].value}" for v in views)
+        raise ValueError(f"{where}: {key!r} is never {band.min_reliability} or better from the exercise's "
+                         f"views ({best}); add a view or lower min_reliability")
+
+
+def _check_side_from(rule: str) -> None:
+    """sign:<m> (m > 0 = left), opposite:<m> (m < 0 = left: the stretched side is the one bent away
+    from), lower:<base> / higher:<base> (the side whose <base>_<side>_deg is smaller / larger)."""
+    kind, _, arg = rule.partition(":")
+    if kind in ("sign", "opposite") and arg in SPEC and SPEC[arg].lateral:
+        return
+    if kind in ("lower", "higher") and arg in PAIRED_BASES:
+        return
+    signed = ", ".join(n for n, s in SPEC.items() if s.lateral)
+    raise ValueError(f"side_from {rule!r}: expected 'sign:' or 'opposite:' + one of {signed}, or 'lower:' or "
+                     f"'higher:' + one of {', '.join(PAIRED_BASES)}")
+
+
+class Exercise(_Strict):
+    id: str = Field(pattern=r"^[a-z0-9_]+$")
+    name: str = Field(min_length=1)
+    summary: str = Field(min_length=1)
+    posture: list[Posture] = Field(min_length=1)
+    view: list[View] = Field(min_length=1, description="camera views the exercise can be judged from")
+    sides: Literal["none", "left_right"] = "none"
+    side_from: str | None = None
+    reps_per_side: int = Field(default=1, ge=1, le=MAX_REPS_PER_SIDE)
+    rest_s: float = Field(default=10.0, ge=0, le=MAX_REST_S)
+    guided: bool = False  # a guided hold: timed while posture and view fit, no angle claimed
+    instructions: list[str] = Field(min_length=1)
+    cues: Cues
+    phases: list[Phase] = Field(min_length=1)
+    safety: Safety = Safety()
+    sources: list[str] = Field(min_length=1)
+
+    @field_validator("side_from")
+    @classmethod
+    def _side_rule(cls, v: str | None) -> str | None:
+        if v is not None:
+            _check_side_from(v)
+        return v
+
+    @model_validator(mode="after")
+    def _consistent(self) -> Exercise:
+        sided = self.sides == "left_right"
+        if sided and self.side_from is None:
+            raise ValueError("side_from: sides = 'left_right' needs side_from")
+        if not sided and self.side_from is not None:
+            raise ValueError("side_from: only for sides = 'left_right'")
+        for i, phase in enumerate(self.phases):
+            for key, band in phase.envelope.items():
+                _check_band_fits(f"phases.{i}.envelope.{key}", key, band, sided, self.view)
+            if not phase.envelope and not self.guided:
+                raise ValueError(f"phases.{i}: phase {phase.name!r} has an empty envelope; "
+                                 "set guided = true for a guided hold")
+        if len({p.name for p in self.phases}) != len(self.phases):
+            raise ValueError("phases: phase names must be unique")
+        return self
+
+
+def load_exercise(path: str | os.PathLike) -> Exercise:
+    """Load and validate one exercise file; `ExerciseError` names the file and the key."""
+    return load_model(path, Exercise, ExerciseError, "exercise file")
+
+
+def load_exercise_file(path: str | os.PathLike) -> Exercise:
+    """`load_exercise` plus the library rule that the id equals the file name (`chair_rotation.toml`
+    holds id = "chair_rotation"): what `load_library` and `coach exercises validate` check."""
+    path = Path(path)
+    ex = load_exercise(path)
+    if ex.id != path.stem:
+        raise ExerciseError(f"{path}: id: {ex.id!r} must match the file name {path.stem!r}")
+    return ex
+
+
+def exercise_dirs(extra: list[str | os.PathLike] | None = None) -> list[Path]:
+    """Shipped folder first, then $COACH_EXERCISES folders, then `extra` (later ones override)."""
+    env = [p for p in os.environ.get(EXERCISES_ENV, "").split(os.pathsep) if p]
+    return [exercises_dir(), *(Path(p) for p in env), *(Path(p) for p in (extra or []))]
+
+
+def load_library(extra: list[str | os.PathLike] | None = None) -> dict[str, Exercise]:
+    """Every exercise by id; a user folder's exercise replaces a shipped one with the same id."""
+    library: dict[str, Exercise] = {}
+    for folder in exercise_dirs(extra):
+        if not folder.is_dir():
+            raise ExerciseError(f"{folder}: exercise folder does not exist")
+        for path in sorted(folder.glob("*.toml")):
+            ex = load_exercise_file(path)
+            library[ex.id] = ex
+    return library
+
+
+def get_exercise(exercise_id: str, extra: list[str | os.PathLike] | None = None) -> Exercise:
+    library = load_library(extra)
+    if exercise_id not in library:
+        raise ExerciseError(f"unknown exercise {exercise_id!r}; known: {', '.join(sorted(library))}")
+    return library[exercise_id]

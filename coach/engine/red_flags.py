@@ -1,0 +1,72 @@
+"""Red-flag screening questions (`coach/red_flags.toml`): validated data, like the exercise files.
+
+Each flag is a yes/no question; "yes" means: do not start the stretches, show the advice, which
+always sends the user to a professional. Unknown keys are rejected and every error names the file
+and the key (`red_flags.toml: flag.2.question: Field required`).
+"""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+from typing import Literal
+
+from pydantic import BaseModel, ConfigDict, Field, model_validator
+
+from coach.engine.datafile import load_model
+from coach.errors import CoachError
+
+RED_FLAGS_PATH = Path(__file__).with_name("red_flags.toml")
+
+
+class RedFlagError(CoachError):
+    """The red-flag file is invalid; the message names the file and the key."""
+
+
+class _Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True, str_strip_whitespace=True)
+
+
+class RedFlag(_Strict):
+    id: str = Field(pattern=r"^[a-z0-9_]+$")
+    area: Literal["back", "neck", "any"] = "any"
+    urgency: Literal["urgent", "soon"] = "soon"
+    question: str = Field(min_length=1)
+    advice: str = Field(min_length=1)
+
+    @model_validator(mode="after")
+    def _sends_to_a_professional(self) -> RedFlag:
+        if "professional" not in self.advice.lower() and "medical help" not in self.advice.lower():
+            raise ValueError("advice must send the user to a professional (say 'professional' or 'medical help')")
+        return self
+
+    def applies_to(self, area: str) -> bool:
+        """Whether the question matters for stretches of `area` ("back" or "neck")."""
+        return self.area in ("any", area)
+
+
+class RedFlags(_Strict):
+    flag: list[RedFlag] = Field(min_length=1)
+
+    @model_validator(mode="after")
+    def _unique_ids(self) -> RedFlags:
+        ids = [f.id for f in self.flag]
+        duplicates = sorted({i for i in ids if ids.count(i) > 1})
+        if duplicates:
+            raise ValueError(f"duplicate id(s): {', '.join(duplicates)}")
+        return self
+
+
+
+
+def load_red_flags(path: str | os.PathLike | None = None) -> tuple[RedFlag, ...]:
+    """The screening questions in file order (the shipped file when `path` is None)."""
+    path = Path(path) if path is not None else RED_FLAGS_PATH
+    return tuple(load_model(path, RedFlags, RedFlagError, "red-flag file").flag)
+
+
+def flags_for(area: str, flags: tuple[RedFlag, ...] | None = None) -> tuple[RedFlag, ...]:
+    """The questions that matter before stretches of `area` ("back" or "neck")."""
+    if area not in ("back", "neck"):
+        raise ValueError(f"area: expected 'back' or 'neck', got {area!r}")
+    return tuple(f for f in (flags if flags is not None else load_red_flags()) if f.applies_to(area))

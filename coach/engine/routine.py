@@ -1,0 +1,94 @@
+"""Routine files: which exercises `coach live --routine FILE` coaches, in order, with optional overrides.
+
+    name = "Gentle morning back"
+    [[exercise]]
+    id = "cat_cow"
+    reps_per_side = 3          # optional: replaces the exercise file's value
+    [[exercise]]
+    id = "childs_pose"
+    hold_s = 20                # optional: every phase of this exercise held this long
+
+Keys of each [[exercise]]: `id` (an exercise of the library or of --exercises DIR), and optionally
+`hold_s` (seconds > 0, applied to every phase), `reps_per_side` (>= 1) and `rest_s` (seconds >= 0).
+Unknown keys are rejected; every error names the file and the key, like the exercise files. The
+overridden exercise is validated again as a whole, so an override cannot make an invalid exercise.
+"""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass
+from pathlib import Path
+
+from pydantic import BaseModel, ConfigDict, Field, ValidationError
+
+from coach.engine.datafile import format_validation_error, load_model
+from coach.engine.exercises import Exercise, load_library
+from coach.errors import ExerciseError
+
+
+class RoutineError(ExerciseError):
+    """A routine file is invalid or names an unknown exercise; the message names the file and the key."""
+
+
+class _Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True, str_strip_whitespace=True)
+
+
+class RoutineItem(_Strict):
+    id: str = Field(pattern=r"^[a-z0-9_]+$")
+    hold_s: float | None = Field(default=None, gt=0, description="seconds every phase is held")
+    reps_per_side: int | None = Field(default=None, ge=1)
+    rest_s: float | None = Field(default=None, ge=0)
+
+
+class RoutineFile(_Strict):
+    name: str = Field(min_length=1)
+    exercise: list[RoutineItem] = Field(min_length=1)
+
+
+@dataclass(frozen=True)
+class Routine:
+    """A named sequence of exercises, overrides already applied."""
+
+    name: str
+    exercises: tuple[Exercise, ...]
+
+    @classmethod
+    def single(cls, exercise: Exercise) -> Routine:
+        """The routine of `coach live --exercise ID`: one exercise as its file says."""
+        return cls(exercise.name, (exercise,))
+
+
+def apply_overrides(exercise: Exercise, item: RoutineItem) -> Exercise:
+    """The exercise with the item's hold / reps / rest, validated again as a whole."""
+    data = exercise.model_dump()
+    if item.hold_s is not None:
+        data["phases"] = [{**phase, "hold_s": item.hold_s} for phase in data["phases"]]
+    for key in ("reps_per_side", "rest_s"):
+        if getattr(item, key) is not None:
+            data[key] = getattr(item, key)
+    return Exercise.model_validate(data)
+
+
+
+
+def _read(path: Path) -> RoutineFile:
+    return load_model(path, RoutineFile, RoutineError, "routine file")
+
+
+def load_routine(path: str | os.PathLike, extra_dirs: list[str | os.PathLike] | None = None) -> Routine:
+    """Load a routine file; its exercises come from the library (plus `extra_dirs`)."""
+    path = Path(path)
+    spec = _read(path)
+    library = load_library(extra_dirs)
+    exercises = []
+    for i, item in enumerate(spec.exercise):
+        if item.id not in library:
+            raise RoutineError(f"{path}: exercise.{i}.id: unknown exercise {item.id!r}; "
+                               f"known: {', '.join(sorted(library))}")
+        try:
+            exercises.append(apply_overrides(library[item.id], item))
+        except ValidationError as exc:
+            raise RoutineError(format_validation_error(path, exc).replace(f"{path}: ", f"{path}: exercise.{i}: ", 1)) from None
+    return Routine(spec.name, tuple(exercises))

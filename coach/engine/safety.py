@@ -1,0 +1,275 @@
+"""Safety rules: the rule table and pure rule evaluation.
+
+Each rule reads one number from a `RuleInput` (built by the engine from the smoothed measures,
+the pose framing and the motion trackers) and compares it with a limit. The limit comes from the
+exercise's `Safety` block (`limit` names the field) or is a fixed number in the table (framing).
+A reading is one of:
+  VIOLATED  past the limit
+  BETWEEN   back inside the limit, but not by the rule's hysteresis yet (an active alert stays)
+  CLEAR     inside the limit by at least the hysteresis
+  UNKNOWN   can't judge (NaN, person not seen): neither counts for nor against the rule
+Timing (dwell before firing, hysteresis to clear, cooldown before it may fire again) is applied
+by `coach.engine.alerts.RuleTimer`; a reading of a low-reliability estimate (the twist, from any one
+camera) must persist `EngineSettings.estimate_dwell_factor` times longer before it fires; the
+neck angle rules do not judge estimates at all (`Rule.trust_estimates`).
+The table below is the one place the rules' defaults live; `coach.engine.core.EngineSettings.rules`
+carries it into the engine.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from enum import Enum
+from typing import NamedTuple
+
+from coach.engine.exercises import Safety
+from coach.engine.verdict import Severity
+from coach.measure.conventions import View
+
+
+class Level(str, Enum):
+    VIOLATED = "violated"
+    BETWEEN = "between"
+    CLEAR = "clear"
+    UNKNOWN = "unknown"
+
+
+@dataclass(frozen=True)
+class RuleInput:
+    """Everything the rules read for one frame (smoothed values; NaN = can't judge)."""
+
+    pose_seen: bool
+    values: dict[str, float] = field(default_factory=dict)   # smoothed measures by name
+    near_end_speed_deg_s: float = math.nan   # fastest |speed| of a measure near its end range
+    near_end_reversals: int = 0              # velocity reversals near end range within the window
+    missing: tuple[str, ...] = ()            # measures the phase needs that can't be measured
+    view: View = View.UNKNOWN
+    wanted_views: tuple[View, ...] = ()
+    body_size: float = math.nan              # larger side of the seen landmarks' box, frame fraction
+    out_of_frame: float = math.nan           # fraction of landmarks predicted outside the frame
+    twist_limit_deg: float = math.nan        # this frame's twist limit (stricter while flexed)
+    estimates: frozenset[str] = frozenset()  # measures read at low reliability this frame
+    held: frozenset[str] = frozenset()       # measures the smoother held over a gap (not measured now)
+
+
+class Reading(NamedTuple):
+    """One rule's reading for one frame (a named tuple: built 14 times a frame)."""
+
+    level: Level
+    value: float = math.nan
+    limit: float = math.nan
+    detail: str = ""        # fills {detail} in the message
+    estimate: bool = False  # the value is a low-reliability estimate: the alert needs a longer dwell
+    held: bool = False      # the value was held over a gap, not measured: it does not advance a dwell
+
+
+UNKNOWN = Reading(Level.UNKNOWN)
+
+
+def level_above(value: float, limit: float, hysteresis: float) -> Level:
+    """VIOLATED when value > limit; CLEAR when value <= limit - hysteresis; NaN is UNKNOWN."""
+    if not (math.isfinite(value) and math.isfinite(limit)):
+        return Level.UNKNOWN
+    if value > limit:
+        return Level.VIOLATED
+    return Level.CLEAR if value <= limit - hysteresis else Level.BETWEEN
+
+
+def level_below(value: float, limit: float, hysteresis: float) -> Level:
+    """VIOLATED when value < limit; CLEAR when value >= limit + hysteresis; NaN is UNKNOWN."""
+    return level_above(-value, -limit, hysteresis)
+
+
+@dataclass(frozen=True)
+class Rule:
+    """One row of the rule table. `limit` is a `Safety` field name or a fixed number."""
+
+    id: str
+    severity: Severity
+    message: str          # template: {value}, {limit} (rounded) and {detail}
+    limit: str | float
+    dwell_s: float
+    hysteresis: float     # in the rule's value units
+    cooldown_s: float
+    read: Callable[[Rule, RuleInput, Safety], Reading]
+    measure: str | None = None
+    trust_estimates: bool = True  # False: a low-reliability reading of `measure` is UNKNOWN, never an alert
+
+    def limit_value(self, safety: Safety) -> float:
+        return float(getattr(safety, self.limit)) if isinstance(self.limit, str) else float(self.limit)
+
+    def render(self, reading: Reading) -> str:
+        value = f"{reading.value:.0f}" if math.isfinite(reading.value) else "?"
+        limit = f"{reading.limit:.0f}" if math.isfinite(reading.limit) else "?"
+        return self.message.format(value=value, limit=limit, detail=reading.detail).strip()
+
+
+# --- readers: pure functions (rule, input, safety) -> Reading ------------------------------------
+
+def _need_pose(read):
+    def wrapped(rule: Rule, inp: RuleInput, safety: Safety) -> Reading:
+        return read(rule, inp, safety) if inp.pose_seen else UNKNOWN
+    return wrapped
+
+
+@_need_pose
+def read_twist(rule: Rule, inp: RuleInput, safety: Safety) -> Reading:
+    """|trunk rotation| against the exercise's twist limit; the engine passes the stricter
+    max_twist_flexed_deg while the trunk is flexed (`coach.engine.envelope.twist_limit`)."""
+    twist = abs(inp.values.get("trunk_rotation_deg", math.nan))
+    limit = inp.twist_limit_deg if math.isfinite(inp.twist_limit_deg) else safety.max_twist_deg
+    flexed = limit < safety.max_twist_deg
+    return Reading(level_above(twist, limit, rule.hysteresis), twist, limit, "while bent forward" if flexed else "")
+
+
+def _abs_measure(name: str, sign: float = 1.0, absolute: bool = True):
+    @_need_pose
+    def read(rule: Rule, inp: RuleInput, safety: Safety) -> Reading:
+        raw = sign * inp.values.get(name, math.nan)
+        value = abs(raw) if absolute else raw
+        limit = rule.limit_value(safety)
+        return Reading(level_above(value, limit, rule.hysteresis), value, limit)
+    return read
+
+
+@_need_pose
+def read_hand_on_head(rule: Rule, inp: RuleInput, safety: Safety) -> Reading:
+    if not safety.hands_on_neck_forbidden:
+        return Reading(Level.CLEAR)
+    near = [v for v in (inp.values.get("hand_head_left_sw", math.nan), inp.values.get("hand_head_right_sw", math.nan))
+            if math.isfinite(v)]
+    value = min(near) if near else math.nan
+    return Reading(level_below(value, safety.hand_head_min_sw, rule.hysteresis), value, safety.hand_head_min_sw)
+
+
+@_need_pose
+def read_partner_hands(rule: Rule, inp: RuleInput, safety: Safety) -> Reading:
+    value = inp.values.get("other_hand_head_sw", math.nan)
+    if not math.isfinite(value):
+        return Reading(Level.CLEAR, value, safety.hand_head_min_sw)  # nobody else's hands in view
+    return Reading(level_below(value, safety.hand_head_min_sw, rule.hysteresis), value, safety.hand_head_min_sw)
+
+
+@_need_pose
+def read_ballistic(rule: Rule, inp: RuleInput, safety: Safety) -> Reading:
+    speed = inp.near_end_speed_deg_s
+    if not math.isfinite(speed):
+        return Reading(Level.CLEAR)  # nothing near its end range
+    return Reading(level_above(speed, safety.max_speed_deg_s, rule.hysteresis), speed, safety.max_speed_deg_s)
+
+
+@_need_pose
+def read_bouncing(rule: Rule, inp: RuleInput, safety: Safety) -> Reading:
+    limit = rule.limit_value(safety)
+    return Reading(level_above(inp.near_end_reversals, limit - 0.5, rule.hysteresis), inp.near_end_reversals, limit)
+
+
+@_need_pose
+def read_missing(rule: Rule, inp: RuleInput, safety: Safety) -> Reading:
+    names = ", ".join(m.removesuffix("_deg").removesuffix("_sw").replace("_", " ") for m in inp.missing)
+    return Reading(Level.VIOLATED if inp.missing else Level.CLEAR, len(inp.missing), 0, names)
+
+
+_VIEW_ADVICE = {View.SIDE: "turn side-on to the camera", View.FRONT: "face the camera",
+                View.BACK: "turn your back to the camera", View.OBLIQUE: "turn half-way toward the camera"}
+
+
+@_need_pose
+def read_view(rule: Rule, inp: RuleInput, safety: Safety) -> Reading:
+    if inp.view == View.UNKNOWN or not inp.wanted_views:
+        return Reading(Level.UNKNOWN)
+    wrong = inp.view not in inp.wanted_views
+    advice = _VIEW_ADVICE.get(inp.wanted_views[0], "")
+    return Reading(Level.VIOLATED if wrong else Level.CLEAR, float(wrong), 0.5, advice)
+
+
+@_need_pose
+def read_too_far(rule: Rule, inp: RuleInput, safety: Safety) -> Reading:
+    limit = rule.limit_value(safety)
+    return Reading(level_below(inp.body_size, limit, rule.hysteresis), inp.body_size, limit)
+
+
+@_need_pose
+def read_too_close(rule: Rule, inp: RuleInput, safety: Safety) -> Reading:
+    limit = rule.limit_value(safety)
+    return Reading(level_above(inp.out_of_frame, limit, rule.hysteresis), inp.out_of_frame, limit)
+
+
+def read_lost(rule: Rule, inp: RuleInput, safety: Safety) -> Reading:
+    return Reading(Level.CLEAR if inp.pose_seen else Level.VIOLATED, float(not inp.pose_seen), 0.5)
+
+
+C, S = Severity.CAUTION, Severity.STOP
+
+RULES: tuple[Rule, ...] = (
+    Rule("twist", C, "Rotate less: your twist ({value}°) is past the safe {limit}° {detail}", "max_twist_deg",
+         dwell_s=0.5, hysteresis=5.0, cooldown_s=5.0, read=read_twist, measure="trunk_rotation_deg"),
+    Rule("neck_flexion", C, "Ease your chin up: neck bent {value}°, past {limit}°", "neck_flexion_max_deg",
+         dwell_s=0.3, hysteresis=5.0, cooldown_s=5.0, read=_abs_measure("neck_flexion_deg", absolute=False),
+         measure="neck_flexion_deg", trust_estimates=False),
+    Rule("neck_extension", C, "Don't tip your head back: neck extended {value}°, past {limit}°",
+         "neck_extension_max_deg", dwell_s=0.3, hysteresis=5.0, cooldown_s=5.0,
+         read=_abs_measure("neck_flexion_deg", sign=-1.0, absolute=False), measure="neck_flexion_deg",
+         trust_estimates=False),
+    Rule("neck_rotation", C, "Turn your head less: {value}°, past {limit}°", "neck_rotation_max_deg",
+         dwell_s=0.3, hysteresis=5.0, cooldown_s=5.0, read=_abs_measure("neck_rotation_deg"),
+         measure="neck_rotation_deg", trust_estimates=False),
+    Rule("neck_lateral", C, "Ease the side tilt of your head: {value}°, past {limit}°", "neck_lateral_max_deg",
+         dwell_s=0.3, hysteresis=5.0, cooldown_s=5.0, read=_abs_measure("neck_lateral_deg"),
+         measure="neck_lateral_deg", trust_estimates=False),
+    Rule("hand_on_head", C, "Take your hand off your head: don't pull on your neck", "hand_head_min_sw",
+         dwell_s=0.5, hysteresis=0.1, cooldown_s=5.0, read=read_hand_on_head),
+    Rule("partner_hands_on_head", S, "Don't let anyone pull or crack your neck: stop now", "hand_head_min_sw",
+         dwell_s=0.3, hysteresis=0.1, cooldown_s=5.0, read=read_partner_hands, measure="other_hand_head_sw"),
+    Rule("ballistic", C, "Slow down: ease into the stretch smoothly ({value}°/s)", "max_speed_deg_s",
+         dwell_s=0.1, hysteresis=20.0, cooldown_s=3.0, read=read_ballistic),
+    Rule("bouncing", S, "Don't bounce at the end of the stretch: ease in and hold still", 3,
+         dwell_s=0.0, hysteresis=2.0, cooldown_s=5.0, read=read_bouncing),
+    Rule("landmarks_missing", C, "I can't see what this stretch needs ({detail}): move so it is in view", 0,
+         dwell_s=1.0, hysteresis=0.0, cooldown_s=3.0, read=read_missing),
+    Rule("wrong_view", C, "Please {detail}", 0.5, dwell_s=1.5, hysteresis=0.0, cooldown_s=5.0, read=read_view),
+    Rule("too_far", C, "Come closer to the camera", 0.25, dwell_s=1.5, hysteresis=0.03, cooldown_s=5.0,
+         read=read_too_far),
+    Rule("too_close", C, "Step back so your whole body is in view", 0.25, dwell_s=1.5, hysteresis=0.05,
+         cooldown_s=5.0, read=read_too_close),
+    Rule("person_lost", C, "I can't see you: step back into view", 0.5, dwell_s=1.0, hysteresis=0.0,
+         cooldown_s=0.0, read=read_lost),
+)
+
+NECK_RULE_IDS: tuple[str, ...] = ("neck_flexion", "neck_extension", "neck_rotation", "neck_lateral",
+                                  "hand_on_head", "partner_hands_on_head")
+TWIST_RULE_IDS: tuple[str, ...] = ("twist",)
+STOP_ADVICE = "If it doesn't release, let it go — stop and see a professional if pain persists."
+
+
+def rule_by_id(rule_id: str, rules: tuple[Rule, ...] = RULES) -> Rule:
+    for rule in rules:
+        if rule.id == rule_id:
+            return rule
+    raise KeyError(f"unknown rule {rule_id!r}; known: {', '.join(r.id for r in rules)}")
+
+
+def evaluate(rules: tuple[Rule, ...], inp: RuleInput, safety: Safety) -> dict[str, Reading]:
+    """Every rule's reading for one frame (pure). A reading of a measure that is only estimated
+    this frame (low reliability) is marked `estimate` (a longer dwell), or is UNKNOWN for a rule
+    that does not trust estimates (the neck angles: a neck alert needs a neck angle the view can
+    measure, e.g. not the flexion from the front); a reading of a value the smoother only held over
+    a gap is marked `held` (it keeps a dwell where it is); an infinite value or limit is not a measurement
+    and reads as NaN."""
+    out = {}
+    for rule in rules:
+        reading = rule.read(rule, inp, safety)
+        if math.isinf(reading.value) or math.isinf(reading.limit):
+            reading = reading._replace(value=_finite(reading.value), limit=_finite(reading.limit))
+        if rule.measure in inp.estimates and reading.level != Level.UNKNOWN:
+            reading = reading._replace(estimate=True) if rule.trust_estimates else UNKNOWN
+        if rule.measure in inp.held and reading.level != Level.UNKNOWN:
+            reading = reading._replace(held=True)
+        out[rule.id] = reading
+    return out
+
+
+def _finite(x: float) -> float:
+    return x if math.isfinite(x) else math.nan

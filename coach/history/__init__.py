@@ -1,0 +1,1 @@
+"""The session store (SQLite) and its plot."""

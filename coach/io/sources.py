@@ -1,0 +1,396 @@
+"""Frame sources: a camera index, a video file, an image, a folder of images. Each yields `Frame`s.
+
+Every frame is C-contiguous RGB uint8 (gray, alpha, 16-bit and palette inputs are converted: GRAY8
+poisons the landmarker) with `t_s` strictly increasing float seconds: container timestamps for
+videos (variable frame rates keep real time), the clock for cameras, `index / fps` for images.
+Rotation metadata is honoured (display matrix, EXIF). Videos and cameras are decoded in a thread
+through a bounded queue, overlapping inference; captures are released in `finally`. Problems are
+`InputError`s naming the input. Recordings are recognised here but replayed by `coach.session.pipeline`.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import queue
+import re
+import threading
+import time
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+from typing import NamedTuple
+
+import numpy as np
+
+from coach.errors import InputError
+
+IMAGE_SUFFIXES = (".jpg", ".jpeg", ".png", ".bmp", ".tif", ".tiff", ".webp", ".jp2", ".pgm", ".ppm", ".pbm")
+VIDEO_SUFFIXES = (".mp4", ".mov", ".m4v", ".avi", ".mkv", ".webm", ".mpg", ".mpeg", ".wmv", ".flv", ".3gp")
+DEFAULT_CAMERA_FPS = 30.0
+CAMERA_FIRST_FRAME_TIMEOUT_S = 10.0
+TRUNCATED_FRACTION = 0.9  # fewer decoded frames than this share of the container's count = truncated
+_QUEUE_FRAMES = {"video": 8, "camera": 1}
+_EXIF_ORIENTATION_TAG = 0x0112
+_END = object()
+
+
+RECORDING_SUFFIXES = (".jsonl", ".jsonl.gz")   # pose-landmarks/1 recordings (coach.pose.recording)
+
+
+def is_recording_path(path: str | os.PathLike) -> bool:
+    return str(path).lower().endswith(RECORDING_SUFFIXES)
+
+
+class Frame(NamedTuple):
+    """One decoded image: `t_s` float seconds (strictly increasing), 0-based index, C-contiguous RGB uint8."""
+
+    t_s: float
+    index: int
+    rgb: np.ndarray
+
+
+@dataclass(frozen=True)
+class SourceInfo:
+    """What a source is: `kind` camera|video|image|folder; `size` (width_px, height_px) of its first frame."""
+
+    kind: str
+    name: str
+    fps: float
+    size: tuple[int, int]
+    frame_count: int | None = None  # None when unknown (cameras)
+
+
+def _cv2():
+    """cv2, imported on first use with its own and FFmpeg's console logging silenced."""
+    os.environ.setdefault("OPENCV_FFMPEG_LOGLEVEL", "-8")  # AV_LOG_QUIET, read when a file is opened
+    import cv2
+
+    cv2.utils.logging.setLogLevel(cv2.utils.logging.LOG_LEVEL_SILENT)
+    return cv2
+
+
+# --- pixels -----------------------------------------------------------------------------------
+
+def _to_uint8(a: np.ndarray) -> np.ndarray:
+    if a.dtype == np.uint8:
+        return a
+    if a.dtype == np.uint16:
+        return (a >> 8).astype(np.uint8)
+    if np.issubdtype(a.dtype, np.floating):
+        scale = 255.0 if np.nanmax(a, initial=0.0) <= 1.0 else 1.0
+        return np.clip(np.nan_to_num(a) * scale + 0.5, 0, 255).astype(np.uint8)
+    raise ValueError(f"unsupported pixel type {a.dtype}")
+
+
+def _over_white(colour: np.ndarray, alpha: np.ndarray) -> np.ndarray:
+    """Colour (H, W, C) composited over white by alpha (H, W, 1), all uint8."""
+    weight = alpha.astype(np.float32) / 255.0
+    return (colour.astype(np.float32) * weight + 255.0 * (1.0 - weight) + 0.5).astype(np.uint8)
+
+
+def to_rgb8(image: np.ndarray, order: str = "bgr") -> np.ndarray:
+    """Any decoded image (gray, gray+alpha, BGR/RGB, BGRA/RGBA; uint8, uint16 or float) as C-contiguous
+    RGB uint8. `order` is the channel order of 3- and 4-channel input ("bgr" as OpenCV decodes)."""
+    a = np.asarray(image)
+    if a.ndim == 3 and a.shape[2] == 1:
+        a = a[:, :, 0]
+    if a.size == 0 or a.ndim not in (2, 3) or (a.ndim == 3 and a.shape[2] not in (2, 3, 4)):
+        raise ValueError(f"unsupported image shape {a.shape}")
+    a = _to_uint8(a)
+    if a.ndim == 3 and a.shape[2] in (2, 4):  # drop alpha over a white background
+        a = _over_white(a[:, :, :-1], a[:, :, -1:])
+        a = a[:, :, 0] if a.shape[2] == 1 else a
+    cv2 = _cv2()
+    if a.ndim == 2:
+        return cv2.cvtColor(np.ascontiguousarray(a), cv2.COLOR_GRAY2RGB)
+    if order == "bgr":
+        return cv2.cvtColor(np.ascontiguousarray(a), cv2.COLOR_BGR2RGB)
+    return np.ascontiguousarray(a)
+
+
+def _exif_orientation(path: Path) -> int:
+    """The EXIF orientation (1-8) of an image file; 1 when absent or when Pillow is not installed."""
+    try:
+        from PIL import Image
+
+        with Image.open(path) as img:
+            value = int(img.getexif().get(_EXIF_ORIENTATION_TAG, 1))
+    except (ImportError, OSError, ValueError, SyntaxError):
+        return 1
+    return value if 1 <= value <= 8 else 1
+
+
+def apply_orientation(rgb: np.ndarray, orientation: int) -> np.ndarray:
+    """Turn pixels stored with EXIF `orientation` upright (as viewers show them)."""
+    ops = {2: lambda a: a[:, ::-1], 3: lambda a: a[::-1, ::-1], 4: lambda a: a[::-1],
+           5: lambda a: a.transpose(1, 0, 2), 6: lambda a: np.rot90(a, -1),
+           7: lambda a: a[::-1, ::-1].transpose(1, 0, 2), 8: lambda a: np.rot90(a, 1)}
+    op = ops.get(orientation)
+    return rgb if op is None else np.ascontiguousarray(op(rgb))
+
+
+def read_image(path: str | os.PathLike) -> np.ndarray:
+    """An image file as upright C-contiguous RGB uint8, or an InputError naming the file."""
+    path = Path(path)
+    _check_file(path, "an image")
+    cv2 = _cv2()
+    try:
+        raw = cv2.imdecode(np.fromfile(path, dtype=np.uint8), cv2.IMREAD_UNCHANGED)
+    except (OSError, cv2.error) as exc:
+        raise InputError(f"{path}: cannot read the image ({exc})") from None
+    if raw is None:
+        raise InputError(f"{path}: not an image OpenCV can decode")
+    try:
+        rgb = to_rgb8(raw, order="bgr")
+    except ValueError as exc:
+        raise InputError(f"{path}: {exc}") from None
+    return apply_orientation(rgb, _exif_orientation(path))
+
+
+# --- what the user named ----------------------------------------------------------------------
+
+def _check_file(path: Path, what: str) -> None:
+    if not path.exists():
+        raise InputError(f"{path}: no such file")
+    if path.is_dir():
+        raise InputError(f"{path}: is a directory, expected {what}")
+    if path.stat().st_size == 0:
+        raise InputError(f"{path}: empty file, expected {what}")
+
+
+def source_kind(spec: str | int | os.PathLike) -> str:
+    """camera (an integer or digits), recording (.jsonl[.gz]), folder, image or video — without opening it."""
+    if isinstance(spec, int) or (isinstance(spec, str) and spec.strip().isdigit()):
+        return "camera"
+    path = Path(spec)
+    if not path.exists():
+        raise InputError(f"{path}: no such file or folder")
+    suffix = path.suffix.lower()
+    if path.is_dir():
+        if is_recording_path(path) or suffix in IMAGE_SUFFIXES + VIDEO_SUFFIXES:
+            raise InputError(f"{path}: is a directory, expected a file")
+        return "folder"
+    if is_recording_path(path):
+        return "recording"
+    return "image" if suffix in IMAGE_SUFFIXES else "video"
+
+
+def image_files(folder: Path) -> list[Path]:
+    """The images in `folder`, sorted by name with numbers in numeric order (frame2 before frame10)."""
+    files = [p for p in folder.iterdir() if p.is_file() and p.suffix.lower() in IMAGE_SUFFIXES]
+    return sorted(files, key=lambda p: [int(t) if t.isdigit() else t.lower() for t in re.split(r"(\d+)", p.name)])
+
+
+# --- sources ----------------------------------------------------------------------------------
+
+class ImageSource:
+    """Still images in order, `fps` apart, read one at a time: one image (kind "image") or a folder's."""
+
+    def __init__(self, files: list[Path], name: str, kind: str = "image", fps: float = 1.0):
+        if fps <= 0:
+            raise ValueError(f"fps: expected a positive frame rate, got {fps}")
+        self.files = list(files)
+        self._first = read_image(self.files[0])
+        height, width = self._first.shape[:2]
+        self.info = SourceInfo(kind, name, float(fps), (width, height), len(self.files))
+
+    def frames(self) -> Iterator[Frame]:
+        for index, path in enumerate(self.files):
+            yield Frame(index / self.info.fps, index, self._first if index == 0 else read_image(path))
+
+    def close(self) -> None:
+        """Nothing to release: images are read one at a time."""
+
+
+def _increasing(t_s: float, prev_s: float, step_s: float) -> float:
+    """`t_s`, or `prev_s + step_s` when `t_s` is missing or does not move forward."""
+    if not np.isfinite(t_s) or t_s <= prev_s:
+        return prev_s + step_s if np.isfinite(prev_s) else 0.0
+    return float(t_s)
+
+
+class _ThreadedReader:
+    """Runs `produce(stop, put)` in a daemon thread and hands what it puts over a bounded queue.
+
+    `put(item)` blocks while the queue is full — or, for a live camera (`drop_old`), drops the oldest
+    frame — and returns False once the consumer has gone. An exception in the thread is re-raised
+    by the consumer."""
+
+    def __init__(self, produce, maxsize: int, drop_old: bool):
+        self._items: queue.Queue = queue.Queue(maxsize=maxsize)
+        self._stop, self._drop_old = threading.Event(), drop_old
+        self._thread = threading.Thread(target=self._work, args=(produce,), name="coach-read", daemon=True)
+
+    def put(self, item) -> bool:
+        while not self._stop.is_set():
+            try:
+                self._items.put(item, timeout=0.1)
+                return True
+            except queue.Full:
+                if self._drop_old:
+                    with contextlib.suppress(queue.Empty):
+                        self._items.get_nowait()
+        return False
+
+    def _work(self, produce) -> None:
+        try:
+            produce(self._stop, self.put)
+        except Exception as exc:  # handed to the consumer, which re-raises it
+            self.put(exc)
+        self.put(_END)
+
+    def items(self, name: str, first_timeout_s: float | None = None) -> Iterator:
+        self._thread.start()
+        try:
+            timeout_s = first_timeout_s
+            while (item := self._next(name, timeout_s)) is not _END:
+                timeout_s = None
+                yield item
+        finally:
+            self._stop.set()
+            self._thread.join(timeout=5.0)
+
+    def _next(self, name: str, timeout_s: float | None):
+        try:
+            item = self._items.get(timeout=timeout_s)
+        except queue.Empty:
+            raise InputError(f"{name}: opened but sent no frame within {timeout_s:g} s") from None
+        if isinstance(item, BaseException):
+            raise item
+        return item
+
+
+def _why_not_video(path: Path) -> str:
+    """A short diagnosis of a file FFmpeg could not open."""
+    with open(path, "rb") as fh:
+        whole = fh.read(256 << 20)  # enough to find an MP4's index in any file worth diagnosing
+    head = whole[:4096]
+    if b"\x00" not in head:
+        return "not a video (it looks like a text file)"
+    if head[4:8] == b"ftyp":
+        if b"moov" not in whole:
+            return "truncated or unfinished MP4 (its 'moov' index is missing)"
+        if b"trak" not in whole:
+            return "video holds no frames (no track)"
+    return "not a video that OpenCV/FFmpeg can decode (wrong format or damaged)"
+
+
+class VideoSource:
+    """A video file, decoded in a background thread; `t_s` from the container's timestamps."""
+
+    def __init__(self, path: Path):
+        self.path = path
+        _check_file(path, "a video")
+        cap = self._open()
+        try:
+            ok, first = cap.read()
+            fps = float(cap.get(_cv2().CAP_PROP_FPS))
+            count = int(cap.get(_cv2().CAP_PROP_FRAME_COUNT))
+        finally:
+            cap.release()
+        if not ok or first is None:
+            raise InputError(f"{path}: video holds no frames that can be decoded")
+        fps = fps if np.isfinite(fps) and fps > 0 else DEFAULT_CAMERA_FPS
+        self.info = SourceInfo("video", str(path), fps, (first.shape[1], first.shape[0]),
+                               count if count > 0 else None)
+
+    def _open(self):
+        cv2 = _cv2()
+        cap = cv2.VideoCapture(str(self.path), cv2.CAP_FFMPEG)
+        if not cap.isOpened():
+            cap.release()
+            raise InputError(f"{self.path}: {_why_not_video(self.path)}")
+        cap.set(cv2.CAP_PROP_ORIENTATION_AUTO, 1)  # honour the display matrix (phone videos)
+        return cap
+
+    def _decode(self, cap, stop: threading.Event, put) -> None:
+        cv2 = _cv2()
+        step_s, prev_s, start_ms, index = 1.0 / self.info.fps, -np.inf, None, 0
+        try:
+            while not stop.is_set():
+                ok, bgr = cap.read()
+                if not ok:
+                    break
+                pos_ms = float(cap.get(cv2.CAP_PROP_POS_MSEC))
+                start_ms = pos_ms if start_ms is None else start_ms
+                prev_s = _increasing((pos_ms - start_ms) / 1000.0, prev_s, step_s)
+                if not put(Frame(prev_s, index, to_rgb8(bgr))):
+                    return
+                index += 1
+        finally:
+            cap.release()
+        expected = self.info.frame_count
+        if expected and index < TRUNCATED_FRACTION * expected:
+            raise InputError(f"{self.path}: video is truncated or damaged: decoding stopped after "
+                             f"{index} of {expected} frames")
+
+    def frames(self) -> Iterator[Frame]:
+        cap = self._open()
+        reader = _ThreadedReader(lambda stop, put: self._decode(cap, stop, put), _QUEUE_FRAMES["video"], False)
+        yield from reader.items(str(self.path))
+
+    def close(self) -> None:
+        """Nothing to release: each `frames()` opens and releases its own capture."""
+
+
+class CameraSource:
+    """A live camera; `t_s` from the monotonic clock. A missing camera fails at once, never hangs."""
+
+    def __init__(self, index: int):
+        cv2 = _cv2()
+        self.index = index
+        self._cap = cv2.VideoCapture(index)
+        if not self._cap.isOpened():
+            self._cap.release()
+            raise InputError(f"camera {index}: no such camera (or it is in use by another program)")
+        fps = float(self._cap.get(cv2.CAP_PROP_FPS))
+        size = (int(self._cap.get(cv2.CAP_PROP_FRAME_WIDTH)), int(self._cap.get(cv2.CAP_PROP_FRAME_HEIGHT)))
+        self.info = SourceInfo("camera", f"camera {index}", fps if fps > 0 else DEFAULT_CAMERA_FPS, size, None)
+
+    def _capture(self, cap, stop: threading.Event, put) -> None:
+        prev_s, start_s, index = -np.inf, time.monotonic(), 0
+        try:
+            while not stop.is_set():
+                ok, bgr = cap.read()
+                if not ok:
+                    raise InputError(f"camera {self.index}: stopped sending frames")
+                prev_s = _increasing(time.monotonic() - start_s, prev_s, 0.001)
+                if not put(Frame(prev_s, index, to_rgb8(bgr))):
+                    return
+                index += 1
+        finally:
+            cap.release()
+
+    def frames(self) -> Iterator[Frame]:
+        cap, self._cap = self._cap, None  # the reading thread owns (and releases) the capture
+        if cap is None:
+            raise InputError(f"camera {self.index}: its frames can be read only once")
+        reader = _ThreadedReader(lambda stop, put: self._capture(cap, stop, put), _QUEUE_FRAMES["camera"], True)
+        yield from reader.items(self.info.name, CAMERA_FIRST_FRAME_TIMEOUT_S)
+
+    def close(self) -> None:
+        if self._cap is not None:
+            self._cap.release()
+            self._cap = None
+
+
+Source = ImageSource | VideoSource | CameraSource
+
+
+def open_source(spec: str | int | os.PathLike, *, fps: float | None = None) -> Source:
+    """Open a camera index, video, image or folder (checked now; frames are read by `.frames()`).
+
+    `fps` sets the frame rate given to images and folders (default 1.0: one image per second)."""
+    kind = source_kind(spec)
+    if kind == "camera":
+        return CameraSource(int(spec))
+    path = Path(spec)
+    if kind == "recording":
+        raise InputError(f"{path}: is a landmark recording and has no pixels; open it with coach.pipeline")
+    if kind == "video":
+        return VideoSource(path)
+    files = image_files(path) if kind == "folder" else [path]
+    if not files:
+        raise InputError(f"{path}: folder holds no images ({', '.join(IMAGE_SUFFIXES[:4])}, ...)")
+    return ImageSource(files, str(path), kind, fps or 1.0)

@@ -1,0 +1,409 @@
+"""Measures: the angles a physiotherapist talks about, from one pose. Pure functions only.
+
+The names, units, zero and sign of every measure are in `coach.measure.conventions` (the one table); toward
+the person's own LEFT is positive for every signed measure. A value is NaN when a landmark it needs
+(`NEEDS`) is not seen (visibility or presence below 0.5): "can't measure", never a guess.
+
+2D or 3D. Image pixels (`Pose.pixel_xy`, so the aspect ratio is right) are sharp and unbiased for
+what lies in the image plane; MediaPipe's world landmarks are view-independent but noisy and biased
+in depth (on the shared recordings a straight standing knee reads 161-168 deg in world coordinates
+and 175-180 in pixels, and pixel angles jitter about half as much from the side). So each angle is
+read both ways and blended by how well the image plane holds it:
+    value = w * pixel_angle + (1 - w) * world_angle
+- unsigned angles between two vectors (joint angles, trunk inclination, trunk side bend):
+  w = product over the two vectors of cos^2(elevation out of the image plane, from the world).
+  A projected angle is exact when both vectors lie in the image plane, whatever the joint's plane;
+  a limb pointing at the camera falls back to the world. Known limit: a moderate bend straight
+  toward the camera (a 30 deg hip flexion seen from the front) reads too straight - which is why
+  sagittal angles are LOW reliability from the front.
+- signed angles in a body plane need that plane facing the camera: neck flexion (sagittal) uses
+  w = (shoulder line along the camera axis)^2; neck side bend uses the product rule on the shoulder
+  and ear lines. Signs come from dot products in the person's own frame, so a back view needs no
+  mirror rule.
+- rotations about the trunk axis (trunk_rotation_deg, neck_rotation_deg) live in depth: world only.
+  trunk_rotation_2d_deg is the 2D alternative (shoulder foreshortening against a neutral).
+- hands at the head: image distances, checked against the world (see `hands_at_head_sw`).
+Vertical is image-up / world-up (both camera-aligned: the camera is assumed level).
+
+Reliability = the conventions table's entry for the detected view (`coach.measure.posture`), one step lower
+when the least visible landmark a measure needs is marginal (below `MARGINAL_VISIBILITY`: a guess
+MediaPipe only half sees), and NONE when the value is NaN or the table says the view cannot carry it.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import NamedTuple
+
+import numpy as np
+
+from coach.measure.conventions import MEASURE_NAMES, SPEC, Posture, Reliability, View
+from coach.measure.geometry import (
+    angle_between_deg,
+    blend,
+    body_frame,
+    in_image_plane,
+    norm,
+    point_segment_distance,
+    signed_angle_2d_deg,
+    signed_angle_about_deg,
+    unit,
+)
+from coach.measure.posture import posture_and_view
+from coach.pose.core import Pose
+from coach.pose.landmarks import LEFT_HAND, RIGHT_HAND
+from coach.pose.landmarks import Landmark as L
+
+_INDEX = {name: i for i, name in enumerate(MEASURE_NAMES)}
+MEASURE_INDEX: dict[str, int] = _INDEX  # name -> position in `Measures.values`
+
+MARGINAL_VISIBILITY = 0.7   # needed landmarks seen, but the least visible below this: one step less reliable
+NECK_NEUTRAL_DEG = 18.0     # the ear midpoint sits this far forward of the trunk axis in a neutral stance
+                            # (median 15-26 deg over the upright rest segments of the shared recordings)
+HAND_DEPTH_ERROR_SW = (0.4, 1.0)  # how far MediaPipe's world depth may misplace a hand at the head, in
+                                 # front of it / behind it (occluded; shared photos: up to 1.2 sw)
+TWIST_MIN_LINE_TRUNK = 0.25     # hip/shoulder line across the trunk axis (trunk lengths), tilt off square: twist
+TWIST_MAX_LINE_TILT_DEG = 25.0  # unmeasurable past these (recordings >= 0.34, <= 21; bridge lifts 0.16, 29 median)
+IMAGE_UP = np.array([0.0, -1.0])
+WORLD_UP = np.array([0.0, -1.0, 0.0])
+
+
+@dataclass(frozen=True, eq=False)
+class Measures:
+    """All measures of one pose, in `MEASURE_NAMES` order, with the view and posture they were read in."""
+
+    values: np.ndarray                      # (n,) float64; NaN = can't measure
+    reliability: tuple[Reliability, ...]    # (n,) per measure, already lowered for the view
+    view: View = View.UNKNOWN
+    posture: Posture = Posture.UNKNOWN
+
+    def __post_init__(self) -> None:
+        n = len(MEASURE_NAMES)
+        values = np.array(self.values, dtype=np.float64)
+        if values.shape != (n,):
+            raise ValueError(f"Measures.values: expected shape ({n},), got {values.shape}")
+        if len(self.reliability) != n:
+            raise ValueError(f"Measures.reliability: expected {n} entries, got {len(self.reliability)}")
+        # NaN always reads as "none": a number nobody can judge has no reliability.
+        rel = tuple((r if r.__class__ is Reliability else Reliability(r)) if f else Reliability.NONE
+                    for r, f in zip(self.reliability, np.isfinite(values).tolist()))
+        values.setflags(write=False)
+        object.__setattr__(self, "values", values)
+        object.__setattr__(self, "reliability", rel)
+        object.__setattr__(self, "view", View(self.view))
+        object.__setattr__(self, "posture", Posture(self.posture))
+
+    @classmethod
+    def empty(cls) -> Measures:
+        n = len(MEASURE_NAMES)
+        return cls(np.full(n, np.nan), (Reliability.NONE,) * n)
+
+    def __getitem__(self, name: str) -> float:
+        return float(self.values[_INDEX[name]])
+
+    def reliability_of(self, name: str) -> Reliability:
+        return self.reliability[_INDEX[name]]
+
+    def as_dict(self) -> dict[str, float]:
+        return {name: float(v) for name, v in zip(MEASURE_NAMES, self.values)}
+
+
+def spec(name: str):
+    """The conventions row of a measure (KeyError names the measure)."""
+    return SPEC[name]
+
+
+# --- which landmarks each measure needs -----------------------------------------------------------
+
+SHOULDERS_HIPS = (L.LEFT_SHOULDER, L.RIGHT_SHOULDER, L.LEFT_HIP, L.RIGHT_HIP)
+EARS = (L.LEFT_EAR, L.RIGHT_EAR)
+HEAD_POINTS = (L.NOSE, L.LEFT_EAR, L.RIGHT_EAR)
+JOINTS: dict[str, tuple[L, L, L]] = {   # (a, b, c): the landmarks a joint angle needs, angle at b
+    "hip_left_deg": (L.LEFT_SHOULDER, L.LEFT_HIP, L.LEFT_KNEE),
+    "hip_right_deg": (L.RIGHT_SHOULDER, L.RIGHT_HIP, L.RIGHT_KNEE),
+    "knee_left_deg": (L.LEFT_HIP, L.LEFT_KNEE, L.LEFT_ANKLE),
+    "knee_right_deg": (L.RIGHT_HIP, L.RIGHT_KNEE, L.RIGHT_ANKLE),
+    "elbow_left_deg": (L.LEFT_SHOULDER, L.LEFT_ELBOW, L.LEFT_WRIST),
+    "elbow_right_deg": (L.RIGHT_SHOULDER, L.RIGHT_ELBOW, L.RIGHT_WRIST),
+    "shoulder_left_deg": (L.LEFT_HIP, L.LEFT_SHOULDER, L.LEFT_ELBOW),
+    "shoulder_right_deg": (L.RIGHT_HIP, L.RIGHT_SHOULDER, L.RIGHT_ELBOW),
+}
+NEEDS: dict[str, tuple[L, ...]] = {   # all must be seen; a hand measure also needs one seen hand point
+    **{name: tuple(dict.fromkeys(SHOULDERS_HIPS + abc)) if name.startswith(("hip", "shoulder")) else abc
+       for name, abc in JOINTS.items()},
+    **{name: SHOULDERS_HIPS for name in ("trunk_inclination_deg", "trunk_floor_deg", "trunk_lateral_deg",
+                                         "trunk_rotation_deg", "trunk_rotation_2d_deg")},
+    "neck_flexion_deg": SHOULDERS_HIPS + EARS,
+    "neck_rotation_deg": SHOULDERS_HIPS + HEAD_POINTS,
+    "neck_lateral_deg": SHOULDERS_HIPS + EARS,
+    **{name: SHOULDERS_HIPS + HEAD_POINTS for name in ("hand_head_left_sw", "hand_head_right_sw",
+                                                        "other_hand_head_sw")},
+    "pelvic_tilt_deg": (),
+}
+_WIDEST = max(len(v) for v in NEEDS.values())
+_NEED_IDX = np.array([[*NEEDS[n], *(NEEDS[n] or (L.NOSE,))[:1] * (_WIDEST - len(NEEDS[n]))] for n in MEASURE_NAMES])
+_NEED_ANY = np.array([bool(NEEDS[n]) for n in MEASURE_NAMES])
+_HANDS = np.array(LEFT_HAND + RIGHT_HAND)
+
+# Extra rows after the 33 landmarks in `Body` (both spaces): midpoints, the origin, and a unit "up".
+MID_SHOULDER, MID_HIP, MID_EAR, ORIGIN, UP = range(33, 38)
+_MID_A = [L.LEFT_SHOULDER, L.LEFT_HIP, L.LEFT_EAR]
+_MID_B = [L.RIGHT_SHOULDER, L.RIGHT_HIP, L.RIGHT_EAR]
+_EXTRA_P, _EXTRA_W = np.array([[0.0, 0.0], IMAGE_UP]), np.array([[0.0, 0.0, 0.0], WORLD_UP])
+
+# Unsigned angles between two vectors u = ua - ub and v = va - vb, all read in one vectorised pass.
+# The hip and shoulder angles use the trunk axis rather than the same-side shoulder or hip: the
+# shoulders are wider than the hips, and that slant would read as a 9-15 deg hip bend in a frontal view.
+ANGLE_PAIRS: dict[str, tuple[int, int, int, int]] = {
+    **{name: (a, b, c, b) for name, (a, b, c) in JOINTS.items() if name.startswith(("knee", "elbow"))},
+    "hip_left_deg": (MID_SHOULDER, MID_HIP, L.LEFT_KNEE, L.LEFT_HIP),
+    "hip_right_deg": (MID_SHOULDER, MID_HIP, L.RIGHT_KNEE, L.RIGHT_HIP),
+    "shoulder_left_deg": (MID_HIP, MID_SHOULDER, L.LEFT_ELBOW, L.LEFT_SHOULDER),
+    "shoulder_right_deg": (MID_HIP, MID_SHOULDER, L.RIGHT_ELBOW, L.RIGHT_SHOULDER),
+    "trunk_inclination_deg": (MID_SHOULDER, MID_HIP, UP, ORIGIN),       # trunk from vertical
+    "trunk_lateral_deg": (MID_SHOULDER, MID_HIP, L.LEFT_HIP, L.RIGHT_HIP),  # trunk to hip line (90 - it)
+}
+_PAIR_SLOTS = np.array([_INDEX[n] for n in ANGLE_PAIRS])
+_UA, _UB, _VA, _VB = (np.array([pair[k] for pair in ANGLE_PAIRS.values()]) for k in range(4))
+
+
+# --- shared per-pose arrays and small helpers --------------------------------------------------------
+
+class Body(NamedTuple):
+    """What the measures share, computed once per pose. `p` (38, 2) pixels (NaN without an image
+    size) and `w` (38, 3) world: the 33 landmarks, then MID_SHOULDER, MID_HIP, MID_EAR, ORIGIN and
+    UP (a unit vertical). `frame`: world (left, up, forward) rows of the shoulders (`body_frame`)."""
+
+    p: np.ndarray
+    w: np.ndarray
+    frame: np.ndarray
+
+    def line(self, space: str, a: int, b: int) -> np.ndarray:
+        """The vector a - b in "p" or "w"."""
+        pts = self.p if space == "p" else self.w
+        return pts[a] - pts[b]
+
+
+def body_of(pose: Pose) -> Body:
+    """The shared per-pose arrays (see `Body`)."""
+    p, w = pose.pixel_xy, pose.world
+    if pose.image_size[0] <= 0 or pose.image_size[1] <= 0:
+        p = np.full_like(p, np.nan)   # no image size: the world landmarks alone
+    p = np.concatenate([p, (p[_MID_A] + p[_MID_B]) / 2, _EXTRA_P])
+    w = np.concatenate([w, (w[_MID_A] + w[_MID_B]) / 2, _EXTRA_W])
+    return Body(p, w, body_frame(w[L.LEFT_SHOULDER] - w[L.RIGHT_SHOULDER], w[MID_SHOULDER] - w[MID_HIP]))
+
+
+def shoulder_width_ratio(pose: Pose) -> float:
+    """Image shoulder width over image trunk length (pixels; scale-free). Facing the camera square-on
+    this is the person's neutral; it shrinks as the shoulders turn away. Pass a neutral-stance value
+    as `compute_measures(..., neutral_shoulder_width=)`."""
+    b = body_of(pose)
+    trunk = norm(b.line("p", MID_SHOULDER, MID_HIP))
+    return float(norm(b.line("p", L.LEFT_SHOULDER, L.RIGHT_SHOULDER)) / trunk) if trunk > 0 else np.nan
+
+
+def pixels_per_metre(b: Body) -> float:
+    """Image scale at the trunk: the larger of the shoulder-line and trunk-axis pixel/metre ratios
+    (one of the two lies near the image plane in any view; the foreshortened one reads short)."""
+    a, c = [L.LEFT_SHOULDER, MID_SHOULDER], [L.RIGHT_SHOULDER, MID_HIP]
+    ratios = norm(b.p[a] - b.p[c]) / norm(b.w[a] - b.w[c])
+    return float(ratios.max()) if np.isfinite(ratios).all() else np.nan
+
+
+# --- the measures ---------------------------------------------------------------------------------
+
+def unsigned_angles(b: Body) -> np.ndarray:
+    """The `ANGLE_PAIRS` angles (deg, 0..180), each blended: w = cos^2 of both vectors' elevation
+    out of the image plane. From the side a joint's pixel angle wins (exact for a limb moving in the
+    image plane); a limb or trunk pointing at the camera falls back to the world angle (a prone
+    person filmed head-on: the image alone would read the trunk as upright)."""
+    u_w, v_w = b.w[_UA] - b.w[_UB], b.w[_VA] - b.w[_VB]
+    pixel = angle_between_deg(b.p[_UA] - b.p[_UB], b.p[_VA] - b.p[_VB])
+    flat = in_image_plane(np.concatenate([u_w, v_w]))
+    return blend(pixel, angle_between_deg(u_w, v_w), flat[:len(u_w)] * flat[len(u_w):])
+
+
+def trunk_rotation_deg(b: Body) -> float:
+    """Shoulder line against hip line about the trunk axis (world, projected on the plane normal to
+    the axis), -180..180, + when the chest turns toward the person's left (right-hand rule about the
+    upward trunk axis: the left shoulder moves back). Depth-only, so world only; low reliability.
+
+    NaN when a line tilts or shrinks toward the axis past the `TWIST_*` limits: they stand square to
+    the trunk, so that is MediaPipe's depth failing (bridge lifts read +-170 deg)."""
+    axis = b.line("w", MID_SHOULDER, MID_HIP)
+    lines = np.array([b.line("w", L.LEFT_HIP, L.RIGHT_HIP), b.line("w", L.LEFT_SHOULDER, L.RIGHT_SHOULDER)])
+    along = lines @ unit(axis)
+    across = norm(lines - along[:, None] * unit(axis))
+    if not ((np.degrees(np.arctan2(np.abs(along), across)) <= TWIST_MAX_LINE_TILT_DEG).all()
+            and (across >= TWIST_MIN_LINE_TRUNK * norm(axis)).all()):
+        return np.nan
+    return float(signed_angle_about_deg(lines[0], lines[1], axis))
+
+
+def trunk_rotation_2d_deg(b: Body, neutral_ratio: float | None) -> float:
+    """Unsigned twist from shoulder foreshortening: acos(ratio / neutral), ratio =
+    `shoulder_width_ratio`. Without a calibrated neutral, the world landmarks' own shoulder width over
+    trunk length stands in for it (what a square-on camera would see). 0 when wider than neutral."""
+    a, c = [L.LEFT_SHOULDER, MID_SHOULDER], [L.RIGHT_SHOULDER, MID_HIP]
+    (shoulders_p, trunk_p), (shoulders_w, trunk_w) = norm(b.p[a] - b.p[c]), norm(b.w[a] - b.w[c])
+    ratio = shoulders_p / trunk_p
+    if neutral_ratio is None:
+        neutral_ratio = shoulders_w / trunk_w
+    if not (np.isfinite(ratio) and np.isfinite(neutral_ratio) and neutral_ratio > 0):
+        return np.nan
+    return float(np.degrees(np.arccos(min(ratio / neutral_ratio, 1.0))))
+
+
+def neck_flexion_deg(b: Body) -> float:
+    """Neck (mid-shoulder -> mid-ear) against the trunk axis in the sagittal plane, minus the neutral
+    forward set of the ear (`NECK_NEUTRAL_DEG`): + flexion (chin to chest), - extension.
+
+    Blended with weight (shoulder line along the camera axis)^2: the pixel angle only when the
+    sagittal plane faces the camera. Its sign comes from which way the person's left points (toward
+    or away from the camera), not from the nose, which hangs behind the ears in a deep flexion."""
+    left, up, forward = b.frame
+    neck_w = b.line("w", MID_EAR, MID_SHOULDER)
+    world = np.degrees(np.arctan2(neck_w @ forward, neck_w @ up))
+    pixel = signed_angle_2d_deg(b.line("p", MID_SHOULDER, MID_HIP), b.line("p", MID_EAR, MID_SHOULDER))
+    return float(blend(pixel * np.sign(left[2]), world, left[2] ** 2)) - NECK_NEUTRAL_DEG
+
+
+def neck_rotation_deg(b: Body) -> float:
+    """Head turned about the trunk axis against the shoulders, + toward the person's left: the mean
+    of the ear line against the shoulder line and the nose direction against the chest's forward
+    (both world, about the up axis). Depth-only, so world only."""
+    left, _, forward = b.frame
+    ears, nose = b.line("w", L.LEFT_EAR, L.RIGHT_EAR), b.line("w", L.NOSE, MID_EAR)
+    by_ears = np.arctan2(-(ears @ forward), ears @ left)
+    by_nose = np.arctan2(nose @ left, nose @ forward)
+    return float(np.degrees(np.arctan2(np.sin(by_ears) + np.sin(by_nose), np.cos(by_ears) + np.cos(by_nose))))
+
+
+def neck_lateral_deg(b: Body) -> float:
+    """Ear line against the shoulder line in the frontal plane, + = left ear toward the left
+    shoulder: atan2(-ears.up, ears.left) in the shoulders' (left, up) frame - dot products, so front
+    and back views need no mirror sign. Blended with weight = both lines in the image plane."""
+    left, up = b.frame[0], b.frame[1]
+    ears_w = b.line("w", L.LEFT_EAR, L.RIGHT_EAR)
+    world = np.arctan2(-(ears_w @ up), ears_w @ left)
+    left_p = unit(b.line("p", L.LEFT_SHOULDER, L.RIGHT_SHOULDER))
+    up_p = np.array([-left_p[1], left_p[0]])   # perpendicular, turned to the trunk's side
+    up_p = up_p * np.sign(up_p @ b.line("p", MID_SHOULDER, MID_HIP))
+    ears_p = b.line("p", L.LEFT_EAR, L.RIGHT_EAR)
+    pixel = np.arctan2(-(ears_p @ up_p), ears_p @ left_p)
+    weight = in_image_plane(b.w[[L.LEFT_SHOULDER, L.LEFT_EAR]] - b.w[[L.RIGHT_SHOULDER, L.RIGHT_EAR]]).prod()
+    return float(np.degrees(blend(pixel, world, weight)))
+
+
+_HEAD_A = [L.LEFT_EAR, L.NOSE, MID_EAR]
+_HEAD_B = [L.RIGHT_EAR, MID_EAR, MID_SHOULDER]
+HEAD_RADIUS = 0.5   # x the ear-to-ear distance: the head-and-neck region's thickness around its segments
+
+
+def head_segments(b: Body, space: str = "p") -> tuple[np.ndarray, np.ndarray]:
+    """The head-and-neck region as segments (a, b) in "p" or "w": ear to ear, nose to mid-ear, and
+    mid-ear down to mid-shoulder (the neck)."""
+    pts = b.p if space == "p" else b.w
+    return pts[_HEAD_A], pts[_HEAD_B]
+
+
+def hand_head_sw(hand_pts: np.ndarray, segments: tuple[np.ndarray, np.ndarray], shoulder_width: float,
+                 radius: float = 0.0) -> np.ndarray:
+    """Distance from each of `hand_pts` (k, d) to the surface of the head-and-neck region - the
+    `segments` thickened by `radius` - in shoulder widths, 0 when touching. All lengths in the units
+    of the points; take the minimum over a hand's points."""
+    gap = point_segment_distance(hand_pts, *segments).min(axis=1) - radius
+    return np.maximum(gap, 0.0) / shoulder_width
+
+
+def _nearest(distances: np.ndarray, seen: np.ndarray) -> float:
+    return float(distances[seen].min()) if seen.any() else np.nan
+
+
+def hands_at_head_sw(b: Body, pose: Pose, others: tuple[Pose, ...] = (),
+                     seen: np.ndarray | None = None) -> tuple[float, float, float]:
+    """(left hand, right hand, nearest hand of anyone else), in the person's shoulder widths: the
+    nearest SEEN wrist/pinky/index/thumb landmark of each hand; NaN when none is seen.
+
+    Image coordinates first: a projection never lengthens a distance, so the image distance is a
+    lower bound, and it catches hands clasped behind the head, which MediaPipe's world model put a
+    full shoulder width away in depth on the shared photos (world 0.61-1.21 sw, image 0.00-0.05).
+    For the person's own hands the world distance less `HAND_DEPTH_ERROR_SW` is a second lower bound,
+    and the larger one is kept: it spares a hand that only overlaps the head in the image, like the
+    arm out toward a raised camera in bridge__01 (world: 0.45 m in front of the head; left-hand
+    readings under 0.3 sw in the holds fall from 61% of frames to none). The allowance is larger
+    behind the head, where the hand is hidden and the world depth was wrong on the photos.
+    Other people's hands: image only (their world coordinates have their own origin). The pixel scale
+    is `pixels_per_metre` times the world shoulder width; the segments are thickened by `HEAD_RADIUS`
+    times the world ear-to-ear distance, so 0 means touching the surface."""
+    scale = pixels_per_metre(b)
+    sw_m = norm(b.line("w", L.LEFT_SHOULDER, L.RIGHT_SHOULDER))
+    radius_m = HEAD_RADIUS * norm(b.line("w", L.LEFT_EAR, L.RIGHT_EAR))
+    if not sw_m * scale > 0:
+        return np.nan, np.nan, np.nan
+    others = [o for o in others if not o.is_empty]
+    points, seen = b.p[_HANDS], (pose.seen_mask() if seen is None else seen)[_HANDS]
+    if others:
+        points = np.concatenate([points, *(o.pixel_xy[_HANDS] for o in others)])
+        seen = np.concatenate([seen, *(o.seen_mask()[_HANDS] for o in others)])
+    d = hand_head_sw(points, head_segments(b), sw_m * scale, radius_m * scale)
+    behind = b.w[_HANDS, 2] >= b.w[MID_EAR, 2]   # farther from the camera than the ears: occluded
+    depth_error = np.where(behind, HAND_DEPTH_ERROR_SW[1], HAND_DEPTH_ERROR_SW[0])
+    own = np.maximum(d[:8], hand_head_sw(b.w[_HANDS], head_segments(b, "w"), sw_m, radius_m) - depth_error)
+    return _nearest(own[:4], seen[:4]), _nearest(own[4:], seen[4:8]), _nearest(d[8:], seen[8:])
+
+
+# --- all of them, with reliability ------------------------------------------------------------------
+
+_LOWER = {Reliability.HIGH: Reliability.MEDIUM, Reliability.MEDIUM: Reliability.LOW,
+          Reliability.LOW: Reliability.LOW, Reliability.NONE: Reliability.NONE}
+_TABLE: dict[View, tuple[Reliability, ...]] = {v: tuple(SPEC[n].reliability[v] for n in MEASURE_NAMES) for v in View}
+_LATERAL, _FLOOR, _INCLINATION = _INDEX["trunk_lateral_deg"], _INDEX["trunk_floor_deg"], _INDEX["trunk_inclination_deg"]
+_SIGNED = [_INDEX[n] for n in ("trunk_rotation_deg", "trunk_rotation_2d_deg", "neck_flexion_deg", "neck_rotation_deg",
+                               "neck_lateral_deg", "hand_head_left_sw", "hand_head_right_sw", "other_hand_head_sw")]
+_LOWERED = {v: tuple(_LOWER[r] for r in rels) for v, rels in _TABLE.items()}
+_NEVER = {v: np.array([r == Reliability.NONE for r in rels]) for v, rels in _TABLE.items()}
+
+
+def _raw_values(b: Body, pose: Pose, others: tuple[Pose, ...], neutral: float | None,
+                seen: np.ndarray) -> np.ndarray:
+    """Every measure, before visibility and reliability are applied (NaN where undefined)."""
+    values = np.full(len(MEASURE_NAMES), np.nan)
+    values[_PAIR_SLOTS] = unsigned_angles(b)
+    values[_LATERAL] = 90.0 - values[_LATERAL]
+    values[_FLOOR] = abs(90.0 - values[_INCLINATION])
+    values[_SIGNED] = (trunk_rotation_deg(b), trunk_rotation_2d_deg(b, neutral), neck_flexion_deg(b),
+                       neck_rotation_deg(b), neck_lateral_deg(b), *hands_at_head_sw(b, pose, others, seen))
+    return values
+
+
+def judge(values: np.ndarray, pose: Pose, view: View,
+          seen: np.ndarray | None = None) -> tuple[np.ndarray, tuple[Reliability, ...]]:
+    """Apply the visibility rule and the reliability table: NaN where a needed landmark is not seen
+    or the view cannot support the measure; the table's reliability for `view`, one step lower when
+    the least visible needed landmark is below `MARGINAL_VISIBILITY`."""
+    seen = (pose.seen_mask() if seen is None else seen) & np.isfinite(pose.world).all(axis=1)
+    ok = (seen[_NEED_IDX].all(axis=1) | ~_NEED_ANY) & ~_NEVER[view]
+    score = np.minimum(pose.visibility, pose.presence)[_NEED_IDX].min(axis=1)
+    marginal = (score < MARGINAL_VISIBILITY) & _NEED_ANY
+    rel = tuple(lower if m else r for r, lower, m in zip(_TABLE[view], _LOWERED[view], marginal.tolist()))
+    return np.where(ok, values, np.nan), rel
+
+
+def compute_measures(pose: Pose, others: tuple[Pose, ...] = (),
+                     neutral_shoulder_width: float | None = None) -> Measures:
+    """Every measure of `pose`, with the view and posture it was read in.
+
+    `others`: the other people in view (only their hands are used). `neutral_shoulder_width`: the
+    person's `shoulder_width_ratio` in a neutral stance facing the camera, for trunk_rotation_2d_deg
+    (None: estimated from the world landmarks). Pure: the same pose gives the same Measures."""
+    if pose.is_empty:
+        return Measures.empty()
+    seen = pose.seen_mask()
+    with np.errstate(invalid="ignore", divide="ignore"):
+        b = body_of(pose)
+        posture, view = posture_and_view(pose, b.frame, seen)
+        values = _raw_values(b, pose, tuple(others), neutral_shoulder_width, seen)
+    values, reliability = judge(values, pose, view, seen)
+    return Measures(values, reliability, view, posture)

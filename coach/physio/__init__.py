@@ -1,0 +1,1 @@
+"""Demonstrations: teach an exercise from a demonstration, compare a patient with it, follow along."""

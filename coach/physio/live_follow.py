@@ -1,0 +1,97 @@
+"""Follow-along in `coach live --reference DEMO`: a demonstration's ghost and a match score, live.
+
+    follow = FollowAlong(Reference("anna.mp4", demo.frames, demo.series, exercise))
+    step = follow.step(pose_frame)          # every analysed frame (not while paused)
+    follow.count(step)                      # the frames that are coached: they make the session's mean
+    overlay.annotate(rgb, pose_frame, verdict, ghost=follow.ghost)
+
+The matching itself is `coach.physio.follow.Follower` (the demonstration advances with the person, never
+back); this module only feeds it the person's measures, keeps the latest step for drawing, and
+averages the score over the coached frames. The average goes into session.json as "follow"
+(`FollowSummary.as_dict`, added by `LiveSession.finish`).
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Sequence
+from dataclasses import asdict, dataclass
+
+from coach.engine.exercises import Exercise
+from coach.measure.measures import Measures, compute_measures
+from coach.physio.follow import Follower, FollowStep
+from coach.physio.teach import MeasureSeries
+from coach.pose.core import Pose, PoseFrame
+
+
+@dataclass(frozen=True)
+class Reference:
+    """A demonstration to follow: every frame with its measures, and the exercise it is scored on."""
+
+    name: str                       # the demonstration's file name, as reported
+    frames: Sequence[PoseFrame]
+    series: MeasureSeries
+    exercise: Exercise
+
+
+@dataclass(frozen=True)
+class FollowSummary:
+    """How closely the session followed the demonstration (session.json "follow")."""
+
+    reference: str
+    exercise: str
+    mean_score: float | None        # 0-100 over the coached frames that could be compared; None: none could
+    frames_scored: int
+
+    def as_dict(self) -> dict:
+        return asdict(self)
+
+
+class FollowAlong:
+    """The live follow-along state: one `Follower`, its latest step and the coached frames' scores."""
+
+    def __init__(self, reference: Reference):
+        self.reference = reference
+        self.scores: list[float] = []
+        self.restart()
+
+    def restart(self) -> None:
+        """From the start of the demonstration again (the exercise was restarted); scores are kept."""
+        ref = self.reference
+        self._follower = Follower(ref.frames, ref.series, ref.exercise)
+        self.last: FollowStep | None = None
+
+    def step(self, pose_frame: PoseFrame, measures: Measures | None = None) -> FollowStep:
+        """Advance with the person's pose at this frame; `measures`: its measures when already computed
+        (as `compute_measures(pose, others)` gives them, e.g. the engine's `Coach.last_measures`), else
+        measured here."""
+        if measures is None:
+            measures = compute_measures(pose_frame.pose, pose_frame.others)
+        self.last = self._follower.step(pose_frame.pose, measures, pose_frame.t_s)
+        return self.last
+
+    def count(self, step: FollowStep) -> None:
+        """Count a coached frame's score in the session's mean (a frame that can't be compared is not)."""
+        if math.isfinite(step.score):
+            self.scores.append(step.score)
+
+    @property
+    def ghost(self) -> Pose | None:
+        return self.last.ghost if self.last is not None else None
+
+    @property
+    def score(self) -> float:
+        """The latest match score, 0-100 (NaN: nothing to compare yet)."""
+        return self.last.score if self.last is not None else math.nan
+
+    def summary(self) -> FollowSummary:
+        mean = round(sum(self.scores) / len(self.scores), 1) if self.scores else None
+        return FollowSummary(self.reference.name, self.reference.exercise.id, mean, len(self.scores))
+
+
+def score_text(follow: FollowAlong | None) -> str:
+    """The status line's part: "match 87" (or "match -"), empty without a demonstration."""
+    if follow is None:
+        return ""
+    score = follow.score
+    return f"match {score:.0f}  |  " if math.isfinite(score) else "match -  |  "

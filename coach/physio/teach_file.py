@@ -1,0 +1,144 @@
+"""The taught exercise as data and as an exercise file a physiotherapist can read and edit. Pure.
+
+`exercise_data` builds the dict the `coach.engine.exercises.Exercise` schema validates; `exercise_toml` writes
+it as TOML in the layout of the shipped exercise files, with a comment beside every band saying how
+it was taught (centre, spread, frames, the rest position) and, in [safety], every default limit
+spelled out and a note wherever the demonstration itself goes past one.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+import statistics
+from collections.abc import Sequence
+
+from coach.engine.exercises import Exercise, Safety
+from coach.measure.conventions import Posture, View
+from coach.physio.teach_envelope import DerivedBand
+from coach.physio.teach_holds import HeldSpan
+
+PHASE = "hold"
+_WORDS = {"trunk_inclination_deg": "trunk lean", "trunk_lateral_deg": "side bend", "trunk_rotation_deg": "twist",
+          "neck_flexion_deg": "neck bend", "neck_rotation_deg": "head turn", "neck_lateral_deg": "head tilt"}
+CUES = {
+    "enter": "Get into the position shown in the demonstration.",
+    "hold": "Hold still, as demonstrated, and keep breathing.",
+    "too_far": "Ease off a little: go no further than the demonstration.",
+    "breathe": "Breathe out as you move into the stretch.",
+    "release": "Come out of the stretch slowly.",
+}
+
+
+def label(key: str) -> str:
+    """A band key in plain words: 'hip_{side}_deg' -> 'working-side hip angle'."""
+    base = key.split("_")[0]
+    if "{side}" in key or "{other}" in key:
+        return f"{'working' if '{side}' in key else 'other'}-side {base} angle"
+    if key.endswith(("_left_deg", "_right_deg")):
+        return f"{key.split('_')[1]} {base} angle"
+    return _WORDS.get(key, key.removesuffix("_deg").replace("_", " "))
+
+
+def band_data(band: DerivedBand) -> dict:
+    hysteresis = round(min(5.0, band.half_width / 2), 1)
+    return {"min": band.low, "max": band.high, "hysteresis": hysteresis,
+            "min_reliability": band.min_reliability.value,
+            "hint_low": f"{label(band.key)} too small: aim for about {band.centre:.0f} deg",
+            "hint_high": f"{label(band.key)} too large: aim for about {band.centre:.0f} deg"}
+
+
+# The engine starts timing a hold only once the person has settled (and pauses on jitter), so it
+# times a little less than the still span found in the demonstration; a target of the full span
+# would make the demonstrator fail their own holds.
+HOLD_TARGET_FRACTION = 0.8
+
+
+def hold_target_s(holds: Sequence[HeldSpan]) -> float:
+    """80% of the median demonstrated hold, rounded down to whole seconds (at least 1): the
+    demonstrator's own typical hold completes when the engine times it."""
+    median_s = statistics.median(h.duration_s for h in holds)
+    return float(max(1, math.floor(HOLD_TARGET_FRACTION * median_s + 1e-9)))
+
+
+def reps_and_rest(holds: Sequence[HeldSpan]) -> tuple[int, float]:
+    """(reps per side = the most holds shown on one side, rest = half the median gap between holds,
+    rounded down: the shortest pause a patient may take)."""
+    per_side: dict[str | None, int] = {}
+    for h in holds:
+        per_side[h.side] = per_side.get(h.side, 0) + 1
+    gaps = [b.start_s - a.end_s for a, b in zip(holds[:-1], holds[1:])]
+    rest_s = math.floor(0.5 * statistics.median(gaps)) if gaps else Exercise.model_fields["rest_s"].default
+    return max(per_side.values()), float(max(0, rest_s))
+
+
+def exercise_data(exercise_id: str, name: str, source: str, *, postures: Sequence[Posture], views: Sequence[View],
+                  side_rule: str | None, holds: Sequence[HeldSpan], bands: Sequence[DerivedBand]) -> dict:
+    """The exercise as the schema's dict (safety: the `Safety` defaults)."""
+    hold_s = hold_target_s(holds)
+    reps, rest_s = reps_and_rest(holds)
+    each = " per side" if side_rule else ""
+    when = ", ".join(f"{h.start_s:.1f}-{h.end_s:.1f} s" + (f" ({h.side})" if h.side else "") for h in holds)
+    data = {
+        "id": exercise_id, "name": name,
+        "summary": f"As demonstrated in {source}: hold the position for {hold_s:g} s, {reps} time(s){each}.",
+        "posture": [p.value for p in postures], "view": [v.value for v in views],
+        "sides": "left_right" if side_rule else "none",
+        "reps_per_side": reps, "rest_s": rest_s,
+        "instructions": [f"Watch the demonstration ({source}), then move slowly into the position it holds.",
+                         f"Hold still for {hold_s:g} s, breathing steadily; {reps} time(s){each}, "
+                         f"resting at least {rest_s:g} s between.",
+                         "Stretch to mild tension only: stop if it hurts, tingles or makes you dizzy."],
+        "sources": [f"Taught by `coach teach` from the demonstration {source}: {len(holds)} hold(s) at {when}",
+                    "Bands: centre = median over the held frames; half-width = max(3 x robust spread, the noise "
+                    "floor of the reading's reliability: high 8, medium 12, low 20 deg) - see coach/teach.py"],
+        "cues": dict(CUES),
+        "phases": [{"name": PHASE, "hold_s": hold_s, "cue": CUES["hold"],
+                    "envelope": {b.key: band_data(b) for b in bands}}],
+        "safety": Safety().model_dump(),
+    }
+    if side_rule:
+        data["side_from"] = side_rule
+    return data
+
+
+# --- TOML ------------------------------------------------------------------------------------------
+
+def _value(value) -> str:
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, (int, float)):
+        return f"{value:g}" if isinstance(value, float) else str(value)
+    if isinstance(value, str):
+        return json.dumps(value, ensure_ascii=False)   # a JSON string is a valid TOML basic string
+    if isinstance(value, list) and any(isinstance(v, str) and len(v) > 40 for v in value):
+        return "[\n" + "".join(f"  {_value(v)},\n" for v in value) + "]"
+    return "[" + ", ".join(_value(v) for v in value) + "]"
+
+
+def _table_key(key: str) -> str:
+    return key if key.replace("_", "").isalnum() else json.dumps(key)
+
+
+def _band_comment(band: DerivedBand) -> str:
+    rest = f"; rest {band.rest_centre:.0f}" if math.isfinite(band.rest_centre) else ""
+    return (f"  # taught: {band.centre:.0f} (spread {band.spread:.1f}) over {band.frames} frames read at "
+            f"{band.min_reliability.value} or better{rest}")
+
+
+def exercise_toml(data: dict, bands: Sequence[DerivedBand], notes: Sequence[str], header: Sequence[str]) -> str:
+    """The exercise file text; `notes` go as comments above [safety], `header` at the top."""
+    lines = [f"# {h}" for h in header] + [""]
+    scalars = [k for k, v in data.items() if not isinstance(v, dict) and k != "phases"]
+    lines += [f"{k} = {_value(data[k])}" for k in scalars]
+    lines += ["", "[cues]"] + [f"{k} = {_value(v)}" for k, v in data["cues"].items()]
+    by_key = {b.key: b for b in bands}
+    for phase in data["phases"]:
+        lines += ["", "[[phases]]"] + [f"{k} = {_value(v)}" for k, v in phase.items() if k != "envelope"]
+        for key, band in phase["envelope"].items():
+            lines.append(f"[phases.envelope.{_table_key(key)}]" + (_band_comment(by_key[key]) if key in by_key else ""))
+            lines += [f"{k} = {_value(v)}" for k, v in band.items()]
+    lines += ["", "# Safety: the defaults of coach/exercises.py (Safety), spelled out to edit."]
+    lines += [f"# NOTE {n}" for n in notes]
+    lines += ["[safety]"] + [f"{k} = {_value(v)}" for k, v in data["safety"].items()]
+    return "\n".join(lines) + "\n"

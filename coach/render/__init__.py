@@ -1,0 +1,1 @@
+"""What the person sees and hears: overlay, widgets, the display window, the ghost, sounds. Draws, never decides."""

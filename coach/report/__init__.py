@@ -1,0 +1,1 @@
+"""What is kept and read later: the session summary, stats, plots, key frames, timeline, HTML report."""

@@ -1,0 +1,259 @@
+"""The numbers of a session report, as pure functions of the collected timeline.
+
+- `segment_summary`: reps and holds per side against the target, time in the envelope and holding.
+- `measure_stats`: per exercise phase, envelope band and side - peak, median, range, time in band.
+- `notes_for`: what could not be measured, or only roughly, and why (not seen, wrong view, low
+  reliability, guided hold, twist from one camera).
+
+Signed left-positive measures are read toward the working side, as the envelope reads them
+(`coach.engine.envelope.toward_side`), so every value is comparable with its band.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+from typing import TYPE_CHECKING
+
+import numpy as np
+
+from coach.engine.envelope import resolve_key, toward_side
+from coach.engine.exercises import Exercise
+from coach.measure.conventions import MEASURE_NAMES, SPEC, Reliability, measure_label
+from coach.report.timeline import IN, OUT, RELIABILITY_CODE, SIDES, VIEWS, TimelineArrays, frame_weights
+
+if TYPE_CHECKING:
+    from coach.engine.verdict import FrameVerdict
+
+NOTE_MIN_SHARE = 0.05   # a problem affecting less of the time than this is not worth a note
+
+
+
+@dataclass(frozen=True)
+class Hold:
+    """One hold: from the moment the engine started the hold clock to completion or release.
+    `duration_s` is the held time (pauses within the grace window excluded)."""
+
+    exercise: str
+    phase: str
+    side: str | None
+    start_s: float
+    end_s: float
+    duration_s: float
+    target_s: float
+    completed: bool
+
+
+@dataclass(frozen=True)
+class AlertSpan:
+    """One safety alert from raised to cleared; `value` is the worst reading while it was active."""
+
+    exercise: str
+    rule: str
+    severity: str
+    start_s: float
+    end_s: float
+    value: float
+    limit: float
+    message: str
+    active_at_end: bool = False
+
+
+@dataclass(frozen=True)
+class MeasureStats:
+    """One envelope band of one phase, for one side, against the values seen while coaching that phase.
+    `peak`: how far the stretch went - the 95th percentile in the direction of the stretch
+    (see report_stats.peak); `lowest` / `highest`: the raw extremes, glitches included."""
+
+    segment: int          # index into Report.segments
+    exercise: str
+    phase: str
+    key: str              # the envelope key, e.g. "hip_{side}_deg"
+    measure: str          # the measure read for this side, e.g. "hip_left_deg"
+    side: str             # "left" / "right", or "both" without sides
+    unit: str
+    band_min: float
+    band_max: float
+    peak: float
+    median: float
+    lowest: float
+    highest: float
+    in_band_pct: float    # of the frames where the band could be judged
+    judged_pct: float     # of the frames coached in this phase and side
+    frames: int
+
+
+@dataclass(frozen=True)
+class SegmentSummary:
+    """One stretch of the input analysed as one exercise."""
+
+    exercise: str
+    name: str
+    start_s: float
+    end_s: float
+    frames: int
+    status: str                       # active | resting | completed | stopped (the engine's, at the end)
+    reps: dict[str, int]              # per side ("both" without sides)
+    reps_target: int                  # per side
+    holds_completed: dict[str, int]   # per side
+    holds_target: int                 # per side (reps x phases)
+    time_in_envelope_pct: float
+    time_holding_pct: float
+    longest_hold_s: float             # the longest hold, completed or not (0 without holds)
+    score: float | None = None        # auto-detection confidence 0..1 (None: exercise given)
+    advice: str = ""
+
+
+@dataclass(frozen=True)
+class Note:
+    """Something that could not be measured (or only roughly), and why."""
+
+    text: str
+    measure: str | None = None
+    exercise: str | None = None
+
+def _pct(part: float, whole: float) -> float:
+    return 100.0 * part / whole if whole > 0 else math.nan
+
+
+def sides_of(exercise: Exercise) -> tuple[str, ...]:
+    return ("left", "right") if exercise.sides == "left_right" else ("both",)
+
+
+def segment_summary(index: int, exercise: Exercise, start_s: float, score: float | None,
+                    last: FrameVerdict | None, tl: TimelineArrays, holds: list[Hold]) -> SegmentSummary:
+
+    rows = tl.segment == index
+    w = frame_weights(tl.t_s)[rows]
+    total = float(w.sum())
+    end_s = float(tl.t_s[rows][-1]) if rows.any() else start_s
+    mine = [h for h in holds if h.exercise == exercise.id and start_s <= h.start_s <= end_s]
+    done = {side: sum(1 for h in mine if h.completed and (h.side or "both") == side) for side in sides_of(exercise)}
+    reps = dict(last.reps_done) if last is not None else {side: 0 for side in sides_of(exercise)}
+    return SegmentSummary(
+        exercise.id, exercise.name, float(start_s), end_s, int(rows.sum()),
+        last.status.value if last is not None else "active", reps, exercise.reps_per_side, done,
+        exercise.reps_per_side * len(exercise.phases),
+        _pct(float(w[tl.envelope[rows] == 1].sum()), total), _pct(float(w[tl.holding[rows] == 1].sum()), total),
+        max((h.duration_s for h in mine), default=0.0), score, last.advice if last is not None else "")
+
+
+def stretch_direction(values: np.ndarray, band_min: float, band_max: float) -> float:
+    """+1 when the stretch goes up through the band, -1 when down: from where the values rest
+    outside the band (their median) toward the band. Without values outside, toward the band edge
+    the values lean to."""
+    below, above = values[values < band_min], values[values > band_max]
+    if len(below) or len(above):
+        return 1.0 if len(below) >= len(above) else -1.0
+    middle = (band_min + band_max) / 2
+    return 1.0 if float(np.median(values)) >= middle else -1.0
+
+
+PEAK_PERCENTILE = 95.0   # the peak ignores the last 5% of the range: single-frame glitches are not a peak
+
+
+def peak(values: np.ndarray, band_min: float, band_max: float) -> float:
+    """How far the stretch went: the PEAK_PERCENTILE-th percentile of the values in the direction of
+    the stretch (so a landmark glitch of a few frames does not count); NaN without values."""
+    values = values[np.isfinite(values)]
+    if not len(values):
+        return math.nan
+    up = stretch_direction(values, band_min, band_max) > 0
+    return float(np.percentile(values, PEAK_PERCENTILE if up else 100.0 - PEAK_PERCENTILE))
+
+
+def _band_stats(values: np.ndarray, bands: np.ndarray, band_min: float, band_max: float) -> dict:
+    finite = values[np.isfinite(values)]
+    judged = (bands == IN) | (bands == OUT)
+    nan = math.nan
+    return {"peak": peak(finite, band_min, band_max),
+            "median": float(np.median(finite)) if len(finite) else nan,
+            "lowest": float(finite.min()) if len(finite) else nan,
+            "highest": float(finite.max()) if len(finite) else nan,
+            "in_band_pct": _pct(float((bands == IN).sum()), float(judged.sum())),
+            "judged_pct": _pct(float(judged.sum()), float(len(bands)))}
+
+
+def measure_stats(index: int, exercise: Exercise, tl: TimelineArrays) -> list[MeasureStats]:
+    """One row per phase x envelope band x side, over the frames coached in that phase and side."""
+
+    out = []
+    for p, phase in enumerate(exercise.phases):
+        for key, band in phase.envelope.items():
+            for side in sides_of(exercise):
+                measure = resolve_key(key, None if side == "both" else side)
+                j = MEASURE_NAMES.index(measure)
+                rows = (tl.segment == index) & (tl.phase == p) & (tl.side == SIDES.index(side)) & (tl.seen == 1)
+                values = np.array([toward_side(measure, float(v), side) for v in tl.values[rows, j]])
+                stats = _band_stats(values, tl.bands[rows, j], band.min, band.max)
+                out.append(MeasureStats(index, exercise.id, phase.name, key, measure, side, SPEC[measure].unit,
+                                        band.min, band.max, frames=int(rows.sum()), **stats))
+    return out
+
+
+def _share(fraction: float, n_frames: int) -> str:
+    """"40% of the time", or "in this photo" for a single frame."""
+    return "in this photo" if n_frames == 1 else f"{fraction:.0%} of the time"
+
+
+def _measure_notes(index: int, exercise: Exercise, tl: TimelineArrays) -> list[Note]:
+    """Per envelope measure: how often it was not seen, or seen too unreliably to judge."""
+
+    notes: list[Note] = []
+    rows = (tl.segment == index) & (tl.seen == 1)
+    if not rows.any():
+        return notes
+    keys = {resolve_key(k, s if s != "both" else None): band.min_reliability
+            for phase in exercise.phases for k, band in phase.envelope.items() for s in sides_of(exercise)}
+    views = tl.view[rows]
+    for measure, need in sorted(keys.items()):
+        j = MEASURE_NAMES.index(measure)
+        values, rel = tl.values[rows, j], tl.reliability[rows, j]
+        unseen = float(np.mean(~np.isfinite(values)))
+        weak = float(np.mean(np.isfinite(values) & (rel < RELIABILITY_CODE[Reliability(need)])))
+        if unseen >= NOTE_MIN_SHARE:
+            notes.append(Note(f"{measure_label(measure)}: not measurable {_share(unseen, tl.n)} - the landmarks it "
+                              f"needs were hidden or out of the frame", measure, exercise.id))
+        if weak >= NOTE_MIN_SHARE:
+            bad = views[np.isfinite(values) & (rel < RELIABILITY_CODE[Reliability(need)])]
+            view = VIEWS[int(np.bincount(bad).argmax())] if len(bad) else VIEWS[-1]
+            article = "an" if view.value[0] in "aeiou" else "a"
+            notes.append(Note(f"{measure_label(measure)}: too unreliable to judge {_share(weak, tl.n)} - mostly in "
+                              f"{article} {view.value} view, from which this angle reads with "
+                              f"{SPEC[measure].reliability[view].value} reliability (needs {need})",
+                              measure, exercise.id))
+        if SPEC[measure].reliability and all(r in (Reliability.LOW, Reliability.NONE)
+                                             for r in SPEC[measure].reliability.values()):
+            notes.append(Note(f"{measure_label(measure)}: an estimate from one camera (low reliability at best) - "
+                              "read it as a trend, not an exact angle", measure, exercise.id))
+    return notes
+
+
+def _view_note(index: int, exercise: Exercise, tl: TimelineArrays) -> list[Note]:
+
+    rows = (tl.segment == index) & (tl.seen == 1)
+    wanted = [VIEWS.index(v) for v in exercise.view]
+    wrong = float(np.mean(~np.isin(tl.view[rows], wanted))) if rows.any() else 0.0
+    if wrong < NOTE_MIN_SHARE:
+        return []
+    return [Note(f"camera view: not a {' / '.join(v.value for v in exercise.view)} view {_share(wrong, tl.n)}; "
+                 f"{exercise.name} cannot be judged from other views", None, exercise.id)]
+
+
+def notes_for(exercises: list[Exercise], tl: TimelineArrays) -> list[Note]:
+
+    notes: list[Note] = []
+    if tl.n:
+        unseen = float(np.mean(tl.seen == 0))
+        if unseen >= NOTE_MIN_SHARE:
+            notes.append(Note("nobody was detected in the photo" if tl.n == 1 else
+                              f"nobody was detected in {unseen:.0%} of the frames"))
+    for i, ex in enumerate(exercises):
+        if ex.guided:
+            notes.append(Note(f"{ex.name} is a guided hold: timed while posture and view fit; the angles "
+                              "shown are not claimed as the movement itself", None, ex.id))
+        notes += _view_note(i, ex, tl) + _measure_notes(i, ex, tl)
+    if any(ex.guided for ex in exercises):
+        notes.append(Note("pelvic tilt cannot be measured from body landmarks (no points on the spine or "
+                          "pelvis)", "pelvic_tilt_deg"))
+    return notes

@@ -1,0 +1,352 @@
+"""`coach analyze`: one input in, one folder of results out - streaming, with bounded memory.
+
+    report = analyze("stretch.mp4", "coach-out/stretch", AnalyzeOptions(exercise="bridge"))
+
+The pipeline (`coach_stream`) is one loop: every frame's poses go to the engine; its verdict becomes
+one CSV row, one landmarks line, one annotated video frame and one row of the summary. Nothing keeps
+frames: the summary keeps small numbers per frame (`coach.report.timeline`) and a few thumbnails
+(`coach.report.keyframes`). With `--exercise auto` a first pass detects the poses once (writing
+landmarks.jsonl.gz) so `coach.engine.autodetect` can plan the exercise segments; the second pass replays
+those landmarks (and decodes the video again for the annotated copy, if one is wanted).
+
+Outputs (`coach.session.session_files`) are built in a hidden folder beside the target and moved into place
+at the end, each file written atomically: an error (disk full, unwritable folder) leaves nothing
+half-written; Ctrl-C (or SIGTERM, SIGHUP: `coach.interrupts`) finishes the outputs for what was
+analysed (`"partial": true`) and then raises `AnalysisInterrupted` (a KeyboardInterrupt), so the
+command exits 130 (143, 129). Once the frames are done, further signals wait until the results are
+published. The target is replaced only when it is an earlier coach result (`check_replaceable`).
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+from collections.abc import Iterable, Iterator
+from dataclasses import dataclass, replace
+from pathlib import Path
+
+from coach import interrupts
+from coach.engine.autodetect import Features, Plan, plan
+from coach.engine.core import Coach, EngineSettings
+from coach.engine.exercises import Exercise, get_exercise, load_library
+from coach.engine.safety import RULES
+from coach.errors import CoachError, InputError
+from coach.io.sources import Frame
+from coach.pose.core import PoseFrame
+from coach.pose.detector import DEFAULT_NUM_POSES
+from coach.report.core import InputInfo, Report, Summariser
+from coach.report.timeline import TimelineArrays
+from coach.session.session_files import LANDMARKS, OutputFolder, SessionFiles, check_replaceable, result_name
+
+AUTO = "auto"
+PosePairs = Iterable[tuple[Frame | None, PoseFrame]]
+
+
+@dataclass(frozen=True)
+class AnalyzeOptions:
+    exercise: str = AUTO                 # an exercise id, or "auto"
+    model: str | None = None             # lite | full | heavy | PATH (default: full for files)
+    video: bool = True                   # write annotated.mp4 (annotated.jpg for an image)
+    num_poses: int = DEFAULT_NUM_POSES
+    exercise_dirs: tuple[str, ...] = ()  # extra exercise folders
+
+
+class Progress:
+    """Where progress goes; the CLI passes a rich progress bar, the library default is silence."""
+
+    def start(self, description: str, total: int | None) -> None:
+        """A new stage begins (`total` frames, None when unknown)."""
+
+    def advance(self) -> None:
+        """One more frame done."""
+
+
+class AnalysisInterrupted(KeyboardInterrupt):
+    """Ctrl-C: the outputs for what was analysed are written (partial) and `report` says so."""
+
+    def __init__(self, report: Report | None):
+        super().__init__()
+        self.report = report
+
+
+# --- the pipeline ------------------------------------------------------------------------------
+
+def coach_stream(pairs: PosePairs, plan_: Plan, files: SessionFiles, summary: Summariser,
+                 progress: Progress) -> bool:
+    """Run the engine over every frame and write what it says. Returns True when Ctrl-C stopped it."""
+    coach, segment = None, None
+    try:
+        for frame, pose_frame in pairs:
+            if segment is None or not segment.covers(pose_frame.t_s):
+                segment = plan_.at(pose_frame.t_s)
+                coach = new_coach(segment.exercise, files.info.kind)
+                summary.start_segment(segment.exercise, pose_frame.t_s, segment.score)
+            verdict = coach.update(pose_frame.pose, pose_frame.t_s, others=pose_frame.others)
+            with interrupts.deferred():   # every output gets this frame, or none does
+                inside = summary.add(verdict)
+                files.write_frame(frame, pose_frame, verdict, inside, segment.exercise)
+            progress.advance()
+    except KeyboardInterrupt:
+        return True
+    return False
+
+
+def new_coach(exercise: Exercise, kind: str) -> Coach:
+    """The engine for one segment. An image is one instant: no smoothing, and alerts fire at once
+    (no dwell time) so that a single photo can raise them."""
+    if kind != "image":
+        return Coach(exercise, smoothing="causal")
+    rules = tuple(replace(rule, dwell_s=0.0) for rule in RULES)
+    return Coach(exercise, smoothing="none", settings=EngineSettings(rules=rules))
+
+
+def analyze(source: str | os.PathLike, out_dir: str | os.PathLike, options: AnalyzeOptions = AnalyzeOptions(),
+            progress: Progress = Progress()) -> Report:
+    """Analyse one input (video, image or landmark recording) into `out_dir`, which is created - or,
+    when it is an earlier coach result, replaced as a whole when the analysis is done. Returns the
+    session report."""
+    from coach.io.sources import source_kind
+    from coach.session.pipeline import open_poses
+
+    check_replaceable(Path(out_dir), (source,))   # before any work; checked again when publishing
+    kind = source_kind(source)
+    if kind in ("folder", "camera"):
+        raise InputError(f"{source}: is a {kind}; analyze takes files (`coach analyze` expands a folder; "
+                         "`coach live` coaches from a camera)")
+    exercises = _exercises(options)
+    stream = open_poses(source, model=options.model, num_poses=options.num_poses, download_progress=False)
+    info = _input_info(source, stream.info)
+    _warm_up_report()
+    flush = contextlib.ExitStack()   # entered when the frames are done; left once the folder is published
+    with flush, OutputFolder(out_dir, inputs=(source,)) as folder, stream:
+        summary = Summariser(info)
+        if options.exercise == AUTO:
+            plan_, interrupted = _first_pass(stream, folder, exercises, progress)
+            pairs = _replay(folder / LANDMARKS, source, info, options)
+        else:
+            plan_, interrupted = Plan.fixed(exercises[0]), False
+            pairs = prefetch(stream.frames_and_poses())
+        with SessionFiles(folder, info, target=Path(out_dir), video=options.video, landmarks=not plan_.auto) as files:
+            progress.start(f"analysing {_short(info.name)}", _frame_count(source, stream.info))
+            with contextlib.closing(pairs):
+                interrupted = coach_stream(pairs, plan_, files, summary, progress) or interrupted
+            flush.enter_context(interrupts.deferred())
+            report, timeline = summary.finish(partial=interrupted, outputs=files.names())
+        files.write_summary(report, timeline, summary.exercises)
+    if interrupted:
+        raise AnalysisInterrupted(report)
+    return report
+
+
+def _warm_up_report() -> None:
+    """Import the report's plotting and templating in a thread now, while the frames are analysed,
+    rather than after the last frame (about a second saved on every input)."""
+    import threading
+
+    def warm() -> None:
+        import importlib
+
+        from coach.report import plots as report_plots
+
+        report_plots.pyplot()
+        importlib.import_module("jinja2")
+
+    threading.Thread(target=warm, name="coach-warm-up", daemon=True).start()
+
+
+def prefetch(items: Iterator, maxsize: int = 4) -> Iterator:
+    """Run `items` (the decoding and detection) in a thread, `maxsize` ahead of the consumer (the
+    engine and the writers): MediaPipe releases the GIL while it infers, so the two overlap. An
+    exception in the thread is raised here; closing this generator (Ctrl-C, an error) stops it."""
+    import queue
+    import threading
+
+    box: queue.Queue = queue.Queue(maxsize=maxsize)
+    stop, end = threading.Event(), object()
+
+    def produce() -> None:
+        try:
+            for item in items:
+                while not stop.is_set():
+                    with contextlib.suppress(queue.Full):
+                        box.put(item, timeout=0.1)
+                        break
+                if stop.is_set():
+                    return
+            box.put(end)
+        except BaseException as exc:  # handed over to the consumer, which raises it
+            box.put(exc)
+
+    worker = threading.Thread(target=produce, name="coach-detect", daemon=True)
+    worker.start()
+    try:
+        while (item := box.get()) is not end:
+            if isinstance(item, BaseException):
+                raise item
+            yield item
+    finally:
+        stop.set()
+        with contextlib.suppress(queue.Empty):
+            while True:
+                box.get_nowait()   # unblock a producer waiting to put
+        worker.join()
+        items.close()
+
+
+# --- --exercise auto ---------------------------------------------------------------------------
+
+def _first_pass(stream, folder: Path, exercises: list[Exercise], progress: Progress) -> tuple[Plan, bool]:
+    """Detect (or read) every frame once: write landmarks.jsonl.gz and collect what autodetect scores."""
+    from coach.measure.measures import compute_measures
+    from coach.pose.recording import RecordingInfo, RecordingWriter
+
+    info, features, interrupted = stream.info, Features(), False
+    header = RecordingInfo(info.fps, info.size[0], info.size[1], info.model, info.label)
+    progress.start(f"detecting {_short(Path(info.name).name)}", _frame_count(info.name, info))
+    with RecordingWriter(folder / LANDMARKS, header) as writer, contextlib.closing(prefetch(iter(stream))) as frames:
+        try:
+            for pose_frame in frames:
+                writer.write(pose_frame)
+                features.add(pose_frame.t_s, compute_measures(pose_frame.pose, pose_frame.others))
+                progress.advance()
+        except KeyboardInterrupt:
+            interrupted = True
+    return plan(features, exercises), interrupted
+
+
+def _replay(landmarks: Path, source, info: InputInfo, options: AnalyzeOptions) -> Iterator:
+    """The recorded poses again, with the source's pixels when an annotated video is wanted."""
+    from coach.io.sources import open_source
+    from coach.pose.recording import Recording
+
+    poses = Recording(landmarks).frames()
+    if not options.video or info.kind not in ("video", "image"):
+        return ((None, pose_frame) for pose_frame in poses)
+    pixels = open_source(source).frames()
+    return _zipped(pixels, poses)
+
+
+def _zipped(pixels: Iterator[Frame], poses: Iterator[PoseFrame]) -> Iterator[tuple[Frame, PoseFrame]]:
+    try:
+        yield from zip(pixels, poses)
+    finally:
+        pixels.close()
+        poses.close()
+
+
+# --- inputs ------------------------------------------------------------------------------------
+
+def _exercises(options: AnalyzeOptions) -> list[Exercise]:
+    if options.exercise != AUTO:
+        return [get_exercise(options.exercise, list(options.exercise_dirs))]
+    return list(load_library(list(options.exercise_dirs)).values())
+
+
+def _short(name: str, width: int = 24) -> str:
+    return name if len(name) <= width else name[: width - 1] + "…"
+
+
+def _frame_count(source, stream_info) -> int | None:
+    """Frames to expect, for the progress bar: the container's count, or a recording's lines."""
+    if stream_info.kind != "recording":
+        return stream_info.frame_count
+    from coach.pose.recording import Recording
+
+    return Recording(source).count_frames()   # bounded reads; None when the replay will report a problem
+
+
+def _input_info(source, stream_info) -> InputInfo:
+    kind = {"folder": "image"}.get(stream_info.kind, stream_info.kind)
+    return InputInfo(Path(str(source)).name, str(source), kind, float(stream_info.fps),
+                     tuple(stream_info.size), stream_info.model)
+
+
+def input_stem(path: str | os.PathLike) -> str:
+    """An input's file name without the extension(s): "clip.mp4" -> "clip"."""
+    name = Path(path).name
+    for suffix in (".jsonl.gz", ".jsonl"):
+        if name.lower().endswith(suffix):
+            return name[: -len(suffix)] or "input"
+    return Path(name).stem or "input"
+
+
+def output_names(sources: list[str]) -> list[str]:
+    """One result folder name per input, "<stem>.coach" (a name no input of that stem has); inputs
+    sharing a stem get "<stem>-2.coach", "-3", ... in order."""
+    seen: dict[str, int] = {}
+    names = []
+    for source in sources:
+        stem = input_stem(source)
+        seen[stem] = seen.get(stem, 0) + 1
+        names.append(result_name(stem if seen[stem] == 1 else f"{stem}-{seen[stem]}"))
+    return names
+
+
+def expand_inputs(sources: list[str]) -> list[str]:
+    """Folders become the videos, images and recordings in them (sorted); files stay as they are."""
+    from coach.io.sources import IMAGE_SUFFIXES, VIDEO_SUFFIXES
+    from coach.pose.recording import is_recording_path
+
+    out = []
+    for source in sources:
+        path = Path(source)
+        if not path.is_dir():
+            out.append(source)
+            continue
+        found = sorted(str(p) for p in path.iterdir() if p.is_file() and not p.name.startswith(".")
+                       and (is_recording_path(p) or p.suffix.lower() in IMAGE_SUFFIXES + VIDEO_SUFFIXES))
+        if not found:
+            raise InputError(f"{path}: folder holds no videos, images or landmark recordings")
+        out.extend(found)
+    return out
+
+
+# --- batch -------------------------------------------------------------------------------------
+
+def _with_model(sources: list[str], options: AnalyzeOptions) -> AnalyzeOptions:
+    """Resolve the model once for the whole batch (if any input needs one)."""
+    from coach.pose.models import resolve_model
+    from coach.pose.recording import is_recording_path
+
+    if all(is_recording_path(s) for s in sources):
+        return options
+    return replace(options, model=str(resolve_model(options.model, kind="video", progress=False)))
+
+
+@dataclass(frozen=True)
+class BatchResult:
+    source: str
+    out_dir: Path
+    report: Report | None = None
+    error: str | None = None
+
+
+class BatchInterrupted(KeyboardInterrupt):
+    def __init__(self, results: list[BatchResult]):
+        super().__init__()
+        self.results = results
+
+
+def analyze_batch(sources: list[str], out_root: str | os.PathLike, options: AnalyzeOptions = AnalyzeOptions(),
+                  progress: Progress = Progress(), on_error=None) -> list[BatchResult]:
+    """Analyse each input into out_root/<name>/; a bad input is reported (`on_error(message)`) and
+    skipped. Ctrl-C raises BatchInterrupted with the results so far (the current one partial)."""
+    _exercises(options)  # an unknown exercise fails before any work ...
+    options = _with_model(sources, options)  # ... and so does a model that cannot be found
+    results: list[BatchResult] = []
+    for source, name in zip(sources, output_names(sources)):
+        out_dir = Path(out_root) / name
+        try:
+            results.append(BatchResult(source, out_dir, analyze(source, out_dir, options, progress)))
+        except AnalysisInterrupted as stop:
+            results.append(BatchResult(source, out_dir, stop.report))
+            raise BatchInterrupted(results) from None
+        except CoachError as exc:
+            results.append(BatchResult(source, out_dir, error=str(exc)))
+            if on_error is not None:
+                on_error(str(exc))
+    return results
+
+
+__all__ = ["AUTO", "AnalyzeOptions", "AnalysisInterrupted", "BatchInterrupted", "BatchResult", "Progress",
+           "TimelineArrays", "analyze", "analyze_batch", "coach_stream", "expand_inputs", "output_names"]

@@ -1,0 +1,174 @@
+"""`coach live`: coach a person through a routine in front of a camera, frame by frame.
+
+    result = run_live(open_feed("0"), routine, CvWindow(), LiveOptions(out_dir), detector=detector)
+
+The loop (main thread) waits on the `FramePipeline` (`coach.session.capture`: capture and inference run in
+their own threads, stale frames are dropped, never queued) for two things: a new inferred frame,
+which goes through the framing step or the engine (`update(pose, t_s)`: time is the frame's own
+timestamp, never a clock) and is written to the session files; and the newest captured frame, which
+is drawn by the `Overlay` with the latest poses and verdict and shown by the `Display`. Keys map to
+actions in the one table `KEYS`. At the end the session is summarised and saved exactly as
+`coach analyze` saves it (`Summariser`, `SessionFiles`: session.json, report.html, frames.csv; the
+landmarks with --record; annotated.mp4 only with --save-video).
+
+With a demonstration (`follow`, `coach.physio.live_follow`), its ghost advances with the person and the
+match score shows in the status line; the summary says how closely it was followed.
+
+Wall clocks are read only to measure (display FPS, capture-to-verdict latency) and, for
+--realtime, to pace a file inside the capture thread.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import numpy as np
+
+from coach import interrupts
+from coach.engine.routine import Routine
+from coach.engine.verdict import Event
+from coach.physio.live_follow import FollowAlong, FollowSummary
+from coach.report.core import InputInfo, Report
+from coach.session.capture import End, Feed, FramePipeline, Inferred
+from coach.session.live_session import KEYS, Action, LiveOptions, LiveSession
+from coach.session.session_files import OutputFolder, SessionFiles
+
+WAIT_S = 0.1             # the loop wakes at least this often (keys, window events) when nothing arrives
+
+
+@dataclass(frozen=True)
+class LiveResult:
+    """How a session went. `ended_by`: done | stopped | pain | quit | interrupted | source_ended | source_lost."""
+
+    ended_by: str
+    message: str
+    report: Report | None
+    out_dir: Path | None
+    events: tuple[Event, ...]
+    frames_captured: int
+    frames_analysed: int
+    frames_shown: int
+    frames_dropped: int                  # stale frames replaced before the detector took them
+    wall_s: float
+    display_fps: float
+    latency_ms: tuple[float, float]      # median, 90th percentile (capture -> verdict)
+    inference_ms: float                  # median time in the detector (NaN for a recording)
+    wait_ms: float                       # median time a frame waited in the mailbox for the detector
+    outputs: tuple[str, ...] = field(default=())
+    follow: FollowSummary | None = None  # with a demonstration: how closely it was followed
+
+
+def input_info(feed: Feed, detector=None) -> InputInfo:
+    """The session's input as the report names it: a camera or stream is "camera"; images play as a
+    video. The model is the detector's (pixels) or the one the recording was made with."""
+    info = feed.info
+    kind = {"stream": "camera", "image": "video", "folder": "video"}.get(info.kind, info.kind)
+    name = info.name if kind == "camera" else Path(info.name).name
+    model_path = getattr(detector, "model_path", None)
+    model = Path(model_path).name if model_path is not None else info.model
+    return InputInfo(name, info.name, kind, float(info.fps), tuple(info.size_px), model)
+
+
+def run_live(feed: Feed, routine: Routine, display, options: LiveOptions, *, detector=None, sounds=None,
+             follow: FollowAlong | None = None) -> LiveResult:
+    """Coach `routine` on `feed` until it is done, stopped, quit or the feed ends; save the session.
+    With `follow`, the demonstration is followed along (ghost, match score)."""
+    info = input_info(feed, detector)
+    lossless = not feed.info.live and not options.realtime
+    session = LiveSession(routine, options, info, sounds=sounds, follow=follow)
+    start_s = time.monotonic()
+    detect = detector.detect if detector is not None else None
+    source = () if feed.info.live else (feed.info.name,)
+    flush = contextlib.ExitStack()   # from the end of the loop until the folder is published: signals wait
+    with flush, OutputFolder(options.out_dir, inputs=source) as folder, contextlib.ExitStack() as stack:
+        files = stack.enter_context(SessionFiles(folder, info, video=False, landmarks=options.record))
+        session.attach(folder, files, stack)
+        with FramePipeline(feed, detect, lossless=lossless, realtime=options.realtime) as pipe:
+            _loop(pipe, session, display)
+        flush.enter_context(interrupts.deferred())
+        report = session.finish()
+    counts = (pipe.captured, session.analysed, session.shown, pipe.infer.dropped)  # never analysed
+    return _result(session, report, counts, time.monotonic() - start_s)
+
+
+def _loop(pipe: FramePipeline, session: LiveSession, display) -> None:
+    """Until the session ends: results go to the engine, the newest frame to the screen, keys to actions."""
+    try:
+        while not session.ended:
+            result, shown = pipe.wait(WAIT_S)
+            if isinstance(result, End):
+                session.feed_ended(result.error)
+                break
+            if isinstance(result, Inferred):
+                session.on_result(result)
+            if shown is not None:
+                display.show(session.render(shown))
+                session.shown += 1
+            action = KEYS.get(display.key())
+            if action is not None:
+                session.on_action(action, display)
+            if display.closed:
+                session.end("quit", "The window was closed.")
+    except KeyboardInterrupt:
+        session.end("interrupted", "Interrupted (Ctrl-C).")
+
+
+def _percentile_ms(values: list[float], q: float) -> float:
+    return float(np.percentile(values, q) * 1000.0) if values else float("nan")
+
+
+def _result(session: LiveSession, report: Report | None, counts: tuple[int, int, int, int],
+            wall_s: float) -> LiveResult:
+    captured, analysed, shown, dropped = counts
+    lat = session.latencies_s
+    fps = (shown - 1) / (session.last_show_s - session.first_show_s) if shown > 1 and \
+        session.last_show_s > session.first_show_s else float("nan")
+    return LiveResult(session.ended_by, session.message, report, session.out_dir if report else None,
+                      tuple(session.events), captured, analysed, shown, dropped, wall_s, fps,
+                      (_percentile_ms(lat, 50), _percentile_ms(lat, 90)),
+                      _percentile_ms(session.inference_s, 50), _percentile_ms(session.waits_s, 50),
+                      session.outputs, session.follow.summary() if session.follow is not None else None)
+
+
+def summary_lines(result: LiveResult) -> list[str]:
+    """The end-of-session summary, for the terminal and the window."""
+    lines = [result.message]
+    report = result.report
+    if report is None:
+        return lines + ["Nothing was coached (the framing step never passed), so no summary was saved.",
+                        performance_line(result)]
+    for seg in report.segments:
+        reps = ", ".join(f"{side} {n}/{seg.reps_target}" for side, n in seg.reps.items())
+        holds = sum(seg.holds_completed.values())
+        lines.append(f"{seg.name}: {seg.status} - reps {reps}; holds done {holds}/{seg.holds_target * len(seg.reps)}; "
+                     f"in position {seg.time_in_envelope_pct:.0f}% of the time")
+        if seg.advice:
+            lines.append(f"  {seg.advice}")
+    rules = sorted({a.rule for a in report.alerts})
+    lines.append(f"Alerts: {len(report.alerts)}" + (f" ({', '.join(rules)})" if rules else ""))
+    if result.follow is not None:
+        lines.append(follow_line(result.follow))
+    lines.append(f"Saved in {result.out_dir}: {', '.join(result.outputs)}")
+    return lines + [performance_line(result)]
+
+
+def follow_line(follow: FollowSummary) -> str:
+    if follow.mean_score is None:
+        return f"Following {follow.reference}: no coached frame could be compared with it"
+    return (f"Following {follow.reference}: mean match {follow.mean_score:.0f}/100 "
+            f"over {follow.frames_scored} coached frames")
+
+
+def performance_line(result: LiveResult) -> str:
+    median_ms, p90_ms = result.latency_ms
+    inference = (f" (waiting for the detector {result.wait_ms:.0f} ms, inference {result.inference_ms:.0f} ms)"
+                 if result.inference_ms == result.inference_ms else "")
+    return (f"Performance: {result.display_fps:.1f} frames/s shown; capture to verdict {median_ms:.0f} ms median, "
+            f"{p90_ms:.0f} ms p90{inference}; {result.frames_dropped} stale frames dropped")
+
+
+__all__ = ["Action", "FollowAlong", "KEYS", "LiveOptions", "LiveResult", "follow_line", "input_info",
+           "performance_line", "run_live", "summary_lines"]

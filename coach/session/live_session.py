@@ -1,0 +1,338 @@
+"""The state of one `coach live` session: which exercise, framing or coaching, paused, mirrored...
+
+`LiveSession` is driven by the loop in `coach.session.live`: `on_result(inferred)` for every analysed frame
+(framing step, then the engine, then the session files), `render(captured)` for every frame shown,
+`on_action(action)` for every key (the one key table is `KEYS`). It decides nothing about form: the
+engine does; the overlay draws. Pain: the pain key ends the exercise - and the session - at the next
+analysed frame, recorded as an `exercise_stopped` event with rule "pain_reported", and that frame's
+verdict carries status "stopped" and the advice, so the report says so like any engine stop.
+Follow-along (`coach.physio.live_follow`, with --reference): the demonstration steps with every analysed frame
+that is not paused (framing included, so it starts with the person), its ghost is drawn over the person
+and its match score shown in the status line; the coached frames' mean goes into session.json.
+"""
+
+from __future__ import annotations
+
+import math
+import time
+from collections import deque
+from dataclasses import dataclass, replace
+from enum import Enum
+from pathlib import Path
+
+import numpy as np
+
+from coach.engine.core import Coach
+from coach.engine.framing import FRAMING_HOLD_S, FramingGate
+from coach.engine.routine import Routine
+from coach.engine.verdict import Event, EventKind, FrameVerdict, Severity, Status
+from coach.io.sources import Frame
+from coach.physio.live_follow import FollowAlong, score_text
+from coach.pose.core import Pose, PoseFrame
+from coach.render.display import blank, draw_plot, draw_prompt, draw_status
+from coach.render.overlay import Overlay, OverlayStyle
+from coach.report.core import InputInfo, Report, Summariser
+from coach.session.capture import Captured, Inferred
+from coach.session.session_files import LANDMARKS, VIDEO
+
+
+class Action(str, Enum):
+    PAUSE = "pause"
+    NEXT = "next exercise"
+    PREVIOUS = "previous exercise"
+    RESTART = "restart exercise"
+    MIRROR = "mirror on/off"
+    FULLSCREEN = "fullscreen"
+    BIGGER = "larger text"
+    SMALLER = "smaller text"
+    PLOT = "angle plot on/off"
+    PAIN = "pain: stop"
+    QUIT = "quit"
+
+
+KEYS: dict[str | None, Action] = {
+    "space": Action.PAUSE, "n": Action.NEXT, "p": Action.PREVIOUS, "r": Action.RESTART, "m": Action.MIRROR,
+    "f": Action.FULLSCREEN, "+": Action.BIGGER, "=": Action.BIGGER, "-": Action.SMALLER, "g": Action.PLOT,
+    "x": Action.PAIN, "q": Action.QUIT, "esc": Action.QUIT,
+}
+KEY_HELP = "space pause | n/p exercise | r restart | m mirror | f full | +/- text | x PAIN | q quit"
+PAIN_RULE = "pain_reported"
+PAIN_ADVICE = ("You reported pain, so this stretch is stopped. Rest and breathe; if the pain does not settle, "
+               "see a professional before stretching again.")
+TEXT_SCALE_STEP, TEXT_SCALE_RANGE = 1.15, (0.5, 3.0)
+PRESENT_TEXT_SCALE = 1.3
+PLOT_SAMPLES = 150
+MAX_VIDEO_REPEAT_S = 5.0
+CANVAS_WIDTH_PX = 640    # a recording (no pixels) is drawn on a dark canvas this wide
+SOUND_OF = {EventKind.HOLD_COMPLETED: "hold_complete", EventKind.EXERCISE_STOPPED: "stop"}
+
+
+@dataclass(frozen=True)
+class LiveOptions:
+    """How a session runs. `out_dir` receives the summary (replaced as a whole at the end)."""
+
+    out_dir: Path
+    mirror: bool = False            # show the picture like a mirror (analysis is never mirrored)
+    present: bool = False           # presentation mode: larger text, envelope numbers on the gauges
+    plot: bool = False              # the live angle plot (key g)
+    text_scale: float = 1.0
+    realtime: bool = False          # pace a file like a camera
+    save_video: bool = False        # annotated.mp4 (never otherwise)
+    record: bool = False            # landmarks.jsonl.gz
+    framing_hold_s: float = FRAMING_HOLD_S
+    extra_files: tuple[tuple[str, str], ...] = ()   # (name, text) also written in the folder (screening.json)
+
+
+class LiveSession:
+    def __init__(self, routine: Routine, options: LiveOptions, info: InputInfo, *, sounds=None,
+                 follow: FollowAlong | None = None):
+        self.routine, self.options, self.info = routine, options, info
+        self.sounds, self.follow = sounds, follow
+        self.mirror, self.plot, self.paused, self.fullscreen = options.mirror, options.plot, False, False
+        self.text_scale = options.text_scale * (PRESENT_TEXT_SCALE if options.present else 1.0)
+        self.summary = Summariser(info)
+        self.ended, self.ended_by, self.message = False, "", ""
+        self.events: list[Event] = []
+        self.latencies_s: list[float] = []
+        self.inference_s: list[float] = []
+        self.waits_s: list[float] = []        # captured -> taken by the detector (time in the mailbox)
+        self.analysed = self.shown = 0
+        self.first_show_s = self.last_show_s = math.nan
+        self._shows: deque[float] = deque(maxlen=30)
+        self._pain = False
+        self.last_pose: PoseFrame | None = None
+        self._blank: np.ndarray | None = None
+        self.folder = self.files = self._stack = self._video = None
+        self.outputs: tuple[str, ...] = ()
+        self.out_dir = Path(options.out_dir)
+        self._goto(0)
+
+    # --- exercises --------------------------------------------------------------------------------
+
+    @property
+    def exercise(self):
+        return self.routine.exercises[self.index]
+
+    def _goto(self, index: int) -> None:
+        """Start exercise `index` (clamped) from its framing step."""
+        self.index = min(max(index, 0), len(self.routine.exercises) - 1)
+        self.coach: Coach | None = None
+        self.verdict: FrameVerdict | None = None
+        self.gate = FramingGate(self.exercise, self.options.framing_hold_s)
+        self.plot_values: deque[float] = deque(maxlen=PLOT_SAMPLES)
+        if self.follow is not None:
+            self.follow.restart()
+        self._restyle()
+
+    def _restyle(self) -> None:
+        style = OverlayStyle(presentation=self.options.present, text_scale=self.text_scale)
+        self.overlay = Overlay(self.exercise, style)
+
+    def _start_coaching(self, t_s: float) -> None:
+        self.coach = Coach(self.exercise, smoothing="causal")
+        self.summary.start_segment(self.exercise, t_s)
+
+    def end(self, how: str, message: str) -> None:
+        if not self.ended:
+            self.ended, self.ended_by, self.message = True, how, message
+
+    def feed_ended(self, error: BaseException | None) -> None:
+        if error is None:
+            self.end("source_ended", "The video ended.")
+        else:
+            self.end("source_lost", f"The input stopped ({error}); the session ended.")
+
+    # --- frames -----------------------------------------------------------------------------------
+
+    def on_result(self, result: Inferred) -> None:
+        """One analysed frame: framing step or engine, then the session files."""
+        pf = self.last_pose = result.pose_frame
+        self.analysed += 1
+        if result.inference_s > 0:
+            self.inference_s.append(result.inference_s)
+            self.waits_s.append(result.done_s - result.inference_s - result.captured.captured_s)
+        if self.paused or self.ended:
+            return
+        if self.coach is None:
+            self.gate.step(pf.pose, pf.t_s, pf.others)
+            if not (self.gate.passed or self._pain):
+                if self.follow is not None:
+                    self.follow.step(pf)
+                self.latencies_s.append(time.monotonic() - result.captured.captured_s)
+                return
+            self._start_coaching(pf.t_s)
+        verdict = self.coach.update(pf.pose, pf.t_s, others=pf.others)
+        if self._pain:
+            verdict = _with_pain(verdict)
+        if self.follow is not None:   # the engine's measures of this frame: measured once
+            self.follow.count(self.follow.step(pf, self.coach.last_measures))
+        self.latencies_s.append(time.monotonic() - result.captured.captured_s)
+        self._keep(result, verdict)
+        self._after(verdict)
+
+    def _keep(self, result: Inferred, verdict: FrameVerdict) -> None:
+        self.verdict = verdict
+        self.events.extend(verdict.events)
+        inside = self.summary.add(verdict)
+        rgb = result.captured.rgb
+        frame = Frame(result.pose_frame.t_s, result.pose_frame.index, rgb) if rgb is not None else None
+        self.files.write_frame(frame, result.pose_frame, verdict, inside, self.exercise)
+        if self.options.save_video:
+            self._write_video(result, verdict)
+        gauges = self.overlay.gauges(verdict)
+        self.plot_values.append(gauges[0].value if gauges else math.nan)
+        self._sound(verdict.events)
+
+    def _after(self, verdict: FrameVerdict) -> None:
+        if verdict.status == Status.STOPPED:
+            self.end("pain" if self._pain else "stopped", verdict.advice or "The exercise was stopped.")
+        elif verdict.status == Status.COMPLETED:
+            if self.index + 1 < len(self.routine.exercises):
+                self._goto(self.index + 1)
+            else:
+                self.end("done", "Well done: every exercise is complete.")
+
+    def _sound(self, events) -> None:
+        if self.sounds is None:
+            return
+        for event in events:
+            name = SOUND_OF.get(event.kind)
+            if event.kind == EventKind.ALERT_RAISED:
+                name = "stop" if event.details.get("severity") == Severity.STOP.value else "caution"
+            if name:
+                self.sounds.play(name)
+
+    # --- keys -------------------------------------------------------------------------------------
+
+    def on_action(self, action: Action, display) -> None:
+        if action == Action.QUIT:
+            self.end("quit", "You ended the session.")
+        elif action == Action.PAIN:
+            self._pain, self.paused = True, False
+        elif action == Action.PAUSE:
+            self.paused = not self.paused
+        elif action in (Action.NEXT, Action.PREVIOUS, Action.RESTART):
+            self._move(action)
+        elif action == Action.MIRROR:
+            self.mirror = not self.mirror
+        elif action == Action.FULLSCREEN:
+            self.fullscreen = not self.fullscreen
+            display.set_fullscreen(self.fullscreen)
+        elif action == Action.PLOT:
+            self.plot = not self.plot
+        else:
+            step = TEXT_SCALE_STEP if action == Action.BIGGER else 1.0 / TEXT_SCALE_STEP
+            self.text_scale = min(max(self.text_scale * step, TEXT_SCALE_RANGE[0]), TEXT_SCALE_RANGE[1])
+            self._restyle()
+
+    def _move(self, action: Action) -> None:
+        if action == Action.NEXT and self.index + 1 >= len(self.routine.exercises):
+            self.end("quit", "You skipped past the last exercise.")
+            return
+        offset = {Action.NEXT: 1, Action.PREVIOUS: -1, Action.RESTART: 0}[action]
+        self._goto(self.index + offset)
+
+    # --- drawing ----------------------------------------------------------------------------------
+
+    def render(self, shown: Captured) -> np.ndarray:
+        """The frame to show: the overlay with the latest poses and verdict, then the live screens."""
+        canvas = shown.rgb if shown.rgb is not None else self._canvas()
+        pf = self.last_pose or PoseFrame(shown.t_s, shown.index, Pose.empty(self.info.size_px))
+        ghost = self.follow.ghost if self.follow is not None else None
+        img = self.overlay.annotate(canvas, pf, self.verdict, mirror=self.mirror, ghost=ghost)
+        lay = self.overlay.layout(img.shape[1], img.shape[0])
+        u, style = lay.u_px, self.overlay.style
+        if self.plot and self.coach is not None:
+            self._draw_plot(img, lay)
+        bottom = lay.cue[1] - round(2.2 * u)   # above the status line
+        if self.ended:
+            draw_prompt(img, "Session over", self.message, u, style, bottom)
+        elif self.paused:
+            draw_prompt(img, "Paused", "Press space to continue", u, style, bottom)
+        elif self.coach is None:
+            message = self.gate.last.message or "Hold still - starting..."
+            draw_prompt(img, f"{self.exercise.name}: get ready", message, u, style, bottom, self.gate.progress(pf.t_s))
+        status = f"{score_text(self.follow)}{self._fps():.0f} fps  {self._latency_ms():.0f} ms  |  {KEY_HELP}"
+        draw_status(img, status, u, style, lay.cue[1])
+        self._count_show()
+        return img
+
+    def _canvas(self) -> np.ndarray:
+        """The picture of a landmark recording: a dark canvas of its aspect ratio, made once."""
+        if self._blank is None:
+            w, h = self.info.size_px
+            height = max(1, round(CANVAS_WIDTH_PX * h / w)) if w > 0 and h > 0 else CANVAS_WIDTH_PX * 3 // 4
+            self._blank = blank((CANVAS_WIDTH_PX, height))
+        return self._blank
+
+    def _draw_plot(self, img, lay) -> None:
+        gauges = self.overlay.gauges(self.verdict)
+        if not gauges:
+            return
+        u, g = lay.u_px, gauges[0]
+        x0, _, x1, y0 = lay.hold_panel   # under the hold ring, down to the status line
+        box = (x0, y0 + u // 2, x1, min(lay.cue[1] - 2 * u, y0 + u // 2 + 9 * u))
+        if box[3] - box[1] >= 3.5 * u:
+            draw_plot(img, box, list(self.plot_values), g.band, g.label, u, self.overlay.style)
+
+    def _count_show(self) -> None:
+        now = time.monotonic()
+        self.first_show_s = now if math.isnan(self.first_show_s) else self.first_show_s
+        self.last_show_s = now
+        self._shows.append(now)
+
+    def _fps(self) -> float:
+        span = self._shows[-1] - self._shows[0] if len(self._shows) > 1 else 0.0
+        return (len(self._shows) - 1) / span if span > 0 else 0.0
+
+    def _latency_ms(self) -> float:
+        recent = self.latencies_s[-15:]
+        return 1000.0 * sum(recent) / len(recent) if recent else 0.0
+
+    # --- files ------------------------------------------------------------------------------------
+
+    def attach(self, folder: Path, files, stack) -> None:
+        """Where the session is written (set by the loop once the output folder exists)."""
+        self.folder, self.files, self._stack = folder, files, stack
+
+    def _write_video(self, result: Inferred, verdict: FrameVerdict) -> None:
+        """annotated.mp4 in frame time: a frame is repeated over the gap a dropped frame left."""
+        from coach.io.video import VideoSink
+
+        rgb = result.captured.rgb if result.captured.rgb is not None else self._canvas()
+        ghost = self.follow.ghost if self.follow is not None else None
+        img = self.overlay.annotate(rgb, result.pose_frame, verdict, ghost=ghost)
+        fps = self.info.fps if self.info.fps > 0 else 30.0
+        if self._video is None:
+            sink = VideoSink(self.folder / VIDEO, fps, (img.shape[1], img.shape[0]))
+            self._video = [self._stack.enter_context(sink), result.pose_frame.t_s]
+            repeat = 1
+        else:
+            gap_s = min(result.pose_frame.t_s - self._video[1], MAX_VIDEO_REPEAT_S)
+            repeat = max(1, round(gap_s * fps))
+            self._video[1] = result.pose_frame.t_s
+        for _ in range(repeat):
+            self._video[0].write(img)
+
+    def finish(self) -> Report | None:
+        """Summarise and write session.json / report.html (nothing when nothing was coached)."""
+        from coach.io.atomic import write_text
+
+        if not self.summary.exercises:
+            return None
+        partial = self.ended_by in ("quit", "interrupted", "source_lost")
+        extra = tuple(name for name, _ in self.options.extra_files)
+        names = tuple(n for n in self.files.names() if n != LANDMARKS or self.options.record)  # names() lists it always
+        self.outputs = names + ((VIDEO,) if self._video else ()) + extra
+        report, timeline = self.summary.finish(partial=partial, outputs=self.outputs)
+        for name, text in self.options.extra_files:
+            write_text(Path(self.folder) / name, text)
+        follow = {"follow": self.follow.summary().as_dict()} if self.follow is not None else None
+        self.files.write_summary(report, timeline, self.summary.exercises, follow)
+        return report
+
+
+def _with_pain(verdict: FrameVerdict) -> FrameVerdict:
+    """The verdict of the frame at which pain was reported: stopped, with the advice and the event."""
+    event = Event(EventKind.EXERCISE_STOPPED, verdict.t_s, {"advice": PAIN_ADVICE, "rules": (PAIN_RULE,)})
+    return replace(verdict, status=Status.STOPPED, advice=PAIN_ADVICE, events=verdict.events + (event,))

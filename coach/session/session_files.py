@@ -1,0 +1,273 @@
+"""The files of one analysed input, written as the frames stream past.
+
+    with OutputFolder("coach-out/clip.coach") as folder:      # a hidden staging folder until the end
+        with SessionFiles(folder, info, video=True) as files:
+            files.write_frame(frame, pose_frame, verdict, inside, exercise)   # per frame
+        files.write_summary(report, timeline, exercises)      # report.html, session.json
+
+frames.csv        one row per frame: time, phase and side, every measure with its reliability and
+                  band verdict, the envelope flag, hold state and progress, reps, active alerts
+landmarks.jsonl.gz  the poses (pose-landmarks/1), unless a first pass already wrote them
+annotated.mp4     the live overlay on every frame (annotated.jpg for an image; none for a
+                  landmark recording, which has no pixels - its report's key frames show the
+                  skeleton on a blank canvas instead)
+session.json      the `Report`;   report.html  the readable report (`coach.report.html`)
+
+Every file is written atomically inside the staging folder; `OutputFolder` moves the folder into
+place when the block ends normally or by Ctrl-C (if a session.json was written), and deletes it
+after any other error. A failed write becomes a one-line `OutputError`.
+
+A result replaces only a result: the folder coach names itself ends in `.coach` (`result_name`), so
+it cannot be an input file of the same stem, and an existing path is replaced only when it is a
+coach result folder (its session.json carries the coach session format tag) - anything else, and a
+folder holding one of the run's inputs, is a one-line error before any work is done.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import csv
+import errno
+import json
+import math
+import os
+import shutil
+import tempfile
+from pathlib import Path
+
+from coach.engine.exercises import Exercise
+from coach.engine.verdict import FrameVerdict
+from coach.errors import OutputError
+from coach.io.atomic import atomic_open, ensure_dir, write_bytes, write_text
+from coach.io.sources import Frame
+from coach.measure.conventions import MEASURE_NAMES
+from coach.pose.core import PoseFrame
+from coach.report.core import FORMAT as SESSION_FORMAT
+from coach.report.core import InputInfo, Report
+from coach.report.keyframes import KeyframePicker, encode_jpeg
+from coach.report.timeline import TimelineArrays
+
+CSV, LANDMARKS, VIDEO, IMAGE, SESSION, HTML = ("frames.csv", "landmarks.jsonl.gz", "annotated.mp4", "annotated.jpg",
+                                               "session.json", "report.html")
+
+
+def _why(err: OSError) -> str:
+    return "disk full" if err.errno == errno.ENOSPC else (err.strerror or str(err))
+
+
+RESULT_SUFFIX = ".coach"
+# A session.json larger than this is not one coach wrote (a long live session's is well under 1 MB);
+# it is not read whole just to find out.
+MAX_SESSION_JSON_BYTES = 64 * 1024 * 1024
+
+
+def result_name(stem: str) -> str:
+    """The result folder coach names for an input stem: "clip" -> "clip.coach"."""
+    return stem + RESULT_SUFFIX
+
+
+def is_result(path: Path) -> bool:
+    """Whether `path` is a folder coach wrote: a real folder whose session.json has the format tag."""
+    session = path / SESSION
+    try:
+        if path.is_symlink() or not path.is_dir() or session.stat().st_size > MAX_SESSION_JSON_BYTES:
+            return False
+        with open(session, encoding="utf-8") as fh:
+            data = json.load(fh)
+    except (OSError, ValueError):
+        return False
+    return isinstance(data, dict) and data.get("format") == SESSION_FORMAT
+
+
+def check_replaceable(path: Path, inputs: tuple[str | os.PathLike, ...] = ()) -> None:
+    """`OutputError` unless `path` is free or a previous coach result not holding any of `inputs`."""
+    if not (path.exists() or path.is_symlink()):
+        return
+    if not is_result(path):
+        what = "a file" if path.is_file() else "a link" if path.is_symlink() else "a folder"
+        raise OutputError(f"{path}: exists and is {what}, not a coach result (no coach {SESSION}); "
+                          "coach does not replace it - move it or choose another output")
+    where = path.resolve()
+    for source in inputs:
+        found = Path(source).resolve()
+        if found == where or where in found.parents:
+            raise OutputError(f"{source}: is inside the result folder {path} this run would replace; "
+                              "choose another output")
+
+
+class OutputFolder:
+    """Build `path` in a hidden folder beside it; publish it whole at the end (see the module doc).
+    `inputs`: the run's input files, which must not be inside an old result it replaces."""
+
+    def __init__(self, path: str | os.PathLike, inputs: tuple[str | os.PathLike, ...] = ()):
+        self.path = Path(path)
+        self.inputs = tuple(inputs)
+        self.staging: Path | None = None
+
+    def __enter__(self) -> Path:
+        check_replaceable(self.path, self.inputs)
+        parent = ensure_dir(self.path.parent)
+        try:
+            self.staging = Path(tempfile.mkdtemp(prefix=f".{self.path.name}.", suffix=".partial", dir=parent))
+        except OSError as err:
+            raise OutputError(f"{parent}: cannot create an output folder ({_why(err)})") from None
+        return self.staging
+
+    def __exit__(self, exc_type, exc, tb) -> None:
+        done = exc_type is None or issubclass(exc_type, KeyboardInterrupt)
+        if done and (self.staging / SESSION).exists():
+            self._publish()
+            return
+        shutil.rmtree(self.staging, ignore_errors=True)
+        if isinstance(exc, OutputError) and str(self.staging) in str(exc):
+            # name the file the user asked for, not its hidden staging copy (which is gone)
+            raise OutputError(str(exc).replace(str(self.staging), str(self.path))) from None
+
+    def _publish(self) -> None:
+        _ordinary_permissions(self.staging)
+        old = None
+        try:
+            check_replaceable(self.path, self.inputs)   # again: something may have appeared meanwhile
+        except OutputError:
+            shutil.rmtree(self.staging, ignore_errors=True)
+            raise
+        try:
+            if self.path.exists():
+                old = Path(tempfile.mkdtemp(prefix=f".{self.path.name}.", suffix=".old", dir=self.path.parent))
+                os.replace(self.path, old / self.path.name)
+            os.replace(self.staging, self.path)
+        except OSError as err:
+            shutil.rmtree(self.staging, ignore_errors=True)
+            raise OutputError(f"{self.path}: cannot move the results into place ({_why(err)})") from None
+        finally:
+            if old is not None:
+                shutil.rmtree(old, ignore_errors=True)
+
+
+def _ordinary_permissions(folder: Path) -> None:
+    """Temporary files and folders are private (0600 / 0700); results get the user's usual modes."""
+    umask = os.umask(0)
+    os.umask(umask)
+    folder.chmod(0o777 & ~umask)
+    for path in folder.iterdir():
+        path.chmod(0o666 & ~umask)
+
+
+def csv_header() -> list[str]:
+    head = ["t_s", "frame", "exercise", "phase", "side", "status", "pose_seen", "view", "posture", "in_envelope",
+            "hold_state", "holding", "hold_s", "hold_progress", "reps_done", "alerts"]
+    for name in MEASURE_NAMES:
+        head += [name, f"{name}_reliability", f"{name}_in_band"]
+    return head
+
+
+def _num(value: float, digits: int = 2) -> str:
+    return f"{value:.{digits}f}" if math.isfinite(value) else ""
+
+
+def _flag(value: bool | None) -> str:
+    return "" if value is None else str(int(value))
+
+
+def csv_row(pose_frame: PoseFrame, verdict: FrameVerdict, inside: bool | None) -> list[str]:
+    v = verdict
+    row = [_num(v.t_s, 4), str(pose_frame.index), v.exercise_id, v.phase, v.side or "", v.status.value,
+           str(int(v.pose_seen)), v.view.value, v.posture.value, _flag(inside), v.state.value, str(int(v.holding)),
+           _num(v.hold_s, 3), _num(v.progress, 3), ";".join(f"{k}={n}" for k, n in v.reps_done.items()),
+           ";".join(v.alert_ids)]
+    for m in v.measures:
+        row += [_num(m.value), m.reliability.value, _flag(m.inside) if m.in_envelope else ""]
+    return row
+
+
+class SessionFiles:
+    """The per-frame writers of one input (a context manager) and the end-of-run summary files."""
+
+    def __init__(self, folder: Path, info: InputInfo, *, target: Path | None = None, video: bool = True,
+                 landmarks: bool = True):
+        self.folder, self.info = folder, info
+        self.target = target or folder   # the folder named in error messages
+        self.video = video and info.kind in ("video", "image")
+        self.landmarks = landmarks
+        self.keyframes = KeyframePicker(self._overlay)
+        self._stack = contextlib.ExitStack()
+        self._overlays: dict[str, object] = {}
+        self._csv = self._recording = self._sink = None
+
+    def names(self) -> tuple[str, ...]:
+        media = (VIDEO if self.info.kind == "video" else IMAGE) if self.video else None
+        return tuple(n for n in (CSV, LANDMARKS, media, SESSION, HTML) if n)
+
+    def __enter__(self) -> SessionFiles:
+        try:
+            return self._open()
+        except OSError as err:
+            raise OutputError(f"{self.target}: results could not be written ({_why(err)})") from None
+
+    def _open(self) -> SessionFiles:
+        from coach.pose.recording import RecordingInfo, RecordingWriter
+
+        with self._stack:
+            fh = self._stack.enter_context(atomic_open(self.folder / CSV, "w", keep_on_interrupt=True,
+                                                       encoding="utf-8", newline=""))
+            self._csv = csv.writer(fh)
+            self._csv.writerow(csv_header())
+            if self.landmarks:
+                w, h = self.info.size_px
+                header = RecordingInfo(self.info.fps, w, h, self.info.model, "")
+                self._recording = self._stack.enter_context(RecordingWriter(self.folder / LANDMARKS, header))
+            self._stack = self._stack.pop_all()
+        return self
+
+    def __exit__(self, exc_type, exc, tb) -> None:
+        try:
+            self._stack.__exit__(exc_type, exc, tb)
+        except OSError as err:
+            raise OutputError(f"{self.target}: results could not be written ({_why(err)})") from None
+
+    def write_frame(self, frame: Frame | None, pose_frame: PoseFrame, verdict: FrameVerdict, inside: bool | None,
+                    exercise: Exercise) -> None:
+        """One frame: a CSV row, a landmarks line, an annotated video frame, key-frame candidates."""
+        try:
+            self._csv.writerow(csv_row(pose_frame, verdict, inside))
+            if self._recording is not None:
+                self._recording.write(pose_frame)
+            rgb = frame.rgb if frame is not None else None
+            if self.info.kind == "image":
+                self._image(exercise, verdict, pose_frame, rgb)
+                return
+            if self.video and rgb is not None:
+                self._video_sink(frame).write(self._overlay(exercise).annotate(rgb, pose_frame, verdict))
+            self.keyframes.offer(exercise, verdict, pose_frame, rgb)
+        except OSError as err:
+            raise OutputError(f"{self.target}: results could not be written ({_why(err)})") from None
+
+    def _image(self, exercise: Exercise, verdict: FrameVerdict, pose_frame: PoseFrame, rgb) -> None:
+        """An image is one frame: it is its own key frame, and annotated.jpg at full size."""
+        self.keyframes.keep_frame(exercise, verdict, pose_frame, rgb)
+        if self.video and rgb is not None:
+            write_bytes(self.folder / IMAGE, encode_jpeg(self._overlay(exercise).annotate(rgb, pose_frame, verdict)))
+
+    def _overlay(self, exercise: Exercise):
+        if exercise.id not in self._overlays:
+            from coach.render.overlay import Overlay
+
+            self._overlays[exercise.id] = Overlay(exercise)
+        return self._overlays[exercise.id]
+
+    def _video_sink(self, frame: Frame):
+        if self._sink is None:
+            from coach.io.video import VideoSink
+
+            h, w = frame.rgb.shape[:2]
+            self._sink = self._stack.enter_context(VideoSink(self.folder / VIDEO, self.info.fps, (w, h)))
+        return self._sink
+
+    def write_summary(self, report: Report, timeline: TimelineArrays, exercises: dict[str, Exercise],
+                      extra: dict | None = None) -> None:
+        """report.html, then session.json (its presence marks the folder complete), each atomically;
+        `extra`: keys added to session.json (live follow-along: "follow")."""
+        from coach.report.html import render_report
+
+        write_text(self.folder / HTML, render_report(report, timeline, self.keyframes, exercises))
+        write_text(self.folder / SESSION, report.to_json(extra))
