@@ -307,6 +307,12 @@ def _input_inside_old_result(tmp: Path, lm: Path) -> None:
     shutil.copy(lm / REC, tmp / "d" / "cat_cow__01.coach" / "cat_cow__01.jsonl.gz")
 
 
+def _own_file_in_old_result(tmp: Path, lm: Path) -> None:
+    done, _ = run_coach(["analyze", str(lm / REC), "-e", "cat_cow", "--out", str(tmp / "d"), "-q", "--no-history"])
+    assert done.returncode == 0, done.stderr
+    (tmp / "d" / "cat_cow__01.coach" / "my_notes.txt").write_text("the physio's notes on this session\n")
+
+
 def _plain_file(name: str) -> Callable[[Path, Path], None]:
     def setup(tmp: Path, lm: Path) -> None:
         (tmp / "d").mkdir(exist_ok=True)
@@ -334,6 +340,9 @@ CLASHES = [
              ("analyze", "{tmp}/d/cat_cow__01.coach/cat_cow__01.jsonl.gz", "-e", "cat_cow", "--out", "{tmp}/d", "-q",
               "--no-history"),
              "{tmp}/d/cat_cow__01.coach/cat_cow__01.jsonl.gz", words=("inside the result folder",)),
+    ClashRow("analyze: an old result holding a file of the user's", _own_file_in_old_result,
+             ("analyze", "{lm}/" + REC, "-e", "cat_cow", "--out", "{tmp}/d", "-q"), "{tmp}/d/cat_cow__01.coach",
+             words=("my_notes.txt", "coach did not write")),
     ClashRow("compare: a user folder as -o", _folder_at_result,
              ("compare", "{lm}/" + PAIR, "--reference", "{lm}/" + PAIR, "-o", "{tmp}/d/cat_cow__01.coach", "-q"),
              "{tmp}/d/cat_cow__01.coach"),

@@ -79,6 +79,21 @@ def is_result(path: Path) -> bool:
     return isinstance(data, dict) and data.get("format") == SESSION_FORMAT
 
 
+# Every name a result folder of any command may hold (analyze, demo, live, compare); a result folder
+# holding anything else has the user's own files in it, and replacing it would delete them.
+RESULT_NAMES = frozenset({"session.json", "frames.csv", "landmarks.jsonl.gz", "report.html", "annotated.mp4",
+                          "annotated.jpg", "screening.json", "comparison.json", "compare.mp4", "reference.toml"})
+
+
+def _written_by_coach(path: Path) -> set[str]:
+    """The names in a result folder that coach wrote: the fixed set and what its session.json lists."""
+    try:
+        listed = json.loads((path / SESSION).read_text(encoding="utf-8")).get("outputs", [])
+    except (OSError, ValueError, AttributeError):
+        listed = []
+    return set(RESULT_NAMES) | {name for name in listed if isinstance(name, str)}
+
+
 def check_replaceable(path: Path, inputs: tuple[str | os.PathLike, ...] = ()) -> None:
     """`OutputError` unless `path` is free or a previous coach result not holding any of `inputs`."""
     if not (path.exists() or path.is_symlink()):
@@ -93,6 +108,11 @@ def check_replaceable(path: Path, inputs: tuple[str | os.PathLike, ...] = ()) ->
         if found == where or where in found.parents:
             raise OutputError(f"{source}: is inside the result folder {path} this run would replace; "
                               "choose another output")
+    strangers = sorted(entry.name for entry in path.iterdir() if entry.name not in _written_by_coach(path))
+    if strangers:
+        shown = ", ".join(strangers[:3]) + (f" and {len(strangers) - 3} more" if len(strangers) > 3 else "")
+        raise OutputError(f"{path}: is a coach result but also holds {shown}, which coach did not write; "
+                          "coach does not replace it - move them or choose another output")
 
 
 class OutputFolder:
