@@ -11,7 +11,7 @@ actions in the one table `KEYS`. At the end the session is summarised and saved 
 `coach analyze` saves it (`Summariser`, `SessionFiles`: session.json, report.html, frames.csv; the
 landmarks with --record; annotated.mp4 only with --save-video).
 
-With a demonstration (`follow`, `coach.physio.live_follow`), its ghost advances with the person and the
+With a demonstration (`follow`, a `coach.physio.live_follow.FollowAlong` the CLI builds), its ghost advances with the person and the
 match score shows in the status line; the summary says how closely it was followed.
 
 Wall clocks are read only to measure (display FPS, capture-to-verdict latency) and, for
@@ -30,10 +30,9 @@ import numpy as np
 from coach import interrupts
 from coach.engine.routine import Routine
 from coach.engine.verdict import Event
-from coach.physio.live_follow import FollowAlong, FollowSummary
 from coach.report.core import InputInfo, Report
 from coach.session.capture import End, Feed, FramePipeline, Inferred
-from coach.session.live_session import KEYS, Action, LiveOptions, LiveSession
+from coach.session.live_session import KEYS, Action, Follow, LiveOptions, LiveSession
 from coach.session.session_files import OutputFolder, SessionFiles
 
 WAIT_S = 0.1             # the loop wakes at least this often (keys, window events) when nothing arrives
@@ -58,7 +57,7 @@ class LiveResult:
     inference_ms: float                  # median time in the detector (NaN for a recording)
     wait_ms: float                       # median time a frame waited in the mailbox for the detector
     outputs: tuple[str, ...] = field(default=())
-    follow: FollowSummary | None = None  # with a demonstration: how closely it was followed
+    follow: object | None = None         # with a demonstration: how closely it was followed (FollowSummary)
 
 
 def input_info(feed: Feed, detector=None) -> InputInfo:
@@ -73,7 +72,7 @@ def input_info(feed: Feed, detector=None) -> InputInfo:
 
 
 def run_live(feed: Feed, routine: Routine, display, options: LiveOptions, *, detector=None, sounds=None,
-             follow: FollowAlong | None = None) -> LiveResult:
+             follow: Follow | None = None) -> LiveResult:
     """Coach `routine` on `feed` until it is done, stopped, quit or the feed ends; save the session.
     With `follow`, the demonstration is followed along (ghost, match score)."""
     info = input_info(feed, detector)
@@ -155,7 +154,8 @@ def summary_lines(result: LiveResult) -> list[str]:
     return lines + [performance_line(result)]
 
 
-def follow_line(follow: FollowSummary) -> str:
+def follow_line(follow) -> str:
+    """`follow`: a `coach.physio.live_follow.FollowSummary`."""
     if follow.mean_score is None:
         return f"Following {follow.reference}: no coached frame could be compared with it"
     return (f"Following {follow.reference}: mean match {follow.mean_score:.0f}/100 "
@@ -170,5 +170,5 @@ def performance_line(result: LiveResult) -> str:
             f"{p90_ms:.0f} ms p90{inference}; {result.frames_dropped} stale frames dropped")
 
 
-__all__ = ["Action", "FollowAlong", "KEYS", "LiveOptions", "LiveResult", "follow_line", "input_info",
+__all__ = ["Action", "Follow", "KEYS", "LiveOptions", "LiveResult", "follow_line", "input_info",
            "performance_line", "run_live", "summary_lines"]

@@ -6,9 +6,10 @@
 engine does; the overlay draws. Pain: the pain key ends the exercise - and the session - at the next
 analysed frame, recorded as an `exercise_stopped` event with rule "pain_reported", and that frame's
 verdict carries status "stopped" and the advice, so the report says so like any engine stop.
-Follow-along (`coach.physio.live_follow`, with --reference): the demonstration steps with every analysed frame
-that is not paused (framing included, so it starts with the person), its ghost is drawn over the person
-and its match score shown in the status line; the coached frames' mean goes into session.json.
+Follow-along (with --reference: `coach.physio.live_follow.FollowAlong`, built by the CLI and passed in as a
+`Follow`): the demonstration steps with every analysed frame that is not paused (framing included, so it
+starts with the person), its ghost is drawn over the person and its match score shown in the status
+line; the coached frames' mean goes into session.json.
 """
 
 from __future__ import annotations
@@ -19,6 +20,7 @@ from collections import deque
 from dataclasses import dataclass, replace
 from enum import Enum
 from pathlib import Path
+from typing import Protocol
 
 import numpy as np
 
@@ -27,7 +29,6 @@ from coach.engine.framing import FRAMING_HOLD_S, FramingGate
 from coach.engine.routine import Routine
 from coach.engine.verdict import Event, EventKind, FrameVerdict, Severity, Status
 from coach.io.sources import Frame
-from coach.physio.live_follow import FollowAlong, score_text
 from coach.pose.core import Pose, PoseFrame
 from coach.render.display import blank, draw_plot, draw_prompt, draw_status
 from coach.render.overlay import Overlay, OverlayStyle
@@ -67,6 +68,27 @@ CANVAS_WIDTH_PX = 640    # a recording (no pixels) is drawn on a dark canvas thi
 SOUND_OF = {EventKind.HOLD_COMPLETED: "hold_complete", EventKind.EXERCISE_STOPPED: "stop"}
 
 
+class Follow(Protocol):
+    """What the session asks of a follow-along (`coach.physio.live_follow.FollowAlong`): the session
+    only steps it and reads it, so the demonstration code stays a stage above the session."""
+
+    ghost: Pose | None    # the demonstration's pose placed on the person (None: nothing yet)
+    score: float          # the latest match score 0-100, NaN when nothing compares
+
+    def restart(self) -> None: ...
+    def step(self, pose_frame: PoseFrame, measures=None): ...
+    def count(self, step) -> None: ...
+    def summary(self): ...
+
+
+def score_text(follow: Follow | None) -> str:
+    """The status line's part: "match 87" (or "match -"), empty without a demonstration."""
+    if follow is None:
+        return ""
+    score = follow.score
+    return f"match {score:.0f}  |  " if math.isfinite(score) else "match -  |  "
+
+
 @dataclass(frozen=True)
 class LiveOptions:
     """How a session runs. `out_dir` receives the summary (replaced as a whole at the end)."""
@@ -85,7 +107,7 @@ class LiveOptions:
 
 class LiveSession:
     def __init__(self, routine: Routine, options: LiveOptions, info: InputInfo, *, sounds=None,
-                 follow: FollowAlong | None = None):
+                 follow: Follow | None = None):
         self.routine, self.options, self.info = routine, options, info
         self.sounds, self.follow = sounds, follow
         self.mirror, self.plot, self.paused, self.fullscreen = options.mirror, options.plot, False, False
