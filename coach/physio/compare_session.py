@@ -33,10 +33,10 @@ from coach.physio.teach import Taught, teach
 from coach.pose.core import PoseFrame
 from coach.report.core import InputInfo, Report, Summariser
 from coach.session.loop import Sink, run_session
-from coach.session.session_files import OutputFolder, ResultFiles, SessionFiles, check_replaceable
+from coach.session.session_files import CSV, OutputFolder, ResultFiles, SessionFiles, check_replaceable
 
 VIDEO = "compare.mp4"
-FILES = ("comparison.json", "report.html", "session.json", VIDEO, "reference.toml")
+FILES = ("comparison.json", "report.html", "session.json", CSV, VIDEO, "reference.toml")
 
 
 @dataclass(frozen=True)
