@@ -1,8 +1,11 @@
 """The state of one `coach live` session: which exercise, framing or coaching, paused, mirrored...
 
-`LiveSession` is driven by the loop in `coach.session.live`: `on_result(inferred)` for every analysed frame
-(framing step, then the engine, then the session files), `render(captured)` for every frame shown,
-`on_action(action)` for every key (the one key table is `KEYS`). It decides nothing about form: the
+`LiveSession` is driven by `coach.session.live` through the one session loop
+(`coach.session.loop.run_session`): `take(inferred)` for every analysed frame (the framing step, or
+True: coach it), then the loop's engine (`at` is the plan, `new_coach` the engine) hands the
+verdict to the session as a sink (`segment`, `frame`: the session files, video, sounds, moving on;
+`close`: the summary). `render(captured)` for every frame shown, `on_action(action)` for every key
+(the one key table is `KEYS`). It decides nothing about form: the
 engine does; the overlay draws. Pain: the pain key ends the exercise - and the session - at the next
 analysed frame, recorded as an `exercise_stopped` event with rule "pain_reported", and that frame's
 verdict carries status "stopped" and the advice, so the report says so like any engine stop.
@@ -127,6 +130,8 @@ class LiveSession:
         self.folder = self.files = self._stack = self._video = None
         self.outputs: tuple[str, ...] = ()
         self.out_dir = Path(options.out_dir)
+        self._serial, self._result, self._coaching = 0, None, False
+        self.report: Report | None = None
         self._goto(0)
 
     # --- exercises --------------------------------------------------------------------------------
@@ -138,7 +143,8 @@ class LiveSession:
     def _goto(self, index: int) -> None:
         """Start exercise `index` (clamped) from its framing step."""
         self.index = min(max(index, 0), len(self.routine.exercises) - 1)
-        self.coach: Coach | None = None
+        self.coach: _LiveCoach | None = None
+        self._serial += 1   # the coached segment (if any) is over
         self.verdict: FrameVerdict | None = None
         self.gate = FramingGate(self.exercise, self.options.framing_hold_s)
         self.plot_values: deque[float] = deque(maxlen=PLOT_SAMPLES)
@@ -150,9 +156,16 @@ class LiveSession:
         style = OverlayStyle(presentation=self.options.present, text_scale=self.text_scale)
         self.overlay = Overlay(self.exercise, style)
 
-    def _start_coaching(self, t_s: float) -> None:
-        self.coach = Coach(self.exercise, smoothing="causal")
-        self.summary.start_segment(self.exercise, t_s)
+    # --- the session loop's plan and coach (`coach.session.loop.run_session`) ----------------------
+
+    def at(self, t_s: float) -> _Segment:
+        """The plan: the exercise being coached; a move to another exercise (or a restart) ends it."""
+        return _Segment(self, self._serial, self.exercise)
+
+    def new_coach(self, exercise) -> _LiveCoach:
+        """The engine for one coached exercise: the pain key's stop is applied to its verdicts."""
+        self.coach = _LiveCoach(self, Coach(exercise, smoothing="causal"))
+        return self.coach
 
     def end(self, how: str, message: str) -> None:
         if not self.ended:
@@ -166,38 +179,55 @@ class LiveSession:
 
     # --- frames -----------------------------------------------------------------------------------
 
-    def on_result(self, result: Inferred) -> None:
-        """One analysed frame: framing step or engine, then the session files."""
+    def take(self, result: Inferred) -> bool:
+        """One analysed frame: True when it is to be coached (the session loop then runs the engine
+        on it); otherwise it went to the framing step, or the session is paused or over."""
         pf = self.last_pose = result.pose_frame
         self.analysed += 1
         if result.inference_s > 0:
             self.inference_s.append(result.inference_s)
             self.waits_s.append(result.done_s - result.inference_s - result.captured.captured_s)
         if self.paused or self.ended:
-            return
-        if self.coach is None:
+            return False
+        if self.coach is None and not self._coaching:
             self.gate.step(pf.pose, pf.t_s, pf.others)
             if not (self.gate.passed or self._pain):
                 if self.follow is not None:
                     self.follow.step(pf)
                 self.latencies_s.append(time.monotonic() - result.captured.captured_s)
-                return
-            self._start_coaching(pf.t_s)
-        verdict = self.coach.update(pf.pose, pf.t_s, others=pf.others)
-        if self._pain:
-            verdict = _with_pain(verdict)
+                return False
+            self._coaching = True
+        self._result = result
+        return True
+
+    # --- the session loop's sink: the coached frames' verdicts ----------------------------------------
+
+    def segment(self, exercise, t_s: float, score) -> None:
+        self._coaching = False
+        self.summary.start_segment(exercise, t_s)
+
+    def frame(self, frame: Frame | None, pose_frame: PoseFrame, verdict: FrameVerdict) -> None:
+        result = self._result
         if self.follow is not None:   # the engine's measures of this frame: measured once
-            self.follow.count(self.follow.step(pf, self.coach.last_measures))
+            self.follow.count(self.follow.step(pose_frame, self.coach.last_measures))
         self.latencies_s.append(time.monotonic() - result.captured.captured_s)
-        self._keep(result, verdict)
+        self._keep(frame, result, verdict)
         self._after(verdict)
 
-    def _keep(self, result: Inferred, verdict: FrameVerdict) -> None:
+    def close(self, partial: bool) -> None:
+        """The frames are done: a signal ended the session (`partial`), or it ended on its own."""
+        if partial:
+            self.end("interrupted", "Interrupted (Ctrl-C).")
+        self.report = self.finish()
+
+    def frame_of(self, result: Inferred) -> Frame | None:
+        rgb = result.captured.rgb
+        return Frame(result.pose_frame.t_s, result.pose_frame.index, rgb) if rgb is not None else None
+
+    def _keep(self, frame: Frame | None, result: Inferred, verdict: FrameVerdict) -> None:
         self.verdict = verdict
         self.events.extend(verdict.events)
         inside = self.summary.add(verdict)
-        rgb = result.captured.rgb
-        frame = Frame(result.pose_frame.t_s, result.pose_frame.index, rgb) if rgb is not None else None
         self.files.write_frame(frame, result.pose_frame, verdict, inside, self.exercise)
         if self.options.save_video:
             self._write_video(result, verdict)
@@ -352,6 +382,35 @@ class LiveSession:
         follow = {"follow": self.follow.summary().as_dict()} if self.follow is not None else None
         self.files.write_summary(report, timeline, self.summary.exercises, follow)
         return report
+
+
+@dataclass(frozen=True)
+class _Segment:
+    """The session loop's segment: one coached exercise, until the session moves on (`_serial`)."""
+
+    session: LiveSession
+    serial: int
+    exercise: object
+    score: None = None
+
+    def covers(self, t_s: float) -> bool:
+        return self.session._serial == self.serial
+
+
+class _LiveCoach:
+    """The engine of one coached exercise, with the pain key: the frame at which pain was reported
+    is stopped (`_with_pain`), like any engine stop."""
+
+    def __init__(self, session: LiveSession, coach: Coach):
+        self.session, self.engine = session, coach
+
+    @property
+    def last_measures(self):
+        return self.engine.last_measures
+
+    def update(self, pose: Pose, t_s: float, others=(), measures=None) -> FrameVerdict:
+        verdict = self.engine.update(pose, t_s, others=others, measures=measures)
+        return _with_pain(verdict) if self.session._pain else verdict
 
 
 def _with_pain(verdict: FrameVerdict) -> FrameVerdict:

@@ -22,6 +22,7 @@ from __future__ import annotations
 import contextlib
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass, replace
+from typing import Any
 
 from coach import interrupts
 from coach.engine.autodetect import Plan
@@ -91,11 +92,15 @@ def new_coach(exercise: Exercise, kind: str = "video") -> Coach:
     return Coach(exercise, smoothing="none", settings=EngineSettings(rules=rules))
 
 
-def run_session(pairs: PosePairs, plan: Plan | Exercise, sinks: Sequence[Sink], *,
+def run_session(pairs: PosePairs, plan: Plan | Exercise | Any, sinks: Sequence[Sink], *,
                 coach_for: Callable[[Exercise], Coach] = new_coach, measured: Iterator[Measures] | None = None,
                 interrupted: bool = False, flush: contextlib.ExitStack | None = None) -> SessionEnd:
     """Judge every frame of `pairs` with the exercise `plan` gives for its time and hand each verdict
     to `sinks`; then close them (in order: a sink may read what an earlier one finished).
+
+    `plan`: one exercise, an autodetect `Plan`, or anything whose `at(t_s)` gives a segment with
+    `exercise`, `score` and `covers(t_s)` (live's session, which moves on by key or when an
+    exercise is done): a segment that no longer covers the frame's time starts a new Coach.
 
     `coach_for` makes the engine for a segment (default: causal smoothing). `measured`: the frames'
     measures, one per frame in order, when the caller already computed them (compare measures the
@@ -103,7 +108,7 @@ def run_session(pairs: PosePairs, plan: Plan | Exercise, sinks: Sequence[Sink], 
     (the first pass of `--exercise auto`) was already stopped, so the result is partial anyway.
     `flush`: the caller's stack, left once it has published; signals wait from the end of the frames
     until then (default: until the sinks are closed)."""
-    plan = plan if isinstance(plan, Plan) else Plan.fixed(plan)
+    plan = Plan.fixed(plan) if isinstance(plan, Exercise) else plan
     coach, segment, count = None, None, 0
     try:
         for frame, pose_frame in pairs:
