@@ -6,6 +6,8 @@
 
     routine = Routine([ex1, ex2])                 # a sequence: moves on when an exercise is complete
 
+Every command drives it through the one session loop, `coach.session.loop.run_session`.
+
 Each `update` takes the pose and its time (never a clock: the same input gives the same output) and
 returns a `FrameVerdict`. Per frame: measures (pure, `coach.measure.measures`) -> smoothing (One Euro, NaN
 gated) -> envelope of the current phase (pure, `coach.engine.envelope`) -> hold state machine

@@ -15,6 +15,7 @@ demonstration early; on a file it is passed on.
 from __future__ import annotations
 
 import contextlib
+import dataclasses
 import os
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
@@ -96,7 +97,7 @@ def replay(demo: Demonstration, source: str, pixels: bool) -> Iterator[tuple[Fra
     the session loop takes. Warnings about the recording were given on the first reading."""
     from coach.pose.recording import Recording
 
-    poses = Recording(demo.landmarks, on_warning=lambda _message: None).frames()
+    poses = _timed(Recording(demo.landmarks, on_warning=lambda _message: None).frames(), demo.series.t_s)
     if not pixels:
         try:
             yield from ((None, pose_frame) for pose_frame in poses)
@@ -110,6 +111,16 @@ def replay(demo: Demonstration, source: str, pixels: bool) -> Iterator[tuple[Fra
         yield from zip(frames, poses)
     finally:
         frames.close()
+        poses.close()
+
+
+def _timed(poses: Iterator[PoseFrame], t_s) -> Iterator[PoseFrame]:
+    """The kept poses at the times first read (a recording keeps times to a few decimals; the
+    engine gets exactly the times it would have had in one pass)."""
+    try:
+        for pose_frame, t in zip(poses, t_s):
+            yield dataclasses.replace(pose_frame, t_s=float(t))
+    finally:
         poses.close()
 
 
