@@ -134,3 +134,30 @@ def test_coach_compare_writes_frames_csv_one_row_per_patient_frame(tmp_path):
     assert [float(r[0]) for r in rows[1:]] == pytest.approx(times, abs=0.01)
     session = json.loads((out / "session.json").read_text())
     assert "frames.csv" in session["outputs"] and session["frames"] == len(times)
+
+
+@pytest.mark.parametrize("keep_poses, keep_measures", [(False, False), (False, True), (True, False)],
+                         ids=["teach: measures only", "compare: and each frame's Measures", "follow-along: and poses"])
+def test_a_demonstration_is_read_keeping_only_what_its_command_needs(keep_poses, keep_measures):
+    from coach import samples_dir
+    from coach.physio.demonstration import read_measures
+    from coach.pose.recording import Recording
+
+    path = samples_dir() / "bridge.jsonl.gz"
+    demo = read_measures(str(path), keep_poses=keep_poses, keep_measures=keep_measures)
+    n = Recording(path).count_frames()
+    assert len(demo.series) == n and demo.landmarks == path   # a recording is its own kept poses
+    assert len(demo.frames) == (n if keep_poses else 0) and len(demo.measures) == (n if keep_measures else 0)
+
+
+def test_the_pose_cursor_reads_a_kept_recording_forward_and_steps_back_by_reopening():
+    from coach import samples_dir
+    from coach.physio.demonstration import PoseCursor
+    from coach.pose.recording import Recording
+
+    path = samples_dir() / "bridge.jsonl.gz"
+    frames = list(Recording(path).frames())
+    cursor = PoseCursor(path)
+    for j in (0, 0, 3, 40, 12, len(frames) - 1, len(frames) + 5):
+        assert cursor.at(j).index == frames[min(j, len(frames) - 1)].index
+    cursor.close()
