@@ -5,6 +5,8 @@
             files.write_frame(frame, pose_frame, verdict, inside, exercise)   # per frame
         files.write_summary(report, timeline, exercises)      # report.html, session.json
 
+or, in the session loop, the sink that does both: `ResultFiles(files, Summariser(info))`.
+
 frames.csv        one row per frame: time, phase and side, every measure with its reliability and
                   band verdict, the envelope flag, hold state and progress, reps, active alerts
 landmarks.jsonl.gz  the poses (pose-landmarks/1), unless a first pass already wrote them
