@@ -114,3 +114,50 @@ def test_coach_compare_writes_the_comparison_report_and_history(landmarks_dir, t
     assert (out / "reference.toml").exists() and (out / "session.json").exists() and not (out / "compare.mp4").exists()
     with History(db) as history:
         assert [(s.kind, s.exercise) for s in history.sessions()] == [("compare", "childs_pose__01")]
+
+
+def test_coach_compare_writes_frames_csv_one_row_per_patient_frame(tmp_path):
+    """Compare coaches the patient through the session loop, so it writes the frames.csv that
+    analyze writes (a change of issue 11: before, compare had its own loop and no per-frame file)."""
+    import csv
+
+    from coach import samples_dir
+    from coach.pose.recording import Recording
+    from coach.session.session_files import csv_header
+
+    patient, demo, out = samples_dir() / "seated_spinal_twist.jsonl.gz", samples_dir() / "bridge.jsonl.gz", tmp_path / "o"
+    assert main(["compare", str(patient), "--reference", str(demo), "-o", str(out), "--no-video", "--no-history",
+                 "-q"]) == 0
+    rows = list(csv.reader((out / "frames.csv").open(encoding="utf-8")))
+    times = [f.t_s for f in Recording(patient).frames()]
+    assert rows[0] == csv_header() and len(rows) - 1 == len(times)
+    assert [float(r[0]) for r in rows[1:]] == pytest.approx(times, abs=0.01)
+    session = json.loads((out / "session.json").read_text())
+    assert "frames.csv" in session["outputs"] and session["frames"] == len(times)
+
+
+@pytest.mark.parametrize("keep_poses, keep_measures", [(False, False), (False, True), (True, False)],
+                         ids=["teach: measures only", "compare: and each frame's Measures", "follow-along: and poses"])
+def test_a_demonstration_is_read_keeping_only_what_its_command_needs(keep_poses, keep_measures):
+    from coach import samples_dir
+    from coach.physio.demonstration import read_measures
+    from coach.pose.recording import Recording
+
+    path = samples_dir() / "bridge.jsonl.gz"
+    demo = read_measures(str(path), keep_poses=keep_poses, keep_measures=keep_measures)
+    n = Recording(path).count_frames()
+    assert len(demo.series) == n and demo.landmarks == path   # a recording is its own kept poses
+    assert len(demo.frames) == (n if keep_poses else 0) and len(demo.measures) == (n if keep_measures else 0)
+
+
+def test_the_pose_cursor_reads_a_kept_recording_forward_and_steps_back_by_reopening():
+    from coach import samples_dir
+    from coach.physio.demonstration import PoseCursor
+    from coach.pose.recording import Recording
+
+    path = samples_dir() / "bridge.jsonl.gz"
+    frames = list(Recording(path).frames())
+    cursor = PoseCursor(path)
+    for j in (0, 0, 3, 40, 12, len(frames) - 1, len(frames) + 5):
+        assert cursor.at(j).index == frames[min(j, len(frames) - 1)].index
+    cursor.close()

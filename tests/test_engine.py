@@ -21,11 +21,10 @@ import numpy as np
 import pytest
 from scripted import SETTINGS, Segment, band, exercise, measures, run_script
 
-from coach.engine.core import Coach, EngineSettings, Routine, coach_offline, smooth_offline
+from coach.engine.core import Coach, EngineSettings, Routine, smooth_offline
 from coach.engine.verdict import Alert, Event, EventKind, FrameVerdict, HoldState, MeasureVerdict, Status
 from coach.measure.conventions import Reliability
 from coach.measure.motion import NetSpeed
-from coach.pose.core import Pose, PoseFrame
 
 TWIST_SIDED = dict(sides="left_right", side_from="sign:trunk_rotation_deg", rest_s=0.5, phases=[
     {"name": "twist", "hold_s": 1.0, "envelope": {"trunk_rotation_deg": band(15, 45, min_reliability="low")}}])
@@ -232,13 +231,6 @@ def test_offline_smoothing_keeps_reliability_over_bridged_gaps():
     series = [measures({INC: 40.0} if i != 5 else {}) for i in range(10)]
     smoothed = smooth_offline(t_s, series, SETTINGS)
     assert math.isfinite(smoothed[5][INC]) and smoothed[5].reliability_of(INC) == Reliability.HIGH
-
-
-def test_offline_analysis_needs_increasing_times():
-    frame = PoseFrame(0.0, 0, Pose.empty())
-    with pytest.raises(ValueError, match="frame 1 at 0.0 s"):
-        coach_offline(exercise(), [frame, frame])
-    assert coach_offline(exercise(), []) == []
 
 
 # --- stillness is the net change; held-over values are not evidence ----------------------------------

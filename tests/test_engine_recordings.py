@@ -28,11 +28,12 @@ from pathlib import Path
 
 import pytest
 
-from coach.engine.core import Coach, EngineSettings, coach_offline
+from coach.engine.core import Coach, EngineSettings
 from coach.engine.exercises import get_exercise
 from coach.engine.safety import NECK_RULE_IDS, TWIST_RULE_IDS
 from coach.engine.verdict import EventKind, FrameVerdict
 from coach.pose.recording import Recording
+from coach.session.loop import ListSink, run_session
 
 RECORDINGS = ("bridge__01", "cat_cow__01", "childs_pose__01", "neck_side_bend__01", "prone_extension__01",
               "seated_spinal_twist__01", "supine_twist__01")
@@ -71,8 +72,10 @@ def truth_of(landmarks_dir: Path, name: str) -> dict:
 
 @lru_cache(maxsize=None)
 def _run(path: str, exercise_id: str) -> tuple[FrameVerdict, ...]:
-    coach = Coach(get_exercise(exercise_id), settings=SETTINGS)
-    return tuple(coach.update(f.pose, f.t_s, others=f.others) for f in Recording(path).frames())
+    sink = ListSink()
+    run_session(((None, f) for f in Recording(path).frames()), get_exercise(exercise_id), [sink],
+                coach_for=lambda exercise: Coach(exercise, settings=SETTINGS))
+    return tuple(sink.verdicts)
 
 
 def run(landmarks_dir: Path, name: str) -> tuple[FrameVerdict, ...]:
@@ -237,8 +240,11 @@ def test_no_twist_or_neck_alert_on_clean_holds(landmarks_dir, name):
 
 
 @pytest.mark.parametrize("name", ["childs_pose__01", "supine_twist__01"])
-def test_offline_zero_phase_analysis_finds_the_same_long_holds(landmarks_dir, name):
-    verdicts = coach_offline(get_exercise(name.split("__")[0]), Recording(landmarks_dir / f"{name}.jsonl.gz").frames())
+def test_the_session_loop_with_default_settings_finds_the_same_long_holds(landmarks_dir, name):
+    sink = ListSink()
+    run_session(((None, f) for f in Recording(landmarks_dir / f"{name}.jsonl.gz").frames()),
+                get_exercise(name.split("__")[0]), [sink])
+    verdicts = sink.verdicts
     detected = detected_holds(verdicts, False, SETTINGS.grace_s)
     for seg in truth_holds(truth_of(landmarks_dir, name)):
         match = best_match(seg, detected)

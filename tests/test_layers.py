@@ -24,10 +24,7 @@ SAME_FLOOR = {("render", "report"), ("report", "render")}   # neither imports th
 SHARED = {"errors", "interrupts", "usertext"}
 CV2_ALLOWED = {"io/sources.py", "io/video.py", "render/", "report/keyframes.py"}
 # Arrows that still run the wrong way, each with its reason; the test fails when one is no longer needed.
-KNOWN_BACKWARD = {
-    ("session/live.py", "physio"): "live's follow-along (--reference) is built inside the live session",
-    ("session/live_session.py", "physio"): "live's follow-along (--reference) is built inside the live session",
-}
+KNOWN_BACKWARD: dict[tuple[str, str], str] = {}
 
 
 def _imports(path: Path) -> list[str]:

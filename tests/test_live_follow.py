@@ -104,9 +104,9 @@ def test_another_exercise_demonstrated_scores_low(childs, landmarks_dir, tmp_pat
 
 
 def test_restarting_the_exercise_restarts_the_demonstration(childs, tmp_path, monkeypatch):
-    from coach.cli.teach import load_poses
     from coach.engine.exercises import get_exercise
     from coach.engine.routine import Routine
+    from coach.physio.demonstration import load_poses
     from coach.physio.live_follow import Reference
     from coach.session.capture import open_feed
     from coach.session.live import LiveOptions, run_live

@@ -92,11 +92,12 @@ def _plan(args):
     """The routine to coach and the demonstration to follow (None without --reference)."""
     if args.reference is None:
         return _routine(args), None
-    from coach.cli.teach import load_poses
+    from coach.cli.teach import progress_bar
     from coach.engine.routine import Routine
+    from coach.physio.demonstration import load_poses
     from coach.physio.live_follow import FollowAlong, Reference
 
-    demo = load_poses(args.reference, args.model, what="reading the demonstration")
+    demo = load_poses(args.reference, args.model, what="reading the demonstration", wrap=progress_bar(False))
     name = Path(demo.name).name
     if args.exercise:
         exercise = _routine(args).exercises[0]

@@ -2,7 +2,8 @@
 
 DEMO is a video, a landmark recording (.jsonl[.gz]) or a camera index (Ctrl-C ends a camera
 demonstration). The held positions, sides, envelope bands and hold target are learned by
-`coach.physio.teach`; the file is written atomically and validated by loading it back. A demonstration with
+`coach.physio.teach` from its measures, read frame by frame (`coach.physio.demonstration`: no frame is
+kept); the file is written atomically and validated by loading it back. A demonstration with
 no stable hold is refused with one line (exit 2). Nothing heavy is imported until `run`.
 """
 
@@ -11,7 +12,6 @@ from __future__ import annotations
 import argparse
 import re
 import sys
-from dataclasses import dataclass
 from pathlib import Path
 
 from coach.cli.options import add_model
@@ -37,39 +37,9 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("-q", "--quiet", action="store_true", help="no progress and no summary")
 
 
-@dataclass(frozen=True)
-class Demonstration:
-    """Every frame of an input with its measures: what teach, compare and follow-along read."""
-
-    name: str
-    kind: str             # video | recording | camera | image | folder
-    fps: float
-    size: tuple[int, int]
-    frames: tuple          # PoseFrame per frame
-    series: object         # coach.teach.MeasureSeries
-
-
-def load_poses(source: str, model: str | None = None, quiet: bool = False, what: str = "reading") -> Demonstration:
-    """Detect (or replay) every frame of `source` and measure it. Ctrl-C ends a camera early."""
-    from coach.errors import InputError
-    from coach.measure.measures import compute_measures
-    from coach.physio.teach import MeasureSeries
-    from coach.session.pipeline import open_poses
-
-    frames, measures = [], []
-    with open_poses(source, model=model, download_progress=not quiet) as stream:
-        info = stream.info
-        try:
-            for pose_frame in _progress(stream, f"{what} {Path(info.name).name}", quiet):
-                frames.append(pose_frame)
-                measures.append(compute_measures(pose_frame.pose, pose_frame.others))
-        except KeyboardInterrupt:
-            if info.kind != "camera":
-                raise
-    if not frames:
-        raise InputError(f"{source}: no frames")
-    series = MeasureSeries.from_measures([f.t_s for f in frames], measures)
-    return Demonstration(info.name, info.kind, info.fps, tuple(info.size), tuple(frames), series)
+def progress_bar(quiet: bool):
+    """A `wrap` for `coach.physio.demonstration.read_measures`: a rich progress bar on a terminal."""
+    return lambda stream, description: _progress(stream, description, quiet)
 
 
 def _progress(stream, description: str, quiet: bool):
@@ -144,10 +114,11 @@ def summary_lines(taught, path: Path) -> list[str]:
 def run(args: argparse.Namespace) -> int:
     from coach.engine.exercises import load_exercise_file
     from coach.io.atomic import write_text
+    from coach.physio.demonstration import read_measures
     from coach.physio.teach import TeachSettings, teach
 
     path = _output(args)
-    demo = load_poses(args.demo, args.model, args.quiet)
+    demo = read_measures(args.demo, args.model, quiet=args.quiet, wrap=progress_bar(args.quiet))
     taught = teach(demo.series, args.exercise_id, name=args.name, source=Path(demo.name).name,
                    settings=TeachSettings(rest=args.rest))
     write_text(path, taught.toml)

@@ -4,8 +4,9 @@
     for frame in stream:
         verdict = coach.update(frame.pose, frame.t_s, others=frame.others)
 
-    verdicts = coach_offline(exercise, frames)   # offline: zero-phase smoothing over the whole series
     routine = Routine([ex1, ex2])                 # a sequence: moves on when an exercise is complete
+
+Every command drives it through the one session loop, `coach.session.loop.run_session`.
 
 Each `update` takes the pose and its time (never a clock: the same input gives the same output) and
 returns a `FrameVerdict`. Per frame: measures (pure, `coach.measure.measures`) -> smoothing (One Euro, NaN
@@ -22,7 +23,6 @@ safety rules' own dwell / hysteresis / cooldown are the rule table `coach.engine
 from __future__ import annotations
 
 import math
-from collections.abc import Iterable
 from dataclasses import dataclass, field, fields, replace
 
 import numpy as np
@@ -40,7 +40,7 @@ from coach.measure.conventions import MEASURE_NAMES, Reliability
 from coach.measure.measures import Measures
 from coach.measure.motion import NetSpeed, ReversalTracker, near_end_range, presence
 from coach.measure.smoothing import OneEuroFilter, smooth_series
-from coach.pose.core import Pose, PoseFrame
+from coach.pose.core import Pose
 
 SMOOTHING_MODES = ("causal", "none")
 
@@ -152,9 +152,13 @@ class Coach:
     def done(self) -> bool:
         return self._progress.finished
 
-    def update(self, pose: Pose, t_s: float, others: tuple[Pose, ...] = ()) -> FrameVerdict:
-        """Judge one pose at time `t_s` (seconds); `others` are other people in view (their hands count)."""
-        m = measures_mod.compute_measures(pose, tuple(others), neutral_shoulder_width=self.neutral_shoulder_width)
+    def update(self, pose: Pose, t_s: float, others: tuple[Pose, ...] = (),
+               measures: Measures | None = None) -> FrameVerdict:
+        """Judge one pose at time `t_s` (seconds); `others` are other people in view (their hands count).
+        `measures`: this pose's measures when the caller already computed them (as `compute_measures`
+        gives them), so that a frame is measured once."""
+        m = measures if measures is not None else \
+            measures_mod.compute_measures(pose, tuple(others), neutral_shoulder_width=self.neutral_shoulder_width)
         self.last_measures = m
         seen, framing = presence(pose)
         return self.update_measures(m, t_s, seen=seen, framing=framing)
@@ -367,24 +371,3 @@ def smooth_offline(t_s: np.ndarray, series: list[Measures], settings: EngineSett
         last = [r if np.isfinite(v) else old for r, v, old in zip(m.reliability, m.values, last)]
         out.append(Measures(row, last, m.view, m.posture))
     return out
-
-
-def coach_offline(exercise: Exercise, frames: Iterable[PoseFrame], *,
-                  settings: EngineSettings | None = None) -> list[FrameVerdict]:
-    """Offline analysis of a whole recording: every frame's measures first, smoothed zero-phase,
-    then the engine (smoothing="none") over them. Frame times must be strictly increasing."""
-    settings = settings or EngineSettings()
-    frames = list(frames)
-    if not frames:
-        return []
-    t_s = np.array([f.t_s for f in frames])
-    if len(t_s) > 1 and not (np.diff(t_s) > 0).all():
-        bad = int(np.flatnonzero(np.diff(t_s) <= 0)[0]) + 1
-        raise ValueError(f"coach_offline: frame {bad} at {t_s[bad]} s is not after the one before it")
-    raw = [measures_mod.compute_measures(f.pose, f.others) for f in frames]
-    coach = Coach(exercise, smoothing="none", settings=settings)
-    verdicts = []
-    for f, m, r in zip(frames, smooth_offline(t_s, raw, settings), raw):
-        seen, framing = presence(f.pose)
-        verdicts.append(coach.update_measures(m, f.t_s, seen=seen, framing=framing, measured=r.values))
-    return verdicts

@@ -87,11 +87,3 @@ class FollowAlong:
     def summary(self) -> FollowSummary:
         mean = round(sum(self.scores) / len(self.scores), 1) if self.scores else None
         return FollowSummary(self.reference.name, self.reference.exercise.id, mean, len(self.scores))
-
-
-def score_text(follow: FollowAlong | None) -> str:
-    """The status line's part: "match 87" (or "match -"), empty without a demonstration."""
-    if follow is None:
-        return ""
-    score = follow.score
-    return f"match {score:.0f}  |  " if math.isfinite(score) else "match -  |  "

@@ -2,8 +2,9 @@
 
     report = analyze("stretch.mp4", "coach-out/stretch", AnalyzeOptions(exercise="bridge"))
 
-The pipeline (`coach_stream`) is one loop: every frame's poses go to the engine; its verdict becomes
-one CSV row, one landmarks line, one annotated video frame and one row of the summary. Nothing keeps
+The pipeline is the session loop (`coach.session.loop.run_session`): every frame's poses go to the
+engine; its verdict becomes one CSV row, one landmarks line, one annotated video frame and one row
+of the summary (the `ResultFiles` sink) and one step of the progress bar. Nothing keeps
 frames: the summary keeps small numbers per frame (`coach.report.timeline`) and a few thumbnails
 (`coach.report.keyframes`). With `--exercise auto` a first pass detects the poses once (writing
 landmarks.jsonl.gz) so `coach.engine.autodetect` can plan the exercise segments; the second pass replays
@@ -21,25 +22,29 @@ from __future__ import annotations
 
 import contextlib
 import os
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterator
 from dataclasses import dataclass, replace
 from pathlib import Path
 
-from coach import interrupts
 from coach.engine.autodetect import Features, Plan, plan
-from coach.engine.core import Coach, EngineSettings
 from coach.engine.exercises import Exercise, get_exercise, load_library
-from coach.engine.safety import RULES
 from coach.errors import CoachError, InputError
 from coach.io.sources import Frame
 from coach.pose.core import PoseFrame
 from coach.pose.detector import DEFAULT_NUM_POSES
 from coach.report.core import InputInfo, Report, Summariser
 from coach.report.timeline import TimelineArrays
-from coach.session.session_files import LANDMARKS, OutputFolder, SessionFiles, check_replaceable, result_name
+from coach.session.loop import ProgressSink, new_coach, run_session
+from coach.session.session_files import (
+    LANDMARKS,
+    OutputFolder,
+    ResultFiles,
+    SessionFiles,
+    check_replaceable,
+    result_name,
+)
 
 AUTO = "auto"
-PosePairs = Iterable[tuple[Frame | None, PoseFrame]]
 
 
 @dataclass(frozen=True)
@@ -71,33 +76,8 @@ class AnalysisInterrupted(KeyboardInterrupt):
 
 # --- the pipeline ------------------------------------------------------------------------------
 
-def coach_stream(pairs: PosePairs, plan_: Plan, files: SessionFiles, summary: Summariser,
-                 progress: Progress) -> bool:
-    """Run the engine over every frame and write what it says. Returns True when Ctrl-C stopped it."""
-    coach, segment = None, None
-    try:
-        for frame, pose_frame in pairs:
-            if segment is None or not segment.covers(pose_frame.t_s):
-                segment = plan_.at(pose_frame.t_s)
-                coach = new_coach(segment.exercise, files.info.kind)
-                summary.start_segment(segment.exercise, pose_frame.t_s, segment.score)
-            verdict = coach.update(pose_frame.pose, pose_frame.t_s, others=pose_frame.others)
-            with interrupts.deferred():   # every output gets this frame, or none does
-                inside = summary.add(verdict)
-                files.write_frame(frame, pose_frame, verdict, inside, segment.exercise)
-            progress.advance()
-    except KeyboardInterrupt:
-        return True
-    return False
-
-
-def new_coach(exercise: Exercise, kind: str) -> Coach:
-    """The engine for one segment. An image is one instant: no smoothing, and alerts fire at once
-    (no dwell time) so that a single photo can raise them."""
-    if kind != "image":
-        return Coach(exercise, smoothing="causal")
-    rules = tuple(replace(rule, dwell_s=0.0) for rule in RULES)
-    return Coach(exercise, smoothing="none", settings=EngineSettings(rules=rules))
+def _coach_for(kind: str):
+    return lambda exercise: new_coach(exercise, kind)
 
 
 def analyze(source: str | os.PathLike, out_dir: str | os.PathLike, options: AnalyzeOptions = AnalyzeOptions(),
@@ -128,14 +108,13 @@ def analyze(source: str | os.PathLike, out_dir: str | os.PathLike, options: Anal
             pairs = prefetch(stream.frames_and_poses())
         with SessionFiles(folder, info, target=Path(out_dir), video=options.video, landmarks=not plan_.auto) as files:
             progress.start(f"analysing {_short(info.name)}", _frame_count(source, stream.info))
+            results = ResultFiles(files, summary)
             with contextlib.closing(pairs):
-                interrupted = coach_stream(pairs, plan_, files, summary, progress) or interrupted
-            flush.enter_context(interrupts.deferred())
-            report, timeline = summary.finish(partial=interrupted, outputs=files.names())
-        files.write_summary(report, timeline, summary.exercises)
-    if interrupted:
-        raise AnalysisInterrupted(report)
-    return report
+                end = run_session(pairs, plan_, [results, ProgressSink(progress)], coach_for=_coach_for(info.kind),
+                                  interrupted=interrupted, flush=flush)
+    if end.interrupted:
+        raise AnalysisInterrupted(results.report)
+    return results.report
 
 
 def _warm_up_report() -> None:
@@ -349,4 +328,4 @@ def analyze_batch(sources: list[str], out_root: str | os.PathLike, options: Anal
 
 
 __all__ = ["AUTO", "AnalyzeOptions", "AnalysisInterrupted", "BatchInterrupted", "BatchResult", "Progress",
-           "TimelineArrays", "analyze", "analyze_batch", "coach_stream", "expand_inputs", "output_names"]
+           "TimelineArrays", "analyze", "analyze_batch", "expand_inputs", "output_names"]

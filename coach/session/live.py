@@ -2,8 +2,9 @@
 
     result = run_live(open_feed("0"), routine, CvWindow(), LiveOptions(out_dir), detector=detector)
 
-The loop (main thread) waits on the `FramePipeline` (`coach.session.capture`: capture and inference run in
-their own threads, stale frames are dropped, never queued) for two things: a new inferred frame,
+The session loop (`coach.session.loop.run_session`, main thread) takes its frames from `_analysed`,
+which waits on the `FramePipeline` (`coach.session.capture`: capture and inference run in their own
+threads, stale frames are dropped, never queued) for two things: a new inferred frame,
 which goes through the framing step or the engine (`update(pose, t_s)`: time is the frame's own
 timestamp, never a clock) and is written to the session files; and the newest captured frame, which
 is drawn by the `Overlay` with the latest poses and verdict and shown by the `Display`. Keys map to
@@ -11,8 +12,8 @@ actions in the one table `KEYS`. At the end the session is summarised and saved 
 `coach analyze` saves it (`Summariser`, `SessionFiles`: session.json, report.html, frames.csv; the
 landmarks with --record; annotated.mp4 only with --save-video).
 
-With a demonstration (`follow`, `coach.physio.live_follow`), its ghost advances with the person and the
-match score shows in the status line; the summary says how closely it was followed.
+With a demonstration (`follow`, a `coach.physio.live_follow.FollowAlong` the CLI builds), its ghost
+advances with the person and the match score shows in the status line; the summary says how closely it was followed.
 
 Wall clocks are read only to measure (display FPS, capture-to-verdict latency) and, for
 --realtime, to pace a file inside the capture thread.
@@ -22,18 +23,20 @@ from __future__ import annotations
 
 import contextlib
 import time
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 
 import numpy as np
 
-from coach import interrupts
 from coach.engine.routine import Routine
 from coach.engine.verdict import Event
-from coach.physio.live_follow import FollowAlong, FollowSummary
+from coach.io.sources import Frame
+from coach.pose.core import PoseFrame
 from coach.report.core import InputInfo, Report
 from coach.session.capture import End, Feed, FramePipeline, Inferred
-from coach.session.live_session import KEYS, Action, LiveOptions, LiveSession
+from coach.session.live_session import KEYS, Action, Follow, LiveOptions, LiveSession
+from coach.session.loop import run_session
 from coach.session.session_files import OutputFolder, SessionFiles
 
 WAIT_S = 0.1             # the loop wakes at least this often (keys, window events) when nothing arrives
@@ -58,7 +61,7 @@ class LiveResult:
     inference_ms: float                  # median time in the detector (NaN for a recording)
     wait_ms: float                       # median time a frame waited in the mailbox for the detector
     outputs: tuple[str, ...] = field(default=())
-    follow: FollowSummary | None = None  # with a demonstration: how closely it was followed
+    follow: object | None = None         # with a demonstration: how closely it was followed (FollowSummary)
 
 
 def input_info(feed: Feed, detector=None) -> InputInfo:
@@ -73,7 +76,7 @@ def input_info(feed: Feed, detector=None) -> InputInfo:
 
 
 def run_live(feed: Feed, routine: Routine, display, options: LiveOptions, *, detector=None, sounds=None,
-             follow: FollowAlong | None = None) -> LiveResult:
+             follow: Follow | None = None) -> LiveResult:
     """Coach `routine` on `feed` until it is done, stopped, quit or the feed ends; save the session.
     With `follow`, the demonstration is followed along (ghost, match score)."""
     info = input_info(feed, detector)
@@ -87,33 +90,32 @@ def run_live(feed: Feed, routine: Routine, display, options: LiveOptions, *, det
         files = stack.enter_context(SessionFiles(folder, info, video=False, landmarks=options.record))
         session.attach(folder, files, stack)
         with FramePipeline(feed, detect, lossless=lossless, realtime=options.realtime) as pipe:
-            _loop(pipe, session, display)
-        flush.enter_context(interrupts.deferred())
-        report = session.finish()
+            pairs = _analysed(pipe, session, display)
+            with contextlib.closing(pairs):
+                run_session(pairs, session, [session], coach_for=session.new_coach, flush=flush)
+        report = session.report
     counts = (pipe.captured, session.analysed, session.shown, pipe.infer.dropped)  # never analysed
     return _result(session, report, counts, time.monotonic() - start_s)
 
 
-def _loop(pipe: FramePipeline, session: LiveSession, display) -> None:
-    """Until the session ends: results go to the engine, the newest frame to the screen, keys to actions."""
-    try:
-        while not session.ended:
-            result, shown = pipe.wait(WAIT_S)
-            if isinstance(result, End):
-                session.feed_ended(result.error)
-                break
-            if isinstance(result, Inferred):
-                session.on_result(result)
-            if shown is not None:
-                display.show(session.render(shown))
-                session.shown += 1
-            action = KEYS.get(display.key())
-            if action is not None:
-                session.on_action(action, display)
-            if display.closed:
-                session.end("quit", "The window was closed.")
-    except KeyboardInterrupt:
-        session.end("interrupted", "Interrupted (Ctrl-C).")
+def _analysed(pipe: FramePipeline, session: LiveSession, display) -> Iterator[tuple[Frame | None, PoseFrame]]:
+    """The frames to coach, for the session loop; meanwhile the newest frame goes to the screen and
+    keys to actions. Ends when the session does (or the feed)."""
+    while not session.ended:
+        result, shown = pipe.wait(WAIT_S)
+        if isinstance(result, End):
+            session.feed_ended(result.error)
+            return
+        if isinstance(result, Inferred) and session.take(result):
+            yield session.frame_of(result), result.pose_frame   # the engine and the sinks run here
+        if shown is not None:
+            display.show(session.render(shown))
+            session.shown += 1
+        action = KEYS.get(display.key())
+        if action is not None:
+            session.on_action(action, display)
+        if display.closed:
+            session.end("quit", "The window was closed.")
 
 
 def _percentile_ms(values: list[float], q: float) -> float:
@@ -155,7 +157,8 @@ def summary_lines(result: LiveResult) -> list[str]:
     return lines + [performance_line(result)]
 
 
-def follow_line(follow: FollowSummary) -> str:
+def follow_line(follow) -> str:
+    """`follow`: a `coach.physio.live_follow.FollowSummary`."""
     if follow.mean_score is None:
         return f"Following {follow.reference}: no coached frame could be compared with it"
     return (f"Following {follow.reference}: mean match {follow.mean_score:.0f}/100 "
@@ -170,5 +173,5 @@ def performance_line(result: LiveResult) -> str:
             f"{p90_ms:.0f} ms p90{inference}; {result.frames_dropped} stale frames dropped")
 
 
-__all__ = ["Action", "FollowAlong", "KEYS", "LiveOptions", "LiveResult", "follow_line", "input_info",
+__all__ = ["Action", "Follow", "KEYS", "LiveOptions", "LiveResult", "follow_line", "input_info",
            "performance_line", "run_live", "summary_lines"]

@@ -1,14 +1,18 @@
 """The state of one `coach live` session: which exercise, framing or coaching, paused, mirrored...
 
-`LiveSession` is driven by the loop in `coach.session.live`: `on_result(inferred)` for every analysed frame
-(framing step, then the engine, then the session files), `render(captured)` for every frame shown,
-`on_action(action)` for every key (the one key table is `KEYS`). It decides nothing about form: the
+`LiveSession` is driven by `coach.session.live` through the one session loop
+(`coach.session.loop.run_session`): `take(inferred)` for every analysed frame (the framing step, or
+True: coach it), then the loop's engine (`at` is the plan, `new_coach` the engine) hands the
+verdict to the session as a sink (`segment`, `frame`: the session files, video, sounds, moving on;
+`close`: the summary). `render(captured)` for every frame shown, `on_action(action)` for every key
+(the one key table is `KEYS`). It decides nothing about form: the
 engine does; the overlay draws. Pain: the pain key ends the exercise - and the session - at the next
 analysed frame, recorded as an `exercise_stopped` event with rule "pain_reported", and that frame's
 verdict carries status "stopped" and the advice, so the report says so like any engine stop.
-Follow-along (`coach.physio.live_follow`, with --reference): the demonstration steps with every analysed frame
-that is not paused (framing included, so it starts with the person), its ghost is drawn over the person
-and its match score shown in the status line; the coached frames' mean goes into session.json.
+Follow-along (with --reference: `coach.physio.live_follow.FollowAlong`, built by the CLI and passed in as a
+`Follow`): the demonstration steps with every analysed frame that is not paused (framing included, so it
+starts with the person), its ghost is drawn over the person and its match score shown in the status
+line; the coached frames' mean goes into session.json.
 """
 
 from __future__ import annotations
@@ -19,6 +23,7 @@ from collections import deque
 from dataclasses import dataclass, replace
 from enum import Enum
 from pathlib import Path
+from typing import Protocol
 
 import numpy as np
 
@@ -27,7 +32,6 @@ from coach.engine.framing import FRAMING_HOLD_S, FramingGate
 from coach.engine.routine import Routine
 from coach.engine.verdict import Event, EventKind, FrameVerdict, Severity, Status
 from coach.io.sources import Frame
-from coach.physio.live_follow import FollowAlong, score_text
 from coach.pose.core import Pose, PoseFrame
 from coach.render.display import blank, draw_plot, draw_prompt, draw_status
 from coach.render.overlay import Overlay, OverlayStyle
@@ -67,6 +71,27 @@ CANVAS_WIDTH_PX = 640    # a recording (no pixels) is drawn on a dark canvas thi
 SOUND_OF = {EventKind.HOLD_COMPLETED: "hold_complete", EventKind.EXERCISE_STOPPED: "stop"}
 
 
+class Follow(Protocol):
+    """What the session asks of a follow-along (`coach.physio.live_follow.FollowAlong`): the session
+    only steps it and reads it, so the demonstration code stays a stage above the session."""
+
+    ghost: Pose | None    # the demonstration's pose placed on the person (None: nothing yet)
+    score: float          # the latest match score 0-100, NaN when nothing compares
+
+    def restart(self) -> None: ...
+    def step(self, pose_frame: PoseFrame, measures=None): ...
+    def count(self, step) -> None: ...
+    def summary(self): ...
+
+
+def score_text(follow: Follow | None) -> str:
+    """The status line's part: "match 87" (or "match -"), empty without a demonstration."""
+    if follow is None:
+        return ""
+    score = follow.score
+    return f"match {score:.0f}  |  " if math.isfinite(score) else "match -  |  "
+
+
 @dataclass(frozen=True)
 class LiveOptions:
     """How a session runs. `out_dir` receives the summary (replaced as a whole at the end)."""
@@ -85,7 +110,7 @@ class LiveOptions:
 
 class LiveSession:
     def __init__(self, routine: Routine, options: LiveOptions, info: InputInfo, *, sounds=None,
-                 follow: FollowAlong | None = None):
+                 follow: Follow | None = None):
         self.routine, self.options, self.info = routine, options, info
         self.sounds, self.follow = sounds, follow
         self.mirror, self.plot, self.paused, self.fullscreen = options.mirror, options.plot, False, False
@@ -105,6 +130,8 @@ class LiveSession:
         self.folder = self.files = self._stack = self._video = None
         self.outputs: tuple[str, ...] = ()
         self.out_dir = Path(options.out_dir)
+        self._serial, self._result, self._coaching = 0, None, False
+        self.report: Report | None = None
         self._goto(0)
 
     # --- exercises --------------------------------------------------------------------------------
@@ -116,7 +143,8 @@ class LiveSession:
     def _goto(self, index: int) -> None:
         """Start exercise `index` (clamped) from its framing step."""
         self.index = min(max(index, 0), len(self.routine.exercises) - 1)
-        self.coach: Coach | None = None
+        self.coach: _LiveCoach | None = None
+        self._serial += 1   # the coached segment (if any) is over
         self.verdict: FrameVerdict | None = None
         self.gate = FramingGate(self.exercise, self.options.framing_hold_s)
         self.plot_values: deque[float] = deque(maxlen=PLOT_SAMPLES)
@@ -128,9 +156,16 @@ class LiveSession:
         style = OverlayStyle(presentation=self.options.present, text_scale=self.text_scale)
         self.overlay = Overlay(self.exercise, style)
 
-    def _start_coaching(self, t_s: float) -> None:
-        self.coach = Coach(self.exercise, smoothing="causal")
-        self.summary.start_segment(self.exercise, t_s)
+    # --- the session loop's plan and coach (`coach.session.loop.run_session`) ----------------------
+
+    def at(self, t_s: float) -> _Segment:
+        """The plan: the exercise being coached; a move to another exercise (or a restart) ends it."""
+        return _Segment(self, self._serial, self.exercise)
+
+    def new_coach(self, exercise) -> _LiveCoach:
+        """The engine for one coached exercise: the pain key's stop is applied to its verdicts."""
+        self.coach = _LiveCoach(self, Coach(exercise, smoothing="causal"))
+        return self.coach
 
     def end(self, how: str, message: str) -> None:
         if not self.ended:
@@ -144,38 +179,55 @@ class LiveSession:
 
     # --- frames -----------------------------------------------------------------------------------
 
-    def on_result(self, result: Inferred) -> None:
-        """One analysed frame: framing step or engine, then the session files."""
+    def take(self, result: Inferred) -> bool:
+        """One analysed frame: True when it is to be coached (the session loop then runs the engine
+        on it); otherwise it went to the framing step, or the session is paused or over."""
         pf = self.last_pose = result.pose_frame
         self.analysed += 1
         if result.inference_s > 0:
             self.inference_s.append(result.inference_s)
             self.waits_s.append(result.done_s - result.inference_s - result.captured.captured_s)
         if self.paused or self.ended:
-            return
-        if self.coach is None:
+            return False
+        if self.coach is None and not self._coaching:
             self.gate.step(pf.pose, pf.t_s, pf.others)
             if not (self.gate.passed or self._pain):
                 if self.follow is not None:
                     self.follow.step(pf)
                 self.latencies_s.append(time.monotonic() - result.captured.captured_s)
-                return
-            self._start_coaching(pf.t_s)
-        verdict = self.coach.update(pf.pose, pf.t_s, others=pf.others)
-        if self._pain:
-            verdict = _with_pain(verdict)
+                return False
+            self._coaching = True
+        self._result = result
+        return True
+
+    # --- the session loop's sink: the coached frames' verdicts ----------------------------------------
+
+    def segment(self, exercise, t_s: float, score) -> None:
+        self._coaching = False
+        self.summary.start_segment(exercise, t_s)
+
+    def frame(self, frame: Frame | None, pose_frame: PoseFrame, verdict: FrameVerdict) -> None:
+        result = self._result
         if self.follow is not None:   # the engine's measures of this frame: measured once
-            self.follow.count(self.follow.step(pf, self.coach.last_measures))
+            self.follow.count(self.follow.step(pose_frame, self.coach.last_measures))
         self.latencies_s.append(time.monotonic() - result.captured.captured_s)
-        self._keep(result, verdict)
+        self._keep(frame, result, verdict)
         self._after(verdict)
 
-    def _keep(self, result: Inferred, verdict: FrameVerdict) -> None:
+    def close(self, partial: bool) -> None:
+        """The frames are done: a signal ended the session (`partial`), or it ended on its own."""
+        if partial:
+            self.end("interrupted", "Interrupted (Ctrl-C).")
+        self.report = self.finish()
+
+    def frame_of(self, result: Inferred) -> Frame | None:
+        rgb = result.captured.rgb
+        return Frame(result.pose_frame.t_s, result.pose_frame.index, rgb) if rgb is not None else None
+
+    def _keep(self, frame: Frame | None, result: Inferred, verdict: FrameVerdict) -> None:
         self.verdict = verdict
         self.events.extend(verdict.events)
         inside = self.summary.add(verdict)
-        rgb = result.captured.rgb
-        frame = Frame(result.pose_frame.t_s, result.pose_frame.index, rgb) if rgb is not None else None
         self.files.write_frame(frame, result.pose_frame, verdict, inside, self.exercise)
         if self.options.save_video:
             self._write_video(result, verdict)
@@ -330,6 +382,35 @@ class LiveSession:
         follow = {"follow": self.follow.summary().as_dict()} if self.follow is not None else None
         self.files.write_summary(report, timeline, self.summary.exercises, follow)
         return report
+
+
+@dataclass(frozen=True)
+class _Segment:
+    """The session loop's segment: one coached exercise, until the session moves on (`_serial`)."""
+
+    session: LiveSession
+    serial: int
+    exercise: object
+    score: None = None
+
+    def covers(self, t_s: float) -> bool:
+        return self.session._serial == self.serial
+
+
+class _LiveCoach:
+    """The engine of one coached exercise, with the pain key: the frame at which pain was reported
+    is stopped (`_with_pain`), like any engine stop."""
+
+    def __init__(self, session: LiveSession, coach: Coach):
+        self.session, self.engine = session, coach
+
+    @property
+    def last_measures(self):
+        return self.engine.last_measures
+
+    def update(self, pose: Pose, t_s: float, others=(), measures=None) -> FrameVerdict:
+        verdict = self.engine.update(pose, t_s, others=others, measures=measures)
+        return _with_pain(verdict) if self.session._pain else verdict
 
 
 def _with_pain(verdict: FrameVerdict) -> FrameVerdict:

@@ -5,6 +5,8 @@
             files.write_frame(frame, pose_frame, verdict, inside, exercise)   # per frame
         files.write_summary(report, timeline, exercises)      # report.html, session.json
 
+or, in the session loop, the sink that does both: `ResultFiles(files, Summariser(info))`.
+
 frames.csv        one row per frame: time, phase and side, every measure with its reliability and
                   band verdict, the envelope flag, hold state and progress, reps, active alerts
 landmarks.jsonl.gz  the poses (pose-landmarks/1), unless a first pass already wrote them
@@ -33,6 +35,7 @@ import math
 import os
 import shutil
 import tempfile
+from collections.abc import Callable
 from pathlib import Path
 
 from coach.engine.exercises import Exercise
@@ -43,9 +46,10 @@ from coach.io.sources import Frame
 from coach.measure.conventions import MEASURE_NAMES
 from coach.pose.core import PoseFrame
 from coach.report.core import FORMAT as SESSION_FORMAT
-from coach.report.core import InputInfo, Report
+from coach.report.core import InputInfo, Report, Summariser
 from coach.report.keyframes import KeyframePicker, encode_jpeg
 from coach.report.timeline import TimelineArrays
+from coach.session.loop import Sink
 
 CSV, LANDMARKS, VIDEO, IMAGE, SESSION, HTML = ("frames.csv", "landmarks.jsonl.gz", "annotated.mp4", "annotated.jpg",
                                                "session.json", "report.html")
@@ -291,3 +295,36 @@ class SessionFiles:
 
         write_text(self.folder / HTML, render_report(report, timeline, self.keyframes, exercises))
         write_text(self.folder / SESSION, report.to_json(extra))
+
+
+class ResultFiles(Sink):
+    """The session loop's sink for a result folder: each verdict goes to the `Summariser` and to the
+    per-frame files; at the end the summary is built (`report`, `timeline`), the per-frame files are
+    closed and report.html / session.json written - or, with `publish`, whatever the command writes
+    instead (compare adds its comparison). `outputs`: the names session.json lists (default
+    `files.names()`); `extra`: keys added to session.json."""
+
+    def __init__(self, files: SessionFiles, summary: Summariser, *, outputs: tuple[str, ...] | None = None,
+                 publish: Callable[[Report, TimelineArrays], None] | None = None, extra: dict | None = None):
+        self.files, self.summary, self.outputs = files, summary, outputs
+        self.publish, self.extra = publish, extra
+        self.exercise: Exercise | None = None
+        self.report: Report | None = None
+        self.timeline: TimelineArrays | None = None
+
+    def segment(self, exercise: Exercise, t_s: float, score: float | None) -> None:
+        self.exercise = exercise
+        self.summary.start_segment(exercise, t_s, score)
+
+    def frame(self, frame: Frame | None, pose_frame: PoseFrame, verdict: FrameVerdict) -> None:
+        inside = self.summary.add(verdict)
+        self.files.write_frame(frame, pose_frame, verdict, inside, self.exercise)
+
+    def close(self, partial: bool) -> None:
+        outputs = self.outputs if self.outputs is not None else self.files.names()
+        self.report, self.timeline = self.summary.finish(partial=partial, outputs=outputs)
+        self.files.__exit__(None, None, None)   # frames.csv, landmarks, video complete (a no-op when done)
+        if self.publish is not None:
+            self.publish(self.report, self.timeline)
+        else:
+            self.files.write_summary(self.report, self.timeline, self.summary.exercises, self.extra)

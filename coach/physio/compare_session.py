@@ -1,0 +1,154 @@
+"""`coach compare` as a library: teach from the demonstration, align the patient, coach the patient.
+
+    result = compare(patient, reference, out_dir, model=None, video=True)
+    result.report, result.data          # the patient's session Report; comparison.json's data
+
+Frames stream: the demonstration is read once (its measures kept; its poses in a landmark recording
+unless it is one), the patient is read once and measured once (the per-frame `Measures` kept - the
+DTW alignment needs the whole series before the patient can be drawn beside the demonstration -
+and the poses in a recording), then the patient's poses are replayed through the session loop
+(`coach.session.loop.run_session`) with those measures, so no frame is measured twice. Sinks: the
+result files (frames.csv, key frames, then comparison.json, reference.toml, report.html with its
+comparison section and session.json) and, when asked, compare.mp4 (the patient annotated with the
+demonstrator's ghost, beside the demonstration at the aligned moment).
+"""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import re
+import tempfile
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+
+from coach import interrupts
+from coach.engine.verdict import FrameVerdict
+from coach.io.sources import Frame
+from coach.physio.compare import Comparison, compare_series
+from coach.physio.demonstration import Demonstration, PoseCursor, Wrap, _plain, read_measures, replay
+from coach.physio.teach import Taught, teach
+from coach.pose.core import PoseFrame
+from coach.report.core import InputInfo, Report, Summariser
+from coach.session.loop import Sink, run_session
+from coach.session.session_files import CSV, OutputFolder, ResultFiles, SessionFiles, check_replaceable
+
+VIDEO = "compare.mp4"
+FILES = ("comparison.json", "report.html", "session.json", CSV, VIDEO, "reference.toml")
+
+
+@dataclass(frozen=True)
+class CompareResult:
+    report: Report
+    data: dict          # comparison.json
+
+
+class CompareVideo(Sink):
+    """compare.mp4: each patient frame annotated with the demonstrator's ghost, side by side with the
+    demonstration's aligned frame (read forward from its kept recording)."""
+
+    def __init__(self, path: Path, fps: float, reference: Demonstration, comparison: Comparison):
+        self.path, self.fps, self.comparison = path, fps, comparison
+        self.ref_t = reference.series.t_s
+        self.cursor = PoseCursor(reference.landmarks)
+        self.overlay = None
+        self._stack = contextlib.ExitStack()
+        self._sink = None
+
+    def segment(self, exercise, t_s: float, score) -> None:
+        from coach.render.overlay import Overlay
+
+        self.overlay = Overlay(exercise)
+
+    def frame(self, frame: Frame | None, pose_frame: PoseFrame, verdict: FrameVerdict) -> None:
+        from coach.io.video import VideoSink
+        from coach.physio.compare_report import blank, reference_panel, side_by_side
+        from coach.render.ghost import ghost_pose
+
+        ref_t = self.ref_t
+        j = int(np.clip(np.searchsorted(ref_t, self.comparison.reference_time_for(pose_frame.t_s)), 0, len(ref_t) - 1))
+        ref_pose = self.cursor.at(j).pose
+        canvas = frame.rgb if frame is not None else blank(pose_frame.pose.image_size)
+        drawn = self.overlay.annotate(canvas, pose_frame, verdict, ghost=ghost_pose(ref_pose, pose_frame.pose))
+        image = side_by_side(drawn, reference_panel(ref_pose, drawn.shape[0]))
+        if self._sink is None:
+            h, w = image.shape[:2]
+            self._sink = self._stack.enter_context(VideoSink(self.path, self.fps, (w, h)))
+        self._sink.write(image)
+
+    def close(self, partial: bool) -> None:
+        self.cursor.close()
+        self._stack.close()
+
+
+def taught_from(reference: Demonstration, reference_source: str) -> Taught:
+    """The exercise taught from the demonstration; its id from the file's stem."""
+    from coach.session.analyze import input_stem
+
+    ref_name = Path(reference.name).name
+    exercise_id = re.sub(r"[^a-z0-9_]+", "_", input_stem(reference_source).lower()).strip("_") or "reference"
+    return teach(reference.series, exercise_id, name=f"As demonstrated in {ref_name}", source=ref_name)
+
+
+def compare(patient_source: str, reference_source: str, out: Path, *, model: str | None = None,
+            video: bool = True, quiet: bool = False, wrap: Wrap = _plain) -> CompareResult:
+    """Compare the patient with the demonstration into `out` (replaced only when it is an earlier
+    coach result). `wrap` shows progress while each input is read."""
+    inputs = (patient_source, reference_source)
+    check_replaceable(out, inputs)   # before any work; checked again when publishing
+    with tempfile.TemporaryDirectory(prefix="coach-compare-") as tmp:
+        reference = read_measures(reference_source, model, quiet=quiet, what="reading the demonstration", wrap=wrap,
+                                  keep=Path(tmp) / "reference.jsonl.gz")
+        taught = taught_from(reference, reference_source)
+        patient = read_measures(patient_source, model, quiet=quiet, what="reading", wrap=wrap,
+                                keep=Path(tmp) / "patient.jsonl.gz", keep_measures=True)
+        comparison = compare_series(patient.series, reference.series, taught)
+        with OutputFolder(out, inputs) as folder:
+            data = _coach_patient(patient, patient_source, reference, taught, comparison, folder, video)
+    return data
+
+
+def _coach_patient(patient: Demonstration, source: str, reference: Demonstration, taught: Taught,
+                   comparison: Comparison, folder: Path, video: bool) -> CompareResult:
+    """The engine over the patient's replayed frames, through the session loop."""
+    patient_name, ref_name = Path(patient.name).name, Path(reference.name).name
+    info = InputInfo(patient_name, source, patient.kind if patient.kind != "camera" else "video",
+                     float(patient.fps), patient.size)
+    written: dict = {}
+    with SessionFiles(folder, info, video=False, landmarks=False) as files:
+        def publish(report: Report, timeline) -> None:
+            written["data"] = _write(folder, taught, comparison, report, timeline, files.keyframes,
+                                     patient_name, ref_name)
+
+        outputs = tuple(n for n in FILES if video or n != VIDEO)
+        results = ResultFiles(files, Summariser(info), outputs=outputs, publish=publish)
+        sinks: list[Sink] = [results]
+        if video:
+            sinks.append(CompareVideo(folder / VIDEO, patient.fps, reference, comparison))
+        pairs = replay(patient, source, pixels=patient.kind == "video")
+        flush = contextlib.ExitStack()
+        with flush, contextlib.closing(pairs):
+            end = run_session(pairs, taught.exercise, sinks, measured=iter(patient.measures), flush=flush)
+    if end.interrupted:
+        raise interrupts.Interrupted(interrupts.received())
+    return CompareResult(results.report, written["data"])
+
+
+def _write(folder: Path, taught: Taught, comparison: Comparison, report: Report, timeline, picker,
+           patient: str, reference: str) -> dict:
+    from coach.io.atomic import write_text
+    from coach.physio.compare_report import comparison_dict, section_html, with_section
+    from coach.report.html import render_report
+
+    data = comparison_dict(comparison, taught, report, patient, reference)
+    write_text(folder / "reference.toml", taught.toml)
+    write_text(folder / "comparison.json", json.dumps(data, indent=1, ensure_ascii=False) + "\n")
+    page = render_report(report, timeline, picker, {taught.exercise.id: taught.exercise})
+    write_text(folder / "report.html", with_section(page, section_html(data, comparison)))
+    write_text(folder / "session.json", report.to_json())   # last: it marks the folder complete
+    return data
+
+
+__all__ = ["CompareResult", "CompareVideo", "FILES", "compare"]

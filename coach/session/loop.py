@@ -1,0 +1,136 @@
+"""The one session loop: every frame's poses go to the engine, and its verdict to every sink.
+
+    sinks = [ResultFiles(files, Summariser(info)), ProgressSink(progress)]
+    end = run_session(pairs, Plan.fixed(exercise), sinks)     # pairs: (Frame | None, PoseFrame)
+    end.interrupted                                            # Ctrl-C / SIGTERM / SIGHUP stopped it
+
+`coach analyze`, `coach compare` and `coach teach` (and the tests) drive the engine through this
+loop; it does not know which command runs it. Per frame: the plan gives the exercise for the
+frame's time (a new segment makes a new Coach: `--exercise auto` switches exercise mid-video), the
+Coach judges the pose at the frame's own time (never a clock), and every sink gets the frame, its
+poses and that one `FrameVerdict`. Sinks only read verdicts - result files, an overlay video, the
+summary, follow-along, a progress bar; none of them changes what the engine says.
+
+A signal (a `KeyboardInterrupt` subclass from `coach.interrupts`) ends the loop between frames:
+each sink has either had a frame or not (the frame is handed out inside `interrupts.deferred()`),
+and then every sink is closed with `partial=True`, so the files publish what was analysed. From the
+end of the frames until the caller has published, further signals wait (`flush`).
+"""
+
+from __future__ import annotations
+
+import contextlib
+from collections.abc import Callable, Iterable, Iterator, Sequence
+from dataclasses import dataclass, replace
+from typing import Any
+
+from coach import interrupts
+from coach.engine.autodetect import Plan
+from coach.engine.core import Coach, EngineSettings
+from coach.engine.exercises import Exercise
+from coach.engine.safety import RULES
+from coach.engine.verdict import FrameVerdict
+from coach.io.sources import Frame
+from coach.measure.measures import Measures
+from coach.pose.core import PoseFrame
+
+PosePairs = Iterable[tuple[Frame | None, PoseFrame]]
+
+
+class Sink:
+    """Reads the session as it runs. Every method is optional; the defaults do nothing."""
+
+    def segment(self, exercise: Exercise, t_s: float, score: float | None) -> None:
+        """A new exercise segment starts at `t_s` (the first frame, or a switch of `--exercise auto`);
+        `score` is autodetect's confidence in it (None when the exercise was given)."""
+
+    def frame(self, frame: Frame | None, pose_frame: PoseFrame, verdict: FrameVerdict) -> None:
+        """One judged frame: its pixels (None for a recording), its poses and the engine's verdict."""
+
+    def close(self, partial: bool) -> None:
+        """The frames are done (`partial`: a signal stopped them); publish what was produced."""
+
+
+class ListSink(Sink):
+    """Keeps every verdict (tests, small inputs): `verdicts`, and `partial` once closed."""
+
+    def __init__(self) -> None:
+        self.verdicts: list[FrameVerdict] = []
+        self.partial: bool | None = None
+
+    def frame(self, frame: Frame | None, pose_frame: PoseFrame, verdict: FrameVerdict) -> None:
+        self.verdicts.append(verdict)
+
+    def close(self, partial: bool) -> None:
+        self.partial = partial
+
+
+class ProgressSink(Sink):
+    """One `advance()` per judged frame of a progress reporter (`coach.session.analyze.Progress`)."""
+
+    def __init__(self, progress) -> None:
+        self.progress = progress
+
+    def frame(self, frame: Frame | None, pose_frame: PoseFrame, verdict: FrameVerdict) -> None:
+        self.progress.advance()
+
+
+@dataclass(frozen=True)
+class SessionEnd:
+    """How the loop ended: `interrupted` by a signal (the sinks were closed partial), after `frames`."""
+
+    interrupted: bool
+    frames: int
+
+
+def new_coach(exercise: Exercise, kind: str = "video") -> Coach:
+    """The engine for one segment. An image is one instant: no smoothing, and alerts fire at once
+    (no dwell time) so that a single photo can raise them."""
+    if kind != "image":
+        return Coach(exercise, smoothing="causal")
+    rules = tuple(replace(rule, dwell_s=0.0) for rule in RULES)
+    return Coach(exercise, smoothing="none", settings=EngineSettings(rules=rules))
+
+
+def run_session(pairs: PosePairs, plan: Plan | Exercise | Any, sinks: Sequence[Sink], *,
+                coach_for: Callable[[Exercise], Coach] = new_coach, measured: Iterator[Measures] | None = None,
+                interrupted: bool = False, flush: contextlib.ExitStack | None = None) -> SessionEnd:
+    """Judge every frame of `pairs` with the exercise `plan` gives for its time and hand each verdict
+    to `sinks`; then close them (in order: a sink may read what an earlier one finished).
+
+    `plan`: one exercise, an autodetect `Plan`, or anything whose `at(t_s)` gives a segment with
+    `exercise`, `score` and `covers(t_s)` (live's session, which moves on by key or when an
+    exercise is done): a segment that no longer covers the frame's time starts a new Coach.
+
+    `coach_for` makes the engine for a segment (default: causal smoothing). `measured`: the frames'
+    measures, one per frame in order, when the caller already computed them (compare measures the
+    patient for its alignment first): they are not measured again. `interrupted`: an earlier stage
+    (the first pass of `--exercise auto`) was already stopped, so the result is partial anyway.
+    `flush`: the caller's stack, left once it has published; signals wait from the end of the frames
+    until then (default: until the sinks are closed)."""
+    plan = Plan.fixed(plan) if isinstance(plan, Exercise) else plan
+    coach, segment, count = None, None, 0
+    try:
+        for frame, pose_frame in pairs:
+            t_s = pose_frame.t_s
+            if segment is None or not segment.covers(t_s):
+                segment = plan.at(t_s)
+                coach = coach_for(segment.exercise)
+                for sink in sinks:
+                    sink.segment(segment.exercise, t_s, segment.score)
+            measures = next(measured) if measured is not None else None
+            verdict = coach.update(pose_frame.pose, t_s, others=pose_frame.others, measures=measures)
+            with interrupts.deferred():   # every sink gets this frame, or none does
+                for sink in sinks:
+                    sink.frame(frame, pose_frame, verdict)
+            count += 1
+    except KeyboardInterrupt:
+        interrupted = True
+    with contextlib.ExitStack() as own:
+        (flush or own).enter_context(interrupts.deferred())
+        for sink in sinks:
+            sink.close(interrupted)
+    return SessionEnd(interrupted, count)
+
+
+__all__ = ["ListSink", "PosePairs", "ProgressSink", "SessionEnd", "Sink", "new_coach", "run_session"]

@@ -1,0 +1,100 @@
+"""The one session loop (`coach.session.loop.run_session`): what every sink gets, in which order, and
+how a signal ends it. Real recordings (the bundled samples), the real engine, no mocks."""
+
+from __future__ import annotations
+
+import math
+import signal
+
+import pytest
+
+from coach import interrupts, samples_dir
+from coach.engine.autodetect import Plan, PlannedSegment
+from coach.engine.core import Coach
+from coach.engine.exercises import get_exercise
+from coach.engine.verdict import EventKind
+from coach.measure.measures import compute_measures
+from coach.pose.recording import Recording
+from coach.session.loop import ListSink, Sink, run_session
+
+BRIDGE = samples_dir() / "bridge.jsonl.gz"
+
+
+def pairs(path=BRIDGE, stop_after: int | None = None):
+    for i, pose_frame in enumerate(Recording(path).frames()):
+        if stop_after is not None and i == stop_after:
+            raise interrupts.Interrupted(signal.SIGTERM)
+        yield None, pose_frame
+
+
+class Calls(Sink):
+    """Records the order of the calls it gets."""
+
+    def __init__(self, log: list, name: str):
+        self.log, self.name = log, name
+
+    def segment(self, exercise, t_s, score):
+        self.log.append((self.name, "segment", exercise.id))
+
+    def frame(self, frame, pose_frame, verdict):
+        self.log.append((self.name, "frame", pose_frame.index))
+
+    def close(self, partial):
+        self.log.append((self.name, "close", partial))
+
+
+def test_every_sink_gets_every_frame_in_order_then_is_closed():
+    log: list = []
+    end = run_session(pairs(), get_exercise("bridge"), [Calls(log, "a"), Calls(log, "b")])
+    n = Recording(BRIDGE).count_frames()
+    assert end.frames == n and not end.interrupted
+    assert log[:2] == [("a", "segment", "bridge"), ("b", "segment", "bridge")]
+    frames = [x for x in log if x[1] == "frame"]
+    assert [x[0] for x in frames[:4]] == ["a", "b", "a", "b"] and len(frames) == 2 * n
+    assert log[-2:] == [("a", "close", False), ("b", "close", False)]
+
+
+def test_the_verdicts_are_the_engines_own():
+    exercise = get_exercise("bridge")
+    coach = Coach(exercise)
+    expected = [coach.update(f.pose, f.t_s, others=f.others) for f in Recording(BRIDGE).frames()]
+    sink = ListSink()
+    run_session(pairs(), exercise, [sink])
+    assert list(map(repr, sink.verdicts)) == list(map(repr, expected))   # repr: NaN reads equal
+
+
+def test_measures_given_by_the_caller_are_not_measured_again_and_give_the_same_verdicts():
+    exercise = get_exercise("bridge")
+    given = [compute_measures(f.pose, f.others) for f in Recording(BRIDGE).frames()]
+    measured, reused = ListSink(), ListSink()
+    run_session(pairs(), exercise, [measured])
+    run_session(pairs(), exercise, [reused], measured=iter(given))
+    assert list(map(repr, reused.verdicts)) == list(map(repr, measured.verdicts))
+
+
+@pytest.mark.parametrize("stop_after, partial", [(0, True), (25, True), (None, False)],
+                         ids=["signal before any frame", "signal mid-way", "no signal"])
+def test_a_signal_ends_the_loop_and_the_sinks_close_partial(stop_after, partial):
+    sink = ListSink()
+    end = run_session(pairs(stop_after=stop_after), get_exercise("bridge"), [sink])
+    assert end.interrupted is partial and sink.partial is partial
+    if stop_after is not None:
+        assert len(sink.verdicts) == end.frames == stop_after
+
+
+def test_an_empty_input_gives_no_verdicts_and_a_complete_close():
+    sink = ListSink()
+    end = run_session(iter(()), get_exercise("bridge"), [sink])
+    assert (end.frames, end.interrupted, sink.verdicts, sink.partial) == (0, False, [], False)
+
+
+def test_a_plan_switches_exercise_and_starts_a_new_engine_at_the_segment_boundary():
+    first, second = get_exercise("bridge"), get_exercise("childs_pose")
+    plan = Plan((PlannedSegment(first, -math.inf, 2.0), PlannedSegment(second, 2.0, math.inf)), auto=True)
+    log: list = []
+    sink = ListSink()
+    run_session(pairs(), plan, [Calls(log, "s"), sink])
+    assert [x[2] for x in log if x[1] == "segment"] == ["bridge", "childs_pose"]
+    started = [(v.exercise_id, v.t_s) for v in sink.verdicts for e in v.events if e.kind == EventKind.EXERCISE_STARTED]
+    assert [ex for ex, _ in started] == ["bridge", "childs_pose"] and started[1][1] >= 2.0
+    assert {v.exercise_id for v in sink.verdicts if v.t_s < 2.0} == {"bridge"}
