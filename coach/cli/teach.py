@@ -54,13 +54,13 @@ def load_poses(source: str, model: str | None = None, quiet: bool = False, what:
     from coach.errors import InputError
     from coach.measure.measures import compute_measures
     from coach.physio.teach import MeasureSeries
-    from coach.session.pipeline import open_poses
+    from coach.session.feed import open_feed
 
     frames, measures = [], []
-    with open_poses(source, model=model, download_progress=not quiet) as stream:
+    with open_feed(source, model=model, download_progress=not quiet) as stream:
         info = stream.info
         try:
-            for pose_frame in _progress(stream, f"{what} {Path(info.name).name}", quiet):
+            for pose_frame in _progress(stream, f"{what} {info.name}", quiet):
                 frames.append(pose_frame)
                 measures.append(compute_measures(pose_frame.pose, pose_frame.others))
         except KeyboardInterrupt:
@@ -69,7 +69,7 @@ def load_poses(source: str, model: str | None = None, quiet: bool = False, what:
     if not frames:
         raise InputError(f"{source}: no frames")
     series = MeasureSeries.from_measures([f.t_s for f in frames], measures)
-    return Demonstration(info.name, info.kind, info.fps, tuple(info.size), tuple(frames), series)
+    return Demonstration(info.name, info.kind, info.fps, info.size_px, tuple(frames), series)
 
 
 def _progress(stream, description: str, quiet: bool):

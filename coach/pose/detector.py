@@ -34,7 +34,12 @@ from coach.pose.native_log import NativeLogWindow
 from coach.pose.tracking import PrimaryTracker
 
 MODES = ("image", "video", "live")
-MODE_FOR_KIND = {"image": "image", "folder": "image", "video": "video", "camera": "live"}
+MODE_FOR_KIND = {"image": "image", "folder": "image", "video": "video", "camera": "live", "stream": "live"}
+
+
+def mode_for(kind: str) -> str:
+    """The running mode for a kind of input (camera | stream | video | image | folder)."""
+    return MODE_FOR_KIND[kind]
 DEFAULT_NUM_POSES = 2
 DEFAULT_CONFIDENCE = 0.5
 LIVE_FINISH_TIMEOUT_S = 2.0  # how long to wait for the last live results once frames stop
