@@ -223,3 +223,38 @@ def test_a_feed_thins_a_recording_by_timestamp(landmarks_dir):
 def test_a_bad_rate_fails_when_the_feed_is_opened(landmarks_dir, rate):
     with pytest.raises(ValueError, match="max_rate_hz"):
         open_feed(landmarks_dir / CHILDS_POSE, max_rate_hz=rate)
+
+
+# --- the detector's running mode per kind of input ------------------------------------------------------
+
+@pytest.mark.parametrize("kind, mode", [
+    ("camera", "video"), ("stream", "video"), ("video", "video"), ("image", "image"), ("folder", "image"),
+], ids=lambda v: str(v))
+def test_each_kind_of_input_gets_its_running_mode(kind, mode):
+    from coach.pose.detector import mode_for
+
+    assert mode_for(kind) == mode
+
+
+@pytest.mark.model
+def test_a_file_fed_like_a_camera_is_detected_in_video_mode_with_true_timestamps(tmp_path, photos_dir,
+                                                                                  lite_model_path):
+    """What `coach record 0` does, on a video: the camera's mode and policy, poses for the frames kept."""
+    from coach.io.sources import read_image
+    from coach.pose.detector import mode_for
+
+    still = cv2.cvtColor(cv2.resize(read_image(sorted(photos_dir.glob("*.jpg"))[0]), (320, 240)), cv2.COLOR_RGB2BGR)
+    path = tmp_path / "person.mp4"
+    writer = cv2.VideoWriter(str(path), cv2.VideoWriter_fourcc(*"mp4v"), 25.0, (320, 240))
+    try:
+        for _ in range(50):
+            writer.write(still)
+    finally:
+        writer.release()
+    with open_feed(path, model=lite_model_path, mode=mode_for("camera"), policy=LATEST) as feed:
+        pairs = list(feed.frames_and_poses())
+        dropped = feed.dropped
+    assert feed.mode == "video" and feed.policy == LATEST
+    assert 0 < len(pairs) and len(pairs) + dropped == 50
+    assert all(frame.t_s == pose_frame.t_s for frame, pose_frame in pairs)
+    assert np.all(np.diff([pf.t_s for _, pf in pairs]) > 0) and any(not pf.pose.is_empty for _, pf in pairs)

@@ -320,7 +320,8 @@ class VideoSource:
         """Every frame (`lossless`), or under `latest` the newest when the consumer is ready (a file
         played like a camera: the frames it drops are counted in `dropped`)."""
         cap = self._open()
-        self._reader = Background(lambda put, stop: self._decode(cap, stop, put), maxsize=_QUEUE_FRAMES["video"],
+        maxsize = _QUEUE_FRAMES["video"] if policy == LOSSLESS else _QUEUE_FRAMES["camera"]  # latest: never queued
+        self._reader = Background(lambda put, stop: self._decode(cap, stop, put), maxsize=maxsize,
                                   policy=policy, name="coach-read", label=str(self.path))
         yield from self._reader
 
