@@ -38,10 +38,10 @@ def run(video: Path, model: str, exercise: str, out_dir: Path):
     from coach.pose.detector import PoseDetector
     from coach.pose.models import resolve_model
     from coach.render.display import NoWindow
-    from coach.session.capture import open_feed
+    from coach.session.feed import open_feed
     from coach.session.live import LiveOptions, run_live
 
-    feed = open_feed(str(video))
+    feed = open_feed(str(video), detect=False)
     detector = PoseDetector(resolve_model(model, kind="camera"), "video", num_poses=2)
     try:
         return run_live(feed, Routine.single(get_exercise(exercise)), NoWindow(),

@@ -64,8 +64,11 @@ def handling() -> Iterator[None]:
     try:
         yield
     finally:
+        # Once a signal has stopped the command the process is exiting: a late second Ctrl-C (people
+        # press it twice) must not kill it during the interpreter's shutdown (exit -2, not 130).
+        stopping = _state.signum is not None
         for signum, handler in previous.items():
-            signal.signal(signum, handler)
+            signal.signal(signum, signal.SIG_IGN if stopping else handler)
 
 
 @contextlib.contextmanager

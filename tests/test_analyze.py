@@ -170,13 +170,13 @@ def test_auto_finds_each_recordings_exercise(landmarks_dir):
     from coach.engine.autodetect import Features, plan
     from coach.engine.exercises import load_library
     from coach.measure.measures import compute_measures
-    from coach.session.pipeline import open_poses
+    from coach.session.feed import open_feed
 
     library = list(load_library().values())
     for name in RECORDINGS:
         truth = json.loads((landmarks_dir / f"{name}.truth.json").read_text())
         features = Features()
-        with open_poses(landmarks_dir / f"{name}.jsonl.gz") as stream:
+        with open_feed(landmarks_dir / f"{name}.jsonl.gz") as stream:
             for pf in stream:
                 features.add(pf.t_s, compute_measures(pf.pose, pf.others))
         segments = plan(features, library).segments

@@ -19,7 +19,7 @@ from coach.io.sources import Frame, open_source, read_image
 from coach.pose.detector import PoseDetector
 from coach.pose.landmarks import Landmark as L
 from coach.pose.tracking import torso_centre
-from coach.session.pipeline import open_poses
+from coach.session.feed import open_feed
 
 pytestmark = pytest.mark.model
 
@@ -181,17 +181,17 @@ def _reader_threads() -> int:
 
 
 def test_pipeline_on_a_video(photo_video, lite_model_path):
-    with open_poses(photo_video, model=lite_model_path) as stream:
+    with open_feed(photo_video, model=lite_model_path) as stream:
         info = stream.info
         frames = list(stream)
-    assert (info.kind, info.fps, info.size, info.model) == ("video", 25.0, VIDEO_SIZE_PX, "pose_landmarker_lite.task")
+    assert (info.kind, info.fps, info.size_px, info.model) == ("video", 25.0, VIDEO_SIZE_PX, "pose_landmarker_lite.task")
     assert isinstance(info.fps, float) and info.frame_count == len(frames) == len(VIDEO_PHOTOS) * HOLD_FRAMES
     assert np.all(np.diff([f.t_s for f in frames]) > 0)
     assert sum(not f.pose.is_empty for f in frames) >= len(frames) - HOLD_FRAMES
 
 
 def test_pipeline_stopped_early_releases_the_decoder(photo_video, lite_model_path):
-    stream = open_poses(photo_video, model=lite_model_path)
+    stream = open_feed(photo_video, model=lite_model_path)
     pairs = stream.frames_and_poses()
     frame, poses = next(pairs)
     assert frame.index == poses.index == 0 and frame.rgb.shape == (480, 640, 3)
@@ -203,7 +203,7 @@ def test_pipeline_stopped_early_releases_the_decoder(photo_video, lite_model_pat
 def test_pipeline_on_a_folder_uses_image_mode(tmp_path, photos_dir, lite_model_path):
     for name in VIDEO_PHOTOS[:3]:
         (tmp_path / name).write_bytes((photos_dir / name).read_bytes())
-    with open_poses(tmp_path, model=lite_model_path, fps=2.0) as stream:
+    with open_feed(tmp_path, model=lite_model_path, fps=2.0) as stream:
         frames = list(stream)
-    assert stream.kind == "folder" and stream.mode == "image"
+    assert stream.info.kind == "folder" and stream.mode == "image"
     assert [f.t_s for f in frames] == [0.0, 0.5, 1.0] and all(not f.pose.is_empty for f in frames)

@@ -326,7 +326,7 @@ def test_a_pain_stop_in_live_is_stored_and_shown(landmarks_dir, tmp_path, db, ca
     from coach.engine.exercises import get_exercise
     from coach.engine.routine import Routine
     from coach.render.display import NoWindow
-    from coach.session.capture import open_feed
+    from coach.session.feed import open_feed
     from coach.session.live import LiveOptions, run_live
 
     class PainAt(NoWindow):

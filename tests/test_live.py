@@ -19,9 +19,11 @@ from coach.engine.exercises import get_exercise
 from coach.engine.routine import Routine, RoutineError, apply_overrides, load_routine
 from coach.engine.verdict import EventKind
 from coach.errors import InputError
+from coach.io.background import LATEST, LOSSLESS, Mailbox
+from coach.io.sources import InputInfo
 from coach.pose.recording import Recording, RecordingWriter
 from coach.render.display import NoWindow
-from coach.session.capture import Captured, Feed, FeedInfo, LatestFrame, open_feed, paced
+from coach.session.feed import Captured, Feed, open_feed, paced
 from coach.session.live import LiveOptions, run_live, summary_lines
 from coach.session.live_session import KEY_HELP, KEYS, PAIN_ADVICE, PAIN_RULE, Action, LiveSession
 from coach.session.screening import (
@@ -158,7 +160,7 @@ def test_every_action_has_a_key_and_the_help_names_it():
 def test_mirror_fullscreen_text_and_plot_keys_change_the_session(tmp_path):
     from coach.session.live import input_info
 
-    feed = Feed(FeedInfo("camera", "camera 0", 30.0, (320, 240)), lambda: iter(()))
+    feed = Feed(InputInfo("camera 0", "0", "camera", 30.0, (320, 240)), lambda: iter(()))
     session = LiveSession(routine(("childs_pose", {})), LiveOptions(tmp_path), input_info(feed))
     display = ScriptedKeys({})
     ramp = np.linspace(0, 255, 320).astype(np.uint8)   # dark on the left, bright on the right
@@ -176,7 +178,7 @@ def test_mirror_fullscreen_text_and_plot_keys_change_the_session(tmp_path):
 def test_presentation_mode_uses_larger_text_and_the_envelope_numbers(tmp_path):
     from coach.session.live import input_info
 
-    feed = Feed(FeedInfo("camera", "camera 0", 30.0, (320, 240)), lambda: iter(()))
+    feed = Feed(InputInfo("camera 0", "0", "camera", 30.0, (320, 240)), lambda: iter(()))
     session = LiveSession(routine(("childs_pose", {})), LiveOptions(tmp_path, present=True), input_info(feed))
     assert session.overlay.style.presentation and session.overlay.style.text_scale > 1.0
     assert all(any(g.band_text) for g in session.overlay.gauges(None))
@@ -236,9 +238,9 @@ def test_video_from_photos_with_the_lite_model_records_and_saves_video(photos_di
     assert len(frames) == data["frames"] and all(not f.pose.is_empty for f in frames)
     assert data["input"]["model"] == lite_model_path.name, "the session names the model it was coached with"
     assert Recording(out / "landmarks.jsonl.gz").info.model == lite_model_path.name
-    from coach.io.video import VideoInfo
+    from coach.io.video import video_info
 
-    info = VideoInfo.from_path(out / "annotated.mp4")
+    info = video_info(out / "annotated.mp4")
     assert info.size_px == (640, 480) and info.frame_count >= len(frames)
     assert json.loads((out / "screening.json").read_text())["source"] == "scripted"
     assert "Knee-to-chest" in capsys.readouterr().out
@@ -256,7 +258,7 @@ def test_a_camera_that_disconnects_ends_the_session_with_the_summary_saved(landm
             time.sleep(0.004)
             yield Captured(pf.t_s, pf.index, None, pf)
 
-    feed = Feed(FeedInfo("camera", "camera 0", 25.0, (720, 1280)), items)
+    feed = Feed(InputInfo("camera 0", "0", "camera", 25.0, (720, 1280)), items)
     result = run_live(feed, routine(("childs_pose", {})), NoWindow(), LiveOptions(tmp_path / "out"))
     assert result.ended_by == "source_lost" and "stopped sending frames" in result.message
     data = json.loads((tmp_path / "out" / "session.json").read_text())
@@ -267,14 +269,14 @@ def test_a_camera_that_disconnects_ends_the_session_with_the_summary_saved(landm
 # --- the mailbox and pacing ---------------------------------------------------------------------------
 
 def test_latest_frame_keeps_only_the_newest_and_counts_the_dropped():
-    box = LatestFrame()
+    box = Mailbox(1, LATEST)
     for i in range(5):
         box.put(i)
     assert box.take_nowait() == 4 and box.dropped == 4 and box.take_nowait() is None
 
 
 def test_lossless_mailbox_waits_instead_of_dropping():
-    box, stop, got = LatestFrame(lossless=True), threading.Event(), []
+    box, stop, got = Mailbox(1, LOSSLESS), threading.Event(), []
     thread = threading.Thread(target=lambda: [box.put(i, stop) for i in range(20)])
     thread.start()
     try:

@@ -108,7 +108,7 @@ def test_restarting_the_exercise_restarts_the_demonstration(childs, tmp_path, mo
     from coach.engine.routine import Routine
     from coach.physio.demonstration import load_poses
     from coach.physio.live_follow import Reference
-    from coach.session.capture import open_feed
+    from coach.session.feed import open_feed
     from coach.session.live import LiveOptions, run_live
 
     spy = Spy(monkeypatch)

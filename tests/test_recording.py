@@ -23,7 +23,7 @@ from coach.pose.recording import (
     RecordingInfo,
     RecordingWriter,
 )
-from coach.session.pipeline import open_poses
+from coach.session.feed import open_feed
 
 INFO = RecordingInfo(fps=29.97, width=640, height=480, model="pose_landmarker_full.task", label="test")
 SAMPLES = ("bridge", "cat_cow", "seated_spinal_twist", "neck_side_bend")
@@ -181,14 +181,14 @@ def test_a_recording_replays_through_the_pipeline_without_a_model(monkeypatch, t
     def no_model(*args, **kwargs):
         raise AssertionError("a recording must not need a model")
 
-    monkeypatch.setattr("coach.session.pipeline.resolve_model", no_model)
+    monkeypatch.setattr("coach.session.feed.resolve_model", no_model)
     monkeypatch.setattr(models, "download_model", no_model)
     sample = samples_dir() / "cat_cow.jsonl.gz"
-    with open_poses(sample) as stream:
+    with open_feed(sample) as stream:
         replayed = list(stream)
         info = stream.info
     direct = list(Recording(sample).frames())
-    assert (info.kind, info.size, info.model, info.label) == ("recording", (864, 628), "pose_landmarker_full.task",
+    assert (info.kind, info.size_px, info.model, info.label) == ("recording", (864, 628), "pose_landmarker_full.task",
                                                               "cat_cow")
     assert isinstance(info.fps, float) and info.fps == pytest.approx(29.97, abs=0.01)
     assert len(replayed) == len(direct) == 185

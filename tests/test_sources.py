@@ -178,7 +178,7 @@ def _colour_video(path, n_frames: int = 20, fps: float = 25.0, fourcc: str = "mp
 def test_video_frames_are_rgb_with_container_timestamps(tmp_path):
     source = open_source(_colour_video(tmp_path / "c.mp4", fps=25.0))
     frames = list(source.frames())
-    assert (source.info.kind, source.info.fps, source.info.size, source.info.frame_count) == ("video", 25.0,
+    assert (source.info.kind, source.info.fps, source.info.size_px, source.info.frame_count) == ("video", 25.0,
                                                                                              (W * 4, H * 4), 20)
     assert [f.index for f in frames] == list(range(20))
     assert np.allclose([f.t_s for f in frames], np.arange(20) / 25.0, atol=1e-6)
@@ -226,7 +226,7 @@ def test_rotation_metadata_turns_the_frames(tmp_path):
     (tmp_path / "rot.mp4").write_bytes(bytes(data))
     source = open_source(tmp_path / "rot.mp4")
     first = next(iter(source.frames()))
-    assert source.info.size == (H * 4, W * 4) and first.rgb.shape == (W * 4, H * 4, 3)
+    assert source.info.size_px == (H * 4, W * 4) and first.rgb.shape == (W * 4, H * 4, 3)
 
 
 def test_increasing_forces_time_forward():

@@ -193,12 +193,12 @@ def record_history(result, args) -> list[str]:
 def _coach(args, routine, follow, display) -> int:
     from coach.render.overlay import OverlayStyle
     from coach.render.sound import Sounds
-    from coach.session.capture import open_feed
+    from coach.session.feed import open_feed
     from coach.session.live import run_live, summary_lines
 
     style = OverlayStyle()
     screening_json = _screen(args, routine, display, style)
-    feed = open_feed(args.source if args.source is not None else args.camera)
+    feed = open_feed(args.source if args.source is not None else args.camera, detect=False)
     detector = None
     try:
         detector = _detector(feed, args)

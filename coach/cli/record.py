@@ -119,7 +119,7 @@ def _record(stream, output: Path, header, quiet: bool) -> int:
     with contextlib.closing(iter(stream)) as pose_frames:
         first = next(pose_frames, None)
         with RecordingWriter(output, header) as writer, \
-                _progress(stream.info.frame_count, stream.info.name, quiet) as advance:
+                _progress(stream.info.frame_count, stream.info.path, quiet) as advance:
             for pose_frame in itertools.chain([first] if first is not None else [], pose_frames):
                 writer.write(pose_frame)  # Ctrl-C anywhere here: the writer keeps what is written
                 advance()
@@ -128,18 +128,18 @@ def _record(stream, output: Path, header, quiet: bool) -> int:
 
 def run(args: argparse.Namespace) -> int:
     from coach.pose.recording import RecordingInfo
-    from coach.session.pipeline import open_poses
+    from coach.session.feed import open_feed
 
     output = Path(args.output)
     _check_output(output, args.source)
-    with open_poses(args.source, model=args.model, num_poses=args.num_poses, fps=args.fps,
+    with open_feed(args.source, model=args.model, num_poses=args.num_poses, fps=args.fps,
                     download_progress=not args.quiet) as stream:
         info = stream.info
-        header = RecordingInfo(fps=info.fps, width=info.size[0], height=info.size[1], model=info.model,
+        header = RecordingInfo(fps=info.fps, width=info.size_px[0], height=info.size_px[1], model=info.model,
                                label=args.label if args.label is not None else info.label)
         written = _record(stream, output, header, args.quiet)
     if not args.quiet:
         from coach.usertext import printable
 
-        print(printable(f"recorded {written} frames from {info.name} to {output}"), file=sys.stderr)
+        print(printable(f"recorded {written} frames from {info.path} to {output}"), file=sys.stderr)
     return 0

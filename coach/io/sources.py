@@ -4,15 +4,14 @@ Every frame is C-contiguous RGB uint8 (gray, alpha, 16-bit and palette inputs ar
 poisons the landmarker) with `t_s` strictly increasing float seconds: container timestamps for
 videos (variable frame rates keep real time), the clock for cameras, `index / fps` for images.
 Rotation metadata is honoured (display matrix, EXIF). Videos and cameras are decoded in a thread
-through a bounded queue, overlapping inference; captures are released in `finally`. Problems are
-`InputError`s naming the input. Recordings are recognised here but replayed by `coach.session.pipeline`.
+(`coach.io.background`: lossless for a video, newest-frame-only for a camera), overlapping inference;
+captures are released in `finally`. Problems are `InputError`s naming the input. `InputInfo` describes
+any input. Recordings are recognised here but replayed by `coach.session.feed`.
 """
 
 from __future__ import annotations
 
-import contextlib
 import os
-import queue
 import re
 import threading
 import time
@@ -24,15 +23,15 @@ from typing import NamedTuple
 import numpy as np
 
 from coach.errors import InputError
+from coach.io.background import LATEST, LOSSLESS, Background
 
 IMAGE_SUFFIXES = (".jpg", ".jpeg", ".png", ".bmp", ".tif", ".tiff", ".webp", ".jp2", ".pgm", ".ppm", ".pbm")
 VIDEO_SUFFIXES = (".mp4", ".mov", ".m4v", ".avi", ".mkv", ".webm", ".mpg", ".mpeg", ".wmv", ".flv", ".3gp")
 DEFAULT_CAMERA_FPS = 30.0
 CAMERA_FIRST_FRAME_TIMEOUT_S = 10.0
 TRUNCATED_FRACTION = 0.9  # fewer decoded frames than this share of the container's count = truncated
-_QUEUE_FRAMES = {"video": 8, "camera": 1}
+_QUEUE_FRAMES = {"video": 8, "camera": 1}  # a few frames ahead of inference; a camera: only the newest
 _EXIF_ORIENTATION_TAG = 0x0112
-_END = object()
 
 
 RECORDING_SUFFIXES = (".jsonl", ".jsonl.gz")   # pose-landmarks/1 recordings (coach.pose.recording)
@@ -50,15 +49,57 @@ class Frame(NamedTuple):
     rgb: np.ndarray
 
 
-@dataclass(frozen=True)
-class SourceInfo:
-    """What a source is: `kind` camera|video|image|folder; `size` (width_px, height_px) of its first frame."""
+KINDS = ("camera", "stream", "video", "image", "folder", "recording")
 
-    kind: str
+
+@dataclass(frozen=True)
+class InputInfo:
+    """What is read - the one description of an input, from the source to the report's `input`.
+
+    `name`: the file name (or "camera 0", a stream's URL); `path`: the input as given; `kind`:
+    camera | stream | video | image | folder | recording (a report names what was coached: video |
+    image | recording | camera); `size_px` (width, height; 0 when a camera does not say). The first six
+    fields, in this order, are session.json's `input` (`as_report`); the rest are for progress and
+    recordings."""
+
     name: str
+    path: str
+    kind: str
     fps: float
-    size: tuple[int, int]
-    frame_count: int | None = None  # None when unknown (cameras)
+    size_px: tuple[int, int]
+    model: str = ""                 # the model's file name (a recording: the one it was made with)
+    frame_count: int | None = None  # None when unknown (cameras, recordings)
+    label: str = ""                 # a recording's label
+
+    def __post_init__(self):
+        if self.kind not in KINDS:
+            raise ValueError(f"kind: expected one of {', '.join(KINDS)}, got {self.kind!r}")
+        fps = float(self.fps)
+        if not (np.isfinite(fps) and fps > 0):
+            raise ValueError(f"fps: expected a finite number > 0, got {self.fps}")
+        size = tuple(int(v) for v in self.size_px)
+        if len(size) != 2 or min(size) < 0 or size != tuple(self.size_px):
+            raise ValueError(f"size_px: expected (width, height) integers >= 0, got {self.size_px}")
+        if self.frame_count is not None and int(self.frame_count) < 0:
+            raise ValueError(f"frame_count: expected None or 0 or more, got {self.frame_count}")
+        object.__setattr__(self, "fps", fps)
+        object.__setattr__(self, "size_px", size)
+
+    @property
+    def live(self) -> bool:
+        """It runs in real time: frames come whether or not anyone is ready for them."""
+        return self.kind in ("camera", "stream")
+
+    def as_report(self) -> dict:
+        """The fields session.json's `input` holds, in its order (unchanged since coach-session/1)."""
+        return {"name": self.name, "path": self.path, "kind": self.kind, "fps": self.fps,
+                "size_px": list(self.size_px), "model": self.model}
+
+
+def _described(kind: str, spec, fps: float, size_px: tuple[int, int], frame_count: int | None = None) -> InputInfo:
+    """The InputInfo of a source opened from `spec` (a path, or a camera index)."""
+    name = f"camera {spec}" if kind == "camera" else (str(spec) if kind == "stream" else Path(str(spec)).name)
+    return InputInfo(name, str(spec), kind, fps, size_px, frame_count=frame_count)
 
 
 def _cv2():
@@ -193,9 +234,11 @@ class ImageSource:
         self.files = list(files)
         self._first = read_image(self.files[0])
         height, width = self._first.shape[:2]
-        self.info = SourceInfo(kind, name, float(fps), (width, height), len(self.files))
+        self.info = _described(kind, name, float(fps), (width, height), len(self.files))
 
-    def frames(self) -> Iterator[Frame]:
+    dropped = 0   # images are read when asked for: none is ever dropped
+
+    def frames(self, policy: str = LOSSLESS) -> Iterator[Frame]:
         for index, path in enumerate(self.files):
             yield Frame(index / self.info.fps, index, self._first if index == 0 else read_image(path))
 
@@ -208,57 +251,6 @@ def _increasing(t_s: float, prev_s: float, step_s: float) -> float:
     if not np.isfinite(t_s) or t_s <= prev_s:
         return prev_s + step_s if np.isfinite(prev_s) else 0.0
     return float(t_s)
-
-
-class _ThreadedReader:
-    """Runs `produce(stop, put)` in a daemon thread and hands what it puts over a bounded queue.
-
-    `put(item)` blocks while the queue is full — or, for a live camera (`drop_old`), drops the oldest
-    frame — and returns False once the consumer has gone. An exception in the thread is re-raised
-    by the consumer."""
-
-    def __init__(self, produce, maxsize: int, drop_old: bool):
-        self._items: queue.Queue = queue.Queue(maxsize=maxsize)
-        self._stop, self._drop_old = threading.Event(), drop_old
-        self._thread = threading.Thread(target=self._work, args=(produce,), name="coach-read", daemon=True)
-
-    def put(self, item) -> bool:
-        while not self._stop.is_set():
-            try:
-                self._items.put(item, timeout=0.1)
-                return True
-            except queue.Full:
-                if self._drop_old:
-                    with contextlib.suppress(queue.Empty):
-                        self._items.get_nowait()
-        return False
-
-    def _work(self, produce) -> None:
-        try:
-            produce(self._stop, self.put)
-        except Exception as exc:  # handed to the consumer, which re-raises it
-            self.put(exc)
-        self.put(_END)
-
-    def items(self, name: str, first_timeout_s: float | None = None) -> Iterator:
-        self._thread.start()
-        try:
-            timeout_s = first_timeout_s
-            while (item := self._next(name, timeout_s)) is not _END:
-                timeout_s = None
-                yield item
-        finally:
-            self._stop.set()
-            self._thread.join(timeout=5.0)
-
-    def _next(self, name: str, timeout_s: float | None):
-        try:
-            item = self._items.get(timeout=timeout_s)
-        except queue.Empty:
-            raise InputError(f"{name}: opened but sent no frame within {timeout_s:g} s") from None
-        if isinstance(item, BaseException):
-            raise item
-        return item
 
 
 def _why_not_video(path: Path) -> str:
@@ -280,7 +272,7 @@ class VideoSource:
     """A video file, decoded in a background thread; `t_s` from the container's timestamps."""
 
     def __init__(self, path: Path):
-        self.path = path
+        self.path, self._reader = path, None
         _check_file(path, "a video")
         cap = self._open()
         try:
@@ -292,8 +284,7 @@ class VideoSource:
         if not ok or first is None:
             raise InputError(f"{path}: video holds no frames that can be decoded")
         fps = fps if np.isfinite(fps) and fps > 0 else DEFAULT_CAMERA_FPS
-        self.info = SourceInfo("video", str(path), fps, (first.shape[1], first.shape[0]),
-                               count if count > 0 else None)
+        self.info = _described("video", path, fps, (first.shape[1], first.shape[0]), count if count > 0 else None)
 
     def _open(self):
         cv2 = _cv2()
@@ -325,10 +316,18 @@ class VideoSource:
             raise InputError(f"{self.path}: video is truncated or damaged: decoding stopped after "
                              f"{index} of {expected} frames")
 
-    def frames(self) -> Iterator[Frame]:
+    def frames(self, policy: str = LOSSLESS) -> Iterator[Frame]:
+        """Every frame (`lossless`), or under `latest` the newest when the consumer is ready (a file
+        played like a camera: the frames it drops are counted in `dropped`)."""
         cap = self._open()
-        reader = _ThreadedReader(lambda stop, put: self._decode(cap, stop, put), _QUEUE_FRAMES["video"], False)
-        yield from reader.items(str(self.path))
+        maxsize = _QUEUE_FRAMES["video"] if policy == LOSSLESS else _QUEUE_FRAMES["camera"]  # latest: never queued
+        self._reader = Background(lambda put, stop: self._decode(cap, stop, put), maxsize=maxsize,
+                                  policy=policy, name="coach-read", label=str(self.path))
+        yield from self._reader
+
+    @property
+    def dropped(self) -> int:
+        return self._reader.dropped if self._reader is not None else 0
 
     def close(self) -> None:
         """Nothing to release: each `frames()` opens and releases its own capture."""
@@ -339,14 +338,15 @@ class CameraSource:
 
     def __init__(self, index: int):
         cv2 = _cv2()
-        self.index = index
+        self.index, self._reader = index, None
         self._cap = cv2.VideoCapture(index)
         if not self._cap.isOpened():
             self._cap.release()
             raise InputError(f"camera {index}: no such camera (or it is in use by another program)")
         fps = float(self._cap.get(cv2.CAP_PROP_FPS))
         size = (int(self._cap.get(cv2.CAP_PROP_FRAME_WIDTH)), int(self._cap.get(cv2.CAP_PROP_FRAME_HEIGHT)))
-        self.info = SourceInfo("camera", f"camera {index}", fps if fps > 0 else DEFAULT_CAMERA_FPS, size, None)
+        self.info = _described("stream" if isinstance(index, str) else "camera", index,
+                               fps if fps > 0 else DEFAULT_CAMERA_FPS, size)
 
     def _capture(self, cap, stop: threading.Event, put) -> None:
         prev_s, start_s, index = -np.inf, time.monotonic(), 0
@@ -362,12 +362,20 @@ class CameraSource:
         finally:
             cap.release()
 
-    def frames(self) -> Iterator[Frame]:
+    def frames(self, policy: str = LATEST) -> Iterator[Frame]:
+        """The newest frame whenever the consumer is ready (`latest`; older ones are counted in
+        `dropped`), or every frame (`lossless`: it waits, so the driver's own buffer fills instead)."""
         cap, self._cap = self._cap, None  # the reading thread owns (and releases) the capture
         if cap is None:
             raise InputError(f"camera {self.index}: its frames can be read only once")
-        reader = _ThreadedReader(lambda stop, put: self._capture(cap, stop, put), _QUEUE_FRAMES["camera"], True)
-        yield from reader.items(self.info.name, CAMERA_FIRST_FRAME_TIMEOUT_S)
+        self._reader = Background(lambda put, stop: self._capture(cap, stop, put), maxsize=_QUEUE_FRAMES["camera"],
+                                  policy=policy, name="coach-read", label=self.info.name,
+                                  first_timeout_s=CAMERA_FIRST_FRAME_TIMEOUT_S)
+        yield from self._reader
+
+    @property
+    def dropped(self) -> int:
+        return self._reader.dropped if self._reader is not None else 0
 
     def close(self) -> None:
         if self._cap is not None:
@@ -387,7 +395,7 @@ def open_source(spec: str | int | os.PathLike, *, fps: float | None = None) -> S
         return CameraSource(int(spec))
     path = Path(spec)
     if kind == "recording":
-        raise InputError(f"{path}: is a landmark recording and has no pixels; open it with coach.pipeline")
+        raise InputError(f"{path}: is a landmark recording and has no pixels; open it with coach.session.feed")
     if kind == "video":
         return VideoSource(path)
     files = image_files(path) if kind == "folder" else [path]

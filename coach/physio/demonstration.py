@@ -42,7 +42,7 @@ class Demonstration:
     name: str
     kind: str                         # video | recording | camera | image | folder
     fps: float
-    size: tuple[int, int]
+    size_px: tuple[int, int]
     series: MeasureSeries
     measures: tuple[Measures, ...] = ()   # with keep_measures: each frame's, as the engine takes them
     landmarks: Path | None = None     # a recording of its poses: the input itself, or the one kept
@@ -56,15 +56,15 @@ def read_measures(source: str, model: str | None = None, *, quiet: bool = False,
     recording of its poses when it is not one already (a recording is its own); `keep_measures`:
     also keep each frame's `Measures`; `keep_poses`: keep every `PoseFrame` in memory."""
     from coach.pose.recording import RecordingInfo, RecordingWriter
-    from coach.session.pipeline import open_poses
+    from coach.session.feed import open_feed
 
     t_s, measures, frames = [], [], []
-    with open_poses(source, model=model, download_progress=not quiet) as stream, contextlib.ExitStack() as stack:
+    with open_feed(source, model=model, download_progress=not quiet) as stream, contextlib.ExitStack() as stack:
         info = stream.info
         landmarks = Path(source) if info.kind == "recording" else keep
         writer = None
         if keep is not None and info.kind != "recording":
-            header = RecordingInfo(info.fps, info.size[0], info.size[1], info.model, info.label)
+            header = RecordingInfo(info.fps, info.size_px[0], info.size_px[1], info.model, info.label)
             writer = stack.enter_context(RecordingWriter(keep, header))
         try:
             for pose_frame in wrap(stream, f"{what} {Path(info.name).name}"):
@@ -81,7 +81,7 @@ def read_measures(source: str, model: str | None = None, *, quiet: bool = False,
     if not t_s:
         raise InputError(f"{source}: no frames")
     series = MeasureSeries.from_measures(t_s, measures)
-    return Demonstration(info.name, info.kind, info.fps, tuple(info.size), series,
+    return Demonstration(info.name, info.kind, info.fps, tuple(info.size_px), series,
                          tuple(measures) if keep_measures else (), landmarks, tuple(frames))
 
 

@@ -4,8 +4,8 @@
 - "image": every frame on its own (photos, folders of photos);
 - "video": frames of one video, tracked from frame to frame (strictly increasing integer ms
   timestamps are derived from `Frame.t_s`);
-- "live": a camera; frames are submitted asynchronously and MediaPipe drops the ones it has no time
-  for, so results keep up with real time.
+- "live": frames are submitted asynchronously and MediaPipe drops the ones it has no time for (no
+  command uses it since cameras run in VIDEO mode behind a `latest` feed, `mode_for`).
 `num_poses` defaults to 2 (a partner may be in view); `PrimaryTracker` picks the person exercising
 stably and the rest become `others`. Results are `PoseFrame` records; nobody found is `Pose.empty()`.
 
@@ -34,7 +34,14 @@ from coach.pose.native_log import NativeLogWindow
 from coach.pose.tracking import PrimaryTracker
 
 MODES = ("image", "video", "live")
-MODE_FOR_KIND = {"image": "image", "folder": "image", "video": "video", "camera": "live"}
+# A camera runs in VIDEO mode like `coach live`: the feed's `latest` policy already drops the frames
+# the detector has no time for, and VIDEO mode tracks from frame to frame the same way on every input.
+MODE_FOR_KIND = {"image": "image", "folder": "image", "video": "video", "camera": "video", "stream": "video"}
+
+
+def mode_for(kind: str) -> str:
+    """The running mode for a kind of input (camera | stream | video | image | folder)."""
+    return MODE_FOR_KIND[kind]
 DEFAULT_NUM_POSES = 2
 DEFAULT_CONFIDENCE = 0.5
 LIVE_FINISH_TIMEOUT_S = 2.0  # how long to wait for the last live results once frames stop

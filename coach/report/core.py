@@ -21,6 +21,7 @@ from dataclasses import asdict, dataclass, field
 from coach import __version__
 from coach.engine.exercises import Exercise
 from coach.engine.verdict import EventKind, FrameVerdict
+from coach.io.sources import InputInfo
 from coach.report.stats import (
     AlertSpan,
     Hold,
@@ -34,28 +35,6 @@ from coach.report.stats import (
 from coach.report.timeline import Timeline, TimelineArrays
 
 FORMAT = "coach-session/1"
-
-
-@dataclass(frozen=True)
-class InputInfo:
-    """What was analysed. `kind`: video | image | recording; `size_px` (width, height)."""
-
-    name: str
-    path: str
-    kind: str
-    fps: float
-    size_px: tuple[int, int]
-    model: str = ""
-
-
-
-
-
-
-
-
-
-
 
 
 @dataclass(frozen=True)
@@ -96,7 +75,7 @@ class Report:
         return sum(s.time_in_envelope_pct * s.frames for s in self.segments) / total
 
     def as_dict(self) -> dict:
-        data = asdict(self)
+        data = {**asdict(self), "input": self.input.as_report()}
         data = {"format": FORMAT, "exercise": self.exercise, **data, "reps": self.reps(),
                 "time_in_envelope_pct": self.time_in_envelope_pct()}
         if self.input.kind != "image":

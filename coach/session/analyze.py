@@ -86,7 +86,7 @@ def analyze(source: str | os.PathLike, out_dir: str | os.PathLike, options: Anal
     when it is an earlier coach result, replaced as a whole when the analysis is done. Returns the
     session report."""
     from coach.io.sources import source_kind
-    from coach.session.pipeline import open_poses
+    from coach.session.feed import open_feed
 
     check_replaceable(Path(out_dir), (source,))   # before any work; checked again when publishing
     kind = source_kind(source)
@@ -94,7 +94,7 @@ def analyze(source: str | os.PathLike, out_dir: str | os.PathLike, options: Anal
         raise InputError(f"{source}: is a {kind}; analyze takes files (`coach analyze` expands a folder; "
                          "`coach live` coaches from a camera)")
     exercises = _exercises(options)
-    stream = open_poses(source, model=options.model, num_poses=options.num_poses, download_progress=False)
+    stream = open_feed(source, model=options.model, num_poses=options.num_poses, download_progress=False)
     info = _input_info(source, stream.info)
     _warm_up_report()
     flush = contextlib.ExitStack()   # entered when the frames are done; left once the folder is published
@@ -105,7 +105,7 @@ def analyze(source: str | os.PathLike, out_dir: str | os.PathLike, options: Anal
             pairs = _replay(folder / LANDMARKS, source, info, options)
         else:
             plan_, interrupted = Plan.fixed(exercises[0]), False
-            pairs = prefetch(stream.frames_and_poses())
+            pairs = stream.frames_and_poses()   # detected in a thread, ahead of the engine
         with SessionFiles(folder, info, target=Path(out_dir), video=options.video, landmarks=not plan_.auto) as files:
             progress.start(f"analysing {_short(info.name)}", _frame_count(source, stream.info))
             results = ResultFiles(files, summary)
@@ -133,45 +133,6 @@ def _warm_up_report() -> None:
     threading.Thread(target=warm, name="coach-warm-up", daemon=True).start()
 
 
-def prefetch(items: Iterator, maxsize: int = 4) -> Iterator:
-    """Run `items` (the decoding and detection) in a thread, `maxsize` ahead of the consumer (the
-    engine and the writers): MediaPipe releases the GIL while it infers, so the two overlap. An
-    exception in the thread is raised here; closing this generator (Ctrl-C, an error) stops it."""
-    import queue
-    import threading
-
-    box: queue.Queue = queue.Queue(maxsize=maxsize)
-    stop, end = threading.Event(), object()
-
-    def produce() -> None:
-        try:
-            for item in items:
-                while not stop.is_set():
-                    with contextlib.suppress(queue.Full):
-                        box.put(item, timeout=0.1)
-                        break
-                if stop.is_set():
-                    return
-            box.put(end)
-        except BaseException as exc:  # handed over to the consumer, which raises it
-            box.put(exc)
-
-    worker = threading.Thread(target=produce, name="coach-detect", daemon=True)
-    worker.start()
-    try:
-        while (item := box.get()) is not end:
-            if isinstance(item, BaseException):
-                raise item
-            yield item
-    finally:
-        stop.set()
-        with contextlib.suppress(queue.Empty):
-            while True:
-                box.get_nowait()   # unblock a producer waiting to put
-        worker.join()
-        items.close()
-
-
 # --- --exercise auto ---------------------------------------------------------------------------
 
 def _first_pass(stream, folder: Path, exercises: list[Exercise], progress: Progress) -> tuple[Plan, bool]:
@@ -180,9 +141,9 @@ def _first_pass(stream, folder: Path, exercises: list[Exercise], progress: Progr
     from coach.pose.recording import RecordingInfo, RecordingWriter
 
     info, features, interrupted = stream.info, Features(), False
-    header = RecordingInfo(info.fps, info.size[0], info.size[1], info.model, info.label)
-    progress.start(f"detecting {_short(Path(info.name).name)}", _frame_count(info.name, info))
-    with RecordingWriter(folder / LANDMARKS, header) as writer, contextlib.closing(prefetch(iter(stream))) as frames:
+    header = RecordingInfo(info.fps, info.size_px[0], info.size_px[1], info.model, info.label)
+    progress.start(f"detecting {_short(info.name)}", _frame_count(info.path, info))
+    with RecordingWriter(folder / LANDMARKS, header) as writer, contextlib.closing(iter(stream)) as frames:
         try:
             for pose_frame in frames:
                 writer.write(pose_frame)
@@ -236,8 +197,7 @@ def _frame_count(source, stream_info) -> int | None:
 
 def _input_info(source, stream_info) -> InputInfo:
     kind = {"folder": "image"}.get(stream_info.kind, stream_info.kind)
-    return InputInfo(Path(str(source)).name, str(source), kind, float(stream_info.fps),
-                     tuple(stream_info.size), stream_info.model)
+    return InputInfo(Path(str(source)).name, str(source), kind, stream_info.fps, stream_info.size_px, stream_info.model)
 
 
 def input_stem(path: str | os.PathLike) -> str:

@@ -3,7 +3,7 @@
     result = run_live(open_feed("0"), routine, CvWindow(), LiveOptions(out_dir), detector=detector)
 
 The session loop (`coach.session.loop.run_session`, main thread) takes its frames from `_analysed`,
-which waits on the `FramePipeline` (`coach.session.capture`: capture and inference run in their own
+which waits on the `FramePipeline` (`coach.session.feed`: capture and inference run in their own
 threads, stale frames are dropped, never queued) for two things: a new inferred frame,
 which goes through the framing step or the engine (`update(pose, t_s)`: time is the frame's own
 timestamp, never a clock) and is written to the session files; and the newest captured frame, which
@@ -34,7 +34,7 @@ from coach.engine.verdict import Event
 from coach.io.sources import Frame
 from coach.pose.core import PoseFrame
 from coach.report.core import InputInfo, Report
-from coach.session.capture import End, Feed, FramePipeline, Inferred
+from coach.session.feed import LOSSLESS, End, Feed, FramePipeline, Inferred
 from coach.session.live_session import KEYS, Action, Follow, LiveOptions, LiveSession
 from coach.session.loop import run_session
 from coach.session.session_files import OutputFolder, SessionFiles
@@ -69,10 +69,10 @@ def input_info(feed: Feed, detector=None) -> InputInfo:
     video. The model is the detector's (pixels) or the one the recording was made with."""
     info = feed.info
     kind = {"stream": "camera", "image": "video", "folder": "video"}.get(info.kind, info.kind)
-    name = info.name if kind == "camera" else Path(info.name).name
+    path = info.name if kind == "camera" else info.path   # a camera is named, not given as a path
     model_path = getattr(detector, "model_path", None)
     model = Path(model_path).name if model_path is not None else info.model
-    return InputInfo(name, info.name, kind, float(info.fps), tuple(info.size_px), model)
+    return InputInfo(info.name, path, kind, info.fps, info.size_px, model)
 
 
 def run_live(feed: Feed, routine: Routine, display, options: LiveOptions, *, detector=None, sounds=None,
@@ -80,7 +80,7 @@ def run_live(feed: Feed, routine: Routine, display, options: LiveOptions, *, det
     """Coach `routine` on `feed` until it is done, stopped, quit or the feed ends; save the session.
     With `follow`, the demonstration is followed along (ghost, match score)."""
     info = input_info(feed, detector)
-    lossless = not feed.info.live and not options.realtime
+    lossless = feed.policy == LOSSLESS and not options.realtime
     session = LiveSession(routine, options, info, sounds=sounds, follow=follow)
     start_s = time.monotonic()
     detect = detector.detect if detector is not None else None

@@ -36,7 +36,7 @@ from coach.pose.core import Pose, PoseFrame
 from coach.render.display import blank, draw_plot, draw_prompt, draw_status
 from coach.render.overlay import Overlay, OverlayStyle
 from coach.report.core import InputInfo, Report, Summariser
-from coach.session.capture import Captured, Inferred
+from coach.session.feed import Captured, Inferred
 from coach.session.session_files import LANDMARKS, VIDEO
 
 

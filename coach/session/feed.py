@@ -1,0 +1,347 @@
+"""One way in for every input: `open_feed(source)` -> a `Feed` with an explicit frame policy.
+
+    with open_feed("stretch.mp4") as feed:      # or "stretch.jsonl.gz", "0", "rtsp://...", "photos/"
+        print(feed.info.fps, feed.info.size_px, feed.policy)
+        for frame, pose_frame in feed.frames_and_poses():   # the frame is None for a recording
+            ...
+
+The policy says what happens when the consumer is slower than the input (`coach.io.background`):
+`lossless` (files, recordings: every frame is analysed, deterministic) or `latest` (cameras and
+streams: stale frames are dropped, never queued, and counted in `dropped`). `max_rate_hz` keeps at most
+that many frames per second of the input, chosen by their own timestamps (which stay true), before the
+detector sees them. A landmark recording is replayed as it was recorded, without a model.
+
+Threads: a video or camera is decoded in its own thread; `frames_and_poses()` runs the detector in a
+second one, a few frames ahead of the consumer (MediaPipe releases the GIL, so decoding, inference
+and the engine overlap). `coach live` instead takes `items()` (decoded frames, no detector) through a
+`FramePipeline`, whose capture and inference threads never wait on the display. A second, slower
+detector would be one more consumer of `items()` through its own single-slot `latest` mailbox, beside
+the main one (frames are never written to, so they can be shared).
+
+Sources and the model are checked when the feed is opened, so a bad input fails before any work. The
+detector starts on the first frame; it, the decoding thread and the capture are closed in `finally`.
+"""
+
+from __future__ import annotations
+
+import math
+import os
+import threading
+import time
+from collections.abc import Callable, Iterable, Iterator
+from dataclasses import dataclass, replace
+from pathlib import Path
+
+import numpy as np
+
+from coach import interrupts
+from coach.errors import InputError
+from coach.io.background import LATEST, LOSSLESS, POLICIES, Background, End, Mailbox, prefetch
+from coach.io.sources import CameraSource, Frame, InputInfo, open_source, source_kind
+from coach.pose.core import PoseFrame
+from coach.pose.detector import DEFAULT_NUM_POSES, MODES, PoseDetector, mode_for
+from coach.pose.models import resolve_model
+from coach.pose.recording import Recording
+
+PREFETCH_FRAMES = 4   # detected frames ready ahead of the engine: enough to cover a slow frame, little memory
+
+
+@dataclass(frozen=True)
+class Captured:
+    """One frame as captured. `rgb` is None for a landmark recording, whose poses come in `pose_frame`."""
+
+    t_s: float
+    index: int
+    rgb: np.ndarray | None = None
+    pose_frame: PoseFrame | None = None
+    captured_s: float = math.nan    # time.monotonic() when the capture thread handed it over
+
+
+@dataclass(frozen=True)
+class Inferred:
+    """The poses of one captured frame; `done_s` (monotonic) when they were ready."""
+
+    captured: Captured
+    pose_frame: PoseFrame
+    done_s: float
+    inference_s: float              # time in the detector (0 for a recording)
+
+
+def default_policy(kind: str) -> str:
+    """A camera or stream runs in real time: only its newest frame is worth analysing. Anything else
+    (a file, a recording) is analysed frame by frame."""
+    return LATEST if kind in ("camera", "stream") else LOSSLESS
+
+
+def at_most(items: Iterable, rate_hz: float | None) -> Iterator:
+    """At most `rate_hz` items per second of their own `t_s` (None: all): the first item of each
+    1/rate_hz slot, so 30 frames/s at 10 Hz keep every third frame, their timestamps unchanged."""
+    if rate_hz is None:
+        yield from items
+        return
+    if not (math.isfinite(rate_hz) and rate_hz > 0):
+        raise ValueError(f"rate_hz: expected a positive number of frames per second, got {rate_hz}")
+    last_slot = None
+    for item in items:
+        slot = math.floor(item.t_s * rate_hz + 1e-6)   # 1e-6: 3 * (1/30) s is slot 1 at 10 Hz, not 0.9999
+        if last_slot is None or slot > last_slot:
+            last_slot = slot
+            yield item
+
+
+def _check_rate(max_rate_hz: float | None) -> None:
+    """A bad rate fails when the feed is opened (before a camera is held), not on the first frame."""
+    if max_rate_hz is not None and not (math.isfinite(max_rate_hz) and max_rate_hz > 0):
+        raise ValueError(f"max_rate_hz: expected a positive number of frames per second, got {max_rate_hz}")
+
+
+class Feed:
+    """An opened input: `info`, `policy`, `items()` (`Captured` frames, no detector),
+    `frames_and_poses()` / iteration (with the detector), `dropped` and `close()`."""
+
+    def __init__(self, info: InputInfo, items: Callable[[], Iterator[Captured]],
+                 close: Callable[[], None] = lambda: None, *, policy: str | None = None,
+                 detector: Callable[[], PoseDetector] | None = None, max_rate_hz: float | None = None,
+                 dropped: Callable[[], int] = lambda: 0, mode: str | None = None):
+        policy = policy or default_policy(info.kind)
+        if policy not in POLICIES:
+            raise ValueError(f"policy: expected one of {', '.join(POLICIES)}, got {policy!r}")
+        _check_rate(max_rate_hz)
+        self.info, self.policy, self.max_rate_hz = info, policy, max_rate_hz
+        self.mode = mode   # the detector's running mode (image | video); None without a detector
+        self._items, self._close, self._detector, self._dropped = items, close, detector, dropped
+        self._closed = False
+
+    @property
+    def dropped(self) -> int:
+        """Stale frames the feed replaced before anyone took them (only under `latest`)."""
+        return self._dropped()
+
+    def items(self) -> Iterator[Captured]:
+        """The frames (with `max_rate_hz`, the ones kept), decoded but not detected."""
+        if self._closed:
+            raise ValueError(f"{self.info.name}: the feed is closed")
+        return _closing(at_most(self._items(), self.max_rate_hz))
+
+    def frames_and_poses(self) -> Iterator[tuple[Frame | None, PoseFrame]]:
+        """(frame, poses) pairs, in order; the frame is None for a recording (it has no pixels)."""
+        items = self.items()
+        if self._detector is None:
+            return _recorded(items, self.info.name)
+        return prefetch(_detected(items, self._detector), PREFETCH_FRAMES, name="coach-detect")
+
+    def __iter__(self) -> Iterator[PoseFrame]:
+        pairs = self.frames_and_poses()
+        try:
+            for _, pose_frame in pairs:
+                yield pose_frame
+        finally:
+            pairs.close()
+
+    def close(self) -> None:
+        """Release the source (a started iteration is closed by its own `finally`)."""
+        self._closed = True
+        self._close()
+
+    def __enter__(self) -> Feed:
+        return self
+
+    def __exit__(self, *exc_info) -> None:
+        self.close()
+
+
+def _closing(items: Iterator) -> Iterator:
+    """`items` as a generator whose `close()` reaches the source's (an iterator chain is closed at once)."""
+    try:
+        yield from items
+    finally:
+        close = getattr(items, "close", None)
+        if close is not None:
+            close()
+
+
+def _recorded(items: Iterator[Captured], name: str) -> Iterator[tuple[None, PoseFrame]]:
+    try:
+        for item in items:
+            if item.pose_frame is None:
+                raise InputError(f"{name}: a frame with pixels came from a feed opened without a model")
+            yield None, item.pose_frame
+    finally:
+        items.close()
+
+
+def _detected(items: Iterator[Captured], new_detector: Callable[[], PoseDetector]) -> Iterator[tuple[Frame, PoseFrame]]:
+    frames = (Frame(item.t_s, item.index, item.rgb) for item in items)
+    detector = None
+    try:
+        detector = new_detector()
+        yield from detector.detect_stream(frames)
+    finally:
+        # A signal must not cut this short: a half-closed MediaPipe graph or a decoding thread
+        # left running can crash the process as it exits, after the results were saved.
+        with interrupts.deferred():
+            if detector is not None:
+                detector.close()
+            items.close()
+
+
+def _pixel_items(source, policy: str) -> Callable[[], Iterator[Captured]]:
+    def items() -> Iterator[Captured]:
+        frames = source.frames(policy)
+        try:
+            for frame in frames:
+                yield Captured(frame.t_s, frame.index, frame.rgb)
+        finally:
+            frames.close()
+    return items
+
+
+def _recording_items(recording: Recording) -> Callable[[], Iterator[Captured]]:
+    def items() -> Iterator[Captured]:   # a recording has no real time: always every frame
+        frames = recording.frames()
+        try:
+            for pf in frames:
+                yield Captured(pf.t_s, pf.index, None, pf)
+        finally:
+            frames.close()
+    return items
+
+
+def open_feed(spec: str | int | os.PathLike, *, model: str | os.PathLike | None = None, detect: bool = True,
+              num_poses: int = DEFAULT_NUM_POSES, mode: str | None = None, fps: float | None = None,
+              policy: str | None = None, max_rate_hz: float | None = None, download_progress: bool = True) -> Feed:
+    """Open a camera index, a stream URL (rtsp://, http://...), a video, image, folder or landmark
+    recording. Pixels go through `model` (lite|full|heavy|PATH; default per source kind) in `mode`
+    (image|video; default per kind, `mode_for`); `detect=False` opens the frames only (`coach live`
+    runs its own detector). `fps` sets the rate of images and folders (default 1.0); `policy`
+    overrides lossless|latest (default per kind); `max_rate_hz` thins the frames by timestamp."""
+    if mode is not None and mode not in MODES:
+        raise ValueError(f"mode: expected one of {', '.join(MODES)}, got {mode!r}")
+    if num_poses < 1:
+        raise ValueError(f"num_poses: expected 1 or more, got {num_poses}")
+    _check_rate(max_rate_hz)
+    if isinstance(spec, str) and "://" in spec:
+        try:
+            source = CameraSource(spec)  # OpenCV opens a URL like a camera; the clock gives t_s
+        except InputError:
+            raise InputError(f"{spec}: cannot open the stream (check the URL and the network)") from None
+    elif source_kind(spec) == "recording":
+        recording = Recording(spec)
+        head = recording.info
+        info = InputInfo(Path(str(spec)).name, str(spec), "recording", head.fps, (head.width, head.height),
+                         head.model, label=head.label)
+        return Feed(info, _recording_items(recording), policy=policy, max_rate_hz=max_rate_hz)
+    else:
+        source = open_source(spec, fps=fps)
+    info, detector, chosen = source.info, None, None
+    policy = policy or default_policy(info.kind)
+    if detect:
+        try:
+            model_path = resolve_model(model, kind=info.kind if info.kind != "stream" else "camera",
+                                       progress=download_progress)
+        except BaseException:
+            source.close()  # a camera is held open until then
+            raise
+        chosen = mode or mode_for(info.kind)
+        info = replace(info, model=model_path.name)
+
+        def detector() -> PoseDetector:
+            return PoseDetector(model_path, chosen, num_poses=num_poses)
+    return Feed(info, _pixel_items(source, policy), source.close, policy=policy, detector=detector,
+                max_rate_hz=max_rate_hz, dropped=lambda: source.dropped, mode=chosen)
+
+
+# --- coach live: capture and inference in their own threads --------------------------------------
+
+def paced(items: Iterable[Captured], stop: threading.Event, clock=time.monotonic) -> Iterator[Captured]:
+    """`items` released at the pace of their timestamps, like a camera (for --realtime)."""
+    start_s = t0_s = None
+    for item in items:
+        if start_s is None:
+            start_s, t0_s = clock(), item.t_s
+        delay_s = start_s + (item.t_s - t0_s) - clock()
+        if delay_s > 0 and stop.wait(delay_s):
+            return
+        yield item
+
+
+class FramePipeline:
+    """Frames in for `coach live`: capture, inference and display never wait on one another.
+
+        with FramePipeline(feed, detector.detect, lossless=False, realtime=False) as pipe:
+            result, shown = pipe.wait(0.1)       # newest inferred frame (or End), newest frame to show
+
+    A capture thread reads the feed and puts each frame into two single-slot mailboxes, one for
+    display (always `latest`) and one for inference (`latest`, or with `lossless` - a file without
+    --realtime - waiting for the detector, so every frame is analysed). An inference thread takes
+    the newest frame, finds the poses and hands them over one at a time (never dropped: the engine
+    must see them in order). `realtime`: a file is paced by its own timestamps like a camera (wall
+    clock pacing lives only here). A feed that ends or fails (a camera unplugged) ends with an `End`
+    carrying the error. Threads are joined and the feed closed when the block ends.
+    `detect` is None for a recording."""
+
+    def __init__(self, feed: Feed, detect: Callable[[Frame], PoseFrame] | None, *, lossless: bool,
+                 realtime: bool):
+        self.feed, self.detect, self.realtime = feed, detect, realtime
+        cond = threading.Condition()   # one for all three mailboxes: the main loop waits on two of them
+        self.display = Mailbox(1, LATEST, cond)
+        self._capture = Background(self._captured, maxsize=1, policy=LOSSLESS if lossless else LATEST,
+                                   name="coach-capture", cond=cond)
+        self._inference = Background(self._inferred, maxsize=1, policy=LOSSLESS, name="coach-inference", cond=cond)
+        self.infer, self.results = self._capture.box, self._inference.box
+        self.captured = 0
+
+    def __enter__(self) -> FramePipeline:
+        self._capture.start()
+        self._inference.start()
+        return self
+
+    def __exit__(self, *exc_info) -> None:
+        self._capture.stop.set()
+        self._inference.stop.set()
+        try:
+            self._capture.close()
+            self._inference.close()
+        finally:
+            self.feed.close()
+
+    def wait(self, timeout_s: float) -> tuple[Inferred | End | None, Captured | None]:
+        """The next result (or End) and the newest frame to show; (None, None) after `timeout_s`."""
+        with self.display.cond:
+            self.display.cond.wait_for(lambda: self.results.full or self.display.full, timeout=timeout_s)
+            return self.results.take_nowait(), self.display.take_nowait()
+
+    def _captured(self, put, stop: threading.Event) -> None:
+        items = self.feed.items()
+        try:
+            for item in (paced(items, stop) if self.realtime else items):
+                item = replace(item, captured_s=time.monotonic())
+                self.captured += 1
+                self.display.put(item)
+                if not put(item):
+                    break
+        finally:
+            items.close()
+
+    def _inferred(self, put, stop: threading.Event) -> None:
+        while (item := self.infer.take(stop)) is not None:
+            if isinstance(item, End):
+                if item.error is not None:
+                    raise item.error   # a lost camera ends the session like a detector failure
+                return
+            if not put(self._infer(item)):
+                return
+
+    def _infer(self, item: Captured) -> Inferred:
+        if item.pose_frame is not None:
+            return Inferred(item, item.pose_frame, time.monotonic(), 0.0)
+        if self.detect is None:
+            raise InputError("a frame with pixels came from a feed opened without a model")
+        start_s = time.monotonic()
+        pose_frame = self.detect(Frame(item.t_s, item.index, item.rgb))
+        done_s = time.monotonic()
+        return Inferred(item, pose_frame, done_s, done_s - start_s)
+
+
+__all__ = ["Captured", "End", "Feed", "FramePipeline", "Inferred", "LATEST", "LOSSLESS", "at_most",
+           "default_policy", "open_feed", "paced"]
