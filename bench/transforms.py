@@ -31,12 +31,14 @@ Frames = Sequence[PoseFrame]
 # --- helpers -------------------------------------------------------------------------------------
 
 def _mirror_order() -> np.ndarray:
-    """Index map: new landmark i is old landmark order[i] (LEFT_X <-> RIGHT_X, the rest in place)."""
+    """Index map: new landmark i is old landmark order[i]. Every landmark whose name says LEFT gets
+    its RIGHT twin and back (LEFT_WRIST, and MOUTH_LEFT with the side at the end); the rest stay."""
+    swap = {"LEFT": "RIGHT", "RIGHT": "LEFT"}
     order = np.arange(len(Landmark))
     for lm in Landmark:
-        for a, b in (("LEFT_", "RIGHT_"), ("RIGHT_", "LEFT_")):
-            if lm.name.startswith(a):
-                order[lm] = Landmark[b + lm.name[len(a):]]
+        parts = lm.name.split("_")
+        twin = "_".join(swap.get(part, part) for part in parts)
+        order[lm] = Landmark[twin]
     return order
 
 
@@ -118,10 +120,12 @@ def resample(frames: Frames, fps: float, method: str = "hold") -> list[PoseFrame
     out = []
     for k in range(n):
         tk = t0 + k * step
-        i = int(np.searchsorted(t, tk + 1e-9, side="right")) - 1   # last source frame at or before tk
+        i = int(np.searchsorted(t, tk + 1e-6, side="right")) - 1   # last source frame at or before tk
+        if abs(t[i] - tk) < 1e-6:   # the same instant (k / fps in floating point): keep the source's time
+            tk = float(t[i])
         src = frames[i]
         pose, others = src.pose, src.others
-        if method == "linear" and i + 1 < len(frames) and t[i] < tk - 1e-9:
+        if method == "linear" and i + 1 < len(frames) and t[i] < tk:
             nxt = frames[i + 1]
             if not pose.is_empty and not nxt.pose.is_empty:
                 pose = _lerp_pose(pose, nxt.pose, (tk - t[i]) / (t[i + 1] - t[i]))
