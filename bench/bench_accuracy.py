@@ -1,6 +1,6 @@
 """Benchmark: how well `coach analyze` judges the shared recordings, against their hand-made truth.
 
-    python bench/bench_accuracy.py [--quick] [--no-auto] [--landmarks DIR] [--json FILE]
+    python bench/bench_accuracy.py [--quick] [--no-auto] [--noise] [--landmarks DIR] [--json FILE]
 
 Every recording (../shared/landmarks, or $COACH_SHARED/landmarks) in every variant (original,
 tracked/, lite/), as filmed and mirrored (`transforms.mirror`: the truth's sides swap), goes through
@@ -32,6 +32,12 @@ What is scored (truth format: ../shared/landmarks/FORMAT.md; boundaries are +-0.
 - Auto: the exercise the plan gives the most of the recording's time is the truth's (right), is
   another (wrong), or the plan says it is not sure (a segment without an exercise, or one marked
   `not_sure`) - counted apart.
+- Noise (`--noise`, a metamorphic check, not against the truth): each recording again with
+  `transforms.jitter` at the measured levels (bench/noise_levels.py `MEASURED`): per frame, the lite
+  model's spread on still holds (white noise of that SD is rougher than lite's slow wander, so the
+  check errs toward too much noise), plus a constant per-landmark offset the size of the lite - full
+  difference; seed 0. Reported: stop alerts raised (goal 0) and the hold time against the
+  recording's own (goal within 15 %).
 """
 
 from __future__ import annotations
@@ -49,7 +55,8 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from transforms import mirror, mirror_side  # noqa: E402
+from noise_levels import MEASURED  # noqa: E402
+from transforms import jitter, mirror, mirror_side  # noqa: E402
 
 REPO = Path(__file__).resolve().parent.parent
 SHARED = Path(os.environ.get("COACH_SHARED", REPO.parent / "shared"))
@@ -61,7 +68,8 @@ FIVE_MIN_S = 300.0
 NOT_SURE = "not sure"
 GOALS = {"f1": "F1 >= 0.90 on every variant", "hold_err": "hold time within +-15 %",
          "neck": "neck recall 100 % where the view allows it", "stop": "0 stop alerts on clean holds",
-         "auto": "auto right on every recording and variant"}
+         "auto": "auto right on every recording and variant",
+         "noise": "with noise: 0 stop alerts, hold time within 15 %"}
 
 
 # --- truth ---------------------------------------------------------------------------------------
@@ -221,6 +229,8 @@ class Score:
     stop_alerts: int = 0
     auto: str = ""
     auto_segments: int = 0
+    noisy_hold_s: float = math.nan
+    noisy_stops: int = -1
 
     @property
     def f1(self) -> float:
@@ -282,7 +292,26 @@ def score(truth: dict, verdicts: list, exercise, max_frame_gap_s: float, grace_s
     return s
 
 
-def bench_one(landmarks_dir: Path, variant: str, name: str, mirrored: bool, exercises: list | None) -> Score:
+def noisy(frames: list, seed: int = 0) -> list:
+    """The frames with the measured lite-model noise added (see the module doc)."""
+    return jitter(frames, image_sd=MEASURED["lite_spread_body"], world_sd_m=MEASURED["lite_spread_world_m"],
+                  image_offset=MEASURED["lite_full_offset_body"], world_offset_m=MEASURED["lite_full_offset_world_m"],
+                  seed=seed)
+
+
+def hold_time_s(verdicts: list, max_frame_gap_s: float) -> float:
+    return sum(min(b.t_s - a.t_s, max_frame_gap_s) for a, b in zip(verdicts, verdicts[1:]) if a.holding)
+
+
+def stops_raised(verdicts: list) -> int:
+    from coach.engine.verdict import EventKind
+
+    return sum(e.kind == EventKind.ALERT_RAISED and e.details.get("severity") == "stop"
+               for v in verdicts for e in v.events)
+
+
+def bench_one(landmarks_dir: Path, variant: str, name: str, mirrored: bool, exercises: list | None,
+              noise: bool = False) -> Score:
     from coach.engine.core import EngineSettings
     from coach.engine.exercises import get_exercise
 
@@ -294,6 +323,9 @@ def bench_one(landmarks_dir: Path, variant: str, name: str, mirrored: bool, exer
     settings = EngineSettings()
     s = score(truth, run_fixed(frames, exercise.id), exercise, settings.max_frame_gap_s, settings.grace_s,
               variant=variant, mirrored=mirrored, name=name)
+    if noise:
+        rough = run_fixed(noisy(frames), exercise.id)
+        s.noisy_hold_s, s.noisy_stops = hold_time_s(rough, settings.max_frame_gap_s), stops_raised(rough)
     if exercises is not None:
         named, s.auto_segments = auto_name(frames, exercises)
         s.auto = "right" if named == exercise.id else NOT_SURE if named == NOT_SURE else f"wrong: {named}"
@@ -310,6 +342,9 @@ def row_text(s: Score) -> str:
     neck = f"{s.neck_hit}/{s.neck_n}" if s.neck_n else "-"
     side = f"{s.sides_ok}/{s.sides_n}" if s.sides_n else "-"
     missed = f"  missed {'; '.join(s.neck_missed)}" if s.neck_missed else ""
+    if s.noisy_stops >= 0:
+        change = (s.noisy_hold_s - s.detected_hold_s) / s.detected_hold_s if s.detected_hold_s else math.nan
+        missed += f"  noise: hold {s.noisy_hold_s:.1f} s ({_pct(change).strip()}), {s.noisy_stops} stop"
     return (f"{s.variant:8} {'yes' if s.mirrored else 'no':3} {s.name:24} {s.truth_n:2d} {s.detected_n:3d} "
             f"{s.matched_n:3d} {s.f1:5.2f} {s.truth_hold_s:6.1f} {s.detected_hold_s:6.1f} {_pct(s.hold_err)} "
             f"{s.false_hold_s:6.1f} {side:>5} {neck:>5} {s.clean_s:6.1f} {s.false_alerts:4d} {s.stop_alerts:4d}  "
@@ -332,7 +367,11 @@ def totals(scores: list[Score]) -> dict:
             "neck": t("neck_hit") / t("neck_n") if t("neck_n") else math.nan, "neck_n": f"{t('neck_hit')}/{t('neck_n')}",
             "false_alerts_per_5min": t("false_alerts") * FIVE_MIN_S / clean_s if clean_s else math.nan,
             "clean_s": clean_s, "stop_alerts": t("stop_alerts"),
-            "auto": {k: autos.get(k, 0) for k in ("right", "wrong", NOT_SURE)}}
+            "auto": {k: autos.get(k, 0) for k in ("right", "wrong", NOT_SURE)},
+            "noise_stops": sum(s.noisy_stops for s in scores if s.noisy_stops >= 0),
+            "noise_hold_off": sum(s.noisy_stops >= 0 and s.detected_hold_s > 0
+                                  and abs(s.noisy_hold_s - s.detected_hold_s) > 0.15 * s.detected_hold_s for s in scores),
+            "noise_runs": sum(s.noisy_stops >= 0 for s in scores)}
 
 
 def totals_text(label: str, tot: dict) -> str:
@@ -342,14 +381,17 @@ def totals_text(label: str, tot: dict) -> str:
     return (f"{label:18} F1 {tot['f1']:.2f} (lowest {tot['min_f1']:.2f})  hold time {_pct(tot['hold_err'])} "
             f"(worst {100 * tot['worst_hold_err']:.0f}%)  false hold {tot['false_hold_s']:.1f} s  side {tot['sides']}  "
             f"neck {tot['neck_n']}  false twist/neck {tot['false_alerts_per_5min']:.1f} per 5 min "
-            f"(of {tot['clean_s']:.0f} s clean)  stop {tot['stop_alerts']}  {auto_txt}")
+            f"(of {tot['clean_s']:.0f} s clean)  stop {tot['stop_alerts']}  {auto_txt}"
+            + (f"  noise: {tot['noise_stops']} stop, hold time off by > 15 % in {tot['noise_hold_off']} of "
+               f"{tot['noise_runs']}" if tot["noise_runs"] else ""))
 
 
 def names(landmarks_dir: Path) -> list[str]:
     return sorted(p.name.removesuffix(".truth.json") for p in landmarks_dir.glob("*.truth.json"))
 
 
-def run_all(landmarks_dir: Path, *, quick: bool = False, auto: bool = True, out=print) -> list[Score]:
+def run_all(landmarks_dir: Path, *, quick: bool = False, auto: bool = True, noise: bool = False,
+            out=print) -> list[Score]:
     from coach.engine.exercises import load_library
 
     exercises = list(load_library([]).values()) if auto else None
@@ -363,7 +405,7 @@ def run_all(landmarks_dir: Path, *, quick: bool = False, auto: bool = True, out=
             continue
         for mirrored in mirrors:
             for name in names(landmarks_dir):
-                scores.append(bench_one(landmarks_dir, variant, name, mirrored, exercises))
+                scores.append(bench_one(landmarks_dir, variant, name, mirrored, exercises, noise and not mirrored))
                 out(row_text(scores[-1]))
     return scores
 
@@ -372,13 +414,14 @@ def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     ap.add_argument("--quick", action="store_true", help="original recordings only, not mirrored")
     ap.add_argument("--no-auto", action="store_true", help="leave out the --exercise auto check")
+    ap.add_argument("--noise", action="store_true", help="also run each recording with the measured lite noise")
     ap.add_argument("--landmarks", type=Path, default=SHARED / "landmarks")
     ap.add_argument("--json", type=Path, help="also write every row and the totals to this file")
     args = ap.parse_args(argv)
     if not args.landmarks.is_dir():
         raise SystemExit(f"no recordings at {args.landmarks}: set COACH_SHARED or --landmarks")
     start = time.perf_counter()
-    scores = run_all(args.landmarks, quick=args.quick, auto=not args.no_auto)
+    scores = run_all(args.landmarks, quick=args.quick, auto=not args.no_auto, noise=args.noise)
     print("\ncolumns: T truth holds, det detected, ok matched (IoU >= 0.5, truth +-0.5 s), err hold time error, "
           "false = hold s outside the truth, t/n! twist/neck alerts in clean holds, stop = stop alerts there")
     print("\ntotals")

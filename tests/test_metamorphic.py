@@ -52,7 +52,51 @@ JOINTS = tuple(f"{j}_{s}_deg" for j in ("hip", "knee", "elbow", "shoulder") for 
 GRACE_S = EngineSettings().grace_s
 
 # (check, variant, recording, parameter) -> what was measured when the engine failed the check.
+# Measured on the shared set; the bridge's hip angle jitters 20-40 deg between frames of a still
+# hold (EngineSettings), so which frames a camera gives decides some of its holds. (Upsampling by
+# interpolation instead of repeating frames fails the same cases.) Mirroring passes everywhere.
 EXCEPTIONS: dict[tuple[str, str, str, float | None], str] = {
+    ("fps", "original", "bridge__01", 15.0):
+        "rest read as short holds (truth rest 11.6-14.9, 19.8-22.5, 27.0-31.0) comes and goes with the "
+        "sampling; measured: 4 holds (8.3-10.1, 12.8-13.9, 16.2-18.5, 24.1-26.1) against 6 (8.7-10.1, "
+        "13.1-13.8, 16.2-18.5, 20.4-21.3, 24.1-27.7, 30.5-30.7)",
+    ("fps", "original", "bridge__01", 30.0):
+        "rest read as short holds (truth rest 11.6-14.9, 19.8-22.5, 27.0-31.0) comes and goes with the "
+        "sampling; measured: 5 holds (8.3-10.1, 13.1-13.9, 16.3-18.6, 24.1-27.7, 30.7-30.7) against 6 "
+        "(8.7-10.1, 13.1-13.8, 16.2-18.5, 20.4-21.3, 24.1-27.7, 30.5-30.7)",
+    ("fps", "original", "bridge__01", 60.0):
+        "rest read as short holds (truth rest 11.6-14.9, 19.8-22.5, 27.0-31.0) comes and goes with the "
+        "sampling; measured: 4 holds (8.7-10.1, 13.2-14.1, 16.3-18.6, 24.1-27.7) against 6 (8.7-10.1, "
+        "13.1-13.8, 16.2-18.5, 20.4-21.3, 24.1-27.7, 30.5-30.7)",
+    ("drop", "original", "bridge__01", 0.1):
+        "rest read as short holds (truth rest 11.6-14.9, 19.8-22.5, 27.0-31.0) comes and goes with the "
+        "sampling; measured: 5 holds (8.6-10.1, 13.1-14.0, 16.3-18.6, 20.4-21.3, 24.1-26.0) against 6 "
+        "(8.7-10.1, 13.1-13.8, 16.2-18.5, 20.4-21.3, 24.1-27.7, 30.5-30.7)",
+    ("fps", "original", "seated_spinal_twist__01", 15.0):
+        "the hold starts earlier: the turn into the twist reads still sooner at this rate; measured: hold "
+        "4.2-7.9 reads hold 3.6-7.9",
+    ("fps", "original", "seated_spinal_twist__01", 30.0):
+        "the hold starts earlier: the turn into the twist reads still sooner at this rate; measured: hold "
+        "14.0-17.0 reads hold 12.1-17.0",
+    ("fps", "lite", "bridge__01", 15.0):
+        "lite's bridge holds are mostly missed (1.4 of 7.9 s); which short ones are found depends on the "
+        "sampling; measured: 4 holds (8.6-10.2, 17.0-18.7, 24.1-24.7, 25.8-25.8) against 3 (8.6-10.4, "
+        "24.1-24.7, 25.7-25.8)",
+    ("fps", "lite", "bridge__01", 30.0):
+        "lite's bridge holds are mostly missed (1.4 of 7.9 s); which short ones are found depends on the "
+        "sampling; measured: 2 holds (8.6-10.1, 24.1-24.8) against 3 (8.6-10.4, 24.1-24.7, 25.7-25.8)",
+    ("fps", "lite", "bridge__01", 60.0):
+        "lite's bridge holds are mostly missed (1.4 of 7.9 s); which short ones are found depends on the "
+        "sampling; measured: 1 holds (24.1-25.9) against 3 (8.6-10.4, 24.1-24.7, 25.7-25.8)",
+    ("drop", "lite", "bridge__01", 0.1):
+        "lite's bridge holds are mostly missed (1.4 of 7.9 s); which short ones are found depends on the "
+        "sampling; measured: 2 holds (8.6-10.4, 18.1-18.6) against 3 (8.6-10.4, 24.1-24.7, 25.7-25.8)",
+    ("fps", "lite", "cat_cow__01", 15.0):
+        "a one-frame cow hold on the last frame (6.1 s) is not found; measured: 1 holds (3.0-4.0) against 2 "
+        "(2.9-4.0, 6.1-6.1)",
+    ("fps", "lite", "cat_cow__01", 60.0):
+        "a one-frame cow hold on the last frame (6.1 s) is not found; measured: 1 holds (3.0-4.0) against 2 "
+        "(2.9-4.0, 6.1-6.1)",
 }
 
 
