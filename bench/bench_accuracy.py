@@ -231,6 +231,7 @@ class Score:
     auto_segments: int = 0
     noisy_hold_s: float = math.nan
     noisy_stops: int = -1
+    plain_stops: int = -1
 
     @property
     def f1(self) -> float:
@@ -321,9 +322,11 @@ def bench_one(landmarks_dir: Path, variant: str, name: str, mirrored: bool, exer
         frames = mirror(frames)
     exercise = get_exercise(truth["stretch"])
     settings = EngineSettings()
-    s = score(truth, run_fixed(frames, exercise.id), exercise, settings.max_frame_gap_s, settings.grace_s,
+    verdicts = run_fixed(frames, exercise.id)
+    s = score(truth, verdicts, exercise, settings.max_frame_gap_s, settings.grace_s,
               variant=variant, mirrored=mirrored, name=name)
     if noise:
+        s.plain_stops = stops_raised(verdicts)
         rough = run_fixed(noisy(frames), exercise.id)
         s.noisy_hold_s, s.noisy_stops = hold_time_s(rough, settings.max_frame_gap_s), stops_raised(rough)
     if exercises is not None:
@@ -344,7 +347,7 @@ def row_text(s: Score) -> str:
     missed = f"  missed {'; '.join(s.neck_missed)}" if s.neck_missed else ""
     if s.noisy_stops >= 0:
         change = (s.noisy_hold_s - s.detected_hold_s) / s.detected_hold_s if s.detected_hold_s else math.nan
-        missed += f"  noise: hold {s.noisy_hold_s:.1f} s ({_pct(change).strip()}), {s.noisy_stops} stop"
+        missed += f"  noise: hold {s.noisy_hold_s:.1f} s ({_pct(change).strip()}), {s.noisy_stops} stop ({s.plain_stops} without)"
     return (f"{s.variant:8} {'yes' if s.mirrored else 'no':3} {s.name:24} {s.truth_n:2d} {s.detected_n:3d} "
             f"{s.matched_n:3d} {s.f1:5.2f} {s.truth_hold_s:6.1f} {s.detected_hold_s:6.1f} {_pct(s.hold_err)} "
             f"{s.false_hold_s:6.1f} {side:>5} {neck:>5} {s.clean_s:6.1f} {s.false_alerts:4d} {s.stop_alerts:4d}  "
@@ -369,6 +372,7 @@ def totals(scores: list[Score]) -> dict:
             "clean_s": clean_s, "stop_alerts": t("stop_alerts"),
             "auto": {k: autos.get(k, 0) for k in ("right", "wrong", NOT_SURE)},
             "noise_stops": sum(s.noisy_stops for s in scores if s.noisy_stops >= 0),
+            "plain_stops": sum(s.plain_stops for s in scores if s.plain_stops >= 0),
             "noise_hold_off": sum(s.noisy_stops >= 0 and s.detected_hold_s > 0
                                   and abs(s.noisy_hold_s - s.detected_hold_s) > 0.15 * s.detected_hold_s for s in scores),
             "noise_runs": sum(s.noisy_stops >= 0 for s in scores)}
@@ -382,7 +386,7 @@ def totals_text(label: str, tot: dict) -> str:
             f"(worst {100 * tot['worst_hold_err']:.0f}%)  false hold {tot['false_hold_s']:.1f} s  side {tot['sides']}  "
             f"neck {tot['neck_n']}  false twist/neck {tot['false_alerts_per_5min']:.1f} per 5 min "
             f"(of {tot['clean_s']:.0f} s clean)  stop {tot['stop_alerts']}  {auto_txt}"
-            + (f"  noise: {tot['noise_stops']} stop, hold time off by > 15 % in {tot['noise_hold_off']} of "
+            + (f"  noise: {tot['noise_stops']} stop ({tot['plain_stops']} without), hold time off by > 15 % in {tot['noise_hold_off']} of "
                f"{tot['noise_runs']}" if tot["noise_runs"] else ""))
 
 
