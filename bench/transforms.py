@@ -104,8 +104,9 @@ def _lerp_pose(a: Pose, b: Pose, w: float) -> Pose:
 def resample(frames: Frames, fps: float, method: str = "hold") -> list[PoseFrame]:
     """The frames a camera running at `fps` would have given: frame k is taken at t0 + k / fps
     (t0 = the first frame's time) and carries that time - the true time of the new frame - and,
-    with method "hold", the pose of the nearest source frame at or before it; with "linear" the
-    source poses on either side interpolated (when both are seen; else "hold"). Going down in rate
+    with method "hold", the poses of the nearest source frame at or before it; with "linear" the
+    person's pose interpolated between the source frames on either side (when both see them; else
+    "hold"; others in view are held). Going down in rate
     this drops frames; going up with "hold" it repeats them, as a camera faster than the detector's
     output would. Indices are renumbered 0, 1, 2 ..."""
     if not (math.isfinite(fps) and fps > 0):
