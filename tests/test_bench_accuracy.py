@@ -1,0 +1,63 @@
+"""The accuracy benchmark's scoring (bench/bench_accuracy.py): its matching rule and spans, and that
+it runs the engine exactly as `coach analyze --exercise ID` does."""
+
+from __future__ import annotations
+
+import csv
+import sys
+from pathlib import Path
+
+import pytest
+
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "bench"))
+
+import bench_accuracy as bench  # noqa: E402
+
+from coach.session.analyze import AnalyzeOptions, analyze  # noqa: E402
+
+
+@pytest.mark.parametrize("det,truth,iou", [
+    pytest.param((1.0, 4.0), (1.0, 4.0), 1.0, id="the same"),
+    pytest.param((0.5, 4.5), (1.0, 4.0), 1.0, id="wider only by the truth's 0.5 s"),
+    pytest.param((1.5, 3.5), (1.0, 4.0), 2.0 / 3.0, id="inside, 2 of 3 s"),
+    pytest.param((2.9, 4.0), (1.0, 4.0), 1.1 / 3.0, id="a late start (8.7 in bridge's 6.8-10.1)"),
+    pytest.param((5.0, 6.0), (1.0, 4.0), 0.0, id="apart"),
+    pytest.param((4.2, 6.0), (1.0, 4.0), 0.3 / 5.0, id="touching the truth's tolerance only"),
+])
+def test_tolerant_iou(det, truth, iou):
+    assert bench.tolerant_iou(det, truth) == pytest.approx(iou)
+
+
+def test_matching_is_one_to_one_best_first_and_by_label():
+    truths = [(0.0, 4.0, "hold"), (10.0, 12.0, "cat")]
+    dets = [(0.2, 1.9, "hold"), (0.3, 3.9, "hold"), (10.0, 12.0, "cow")]
+    assert bench.match(truths, dets) == [(0, 1, pytest.approx(0.9))]
+
+
+@pytest.mark.parametrize("matched,truth,detected,f1", [(0, 0, 0, 1.0), (1, 3, 6, 2 / 9), (2, 2, 2, 1.0), (0, 1, 0, 0.0)])
+def test_f1(matched, truth, detected, f1):
+    assert bench.f1(matched, truth, detected) == pytest.approx(f1)
+
+
+def test_clean_spans_cut_out_neck_alert_and_wrong_form_intervals_only():
+    truth = {"segments": [[0, 2, "rest"], [2, 10, "hold"], [10, 12, "move"], [12, 20, "hold"]],
+             "neck": [[3, 4, "flexion", "alert"], [14, 15, "rotation", "optional"]],
+             "wrong_form": [[18, 25, "arched"]]}
+    assert bench.clean_spans(truth) == [(2, 3), (4, 10), (12, 18)]
+
+
+def test_touching_truth_holds_are_one_hold():
+    truth = {"segments": [[0, 2.9, "hold"], [2.9, 10, "hold"], [10, 11, "move"], [11, 12, "cat"]]}
+    assert bench.truth_holds(truth) == [(0, 10, "hold"), (11, 12, "cat")]
+
+
+def test_the_bench_runs_the_engine_as_coach_analyze_does(landmarks_dir, tmp_path):
+    source = landmarks_dir / "cat_cow__01.jsonl.gz"
+    analyze(source, tmp_path / "out", AnalyzeOptions(exercise="cat_cow", video=False))
+    with open(tmp_path / "out" / "frames.csv", newline="") as fh:
+        rows = list(csv.DictReader(fh))
+    verdicts = bench.run_fixed(bench.load(landmarks_dir, "original", "cat_cow__01"), "cat_cow")
+    assert len(rows) == len(verdicts)
+    assert [r["holding"] for r in rows] == [str(int(v.holding)) for v in verdicts]
+    assert [r["alerts"] for r in rows] == [";".join(v.alert_ids) for v in verdicts]
+    assert any(v.holding for v in verdicts)

@@ -1,0 +1,209 @@
+"""Metamorphic tests: the same movement seen another way must be judged the same way.
+
+Every shared recording, in every variant (original, tracked/, lite/), is transformed
+(bench/transforms.py) and run through the engine as `coach analyze --exercise ID` runs it
+(bench/bench_accuracy.py `run_fixed`); what it says is compared with what it says of the recording
+as it is - not with the truth, so these hold whatever the engine's accuracy:
+- mirror (image x -> 1 - x, sides swapped, world x negated): the same holds within 0.5 s, each on
+  the other side;
+- frame rate: resampled to 15, 30 and 60 fps (the nearest earlier frame at each new frame's time;
+  a rate within 2 % of the recording's own is left out, it would be the recording again): the same
+  holds within 0.5 s;
+- dropped frames: 10 % removed at random (seed 0): the same holds within 1 s;
+- camera roll of +-5 deg: every joint angle (hip, knee, elbow, shoulder, both sides) unchanged
+  within 1 deg on every frame (every second frame is checked, to keep the runtime down).
+"The same holds": the runs of `holding` frames (runs apart by no more than the grace window
+joined, as the benchmark does), as many as in the reference, in the same order, each with the
+same phase label, start and end within the tolerance.
+
+Where today's engine fails a check, the case is in EXCEPTIONS with what was measured; such a case
+must still fail (the test says when an exception is no longer needed and should go).
+"""
+
+from __future__ import annotations
+
+import sys
+from collections import Counter
+from functools import lru_cache
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "bench"))
+
+import bench_accuracy as bench  # noqa: E402
+import transforms as tf  # noqa: E402
+
+from coach.engine.core import EngineSettings  # noqa: E402
+from coach.engine.exercises import get_exercise  # noqa: E402
+from coach.measure.measures import compute_measures  # noqa: E402
+from conftest import SHARED  # noqa: E402
+
+RECORDINGS = ("bridge__01", "cat_cow__01", "childs_pose__01", "neck_side_bend__01", "prone_extension__01",
+              "seated_spinal_twist__01", "supine_twist__01")
+VARIANTS = bench.VARIANTS
+FPS = (15.0, 30.0, 60.0)
+SAME_RATE = 0.02        # a target rate within 2 % of the recording's own: the same recording, left out
+HOLD_TOL_S = {"mirror": 0.5, "fps": 0.5, "drop": 1.0}
+DROP_FRACTION, DROP_SEED = 0.1, 0
+ROLL_DEG, ANGLE_TOL_DEG = (5.0, -5.0), 1.0
+JOINTS = tuple(f"{j}_{s}_deg" for j in ("hip", "knee", "elbow", "shoulder") for s in ("left", "right"))
+GRACE_S = EngineSettings().grace_s
+
+# (check, variant, recording, parameter) -> what was measured when the engine failed the check.
+# Measured on the shared set; the bridge's hip angle jitters 20-40 deg between frames of a still
+# hold (EngineSettings), so which frames a camera gives decides some of its holds. (Upsampling by
+# interpolation instead of repeating frames fails the same cases.) Mirroring passes everywhere.
+EXCEPTIONS: dict[tuple[str, str, str, float | None], str] = {
+    ("fps", "original", "bridge__01", 15.0):
+        "rest read as short holds (truth rest 11.6-14.9, 19.8-22.5, 27.0-31.0) comes and goes with the "
+        "sampling; measured: 4 holds (8.3-10.1, 12.8-13.9, 16.2-18.5, 24.1-26.1) against 6 (8.7-10.1, "
+        "13.1-13.8, 16.2-18.5, 20.4-21.3, 24.1-27.7, 30.5-30.7)",
+    ("fps", "original", "bridge__01", 30.0):
+        "rest read as short holds (truth rest 11.6-14.9, 19.8-22.5, 27.0-31.0) comes and goes with the "
+        "sampling; measured: 5 holds (8.3-10.1, 13.1-13.9, 16.3-18.6, 24.1-27.7, 30.7-30.7) against 6 "
+        "(8.7-10.1, 13.1-13.8, 16.2-18.5, 20.4-21.3, 24.1-27.7, 30.5-30.7)",
+    ("fps", "original", "bridge__01", 60.0):
+        "rest read as short holds (truth rest 11.6-14.9, 19.8-22.5, 27.0-31.0) comes and goes with the "
+        "sampling; measured: 4 holds (8.7-10.1, 13.2-14.1, 16.3-18.6, 24.1-27.7) against 6 (8.7-10.1, "
+        "13.1-13.8, 16.2-18.5, 20.4-21.3, 24.1-27.7, 30.5-30.7)",
+    ("drop", "original", "bridge__01", 0.1):
+        "rest read as short holds (truth rest 11.6-14.9, 19.8-22.5, 27.0-31.0) comes and goes with the "
+        "sampling; measured: 5 holds (8.6-10.1, 13.1-14.0, 16.3-18.6, 20.4-21.3, 24.1-26.0) against 6 "
+        "(8.7-10.1, 13.1-13.8, 16.2-18.5, 20.4-21.3, 24.1-27.7, 30.5-30.7)",
+    ("fps", "original", "seated_spinal_twist__01", 15.0):
+        "the hold starts earlier: the turn into the twist reads still sooner at this rate; measured: hold "
+        "4.2-7.9 reads hold 3.6-7.9",
+    ("fps", "original", "seated_spinal_twist__01", 30.0):
+        "the hold starts earlier: the turn into the twist reads still sooner at this rate; measured: hold "
+        "14.0-17.0 reads hold 12.1-17.0",
+    ("fps", "lite", "bridge__01", 15.0):
+        "lite's bridge holds are mostly missed (1.4 of 7.9 s); which short ones are found depends on the "
+        "sampling; measured: 4 holds (8.6-10.2, 17.0-18.7, 24.1-24.7, 25.8-25.8) against 3 (8.6-10.4, "
+        "24.1-24.7, 25.7-25.8)",
+    ("fps", "lite", "bridge__01", 30.0):
+        "lite's bridge holds are mostly missed (1.4 of 7.9 s); which short ones are found depends on the "
+        "sampling; measured: 2 holds (8.6-10.1, 24.1-24.8) against 3 (8.6-10.4, 24.1-24.7, 25.7-25.8)",
+    ("fps", "lite", "bridge__01", 60.0):
+        "lite's bridge holds are mostly missed (1.4 of 7.9 s); which short ones are found depends on the "
+        "sampling; measured: 1 holds (24.1-25.9) against 3 (8.6-10.4, 24.1-24.7, 25.7-25.8)",
+    ("drop", "lite", "bridge__01", 0.1):
+        "lite's bridge holds are mostly missed (1.4 of 7.9 s); which short ones are found depends on the "
+        "sampling; measured: 2 holds (8.6-10.4, 18.1-18.6) against 3 (8.6-10.4, 24.1-24.7, 25.7-25.8)",
+    ("fps", "lite", "cat_cow__01", 15.0):
+        "a one-frame cow hold on the last frame (6.1 s) is not found; measured: 1 holds (3.0-4.0) against 2 "
+        "(2.9-4.0, 6.1-6.1)",
+    ("fps", "lite", "cat_cow__01", 60.0):
+        "a one-frame cow hold on the last frame (6.1 s) is not found; measured: 1 holds (3.0-4.0) against 2 "
+        "(2.9-4.0, 6.1-6.1)",
+}
+
+
+def _source_fps(name: str) -> float:
+    """The recording's frame rate from its truth file (NaN without ../shared: the tests skip then)."""
+    try:
+        return float(bench.truth_of(SHARED / "landmarks", name)["fps"])
+    except OSError:
+        return float("nan")
+
+
+def cases() -> list:
+    out = []
+    for variant in VARIANTS:
+        for name in RECORDINGS:
+            out.append(("mirror", variant, name, None))
+            out += [("fps", variant, name, fps) for fps in FPS if not abs(fps / _source_fps(name) - 1) <= SAME_RATE]
+            out.append(("drop", variant, name, DROP_FRACTION))
+    return out
+
+
+def _id(case) -> str:
+    check, variant, name, param = case
+    return f"{check}-{variant}-{name}" + ("" if param is None else f"-{param:g}")
+
+
+@lru_cache(maxsize=None)
+def frames_of(variant: str, name: str) -> tuple:
+    return tuple(bench.load(SHARED / "landmarks", variant, name))
+
+
+def holds_of(frames, name: str) -> list[list]:
+    exercise_id = name.split("__")[0]
+    verdicts = bench.run_fixed(list(frames), exercise_id)
+    return bench.detected_holds(verdicts, len(get_exercise(exercise_id).phases) > 1, GRACE_S)
+
+
+@lru_cache(maxsize=None)
+def reference_holds(variant: str, name: str) -> list[list]:
+    return holds_of(frames_of(variant, name), name)
+
+
+def _spans(holds) -> str:
+    return ", ".join(f"{a:.1f}-{b:.1f}" for a, b, *_ in holds) or "none"
+
+
+def hold_differences(ref: list, got: list, tol_s: float, mirrored: bool) -> str:
+    """What differs between two runs' holds ('' when they are the same within tol_s)."""
+    if len(ref) != len(got):
+        return f"{len(got)} holds ({_spans(got)}) against {len(ref)} ({_spans(ref)})"
+    out = []
+    for r, g in zip(ref, got):
+        if r[2] != g[2] or abs(r[0] - g[0]) > tol_s or abs(r[1] - g[1]) > tol_s:
+            out.append(f"{r[2]} {r[0]:.1f}-{r[1]:.1f} reads {g[2]} {g[0]:.1f}-{g[1]:.1f}")
+            continue
+        want = Counter(tf.mirror_side(s) if mirrored else s for s in r[3]).most_common(1)[0][0]
+        side = Counter(g[3]).most_common(1)[0][0]
+        if side != want:
+            out.append(f"hold {r[0]:.1f}-{r[1]:.1f} on side {side}, expected {want}")
+    return "; ".join(out)
+
+
+def failure(case) -> str:
+    check, variant, name, param = case
+    frames = list(frames_of(variant, name))
+    if check == "mirror":
+        got = holds_of(tf.mirror(frames), name)
+    elif check == "fps":
+        got = holds_of(tf.resample(frames, param), name)
+    else:
+        got = holds_of(tf.drop_frames(frames, param, DROP_SEED), name)
+    return hold_differences(reference_holds(variant, name), got, HOLD_TOL_S[check], check == "mirror")
+
+
+@pytest.mark.parametrize("case", cases(), ids=_id)
+def test_the_same_movement_gives_the_same_holds(landmarks_dir, case):
+    why = failure(case)
+    if case in EXCEPTIONS:
+        assert why, f"{_id(case)} passes now: remove it from EXCEPTIONS ({EXCEPTIONS[case]})"
+    else:
+        assert not why, f"{_id(case)}: {why}"
+
+
+def test_every_exception_is_a_case():
+    assert set(EXCEPTIONS) <= set(cases()) and all(EXCEPTIONS.values())
+
+
+def joint_angles(frames) -> np.ndarray:
+    index = [i for i, n in enumerate(bench_measure_names()) if n in JOINTS]
+    return np.array([compute_measures(f.pose, f.others).values[index] for f in frames])
+
+
+@lru_cache(maxsize=1)
+def bench_measure_names() -> tuple[str, ...]:
+    from coach.measure.conventions import MEASURE_NAMES
+
+    return MEASURE_NAMES
+
+
+@pytest.mark.parametrize("variant", VARIANTS)
+@pytest.mark.parametrize("name", RECORDINGS)
+def test_camera_roll_leaves_joint_angles_unchanged(landmarks_dir, variant, name):
+    frames = list(frames_of(variant, name))[::2]
+    ref = joint_angles(frames)
+    for angle in ROLL_DEG:
+        got = joint_angles(tf.roll(frames, angle))
+        assert (np.isnan(got) == np.isnan(ref)).all(), f"roll {angle:+g}: a joint angle appears or vanishes"
+        both = np.isfinite(ref) & np.isfinite(got)
+        worst = float(np.max(np.abs(got[both] - ref[both]), initial=0.0))
+        assert worst <= ANGLE_TOL_DEG, f"roll {angle:+g}: a joint angle moves {worst:.2f} deg"
