@@ -21,7 +21,7 @@ import numpy as np
 import pytest
 from scripted import SETTINGS, Segment, band, exercise, measures, run_script
 
-from coach.engine.core import Coach, EngineSettings, Routine, coach_offline, smooth_offline
+from coach.engine.core import Coach, EngineSettings, coach_offline, smooth_offline
 from coach.engine.verdict import Alert, Event, EventKind, FrameVerdict, HoldState, MeasureVerdict, Status
 from coach.measure.conventions import Reliability
 from coach.measure.motion import NetSpeed
@@ -177,21 +177,6 @@ def test_time_running_backwards_is_taken_as_the_last_time():
     assert verdict.t_s == 1.0
     with pytest.raises(ValueError, match="t_s"):
         coach.update_measures(measures({INC: 40}), math.nan)
-
-
-def test_routine_advances_when_an_exercise_is_complete():
-    routine = Routine([exercise(id="first"), exercise(id="second")], smoothing="none", settings=SETTINGS)
-    events = []
-    for i in range(48):
-        verdict = routine.update_measures(measures({INC: 40}), i / 16)
-        events += [(e.kind.value, e.t_s, verdict.exercise_id) for e in verdict.events]
-    # the second exercise starts on the frame after the first completes, with fresh smoothing
-    assert events == [("exercise_started", 0.0, "first"), ("hold_started", 0.375, "first"),
-                      ("hold_completed", 1.375, "first"), ("rep_completed", 1.375, "first"), ("exercise_completed", 1.375, "first"),
-                      ("exercise_started", 1.4375, "second"), ("hold_started", 1.8125, "second"),
-                      ("hold_completed", 2.8125, "second"), ("rep_completed", 2.8125, "second"),
-                      ("exercise_completed", 2.8125, "second")]
-    assert routine.done and routine.index == 1
 
 
 @pytest.mark.parametrize("bad, message", [

@@ -23,7 +23,7 @@ DEG = np.array([SPEC[n].unit == "deg" for n in MEASURE_NAMES])
 
 
 @dataclass(frozen=True, eq=False)
-class Frame:
+class SmoothedFrame:
     """One frame after smoothing. `measures` are all NaN when nobody is seen."""
 
     t_s: float
@@ -81,7 +81,7 @@ def missing_measures(env: EnvelopeResult) -> tuple[str, ...]:
     return tuple(missing)
 
 
-def rule_input(exercise: Exercise, frame: Frame, env: EnvelopeResult, near_end: np.ndarray,
+def rule_input(exercise: Exercise, frame: SmoothedFrame, env: EnvelopeResult, near_end: np.ndarray,
                reversals: int) -> RuleInput:
     m = frame.measures
     missing = missing_measures(env) if frame.seen else ()
@@ -94,7 +94,7 @@ def rule_input(exercise: Exercise, frame: Frame, env: EnvelopeResult, near_end: 
                      estimates=estimates)
 
 
-def measure_verdicts(frame: Frame, env: EnvelopeResult) -> tuple[MeasureVerdict, ...]:
+def measure_verdicts(frame: SmoothedFrame, env: EnvelopeResult) -> tuple[MeasureVerdict, ...]:
     checks = {c.measure: c for c in env.checks}
     out = []
     values, speeds = frame.measures.values.tolist(), frame.speed.tolist()  # plain floats: cheap records
@@ -119,7 +119,7 @@ class HoldView:
     progress: float
 
 
-def build_verdict(exercise: Exercise, progress, hold: HoldView, frame: Frame, env: EnvelopeResult,
+def build_verdict(exercise: Exercise, progress, hold: HoldView, frame: SmoothedFrame, env: EnvelopeResult,
                   alerts: tuple[Alert, ...], events: list[Event], inside: bool | None) -> FrameVerdict:
     """The frozen record for one frame (validated by `FrameVerdict` itself)."""
     status = progress.status

@@ -1,4 +1,4 @@
-"""Video files out: `VideoSink` writes RGB frames to an MP4, atomically; `VideoInfo` describes a video.
+"""Video files out: `VideoSink` writes RGB frames to an MP4, atomically.
 
     with VideoSink("out/annotated.mp4", fps=info.fps, size_px=(w, h)) as sink:
         for rgb in frames:
@@ -20,44 +20,16 @@ import errno
 import math
 import os
 import tempfile
-from dataclasses import dataclass
 from pathlib import Path
 
 import cv2
 import numpy as np
 
-from coach.errors import InputError, OutputError
+from coach.errors import OutputError
 from coach.io import faults
 from coach.io.atomic import publish
 
 FOURCC = "mp4v"
-
-
-@dataclass(frozen=True)
-class VideoInfo:
-    """A video's frame rate (float), size and frame count (None when the container does not say)."""
-
-    fps: float
-    width_px: int
-    height_px: int
-    frame_count: int | None = None
-
-    @property
-    def size_px(self) -> tuple[int, int]:
-        return self.width_px, self.height_px
-
-    @classmethod
-    def from_path(cls, path: str | os.PathLike) -> VideoInfo:
-        """Read the container's header; `InputError` when the file cannot be opened as a video."""
-        cap = cv2.VideoCapture(str(path))
-        try:
-            if not cap.isOpened():
-                raise InputError(f"{path}: cannot be opened as a video")
-            count = int(cap.get(cv2.CAP_PROP_FRAME_COUNT))
-            return cls(float(cap.get(cv2.CAP_PROP_FPS)), int(cap.get(cv2.CAP_PROP_FRAME_WIDTH)),
-                       int(cap.get(cv2.CAP_PROP_FRAME_HEIGHT)), count if count > 0 else None)
-        finally:
-            cap.release()
 
 
 def _check_args(fps: float, size_px: tuple[int, int]) -> tuple[float, tuple[int, int]]:
