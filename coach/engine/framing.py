@@ -14,20 +14,21 @@ from dataclasses import dataclass
 
 from coach.engine.envelope import NOT_SEEN, in_envelope
 from coach.engine.exercises import Exercise
-from coach.measure.conventions import SPEC, View
+from coach.engine.safety import MIN_BODY_SIZE, VIEW_ADVICE, view_advice
+from coach.measure.conventions import SPEC
 from coach.measure.measures import compute_measures
 from coach.measure.motion import presence
 from coach.pose.core import Pose
 
+__all__ = ["COME_CLOSER", "FRAMING_HOLD_S", "STEP_BACK", "STEP_INTO_VIEW", "VIEW_ADVICE", "Framing", "FramingGate",
+           "check_framing"]
+
 MAX_OUT_OF_FRAME = 0.1   # more than this share of landmarks predicted outside the frame: step back
-MIN_BODY_SIZE = 0.25     # the body spans less than this share of the frame: come closer
 FRAMING_HOLD_S = 1.0
 
 STEP_INTO_VIEW = "Step into view of the camera"
 STEP_BACK = "Step back until your whole body is visible"
 COME_CLOSER = "Come closer to the camera"
-VIEW_ADVICE = {View.SIDE: "Turn side-on to the camera", View.FRONT: "Face the camera",
-               View.BACK: "Turn your back to the camera", View.OBLIQUE: "Turn half-way toward the camera"}
 
 
 @dataclass(frozen=True)
@@ -69,7 +70,7 @@ def check_framing(exercise: Exercise, pose: Pose, others: tuple[Pose, ...] = ())
     if math.isfinite(body_size) and body_size < MIN_BODY_SIZE:
         return Framing(False, COME_CLOSER)
     if measures.view not in exercise.view:
-        return Framing(False, VIEW_ADVICE.get(exercise.view[0], "Turn to the camera"))
+        return Framing(False, view_advice(exercise.view[0]))
     return Framing(True)
 
 
