@@ -13,7 +13,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from coach.engine.envelope import NOT_SEEN, in_envelope
+from coach.engine.envelope import in_envelope, unseen_measures
 from coach.engine.exercises import Exercise
 from coach.engine.safety import (
     FRAMING_RULE_IDS,
@@ -26,7 +26,6 @@ from coach.engine.safety import (
     rule_by_id,
     view_advice,
 )
-from coach.measure.conventions import SPEC
 from coach.measure.measures import Measures, compute_measures
 from coach.measure.motion import presence
 from coach.pose.core import Pose
@@ -53,22 +52,12 @@ class Framing:
     missing: tuple[str, ...] = ()   # measures that cannot be read (landmarks not seen)
 
 
-def _unseen(exercise: Exercise, measures, side: str | None) -> tuple[str, ...]:
-    """The envelope needs not read from this pose: a measure that cannot be read, except that a
-    per-side joint angle is needed once (the far hip of a person side-on is hidden, the near one will do)."""
-    read: dict[str, bool] = {}
-    for i in range(len(exercise.phases)):
-        for c in in_envelope(exercise, measures, i, side).checks:
-            spec = SPEC.get(c.measure)
-            need = f"{spec.base} angle" if spec is not None and spec.paired else c.measure
-            read[need] = read.get(need, False) or c.reason != NOT_SEEN
-    return tuple(need for need, ok in read.items() if not ok)
-
-
-def _missing(exercise: Exercise, measures) -> tuple[str, ...]:
-    """What the envelopes need and the pose does not show, for the side that misses least."""
+def _missing(exercise: Exercise, measures: Measures) -> tuple[str, ...]:
+    """What the envelopes of all phases need and the pose does not show (`unseen_measures`), for
+    the side that misses least."""
     sides = ("left", "right") if exercise.sides == "left_right" else (None,)
-    return min((_unseen(exercise, measures, side) for side in sides), key=len)
+    return min((unseen_measures(c for i in range(len(exercise.phases))
+                                for c in in_envelope(exercise, measures, i, side).checks) for side in sides), key=len)
 
 
 def check_framing(exercise: Exercise, pose: Pose, others: tuple[Pose, ...] = (),
