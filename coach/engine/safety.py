@@ -212,7 +212,9 @@ C, S = Severity.CAUTION, Severity.STOP
 
 # The framing limits: the one set, read by the alerts below during an exercise and by the framing
 # step of `coach live` before it (`coach.engine.framing`, which reads these same rules).
-MIN_BODY_SIZE = 0.25     # the body spans less than this share of the frame: come closer
+# The body spans less than this share of the frame: come closer. At 640x480 a quarter is under 160 px
+# for the whole body, a forearm about 25 px, where a landmark's few pixels of jitter are degrees of angle.
+MIN_BODY_SIZE = 0.25
 # More than this share of the 33 landmarks predicted outside the frame: step back. 0.2 is 6.6 of them:
 # both feet (ankle, heel and toe, 3 landmarks each: 6/33 = 0.18) may be cut off by the frame's edge -
 # floor stretches filmed side-on often reach it, no back stretch is judged on the feet, and a joint a
