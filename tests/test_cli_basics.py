@@ -11,6 +11,7 @@ from pathlib import Path
 import pytest
 
 import coach
+from coach.cli import options
 
 HELP_BUDGET_S = 0.3      # CPU seconds the command may cost (what it does, whatever the machine's load)
 WALL_GUARD_S = 1.0       # wall-clock guard against a hang or a heavy import on a busy machine
@@ -65,7 +66,7 @@ def test_record_help_lists_its_options_and_example():
     done = subprocess.run([sys.executable, "-m", "coach", "record", "--help"], capture_output=True, text=True,
                           timeout=30, env={**os.environ, "COLUMNS": "200"})
     assert done.returncode == 0, done.stderr
-    for option in ("--output", "--model", "--num-poses", "--quiet", "lite|full|heavy|PATH"):
+    for option in ("--out", "--model", "--num-poses", "--quiet", "lite|full|heavy|PATH"):
         assert option in done.stdout
     assert "coach record stretch.mp4 -o stretch.jsonl.gz" in done.stdout
 
@@ -107,3 +108,62 @@ def test_the_num_poses_option_default_is_the_detectors():
     add_num_poses(parser)
     assert parser.parse_args([]).num_poses == DEFAULT_NUM_POSES
     assert f"(default {DEFAULT_NUM_POSES})" in parser.format_help()
+
+
+# --- the common options: one definition (coach/cli/options.py), the same on every command ----------
+
+def _commands() -> dict:
+    from coach.cli import build_parser
+
+    return {name.removeprefix("coach "): parser for name, parser in _every_parser(build_parser())}
+
+
+def _option(parser, flag: str):
+    return next((a for a in parser._actions if flag in a.option_strings), None)
+
+
+# (flag, every option string, the text its help holds, the commands that take it)
+COMMON = [
+    ("--model", ["--model"], "MODEL_HELP", ("record", "analyze", "live", "teach", "compare")),
+    ("--exercises", ["--exercises"], None, ("analyze", "live", "exercises list", "exercises show")),
+    ("-q", ["-q", "--quiet"], "QUIET_HELP", ("demo", "record", "analyze", "live", "teach", "compare")),
+    ("--out DIR", ["-o", "--out"], "OUT_FOLDER_HELP", ("demo", "analyze", "live", "compare")),
+    ("--out FILE", ["-o", "--out"], "OUT_FILE_HELP", ("record", "teach")),
+    ("--num-poses", ["--num-poses"], None, ("record", "analyze")),
+    ("--no-history", ["--no-history"], None, ("analyze", "live", "compare")),
+    ("--db", ["--db"], None, ("analyze", "live", "compare", "history")),
+    ("--mine", ["--mine"], None, ("analyze", "compare")),
+    ("--verbose", ["--verbose"], None, ("record", "analyze", "live", "teach", "compare")),
+]
+
+
+@pytest.mark.parametrize("flag, strings, shared, commands", COMMON, ids=[row[0] for row in COMMON])
+def test_a_common_option_is_the_same_on_every_command_that_takes_it(flag, strings, shared, commands):
+    parsers = _commands()
+    found = {name: _option(parsers[name], strings[-1]) for name in commands}
+    assert [name for name, action in found.items() if action is None] == [], f"{flag}: missing on these commands"
+    first = found[commands[0]]
+    for name, action in found.items():
+        assert action.option_strings == strings and action.dest == first.dest, (flag, name, action.option_strings)
+        assert action.metavar == first.metavar and type(action) is type(first), (flag, name)
+        if shared is None:
+            assert action.help == first.help, (flag, name, action.help)
+        else:
+            assert getattr(options, shared) in action.help, (flag, name, action.help)
+    takers = {name for name, parser in parsers.items() if (a := _option(parser, strings[-1])) is not None
+              and a.metavar == first.metavar}
+    assert takers == set(commands), f"{flag}: the table misses a command that takes it"
+
+
+@pytest.mark.parametrize("argv, dest", [
+    (["record", "0", "--output", "x.jsonl"], "out"),
+    (["teach", "demo.mp4", "--id", "a", "--output", "a.toml"], "out"),
+    (["live", "--exercise", "bridge", "--output", "folder"], "out"),
+    (["live", "-e", "bridge", "-o", "folder"], "out"),
+], ids=["record --output", "teach --output", "live --output", "live -e -o"])
+def test_the_old_spellings_still_work(argv, dest):
+    from coach.cli import build_parser
+
+    args = build_parser().parse_args(argv)
+    assert getattr(args, dest) == argv[-1]
+    assert "--output" not in build_parser().format_help()

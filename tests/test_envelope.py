@@ -6,11 +6,14 @@ import math
 
 import numpy as np
 import pytest
+from scripted import SETTINGS, band, exercise
 
+from coach.engine.core import Coach
 from coach.engine.envelope import (
     LOW_RELIABILITY,
     NOT_SEEN,
     SIDE_UNKNOWN,
+    BandCheck,
     detect_side,
     in_envelope,
     judge_band,
@@ -18,6 +21,7 @@ from coach.engine.envelope import (
     side_words,
     toward_side,
     twist_limit,
+    unseen_measures,
 )
 from coach.engine.exercises import Band, get_exercise
 from coach.measure.conventions import MEASURE_NAMES, SPEC, Posture, Reliability, View
@@ -189,3 +193,38 @@ def test_twist_limit_is_stricter_only_when_bent_forward_upright():
     assert twist_limit(ex, make(posture=Posture.SEATED, trunk_inclination_deg=10.0)) == 45.0
     assert twist_limit(ex, make(posture=Posture.SEATED, trunk_inclination_deg=50.0)) == 30.0
     assert twist_limit(ex, make(posture=Posture.SUPINE, trunk_inclination_deg=90.0)) == 45.0
+
+
+# --- the one missing-measure rule (the framing step and the landmarks_missing alert) --------------
+
+def _check(measure: str, reason: str = "") -> BandCheck:
+    inside = None if reason else True
+    return BandCheck(measure, measure, math.nan if reason == NOT_SEEN else 1.0, Reliability.HIGH, inside, 0.0,
+                     reason=reason)
+
+
+@pytest.mark.parametrize("checks, missing", [
+    ([_check("hip_left_deg"), _check("hip_right_deg", NOT_SEEN)], ()),
+    ([_check("hip_left_deg", LOW_RELIABILITY), _check("hip_right_deg", NOT_SEEN)], ()),
+    ([_check("hip_left_deg", NOT_SEEN), _check("hip_right_deg", NOT_SEEN)], ("hip_left_deg", "hip_right_deg")),
+    ([_check("hip_left_deg", NOT_SEEN), _check("knee_right_deg")], ("hip_left_deg",)),
+    ([_check("trunk_inclination_deg", NOT_SEEN), _check("trunk_inclination_deg", NOT_SEEN)],
+     ("trunk_inclination_deg",)),
+    ([_check("hip_{side}_deg", SIDE_UNKNOWN)], ()),
+], ids=["near hip judged", "near hip read at low reliability", "neither hip", "a knee is not a hip",
+        "each measure once", "side unknown is not unseen"])
+def test_a_hidden_joint_is_missing_unless_its_twin_is_seen(checks, missing):
+    assert unseen_measures(checks) == missing
+
+
+def test_a_low_reliability_near_hip_stands_in_for_the_hidden_far_one_in_the_alerts_too():
+    """Before, the alert wanted the twin judged (not merely seen) and the framing step only seen: the
+    hidden far hip raised 'I can't see what this stretch needs' while the near one was in view."""
+    ex = exercise(phases=[{"name": "hold", "hold_s": 1.0, "envelope": {
+        "hip_left_deg": band(100, 140, min_reliability="medium"),
+        "hip_right_deg": band(100, 140, min_reliability="medium")}}])
+    near_only = Measures(np.array([120.0 if n == "hip_left_deg" else math.nan for n in MEASURE_NAMES]),
+                         (Reliability.LOW,) * len(MEASURE_NAMES), View.SIDE, Posture.SEATED)
+    coach = Coach(ex, smoothing="none", settings=SETTINGS)
+    alerts = {a.rule_id for t in np.arange(0.0, 3.0, 1 / 16) for a in coach.update_measures(near_only, float(t)).alerts}
+    assert "landmarks_missing" not in alerts

@@ -8,6 +8,7 @@ import dataclasses
 import numpy as np
 import pytest
 
+from coach.engine.core import Coach
 from coach.engine.exercises import get_exercise
 from coach.engine.framing import (
     COME_CLOSER,
@@ -18,7 +19,10 @@ from coach.engine.framing import (
     check_framing,
 )
 from coach.measure.conventions import View
+from coach.measure.motion import presence
 from coach.pose.core import Pose
+from coach.pose.landmarks import NUM_LANDMARKS
+from coach.pose.landmarks import Landmark as L
 from coach.pose.recording import Recording
 
 PRONE = "prone_extension__01.jsonl.gz"   # side-on for its first 9 s, then filmed from the front (INDEX.md)
@@ -70,3 +74,34 @@ def test_the_gate_waits_for_an_unbroken_second_of_good_framing(prone):
     assert gate.passed
     with pytest.raises(ValueError, match="hold_s"):
         FramingGate(exercise, hold_s=-1)
+
+
+FEET = (L.LEFT_ANKLE, L.RIGHT_ANKLE, L.LEFT_HEEL, L.RIGHT_HEEL, L.LEFT_FOOT_INDEX, L.RIGHT_FOOT_INDEX)
+
+
+def _cut_off(pose: Pose, landmarks) -> Pose:
+    """The same pose with `landmarks` predicted below the frame's bottom edge (the picture cut there)."""
+    xy = pose.xy.copy()
+    xy[list(landmarks), 1] = 1.3
+    return dataclasses.replace(pose, xy=xy)
+
+
+def _too_close_raised(exercise, pose: Pose) -> bool:
+    coach = Coach(exercise, smoothing="none")
+    return any(a.rule_id == "too_close" for t in np.arange(0.0, 3.0, 1 / 16) for a in coach.update(pose, float(t)).alerts)
+
+
+@pytest.mark.parametrize("cut, ready, alert", [
+    ((), True, False),
+    (FEET, True, False),                     # 6 of 33 landmarks out: the feet may leave the frame
+    (FEET + (L.LEFT_KNEE,), False, True),    # 7 of 33: a knee too - step back, before and during
+], ids=["whole body", "feet cut off", "feet and a knee cut off"])
+def test_the_framing_step_and_the_alerts_share_one_out_of_frame_limit(prone, cut, ready, alert):
+    """One limit (safety.MAX_OUT_OF_FRAME): before, the framing step asked to step back at 0.1 of the
+    landmarks out of frame and the too_close alert only at 0.25."""
+    exercise = get_exercise("prone_extension")
+    pose = _cut_off(_at(prone, 3.0).pose, cut)
+    assert presence(pose)[1][1] == pytest.approx(len(cut) / NUM_LANDMARKS)
+    framing = check_framing(exercise, pose)
+    assert (framing.ready, framing.message) == (ready, "" if ready else STEP_BACK)
+    assert _too_close_raised(exercise, pose) is alert

@@ -14,6 +14,7 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+from videos import video_header
 
 from coach.engine.exercises import get_exercise
 from coach.engine.routine import Routine, RoutineError, apply_overrides, load_routine
@@ -238,9 +239,7 @@ def test_video_from_photos_with_the_lite_model_records_and_saves_video(photos_di
     assert len(frames) == data["frames"] and all(not f.pose.is_empty for f in frames)
     assert data["input"]["model"] == lite_model_path.name, "the session names the model it was coached with"
     assert Recording(out / "landmarks.jsonl.gz").info.model == lite_model_path.name
-    from coach.io.video import video_info
-
-    info = video_info(out / "annotated.mp4")
+    info = video_header(out / "annotated.mp4")
     assert info.size_px == (640, 480) and info.frame_count >= len(frames)
     assert json.loads((out / "screening.json").read_text())["source"] == "scripted"
     assert "Knee-to-chest" in capsys.readouterr().out

@@ -34,11 +34,11 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "bench"))
 
 import bench_accuracy as bench  # noqa: E402
 import transforms as tf  # noqa: E402
+from conftest import SHARED  # noqa: E402
 
 from coach.engine.core import EngineSettings  # noqa: E402
 from coach.engine.exercises import get_exercise  # noqa: E402
 from coach.measure.measures import compute_measures  # noqa: E402
-from conftest import SHARED  # noqa: E402
 
 RECORDINGS = ("bridge__01", "cat_cow__01", "childs_pose__01", "neck_side_bend__01", "prone_extension__01",
               "seated_spinal_twist__01", "supine_twist__01")

@@ -17,6 +17,7 @@ import cv2
 import pytest
 from test_sources import write_test_video
 
+from coach import samples_dir
 from coach.io.sources import read_image
 from coach.pose.native_log import ENV_DEBUG, ENV_NATIVE_LOG, NativeLogWindow
 
@@ -82,6 +83,17 @@ def test_a_quiet_photo_analysis_prints_nothing_on_stderr(photos_dir, tmp_path, m
     assert done.returncode == 0, done.stderr
     assert done.stderr == ""
     assert list((tmp_path / "out").rglob("session.json"))
+
+
+def test_a_quiet_live_session_prints_nothing(tmp_path):
+    """`coach live -q` (a recording: no model): no summary, nothing on stderr; the results are written."""
+    sample = samples_dir() / "seated_spinal_twist.jsonl.gz"
+    done = run_coach("live", "--exercise", "seated_spinal_twist", "--source", sample, "--no-window", "--answers", "no",
+                     "--mute", "--no-history", "-q", "-o", tmp_path / "live",
+                     env={"XDG_STATE_HOME": str(tmp_path / "state"), "XDG_DATA_HOME": str(tmp_path / "data")})
+    assert done.returncode == 0, done.stderr
+    assert (done.stdout, done.stderr) == ("", "")
+    assert (tmp_path / "live" / "session.json").exists()
 
 
 @pytest.mark.model

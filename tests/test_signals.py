@@ -22,9 +22,9 @@ from pathlib import Path
 import cv2
 import pytest
 from test_sources import write_test_video
+from videos import video_header
 
 from coach.io.sources import read_image
-from coach.io.video import video_info
 from coach.pose.recording import Recording
 
 PERSON = "neck_side_bend__Side_Neck_Stretch__0.jpg"   # one person standing, facing the camera
@@ -129,7 +129,7 @@ def _check_analysis(folder: Path, video: bool) -> None:
     assert len(list(Recording(folder / "landmarks.jsonl.gz").frames())) >= session["frames"]
     assert "Partial report" in (folder / "report.html").read_text()
     if video:
-        assert video_info(folder / "annotated.mp4").frame_count == session["frames"]
+        assert video_header(folder / "annotated.mp4").frame_count == session["frames"]
 
 
 @pytest.mark.model

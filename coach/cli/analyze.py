@@ -17,7 +17,15 @@ import contextlib
 import sys
 from collections.abc import Iterator
 
-from coach.cli.options import add_exercises, add_history, add_mine, add_model, add_num_poses
+from coach.cli.options import (
+    add_exercises,
+    add_history,
+    add_mine,
+    add_model,
+    add_num_poses,
+    add_out_folder,
+    add_quiet,
+)
 
 HELP = "analyse videos, images or recordings: annotated video, CSV, landmarks, session.json, report.html"
 EXAMPLE = "coach analyze stretch.mp4 --exercise bridge --out results/"
@@ -31,14 +39,13 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("-e", "--exercise", default="auto", metavar="ID|auto",
                         help="the exercise shown (see `coach exercises list`), or auto to find it, segment by "
                              "segment (default auto)")
-    parser.add_argument("-o", "--out", default=DEFAULT_OUT, metavar="DIR",
-                        help=f"where the result folders go, one per input (default ./{DEFAULT_OUT})")
+    add_out_folder(parser, f"one result folder per input goes in it; default ./{DEFAULT_OUT}", default=DEFAULT_OUT)
     add_model(parser)
     parser.add_argument("--no-video", dest="video", action="store_false",
                         help="skip annotated.mp4 (the slowest output to write)")
     add_num_poses(parser)
     add_exercises(parser)
-    parser.add_argument("-q", "--quiet", action="store_true", help="no progress bar and no summary table")
+    add_quiet(parser)
     add_history(parser)
     add_mine(parser)
 

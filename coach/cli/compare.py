@@ -21,7 +21,7 @@ import argparse
 import sys
 from pathlib import Path
 
-from coach.cli.options import add_history, add_mine, add_model
+from coach.cli.options import add_history, add_mine, add_model, add_out_folder, add_quiet
 
 HELP = "compare a patient with a demonstration: aligned deviations, ghost video, report"
 EXAMPLE = "coach compare patient.mp4 --reference physio_bridge.mp4 -o coach-out/anna"
@@ -31,13 +31,12 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("patient", metavar="PATIENT", help="the patient's video or .jsonl[.gz] landmark recording")
     parser.add_argument("--reference", required=True, metavar="DEMO",
                         help="the demonstration: a video or .jsonl[.gz] landmark recording")
-    parser.add_argument("-o", "--out", default=None, metavar="DIR",
-                        help="the results folder (default ./coach-out/PATIENT-vs-DEMO.coach)")
+    add_out_folder(parser, "the result folder itself; default ./coach-out/PATIENT-vs-DEMO.coach")
     add_model(parser)
     parser.add_argument("--no-video", dest="video", action="store_false", help="skip compare.mp4")
     add_history(parser)
     add_mine(parser)
-    parser.add_argument("-q", "--quiet", action="store_true", help="no progress and no summary")
+    add_quiet(parser)
 
 
 def summary_lines(data: dict, out: Path) -> list[str]:

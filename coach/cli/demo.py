@@ -11,15 +11,16 @@ from __future__ import annotations
 import argparse
 import sys
 
+from coach.cli.options import add_out_folder, add_quiet
+
 HELP = "analyse the bundled sample recordings into ./coach-demo/ and print where the reports are"
 EXAMPLE = "coach demo"
 DEFAULT_OUT = "coach-demo"
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument("-o", "--out", default=DEFAULT_OUT, metavar="DIR",
-                        help=f"where the result folders go (default ./{DEFAULT_OUT})")
-    parser.add_argument("-q", "--quiet", action="store_true", help="no progress bar and no summary table")
+    add_out_folder(parser, f"one result folder per sample goes in it; default ./{DEFAULT_OUT}", default=DEFAULT_OUT)
+    add_quiet(parser)
 
 
 def samples() -> list[tuple[str, str]]:

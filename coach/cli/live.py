@@ -20,7 +20,7 @@ import sys
 import time
 from pathlib import Path
 
-from coach.cli.options import add_exercises, add_history, add_model
+from coach.cli.options import add_exercises, add_history, add_model, add_out_folder, add_quiet
 
 HELP = "coach a stretch live from a camera (or a video paced like one), with red-flag screening first"
 EXAMPLE = ("coach live --exercise childs_pose --camera 0    (no camera: --source clip.mp4 --realtime --no-window)\n"
@@ -42,7 +42,7 @@ def _scale(text: str) -> float:
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
     what = parser.add_mutually_exclusive_group()   # one of them or --reference: checked in `run`
-    what.add_argument("--exercise", metavar="ID", help="the exercise to coach (see `coach exercises list`)")
+    what.add_argument("-e", "--exercise", metavar="ID", help="the exercise to coach (see `coach exercises list`)")
     what.add_argument("--routine", metavar="FILE", help="a routine file: exercises in order (exercises/routines/)")
     parser.add_argument("--reference", metavar="DEMO",
                         help="a demonstration (video or .jsonl[.gz] recording) to follow: ghost and match score; "
@@ -54,8 +54,8 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--no-window", action="store_true", help="run headless: draw but show nothing, read no keys")
     add_model(parser, default="lite: real time")
     add_exercises(parser)
-    parser.add_argument("-o", "--output", metavar="DIR",
-                        help="summary folder (default coach-out/live-DATE-TIME.coach; an existing one must be a coach result)")
+    add_out_folder(parser, "the result folder itself; default ./coach-out/live-DATE-TIME.coach; an existing one "
+                           "must be a coach result", old_spelling=True)
     parser.add_argument("--record", action="store_true", help="also save the landmarks (landmarks.jsonl.gz)")
     parser.add_argument("--save-video", action="store_true", help="also save the annotated video (annotated.mp4)")
     parser.add_argument("--present", action="store_true", help="presentation mode: larger text, envelope numbers")
@@ -69,6 +69,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--answers", choices=["no"], default=None,
                         help="scripted runs: state that no red-flag question applies (recorded as answers)")
     parser.add_argument("--rescreen", action="store_true", help="ask the red-flag questions again today")
+    add_quiet(parser)
     add_history(parser)
     parser.epilog = (parser.epilog or "") + "\n\n" + KEY_LINES
 
@@ -97,7 +98,8 @@ def _plan(args):
     from coach.physio.demonstration import load_poses
     from coach.physio.live_follow import FollowAlong, Reference
 
-    demo = load_poses(args.reference, args.model, what="reading the demonstration", wrap=progress_bar(False))
+    demo = load_poses(args.reference, args.model, quiet=args.quiet, what="reading the demonstration",
+                      wrap=progress_bar(args.quiet))
     name = Path(demo.name).name
     if args.exercise:
         exercise = _routine(args).exercises[0]
@@ -167,14 +169,15 @@ def _detector(feed, args):
 
     if feed.info.kind == "recording":
         return None
-    return PoseDetector(resolve_model(args.model, kind="camera"), "video", num_poses=DEFAULT_NUM_POSES)
+    return PoseDetector(resolve_model(args.model, kind="camera", progress=not args.quiet), "video",
+                        num_poses=DEFAULT_NUM_POSES)
 
 
 def _options(args, feed, screening_json: str):
     from coach.session.live import LiveOptions
     from coach.session.session_files import result_name
 
-    out = Path(args.output) if args.output else Path("coach-out") / result_name(time.strftime("live-%Y%m%d-%H%M%S"))
+    out = Path(args.out) if args.out else Path("coach-out") / result_name(time.strftime("live-%Y%m%d-%H%M%S"))
     mirror = feed.info.live if args.mirror is None else args.mirror
     return LiveOptions(out, mirror=mirror, present=args.present, plot=args.plot, text_scale=args.text_scale,
                        realtime=args.realtime, save_video=args.save_video, record=args.record,
@@ -210,7 +213,8 @@ def _coach(args, routine, follow, display) -> int:
         if detector is not None:
             detector.close()
     lines = summary_lines(result)
-    print("\n".join(lines))
+    if not args.quiet:
+        print("\n".join(lines))
     warnings = record_history(result, args)
     for warning in warnings:
         print(f"coach: warning: {warning}", file=sys.stderr)

@@ -1,10 +1,20 @@
-"""Options shared by several commands, defined once so their names, defaults and help agree."""
+"""Options shared by several commands, defined once so their names, defaults and help agree.
+
+Every command that takes one of these takes it from here (`tests/test_cli_basics.py` checks it):
+`--model`, `--num-poses`, `--exercises`, `-q/--quiet`, `-o/--out`, `--no-history` / `--db`, `--mine`
+(and `--verbose`, added by `coach.cli` to the commands that run MediaPipe). Where the default differs
+by command (the model, the output), the help says the same and then names the command's default.
+"""
 
 from __future__ import annotations
 
 import argparse
 
 MODEL_METAVAR = "lite|full|heavy|PATH"
+MODEL_HELP = "model variant or .task bundle"
+QUIET_HELP = "no progress and no summary: a run that goes well prints nothing on stderr"
+OUT_FOLDER_HELP = "the output folder"
+OUT_FILE_HELP = "one file, where analyze, compare, demo and live write a folder"
 
 
 def positive_int(text: str) -> int:
@@ -18,8 +28,32 @@ def positive_int(text: str) -> int:
 
 
 def add_model(parser: argparse.ArgumentParser, default: str = "full; recordings need none") -> None:
-    parser.add_argument("--model", default=None, metavar=MODEL_METAVAR,
-                        help=f"model variant or .task bundle (default {default})")
+    parser.add_argument("--model", default=None, metavar=MODEL_METAVAR, help=f"{MODEL_HELP} (default {default})")
+
+
+def add_quiet(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("-q", "--quiet", action="store_true", help=QUIET_HELP)
+
+
+def _out(parser: argparse.ArgumentParser, metavar: str, help_text: str, *, default: str | None = None,
+         required: bool = False, old_spelling: bool = False) -> None:
+    """-o/--out; with `old_spelling`, `--output` (what record, teach and live had) is still accepted
+    for the scripts that use it, but no longer shown."""
+    target = parser.add_mutually_exclusive_group(required=required) if old_spelling else parser
+    target.add_argument("-o", "--out", default=default, metavar=metavar, help=help_text)
+    if old_spelling:
+        target.add_argument("--output", dest="out", metavar=metavar, default=argparse.SUPPRESS, help=argparse.SUPPRESS)
+
+
+def add_out_folder(parser: argparse.ArgumentParser, detail: str, *, default: str | None = None,
+                   old_spelling: bool = False) -> None:
+    """-o/--out DIR: the folder a command writes its results in; `detail` says what goes there and the default."""
+    _out(parser, "DIR", f"{OUT_FOLDER_HELP} ({detail})", default=default, old_spelling=old_spelling)
+
+
+def add_out_file(parser: argparse.ArgumentParser, detail: str, *, required: bool = False) -> None:
+    """-o/--out FILE: the one file a command writes (record, teach)."""
+    _out(parser, "FILE", f"{detail} ({OUT_FILE_HELP})", required=required, old_spelling=True)
 
 
 def add_num_poses(parser: argparse.ArgumentParser) -> None:

@@ -17,7 +17,7 @@ import sys
 from collections.abc import Callable, Iterator
 from pathlib import Path
 
-from coach.cli.options import add_model, add_num_poses
+from coach.cli.options import add_model, add_num_poses, add_out_file, add_quiet
 from coach.errors import OutputError
 
 HELP = "record pose landmarks from a camera, video, image, folder or recording to a .jsonl[.gz] file"
@@ -37,14 +37,13 @@ def _positive_fps(text: str) -> float:
 def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("source", metavar="SOURCE",
                         help="camera index (0, 1, ...), video, image, folder of images, or .jsonl[.gz] recording")
-    parser.add_argument("-o", "--output", required=True, metavar="OUT",
-                        help="the recording to write: OUT.jsonl, or OUT.jsonl.gz to compress it")
+    add_out_file(parser, "the recording to write: FILE.jsonl, or FILE.jsonl.gz to compress it", required=True)
     add_model(parser, default="full for files, lite for a camera")
     add_num_poses(parser)
     parser.add_argument("--fps", type=_positive_fps, default=None,
                         help="frame rate given to images and folders of images (default 1.0)")
     parser.add_argument("--label", default=None, help="the stretch shown, stored in the header (free text)")
-    parser.add_argument("-q", "--quiet", action="store_true", help="no progress bar or summary on stderr")
+    add_quiet(parser)
 
 
 # A recording's header line is about 1 KB; this much of the file is read to recognise one.
@@ -130,7 +129,7 @@ def run(args: argparse.Namespace) -> int:
     from coach.pose.recording import RecordingInfo
     from coach.session.feed import open_feed
 
-    output = Path(args.output)
+    output = Path(args.out)
     _check_output(output, args.source)
     with open_feed(args.source, model=args.model, num_poses=args.num_poses, fps=args.fps,
                     download_progress=not args.quiet) as stream:

@@ -14,7 +14,7 @@ import re
 import sys
 from pathlib import Path
 
-from coach.cli.options import add_model
+from coach.cli.options import add_model, add_out_file, add_quiet
 from coach.errors import ExerciseError, OutputError
 
 HELP = "learn an exercise from a demonstration (video, recording or camera) and write its exercise file"
@@ -27,14 +27,13 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--id", required=True, dest="exercise_id",
                         help="the new exercise's id: lower_snake_case (also the file name)")
     parser.add_argument("--name", default=None, help="the exercise's name as shown to the patient (default from the id)")
-    parser.add_argument("-o", "--output", default=None, metavar="FILE",
-                        help="the exercise file to write (default ./ID.toml; put it in a $COACH_EXERCISES folder)")
+    add_out_file(parser, "the exercise file to write, default ./ID.toml - put it in a $COACH_EXERCISES folder")
     parser.add_argument("--force", action="store_true", help="replace FILE if it exists (only an exercise file)")
     parser.add_argument("--rest", choices=("auto", "none"), default="auto",
                         help="auto: the position the demonstration starts in is rest when it later holds another; "
                              "none: every still position is a hold (default auto)")
     add_model(parser)
-    parser.add_argument("-q", "--quiet", action="store_true", help="no progress and no summary")
+    add_quiet(parser)
 
 
 def progress_bar(quiet: bool):
@@ -69,7 +68,7 @@ def _output(args: argparse.Namespace) -> Path:
         if found := control_character(args.name):
             raise ExerciseError(f"--name {printable(args.name)!r}: holds the control character {found}; "
                                 "an exercise's name is plain text on one line")
-    path = Path(args.output) if args.output else Path(f"{args.exercise_id}.toml")
+    path = Path(args.out) if args.out else Path(f"{args.exercise_id}.toml")
     if path.suffix.lower() != ".toml":
         raise OutputError(f"{path}: an exercise file's name must end in .toml")
     if (path.exists() or path.is_symlink()) and not args.force:

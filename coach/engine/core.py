@@ -4,8 +4,6 @@
     for frame in stream:
         verdict = coach.update(frame.pose, frame.t_s, others=frame.others)
 
-    routine = Routine([ex1, ex2])                 # a sequence: moves on when an exercise is complete
-
 Every command drives it through the one session loop, `coach.session.loop.run_session`.
 
 Each `update` takes the pose and its time (never a clock: the same input gives the same output) and
@@ -31,15 +29,24 @@ from coach.engine.alerts import AlertBoard, StopRule
 from coach.engine.envelope import EnvelopeResult, detect_side, in_envelope
 from coach.engine.exercises import Exercise, reliability_at_least
 from coach.engine.holds import EPS_S, Change, HoldTracker, StillTracker
-from coach.engine.progress import Progress
-from coach.engine.readout import DEG, INDEX, Frame, HoldView, build_verdict, edge_distances, rule_input, safety_limits
+from coach.engine.progress import ExerciseProgress
+from coach.engine.readout import (
+    DEG,
+    INDEX,
+    HoldView,
+    SmoothedFrame,
+    build_verdict,
+    edge_distances,
+    rule_input,
+    safety_limits,
+)
 from coach.engine.safety import RULES, STOP_ADVICE, Rule, evaluate
 from coach.engine.verdict import Alert, Event, EventKind, FrameVerdict, HoldState, Severity, Status
 from coach.measure import measures as measures_mod
 from coach.measure.conventions import MEASURE_NAMES, Reliability
 from coach.measure.measures import Measures
 from coach.measure.motion import NetSpeed, ReversalTracker, near_end_range, presence
-from coach.measure.smoothing import OneEuroFilter, smooth_series
+from coach.measure.smoothing import OneEuroFilter
 from coach.pose.core import Pose
 
 SMOOTHING_MODES = ("causal", "none")
@@ -115,12 +122,10 @@ def _max_abs(values: np.ndarray) -> float:
 class Coach:
     """Coaches one exercise. `update(pose, t_s, others=())` -> `FrameVerdict`."""
 
-    def __init__(self, exercise: Exercise, *, smoothing: str = "causal", settings: EngineSettings | None = None,
-                 neutral_shoulder_width: float | None = None):
+    def __init__(self, exercise: Exercise, *, smoothing: str = "causal", settings: EngineSettings | None = None):
         if smoothing not in SMOOTHING_MODES:
             raise ValueError(f"smoothing: expected one of {', '.join(SMOOTHING_MODES)}, got {smoothing!r}")
         self.exercise, self.settings = exercise, settings or EngineSettings()
-        self.neutral_shoulder_width = neutral_shoulder_width
         s, n = self.settings, len(MEASURE_NAMES)
         self._filter = (OneEuroFilter(n, min_cutoff_hz=s.min_cutoff_hz, beta=s.beta, d_cutoff_hz=s.d_cutoff_hz,
                                       max_gap_s=s.max_gap_s) if smoothing == "causal"
@@ -132,7 +137,7 @@ class Coach:
         self._net_speed = np.full(n, np.nan)   # this frame's net speed per measure (deg/s)
         self._held = np.zeros(n, dtype=bool)   # this frame's values the smoother held over a gap
         self._reversals = ReversalTracker(n, amplitude_deg=s.bounce_amplitude_deg, window_s=s.bounce_window_s)
-        self._progress = Progress(exercise)
+        self._progress = ExerciseProgress(exercise)
         self._tracker = self._new_tracker()
         self._still = [StillTracker(s.still_enter_deg_s, s.still_exit_deg_s, s.max_gap_s) for _ in exercise.phases]
         self._follow_since: dict[int, float] = {}
@@ -157,8 +162,7 @@ class Coach:
         """Judge one pose at time `t_s` (seconds); `others` are other people in view (their hands count).
         `measures`: this pose's measures when the caller already computed them (as `compute_measures`
         gives them), so that a frame is measured once."""
-        m = measures if measures is not None else \
-            measures_mod.compute_measures(pose, tuple(others), neutral_shoulder_width=self.neutral_shoulder_width)
+        m = measures if measures is not None else measures_mod.compute_measures(pose, tuple(others))
         self.last_measures = m
         seen, framing = presence(pose)
         return self.update_measures(m, t_s, seen=seen, framing=framing)
@@ -186,7 +190,7 @@ class Coach:
     # --- smoothing and presence -----------------------------------------------------------------
 
     def _frame(self, measures: Measures, t_s: float, seen: bool | None, framing: tuple[float, float],
-               measured: np.ndarray) -> Frame:
+               measured: np.ndarray) -> SmoothedFrame:
         t_s = float(t_s)
         if not math.isfinite(t_s):
             raise ValueError(f"Coach.update: t_s must be a finite time in seconds, got {t_s}")
@@ -197,13 +201,13 @@ class Coach:
         self._held = smoothed.filled | (np.isfinite(smoothed.values) & ~np.isfinite(measured))
         seen = bool(np.isfinite(measures.values).any()) if seen is None else bool(seen)
         if not seen:
-            return Frame(t_s, dt_s, False, _EMPTY, np.full(len(MEASURE_NAMES), np.nan), (math.nan, math.nan))
+            return SmoothedFrame(t_s, dt_s, False, _EMPTY, np.full(len(MEASURE_NAMES), np.nan), (math.nan, math.nan))
         for i in np.flatnonzero(np.isfinite(measures.values)):
             self._reliability[i] = measures.reliability[i]
         m = Measures(smoothed.values, self._reliability, measures.view, measures.posture)
-        return Frame(t_s, dt_s, True, m, smoothed.speed_per_s, tuple(framing))
+        return SmoothedFrame(t_s, dt_s, True, m, smoothed.speed_per_s, tuple(framing))
 
-    def _presence(self, frame: Frame) -> list[Event]:
+    def _presence(self, frame: SmoothedFrame) -> list[Event]:
         events = []
         if self._seen is None:
             events.append(Event(EventKind.EXERCISE_STARTED, frame.t_s, {"exercise": self.exercise.id}))
@@ -226,13 +230,13 @@ class Coach:
         return HoldTracker(self._progress.phase.hold_s, settle_s=s.settle_s, grace_s=s.grace_s,
                            max_frame_gap_s=s.max_frame_gap_s)
 
-    def _judge(self, frame: Frame, index: int, was_inside: bool) -> EnvelopeResult:
+    def _judge(self, frame: SmoothedFrame, index: int, was_inside: bool) -> EnvelopeResult:
         p = self._progress
         if p.sided and not p.side_locked and frame.seen:
             p.propose_side(detect_side(self.exercise, frame.measures))
         return in_envelope(self.exercise, frame.measures, index, p.side, was_inside)
 
-    def _still_for(self, frame: Frame, env: EnvelopeResult, index: int) -> bool | None:
+    def _still_for(self, frame: SmoothedFrame, env: EnvelopeResult, index: int) -> bool | None:
         """Still = the phase's angles barely move: their net speed (`coach.measure.motion.NetSpeed`) is low.
         The angles the envelope judged count in full
         (those at medium reliability or better, else the low-reliability estimates it judged); its
@@ -249,7 +253,7 @@ class Coach:
             speed = np.fmax(speed, _max_abs(net[rest]) / self.settings.estimate_speed_discount)
         return self._still[index].step(float(speed), frame.t_s)
 
-    def _holds(self, frame: Frame, env: EnvelopeResult) -> list[Event]:
+    def _holds(self, frame: SmoothedFrame, env: EnvelopeResult) -> list[Event]:
         p = self._progress
         if p.finished:
             return []
@@ -261,7 +265,7 @@ class Coach:
             events += self._follow(frame)
         return events
 
-    def _inside(self, frame: Frame, env: EnvelopeResult) -> bool | None:
+    def _inside(self, frame: SmoothedFrame, env: EnvelopeResult) -> bool | None:
         """The envelope's verdict, or None (can't judge) while nobody is seen or the working side of
         a two-sided exercise is not known yet."""
         if not frame.seen or (self._progress.sided and self._progress.side is None):
@@ -289,7 +293,7 @@ class Coach:
             self._follow_since.clear()
         return events
 
-    def _follow(self, frame: Frame) -> list[Event]:
+    def _follow(self, frame: SmoothedFrame) -> list[Event]:
         """The person settled into another phase of this rep: coach that one."""
         for index in self._progress.pending_phases():
             env = self._judge(frame, index, False)
@@ -311,7 +315,7 @@ class Coach:
 
     # --- safety ---------------------------------------------------------------------------------
 
-    def _safety(self, frame: Frame, env: EnvelopeResult) -> list[Event]:
+    def _safety(self, frame: SmoothedFrame, env: EnvelopeResult) -> list[Event]:
         near = near_end_range(frame.measures.values, edge_distances(self.exercise, env),
                               safety_limits(self.exercise, frame.measures), self.settings.near_end_deg)
         reversals = self._reversals.step(frame.measures.values, near & DEG, frame.t_s)
@@ -326,48 +330,3 @@ class Coach:
         reasons = [a.rule_id for a in step.alerts if a.severity == Severity.STOP]
         events = list(step.events) + self._hold_events(self._tracker.release(frame.t_s), frame.t_s)
         return events + self._progress.stop(frame.t_s, self.settings.stop_advice, reasons)
-
-
-class Routine:
-    """A sequence of exercises: coaches each in turn and moves on when one is complete. A stopped
-    exercise ends the routine (the stop advice applies to the session, not to one stretch)."""
-
-    def __init__(self, exercises: list[Exercise], *, smoothing: str = "causal", settings: EngineSettings | None = None,
-                 neutral_shoulder_width: float | None = None):
-        if not exercises:
-            raise ValueError("Routine: expected at least one exercise")
-        self.exercises = list(exercises)
-        self._options = {"smoothing": smoothing, "settings": settings, "neutral_shoulder_width": neutral_shoulder_width}
-        self.index = 0
-        self.coach = Coach(self.exercises[0], **self._options)
-
-    @property
-    def done(self) -> bool:
-        return self.coach.done and (self.coach.status == Status.STOPPED or self.index == len(self.exercises) - 1)
-
-    def update(self, pose: Pose, t_s: float, others: tuple[Pose, ...] = ()) -> FrameVerdict:
-        return self._advance(self.coach.update(pose, t_s, others))
-
-    def update_measures(self, measures: Measures, t_s: float, **kwargs) -> FrameVerdict:
-        return self._advance(self.coach.update_measures(measures, t_s, **kwargs))
-
-    def _advance(self, verdict: FrameVerdict) -> FrameVerdict:
-        """After the frame that completes an exercise, the next one starts (its first verdict says so)."""
-        if self.coach.status == Status.COMPLETED and self.index + 1 < len(self.exercises):
-            self.index += 1
-            self.coach = Coach(self.exercises[self.index], **self._options)
-        return verdict
-
-
-# --- offline analysis: zero-phase smoothing over the whole series --------------------------------
-
-def smooth_offline(t_s: np.ndarray, series: list[Measures], settings: EngineSettings) -> list[Measures]:
-    """The measures of a whole recording smoothed without lag (`coach.measure.smoothing.smooth_series`):
-    short gaps bridged, long ones left NaN. A bridged value keeps the reliability last measured."""
-    values = np.array([m.values for m in series]).reshape(len(series), len(MEASURE_NAMES))
-    smooth = smooth_series(t_s, values, window_s=settings.offline_window_s, max_gap_s=settings.max_gap_s)
-    out, last = [], [Reliability.NONE] * len(MEASURE_NAMES)
-    for m, row in zip(series, smooth):
-        last = [r if np.isfinite(v) else old for r, v, old in zip(m.reliability, m.values, last)]
-        out.append(Measures(row, last, m.view, m.posture))
-    return out

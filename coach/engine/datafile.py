@@ -11,7 +11,7 @@ import sys
 from pathlib import Path
 from typing import TypeVar
 
-from pydantic import BaseModel, ValidationError
+from pydantic import BaseModel, ConfigDict, ValidationError
 
 from coach.errors import CoachError
 
@@ -24,6 +24,13 @@ M = TypeVar("M", bound=BaseModel)
 # The data files are a few kB; a megabyte is hundreds of exercises' worth, and reading no more than
 # that keeps a wrong file (a video renamed .toml, /dev/zero) from filling memory.
 MAX_BYTES = 1 << 20
+
+
+class StrictRecord(BaseModel):
+    """The base of every data-file record: an unknown key is an error (a typo must not be ignored
+    silently), records are frozen, and text is stripped of surrounding whitespace."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True, str_strip_whitespace=True)
 
 
 def format_validation_error(path: Path, err: ValidationError) -> str:

@@ -17,6 +17,7 @@ limit of the exercise applies to a pose (the stricter one while bent forward).
 from __future__ import annotations
 
 import math
+from collections.abc import Iterable
 from dataclasses import dataclass
 
 from coach.engine.exercises import Band, Exercise, reliability_at_least
@@ -118,6 +119,21 @@ def check_band(key: str, band: Band, measures: Measures, side: str | None, was_i
     if not reliability_at_least(reliability, band.min_reliability):
         return BandCheck(key, name, value, reliability, None, distance, hint, reason=LOW_RELIABILITY)
     return BandCheck(key, name, value, reliability, inside, distance, hint)
+
+
+# The same joint on the other side: hip_left_deg <-> hip_right_deg.
+_TWIN = {name: other for name, spec in SPEC.items() if spec.paired
+         for other, o in SPEC.items() if o.base == spec.base and o.paired and o.paired != spec.paired}
+
+
+def unseen_measures(checks: Iterable[BandCheck]) -> tuple[str, ...]:
+    """The one missing-measure rule (the framing step and the landmarks_missing alert): the measures
+    of `checks` that can't be seen - unless the same joint on the other side is seen among them (from
+    the side the far hip is hidden and the near one does the job, even read at low reliability)."""
+    checks = tuple(checks)
+    seen = {c.measure for c in checks if c.reason != NOT_SEEN}
+    return tuple(dict.fromkeys(c.measure for c in checks
+                               if c.reason == NOT_SEEN and _TWIN.get(c.measure) not in seen))
 
 
 def _gate(value, allowed, unknown) -> bool | None:

@@ -19,10 +19,10 @@ import os
 from pathlib import Path
 from typing import Literal
 
-from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
+from pydantic import ConfigDict, Field, field_validator, model_validator
 
 from coach import exercises_dir
-from coach.engine.datafile import load_model
+from coach.engine.datafile import StrictRecord, load_model
 from coach.errors import ExerciseError
 from coach.measure.conventions import (
     MAX_DISTANCE_SW,
@@ -51,8 +51,10 @@ MAX_ANGLE_LIMIT_DEG = 180.0
 MAX_SPEED_LIMIT_DEG_S = 360.0
 
 
-class _Strict(BaseModel):
-    model_config = ConfigDict(extra="forbid", frozen=True, str_strip_whitespace=True, allow_inf_nan=False)
+class _Strict(StrictRecord):
+    """Exercise records also refuse non-finite numbers and text with control characters."""
+
+    model_config = ConfigDict(allow_inf_nan=False)
 
     @field_validator("*", mode="after")
     @classmethod

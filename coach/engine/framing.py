@@ -3,31 +3,44 @@
 `check_framing(exercise, pose)` is pure: it says whether the landmarks the exercise's envelopes need
 are seen (for a sided exercise, those of at least one side), the body is inside the frame, and the
 camera view is one the exercise is judged from - and, when not, what to do, in plain words ("Step
-back until your whole body is visible", "Turn side-on to the camera"). `FramingGate` adds the
-debounce: the framing must hold for `hold_s` seconds of frame time (t_s) before coaching starts.
+back until your whole body is visible", "Turn side-on to the camera"). It reads the framing rules of
+the alert table (`coach.engine.safety`): what lets an exercise start is what keeps its alerts quiet.
+`FramingGate` adds the debounce: the framing must hold for `hold_s` seconds of frame time (t_s)
+before coaching starts.
 """
 
 from __future__ import annotations
 
-import math
 from dataclasses import dataclass
 
-from coach.engine.envelope import NOT_SEEN, in_envelope
+from coach.engine.envelope import in_envelope, unseen_measures
 from coach.engine.exercises import Exercise
-from coach.measure.conventions import SPEC, View
-from coach.measure.measures import compute_measures
+from coach.engine.safety import (
+    FRAMING_RULE_IDS,
+    RULES,
+    VIEW_ADVICE,
+    Level,
+    Rule,
+    RuleInput,
+    evaluate,
+    rule_by_id,
+    view_advice,
+)
+from coach.measure.measures import Measures, compute_measures
 from coach.measure.motion import presence
 from coach.pose.core import Pose
 
-MAX_OUT_OF_FRAME = 0.1   # more than this share of landmarks predicted outside the frame: step back
-MIN_BODY_SIZE = 0.25     # the body spans less than this share of the frame: come closer
+__all__ = ["COME_CLOSER", "FRAMING_HOLD_S", "STEP_BACK", "STEP_INTO_VIEW", "VIEW_ADVICE", "Framing", "FramingGate",
+           "check_framing"]
+
 FRAMING_HOLD_S = 1.0
 
 STEP_INTO_VIEW = "Step into view of the camera"
 STEP_BACK = "Step back until your whole body is visible"
 COME_CLOSER = "Come closer to the camera"
-VIEW_ADVICE = {View.SIDE: "Turn side-on to the camera", View.FRONT: "Face the camera",
-               View.BACK: "Turn your back to the camera", View.OBLIQUE: "Turn half-way toward the camera"}
+# What the framing step says for each framing rule, first things first ("" = the view advice).
+GATE_ADVICE: tuple[tuple[str, str], ...] = (("person_lost", STEP_INTO_VIEW), ("landmarks_missing", STEP_BACK),
+                                            ("too_close", STEP_BACK), ("too_far", COME_CLOSER), ("wrong_view", ""))
 
 
 @dataclass(frozen=True)
@@ -39,37 +52,29 @@ class Framing:
     missing: tuple[str, ...] = ()   # measures that cannot be read (landmarks not seen)
 
 
-def _unseen(exercise: Exercise, measures, side: str | None) -> tuple[str, ...]:
-    """The envelope needs not read from this pose: a measure that cannot be read, except that a
-    per-side joint angle is needed once (the far hip of a person side-on is hidden, the near one will do)."""
-    read: dict[str, bool] = {}
-    for i in range(len(exercise.phases)):
-        for c in in_envelope(exercise, measures, i, side).checks:
-            spec = SPEC.get(c.measure)
-            need = f"{spec.base} angle" if spec is not None and spec.paired else c.measure
-            read[need] = read.get(need, False) or c.reason != NOT_SEEN
-    return tuple(need for need, ok in read.items() if not ok)
-
-
-def _missing(exercise: Exercise, measures) -> tuple[str, ...]:
-    """What the envelopes need and the pose does not show, for the side that misses least."""
+def _missing(exercise: Exercise, measures: Measures) -> tuple[str, ...]:
+    """What the envelopes of all phases need and the pose does not show (`unseen_measures`), for
+    the side that misses least."""
     sides = ("left", "right") if exercise.sides == "left_right" else (None,)
-    return min((_unseen(exercise, measures, side) for side in sides), key=len)
+    return min((unseen_measures(c for i in range(len(exercise.phases))
+                                for c in in_envelope(exercise, measures, i, side).checks) for side in sides), key=len)
 
 
-def check_framing(exercise: Exercise, pose: Pose, others: tuple[Pose, ...] = ()) -> Framing:
-    """Whether `exercise` can be coached from this pose, and if not the one thing to do first."""
+def check_framing(exercise: Exercise, pose: Pose, others: tuple[Pose, ...] = (),
+                  rules: tuple[Rule, ...] = RULES) -> Framing:
+    """Whether `exercise` can be coached from this pose, and if not the one thing to do first: the
+    framing rules of the alert table (`FRAMING_RULE_IDS`, the same limits the alerts use) read once,
+    without their dwell, asked in the order of `GATE_ADVICE`. A rule that can't judge (the view
+    unknown) is not a pass."""
     seen, (body_size, out_of_frame) = presence(pose)
-    if not seen:
-        return Framing(False, STEP_INTO_VIEW)
-    measures = compute_measures(pose, others)
-    missing = _missing(exercise, measures)
-    if missing or (math.isfinite(out_of_frame) and out_of_frame > MAX_OUT_OF_FRAME):
-        return Framing(False, STEP_BACK, missing)
-    if math.isfinite(body_size) and body_size < MIN_BODY_SIZE:
-        return Framing(False, COME_CLOSER)
-    if measures.view not in exercise.view:
-        return Framing(False, VIEW_ADVICE.get(exercise.view[0], "Turn to the camera"))
+    measures = compute_measures(pose, others) if seen else Measures.empty()
+    missing = _missing(exercise, measures) if seen else ()
+    inp = RuleInput(pose_seen=seen, missing=missing, view=measures.view, wanted_views=tuple(exercise.view),
+                    body_size=body_size, out_of_frame=out_of_frame)
+    readings = evaluate(tuple(rule_by_id(i, rules) for i in FRAMING_RULE_IDS), inp, exercise.safety)
+    for rule_id, advice in GATE_ADVICE:
+        if readings[rule_id].level in (Level.VIOLATED, Level.UNKNOWN):
+            return Framing(False, advice or view_advice(exercise.view[0]), missing)
     return Framing(True)
 
 

@@ -20,7 +20,7 @@ from coach.engine.exercises import Exercise, Phase
 from coach.engine.verdict import Event, EventKind, Status
 
 
-class Progress:
+class ExerciseProgress:
     def __init__(self, exercise: Exercise):
         self.exercise = exercise
         self.sided = exercise.sides == "left_right"

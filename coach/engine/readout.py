@@ -11,7 +11,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from coach.engine.envelope import NOT_SEEN, EnvelopeResult, twist_limit
+from coach.engine.envelope import EnvelopeResult, twist_limit, unseen_measures
 from coach.engine.exercises import Exercise
 from coach.engine.safety import RuleInput
 from coach.engine.verdict import Alert, Event, FrameVerdict, HoldState, MeasureVerdict, Status
@@ -23,7 +23,7 @@ DEG = np.array([SPEC[n].unit == "deg" for n in MEASURE_NAMES])
 
 
 @dataclass(frozen=True, eq=False)
-class Frame:
+class SmoothedFrame:
     """One frame after smoothing. `measures` are all NaN when nobody is seen."""
 
     t_s: float
@@ -66,25 +66,10 @@ def near_end_speed(speed: np.ndarray, near_end: np.ndarray) -> float:
     return float(picked.max()) if len(picked) else math.nan
 
 
-def missing_measures(env: EnvelopeResult) -> tuple[str, ...]:
-    """Envelope measures that can't be seen - unless the same joint on the other side is judged
-    (from the side, the far hip is hidden and the near one does the job)."""
-    judged = {c.measure for c in env.checks if c.inside is not None}
-    missing = []
-    for c in env.checks:
-        if c.reason != NOT_SEEN:
-            continue
-        spec = SPEC.get(c.measure)
-        twin = spec and spec.paired and f"{spec.base}_{'right' if spec.paired == 'left' else 'left'}_deg"
-        if not (twin and twin in judged):
-            missing.append(c.measure)
-    return tuple(missing)
-
-
-def rule_input(exercise: Exercise, frame: Frame, env: EnvelopeResult, near_end: np.ndarray,
+def rule_input(exercise: Exercise, frame: SmoothedFrame, env: EnvelopeResult, near_end: np.ndarray,
                reversals: int) -> RuleInput:
     m = frame.measures
-    missing = missing_measures(env) if frame.seen else ()
+    missing = unseen_measures(env.checks) if frame.seen else ()
     limit = twist_limit(exercise, m) if frame.seen else math.nan
     estimates = frozenset(n for n, r in zip(MEASURE_NAMES, m.reliability) if r == Reliability.LOW)
     return RuleInput(pose_seen=frame.seen, values=dict(zip(MEASURE_NAMES, m.values.tolist())),
@@ -94,7 +79,7 @@ def rule_input(exercise: Exercise, frame: Frame, env: EnvelopeResult, near_end: 
                      estimates=estimates)
 
 
-def measure_verdicts(frame: Frame, env: EnvelopeResult) -> tuple[MeasureVerdict, ...]:
+def measure_verdicts(frame: SmoothedFrame, env: EnvelopeResult) -> tuple[MeasureVerdict, ...]:
     checks = {c.measure: c for c in env.checks}
     out = []
     values, speeds = frame.measures.values.tolist(), frame.speed.tolist()  # plain floats: cheap records
@@ -119,7 +104,7 @@ class HoldView:
     progress: float
 
 
-def build_verdict(exercise: Exercise, progress, hold: HoldView, frame: Frame, env: EnvelopeResult,
+def build_verdict(exercise: Exercise, progress, hold: HoldView, frame: SmoothedFrame, env: EnvelopeResult,
                   alerts: tuple[Alert, ...], events: list[Event], inside: bool | None) -> FrameVerdict:
     """The frozen record for one frame (validated by `FrameVerdict` itself)."""
     status = progress.status

@@ -11,9 +11,9 @@ import os
 from pathlib import Path
 from typing import Literal
 
-from pydantic import BaseModel, ConfigDict, Field, model_validator
+from pydantic import Field, model_validator
 
-from coach.engine.datafile import load_model
+from coach.engine.datafile import StrictRecord, load_model
 from coach.errors import CoachError
 
 RED_FLAGS_PATH = Path(__file__).with_name("red_flags.toml")
@@ -23,11 +23,7 @@ class RedFlagError(CoachError):
     """The red-flag file is invalid; the message names the file and the key."""
 
 
-class _Strict(BaseModel):
-    model_config = ConfigDict(extra="forbid", frozen=True, str_strip_whitespace=True)
-
-
-class RedFlag(_Strict):
+class RedFlag(StrictRecord):
     id: str = Field(pattern=r"^[a-z0-9_]+$")
     area: Literal["back", "neck", "any"] = "any"
     urgency: Literal["urgent", "soon"] = "soon"
@@ -45,7 +41,7 @@ class RedFlag(_Strict):
         return self.area in ("any", area)
 
 
-class RedFlags(_Strict):
+class RedFlags(StrictRecord):
     flag: list[RedFlag] = Field(min_length=1)
 
     @model_validator(mode="after")

@@ -20,9 +20,9 @@ import os
 from dataclasses import dataclass
 from pathlib import Path
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError
+from pydantic import Field, ValidationError
 
-from coach.engine.datafile import format_validation_error, load_model
+from coach.engine.datafile import StrictRecord, format_validation_error, load_model
 from coach.engine.exercises import Exercise, load_library
 from coach.errors import ExerciseError
 
@@ -31,18 +31,14 @@ class RoutineError(ExerciseError):
     """A routine file is invalid or names an unknown exercise; the message names the file and the key."""
 
 
-class _Strict(BaseModel):
-    model_config = ConfigDict(extra="forbid", frozen=True, str_strip_whitespace=True)
-
-
-class RoutineItem(_Strict):
+class RoutineItem(StrictRecord):
     id: str = Field(pattern=r"^[a-z0-9_]+$")
     hold_s: float | None = Field(default=None, gt=0, description="seconds every phase is held")
     reps_per_side: int | None = Field(default=None, ge=1)
     rest_s: float | None = Field(default=None, ge=0)
 
 
-class RoutineFile(_Strict):
+class RoutineFile(StrictRecord):
     name: str = Field(min_length=1)
     exercise: list[RoutineItem] = Field(min_length=1)
 

@@ -172,8 +172,15 @@ def read_missing(rule: Rule, inp: RuleInput, safety: Safety) -> Reading:
     return Reading(Level.VIOLATED if inp.missing else Level.CLEAR, len(inp.missing), 0, names)
 
 
-_VIEW_ADVICE = {View.SIDE: "turn side-on to the camera", View.FRONT: "face the camera",
-                View.BACK: "turn your back to the camera", View.OBLIQUE: "turn half-way toward the camera"}
+# What to do to be seen from a view: the one table, said by the framing step before an exercise
+# ("Turn side-on to the camera") and by the wrong_view alert during it ("Please turn side-on ...").
+VIEW_ADVICE = {View.SIDE: "Turn side-on to the camera", View.FRONT: "Face the camera",
+               View.BACK: "Turn your back to the camera", View.OBLIQUE: "Turn half-way toward the camera"}
+
+
+def view_advice(view: View) -> str:
+    """How to turn so the camera sees `view` (an exercise's first view is the one asked for)."""
+    return VIEW_ADVICE.get(view, "Turn to the camera")
 
 
 @_need_pose
@@ -181,8 +188,8 @@ def read_view(rule: Rule, inp: RuleInput, safety: Safety) -> Reading:
     if inp.view == View.UNKNOWN or not inp.wanted_views:
         return Reading(Level.UNKNOWN)
     wrong = inp.view not in inp.wanted_views
-    advice = _VIEW_ADVICE.get(inp.wanted_views[0], "")
-    return Reading(Level.VIOLATED if wrong else Level.CLEAR, float(wrong), 0.5, advice)
+    advice = view_advice(inp.wanted_views[0])
+    return Reading(Level.VIOLATED if wrong else Level.CLEAR, float(wrong), 0.5, advice[0].lower() + advice[1:])
 
 
 @_need_pose
@@ -202,6 +209,19 @@ def read_lost(rule: Rule, inp: RuleInput, safety: Safety) -> Reading:
 
 
 C, S = Severity.CAUTION, Severity.STOP
+
+# The framing limits: the one set, read by the alerts below during an exercise and by the framing
+# step of `coach live` before it (`coach.engine.framing`, which reads these same rules).
+# The body spans less than this share of the frame: come closer. At 640x480 a quarter is under 160 px
+# for the whole body, a forearm about 25 px, where a landmark's few pixels of jitter are degrees of angle.
+MIN_BODY_SIZE = 0.25
+# More than this share of the 33 landmarks predicted outside the frame: step back. 0.2 is 6.6 of them:
+# both feet (ankle, heel and toe, 3 landmarks each: 6/33 = 0.18) may be cut off by the frame's edge -
+# floor stretches filmed side-on often reach it, no back stretch is judged on the feet, and a joint a
+# stretch does need is checked by the missing-measure rule - but one more (a knee, a hand: 7/33 =
+# 0.21) means the body is no longer in view.
+MAX_OUT_OF_FRAME = 0.2
+FRAMING_RULE_IDS: tuple[str, ...] = ("person_lost", "landmarks_missing", "too_close", "too_far", "wrong_view")
 
 RULES: tuple[Rule, ...] = (
     Rule("twist", C, "Rotate less: your twist ({value}°) is past the safe {limit}° {detail}", "max_twist_deg",
@@ -230,10 +250,10 @@ RULES: tuple[Rule, ...] = (
     Rule("landmarks_missing", C, "I can't see what this stretch needs ({detail}): move so it is in view", 0,
          dwell_s=1.0, hysteresis=0.0, cooldown_s=3.0, read=read_missing),
     Rule("wrong_view", C, "Please {detail}", 0.5, dwell_s=1.5, hysteresis=0.0, cooldown_s=5.0, read=read_view),
-    Rule("too_far", C, "Come closer to the camera", 0.25, dwell_s=1.5, hysteresis=0.03, cooldown_s=5.0,
+    Rule("too_far", C, "Come closer to the camera", MIN_BODY_SIZE, dwell_s=1.5, hysteresis=0.03, cooldown_s=5.0,
          read=read_too_far),
-    Rule("too_close", C, "Step back so your whole body is in view", 0.25, dwell_s=1.5, hysteresis=0.05,
-         cooldown_s=5.0, read=read_too_close),
+    Rule("too_close", C, "Step back so your whole body is in view", MAX_OUT_OF_FRAME, dwell_s=1.5,
+         hysteresis=0.05, cooldown_s=5.0, read=read_too_close),
     Rule("person_lost", C, "I can't see you: step back into view", 0.5, dwell_s=1.0, hysteresis=0.0,
          cooldown_s=0.0, read=read_lost),
 )

@@ -1,4 +1,4 @@
-"""Video files out: `VideoSink` writes RGB frames to an MP4, atomically; `video_info` reads a video's header.
+"""Video files out: `VideoSink` writes RGB frames to an MP4, atomically.
 
     with VideoSink("out/annotated.mp4", fps=info.fps, size_px=(w, h)) as sink:
         for rgb in frames:
@@ -25,27 +25,11 @@ from pathlib import Path
 import cv2
 import numpy as np
 
-from coach.errors import InputError, OutputError
+from coach.errors import OutputError
 from coach.io import faults
 from coach.io.atomic import publish
-from coach.io.sources import InputInfo
 
 FOURCC = "mp4v"
-
-
-def video_info(path: str | os.PathLike) -> InputInfo:
-    """A written video's header as an `InputInfo` (to check what was written, without decoding it);
-    `InputError` when the file cannot be opened as a video."""
-    cap = cv2.VideoCapture(str(path))
-    try:
-        if not cap.isOpened():
-            raise InputError(f"{path}: cannot be opened as a video")
-        count = int(cap.get(cv2.CAP_PROP_FRAME_COUNT))
-        size_px = (int(cap.get(cv2.CAP_PROP_FRAME_WIDTH)), int(cap.get(cv2.CAP_PROP_FRAME_HEIGHT)))
-        return InputInfo(Path(path).name, str(path), "video", float(cap.get(cv2.CAP_PROP_FPS)), size_px,
-                         frame_count=count if count > 0 else None)
-    finally:
-        cap.release()
 
 
 def _check_args(fps: float, size_px: tuple[int, int]) -> tuple[float, tuple[int, int]]:

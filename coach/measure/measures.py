@@ -194,15 +194,6 @@ def body_of(pose: Pose) -> Body:
     return Body(p, w, body_frame(w[L.LEFT_SHOULDER] - w[L.RIGHT_SHOULDER], w[MID_SHOULDER] - w[MID_HIP]))
 
 
-def shoulder_width_ratio(pose: Pose) -> float:
-    """Image shoulder width over image trunk length (pixels; scale-free). Facing the camera square-on
-    this is the person's neutral; it shrinks as the shoulders turn away. Pass a neutral-stance value
-    as `compute_measures(..., neutral_shoulder_width=)`."""
-    b = body_of(pose)
-    trunk = norm(b.line("p", MID_SHOULDER, MID_HIP))
-    return float(norm(b.line("p", L.LEFT_SHOULDER, L.RIGHT_SHOULDER)) / trunk) if trunk > 0 else np.nan
-
-
 def pixels_per_metre(b: Body) -> float:
     """Image scale at the trunk: the larger of the shoulder-line and trunk-axis pixel/metre ratios
     (one of the two lies near the image plane in any view; the foreshortened one reads short)."""
@@ -241,15 +232,14 @@ def trunk_rotation_deg(b: Body) -> float:
     return float(signed_angle_about_deg(lines[0], lines[1], axis))
 
 
-def trunk_rotation_2d_deg(b: Body, neutral_ratio: float | None) -> float:
-    """Unsigned twist from shoulder foreshortening: acos(ratio / neutral), ratio =
-    `shoulder_width_ratio`. Without a calibrated neutral, the world landmarks' own shoulder width over
-    trunk length stands in for it (what a square-on camera would see). 0 when wider than neutral."""
+def trunk_rotation_2d_deg(b: Body) -> float:
+    """Unsigned twist from shoulder foreshortening: acos(ratio / neutral), ratio = image shoulder
+    width over image trunk length (pixels, scale-free; it shrinks as the shoulders turn away), neutral
+    = the world landmarks' own shoulder width over trunk length (what a square-on camera would see).
+    0 when wider than neutral."""
     a, c = [L.LEFT_SHOULDER, MID_SHOULDER], [L.RIGHT_SHOULDER, MID_HIP]
     (shoulders_p, trunk_p), (shoulders_w, trunk_w) = norm(b.p[a] - b.p[c]), norm(b.w[a] - b.w[c])
-    ratio = shoulders_p / trunk_p
-    if neutral_ratio is None:
-        neutral_ratio = shoulders_w / trunk_w
+    ratio, neutral_ratio = shoulders_p / trunk_p, shoulders_w / trunk_w
     if not (np.isfinite(ratio) and np.isfinite(neutral_ratio) and neutral_ratio > 0):
         return np.nan
     return float(np.degrees(np.arccos(min(ratio / neutral_ratio, 1.0))))
@@ -366,14 +356,13 @@ _LOWERED = {v: tuple(_LOWER[r] for r in rels) for v, rels in _TABLE.items()}
 _NEVER = {v: np.array([r == Reliability.NONE for r in rels]) for v, rels in _TABLE.items()}
 
 
-def _raw_values(b: Body, pose: Pose, others: tuple[Pose, ...], neutral: float | None,
-                seen: np.ndarray) -> np.ndarray:
+def _raw_values(b: Body, pose: Pose, others: tuple[Pose, ...], seen: np.ndarray) -> np.ndarray:
     """Every measure, before visibility and reliability are applied (NaN where undefined)."""
     values = np.full(len(MEASURE_NAMES), np.nan)
     values[_PAIR_SLOTS] = unsigned_angles(b)
     values[_LATERAL] = 90.0 - values[_LATERAL]
     values[_FLOOR] = abs(90.0 - values[_INCLINATION])
-    values[_SIGNED] = (trunk_rotation_deg(b), trunk_rotation_2d_deg(b, neutral), neck_flexion_deg(b),
+    values[_SIGNED] = (trunk_rotation_deg(b), trunk_rotation_2d_deg(b), neck_flexion_deg(b),
                        neck_rotation_deg(b), neck_lateral_deg(b), *hands_at_head_sw(b, pose, others, seen))
     return values
 
@@ -391,19 +380,17 @@ def judge(values: np.ndarray, pose: Pose, view: View,
     return np.where(ok, values, np.nan), rel
 
 
-def compute_measures(pose: Pose, others: tuple[Pose, ...] = (),
-                     neutral_shoulder_width: float | None = None) -> Measures:
+def compute_measures(pose: Pose, others: tuple[Pose, ...] = ()) -> Measures:
     """Every measure of `pose`, with the view and posture it was read in.
 
-    `others`: the other people in view (only their hands are used). `neutral_shoulder_width`: the
-    person's `shoulder_width_ratio` in a neutral stance facing the camera, for trunk_rotation_2d_deg
-    (None: estimated from the world landmarks). Pure: the same pose gives the same Measures."""
+    `others`: the other people in view (only their hands are used). Pure: the same pose gives the
+    same Measures."""
     if pose.is_empty:
         return Measures.empty()
     seen = pose.seen_mask()
     with np.errstate(invalid="ignore", divide="ignore"):
         b = body_of(pose)
         posture, view = posture_and_view(pose, b.frame, seen)
-        values = _raw_values(b, pose, tuple(others), neutral_shoulder_width, seen)
+        values = _raw_values(b, pose, tuple(others), seen)
     values, reliability = judge(values, pose, view, seen)
     return Measures(values, reliability, view, posture)

@@ -20,9 +20,8 @@ from collections import Counter, deque
 import numpy as np
 
 from coach.pose.core import Pose
-from coach.pose.landmarks import Landmark as L
+from coach.pose.landmarks import TORSO
 
-TORSO = (int(L.LEFT_SHOULDER), int(L.RIGHT_SHOULDER), int(L.LEFT_HIP), int(L.RIGHT_HIP))
 FRAME_MARGIN = 0.02  # a landmark further than this outside [0, 1] is "outside the frame"
 
 
@@ -34,7 +33,7 @@ def presence(pose: Pose) -> tuple[bool, tuple[float, float]]:
     out_of_frame  the fraction of landmarks predicted outside the frame
     Both framing numbers are NaN when fewer than two landmarks are seen."""
     seen_mask = pose.seen_mask()
-    seen = int(seen_mask[list(TORSO)].sum()) >= 2
+    seen = int(seen_mask[TORSO].sum()) >= 2
     finite = np.isfinite(pose.xy).all(axis=1)
     if seen_mask.sum() < 2:
         return seen, (math.nan, math.nan)

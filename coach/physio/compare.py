@@ -2,7 +2,7 @@
 
     comparison = compare_series(patient, reference, taught)     # two MeasureSeries + what was taught
 
-1. Features: the taught envelope's keys, read per frame for the side that frame shows
+1. Key series (`KeySeries`): the taught envelope's keys, read per frame for the side that frame shows
    (`coach.engine.envelope.detect_side`, carried over frames where it can't be told) and toward that side,
    so a patient working the right side is compared with a demonstration of the left.
 2. Both series are resampled to `rate_hz` on a common clock; gaps are interpolated (NaN never reaches
@@ -33,7 +33,7 @@ MIN_SCALE = 5.0         # z-normalising divides by at least this (deg): a still 
 
 
 @dataclass(frozen=True, eq=False)
-class Features:
+class KeySeries:
     """A series read as the envelope keys: `values` (T, K) on the clock `t_s`, NaN = not seen."""
 
     t_s: np.ndarray
@@ -101,7 +101,7 @@ def frame_sides(series: MeasureSeries, exercise: Exercise) -> list[str | None]:
     return out
 
 
-def features(series: MeasureSeries, exercise: Exercise) -> Features:
+def features(series: MeasureSeries, exercise: Exercise) -> KeySeries:
     """The envelope keys per frame, resolved and read toward each frame's side."""
     keys, sides = envelope_keys(exercise), frame_sides(series, exercise)
     index = {name: i for i, name in enumerate(SPEC)}
@@ -111,19 +111,19 @@ def features(series: MeasureSeries, exercise: Exercise) -> Features:
             name = resolve_key(key, side if exercise.sides != "none" else None)
             if name is not None:
                 values[t, k] = toward_side(name, series.values[t, index[name]], side)
-    return Features(series.t_s, keys, values)
+    return KeySeries(series.t_s, keys, values)
 
 
-def resample(f: Features, rate_hz: float = RATE_HZ) -> Features:
+def resample(f: KeySeries, rate_hz: float = RATE_HZ) -> KeySeries:
     """On a regular clock from the first to the last frame; NaN gaps interpolated, ends held."""
     if len(f.t_s) == 0:
-        return Features(np.empty(0), f.keys, np.empty((0, len(f.keys))))
+        return KeySeries(np.empty(0), f.keys, np.empty((0, len(f.keys))))
     grid = np.arange(f.t_s[0], f.t_s[-1] + 0.5 / rate_hz, 1.0 / rate_hz)
     cols = []
     for k in range(len(f.keys)):
         seen = np.isfinite(f.values[:, k])
         cols.append(np.interp(grid, f.t_s[seen], f.values[seen, k]) if seen.any() else np.full(len(grid), np.nan))
-    return Features(grid, f.keys, np.column_stack(cols) if cols else np.empty((len(grid), 0)))
+    return KeySeries(grid, f.keys, np.column_stack(cols) if cols else np.empty((len(grid), 0)))
 
 
 def dtw_path(a: np.ndarray, b: np.ndarray) -> np.ndarray:

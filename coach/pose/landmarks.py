@@ -49,6 +49,7 @@ L = Landmark
 HEAD = (L.NOSE, L.LEFT_EYE, L.RIGHT_EYE, L.LEFT_EAR, L.RIGHT_EAR, L.MOUTH_LEFT, L.MOUTH_RIGHT)
 LEFT_HAND = (L.LEFT_WRIST, L.LEFT_PINKY, L.LEFT_INDEX, L.LEFT_THUMB)
 RIGHT_HAND = (L.RIGHT_WRIST, L.RIGHT_PINKY, L.RIGHT_INDEX, L.RIGHT_THUMB)
+TORSO = [int(L.LEFT_SHOULDER), int(L.RIGHT_SHOULDER), int(L.LEFT_HIP), int(L.RIGHT_HIP)]  # a list: an index array
 
 # Bones drawn by the overlay, grouped so a bone can be coloured by the measure it belongs to.
 SKELETON: tuple[tuple[Landmark, Landmark], ...] = (

@@ -11,9 +11,7 @@ from __future__ import annotations
 import numpy as np
 
 from coach.pose.core import Pose
-from coach.pose.landmarks import Landmark as L
-
-TORSO = [int(L.LEFT_SHOULDER), int(L.RIGHT_SHOULDER), int(L.LEFT_HIP), int(L.RIGHT_HIP)]
+from coach.pose.landmarks import TORSO
 
 
 def torso_centre(pose: Pose) -> np.ndarray:
