@@ -39,3 +39,20 @@ def exercises_dir() -> Path:
 def samples_dir() -> Path:
     """The bundled sample recordings (samples/)."""
     return _data_dir("coach._samples", "samples")
+
+
+def lazy_exports(package: str, names: dict[str, str]):
+    """`__all__`, `__getattr__` and `__dir__` for a stage package that lists its public names
+    (name -> module in the package): `from coach.pose import Pose` works, and imports only
+    `coach.pose.core`, when first asked for."""
+    import importlib
+
+    def __getattr__(name: str):
+        if name not in names:
+            raise AttributeError(f"module {package!r} has no attribute {name!r}")
+        return getattr(importlib.import_module(f"{package}.{names[name]}"), name)
+
+    def __dir__() -> list[str]:
+        return sorted(names)
+
+    return list(names), __getattr__, __dir__

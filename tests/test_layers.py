@@ -23,8 +23,6 @@ ORDER = ["io", "pose", "measure", "engine", "render", "report", "session", "phys
 SAME_FLOOR = {("render", "report"), ("report", "render")}   # neither imports the other today; both only read verdicts
 SHARED = {"errors", "interrupts", "usertext"}
 CV2_ALLOWED = {"io/sources.py", "io/video.py", "render/", "report/keyframes.py"}
-# Arrows that still run the wrong way, each with its reason; the test fails when one is no longer needed.
-KNOWN_BACKWARD: dict[tuple[str, str], str] = {}
 
 
 def _imports(path: Path) -> list[str]:
@@ -70,15 +68,7 @@ def test_each_module_imports_only_the_stages_before_its_own(rel, imports):
             assert rel in ("__main__.py",) or stage == "cli", f"{rel} imports the CLI"
         if stage is None or target not in ORDER or target == stage or (stage, target) in SAME_FLOOR:
             continue
-        if (rel, target) in KNOWN_BACKWARD:
-            continue
         assert ORDER.index(target) < ORDER.index(stage), f"{rel} ({stage}) imports coach.{target}, a later stage"
-
-
-@pytest.mark.parametrize("rel, target", sorted(KNOWN_BACKWARD))
-def test_each_known_backward_arrow_is_still_there(rel, target):
-    imports = dict(_modules())[rel]
-    assert any(n.startswith(f"coach.{target}") for n in imports), f"{rel} no longer imports coach.{target}: drop it"
 
 
 def test_measure_and_engine_are_pure():
@@ -87,3 +77,15 @@ def test_measure_and_engine_are_pure():
             bad = [n for n in imports if n.split(".")[0] == "cv2"
                    or (n.startswith("coach.") and n.split(".")[1] in ("io", "render", "report", "session", "cli"))]
             assert not bad, f"{rel} imports {bad}"
+
+
+@pytest.mark.parametrize("stage", [s for s in ORDER if s != "cli"])
+def test_each_stage_lists_its_public_names_and_each_resolves(stage):
+    import importlib
+
+    package = importlib.import_module(f"coach.{stage}")
+    assert package.__all__, f"coach.{stage} lists no public names"
+    for name in package.__all__:
+        assert getattr(package, name) is not None, f"coach.{stage}.{name}"
+    with pytest.raises(AttributeError):
+        package.no_such_name  # noqa: B018
