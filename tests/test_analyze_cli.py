@@ -164,9 +164,9 @@ def test_ctrl_c_writes_partial_outputs(tmp_path, landmarks_dir, monkeypatch, cap
 def test_rerun_replaces_the_folder_whole(tmp_path, landmarks_dir):
     out = tmp_path / "cat"
     analyze(landmarks_dir / "cat_cow__01.jsonl.gz", out, AnalyzeOptions(exercise="cat_cow"))
-    (out / "stale.txt").write_text("from an earlier run")
+    (out / "annotated.mp4").write_bytes(b"an output of an earlier run with video")   # a name coach writes
     analyze(landmarks_dir / "cat_cow__01.jsonl.gz", out, AnalyzeOptions(exercise="cat_cow"))
-    assert not (out / "stale.txt").exists() and (out / "session.json").exists()
+    assert not (out / "annotated.mp4").exists() and (out / "session.json").exists()
     assert [p.name for p in tmp_path.iterdir()] == ["cat"]
 
 

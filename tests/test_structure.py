@@ -23,7 +23,6 @@ SMALL_ON_PURPOSE = {
     "__main__.py": "`python -m coach`: two lines, as Python wants them",
     "errors.py": "the named errors every stage raises; a module of its own so any stage may import it",
     "usertext.py": "the plain-text rule for every text shown to the user, used by the data files and the CLI",
-    "__init__.py": "the package face: the version and the bundled data folders",
 }
 
 
