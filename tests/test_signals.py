@@ -82,7 +82,7 @@ def _command(case: Case, tmp_path: Path, landmarks_dir: Path, clip: Path, model:
     if case.command == "live-recording":   # paced like a camera: it runs for as long as the recording
         out.mkdir()
         return ["live", "--exercise", "seated_spinal_twist", "--source", str(landmarks_dir / RECORDING), "--realtime",
-                "--no-window", "--answers", "no", "--mute", "-o", str(out / "live.coach"), "--no-history"], \
+                "--no-window", "--answers", "no", "--mute", "--record", "-o", str(out / "live.coach"), "--no-history"], \
             ".*.partial/.frames.csv.*.tmp"
     source = {"analyze-video": clip}.get(case.command, landmarks_dir / RECORDING)
     exercise = "auto" if case.command == "analyze-auto" else "seated_spinal_twist"
@@ -126,7 +126,9 @@ def _check_analysis(folder: Path, video: bool) -> None:
     assert session["partial"] is True and session["frames"] > 0
     with open(folder / "frames.csv", newline="") as fh:
         assert len(list(csv.DictReader(fh))) == session["frames"]
-    assert len(list(Recording(folder / "landmarks.jsonl.gz").frames())) >= session["frames"]
+    landmarks = Recording(folder / "landmarks.jsonl.gz")
+    assert len(list(landmarks.frames())) >= session["frames"]
+    assert landmarks.info.partial is True, "the landmarks of a cut-short analysis say they are partial"
     assert "Partial report" in (folder / "report.html").read_text()
     if video:
         assert video_header(folder / "annotated.mp4").frame_count == session["frames"]
@@ -149,6 +151,7 @@ def test_a_signal_keeps_a_valid_partial_result(case, tmp_path, landmarks_dir, cl
         session = json.loads((out / "live.coach" / "session.json").read_text())
         assert session["partial"] is True and session["frames"] > 0
         assert (out / "live.coach" / "screening.json").is_file() and (out / "live.coach" / "report.html").is_file()
+        assert Recording(out / "live.coach" / "landmarks.jsonl.gz").info.partial is True
     else:
         stem = "clip" if case.command == "analyze-video" else RECORDING.removesuffix(".jsonl.gz")
         assert [p.name for p in out.iterdir()] == [f"{stem}.coach"]

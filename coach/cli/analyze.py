@@ -196,6 +196,6 @@ def run(args: argparse.Namespace) -> int:
             print_summary(stop.results, "coach analyze (interrupted: the last input is partial)")
         raise
     record_history(results, args)
-    if not args.quiet:
-        print_summary(results)
+    if not args.quiet and any(not r.error for r in results):
+        print_summary(results)   # when every input failed, their one-line errors said it all
     return 2 if any(r.error for r in results) else 0

@@ -374,6 +374,7 @@ class RecordingWriter:
         self.info = info
         self.frames_written = 0
         self.partial = False
+        self.stopped_early = False   # set by the owner when what it records was cut short without an exception
         self._failed = False   # a write of this file failed (a full disk): it is not kept
         self._fh = None
         self._tmp: Path | None = None
@@ -423,7 +424,7 @@ class RecordingWriter:
             self._tmp.unlink(missing_ok=True)
             return
         keep = exc_type is None or not issubclass(exc_type, BadValueError)
-        cut_short = exc_type is not None
+        cut_short = exc_type is not None or self.stopped_early
         try:
             if self._gz:
                 self._fh.close()   # ends the gzip stream, which leaves the raw file it wraps open...

@@ -217,7 +217,9 @@ class LiveSession:
     def close(self, partial: bool) -> None:
         """The frames are done: a signal ended the session (`partial`), or it ended on its own."""
         if partial:
-            self.end("interrupted", "Interrupted (Ctrl-C).")
+            from coach import interrupts
+
+            self.end("interrupted", f"Stopped: {interrupts.describe()}.")
         self.report = self.finish()
 
     def frame_of(self, result: Inferred) -> Frame | None:
@@ -373,6 +375,8 @@ class LiveSession:
         if not self.summary.exercises:
             return None
         partial = self.ended_by in ("quit", "interrupted", "source_lost")
+        if partial:
+            self.files.mark_partial()
         extra = tuple(name for name, _ in self.options.extra_files)
         names = tuple(n for n in self.files.names() if n != LANDMARKS or self.options.record)  # names() lists it always
         self.outputs = names + ((VIDEO,) if self._video else ()) + extra

@@ -127,9 +127,12 @@ class OutputFolder:
         self.path = Path(path)
         self.inputs = tuple(inputs)
         self.staging: Path | None = None
+        self.created: list[Path] = []   # the folders above `path` this run made, deepest first
 
     def __enter__(self) -> Path:
         check_replaceable(self.path, self.inputs)
+        above = self.path.parent.absolute()
+        self.created = [p for p in (above, *above.parents) if not p.exists()]
         parent = ensure_dir(self.path.parent)
         try:
             self.staging = Path(tempfile.mkdtemp(prefix=f".{self.path.name}.", suffix=".partial", dir=parent))
@@ -143,9 +146,18 @@ class OutputFolder:
             self._publish()
             return
         shutil.rmtree(self.staging, ignore_errors=True)
+        self._remove_created()
         if isinstance(exc, OutputError) and str(self.staging) in str(exc):
             # name the file the user asked for, not its hidden staging copy (which is gone)
             raise OutputError(str(exc).replace(str(self.staging), str(self.path))) from None
+
+    def _remove_created(self) -> None:
+        """A run that published nothing leaves no folder it made (they are empty: the staging is gone)."""
+        for folder in self.created:
+            try:
+                folder.rmdir()
+            except OSError:
+                break   # not empty (another run's results) or not ours to remove
 
     def _publish(self) -> None:
         _ordinary_permissions(self.staging)
@@ -249,6 +261,11 @@ class SessionFiles:
         except OSError as err:
             raise OutputError(f"{self.target}: results could not be written ({_why(err)})") from None
 
+    def mark_partial(self) -> None:
+        """The session was cut short (a signal, a quit): the landmarks' header says so too when closed."""
+        if self._recording is not None:
+            self._recording.stopped_early = True
+
     def write_frame(self, frame: Frame | None, pose_frame: PoseFrame, verdict: FrameVerdict, inside: bool | None,
                     exercise: Exercise) -> None:
         """One frame: a CSV row, a landmarks line, an annotated video frame, key-frame candidates."""
@@ -323,6 +340,8 @@ class ResultFiles(Sink):
     def close(self, partial: bool) -> None:
         outputs = self.outputs if self.outputs is not None else self.files.names()
         self.report, self.timeline = self.summary.finish(partial=partial, outputs=outputs)
+        if partial:
+            self.files.mark_partial()
         self.files.__exit__(None, None, None)   # frames.csv, landmarks, video complete (a no-op when done)
         if self.publish is not None:
             self.publish(self.report, self.timeline)
