@@ -438,6 +438,8 @@ def test_bad_input(case: Case, tmp_path, landmarks_dir, request):
     if case.code == 2 and not case.on_stdout:
         errors = [ln for ln in lines if not ln.startswith("coach: warning: ")]
         assert len(errors) == 1 and errors[0].startswith("coach: error: "), done.stderr
+        assert not done.stdout.strip(), f"an error is one line on stderr, nothing else: {done.stdout}"
+        assert not (tmp_path / "out").exists(), "a failed run leaves no output folder behind"
         message = errors[0]
     elif case.on_stdout:
         assert not done.stderr, done.stderr
@@ -503,3 +505,17 @@ def test_every_measure_of_the_shared_recordings_lies_in_its_value_range(landmark
                                        {MEASURE_NAMES[i]: values[i] for i in np.flatnonzero(outside)})
             seen |= read
     assert seen.sum() >= len(MEASURE_NAMES) - 2   # all but the never-measured pelvic tilt (and maybe one)
+
+
+@pytest.mark.parametrize("exercise", ["bridge", "auto"])
+def test_without_quiet_a_failed_input_is_still_one_line_and_leaves_no_folder(tmp_path, landmarks_dir, exercise):
+    """The corpus runs with -q; a person at a terminal runs without it and must see the same one line
+    (no summary table of one failed row, no second copy of the error), and no empty result folder."""
+    source = recording(landmark(1, float("nan")))(tmp_path, landmarks_dir)
+    out = tmp_path / "new" / "results"
+    done, _, _ = run_limited(["analyze", str(source), "--exercise", exercise, "--out", str(out), "--no-history"],
+                             timeout_s=60)
+    assert done.returncode == 2 and "Traceback" not in done.stderr
+    assert len(done.stderr.strip().splitlines()) == 1 and done.stderr.startswith("coach: error: "), done.stderr
+    assert done.stdout.strip() == "", done.stdout
+    assert not (tmp_path / "new").exists()
