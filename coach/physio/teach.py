@@ -124,7 +124,7 @@ def teach(series: MeasureSeries, exercise_id: str, *, name: str | None = None, s
                          postures=postures, views=views, side_rule=side_rule, holds=holds, bands=bands)
     notes = safety_notes(series, holds)
     header = [f"{data['name']}: taught by `coach teach` from the demonstration {source}.",
-              "Edit freely - every key is described in the shipped exercises/*.toml and coach/exercises.py;",
+              "Edit freely - every key is described in the shipped exercises/*.toml and coach/engine/exercises.py;",
               "`coach exercises validate` checks the file."]
     text = exercise_toml(data, bands, notes, header)
     return Taught(_validated(text, source), text, tuple(holds), tuple(rests), tuple(bands), tuple(notes))

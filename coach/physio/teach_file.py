@@ -91,7 +91,7 @@ def exercise_data(exercise_id: str, name: str, source: str, *, postures: Sequenc
                          "Stretch to mild tension only: stop if it hurts, tingles or makes you dizzy."],
         "sources": [f"Taught by `coach teach` from the demonstration {source}: {len(holds)} hold(s) at {when}",
                     "Bands: centre = median over the held frames; half-width = max(3 x robust spread, the noise "
-                    "floor of the reading's reliability: high 8, medium 12, low 20 deg) - see coach/teach.py"],
+                    "floor of the reading's reliability: high 8, medium 12, low 20 deg) - see coach/physio/teach.py"],
         "cues": dict(CUES),
         "phases": [{"name": PHASE, "hold_s": hold_s, "cue": CUES["hold"],
                     "envelope": {b.key: band_data(b) for b in bands}}],
@@ -138,7 +138,7 @@ def exercise_toml(data: dict, bands: Sequence[DerivedBand], notes: Sequence[str]
         for key, band in phase["envelope"].items():
             lines.append(f"[phases.envelope.{_table_key(key)}]" + (_band_comment(by_key[key]) if key in by_key else ""))
             lines += [f"{k} = {_value(v)}" for k, v in band.items()]
-    lines += ["", "# Safety: the defaults of coach/exercises.py (Safety), spelled out to edit."]
+    lines += ["", "# Safety: the defaults of coach/engine/exercises.py (Safety), spelled out to edit."]
     lines += [f"# NOTE {n}" for n in notes]
     lines += ["[safety]"] + [f"{k} = {_value(v)}" for k, v in data["safety"].items()]
     return "\n".join(lines) + "\n"
