@@ -70,6 +70,7 @@ CASES = [
     Case("record video, double SIGINT", "record-video", (signal.SIGINT, signal.SIGINT)),
     Case("live from a recording, SIGTERM then SIGINT", "live-recording", (signal.SIGTERM, signal.SIGINT)),
     Case("live from a recording, SIGHUP", "live-recording", (signal.SIGHUP,)),
+    Case("compare a video, SIGTERM", "compare-video", (signal.SIGTERM,)),
 ]
 
 
@@ -84,6 +85,10 @@ def _command(case: Case, tmp_path: Path, landmarks_dir: Path, clip: Path, model:
         return ["live", "--exercise", "seated_spinal_twist", "--source", str(landmarks_dir / RECORDING), "--realtime",
                 "--no-window", "--answers", "no", "--mute", "--record", "-o", str(out / "live.coach"), "--no-history"], \
             ".*.partial/.frames.csv.*.tmp"
+    if case.command == "compare-video":   # the patient's replay writes frames.csv while compare.mp4 is drawn
+        out.mkdir()
+        return ["compare", str(clip), "--reference", str(landmarks_dir / RECORDING), "-o", str(out / "cmp.coach"),
+                "--model", str(model), "-q", "--no-history"], ".*.partial/.frames.csv.*.tmp"
     source = {"analyze-video": clip}.get(case.command, landmarks_dir / RECORDING)
     exercise = "auto" if case.command == "analyze-auto" else "seated_spinal_twist"
     args = ["analyze", str(source), "-e", exercise, "--out", str(out), "--model", str(model), "-q", "--no-history"]
@@ -152,6 +157,11 @@ def test_a_signal_keeps_a_valid_partial_result(case, tmp_path, landmarks_dir, cl
         assert session["partial"] is True and session["frames"] > 0
         assert (out / "live.coach" / "screening.json").is_file() and (out / "live.coach" / "report.html").is_file()
         assert Recording(out / "live.coach" / "landmarks.jsonl.gz").info.partial is True
+    elif case.command == "compare-video":
+        folder = out / "cmp.coach"
+        session = json.loads((folder / "session.json").read_text())
+        assert session["partial"] is True and session["frames"] > 0
+        assert json.loads((folder / "comparison.json").read_text())["partial"] is True
     else:
         stem = "clip" if case.command == "analyze-video" else RECORDING.removesuffix(".jsonl.gz")
         assert [p.name for p in out.iterdir()] == [f"{stem}.coach"]

@@ -50,6 +50,7 @@ def comparison_dict(comparison: Comparison, taught: Taught, report: Report, pati
     shown, done = demonstrated_holds(taught), achieved_holds(report)
     return {
         "format": FORMAT, "patient": patient, "reference": reference, "exercise": taught.exercise.id,
+        "partial": bool(report.partial),   # the patient's session was cut short (Ctrl-C, a signal)
         "deviation_overall_deg": _num(comparison.overall), "deviation_at_holds_deg": _num(comparison.at_holds),
         "measures": [{"key": d.key, "unit": d.unit, "overall": _num(d.overall), "at_holds": _num(d.at_holds),
                       "reference_at_holds": _num(d.reference_at_holds), "patient_at_holds": _num(d.patient_at_holds)}
