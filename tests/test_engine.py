@@ -257,3 +257,14 @@ def test_a_nan_measure_is_explicitly_not_valid():
     m = MeasureVerdict("trunk_inclination_deg", math.nan, "high")
     assert not m.valid and m.inside is None and m.reliability == Reliability.HIGH
     assert _verdict(progress=1.0).progress == 1.0
+
+
+def test_rest_s_zero_starts_the_next_rep_at_once():
+    """With no rest between reps the next rep's hold begins right after the last one ends (before,
+    the finished hold's tracker was kept, because the phase index does not change: no second rep ever)."""
+    coach = Coach(exercise(reps_per_side=3, rest_s=0.0), smoothing="none", settings=SETTINGS)
+    t_s = np.arange(0, 8, 1 / 30)
+    verdicts = [coach.update_measures(measures({INC: 40.0}), t) for t in t_s]
+    reps = [e for v in verdicts for e in v.events if e.kind == EventKind.REP_COMPLETED]
+    assert len(reps) == 3 and coach.status == Status.COMPLETED
+    assert all(later.t_s - earlier.t_s < 2.0 for earlier, later in zip(reps, reps[1:]))   # settle + 1 s hold each

@@ -286,9 +286,8 @@ class Coach:
 
     def _phase_done(self, t_s: float) -> list[Event]:
         p = self._progress
-        before = p.phase_index
         events = p.phase_completed(t_s)
-        if p.active and p.phase_index != before:
+        if p.active:   # a next phase, or (rest_s = 0) the next rep at once: a fresh hold either way
             self._tracker = self._new_tracker()
             self._follow_since.clear()
         return events
