@@ -141,17 +141,8 @@ def test_tracking_with_one_pose_stays_on_the_image_mode_landmarks(model_path, vi
         _assert_same_landmarks(tracked[-1].pose, image_detector.detect(frames[-1]).pose, name)
 
 
-def test_live_mode_returns_results_with_their_own_frames(lite_model_path, video_frames):
-    with PoseDetector(lite_model_path, "live") as detector:
-        pairs = list(detector.detect_stream(video_frames))
-    assert len(pairs) >= 2  # MediaPipe may drop frames it has no time for, never all
-    assert all(frame.t_s == poses.t_s and frame.index == poses.index for frame, poses in pairs)
-    assert np.all(np.diff([poses.t_s for _, poses in pairs]) > 0)
-    assert not pairs[0][1].pose.is_empty
-
-
 def test_detector_checks_its_arguments_before_loading(lite_model_path):
-    with pytest.raises(ValueError, match="mode: expected one of image, video, live"):
+    with pytest.raises(ValueError, match="mode: expected one of image, video"):
         PoseDetector(lite_model_path, "webcam")
     with pytest.raises(ValueError, match="num_poses"):
         PoseDetector(lite_model_path, num_poses=0)

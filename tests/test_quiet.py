@@ -110,7 +110,7 @@ def test_verbose_keeps_the_native_lines_in_the_log_file(photos_dir, tmp_path, li
 
 
 @pytest.mark.model
-@pytest.mark.parametrize("mode", ["image", "video", "live"])
+@pytest.mark.parametrize("mode", ["image", "video"])
 def test_no_native_line_reaches_fd_2_in_any_mode(mode, photos_dir, lite_model_path, capfd):
     """In-process, at the file-descriptor level (capfd sees what C++ writes to fd 2)."""
     from coach.io.sources import Frame

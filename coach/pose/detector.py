@@ -4,8 +4,8 @@
 - "image": every frame on its own (photos, folders of photos);
 - "video": frames of one video, tracked from frame to frame (strictly increasing integer ms
   timestamps are derived from `Frame.t_s`);
-- "live": frames are submitted asynchronously and MediaPipe drops the ones it has no time for (no
-  command uses it since cameras run in VIDEO mode behind a `latest` feed, `mode_for`).
+A camera runs in VIDEO mode too, behind a `latest` feed that drops the frames the detector has no
+time for (`mode_for`); MediaPipe's LIVE_STREAM mode is not used.
 `num_poses` defaults to 2 (a partner may be in view); `PrimaryTracker` picks the person exercising
 stably and the rest become `others`. Results are `PoseFrame` records; nobody found is `Pose.empty()`.
 
@@ -20,7 +20,6 @@ uploads usage statistics when a landmarker closes, which is blocked (see `_block
 from __future__ import annotations
 
 import os
-import queue
 from collections.abc import Iterable, Iterator
 from pathlib import Path
 
@@ -33,7 +32,7 @@ from coach.pose.models import describe_load_failure
 from coach.pose.native_log import NativeLogWindow
 from coach.pose.tracking import PrimaryTracker
 
-MODES = ("image", "video", "live")
+MODES = ("image", "video")
 # A camera runs in VIDEO mode like `coach live`: the feed's `latest` policy already drops the frames
 # the detector has no time for, and VIDEO mode tracks from frame to frame the same way on every input.
 MODE_FOR_KIND = {"image": "image", "folder": "image", "video": "video", "camera": "video", "stream": "video"}
@@ -44,7 +43,6 @@ def mode_for(kind: str) -> str:
     return MODE_FOR_KIND[kind]
 DEFAULT_NUM_POSES = 2
 DEFAULT_CONFIDENCE = 0.5
-LIVE_FINISH_TIMEOUT_S = 2.0  # how long to wait for the last live results once frames stop
 
 
 def _mediapipe():
@@ -119,7 +117,7 @@ def mediapipe_pixels(rgb: np.ndarray) -> np.ndarray:
 
 
 class PoseDetector:
-    """One MediaPipe Pose Landmarker in `mode` image|video|live. Use as a context manager or `close()`."""
+    """One MediaPipe Pose Landmarker in `mode` image|video. Use as a context manager or `close()`."""
 
     def __init__(self, model_path: str | os.PathLike, mode: str = "video", *, num_poses: int = DEFAULT_NUM_POSES,
                  min_detection_confidence: float = DEFAULT_CONFIDENCE,
@@ -131,24 +129,18 @@ class PoseDetector:
             raise ValueError(f"num_poses: expected 1 or more, got {num_poses}")
         self.model_path, self.mode, self.num_poses = Path(model_path), mode, int(num_poses)
         self._tracker = PrimaryTracker()
-        self._live_window: NativeLogWindow | None = None
         self._last_ms = -1
-        self._pending: dict[int, Frame] = {}    # live: submitted frames by timestamp
-        self._done: queue.Queue = queue.Queue()  # live: (timestamp_ms, result) from MediaPipe's thread
-        # MediaPipe logs natively on its first inference too; in live mode that inference runs on
-        # MediaPipe's thread after submit() returns, so the window stays open until its result arrives.
+        # MediaPipe logs natively on its first inference too.
         self._first_call: NativeLogWindow | None = NativeLogWindow(f"{self.model_path.name}: first inference")
         self._landmarker = self._create(min_detection_confidence, min_presence_confidence, min_tracking_confidence)
 
     def _create(self, detection: float, presence: float, tracking: float):
         mp, vision, base_options = _mediapipe()
-        mode = {"image": vision.RunningMode.IMAGE, "video": vision.RunningMode.VIDEO,
-                "live": vision.RunningMode.LIVE_STREAM}[self.mode]
+        mode = {"image": vision.RunningMode.IMAGE, "video": vision.RunningMode.VIDEO}[self.mode]
         options = vision.PoseLandmarkerOptions(
             base_options=base_options(model_asset_path=str(self.model_path)),  # str, never a Path
             running_mode=mode, num_poses=self.num_poses, min_pose_detection_confidence=detection,
-            min_pose_presence_confidence=presence, min_tracking_confidence=tracking,
-            result_callback=self._on_live_result if self.mode == "live" else None)
+            min_pose_presence_confidence=presence, min_tracking_confidence=tracking)
         self._mp = mp
         _block_usage_upload()
         try:
@@ -165,7 +157,7 @@ class PoseDetector:
         return self._mp.Image(image_format=self._mp.ImageFormat.SRGB, data=mediapipe_pixels(frame.rgb))
 
     def _timestamp_ms(self, t_s: float) -> int:
-        """Integer ms from `t_s`, forced strictly increasing as VIDEO and LIVE modes require."""
+        """Integer ms from `t_s`, forced strictly increasing as VIDEO mode requires."""
         self._last_ms = max(int(round(t_s * 1000.0)), self._last_ms + 1)
         return self._last_ms
 
@@ -181,75 +173,24 @@ class PoseDetector:
         window, self._first_call = self._first_call, None
         if window is None:
             return getattr(self._landmarker, method)(*args)
-        if self.mode == "live":
-            self._live_window = window.open()
-            try:
-                return getattr(self._landmarker, method)(*args)
-            except BaseException:
-                self._end_live_window()
-                raise
         with window:
             return getattr(self._landmarker, method)(*args)
 
-    def _end_live_window(self) -> None:
-        window, self._live_window = self._live_window, None
-        if window is not None:
-            window.close()
-
     def detect(self, frame: Frame) -> PoseFrame:
         """The poses in one frame (image and video modes)."""
-        if self.mode == "live":
-            raise ValueError("detect: a live detector takes frames with submit() and returns them by completed()")
         if self.mode == "image":
             result = self._call("detect", self._image(frame))
         else:
             result = self._call("detect_for_video", self._image(frame), self._timestamp_ms(frame.t_s))
         return self._pose_frame(frame, result)
 
-    def _on_live_result(self, result, _image, timestamp_ms: int) -> None:
-        self._done.put((timestamp_ms, result))
-
-    def submit(self, frame: Frame) -> None:
-        """Hand a camera frame to MediaPipe (live mode); it may be dropped when MediaPipe is busy."""
-        if self.mode != "live":
-            raise ValueError(f"submit: only a live detector takes frames asynchronously (this one is {self.mode})")
-        timestamp_ms = self._timestamp_ms(frame.t_s)
-        self._pending[timestamp_ms] = frame
-        self._call("detect_async", self._image(frame), timestamp_ms)
-
-    def completed(self, timeout_s: float = 0.0) -> Iterator[tuple[Frame, PoseFrame]]:
-        """Live results ready now (waiting up to `timeout_s` for the first), oldest first, with their frames."""
-        while True:
-            try:
-                timestamp_ms, result = self._done.get(timeout=timeout_s) if timeout_s else self._done.get_nowait()
-            except queue.Empty:
-                return
-            self._end_live_window()  # the first result is in: MediaPipe's first-inference lines are written
-            timeout_s = 0.0
-            frame = self._pending.pop(timestamp_ms, None)
-            for stale in [ms for ms in self._pending if ms < timestamp_ms]:  # frames MediaPipe dropped
-                del self._pending[stale]
-            if frame is not None:
-                yield frame, self._pose_frame(frame, result)
-
     def detect_stream(self, frames: Iterable[Frame]) -> Iterator[tuple[Frame, PoseFrame]]:
-        """(frame, poses) for each frame — in live mode, for each frame MediaPipe kept, as they complete."""
-        if self.mode != "live":
-            for frame in frames:
-                yield frame, self.detect(frame)
-            return
+        """(frame, poses) for each frame, in order."""
         for frame in frames:
-            self.submit(frame)
-            yield from self.completed()
-        while self._pending:
-            before = len(self._pending)
-            yield from self.completed(timeout_s=LIVE_FINISH_TIMEOUT_S)
-            if len(self._pending) == before:  # nothing more is coming
-                break
+            yield frame, self.detect(frame)
 
     def close(self) -> None:
         """Release MediaPipe's graph (idempotent)."""
-        self._end_live_window()
         landmarker, self._landmarker = self._landmarker, None
         if landmarker is not None:
             try:
