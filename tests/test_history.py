@@ -320,11 +320,9 @@ def test_analyze_help_says_what_mine_means(capsys):
 
 def test_a_pain_stop_in_live_is_stored_and_shown(landmarks_dir, tmp_path, db, capsys):
     """The x key stops the session for pain; the history keeps it and `coach history` says so."""
-    import argparse
-
-    from coach.cli.live import record_history
     from coach.engine.exercises import get_exercise
     from coach.engine.routine import Routine
+    from coach.history.sink import HistorySink
     from coach.render.display import NoWindow
     from coach.session.feed import open_feed
     from coach.session.live import LiveOptions, run_live
@@ -337,10 +335,11 @@ def test_a_pain_stop_in_live_is_stored_and_shown(landmarks_dir, tmp_path, db, ca
             return self.key()
 
     rec = first_seconds(landmarks_dir / "childs_pose__01.jsonl.gz", tmp_path / "childs.jsonl.gz", 4.0)
+    history = HistorySink(str(db), "live", partial_too=True)
     result = run_live(open_feed(str(rec)), Routine("test", (get_exercise("childs_pose"),)), PainAt(),
-                      LiveOptions(tmp_path / "live"))
+                      LiveOptions(tmp_path / "live"), sinks=(history,))
     assert result.ended_by == "pain"
-    assert record_history(result, argparse.Namespace(history=True, db=str(db))) == []
+    assert history.warnings == []
     with History(db) as history:
         (s,) = history.sessions()
     assert (s.kind, s.mine, s.pain_stop, s.input_name) == ("live", True, True, "childs.jsonl.gz")

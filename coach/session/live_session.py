@@ -37,6 +37,7 @@ from coach.render.display import blank, draw_plot, draw_prompt, draw_status
 from coach.render.overlay import Overlay, OverlayStyle
 from coach.report.core import InputInfo, Report, Summariser
 from coach.session.feed import Captured, Inferred
+from coach.session.loop import Sink
 from coach.session.session_files import LANDMARKS, VIDEO
 
 
@@ -108,7 +109,7 @@ class LiveOptions:
     extra_files: tuple[tuple[str, str], ...] = ()   # (name, text) also written in the folder (screening.json)
 
 
-class LiveSession:
+class LiveSession(Sink):
     def __init__(self, routine: Routine, options: LiveOptions, info: InputInfo, *, sounds=None,
                  follow: Follow | None = None):
         self.routine, self.options, self.info = routine, options, info

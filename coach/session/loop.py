@@ -33,12 +33,18 @@ from coach.engine.verdict import FrameVerdict
 from coach.io.sources import Frame
 from coach.measure.measures import Measures
 from coach.pose.core import PoseFrame
+from coach.report.core import Report
 
 PosePairs = Iterable[tuple[Frame | None, PoseFrame]]
 
 
 class Sink:
-    """Reads the session as it runs. Every method is optional; the defaults do nothing."""
+    """Reads the session as it runs. Every method is optional; the defaults do nothing.
+
+    `report`: the sink that summarises the session (the result files, live's session) sets it in
+    `close`; the loop hands it to every sink's `published` once the results are on disk."""
+
+    report: Report | None = None
 
     def segment(self, exercise: Exercise, t_s: float, score: float | None) -> None:
         """A new exercise segment starts at `t_s` (the first frame, or a switch of `--exercise auto`);
@@ -49,6 +55,11 @@ class Sink:
 
     def close(self, partial: bool) -> None:
         """The frames are done (`partial`: a signal stopped them); publish what was produced."""
+
+    def published(self, report: Report | None) -> None:
+        """The results are published: every sink is closed and the caller's folder is complete on
+        disk (`flush` left without an error or a signal). `report`: the session's report, None when
+        none was made. What acts on a finished session (the history) does it here."""
 
 
 class ListSink(Sink):
@@ -107,7 +118,9 @@ def run_session(pairs: PosePairs, plan: Plan | Exercise | Any, sinks: Sequence[S
     patient for its alignment first): they are not measured again. `interrupted`: an earlier stage
     (the first pass of `--exercise auto`) was already stopped, so the result is partial anyway.
     `flush`: the caller's stack, left once it has published; signals wait from the end of the frames
-    until then (default: until the sinks are closed)."""
+    until then (default: until the sinks are closed). When it is left without an error or a
+    signal, every sink's `published(report)` runs (signals no longer wait then, as for any work
+    after the command's results are safe)."""
     plan = Plan.fixed(plan) if isinstance(plan, Exercise) else plan
     coach, segment, count = None, None, 0
     try:
@@ -127,10 +140,19 @@ def run_session(pairs: PosePairs, plan: Plan | Exercise | Any, sinks: Sequence[S
     except KeyboardInterrupt:
         interrupted = True
     with contextlib.ExitStack() as own:
-        (flush or own).enter_context(interrupts.deferred())
+        stack = flush or own
+        stack.push(lambda error, *_: _published(sinks) if error is None else None)   # runs last
+        stack.enter_context(interrupts.deferred())
         for sink in sinks:
             sink.close(interrupted)
     return SessionEnd(interrupted, count)
+
+
+def _published(sinks: Sequence[Sink]) -> None:
+    """Every sink's `published`, with the report the summarising sink made (None: none was)."""
+    report = next((sink.report for sink in sinks if getattr(sink, "report", None) is not None), None)
+    for sink in sinks:
+        sink.published(report)
 
 
 __all__ = ["ListSink", "PosePairs", "ProgressSink", "SessionEnd", "Sink", "new_coach", "run_session"]
