@@ -5,6 +5,7 @@ a warning and a database that cannot be written is one OutputError."""
 
 from __future__ import annotations
 
+import contextlib
 import re
 import sqlite3
 from datetime import datetime, timedelta, timezone
@@ -368,3 +369,43 @@ def test_the_plot_is_of_the_persons_own_sessions(db, tmp_path, capsys):
     assert main(["history", "--db", str(db)]) == 0
     out = capsys.readouterr().out
     assert "4 session(s)" in out and out.count("not yours") == 4   # three rows and the note under the table
+
+
+@pytest.mark.parametrize("kind, partial, partial_too, stored", [
+    ("analyze", False, False, True),
+    ("analyze", True, False, False),     # an interrupted analysis is not a session done
+    ("live", True, True, True),          # a quit or interrupted live session was done (in part)
+], ids=["a complete analysis", "a partial analysis", "a partial live session"])
+def test_the_history_sink_stores_a_published_session_once(kind, partial, partial_too, stored, db):
+    """Through the session loop: the session is stored when it is published, not before; once."""
+    from coach import samples_dir
+    from coach.engine.exercises import get_exercise
+    from coach.history.sink import HistorySink
+    from coach.io.sources import InputInfo
+    from coach.pose.recording import Recording
+    from coach.report.core import Summariser
+    from coach.session.loop import Sink, run_session
+
+    path = samples_dir() / "bridge.jsonl.gz"
+
+    class Summary(Sink):
+        def __init__(self):
+            self.summary = Summariser(InputInfo(path.name, str(path), "recording", 30.0, (640, 480)))
+
+        def segment(self, exercise, t_s, score):
+            self.summary.start_segment(exercise, t_s, score)
+
+        def frame(self, frame, pose_frame, verdict):
+            self.summary.add(verdict)
+
+        def close(self, closed_partial):
+            self.report, _ = self.summary.finish(partial=partial)
+
+    history = HistorySink(db, kind, partial_too=partial_too)
+    with contextlib.ExitStack() as flush:
+        run_session(((None, f) for f in Recording(path).frames()), get_exercise("bridge"), [Summary(), history],
+                    flush=flush)
+        assert not db.exists(), "stored before the results were published"
+    with History(db) as h:
+        assert [(s.kind, s.exercise, s.pain_stop) for s in h.sessions()] == ([(kind, "bridge", False)] if stored else [])
+    assert history.warnings == []
