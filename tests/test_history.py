@@ -395,7 +395,7 @@ def test_the_history_sink_stores_a_published_session_once(kind, partial, partial
         def segment(self, exercise, t_s, score):
             self.summary.start_segment(exercise, t_s, score)
 
-        def frame(self, frame, pose_frame, verdict):
+        def frame(self, frame, pose_frame, verdict, measures=None):
             self.summary.add(verdict)
 
         def close(self, closed_partial):

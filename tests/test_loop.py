@@ -36,7 +36,7 @@ class Calls(Sink):
     def segment(self, exercise, t_s, score):
         self.log.append((self.name, "segment", exercise.id))
 
-    def frame(self, frame, pose_frame, verdict):
+    def frame(self, frame, pose_frame, verdict, measures=None):
         self.log.append((self.name, "frame", pose_frame.index))
 
     def close(self, partial):
@@ -114,7 +114,7 @@ class Summary(Sink):
     def segment(self, exercise, t_s, score):
         self.summary.start_segment(exercise, t_s, score)
 
-    def frame(self, frame, pose_frame, verdict):
+    def frame(self, frame, pose_frame, verdict, measures=None):
         self.summary.add(verdict)
 
     def close(self, partial):

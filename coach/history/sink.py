@@ -16,6 +16,7 @@ import os
 
 from coach.engine.verdict import EventKind, FrameVerdict, Status
 from coach.io.sources import Frame
+from coach.measure.measures import Measures
 from coach.pose.core import PoseFrame
 from coach.report.core import Report
 from coach.session.live_session import PAIN_RULE
@@ -49,8 +50,9 @@ class HistorySink(Sink):
         self.warnings: list[str] = []
         self._pain = False
 
-    def frame(self, frame: Frame | None, pose_frame: PoseFrame, verdict: FrameVerdict) -> None:
-        if verdict.status == Status.STOPPED and any(
+    def frame(self, frame: Frame | None, pose_frame: PoseFrame, verdict: FrameVerdict | None,
+              measures: Measures | None = None) -> None:
+        if verdict is not None and verdict.status == Status.STOPPED and any(
                 event.kind == EventKind.EXERCISE_STOPPED and PAIN_RULE in event.details.get("rules", ())
                 for event in verdict.events):
             self._pain = True   # the pain key stopped it (`coach live`): the history says so

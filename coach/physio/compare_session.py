@@ -28,6 +28,7 @@ import numpy as np
 from coach import interrupts
 from coach.engine.verdict import FrameVerdict
 from coach.io.sources import Frame
+from coach.measure.measures import Measures
 from coach.physio.compare import Comparison, compare_series
 from coach.physio.demonstration import Demonstration, PoseCursor, Wrap, _plain, read_measures, replay
 from coach.physio.teach import Taught, teach
@@ -63,7 +64,8 @@ class CompareVideo(Sink):
 
         self.overlay = Overlay(exercise)
 
-    def frame(self, frame: Frame | None, pose_frame: PoseFrame, verdict: FrameVerdict) -> None:
+    def frame(self, frame: Frame | None, pose_frame: PoseFrame, verdict: FrameVerdict | None,
+              measures: Measures | None = None) -> None:
         from coach.io.video import VideoSink
         from coach.physio.compare_report import blank, reference_panel, side_by_side
         from coach.render.ghost import ghost_pose

@@ -46,12 +46,17 @@ class Sink:
 
     report: Report | None = None
 
-    def segment(self, exercise: Exercise, t_s: float, score: float | None) -> None:
+    def segment(self, exercise: Exercise | None, t_s: float, score: float | None) -> None:
         """A new exercise segment starts at `t_s` (the first frame, or a switch of `--exercise auto`);
-        `score` is autodetect's confidence in it (None when the exercise was given)."""
+        `score` is autodetect's confidence in it (None when the exercise was given). `exercise` None:
+        a segment that is not judged (live's framing step; a plan of None)."""
 
-    def frame(self, frame: Frame | None, pose_frame: PoseFrame, verdict: FrameVerdict) -> None:
-        """One judged frame: its pixels (None for a recording), its poses and the engine's verdict."""
+    def frame(self, frame: Frame | None, pose_frame: PoseFrame, verdict: FrameVerdict | None,
+              measures: Measures | None = None) -> None:
+        """One frame: its pixels (None for a recording), its poses, the engine's verdict and the
+        measures it judged (as `compute_measures` gives them). In a segment without an exercise
+        (live's framing step, teach's reading) no engine runs: `verdict` is None, and `measures` are
+        the caller's (`measured`) or None - a sink that needs them measures the pose itself."""
 
     def close(self, partial: bool) -> None:
         """The frames are done (`partial`: a signal stopped them); publish what was produced."""
@@ -69,7 +74,8 @@ class ListSink(Sink):
         self.verdicts: list[FrameVerdict] = []
         self.partial: bool | None = None
 
-    def frame(self, frame: Frame | None, pose_frame: PoseFrame, verdict: FrameVerdict) -> None:
+    def frame(self, frame: Frame | None, pose_frame: PoseFrame, verdict: FrameVerdict | None,
+              measures: Measures | None = None) -> None:
         self.verdicts.append(verdict)
 
     def close(self, partial: bool) -> None:
@@ -82,7 +88,8 @@ class ProgressSink(Sink):
     def __init__(self, progress) -> None:
         self.progress = progress
 
-    def frame(self, frame: Frame | None, pose_frame: PoseFrame, verdict: FrameVerdict) -> None:
+    def frame(self, frame: Frame | None, pose_frame: PoseFrame, verdict: FrameVerdict | None,
+              measures: Measures | None = None) -> None:
         self.progress.advance()
 
 
@@ -103,7 +110,7 @@ def new_coach(exercise: Exercise, kind: str = "video") -> Coach:
     return Coach(exercise, smoothing="none", settings=EngineSettings(rules=rules))
 
 
-def run_session(pairs: PosePairs, plan: Plan | Exercise | Any, sinks: Sequence[Sink], *,
+def run_session(pairs: PosePairs, plan: Plan | Exercise | None | Any, sinks: Sequence[Sink], *,
                 coach_for: Callable[[Exercise], Coach] = new_coach, measured: Iterator[Measures] | None = None,
                 interrupted: bool = False, flush: contextlib.ExitStack | None = None) -> SessionEnd:
     """Judge every frame of `pairs` with the exercise `plan` gives for its time and hand each verdict
@@ -111,7 +118,9 @@ def run_session(pairs: PosePairs, plan: Plan | Exercise | Any, sinks: Sequence[S
 
     `plan`: one exercise, an autodetect `Plan`, or anything whose `at(t_s)` gives a segment with
     `exercise`, `score` and `covers(t_s)` (live's session, which moves on by key or when an
-    exercise is done): a segment that no longer covers the frame's time starts a new Coach.
+    exercise is done): a segment that no longer covers the frame's time starts a new Coach. A
+    segment whose exercise is None runs no engine (live's framing step); a plan of None is one
+    such segment for the whole input (teach reads its demonstration so: no exercise exists yet).
 
     `coach_for` makes the engine for a segment (default: causal smoothing). `measured`: the frames'
     measures, one per frame in order, when the caller already computed them (compare measures the
@@ -121,21 +130,24 @@ def run_session(pairs: PosePairs, plan: Plan | Exercise | Any, sinks: Sequence[S
     until then (default: until the sinks are closed). When it is left without an error or a
     signal, every sink's `published(report)` runs (signals no longer wait then, as for any work
     after the command's results are safe)."""
-    plan = Plan.fixed(plan) if isinstance(plan, Exercise) else plan
+    plan = Plan.fixed(plan) if isinstance(plan, Exercise) else _UNJUDGED if plan is None else plan
     coach, segment, count = None, None, 0
     try:
         for frame, pose_frame in pairs:
             t_s = pose_frame.t_s
             if segment is None or not segment.covers(t_s):
                 segment = plan.at(t_s)
-                coach = coach_for(segment.exercise)
+                coach = coach_for(segment.exercise) if segment.exercise is not None else None
                 for sink in sinks:
                     sink.segment(segment.exercise, t_s, segment.score)
             measures = next(measured) if measured is not None else None
-            verdict = coach.update(pose_frame.pose, t_s, others=pose_frame.others, measures=measures)
+            verdict = None
+            if coach is not None:
+                verdict = coach.update(pose_frame.pose, t_s, others=pose_frame.others, measures=measures)
+                measures = coach.last_measures   # as measured (the caller's, or the engine's own)
             with interrupts.deferred():   # every sink gets this frame, or none does
                 for sink in sinks:
-                    sink.frame(frame, pose_frame, verdict)
+                    sink.frame(frame, pose_frame, verdict, measures)
             count += 1
     except KeyboardInterrupt:
         interrupted = True
@@ -146,6 +158,23 @@ def run_session(pairs: PosePairs, plan: Plan | Exercise | Any, sinks: Sequence[S
         for sink in sinks:
             sink.close(interrupted)
     return SessionEnd(interrupted, count)
+
+
+@dataclass(frozen=True)
+class _Unjudged:
+    """The plan of None: one segment without an exercise, covering every frame."""
+
+    exercise: None = None
+    score: None = None
+
+    def at(self, t_s: float) -> _Unjudged:
+        return self
+
+    def covers(self, t_s: float) -> bool:
+        return True
+
+
+_UNJUDGED = _Unjudged()
 
 
 def _published(sinks: Sequence[Sink]) -> None:
