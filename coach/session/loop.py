@@ -4,12 +4,16 @@
     end = run_session(pairs, Plan.fixed(exercise), sinks)     # pairs: (Frame | None, PoseFrame)
     end.interrupted                                            # Ctrl-C / SIGTERM / SIGHUP stopped it
 
-`coach analyze`, `coach compare` and `coach teach` (and the tests) drive the engine through this
+`coach analyze`, `coach live`, `coach compare` and `coach teach` (and the tests) run through this
 loop; it does not know which command runs it. Per frame: the plan gives the exercise for the
 frame's time (a new segment makes a new Coach: `--exercise auto` switches exercise mid-video), the
 Coach judges the pose at the frame's own time (never a clock), and every sink gets the frame, its
-poses and that one `FrameVerdict`. Sinks only read verdicts - result files, an overlay video, the
-summary, follow-along, a progress bar; none of them changes what the engine says.
+poses, that one `FrameVerdict` and the measures judged. A segment without an exercise runs no
+engine (verdict None): live's framing step, and a plan of None - teach and compare read a
+demonstration so, before any exercise exists. Sinks only read - result files, an overlay video,
+the summary, follow-along, a progress bar, the history; none of them changes what the engine says.
+Once the caller has published its results, every sink's `published(report)` runs (the history
+stores the session then).
 
 A signal (a `KeyboardInterrupt` subclass from `coach.interrupts`) ends the loop between frames:
 each sink has either had a frame or not (the frame is handed out inside `interrupts.deferred()`),
