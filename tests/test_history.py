@@ -409,3 +409,26 @@ def test_the_history_sink_stores_a_published_session_once(kind, partial, partial
     with History(db) as h:
         assert [(s.kind, s.exercise, s.pain_stop) for s in h.sessions()] == ([(kind, "bridge", False)] if stored else [])
     assert history.warnings == []
+
+
+def test_an_interrupted_batch_keeps_its_complete_sessions_in_the_history(landmarks_dir, tmp_path, db, monkeypatch):
+    """Ctrl-C during the second input of `coach analyze`: the first was published complete, so it is
+    stored (the history sink stores each session once it is published); the partial second is not."""
+    from coach.engine.core import Coach
+    from coach.pose.recording import Recording
+
+    rec = landmarks_dir / "cat_cow__01.jsonl.gz"
+    first = Recording(rec).count_frames()
+    real_update, calls = Coach.update, [0]
+
+    def update(self, *args, **kwargs):
+        calls[0] += 1
+        if calls[0] > first + 30:
+            raise KeyboardInterrupt
+        return real_update(self, *args, **kwargs)
+
+    monkeypatch.setattr(Coach, "update", update)
+    code = main(["analyze", str(rec), str(rec), "-e", "cat_cow", "--out", str(tmp_path / "out"), "-q", "--db", str(db)])
+    assert code == 130
+    with History(db) as history:
+        assert [(s.kind, s.exercise) for s in history.sessions()] == [("analyze", "cat_cow")]
