@@ -6,9 +6,9 @@
 
 The frames stream through the session loop (`coach.session.loop.run_session`) with a plan of None:
 no exercise exists yet (teach makes it; compare teaches it first), so no engine runs, and the
-`Reading` sink measures each frame once. What is kept is the small per-frame measure arrays (`MeasureSeries`,
-and with `keep_measures` the `Measures` records the engine can take instead of measuring again),
-never pixels. Poses are kept only where they are needed later - in a landmark recording on disk
+`MeasureCollector` sink measures each frame once. What is kept is the small per-frame measure
+arrays (`MeasureSeries`, and with `keep_measures` the `Measures` records the engine can take
+instead of measuring again), never pixels. Poses are kept only where they are needed later - in a landmark recording on disk
 (`keep`, replayed forward by `PoseCursor` and `replay`), or in memory for live follow-along, whose
 demonstration is stepped back and forth within a window (`load_poses`). Ctrl-C ends a camera
 demonstration early; on a file it is passed on.
@@ -70,7 +70,7 @@ def read_measures(source: str, model: str | None = None, *, quiet: bool = False,
         if keep is not None and info.kind != "recording":
             header = RecordingInfo(info.fps, info.size_px[0], info.size_px[1], info.model, info.label)
             writer = stack.enter_context(RecordingWriter(keep, header))
-        reading = Reading(writer, keep_poses)
+        reading = MeasureCollector(writer, keep_poses)
         pairs = ((None, pose_frame) for pose_frame in wrap(stream, f"{what} {Path(info.name).name}"))
         with contextlib.closing(pairs):
             end = run_session(pairs, None, [reading])   # no exercise yet: no engine runs
@@ -83,7 +83,7 @@ def read_measures(source: str, model: str | None = None, *, quiet: bool = False,
                          tuple(reading.measures) if keep_measures else (), landmarks, tuple(reading.frames))
 
 
-class Reading(Sink):
+class MeasureCollector(Sink):
     """The session loop's sink for a reading without an engine (a plan of None): each frame is
     measured once and its time and measures kept; its poses written to `writer` (a recording) and,
     with `keep_poses`, kept in memory."""
@@ -176,4 +176,4 @@ class PoseCursor:
         self._frames.close()
 
 
-__all__ = ["Demonstration", "PoseCursor", "Reading", "load_poses", "read_measures", "replay"]
+__all__ = ["Demonstration", "MeasureCollector", "PoseCursor", "load_poses", "read_measures", "replay"]
