@@ -5,6 +5,7 @@ a warning and a database that cannot be written is one OutputError."""
 
 from __future__ import annotations
 
+import contextlib
 import re
 import sqlite3
 from datetime import datetime, timedelta, timezone
@@ -320,11 +321,9 @@ def test_analyze_help_says_what_mine_means(capsys):
 
 def test_a_pain_stop_in_live_is_stored_and_shown(landmarks_dir, tmp_path, db, capsys):
     """The x key stops the session for pain; the history keeps it and `coach history` says so."""
-    import argparse
-
-    from coach.cli.live import record_history
     from coach.engine.exercises import get_exercise
     from coach.engine.routine import Routine
+    from coach.history.sink import HistorySink
     from coach.render.display import NoWindow
     from coach.session.feed import open_feed
     from coach.session.live import LiveOptions, run_live
@@ -337,10 +336,11 @@ def test_a_pain_stop_in_live_is_stored_and_shown(landmarks_dir, tmp_path, db, ca
             return self.key()
 
     rec = first_seconds(landmarks_dir / "childs_pose__01.jsonl.gz", tmp_path / "childs.jsonl.gz", 4.0)
+    history = HistorySink(str(db), "live", partial_too=True)
     result = run_live(open_feed(str(rec)), Routine("test", (get_exercise("childs_pose"),)), PainAt(),
-                      LiveOptions(tmp_path / "live"))
+                      LiveOptions(tmp_path / "live"), sinks=(history,))
     assert result.ended_by == "pain"
-    assert record_history(result, argparse.Namespace(history=True, db=str(db))) == []
+    assert history.warnings == []
     with History(db) as history:
         (s,) = history.sessions()
     assert (s.kind, s.mine, s.pain_stop, s.input_name) == ("live", True, True, "childs.jsonl.gz")
@@ -369,3 +369,66 @@ def test_the_plot_is_of_the_persons_own_sessions(db, tmp_path, capsys):
     assert main(["history", "--db", str(db)]) == 0
     out = capsys.readouterr().out
     assert "4 session(s)" in out and out.count("not yours") == 4   # three rows and the note under the table
+
+
+@pytest.mark.parametrize("kind, partial, partial_too, stored", [
+    ("analyze", False, False, True),
+    ("analyze", True, False, False),     # an interrupted analysis is not a session done
+    ("live", True, True, True),          # a quit or interrupted live session was done (in part)
+], ids=["a complete analysis", "a partial analysis", "a partial live session"])
+def test_the_history_sink_stores_a_published_session_once(kind, partial, partial_too, stored, db):
+    """Through the session loop: the session is stored when it is published, not before; once."""
+    from coach import samples_dir
+    from coach.engine.exercises import get_exercise
+    from coach.history.sink import HistorySink
+    from coach.io.sources import InputInfo
+    from coach.pose.recording import Recording
+    from coach.report.core import Summariser
+    from coach.session.loop import Sink, run_session
+
+    path = samples_dir() / "bridge.jsonl.gz"
+
+    class Summary(Sink):
+        def __init__(self):
+            self.summary = Summariser(InputInfo(path.name, str(path), "recording", 30.0, (640, 480)))
+
+        def segment(self, exercise, t_s, score):
+            self.summary.start_segment(exercise, t_s, score)
+
+        def frame(self, frame, pose_frame, verdict, measures=None):
+            self.summary.add(verdict)
+
+        def close(self, closed_partial):
+            self.report, _ = self.summary.finish(partial=partial)
+
+    history = HistorySink(db, kind, partial_too=partial_too)
+    with contextlib.ExitStack() as flush:
+        run_session(((None, f) for f in Recording(path).frames()), get_exercise("bridge"), [Summary(), history],
+                    flush=flush)
+        assert not db.exists(), "stored before the results were published"
+    with History(db) as h:
+        assert [(s.kind, s.exercise, s.pain_stop) for s in h.sessions()] == ([(kind, "bridge", False)] if stored else [])
+    assert history.warnings == []
+
+
+def test_an_interrupted_batch_keeps_its_complete_sessions_in_the_history(landmarks_dir, tmp_path, db, monkeypatch):
+    """Ctrl-C during the second input of `coach analyze`: the first was published complete, so it is
+    stored (the history sink stores each session once it is published); the partial second is not."""
+    from coach.engine.core import Coach
+    from coach.pose.recording import Recording
+
+    rec = landmarks_dir / "cat_cow__01.jsonl.gz"
+    first = Recording(rec).count_frames()
+    real_update, calls = Coach.update, [0]
+
+    def update(self, *args, **kwargs):
+        calls[0] += 1
+        if calls[0] > first + 30:
+            raise KeyboardInterrupt
+        return real_update(self, *args, **kwargs)
+
+    monkeypatch.setattr(Coach, "update", update)
+    code = main(["analyze", str(rec), str(rec), "-e", "cat_cow", "--out", str(tmp_path / "out"), "-q", "--db", str(db)])
+    assert code == 130
+    with History(db) as history:
+        assert [(s.kind, s.exercise) for s in history.sessions()] == [("analyze", "cat_cow")]

@@ -138,3 +138,39 @@ def test_bad_reference_flags_are_refused_up_front(childs, tmp_path, capsys, extr
     last = err.strip().splitlines()[-1]
     assert last.startswith("coach: error:") and message in last
     assert not out.exists()
+
+
+def test_follow_along_as_a_sink_steps_with_every_frame_and_counts_only_the_judged(childs):
+    """Through the session loop with a framing step first (no exercise, as live runs it): the
+    demonstration advances from the first frame, and only the coached frames make the mean."""
+    import math
+
+    from coach.engine.exercises import get_exercise
+    from coach.physio.demonstration import load_poses
+    from coach.physio.live_follow import Reference
+    from coach.session.loop import run_session
+
+    demo = load_poses(str(childs), quiet=True)
+    exercise = get_exercise("childs_pose")
+    follow = FollowAlong(Reference(childs.name, demo.frames, demo.series, exercise))
+    split_s = demo.frames[len(demo.frames) // 2].t_s
+
+    class Segment:
+        def __init__(self, judged: bool):
+            self.exercise, self.score, self.judged = (exercise if judged else None), None, judged
+
+        def covers(self, t_s: float) -> bool:
+            return (t_s >= split_s) == self.judged
+
+    class FramingFirst:
+        def at(self, t_s: float) -> Segment:
+            return Segment(t_s >= split_s)
+
+    steps = []
+    original = follow.step
+    follow.step = lambda pose_frame, measures=None: steps.append(original(pose_frame, measures)) or steps[-1]
+    run_session(((None, f) for f in demo.frames), FramingFirst(), [follow])
+    assert len(steps) == len(demo.frames)
+    judged = [s for f, s in zip(demo.frames, steps) if f.t_s >= split_s]
+    assert steps[len(steps) // 2 - 1].reference_t_s > 0.3 * split_s, "the framing step's frames advanced it too"
+    assert follow.summary().frames_scored == sum(math.isfinite(s.score) for s in judged) > 0

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import math
 import signal
+from dataclasses import dataclass
 
 import pytest
 
@@ -34,9 +35,9 @@ class Calls(Sink):
         self.log, self.name = log, name
 
     def segment(self, exercise, t_s, score):
-        self.log.append((self.name, "segment", exercise.id))
+        self.log.append((self.name, "segment", exercise.id if exercise is not None else None))
 
-    def frame(self, frame, pose_frame, verdict):
+    def frame(self, frame, pose_frame, verdict, measures=None):
         self.log.append((self.name, "frame", pose_frame.index))
 
     def close(self, partial):
@@ -98,3 +99,107 @@ def test_a_plan_switches_exercise_and_starts_a_new_engine_at_the_segment_boundar
     started = [(v.exercise_id, v.t_s) for v in sink.verdicts for e in v.events if e.kind == EventKind.EXERCISE_STARTED]
     assert [ex for ex, _ in started] == ["bridge", "childs_pose"] and started[1][1] >= 2.0
     assert {v.exercise_id for v in sink.verdicts if v.t_s < 2.0} == {"bridge"}
+
+
+# --- segments without an exercise: no engine (live's framing step, teach's reading) ---------------
+
+@dataclass(frozen=True)
+class Seg:
+    exercise: object
+    start_s: float
+    end_s: float
+    score: None = None
+
+    def covers(self, t_s: float) -> bool:
+        return self.start_s <= t_s < self.end_s
+
+
+class FramingFirst:
+    """A plan like live's: a framing step (no exercise) until 2 s, then the bridge coached."""
+
+    def at(self, t_s: float) -> Seg:
+        return Seg(None, -math.inf, 2.0) if t_s < 2.0 else Seg(get_exercise("bridge"), 2.0, math.inf)
+
+
+class Measured(Sink):
+    def __init__(self):
+        self.rows: list = []
+
+    def frame(self, frame, pose_frame, verdict, measures=None):
+        self.rows.append((pose_frame, verdict, measures))
+
+
+@pytest.mark.parametrize("plan, judged_from_s, segments", [
+    (None, math.inf, [None]),
+    (FramingFirst(), 2.0, [None, "bridge"]),
+], ids=["a plan of None", "a framing step, then an exercise"])
+def test_a_segment_without_an_exercise_hands_out_frames_without_a_verdict(plan, judged_from_s, segments):
+    log: list = []
+    sink = Measured()
+    end = run_session(pairs(), plan, [Calls(log, "s"), sink])
+    assert end.frames == Recording(BRIDGE).count_frames() == len(sink.rows)
+    assert [x[2] for x in log if x[1] == "segment"] == segments
+    for pose_frame, verdict, measures in sink.rows:
+        if pose_frame.t_s < judged_from_s:
+            assert verdict is None and measures is None, pose_frame.t_s
+        else:   # the engine's measures, as `compute_measures` gives them: sinks need not measure again
+            assert verdict is not None and verdict.exercise_id == "bridge"
+            assert repr(measures) == repr(compute_measures(pose_frame.pose, pose_frame.others))
+
+
+# --- after publication: `Sink.published` -----------------------------------------------------------
+
+class Summary(Sink):
+    """A summarising sink: makes the session's report when closed (as the result files do)."""
+
+    def __init__(self):
+        from coach.io.sources import InputInfo
+        from coach.report.core import Summariser
+
+        self.summary = Summariser(InputInfo("bridge.jsonl.gz", str(BRIDGE), "recording", 30.0, (640, 480)))
+
+    def segment(self, exercise, t_s, score):
+        self.summary.start_segment(exercise, t_s, score)
+
+    def frame(self, frame, pose_frame, verdict, measures=None):
+        self.summary.add(verdict)
+
+    def close(self, partial):
+        self.report, _ = self.summary.finish(partial=partial)
+
+
+class Published(Calls):
+    def published(self, report):
+        self.log.append((self.name, "published", None if report is None else report.partial))
+
+
+class PublishFails(Exception):
+    pass
+
+
+@pytest.mark.parametrize("how, stop_after, expected", [
+    ("the caller's stack is left cleanly", None, [("p", "close", False), ("left", "stack"), ("p", "published", False)]),
+    ("a signal stopped the frames", 25, [("p", "close", True), ("left", "stack"), ("p", "published", True)]),
+    ("publishing failed", None, [("p", "close", False), ("left", "stack")]),
+    ("no stack of the caller's", None, [("p", "close", False), ("p", "published", False)]),
+], ids=lambda v: v if isinstance(v, str) else "")
+def test_published_runs_once_the_callers_stack_is_left_without_an_error(how, stop_after, expected):
+    import contextlib
+
+    log: list = []
+    sinks = [Summary(), Published(log, "p")]
+    if how == "no stack of the caller's":
+        run_session(pairs(stop_after=stop_after), get_exercise("bridge"), sinks)
+    else:
+        with contextlib.suppress(PublishFails), contextlib.ExitStack() as flush:
+            run_session(pairs(stop_after=stop_after), get_exercise("bridge"), sinks, flush=flush)
+            log.append(("left", "stack"))   # the caller publishes its folder here
+            if how == "publishing failed":
+                raise PublishFails
+    assert [x for x in log if x[1] != "frame" and x[1] != "segment"] == expected
+
+
+def test_published_gets_no_report_when_no_sink_made_one():
+    log: list = []
+    run_session(pairs(), get_exercise("bridge"), [Published(log, "p")])
+    assert log[-1] == ("p", "published", None)

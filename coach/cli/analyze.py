@@ -50,17 +50,19 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     add_mine(parser)
 
 
-def record_history(results, args: argparse.Namespace) -> None:
-    """Store every complete session in the history database (as the person's own only with --mine);
-    print its overuse warnings."""
+def history_sink(args: argparse.Namespace):
+    """The session loop's history (None with --no-history): every complete session is stored once
+    its folder is published, as the person's own only with --mine."""
     if not args.history:
-        return
-    from coach.cli.options import store_session
+        return None
+    from coach.history.sink import HistorySink
 
-    for result in results:
-        if result.report is not None and not result.report.partial:
-            for warning in store_session(result.report, "analyze", args.db, mine=args.mine):
-                print(f"coach: warning: {warning}", file=sys.stderr)
+    return HistorySink(args.db, "analyze", mine=args.mine)
+
+
+def print_warnings(history) -> None:
+    for warning in history.warnings if history is not None else ():
+        print(f"coach: warning: {warning}", file=sys.stderr)
 
 
 def _fps_column():
@@ -188,14 +190,17 @@ def run(args: argparse.Namespace) -> int:
 
         print(f"coach: error: {printable(message)}", file=sys.stderr)
 
+    history = history_sink(args)
     try:
         with rich_progress(args.quiet) as progress:
-            results = analyze_batch(sources, args.out, options, progress, on_error=on_error)
+            results = analyze_batch(sources, args.out, options, progress, on_error=on_error,
+                                    sinks=(history,) if history is not None else ())
     except BatchInterrupted as stop:
+        print_warnings(history)
         if not args.quiet:
             print_summary(stop.results, "coach analyze (interrupted: the last input is partial)")
         raise
-    record_history(results, args)
+    print_warnings(history)
     if not args.quiet and any(not r.error for r in results):
         print_summary(results)   # when every input failed, their one-line errors said it all
     return 2 if any(r.error for r in results) else 0

@@ -53,17 +53,18 @@ def summary_lines(data: dict, out: Path) -> list[str]:
 
 
 def run(args: argparse.Namespace) -> int:
-    from coach.cli.options import store_session
     from coach.cli.teach import progress_bar
+    from coach.history.sink import HistorySink
     from coach.physio.compare_session import compare
     from coach.session.analyze import input_stem
     from coach.session.session_files import result_name
 
     out = Path(args.out) if args.out else \
         Path("coach-out") / result_name(f"{input_stem(args.patient)}-vs-{input_stem(args.reference)}")
+    history = HistorySink(args.db, "compare", mine=args.mine) if args.history else None
     result = compare(args.patient, args.reference, out, model=args.model, video=args.video, quiet=args.quiet,
-                     wrap=progress_bar(args.quiet))
-    warnings = store_session(result.report, "compare", args.db, mine=args.mine) if args.history else []
+                     wrap=progress_bar(args.quiet), sinks=(history,) if history is not None else ())
+    warnings = history.warnings if history is not None else []
     if not args.quiet:
         from coach.usertext import printable
 

@@ -184,13 +184,14 @@ def _options(args, feed, screening_json: str):
                        extra_files=(("screening.json", screening_json),))
 
 
-def record_history(result, args) -> list[str]:
-    """Store a coached session in the history database (not with --no-history); its overuse warnings."""
-    if not args.history or result.report is None:
-        return []
-    from coach.cli.options import store_session
+def history_sink(args):
+    """The session loop's history (None with --no-history): a coached session is stored once its
+    folder is published - a quit or interrupted one too, and a pain stop is marked as one."""
+    if not args.history:
+        return None
+    from coach.history.sink import HistorySink
 
-    return store_session(result.report, "live", args.db, pain_stop=result.ended_by == "pain")
+    return HistorySink(args.db, "live", partial_too=True)
 
 
 def _coach(args, routine, follow, display) -> int:
@@ -202,12 +203,12 @@ def _coach(args, routine, follow, display) -> int:
     style = OverlayStyle()
     screening_json = _screen(args, routine, display, style)
     feed = open_feed(args.source if args.source is not None else args.camera, detect=False)
-    detector = None
+    detector, history = None, history_sink(args)
     try:
         detector = _detector(feed, args)
         with Sounds(mute=args.mute) as sounds:
             result = run_live(feed, routine, display, _options(args, feed, screening_json), detector=detector,
-                              sounds=sounds, follow=follow)
+                              sounds=sounds, follow=follow, sinks=(history,) if history is not None else ())
     finally:
         feed.close()
         if detector is not None:
@@ -215,7 +216,7 @@ def _coach(args, routine, follow, display) -> int:
     lines = summary_lines(result)
     if not args.quiet:
         print("\n".join(lines))
-    warnings = record_history(result, args)
+    warnings = history.warnings if history is not None else []
     for warning in warnings:
         print(f"coach: warning: {warning}", file=sys.stderr)
     lines += [f"Warning: {w}" for w in warnings]

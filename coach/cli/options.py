@@ -83,19 +83,3 @@ def add_mine(parser: argparse.ArgumentParser) -> None:
                         help="the recording is of you: count it toward the daily limit of the same stretch "
                              "(default: a recording may be anyone's - a patient's, a demonstration - so it is "
                              "stored in the history as not yours and not counted)")
-
-
-def store_session(report, kind: str, db, **details) -> list[str]:
-    """Store a published session in the history database; the warnings to print. The results are
-    already complete on disk when this runs, so a history that cannot be written (disk full, a
-    locked or unreadable database) is one warning, and the command's exit code stays what it was."""
-    import sqlite3
-
-    from coach.errors import CoachError
-    from coach.history.store import record_session
-
-    try:
-        return record_session(report, kind, db, **details)
-    except (CoachError, sqlite3.Error, OSError) as exc:
-        why = " ".join(str(exc).split()) or type(exc).__name__
-        return [f"the session was not stored in the history database ({why}); its results are kept"]

@@ -1,4 +1,4 @@
-"""The session store (SQLite) and its plot."""
+"""The session store (SQLite), its plot, and the session loop's sink that stores a published session."""
 
 from coach import lazy_exports
 
@@ -8,4 +8,6 @@ __all__, __getattr__, __dir__ = lazy_exports(__name__, {
     "record_session": "store",
     "overuse_warnings": "store",
     "plot_png": "store",
+    "HistorySink": "sink",
+    "store_session": "sink",
 })

@@ -11,6 +11,7 @@ __all__, __getattr__, __dir__ = lazy_exports(__name__, {
     "compare": "compare_session",
     "read_measures": "demonstration",
     "load_poses": "demonstration",
+    "MeasureCollector": "demonstration",
     "Demonstration": "demonstration",
     "FollowAlong": "live_follow",
     "Reference": "live_follow",

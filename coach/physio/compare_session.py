@@ -19,6 +19,7 @@ import contextlib
 import json
 import re
 import tempfile
+from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -27,6 +28,7 @@ import numpy as np
 from coach import interrupts
 from coach.engine.verdict import FrameVerdict
 from coach.io.sources import Frame
+from coach.measure.measures import Measures
 from coach.physio.compare import Comparison, compare_series
 from coach.physio.demonstration import Demonstration, PoseCursor, Wrap, _plain, read_measures, replay
 from coach.physio.teach import Taught, teach
@@ -62,7 +64,8 @@ class CompareVideo(Sink):
 
         self.overlay = Overlay(exercise)
 
-    def frame(self, frame: Frame | None, pose_frame: PoseFrame, verdict: FrameVerdict) -> None:
+    def frame(self, frame: Frame | None, pose_frame: PoseFrame, verdict: FrameVerdict | None,
+              measures: Measures | None = None) -> None:
         from coach.io.video import VideoSink
         from coach.physio.compare_report import blank, reference_panel, side_by_side
         from coach.render.ghost import ghost_pose
@@ -93,9 +96,11 @@ def taught_from(reference: Demonstration, reference_source: str) -> Taught:
 
 
 def compare(patient_source: str, reference_source: str, out: Path, *, model: str | None = None,
-            video: bool = True, quiet: bool = False, wrap: Wrap = _plain) -> CompareResult:
+            video: bool = True, quiet: bool = False, wrap: Wrap = _plain,
+            sinks: Sequence[Sink] = ()) -> CompareResult:
     """Compare the patient with the demonstration into `out` (replaced only when it is an earlier
-    coach result). `wrap` shows progress while each input is read."""
+    coach result). `wrap` shows progress while each input is read. `sinks`: more readers of the
+    patient's session, after the result files (the CLI's history: its `published` runs once `out` is)."""
     inputs = (patient_source, reference_source)
     check_replaceable(out, inputs)   # before any work; checked again when publishing
     with tempfile.TemporaryDirectory(prefix="coach-compare-") as tmp:
@@ -105,13 +110,16 @@ def compare(patient_source: str, reference_source: str, out: Path, *, model: str
         patient = read_measures(patient_source, model, quiet=quiet, what="reading", wrap=wrap,
                                 keep=Path(tmp) / "patient.jsonl.gz", keep_measures=True)
         comparison = compare_series(patient.series, reference.series, taught)
-        with OutputFolder(out, inputs) as folder:
-            data = _coach_patient(patient, patient_source, reference, taught, comparison, folder, video)
+        flush = contextlib.ExitStack()   # from the end of the frames until `out` is published: signals wait
+        with flush, OutputFolder(out, inputs) as folder:
+            data = _coach_patient(patient, patient_source, reference, taught, comparison, folder, video,
+                                  sinks, flush)
     return data
 
 
 def _coach_patient(patient: Demonstration, source: str, reference: Demonstration, taught: Taught,
-                   comparison: Comparison, folder: Path, video: bool) -> CompareResult:
+                   comparison: Comparison, folder: Path, video: bool, more: Sequence[Sink],
+                   flush: contextlib.ExitStack) -> CompareResult:
     """The engine over the patient's replayed frames, through the session loop."""
     patient_name, ref_name = Path(patient.name).name, Path(reference.name).name
     info = InputInfo(patient_name, source, patient.kind if patient.kind != "camera" else "video",
@@ -128,9 +136,9 @@ def _coach_patient(patient: Demonstration, source: str, reference: Demonstration
         if video:
             sinks.append(CompareVideo(folder / VIDEO, patient.fps, reference, comparison))
         pairs = replay(patient, source, pixels=patient.kind == "video")
-        flush = contextlib.ExitStack()
-        with flush, contextlib.closing(pairs):
-            end = run_session(pairs, taught.exercise, sinks, measured=iter(patient.measures), flush=flush)
+        with contextlib.closing(pairs):
+            end = run_session(pairs, taught.exercise, [*sinks, *more], measured=iter(patient.measures),
+                              flush=flush)
     if end.interrupted:
         raise interrupts.Interrupted(interrupts.received())
     return CompareResult(results.report, written["data"])

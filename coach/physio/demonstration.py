@@ -4,9 +4,11 @@
     demo = read_measures("anna.mp4", keep=tmp / "anna.jsonl.gz", keep_measures=True)   # compare
     demo = load_poses("anna.mp4")                             # follow-along: every pose as well
 
-The frames stream through: what is kept is the small per-frame measure arrays (`MeasureSeries`,
-and with `keep_measures` the `Measures` records the engine can take instead of measuring again),
-never pixels. Poses are kept only where they are needed later - in a landmark recording on disk
+The frames stream through the session loop (`coach.session.loop.run_session`) with a plan of None:
+no exercise exists yet (teach makes it; compare teaches it first), so no engine runs, and the
+`MeasureCollector` sink measures each frame once. What is kept is the small per-frame measure
+arrays (`MeasureSeries`, and with `keep_measures` the `Measures` records the engine can take
+instead of measuring again), never pixels. Poses are kept only where they are needed later - in a landmark recording on disk
 (`keep`, replayed forward by `PoseCursor` and `replay`), or in memory for live follow-along, whose
 demonstration is stepped back and forth within a window (`load_poses`). Ctrl-C ends a camera
 demonstration early; on a file it is passed on.
@@ -21,11 +23,14 @@ from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
+from coach import interrupts
+from coach.engine.verdict import FrameVerdict
 from coach.errors import InputError
 from coach.io.sources import Frame
 from coach.measure.measures import Measures, compute_measures
 from coach.physio.teach import MeasureSeries
 from coach.pose.core import PoseFrame
+from coach.session.loop import Sink, run_session
 
 # wrap(stream, description) -> the same PoseFrames, e.g. through a progress bar (the CLI's)
 Wrap = Callable[[Iterable[PoseFrame], str], Iterable[PoseFrame]]
@@ -58,7 +63,6 @@ def read_measures(source: str, model: str | None = None, *, quiet: bool = False,
     from coach.pose.recording import RecordingInfo, RecordingWriter
     from coach.session.feed import open_feed
 
-    t_s, measures, frames = [], [], []
     with open_feed(source, model=model, download_progress=not quiet) as stream, contextlib.ExitStack() as stack:
         info = stream.info
         landmarks = Path(source) if info.kind == "recording" else keep
@@ -66,23 +70,39 @@ def read_measures(source: str, model: str | None = None, *, quiet: bool = False,
         if keep is not None and info.kind != "recording":
             header = RecordingInfo(info.fps, info.size_px[0], info.size_px[1], info.model, info.label)
             writer = stack.enter_context(RecordingWriter(keep, header))
-        try:
-            for pose_frame in wrap(stream, f"{what} {Path(info.name).name}"):
-                m = compute_measures(pose_frame.pose, pose_frame.others)
-                t_s.append(pose_frame.t_s)
-                measures.append(m)
-                if writer is not None:
-                    writer.write(pose_frame)
-                if keep_poses:
-                    frames.append(pose_frame)
-        except KeyboardInterrupt:
-            if info.kind != "camera":
-                raise
-    if not t_s:
+        reading = MeasureCollector(writer, keep_poses)
+        pairs = ((None, pose_frame) for pose_frame in wrap(stream, f"{what} {Path(info.name).name}"))
+        with contextlib.closing(pairs):
+            end = run_session(pairs, None, [reading])   # no exercise yet: no engine runs
+        if end.interrupted and info.kind != "camera":
+            raise interrupts.Interrupted(interrupts.received())
+    if not reading.t_s:
         raise InputError(f"{source}: no frames")
-    series = MeasureSeries.from_measures(t_s, measures)
+    series = MeasureSeries.from_measures(reading.t_s, reading.measures)
     return Demonstration(info.name, info.kind, info.fps, tuple(info.size_px), series,
-                         tuple(measures) if keep_measures else (), landmarks, tuple(frames))
+                         tuple(reading.measures) if keep_measures else (), landmarks, tuple(reading.frames))
+
+
+class MeasureCollector(Sink):
+    """The session loop's sink for a reading without an engine (a plan of None): each frame is
+    measured once and its time and measures kept; its poses written to `writer` (a recording) and,
+    with `keep_poses`, kept in memory."""
+
+    def __init__(self, writer=None, keep_poses: bool = False):
+        self.writer, self.keep_poses = writer, keep_poses
+        self.t_s: list[float] = []
+        self.measures: list[Measures] = []
+        self.frames: list[PoseFrame] = []
+
+    def frame(self, frame: Frame | None, pose_frame: PoseFrame, verdict: FrameVerdict | None,
+              measures: Measures | None = None) -> None:
+        m = measures if measures is not None else compute_measures(pose_frame.pose, pose_frame.others)
+        self.t_s.append(pose_frame.t_s)
+        self.measures.append(m)
+        if self.writer is not None:
+            self.writer.write(pose_frame)
+        if self.keep_poses:
+            self.frames.append(pose_frame)
 
 
 def load_poses(source: str, model: str | None = None, quiet: bool = False, what: str = "reading",
@@ -156,4 +176,4 @@ class PoseCursor:
         self._frames.close()
 
 
-__all__ = ["Demonstration", "PoseCursor", "load_poses", "read_measures", "replay"]
+__all__ = ["Demonstration", "MeasureCollector", "PoseCursor", "load_poses", "read_measures", "replay"]

@@ -1,9 +1,13 @@
 """Follow-along in `coach live --reference DEMO`: a demonstration's ghost and a match score, live.
 
     follow = FollowAlong(Reference("anna.mp4", demo.frames, demo.series, exercise))
-    step = follow.step(pose_frame)          # every analysed frame (not while paused)
-    follow.count(step)                      # the frames that are coached: they make the session's mean
+    run_live(feed, routine, display, options, follow=follow)   # a sink of the loop, ahead of the session
     overlay.annotate(rgb, pose_frame, verdict, ghost=follow.ghost)
+
+As a sink of the session loop (`coach.session.loop`) it steps with every frame the loop hands out
+(live's framing step included, so it starts with the person; none while paused), counts the coached
+frames (those with a verdict) in the mean, and starts the demonstration again with each framing step
+(a new exercise, or one restarted). It never decides: it only reads the frames and their measures.
 
 The matching itself is `coach.physio.follow.Follower` (the demonstration advances with the person, never
 back); this module only feeds it the person's measures, keeps the latest step for drawing, and
@@ -18,10 +22,13 @@ from collections.abc import Sequence
 from dataclasses import asdict, dataclass
 
 from coach.engine.exercises import Exercise
+from coach.engine.verdict import FrameVerdict
+from coach.io.sources import Frame
 from coach.measure.measures import Measures, compute_measures
 from coach.physio.follow import Follower, FollowStep
 from coach.physio.teach import MeasureSeries
 from coach.pose.core import Pose, PoseFrame
+from coach.session.loop import Sink
 
 
 @dataclass(frozen=True)
@@ -47,13 +54,25 @@ class FollowSummary:
         return asdict(self)
 
 
-class FollowAlong:
+class FollowAlong(Sink):
     """The live follow-along state: one `Follower`, its latest step and the coached frames' scores."""
 
     def __init__(self, reference: Reference):
         self.reference = reference
         self.scores: list[float] = []
         self.restart()
+
+    def segment(self, exercise: Exercise | None, t_s: float, score: float | None) -> None:
+        if exercise is None:   # a framing step: a new exercise, or the same one restarted
+            self.restart()
+
+    def frame(self, frame: Frame | None, pose_frame: PoseFrame, verdict: FrameVerdict | None,
+              measures: Measures | None = None) -> None:
+        """Step with every frame (the engine's measures when it judged it: measured once); count the
+        coached ones."""
+        step = self.step(pose_frame, measures)
+        if verdict is not None:
+            self.count(step)
 
     def restart(self) -> None:
         """From the start of the demonstration again (the exercise was restarted); scores are kept."""

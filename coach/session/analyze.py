@@ -22,7 +22,7 @@ from __future__ import annotations
 
 import contextlib
 import os
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, replace
 from pathlib import Path
 
@@ -34,7 +34,7 @@ from coach.pose.core import PoseFrame
 from coach.pose.detector import DEFAULT_NUM_POSES
 from coach.report.core import InputInfo, Report, Summariser
 from coach.report.timeline import TimelineArrays
-from coach.session.loop import ProgressSink, new_coach, run_session
+from coach.session.loop import ProgressSink, Sink, new_coach, run_session
 from coach.session.session_files import (
     LANDMARKS,
     OutputFolder,
@@ -81,10 +81,11 @@ def _coach_for(kind: str):
 
 
 def analyze(source: str | os.PathLike, out_dir: str | os.PathLike, options: AnalyzeOptions = AnalyzeOptions(),
-            progress: Progress = Progress()) -> Report:
+            progress: Progress = Progress(), sinks: Sequence[Sink] = ()) -> Report:
     """Analyse one input (video, image or landmark recording) into `out_dir`, which is created - or,
     when it is an earlier coach result, replaced as a whole when the analysis is done. Returns the
-    session report."""
+    session report. `sinks`: more readers of the session, after the result files (the CLI's
+    history: its `published` runs once the folder is)."""
     from coach.io.sources import source_kind
     from coach.session.feed import open_feed
 
@@ -110,7 +111,7 @@ def analyze(source: str | os.PathLike, out_dir: str | os.PathLike, options: Anal
             progress.start(f"analysing {_short(info.name)}", _frame_count(source, stream.info))
             results = ResultFiles(files, summary)
             with contextlib.closing(pairs):
-                end = run_session(pairs, plan_, [results, ProgressSink(progress)], coach_for=_coach_for(info.kind),
+                end = run_session(pairs, plan_, [results, ProgressSink(progress), *sinks], coach_for=_coach_for(info.kind),
                                   interrupted=interrupted, flush=flush)
     if end.interrupted:
         raise AnalysisInterrupted(results.report)
@@ -267,16 +268,17 @@ class BatchInterrupted(KeyboardInterrupt):
 
 
 def analyze_batch(sources: list[str], out_root: str | os.PathLike, options: AnalyzeOptions = AnalyzeOptions(),
-                  progress: Progress = Progress(), on_error=None) -> list[BatchResult]:
+                  progress: Progress = Progress(), on_error=None, sinks: Sequence[Sink] = ()) -> list[BatchResult]:
     """Analyse each input into out_root/<name>/; a bad input is reported (`on_error(message)`) and
-    skipped. Ctrl-C raises BatchInterrupted with the results so far (the current one partial)."""
+    skipped. Ctrl-C raises BatchInterrupted with the results so far (the current one partial).
+    `sinks` read every input's session in turn (`analyze`)."""
     _exercises(options)  # an unknown exercise fails before any work ...
     options = _with_model(sources, options)  # ... and so does a model that cannot be found
     results: list[BatchResult] = []
     for source, name in zip(sources, output_names(sources)):
         out_dir = Path(out_root) / name
         try:
-            results.append(BatchResult(source, out_dir, analyze(source, out_dir, options, progress)))
+            results.append(BatchResult(source, out_dir, analyze(source, out_dir, options, progress, sinks)))
         except AnalysisInterrupted as stop:
             results.append(BatchResult(source, out_dir, stop.report))
             raise BatchInterrupted(results) from None

@@ -23,7 +23,7 @@ from __future__ import annotations
 
 import contextlib
 import time
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -36,7 +36,7 @@ from coach.pose.core import PoseFrame
 from coach.report.core import InputInfo, Report
 from coach.session.feed import LOSSLESS, End, Feed, FramePipeline, Inferred
 from coach.session.live_session import KEYS, Action, Follow, LiveOptions, LiveSession
-from coach.session.loop import run_session
+from coach.session.loop import Sink, run_session
 from coach.session.session_files import OutputFolder, SessionFiles
 
 WAIT_S = 0.1             # the loop wakes at least this often (keys, window events) when nothing arrives
@@ -76,12 +76,15 @@ def input_info(feed: Feed, detector=None) -> InputInfo:
 
 
 def run_live(feed: Feed, routine: Routine, display, options: LiveOptions, *, detector=None, sounds=None,
-             follow: Follow | None = None) -> LiveResult:
+             follow: Follow | None = None, sinks: Sequence[Sink] = ()) -> LiveResult:
     """Coach `routine` on `feed` until it is done, stopped, quit or the feed ends; save the session.
-    With `follow`, the demonstration is followed along (ghost, match score)."""
+    With `follow` (a sink of the loop), the demonstration is followed along (ghost, match score). `sinks`: more readers
+    of the coached frames, after the session itself (the CLI's history: its `published` runs once
+    the folder is)."""
     info = input_info(feed, detector)
     lossless = feed.policy == LOSSLESS and not options.realtime
     session = LiveSession(routine, options, info, sounds=sounds, follow=follow)
+    follows = (follow,) if follow is not None else ()   # a sink ahead of the session, which draws its ghost
     start_s = time.monotonic()
     detect = detector.detect if detector is not None else None
     source = () if feed.info.live else (feed.info.name,)
@@ -92,7 +95,7 @@ def run_live(feed: Feed, routine: Routine, display, options: LiveOptions, *, det
         with FramePipeline(feed, detect, lossless=lossless, realtime=options.realtime) as pipe:
             pairs = _analysed(pipe, session, display)
             with contextlib.closing(pairs):
-                run_session(pairs, session, [session], coach_for=session.new_coach, flush=flush)
+                run_session(pairs, session, [*follows, session, *sinks], coach_for=session.new_coach, flush=flush)
         report = session.report
     counts = (pipe.captured, session.analysed, session.shown, pipe.infer.dropped)  # never analysed
     return _result(session, report, counts, time.monotonic() - start_s)

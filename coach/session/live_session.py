@@ -10,9 +10,10 @@ engine does; the overlay draws. Pain: the pain key ends the exercise - and the s
 analysed frame, recorded as an `exercise_stopped` event with rule "pain_reported", and that frame's
 verdict carries status "stopped" and the advice, so the report says so like any engine stop.
 Follow-along (with --reference: `coach.physio.live_follow.FollowAlong`, built by the CLI and passed in as a
-`Follow`): the demonstration steps with every analysed frame that is not paused (framing included, so it
-starts with the person), its ghost is drawn over the person and its match score shown in the status
-line; the coached frames' mean goes into session.json.
+`Follow`) is a sink of the loop ahead of the session: it steps with every frame the loop hands out (the
+framing step's included, so it starts with the person; none while paused) and starts again with each
+framing step. The session only reads it: its ghost is drawn over the person, its match score shown in
+the status line, and the coached frames' mean goes into session.json.
 """
 
 from __future__ import annotations
@@ -32,11 +33,13 @@ from coach.engine.framing import FRAMING_HOLD_S, FramingGate
 from coach.engine.routine import Routine
 from coach.engine.verdict import Event, EventKind, FrameVerdict, Severity, Status
 from coach.io.sources import Frame
+from coach.measure.measures import Measures
 from coach.pose.core import Pose, PoseFrame
 from coach.render.display import blank, draw_plot, draw_prompt, draw_status
 from coach.render.overlay import Overlay, OverlayStyle
 from coach.report.core import InputInfo, Report, Summariser
 from coach.session.feed import Captured, Inferred
+from coach.session.loop import Sink
 from coach.session.session_files import LANDMARKS, VIDEO
 
 
@@ -72,15 +75,13 @@ SOUND_OF = {EventKind.HOLD_COMPLETED: "hold_complete", EventKind.EXERCISE_STOPPE
 
 
 class Follow(Protocol):
-    """What the session asks of a follow-along (`coach.physio.live_follow.FollowAlong`): the session
-    only steps it and reads it, so the demonstration code stays a stage above the session."""
+    """What the session reads of a follow-along (`coach.physio.live_follow.FollowAlong`): a sink of
+    the loop ahead of the session (it steps with every frame the loop hands out), so the
+    demonstration code stays a stage above the session; the session only draws and reports it."""
 
     ghost: Pose | None    # the demonstration's pose placed on the person (None: nothing yet)
     score: float          # the latest match score 0-100, NaN when nothing compares
 
-    def restart(self) -> None: ...
-    def step(self, pose_frame: PoseFrame, measures=None): ...
-    def count(self, step) -> None: ...
     def summary(self): ...
 
 
@@ -108,7 +109,7 @@ class LiveOptions:
     extra_files: tuple[tuple[str, str], ...] = ()   # (name, text) also written in the folder (screening.json)
 
 
-class LiveSession:
+class LiveSession(Sink):
     def __init__(self, routine: Routine, options: LiveOptions, info: InputInfo, *, sounds=None,
                  follow: Follow | None = None):
         self.routine, self.options, self.info = routine, options, info
@@ -146,10 +147,9 @@ class LiveSession:
         self.coach: _LiveCoach | None = None
         self._serial += 1   # the coached segment (if any) is over
         self.verdict: FrameVerdict | None = None
+        self._coaching = False   # the framing step passed (or pain was reported): coach the frames
         self.gate = FramingGate(self.exercise, self.options.framing_hold_s)
         self.plot_values: deque[float] = deque(maxlen=PLOT_SAMPLES)
-        if self.follow is not None:
-            self.follow.restart()
         self._restyle()
 
     def _restyle(self) -> None:
@@ -159,8 +159,9 @@ class LiveSession:
     # --- the session loop's plan and coach (`coach.session.loop.run_session`) ----------------------
 
     def at(self, t_s: float) -> _Segment:
-        """The plan: the exercise being coached; a move to another exercise (or a restart) ends it."""
-        return _Segment(self, self._serial, self.exercise)
+        """The plan: the framing step of the current exercise (no exercise: no engine runs), then the
+        exercise coached; a move to another exercise (or a restart) ends it."""
+        return _Segment(self, self._serial, self.exercise if self._coaching else None)
 
     def new_coach(self, exercise) -> _LiveCoach:
         """The engine for one coached exercise: the pain key's stop is applied to its verdicts."""
@@ -180,8 +181,8 @@ class LiveSession:
     # --- frames -----------------------------------------------------------------------------------
 
     def take(self, result: Inferred) -> bool:
-        """One analysed frame: True when it is to be coached (the session loop then runs the engine
-        on it); otherwise it went to the framing step, or the session is paused or over."""
+        """One analysed frame: True when it goes to the session loop - to the framing step (which has
+        just stepped with it) or, once that passed, to be coached; False while paused or over."""
         pf = self.last_pose = result.pose_frame
         self.analysed += 1
         if result.inference_s > 0:
@@ -189,28 +190,24 @@ class LiveSession:
             self.waits_s.append(result.done_s - result.inference_s - result.captured.captured_s)
         if self.paused or self.ended:
             return False
-        if self.coach is None and not self._coaching:
+        if not self._coaching:
             self.gate.step(pf.pose, pf.t_s, pf.others)
-            if not (self.gate.passed or self._pain):
-                if self.follow is not None:
-                    self.follow.step(pf)
-                self.latencies_s.append(time.monotonic() - result.captured.captured_s)
-                return False
-            self._coaching = True
+            self._coaching = self.gate.passed or self._pain
         self._result = result
         return True
 
     # --- the session loop's sink: the coached frames' verdicts ----------------------------------------
 
     def segment(self, exercise, t_s: float, score) -> None:
-        self._coaching = False
-        self.summary.start_segment(exercise, t_s)
+        if exercise is not None:   # None: the framing step, summarised as nothing
+            self.summary.start_segment(exercise, t_s)
 
-    def frame(self, frame: Frame | None, pose_frame: PoseFrame, verdict: FrameVerdict) -> None:
+    def frame(self, frame: Frame | None, pose_frame: PoseFrame, verdict: FrameVerdict | None,
+              measures: Measures | None = None) -> None:
         result = self._result
-        if self.follow is not None:   # the engine's measures of this frame: measured once
-            self.follow.count(self.follow.step(pose_frame, self.coach.last_measures))
         self.latencies_s.append(time.monotonic() - result.captured.captured_s)
+        if verdict is None:   # the framing step's frame (the gate stepped with it in `take`)
+            return
         self._keep(frame, result, verdict)
         self._after(verdict)
 
@@ -390,15 +387,16 @@ class LiveSession:
 
 @dataclass(frozen=True)
 class _Segment:
-    """The session loop's segment: one coached exercise, until the session moves on (`_serial`)."""
+    """The session loop's segment: an exercise's framing step (`exercise` None) or its coaching,
+    until the framing step passes or the session moves on (`_serial`)."""
 
     session: LiveSession
     serial: int
-    exercise: object
+    exercise: object | None
     score: None = None
 
     def covers(self, t_s: float) -> bool:
-        return self.session._serial == self.serial
+        return self.session._serial == self.serial and (self.exercise is not None) == self.session._coaching
 
 
 class _LiveCoach:

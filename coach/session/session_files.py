@@ -44,6 +44,7 @@ from coach.errors import OutputError
 from coach.io.atomic import atomic_open, ensure_dir, write_bytes, write_text
 from coach.io.sources import Frame
 from coach.measure.conventions import MEASURE_NAMES
+from coach.measure.measures import Measures
 from coach.pose.core import PoseFrame
 from coach.report.core import FORMAT as SESSION_FORMAT
 from coach.report.core import InputInfo, Report, Summariser
@@ -333,7 +334,8 @@ class ResultFiles(Sink):
         self.exercise = exercise
         self.summary.start_segment(exercise, t_s, score)
 
-    def frame(self, frame: Frame | None, pose_frame: PoseFrame, verdict: FrameVerdict) -> None:
+    def frame(self, frame: Frame | None, pose_frame: PoseFrame, verdict: FrameVerdict | None,
+              measures: Measures | None = None) -> None:
         inside = self.summary.add(verdict)
         self.files.write_frame(frame, pose_frame, verdict, inside, self.exercise)
 
