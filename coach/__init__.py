@@ -13,7 +13,6 @@ an install puts inside the package as coach._exercises and coach._samples (see p
 
 from __future__ import annotations
 
-from importlib import resources
 from pathlib import Path
 
 __version__ = "0.1.0"
@@ -22,13 +21,11 @@ _REPO = Path(__file__).resolve().parent.parent
 
 
 def _data_dir(package: str, repo_folder: str) -> Path:
-    try:
-        found = Path(str(resources.files(package)))
-        if found.is_dir():
-            return found
-    except (ModuleNotFoundError, TypeError):
-        pass
-    return _REPO / repo_folder  # a source checkout or an editable install
+    """An install puts the folder inside the package (coach/_exercises); a source checkout or an
+    editable install has it at the top of the repository. (`importlib.resources.files` is no help:
+    these data folders are namespace packages, for which it returns a path-like that is no folder.)"""
+    installed = Path(__file__).resolve().parent / package.split(".")[-1]
+    return installed if installed.is_dir() else _REPO / repo_folder
 
 
 def exercises_dir() -> Path:
