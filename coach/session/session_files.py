@@ -100,7 +100,11 @@ def _written_by_coach(path: Path) -> set[str]:
 
 
 def check_replaceable(path: Path, inputs: tuple[str | os.PathLike, ...] = ()) -> None:
-    """`OutputError` unless `path` is free or a previous coach result not holding any of `inputs`."""
+    """`OutputError` unless `path` is free or a previous coach result not holding any of `inputs`,
+    and is not inside another coach result (which a later run would replace, taking this one with it)."""
+    for above in Path(path).absolute().parents:
+        if is_result(above):
+            raise OutputError(f"{path}: is inside the coach result {above}; choose an output outside it")
     if not (path.exists() or path.is_symlink()):
         return
     if not is_result(path):
