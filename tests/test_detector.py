@@ -6,6 +6,8 @@ accuracy is the point (photos, VIDEO vs IMAGE); the lite model where only the pl
 
 from __future__ import annotations
 
+import subprocess
+import sys
 import threading
 import zipfile
 
@@ -18,6 +20,7 @@ from coach.errors import ModelError
 from coach.io.sources import Frame, open_source, read_image
 from coach.pose.detector import PoseDetector
 from coach.pose.landmarks import Landmark as L
+from coach.pose.recording import Recording
 from coach.pose.tracking import torso_centre
 from coach.session.feed import open_feed
 
@@ -146,6 +149,31 @@ def test_detector_checks_its_arguments_before_loading(lite_model_path):
         PoseDetector(lite_model_path, "webcam")
     with pytest.raises(ValueError, match="num_poses"):
         PoseDetector(lite_model_path, num_poses=0)
+
+
+def test_a_detector_says_what_it_was_made_with(lite_model_path):
+    with PoseDetector(lite_model_path, "image", num_poses=3, min_tracking_confidence=0.25) as detector:
+        assert detector.settings == {"model": "pose_landmarker_lite.task", "num_poses": 3, "running_mode": "image",
+                                     "min_pose_detection_confidence": 0.5, "min_pose_presence_confidence": 0.5,
+                                     "min_tracking_confidence": 0.25}
+
+
+@pytest.mark.parametrize("source, args, expected", [
+    pytest.param("video", ["--model", "lite", "--num-poses", "1"],
+                 {"model": "pose_landmarker_lite.task", "num_poses": 1, "running_mode": "video"}, id="video, lite, 1 pose"),
+    pytest.param("photo", [], {"model": "pose_landmarker_full.task", "num_poses": 2, "running_mode": "image"},
+                 id="photo, defaults"),
+])
+def test_record_writes_the_detector_settings_in_the_header(tmp_path, photo_video, photos_dir, source, args, expected):
+    """What the header says is what the detector ran with (read back through the checking reader)."""
+    path = photo_video if source == "video" else photos_dir / VIDEO_PHOTOS[0]
+    out = tmp_path / "out.jsonl.gz"
+    done = subprocess.run([sys.executable, "-m", "coach", "record", str(path), "-o", str(out), "-q", *args],
+                          capture_output=True, text=True, timeout=300)
+    assert done.returncode == 0 and done.stderr == "", done.stderr
+    info = Recording(out).info
+    assert {"model": info.model, **info.settings} == {**expected, "min_pose_detection_confidence": 0.5,
+                                                      "min_pose_presence_confidence": 0.5, "min_tracking_confidence": 0.5}
 
 
 def test_a_closed_detector_says_so(lite_model_path):

@@ -4,6 +4,9 @@ from __future__ import annotations
 
 import gzip
 import json
+import subprocess
+import sys
+from dataclasses import replace
 
 import numpy as np
 import pytest
@@ -14,9 +17,11 @@ from coach import samples_dir
 from coach.errors import RecordingError
 from coach.pose import models
 from coach.pose.core import Pose, PoseFrame
+from coach.pose.detector import MODES
 from coach.pose.landmarks import NUM_LANDMARKS
 from coach.pose.recording import (
     COORD_DECIMALS,
+    RUNNING_MODES,
     SCORE_DECIMALS,
     TIME_DECIMALS,
     Recording,
@@ -109,6 +114,11 @@ BAD = [  # (name, lines, message)
     ("32 landmarks", [_header(), _frame_line(n_landmarks=32)], r"line 2: expected 33 landmarks"),
     ("32 landmark names", [_header(landmark_names=["x"] * 32)], r"line 1: 32 landmark_names"),
     ("frame without t", [_header(), json.dumps({"frame": 0, "poses": []})], r"line 2: frame needs"),
+    ("num_poses 0", [_header(num_poses=0), _frame_line()], r"line 1: num_poses is 0, expected a whole number"),
+    ("num_poses true", [_header(num_poses=True), _frame_line()], r"line 1: num_poses is True"),
+    ("running_mode in capitals", [_header(running_mode="VIDEO"), _frame_line()], r"line 1: running_mode is 'VIDEO'"),
+    ("confidence null", [_header(min_tracking_confidence=None), _frame_line()],
+     r"line 1: min_tracking_confidence is None, expected a confidence from 0 to 1"),
 ]
 
 
@@ -121,6 +131,67 @@ def test_malformed_recordings_name_the_file_and_line(tmp_path, lines, message, s
     with pytest.raises(RecordingError, match=message) as err:
         list(Recording(path).frames())
     assert str(err.value).startswith(str(path)) and "\n" not in str(err.value)
+
+
+# --- what the landmarks were detected with: the header's optional settings ----------------------
+
+DETECTOR_SETTINGS = {"num_poses": 1, "running_mode": "video", "min_pose_detection_confidence": 0.5,
+                     "min_pose_presence_confidence": 0.6, "min_tracking_confidence": 0.7}
+
+
+@pytest.mark.parametrize("settings, read_back", [
+    pytest.param({}, {}, id="none, as in older recordings"),
+    pytest.param(DETECTOR_SETTINGS, DETECTOR_SETTINGS, id="what a detector says"),
+    pytest.param({"num_poses": 3.0, "running_mode": "image"}, {"num_poses": 3, "running_mode": "image"},
+                 id="a whole float reads as an int"),
+    pytest.param({**DETECTOR_SETTINGS, "watch_rate_hz": 4.0}, DETECTOR_SETTINGS, id="a key the reader does not know"),
+])
+def test_the_detector_settings_are_written_in_the_header_and_read_back(tmp_path, settings, read_back):
+    path = tmp_path / "clip.jsonl"
+    with RecordingWriter(path, replace(INFO, settings=settings)) as writer:
+        writer.write(_frames(1, 1, False)[0])
+    head = json.loads(path.read_text().splitlines()[0])
+    assert {k: head[k] for k in settings} == settings   # written as given, unknown keys too
+    assert list(head)[-1] == "partial" and list(head).index("model") < list(head).index("landmark_names")
+    info = Recording(path).info
+    assert dict(info.settings) == read_back and type(info.settings.get("num_poses", 0)) is int
+    assert (info.model, info.fps, info.label) == (INFO.model, INFO.fps, INFO.label)
+
+
+@pytest.mark.parametrize("settings, message", [
+    pytest.param({"num_poses": 0}, "num_poses is 0", id="no poses"),
+    pytest.param({"running_mode": "live_stream"}, "running_mode is 'live_stream'", id="a mode coach does not run"),
+    pytest.param({"min_pose_detection_confidence": float("nan")}, "is nan", id="NaN confidence"),
+    pytest.param({"fps": 30.0}, "the header has its own 'fps'", id="a header key"),
+    pytest.param({"model": "x.task"}, "the header has its own 'model'", id="the model has its own field"),
+    pytest.param({"watch": {"rate": float("inf")}}, "not a plain JSON value", id="an unknown key holding inf"),
+    pytest.param({"watch": object()}, "not a plain JSON value", id="an unknown key holding an object"),
+])
+def test_a_header_is_made_with_checked_settings_only(settings, message):
+    with pytest.raises(ValueError, match=message):
+        replace(INFO, settings=settings)
+
+
+def test_the_running_modes_a_header_may_name_are_the_detectors():
+    assert RUNNING_MODES == MODES
+
+
+@pytest.mark.parametrize("variant", ["", "tracked", "lite"])
+def test_the_shared_recordings_say_no_settings_and_read_as_before(landmarks_dir, variant):
+    for path in sorted((landmarks_dir / variant).glob("*.jsonl.gz")):
+        info = Recording(path).info
+        assert dict(info.settings) == {} and info.model.startswith("pose_landmarker_"), path
+
+
+def test_a_copied_recording_keeps_the_settings_of_its_source(tmp_path):
+    source, copy = tmp_path / "source.jsonl.gz", tmp_path / "copy.jsonl.gz"
+    with RecordingWriter(source, replace(INFO, settings=DETECTOR_SETTINGS)) as writer:
+        for frame in _frames(2, 5, True):
+            writer.write(frame)
+    done = subprocess.run([sys.executable, "-m", "coach", "record", str(source), "-o", str(copy), "-q"],
+                          capture_output=True, text=True, timeout=120)
+    assert done.returncode == 0 and done.stderr == "", done.stderr
+    assert dict(Recording(copy).info.settings) == DETECTOR_SETTINGS and Recording(copy).info.model == INFO.model
 
 
 # --- the shared recordings and the samples -------------------------------------------------------

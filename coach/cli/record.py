@@ -1,7 +1,8 @@
 """`coach record SOURCE -o OUT.jsonl[.gz]`: pose landmarks from any source into a pose-landmarks/1 file.
 
 SOURCE is a camera index (digits), a video, an image, a folder of images or another recording (which
-is copied, the person exercising first). The output is written atomically and is valid after Ctrl-C,
+is copied, the person exercising first). The header says what the landmarks were detected with (model,
+poses looked for, running mode, confidences; a copy keeps its source's). The output is written atomically and is valid after Ctrl-C,
 SIGTERM or SIGHUP: every frame recorded so far is kept, the header says `"partial": true`, and the
 command exits 130 (143, 129). An existing OUT is replaced only when it is a recording (never the
 input itself). A full disk is a one-line error and leaves OUT as it was. Nothing heavy is imported
@@ -112,11 +113,17 @@ def _progress(total: int | None, name: str, quiet: bool) -> Iterator[Callable[[]
 
 def _record(stream, output: Path, header, quiet: bool) -> int:
     """Write every PoseFrame of `stream`; the file is created only once the first frame is in hand, so
-    an input that fails at once leaves no file (and an existing OUT untouched). Returns frames written."""
+    an input that fails at once leaves no file (and an existing OUT untouched). Returns frames written.
+    The header says what the poses were detected with, known by then (the detector starts on the
+    first frame; a recording copied keeps its own header's settings)."""
+    from dataclasses import replace
+
     from coach.pose.recording import RecordingWriter
 
     with contextlib.closing(iter(stream)) as pose_frames:
         first = next(pose_frames, None)
+        settings = dict(stream.detector_settings)
+        header = replace(header, model=settings.pop("model", header.model), settings=settings)
         with RecordingWriter(output, header) as writer, \
                 _progress(stream.info.frame_count, stream.info.path, quiet) as advance:
             for pose_frame in itertools.chain([first] if first is not None else [], pose_frames):

@@ -128,6 +128,9 @@ class PoseDetector:
         if int(num_poses) < 1:
             raise ValueError(f"num_poses: expected 1 or more, got {num_poses}")
         self.model_path, self.mode, self.num_poses = Path(model_path), mode, int(num_poses)
+        self.confidences = {"min_pose_detection_confidence": float(min_detection_confidence),
+                            "min_pose_presence_confidence": float(min_presence_confidence),
+                            "min_tracking_confidence": float(min_tracking_confidence)}
         self._tracker = PrimaryTracker()
         self._last_ms = -1
         # MediaPipe logs natively on its first inference too.
@@ -152,6 +155,15 @@ class PoseDetector:
         except BaseException:
             _unblock_usage_upload()
             raise
+
+    @property
+    def settings(self) -> dict:
+        """What this detector was made with - model, poses looked for, running mode, confidences -
+        as `coach record` writes it in a recording's header (pose-landmarks/1's optional keys, named
+        as MediaPipe's options; coach.pose.recording checks them when read). A plain dict: a setting
+        added later is one more key."""
+        return {"model": self.model_path.name, "num_poses": self.num_poses, "running_mode": self.mode,
+                **self.confidences}
 
     def _image(self, frame: Frame):
         return self._mp.Image(image_format=self._mp.ImageFormat.SRGB, data=mediapipe_pixels(frame.rgb))

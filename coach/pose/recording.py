@@ -2,11 +2,13 @@
 
 The format is specified in ../shared/landmarks/FORMAT.md: a header line, then one line per frame
 with `frame`, `t` and `poses` (each `{"image": 33 x [x, y, z, visibility, presence],
-"world": 33 x [x, y, z]}`). The person exercising is written first; others follow.
+"world": 33 x [x, y, z]}`). The person exercising is written first; others follow. The header may
+also say what the landmarks were detected with (`SETTINGS`: poses looked for, running mode,
+confidences, beside the `model`): `coach record` writes them, older recordings have none.
 
 Reading checks every value and bounds every read, so that no file can crash or stall a command:
-- NaN, inf or an out-of-range number anywhere (a landmark, `t`, `frame`, the header's fps, width
-  or height) is a `RecordingError` naming the file and the line. Such a file was written wrongly,
+- NaN, inf or an out-of-range number anywhere (a landmark, `t`, `frame`, the header's fps, width,
+  height or a setting) is a `RecordingError` naming the file and the line. Such a file was written wrongly,
   so none of its numbers are trusted: a writer fed from it (`coach record`) publishes nothing.
   A line that is cut short or not JSON is what an interrupted write leaves; the frames before it
   are good, and a writer keeps them.
@@ -41,9 +43,10 @@ import math
 import os
 import sys
 import tempfile
-from collections.abc import Callable, Iterator
-from dataclasses import dataclass
+from collections.abc import Callable, Iterator, Mapping
+from dataclasses import dataclass, field
 from pathlib import Path
+from types import MappingProxyType
 
 import numpy as np
 
@@ -89,10 +92,91 @@ JUMP_STAND_IN_S = 1.0
 # Dropped frames that went back in time outnumbering the kept ones (after this many) = not in order.
 MIN_BACKWARDS_FOR_ERROR = 10
 
+# --- optional header keys: the settings the landmarks were detected with ---
+# `coach record` writes `PoseDetector.settings` (less `model`, which has had its own key from the
+# start) between `model` and `landmark_names`. Older recordings (the shared ones) have none of them;
+# a key that is present is checked like fps: a wrong value is a BadValueError naming the file and key.
+# A key written that the reader does not know (a setting added later) is ignored when read, as any
+# unknown header key is; give it a row here to keep and check it.
+# Poses looked for: a line of MAX_LINE_CHARS holds over 100 poses at full precision (see above), so
+# a recording made looking for more people than this could not be read back whole.
+MAX_NUM_POSES = 100
+RUNNING_MODES = ("image", "video")   # PoseDetector's modes (coach.pose.detector.MODES; a test keeps them equal)
+
+
+def _whole_number_of_poses(value) -> int | None:
+    number = _number(value)
+    return int(number) if number is not None and number == int(number) and 1 <= number <= MAX_NUM_POSES else None
+
+
+def _running_mode(value) -> str | None:
+    return value if isinstance(value, str) and value in RUNNING_MODES else None
+
+
+def _fraction(value) -> float | None:
+    """MediaPipe's confidences are probabilities: a finite number from 0 to 1."""
+    number = _number(value)
+    return number if number is not None and 0.0 <= number <= 1.0 else None
+
+
+# key -> (check returning the value to keep or None, what is expected)
+SETTINGS: dict[str, tuple[Callable[[object], object | None], str]] = {
+    "num_poses": (_whole_number_of_poses, f"a whole number of poses from 1 to {MAX_NUM_POSES}"),
+    "running_mode": (_running_mode, " or ".join(repr(m) for m in RUNNING_MODES)),
+    "min_pose_detection_confidence": (_fraction, "a confidence from 0 to 1"),
+    "min_pose_presence_confidence": (_fraction, "a confidence from 0 to 1"),
+    "min_tracking_confidence": (_fraction, "a confidence from 0 to 1"),
+}
+# The header's own keys, which no setting may replace.
+HEADER_KEYS = ("format", "label", "fps", "width", "height", "model", "landmark_names", "image_fields",
+               "world_fields", "partial")
+
+
+def _shown(value) -> str:
+    """A header value as an error message shows it: its repr, cut short (a line may be 1 Mi long)."""
+    text = repr(value)
+    return text if len(text) <= 40 else text[:37] + "..."
+
+
+def checked_settings(settings: Mapping) -> dict:
+    """`settings` with each known key checked and normalised; ValueError names the first bad key.
+    Unknown keys must be plain JSON values (text, finite numbers, booleans, null, lists and objects
+    of them), written as they are."""
+    out = {}
+    for key, value in settings.items():
+        if not isinstance(key, str) or key in HEADER_KEYS:
+            raise ValueError(f"setting {key!r}: not a setting (the header has its own {key!r})")
+        if key in SETTINGS:
+            check, expected = SETTINGS[key]
+            kept = check(value)
+            if kept is None:
+                raise ValueError(f"{key} is {_shown(value)}, expected {expected}")
+            out[key] = kept
+        elif _plain_json(value):
+            out[key] = value
+        else:
+            raise ValueError(f"setting {key!r}: {_shown(value)} is not a plain JSON value")
+    return out
+
+
+def _plain_json(value, depth: int = 0) -> bool:
+    if depth > 4:   # a setting is a number, a word or a short list of them: nothing nests deeper
+        return False
+    if value is None or isinstance(value, (str, bool, int)):
+        return True
+    if isinstance(value, float):
+        return math.isfinite(value)
+    if isinstance(value, (list, tuple)):
+        return all(_plain_json(v, depth + 1) for v in value)
+    if isinstance(value, Mapping):
+        return all(isinstance(k, str) and _plain_json(v, depth + 1) for k, v in value.items())
+    return False
+
 
 @dataclass(frozen=True)
 class RecordingInfo:
-    """The header of a recording. `fps` stays a float (29.97 is not 30)."""
+    """The header of a recording. `fps` stays a float (29.97 is not 30). `settings`: what the
+    landmarks were detected with (`SETTINGS`; {} when the header does not say), checked on creation."""
 
     fps: float
     width: int
@@ -100,11 +184,16 @@ class RecordingInfo:
     model: str = ""
     label: str = ""
     partial: bool = False   # the recording was cut short by Ctrl-C or a signal
+    settings: Mapping[str, object] = field(default_factory=dict, hash=False)
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "settings", MappingProxyType(checked_settings(self.settings)))
 
     def header(self) -> dict:
         return {"format": FORMAT, "label": self.label, "fps": float(self.fps), "width": int(self.width),
-                "height": int(self.height), "model": self.model, "landmark_names": list(LANDMARK_NAMES),
-                "image_fields": IMAGE_FIELDS, "world_fields": WORLD_FIELDS, "partial": bool(self.partial)}
+                "height": int(self.height), "model": self.model, **self.settings,
+                "landmark_names": list(LANDMARK_NAMES), "image_fields": IMAGE_FIELDS, "world_fields": WORLD_FIELDS,
+                "partial": bool(self.partial)}
 
 
 def warn_on_stderr(message: str) -> None:
@@ -150,8 +239,14 @@ def _parse_header(path: Path, line: str) -> RecordingInfo:
             raise BadValueError(f"{path}: line 1: {key} is {head[key]!r}, expected a whole number of pixels "
                                 f"from 1 to {MAX_SIZE_PX}")
         size.append(int(value))
+    settings = {}
+    for key, (check, expected) in SETTINGS.items():
+        if key in head:
+            settings[key] = check(head[key])
+            if settings[key] is None:
+                raise BadValueError(f"{path}: line 1: {key} is {_shown(head[key])}, expected {expected}")
     return RecordingInfo(fps=fps, width=size[0], height=size[1], model=str(head.get("model", "")),
-                         label=str(head.get("label", "")), partial=head.get("partial") is True)
+                         label=str(head.get("label", "")), partial=head.get("partial") is True, settings=settings)
 
 
 def _number(value) -> float | None:

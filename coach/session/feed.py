@@ -109,6 +109,9 @@ class Feed:
         _check_rate(max_rate_hz)
         self.info, self.policy, self.max_rate_hz = info, policy, max_rate_hz
         self.mode = mode   # the detector's running mode (image | video); None without a detector
+        # What the poses are detected with: `PoseDetector.settings` once the detector has started
+        # (by the first frame), or what a recording's header says; {} until known.
+        self.detector_settings: dict = {}
         self._items, self._close, self._detector, self._dropped = items, close, detector, dropped
         self._closed = False
 
@@ -128,7 +131,10 @@ class Feed:
         items = self.items()
         if self._detector is None:
             return _recorded(items, self.info.name)
-        return prefetch(_detected(items, self._detector), PREFETCH_FRAMES, name="coach-detect")
+        return prefetch(_detected(items, self._detector, self._started), PREFETCH_FRAMES, name="coach-detect")
+
+    def _started(self, detector: PoseDetector) -> None:
+        self.detector_settings = dict(detector.settings)
 
     def __iter__(self) -> Iterator[PoseFrame]:
         pairs = self.frames_and_poses()
@@ -170,11 +176,13 @@ def _recorded(items: Iterator[Captured], name: str) -> Iterator[tuple[None, Pose
         items.close()
 
 
-def _detected(items: Iterator[Captured], new_detector: Callable[[], PoseDetector]) -> Iterator[tuple[Frame, PoseFrame]]:
+def _detected(items: Iterator[Captured], new_detector: Callable[[], PoseDetector],
+              started: Callable[[PoseDetector], None] = lambda detector: None) -> Iterator[tuple[Frame, PoseFrame]]:
     frames = (Frame(item.t_s, item.index, item.rgb) for item in items)
     detector = None
     try:
         detector = new_detector()
+        started(detector)
         yield from detector.detect_stream(frames)
     finally:
         # A signal must not cut this short: a half-closed MediaPipe graph or a decoding thread
@@ -230,7 +238,9 @@ def open_feed(spec: str | int | os.PathLike, *, model: str | os.PathLike | None 
         head = recording.info
         info = InputInfo(Path(str(spec)).name, str(spec), "recording", head.fps, (head.width, head.height),
                          head.model, label=head.label)
-        return Feed(info, _recording_items(recording), policy=policy, max_rate_hz=max_rate_hz)
+        feed = Feed(info, _recording_items(recording), policy=policy, max_rate_hz=max_rate_hz)
+        feed.detector_settings = {**({"model": head.model} if head.model else {}), **head.settings}
+        return feed
     else:
         source = open_source(spec, fps=fps)
     info, detector, chosen = source.info, None, None
