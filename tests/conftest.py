@@ -58,6 +58,25 @@ def lite_model_path() -> Path:
     return _need(model_dir() / "pose_landmarker_lite.task", "model bundle")
 
 
+@pytest.fixture(scope="session")
+def photo_poses(photos_dir, photo_labels):
+    """`photo_poses("full" | "lite")` -> {photo file: PoseFrame}: each shared photo through that model
+    in IMAGE mode, detected once per test session (the photo tests share it)."""
+    from coach.io.sources import Frame, read_image
+    from coach.pose.detector import PoseDetector
+
+    cache: dict[str, dict] = {}
+
+    def poses(variant: str) -> dict:
+        if variant not in cache:
+            bundle = _need(model_dir() / f"pose_landmarker_{variant}.task", "model bundle")
+            with PoseDetector(bundle, "image") as detector:
+                cache[variant] = {row["file"]: detector.detect(Frame(float(i), i, read_image(photos_dir / row["file"])))
+                                  for i, row in enumerate(photo_labels)}
+        return cache[variant]
+    return poses
+
+
 @pytest.fixture(autouse=True)
 def _private_user_state(tmp_path_factory, monkeypatch):
     """Tests never touch the user's real history database, screening answers or model cache."""

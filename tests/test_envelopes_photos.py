@@ -76,17 +76,10 @@ def library() -> dict[str, Exercise]:
 
 
 @pytest.fixture(scope="module")
-def photo_measures(photos_dir, photo_labels, model_path):
-    from coach.io.sources import Frame, read_image
+def photo_measures(photo_poses, model_path):
     from coach.measure.measures import compute_measures
-    from coach.pose.detector import PoseDetector
 
-    out = {}
-    with PoseDetector(model_path, "image") as detector:
-        for i, row in enumerate(photo_labels):
-            poses = detector.detect(Frame(float(i), i, read_image(photos_dir / row["file"])))
-            out[row["file"]] = compute_measures(poses.pose, poses.others)
-    return out
+    return {name: compute_measures(poses.pose, poses.others) for name, poses in photo_poses("full").items()}
 
 
 def verdicts(exercise: Exercise, measures) -> list[EnvelopeResult]:
