@@ -1,12 +1,12 @@
 """`coach record SOURCE -o OUT.jsonl[.gz]`: pose landmarks from any source into a pose-landmarks/1 file.
 
 SOURCE is a camera index (digits), a video, an image, a folder of images or another recording (which
-is copied, the person exercising first). The header says what the landmarks were detected with (model,
-poses looked for, running mode, confidences; a copy keeps its source's). The output is written atomically and is valid after Ctrl-C,
-SIGTERM or SIGHUP: every frame recorded so far is kept, the header says `"partial": true`, and the
-command exits 130 (143, 129). An existing OUT is replaced only when it is a recording (never the
-input itself). A full disk is a one-line error and leaves OUT as it was. Nothing heavy is imported
-until `run`.
+is copied, the person exercising first). The header says what the landmarks were detected with
+(model, poses looked for, running mode, confidences; a copy keeps its source's). The output is
+written atomically and is valid after Ctrl-C, SIGTERM or SIGHUP: every frame recorded so far is
+kept, the header says `"partial": true`, and the command exits 130 (143, 129). An existing OUT is
+replaced only when it is a recording (never the input itself). A full disk is a one-line error and
+leaves OUT as it was. Nothing heavy is imported until `run`.
 """
 
 from __future__ import annotations

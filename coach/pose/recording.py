@@ -8,8 +8,9 @@ confidences, beside the `model`): `coach record` writes them, older recordings h
 
 Reading checks every value and bounds every read, so that no file can crash or stall a command:
 - NaN, inf or an out-of-range number anywhere (a landmark, `t`, `frame`, the header's fps, width,
-  height or a setting) is a `RecordingError` naming the file and the line. Such a file was written wrongly,
-  so none of its numbers are trusted: a writer fed from it (`coach record`) publishes nothing.
+  height or a setting) is a `RecordingError` naming the file and the line (and the key). Such a
+  file was written wrongly, so none of its numbers are trusted: a writer fed from it (`coach
+  record`) publishes nothing.
   A line that is cut short or not JSON is what an interrupted write leaves; the frames before it
   are good, and a writer keeps them.
 - Lines are read with a maximum length and at most `MAX_BLANK_RUN` blank lines in a row, so a
