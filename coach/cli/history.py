@@ -5,8 +5,9 @@ Every `coach analyze`, `coach live` and `coach compare` session is stored in a l
 Lists them as a table - with the input each came from, the model its poses came from, whether it is
 the person's own and any pain stop; `--plot` writes a PNG of the person's own range of motion (each
 measure's peak) and holds done over time, per side, and prints its path: its lines break where the
-model changes (lite and full read some angles differently), each part labelled with its model. A warning follows when one stretch was done more often in a
-day than advised (the person's own sessions only: `live`, and recordings analysed with `--mine`).
+model changes (lite and full read some angles differently), each part labelled with its model.
+A warning follows when one stretch was done more often in a day than advised (the person's own
+sessions only: `live`, and recordings analysed with `--mine`).
 A row that cannot be read is skipped with a one-line warning.
 """
 

@@ -91,9 +91,20 @@ class ModelChoice:
 
     @property
     def notice(self) -> str:
-        """One line for the screen and the terminal when the model is not simply the default that
-        fits ("" then)."""
+        """The terminal's warning when the model is not simply the default that fits ("" then)."""
         return self.reason
+
+    @property
+    def screen_notice(self) -> str:
+        """The same in a few words, for the screen before coaching starts ("" when nothing to say)."""
+        ms = dict(self.measured_ms)
+        if self.fell_back:
+            default = model_filename(DEFAULT_VARIANT)
+            return (f"{self.label} model: {variant_label(default)} took {ms.get(default, math.nan):.0f} ms a frame "
+                    f"here, over the {self.budget_ms:g} ms budget")
+        if self.over_budget:
+            return f"{self.label} model: {ms[self.model]:.0f} ms a frame here, over the {self.budget_ms:g} ms budget"
+        return ""
 
     def as_dict(self) -> dict:
         """session.json's "model_choice"."""
@@ -130,7 +141,7 @@ def median_inference_ms(detector, captured: Captured, calls: int = WARMUP_CALLS)
     return statistics.median(times)
 
 
-def _with_first(feed: Feed) -> tuple[Captured | None, Feed]:
+def replaying_first(feed: Feed) -> tuple[Captured | None, Feed]:
     """The feed's first frame, and a feed that yields it again before the rest (a camera's frames
     can be read only once, and a file must lose none)."""
     items = feed.items()
@@ -164,7 +175,7 @@ def choose_live_model(feed: Feed, spec: str | None, make: Callable[[Path], objec
     if feed.info.kind == "recording":
         return None, ModelChoice(feed.info.model, budget_ms=budget), feed
     path = resolve_model(spec, kind="camera", progress=progress)
-    first, feed = _with_first(feed)
+    first, feed = replaying_first(feed)
     try:
         return _choose(first, path, spec, make, budget, progress) + (feed,)
     except BaseException:
@@ -190,12 +201,12 @@ def _choose(first: Captured | None, path: Path, spec: str | None, make, budget: 
     if ms <= budget:
         return make(path), ModelChoice(path.name, spec or "", budget, measured)
     if spec is not None or label == FALLBACK_VARIANT:   # named by the user, or lite already: kept
-        why = (f"the {label} model takes {ms:.0f} ms a frame here, over the {budget:.0f} ms live budget: "
+        why = (f"the {label} model takes {ms:.0f} ms a frame here, over the {budget:g} ms live budget: "
                "frames are dropped and quick movements may be missed")
         return make(path), ModelChoice(path.name, spec or "", budget, measured, reason=why)
     lite = resolve_model(FALLBACK_VARIANT, kind="camera", progress=progress)
     lite_ms = _timed(make, lite, first)
-    why = (f"the {label} model took {ms:.0f} ms a frame here, over the {budget:.0f} ms live budget: "
+    why = (f"the {label} model took {ms:.0f} ms a frame here, over the {budget:g} ms live budget: "
            f"coaching with the {FALLBACK_VARIANT} model ({lite_ms:.0f} ms), which reads some angles "
            "differently (pass --model to choose)")
     if lite_ms > budget:
@@ -204,4 +215,4 @@ def _choose(first: Captured | None, path: Path, spec: str | None, make, budget: 
 
 
 __all__ = ["BUDGET_ENV", "FALLBACK_VARIANT", "LIVE_BUDGET_MS", "ModelChoice", "WARMUP_CALLS", "budget_ms",
-           "choose_live_model", "median_inference_ms"]
+           "choose_live_model", "median_inference_ms", "replaying_first"]

@@ -307,7 +307,7 @@ class LiveSession(Sink):
         elif self.coach is None:
             message = self.gate.last.message or "Hold still - starting..."
             draw_prompt(img, f"{self.exercise.name}: get ready", message, u, style, bottom, self.gate.progress(pf.t_s))
-        self.notice_text = self.model.notice if self.coach is None and not self.ended else ""
+        self.notice_text = self.model.screen_notice if self.coach is None and not self.ended else ""
         if self.notice_text:   # before coaching: why the model is not the default one that fits
             draw_status(img, self.notice_text, u, style, bottom - round(PROMPT_HEIGHT_U * u))
         self.status_text = (f"{score_text(self.follow)}{self.model.tag}  |  {self._fps():.0f} fps  "
