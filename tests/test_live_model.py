@@ -16,6 +16,7 @@ from test_live import write_video
 from coach.cli import main
 from coach.engine.exercises import get_exercise
 from coach.engine.routine import Routine
+from coach.history.store import History
 from coach.pose.detector import PoseDetector
 from coach.session.feed import Captured, open_feed
 from coach.session.live import input_info
@@ -43,8 +44,9 @@ def video(photos_dir, tmp_path) -> Path:
 def _live(source: Path, out: Path, *more: str) -> int:
     (out.parent / "r.toml").write_text('name = "t"\n[[exercise]]\nid = "knee_to_chest"\nhold_s = 1\n'
                                        'reps_per_side = 1\n')
+    history = () if "--db" in more else ("--no-history",)
     return main(["live", "--routine", str(out.parent / "r.toml"), "--source", str(source), "--no-window",
-                 "--answers", "no", "--mute", "--no-history", "-o", str(out), *more])
+                 "--answers", "no", "--mute", *history, "-o", str(out), *more])
 
 
 @pytest.mark.model
@@ -58,9 +60,11 @@ def test_the_live_model_is_full_unless_it_is_measured_too_slow(video, tmp_path, 
                                                                budget, named, model, fell_back, measured, warning):
     monkeypatch.setenv("COACH_MODEL_DIR", str(model_path.parent))
     monkeypatch.setenv(BUDGET_ENV, budget)
-    out = tmp_path / "out"
-    assert _live(video, out, "-q", *(("--model", named) if named else ())) == 0
+    out, db = tmp_path / "out", tmp_path / "history.sqlite"
+    assert _live(video, out, "-q", "--db", str(db), *(("--model", named) if named else ())) == 0
     err = capsys.readouterr().err
+    with History(db) as history:
+        assert [s.model for s in history.sessions()] == [model], "the history stores the model that ran"
     data = json.loads((out / "session.json").read_text())
     choice = data["model_choice"]
     assert data["input"]["model"] == choice["model"] == model, "the session names the model it was coached with"
