@@ -48,6 +48,8 @@ def test_analyze_stores_a_session_that_history_lists(landmarks_dir, tmp_path, db
     assert main(["history", "--db", str(db)]) == 0
     out = capsys.readouterr().out
     assert "1 session(s)" in out and "cat_cow" in out and "analyze" in out
+    assert s.model == "pose_landmarker_full.task" and s.model_label == "full", "the recording's model is stored"
+    assert "(full)" in out, "the table names the model, after the input"
 
 
 
@@ -96,23 +98,28 @@ def test_plot_of_range_of_motion_and_holds_per_side(db, tmp_path, capsys):
     (1, "live", True),       # a live session is the person's own
     (1, "analyze", False),   # before v3 nobody said whose a recording was: kept, not counted
     (2, "analyze", False),
-], ids=["v1-live", "v1-analyze", "v2-analyze"])
+    (3, "live", True),       # before v4 no model was stored: unknown, never guessed
+], ids=["v1-live", "v1-analyze", "v2-analyze", "v3-live"])
 def test_an_upgrade_keeps_the_sessions(db, start, kind, mine):
     with History(db, migrate_to=start) as old:
         assert schema_version(old.conn) == start
         old.conn.execute("INSERT INTO sessions (kind, exercise, started_at, duration_s, holds_json, peaks_json, "
                          f"alerts) VALUES ('{kind}', 'bridge', '2026-03-02T09:30:00+01:00', 31.5, '{{\"both\": 3}}', "
                          "'{\"trunk_inclination_deg\": {\"both\": 118.0}}', 2)")
-        if start == 2:
+        if start >= 2:
             old.conn.execute("UPDATE sessions SET day = '2026-03-02'")
+        if start >= 3:
+            old.conn.execute(f"UPDATE sessions SET mine = {int(mine)}")
         columns = [r[1] for r in old.conn.execute("PRAGMA table_info(sessions)")]
-        assert "mine" not in columns and ("day" in columns) == (start >= 2)
+        assert ("mine" in columns) == (start >= 3) and ("day" in columns) == (start >= 2)
+        assert "model" not in columns
     with History(db) as new:
-        assert schema_version(new.conn) == SCHEMA_VERSION == 3
+        assert schema_version(new.conn) == SCHEMA_VERSION == 4
         (s,) = new.sessions()
         assert (s.kind, s.exercise, s.duration_s, s.holds, s.alerts) == (kind, "bridge", 31.5, {"both": 3}, 2)
         assert s.peaks == {"trunk_inclination_deg": {"both": 118.0}} and s.started_at == WHEN
         assert (s.mine, s.pain_stop) == (mine, False)
+        assert (s.model, s.model_label) == ("", "unknown")
         assert new.count_on("bridge", WHEN.date()) == int(mine)   # the day column was filled from the old rows
     with sqlite3.connect(db) as conn:
         conn.execute("PRAGMA user_version = 9")
@@ -147,6 +154,60 @@ def test_the_same_stretch_too_often_in_a_day_warns(db, landmarks_dir, tmp_path):
     assert [record_session(r, "analyze", batch, now=WHEN) for r in reports] == [[], [], [], []]
     with History(batch) as history:
         assert [s.mine for s in history.sessions()] == [False] * 4 and history.count_on("cat_cow", WHEN.date()) == 0
+
+
+MODEL_FILE = {"full": "pose_landmarker_full.task", "lite": "pose_landmarker_lite.task", "?": ""}
+
+
+def _model_sessions(db, models: str) -> list:
+    """One session a day of knee_to_chest_single per letter of `models` (f full, l lite, ? unknown)."""
+    with History(db) as history:
+        for day, letter in enumerate(models):
+            model = MODEL_FILE[{"f": "full", "l": "lite", "?": "?"}[letter]]
+            history.add("live", "knee_to_chest_single", WHEN + timedelta(days=day), 30.0, {"left": 2, "right": 1},
+                        {"hip_left_deg": {"left": 60.0 - day}, "knee_left_deg": {"left": 90.0 + day}}, 0,
+                        model=model)
+        return history.sessions()
+
+
+@pytest.mark.parametrize("models, changes, legend", [
+    ("ffff", [], {"hip left (left)", "knee left (left)", "left", "right"}),
+    ("ffllf", ["lite", "full"], {f"{m} - {v}" for m in ("hip left (left)", "knee left (left)", "left", "right")
+                                 for v in ("full", "lite")}),
+    ("??ff", ["full"], {f"{m} - {v}" for m in ("hip left (left)", "knee left (left)", "left", "right")
+                        for v in ("unknown", "full")}),
+], ids=["one-model", "lite-between-full", "unknown-then-full"])
+def test_the_plot_never_joins_sessions_of_different_models(db, models, changes, legend):
+    """Lite and full read some angles differently: a line across a change of model would show
+    progress that never happened. Each line stays within one run of one model (its gid); the change
+    is a labelled dotted line; with several models the legend names each line's model."""
+    import matplotlib.pyplot as plt
+    from matplotlib.dates import date2num
+
+    from coach.history.store import plot_figure
+
+    sessions = _model_sessions(db, models)
+    model_at = {date2num(s.started_at): s.model_label for s in sessions}
+    fig = plot_figure(sessions, "knee_to_chest_single")
+    try:
+        for ax in fig.axes:
+            lines = [ln for ln in ax.get_lines() if ln.get_gid() != "model change"]
+            for line in lines:
+                days = [model_at[x] for x in date2num(line.get_xdata())]
+                assert set(days) == {line.get_gid()}, f"{line.get_label()}: joins sessions of {set(days)}"
+                spans = sorted(date2num(line.get_xdata()))
+                between = [m for x, m in model_at.items() if spans[0] < x < spans[-1]]
+                assert set(between) <= {line.get_gid()}, "a line jumps over another model's session"
+            assert len(lines) == 2 * (len(changes) + 1), "two lines (measures or sides) per run of one model"
+            marks = [t.get_text().strip() for t in ax.texts if t.get_gid() == "model change"]
+            assert marks == [f"model: {m}" for m in changes]
+            assert len([ln for ln in ax.get_lines() if ln.get_gid() == "model change"]) == len(changes)
+        labels = {t.get_text() for ax in fig.axes for t in ax.get_legend().get_texts()}
+        assert labels == legend
+        title = fig.axes[0].get_title()
+        assert ("full model" in title) if len(set(models)) == 1 else "lines break where it changes" in title
+    finally:
+        plt.close(fig)
 
 
 def test_plot_lines_of_different_measures_or_sides_look_different():

@@ -44,9 +44,20 @@ def _one_line(err: pytest.ExceptionInfo) -> str:
     return text
 
 
-def test_default_variant_depends_on_the_source():
-    assert [models.default_variant(k) for k in ("camera", "video", "image", "folder")] == ["lite", "full", "full",
-                                                                                          "full"]
+def test_one_default_variant_for_every_source():
+    """Live and offline read a stretch with the same model (lite read a head tilt half as far as full)."""
+    assert [models.default_variant(k) for k in ("camera", "stream", "video", "image", "folder")] == ["full"] * 5
+
+
+@pytest.mark.parametrize("name, label", [
+    ("pose_landmarker_full.task", "full"),
+    ("pose_landmarker_lite.task", "lite"),
+    ("pose_landmarker_heavy.task", "heavy"),
+    ("my_model.task", "my_model.task"),
+    ("", "unknown"),
+], ids=["full", "lite", "heavy", "own-bundle", "not-stored"])
+def test_a_model_is_named_in_a_word(name, label):
+    assert models.variant_label(name) == label
 
 
 def test_explicit_path_wins_and_is_not_hash_checked(tmp_path, cache, no_download, lite_model_path, monkeypatch):
@@ -61,7 +72,7 @@ def test_env_dir_is_used_for_a_variant_name(cache, no_download, lite_model_path,
     monkeypatch.setenv(models.ENV_MODEL_DIR, str(lite_model_path.parent))
     assert models.resolve_model("lite") == lite_model_path.parent / LITE
     assert models.resolve_model("LITE") == lite_model_path.parent / LITE
-    assert models.resolve_model(None, kind="camera").name == LITE
+    assert models.resolve_model(None, kind="camera").name == "pose_landmarker_full.task"
 
 
 def test_cache_is_used_when_the_env_dir_lacks_the_file(tmp_path, cache, no_download, lite_model_path, monkeypatch):

@@ -2,10 +2,12 @@
 
 Every `coach analyze`, `coach live` and `coach compare` session is stored in a local SQLite database
 (`coach.history.store`: $COACH_DB, else the user data folder; created on first use, migrated on opening).
-Lists them as a table - with the input each came from, whether it is the person's own and any pain
-stop; `--plot` writes a PNG of the person's own range of motion (each measure's peak) and holds done
-over time, per side, and prints its path. A warning follows when one stretch was done more often in a
-day than advised (the person's own sessions only: `live`, and recordings analysed with `--mine`).
+Lists them as a table - with the input each came from, the model its poses came from, whether it is
+the person's own and any pain stop; `--plot` writes a PNG of the person's own range of motion (each
+measure's peak) and holds done over time, per side, and prints its path: its lines break where the
+model changes (lite and full read some angles differently), each part labelled with its model.
+A warning follows when one stretch was done more often in a day than advised (the person's own
+sessions only: `live`, and recordings analysed with `--mine`).
 A row that cannot be read is skipped with a one-line warning.
 """
 
@@ -40,7 +42,7 @@ def _cell(text: str):
 def _table(sessions) -> None:
     """One row per session, two lines where needed so 80 columns hold it: the kind, with "not yours"
     under a recording not marked --mine and "pain stop" under a session stopped for pain; the
-    exercise, with the input it came from under it (file name or camera)."""
+    exercise, with the input it came from and its model under it ("clip.mp4 (full)")."""
     from rich import box
     from rich.console import Console
     from rich.table import Table
@@ -50,10 +52,10 @@ def _table(sessions) -> None:
     caption = (f"{others} not yours (a recording analysed without --mine): listed, not counted toward the "
                "daily limit, not plotted" if others else None)
     table = Table(title=f"{len(sessions)} session(s)", box=box.SIMPLE_HEAD, pad_edge=False)
-    for column in ("when", "kind", "exercise / input", "length", "holds", "alerts"):
+    for column in ("when", "kind", "exercise / input (model)", "length", "holds", "alerts"):
         table.add_column(column, justify="right" if column in ("length", "alerts") else "left",
-                         no_wrap=column != "exercise / input", overflow="fold",
-                         min_width=20 if column == "exercise / input" else None)   # ids are <= 20 or so
+                         no_wrap=column != "exercise / input (model)", overflow="fold",
+                         min_width=20 if column == "exercise / input (model)" else None)   # ids are <= 20 or so
     for s in sessions:
         holds = Text("\n").join(_cell(f"{side} {n}") for side, n in s.holds.items()) or Text("-")
         kind = Text(s.kind)
@@ -61,7 +63,7 @@ def _table(sessions) -> None:
             if shown:
                 kind.append(f"\n{note}", style="bold red" if note == "pain stop" else "dim")
         where = _cell(s.exercise)
-        where.append("\n" + _cell(s.input_name or "-").plain, style="dim")
+        where.append("\n" + _cell(f"{s.input_name or '-'} ({s.model_label})").plain, style="dim")
         table.add_row(s.started_at.strftime("%Y-%m-%d %H:%M"), kind, where, f"{s.duration_s:.0f} s", holds,
                       str(s.alerts))
     console = Console()

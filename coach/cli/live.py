@@ -4,7 +4,9 @@ Red-flag screening first (window or terminal; remembered for the day), a framing
 overlay; the summary is printed and saved like `coach analyze`, and stored in the session history
 (`coach history`; not with --no-history), with a warning when the stretch is done too often today.
 Without a camera: `--source VIDEO --realtime` paces a file like a camera, `--no-window` runs the same
-loop headless, and a landmark recording (.jsonl.gz) replays without a model.
+loop headless, and a landmark recording (.jsonl.gz) replays without a model. The model is the
+offline default (full) unless it is measured too slow for real time on this machine, then lite
+(`coach.session.live_model`); the screen and session.json say which and why.
 
 --reference DEMO follows a physiotherapist's demonstration (a video or recording): its ghost is drawn
 over the person, advancing with them, with a 0-100 match score. The exercise coached is taught from the
@@ -52,7 +54,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     src.add_argument("--source", metavar="VIDEO|URL", help="a video file, stream URL or .jsonl[.gz] landmark recording")
     parser.add_argument("--realtime", action="store_true", help="pace a file by its timestamps, like a camera")
     parser.add_argument("--no-window", action="store_true", help="run headless: draw but show nothing, read no keys")
-    add_model(parser, default="lite: real time")
+    add_model(parser, default="full, as offline; lite if full is measured too slow for real time here")
     add_exercises(parser)
     add_out_folder(parser, "the result folder itself; default ./coach-out/live-DATE-TIME.coach; an existing one "
                            "must be a coach result", old_spelling=True)
@@ -164,16 +166,22 @@ def _screen(args, routine, display, style) -> str:
 
 
 def _detector(feed, args):
+    """The detector (None for a recording), the model choice and the feed to run: the default model
+    is timed on the feed's first frame and falls back to lite when it cannot keep real time
+    (`coach.session.live_model`); a model named with --model is kept, with a warning if it is slow."""
     from coach.pose.detector import DEFAULT_NUM_POSES, PoseDetector
-    from coach.pose.models import resolve_model
+    from coach.session.live_model import choose_live_model
 
-    if feed.info.kind == "recording":
-        return None
-    return PoseDetector(resolve_model(args.model, kind="camera", progress=not args.quiet), "video",
-                        num_poses=DEFAULT_NUM_POSES)
+    def make(path):
+        return PoseDetector(path, "video", num_poses=DEFAULT_NUM_POSES)
+
+    detector, choice, feed = choose_live_model(feed, args.model, make, progress=not args.quiet)
+    if choice.notice:
+        print(f"coach: warning: {choice.notice}", file=sys.stderr)
+    return detector, choice, feed
 
 
-def _options(args, feed, screening_json: str):
+def _options(args, feed, screening_json: str, model=None):
     from coach.session.live import LiveOptions
     from coach.session.session_files import result_name
 
@@ -181,7 +189,7 @@ def _options(args, feed, screening_json: str):
     mirror = feed.info.live if args.mirror is None else args.mirror
     return LiveOptions(out, mirror=mirror, present=args.present, plot=args.plot, text_scale=args.text_scale,
                        realtime=args.realtime, save_video=args.save_video, record=args.record,
-                       extra_files=(("screening.json", screening_json),))
+                       extra_files=(("screening.json", screening_json),), model=model)
 
 
 def history_sink(args):
@@ -205,9 +213,9 @@ def _coach(args, routine, follow, display) -> int:
     feed = open_feed(args.source if args.source is not None else args.camera, detect=False)
     detector, history = None, history_sink(args)
     try:
-        detector = _detector(feed, args)
+        detector, choice, feed = _detector(feed, args)
         with Sounds(mute=args.mute) as sounds:
-            result = run_live(feed, routine, display, _options(args, feed, screening_json), detector=detector,
+            result = run_live(feed, routine, display, _options(args, feed, screening_json, choice), detector=detector,
                               sounds=sounds, follow=follow, sinks=(history,) if history is not None else ())
     finally:
         feed.close()

@@ -7,8 +7,9 @@
 One row per exercise of a session (a `--exercise auto` analysis that found two stretches stores two):
 kind (analyze | live | compare), exercise id, start time (local, ISO 8601 with its offset), duration,
 holds completed per side, the peak of each envelope measure per side (the range of motion reached),
-the number of safety alerts, the input it came from, whether it is the person's own (`mine`) and
-whether it ended with a pain stop (the `x` key in `coach live`).
+the number of safety alerts, the input it came from, whether it is the person's own (`mine`),
+whether it ended with a pain stop (the `x` key in `coach live`) and the model its poses came from
+(the plot never joins sessions of different models with a line: `model_runs`).
 
 History means the person's own sessions: a `live` session is the person's own; an analysed or compared
 recording only when the user says so (`--mine`), since a physiotherapist's batch of patients or a
@@ -39,6 +40,7 @@ from pathlib import Path
 
 from coach.errors import OutputError
 from coach.io.atomic import ensure_dir
+from coach.pose.models import variant_label
 from coach.report.core import Report
 
 DB_ENV = "COACH_DB"
@@ -73,6 +75,9 @@ MIGRATIONS: tuple[tuple[str, ...], ...] = (
     ("ALTER TABLE sessions ADD COLUMN mine INTEGER NOT NULL DEFAULT 0",
      "UPDATE sessions SET mine = 1 WHERE kind = 'live'",
      "ALTER TABLE sessions ADD COLUMN pain_stop INTEGER NOT NULL DEFAULT 0"),
+    # v4: the model the poses came from (its file name). Older rows did not say: '' (unknown) - live
+    # used lite and analyze full then, but a --model given by hand was not kept, so none is guessed.
+    ("ALTER TABLE sessions ADD COLUMN model TEXT NOT NULL DEFAULT ''",),
 )
 SCHEMA_VERSION = len(MIGRATIONS)
 # How long a process waits for another one's lock (a migration or an insert takes milliseconds; a
@@ -84,7 +89,8 @@ BUSY_TIMEOUT_S = 30.0
 class Session:
     """One stored session, checked on creation (a ValueError names the field). `holds`: side -> holds
     completed ("both" without sides); `peaks`: envelope key -> side -> the furthest value reached (its
-    unit); `mine`: the person's own session; `pain_stop`: it ended because the person reported pain."""
+    unit); `mine`: the person's own session; `pain_stop`: it ended because the person reported pain;
+    `model`: the file name of the model its poses came from ("" when not known: stored before v4)."""
 
     id: int
     kind: str
@@ -97,6 +103,7 @@ class Session:
     source: str = ""
     mine: bool = True
     pain_stop: bool = False
+    model: str = ""
 
     def __post_init__(self) -> None:
         def whole(v) -> bool:
@@ -121,6 +128,7 @@ class Session:
             ("source", isinstance(self.source, str), "a text"),
             ("mine", isinstance(self.mine, bool), "true or false"),
             ("pain_stop", isinstance(self.pain_stop, bool), "true or false"),
+            ("model", isinstance(self.model, str), "a text"),
         )
         for name, ok, expected in checks:
             if not ok:
@@ -134,6 +142,11 @@ class Session:
     def input_name(self) -> str:
         """The input in a word: the file's name, or the camera ("camera 0"); "" when not known."""
         return Path(self.source).name if self.source else ""
+
+    @property
+    def model_label(self) -> str:
+        """The model in a word: full, lite, heavy, a bundle's file name, or "unknown"."""
+        return variant_label(self.model)
 
 
 def default_path() -> Path:
@@ -196,12 +209,13 @@ def connect(path: Path) -> sqlite3.Connection:
     return conn
 
 
-_COLUMNS = "id, kind, exercise, started_at, duration_s, holds_json, peaks_json, alerts, source, mine, pain_stop"
+_COLUMNS = ("id, kind, exercise, started_at, duration_s, holds_json, peaks_json, alerts, source, mine, pain_stop, "
+            "model")
 
 
 def _session(row: tuple) -> Session:
     """A stored row as a Session; ValueError / TypeError when it cannot be read."""
-    rid, kind, exercise, started, duration, holds, peaks, alerts, source, mine, pain = row
+    rid, kind, exercise, started, duration, holds, peaks, alerts, source, mine, pain, model = row
     if not isinstance(started, str):
         raise ValueError(f"started_at: expected an ISO 8601 date and time, got {started!r}")
     try:
@@ -216,7 +230,7 @@ def _session(row: tuple) -> Session:
         except (TypeError, ValueError):
             raise ValueError(f"{name}: expected JSON, got {str(text)[:60]!r}") from None
     flags = [{0: False, 1: True}.get(v, v) if isinstance(v, int) else v for v in (mine, pain)]   # 0/1, else rejected
-    return Session(rid, kind, exercise, when, duration, decoded[0], decoded[1], alerts, source, *flags)
+    return Session(rid, kind, exercise, when, duration, decoded[0], decoded[1], alerts, source, *flags, model)
 
 
 def _no_constant(name: str):
@@ -258,7 +272,7 @@ class History:
 
     def add(self, kind: str, exercise: str, started_at: datetime, duration_s: float, holds: dict[str, int],
             peaks: dict[str, dict[str, float]], alerts: int, source: str = "", *, mine: bool = True,
-            pain_stop: bool = False) -> int:
+            pain_stop: bool = False, model: str = "") -> int:
         """Store one session row; `OutputError` when the database cannot take it (disk full, read-only)."""
         if kind not in KINDS:
             raise ValueError(f"History.add kind: expected one of {', '.join(KINDS)}, got {kind!r}")
@@ -267,9 +281,9 @@ class History:
             with _transaction(self.conn):
                 cur = self.conn.execute(
                     "INSERT INTO sessions (kind, exercise, started_at, duration_s, holds_json, peaks_json, alerts, "
-                    "source, day, mine, pain_stop) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                    "source, day, mine, pain_stop, model) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
                     (kind, exercise, stamp, float(duration_s), json.dumps(holds), json.dumps(peaks), int(alerts),
-                     source, stamp[:10], int(bool(mine)), int(bool(pain_stop))))
+                     source, stamp[:10], int(bool(mine)), int(bool(pain_stop)), str(model)))
         except sqlite3.Error as exc:
             raise OutputError(f"{self.path}: cannot store the session in the history database "
                               f"({_one_line(exc)})") from None
@@ -354,7 +368,8 @@ def record_session(report: Report, kind: str, db: str | os.PathLike | None = Non
     with History(db) as history:
         for index, row in enumerate(rows):
             history.add(kind, row["exercise"], now, row["duration_s"], row["holds"], row["peaks"], row["alerts"],
-                        report.input.path, mine=mine, pain_stop=pain_stop and index == len(rows) - 1)
+                        report.input.path, mine=mine, pain_stop=pain_stop and index == len(rows) - 1,
+                        model=report.input.model)
             count = history.count_on(row["exercise"], now.date()) if mine else 0
             if count > MAX_SESSIONS_PER_DAY:
                 warnings.append(overuse_message(row["exercise"], now.date(), count))
@@ -386,43 +401,95 @@ def _literal(text: str) -> str:
     return text.replace("$", r"\$")
 
 
-def _side_lines(ax, sessions: list[Session], values) -> None:
-    """One line per (label, side) of `values(session) -> {label: {side: value}}`, over the start times."""
-    series: dict[tuple[str, str], list[tuple[datetime, float]]] = {}
+def model_runs(sessions: list[Session]) -> list[list[Session]]:
+    """The sessions (in time order) in runs of one model: a line joins the points of a run, never
+    two runs - lite and full read some angles differently (a head tilt -11 against -22 deg), so a
+    line across a change of model would draw progress (or a loss) that never happened."""
+    runs: list[list[Session]] = []
     for s in sessions:
-        for label, by_side in values(s).items():
-            for side, v in by_side.items():
-                series.setdefault((label, side), []).append((s.started_at, v))
+        if runs and runs[-1][-1].model_label == s.model_label:
+            runs[-1].append(s)
+        else:
+            runs.append([s])
+    return runs
+
+
+def _side_lines(ax, sessions: list[Session], values, models: list[str]) -> None:
+    """One line per (label, side) of `values(session) -> {label: {side: value}}` and run of one model,
+    over the start times. With several `models` the legend names each line's model and the points
+    of all but the latest are hollow; every line carries its model as its gid."""
+    series: dict[tuple[str, str], list[tuple[int, datetime, float]]] = {}
+    for n, run in enumerate(model_runs(sessions)):
+        for s in run:
+            for label, by_side in values(s).items():
+                for side, v in by_side.items():
+                    series.setdefault((label, side), []).append((n, s.started_at, v))
+    runs = [run[0].model_label for run in model_runs(sessions)]
     styles = line_styles(sorted(series))
     for (label, side), points in sorted(series.items()):
         colour, marker, dash = styles[(label, side)]
-        xs, ys = zip(*points)
-        ax.plot(xs, ys, marker=marker, color=colour, linestyle=dash, linewidth=1.2,
-                label=_literal(f"{label} ({side})" if label else side))
+        named: set[str] = set()
+        for n in dict.fromkeys(p[0] for p in points):
+            model = runs[n]
+            xs, ys = zip(*[(t, v) for m, t, v in points if m == n])
+            text = f"{label} ({side})" if label else side
+            if len(models) > 1:
+                text = f"{text} - {model}" if model not in named else "_"   # "_": no second legend entry
+            named.add(model)
+            ax.plot(xs, ys, marker=marker, color=colour, linestyle=dash, linewidth=1.2, gid=model,
+                    markerfacecolor=colour if model == models[-1] else "none", label=_literal(text))
     if series:
         ax.legend(fontsize=7, loc="best")
 
 
-def plot_png(sessions: list[Session], exercise: str) -> bytes:
-    """Range of motion (each envelope measure's peak) and holds completed over time, per side (PNG)."""
-    import io
+def _model_changes(ax, sessions: list[Session]) -> None:
+    """A dotted line where the model changes between two sessions, labelled with the new model."""
+    runs = model_runs(sessions)
+    for before, after in zip(runs, runs[1:]):
+        a, b = before[-1].started_at, after[0].started_at
+        x = a + (b - a) / 2
+        ax.axvline(x, color="#777777", linestyle=":", linewidth=1.0, gid="model change")
+        ax.text(x, 0.98, f" model: {_literal(after[0].model_label)}", transform=ax.get_xaxis_transform(),
+                rotation=90, va="top", ha="right", fontsize=7, color="#555555", gid="model change")
 
+
+def plot_figure(sessions: list[Session], exercise: str):
+    """The history plot as a matplotlib Figure (the caller closes it): range of motion (each envelope
+    measure's peak) and holds completed over time, per side; lines break where the model changes."""
     import matplotlib
 
     matplotlib.use("Agg", force=True)
     import matplotlib.pyplot as plt
     from matplotlib.ticker import MaxNLocator
 
+    models = list(dict.fromkeys(s.model_label for s in sessions[::-1]))[::-1]   # the latest one last
     fig, (rom, holds) = plt.subplots(2, 1, figsize=(7, 6), sharex=True)
-    _side_lines(rom, sessions, lambda s: {k.replace("_deg", "").replace("_", " "): v for k, v in s.peaks.items()})
+    _side_lines(rom, sessions, lambda s: {k.replace("_deg", "").replace("_", " "): v for k, v in s.peaks.items()},
+                models)
     rom.set_ylabel("peak reached (deg)")
-    rom.set_title(_literal(f"{exercise}: range of motion and holds per session"))
-    _side_lines(holds, sessions, lambda s: {"": {side: float(n) for side, n in s.holds.items()}})
+    which = (f"{models[0]} model" if len(models) == 1 else
+             f"models {', '.join(models)}: lines break where it changes")
+    rom.set_title(_literal(f"{exercise}: range of motion and holds per session ({which})"), fontsize=10)
+    _side_lines(holds, sessions, lambda s: {"": {side: float(n) for side, n in s.holds.items()}}, models)
     holds.set_ylabel("holds completed")
     holds.yaxis.set_major_locator(MaxNLocator(integer=True))
     holds.set_ylim(0, max(1.0, holds.get_ylim()[1]))   # whole holds, from 0 (even when none was done)
+    for ax in (rom, holds):
+        _model_changes(ax, sessions)
     fig.autofmt_xdate()
-    buf = io.BytesIO()
-    fig.savefig(buf, format="png", dpi=120, bbox_inches="tight", metadata={"Software": None})
-    plt.close(fig)
+    return fig
+
+
+def plot_png(sessions: list[Session], exercise: str) -> bytes:
+    """`plot_figure` as a PNG."""
+    import io
+
+    import matplotlib.pyplot as plt
+
+    fig = plot_figure(sessions, exercise)
+    try:
+        buf = io.BytesIO()
+        fig.savefig(buf, format="png", dpi=120, bbox_inches="tight", metadata={"Software": None})
+    finally:
+        plt.close(fig)
     return buf.getvalue()

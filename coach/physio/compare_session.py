@@ -123,7 +123,7 @@ def _coach_patient(patient: Demonstration, source: str, reference: Demonstration
     """The engine over the patient's replayed frames, through the session loop."""
     patient_name, ref_name = Path(patient.name).name, Path(reference.name).name
     info = InputInfo(patient_name, source, patient.kind if patient.kind != "camera" else "video",
-                     float(patient.fps), patient.size_px)
+                     float(patient.fps), patient.size_px, patient.model)
     written: dict = {}
     with SessionFiles(folder, info, video=False, landmarks=False) as files:
         def publish(report: Report, timeline) -> None:

@@ -52,6 +52,7 @@ class Demonstration:
     measures: tuple[Measures, ...] = ()   # with keep_measures: each frame's, as the engine takes them
     landmarks: Path | None = None     # a recording of its poses: the input itself, or the one kept
     frames: tuple[PoseFrame, ...] = ()   # load_poses only: every frame's poses
+    model: str = ""                   # the model's file name (a recording: the one it was made with)
 
 
 def read_measures(source: str, model: str | None = None, *, quiet: bool = False, what: str = "reading",
@@ -80,7 +81,8 @@ def read_measures(source: str, model: str | None = None, *, quiet: bool = False,
         raise InputError(f"{source}: no frames")
     series = MeasureSeries.from_measures(reading.t_s, reading.measures)
     return Demonstration(info.name, info.kind, info.fps, tuple(info.size_px), series,
-                         tuple(reading.measures) if keep_measures else (), landmarks, tuple(reading.frames))
+                         tuple(reading.measures) if keep_measures else (), landmarks, tuple(reading.frames),
+                         info.model)
 
 
 class MeasureCollector(Sink):

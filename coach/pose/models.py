@@ -27,9 +27,13 @@ SHA256 = {
 URL_TEMPLATE = ("https://storage.googleapis.com/mediapipe-models/pose_landmarker/"
                 "pose_landmarker_{variant}/float16/latest/pose_landmarker_{variant}.task")
 ENV_MODEL_DIR = "COACH_MODEL_DIR"
-# Real time on a camera needs the fast model; files are worth the better one (the shared
-# recordings were made with `full`).
-DEFAULT_VARIANT = {"camera": "lite", "video": "full", "image": "full", "folder": "full"}
+# One default for every input, live and offline: the same stretch must read the same in `coach live`
+# as in `coach analyze` (lite read a head tilt as -11 deg where full read -22 deg, so live never raised
+# the neck caution analyze did, and the history mixed the two). `full` is the better of the two that
+# keep real time here (14 ms a 640x480 frame against lite's 11 ms and heavy's 45 ms); the shared
+# recordings were made with it. `coach live` measures whether it keeps real time on the machine and
+# falls back to lite only when it does not (`coach.session.live_model`).
+DEFAULT_VARIANT = "full"
 DOWNLOAD_TIMEOUT_S = 30.0
 _HASH_CHUNK_BYTES = 1 << 20
 
@@ -43,8 +47,18 @@ def model_url(variant: str) -> str:
 
 
 def default_variant(kind: str) -> str:
-    """The variant used when `--model` is not given, for a source kind (camera, video, image, folder)."""
-    return DEFAULT_VARIANT.get(kind, "full")
+    """The variant used when `--model` is not given: the same for every kind of source (camera,
+    video, image, folder); `coach live` may still fall back to lite after measuring."""
+    return DEFAULT_VARIANT
+
+
+def variant_label(name: str) -> str:
+    """A model's file name in a word, as the screen and the history show it: "full" for
+    pose_landmarker_full.task, a bundle of one's own by its file name, "unknown" for "" (a session
+    stored before the model was, or a recording that did not say)."""
+    if not name:
+        return "unknown"
+    return _variant_of(Path(name)) or Path(name).name
 
 
 def cache_dir() -> Path:

@@ -28,6 +28,7 @@ from coach.render.overlay_widgets import draw_lines, pill, put_text, shade, text
 KEY_NAMES = {27: "esc", 32: "space", 13: "enter", 10: "enter", 9: "tab", 8: "backspace"}
 BLANK_RGB = (28, 31, 36)
 WINDOW_NAME = "coach live"
+PROMPT_HEIGHT_U = 7.8   # the prompt panel's height in layout units: a title and two lines of message
 
 
 class DisplayError(CoachError):
@@ -161,7 +162,7 @@ def draw_prompt(img: np.ndarray, title: str, message: str, u_px: int, style: Ove
     """A large panel across the picture ending at `bottom_px` (above the cue strip): a title, then the
     message (framing, pause) readable from afar, and a progress bar when `progress` > 0."""
     w = img.shape[1]
-    box = (2 * u_px, bottom_px - round(7.8 * u_px), w - 2 * u_px, bottom_px)
+    box = (2 * u_px, bottom_px - round(PROMPT_HEIGHT_U * u_px), w - 2 * u_px, bottom_px)
     shade(img, box, style.panel_rgb, min(1.0, style.panel_alpha + 0.2), radius_px=u_px)
     put_text(img, title, (box[0] + u_px, box[1] + round(2.0 * u_px)), u_px * 1.0, style.approaching_rgb, bold=True)
     draw_lines(img, (box[0] + u_px, box[1] + round(2.6 * u_px), box[2] - u_px, box[3] - round(1.2 * u_px)),

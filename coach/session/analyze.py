@@ -50,7 +50,7 @@ AUTO = "auto"
 @dataclass(frozen=True)
 class AnalyzeOptions:
     exercise: str = AUTO                 # an exercise id, or "auto"
-    model: str | None = None             # lite | full | heavy | PATH (default: full for files)
+    model: str | None = None             # lite | full | heavy | PATH (default: full)
     video: bool = True                   # write annotated.mp4 (annotated.jpg for an image)
     num_poses: int = DEFAULT_NUM_POSES
     exercise_dirs: tuple[str, ...] = ()  # extra exercise folders

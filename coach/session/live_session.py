@@ -35,10 +35,11 @@ from coach.engine.verdict import Event, EventKind, FrameVerdict, Severity, Statu
 from coach.io.sources import Frame
 from coach.measure.measures import Measures
 from coach.pose.core import Pose, PoseFrame
-from coach.render.display import blank, draw_plot, draw_prompt, draw_status
+from coach.render.display import PROMPT_HEIGHT_U, blank, draw_plot, draw_prompt, draw_status
 from coach.render.overlay import Overlay, OverlayStyle
 from coach.report.core import InputInfo, Report, Summariser
 from coach.session.feed import Captured, Inferred
+from coach.session.live_model import ModelChoice
 from coach.session.loop import Sink
 from coach.session.session_files import LANDMARKS, VIDEO
 
@@ -107,6 +108,7 @@ class LiveOptions:
     record: bool = False            # landmarks.jsonl.gz
     framing_hold_s: float = FRAMING_HOLD_S
     extra_files: tuple[tuple[str, str], ...] = ()   # (name, text) also written in the folder (screening.json)
+    model: ModelChoice | None = None   # the model chosen for the session (None: the input's, not measured)
 
 
 class LiveSession(Sink):
@@ -117,6 +119,8 @@ class LiveSession(Sink):
         self.mirror, self.plot, self.paused, self.fullscreen = options.mirror, options.plot, False, False
         self.text_scale = options.text_scale * (PRESENT_TEXT_SCALE if options.present else 1.0)
         self.summary = Summariser(info)
+        self.model = options.model or ModelChoice(info.model)
+        self.status_text = self.notice_text = ""   # what the last frame drawn said (status line, model notice)
         self.ended, self.ended_by, self.message = False, "", ""
         self.events: list[Event] = []
         self.latencies_s: list[float] = []
@@ -303,8 +307,12 @@ class LiveSession(Sink):
         elif self.coach is None:
             message = self.gate.last.message or "Hold still - starting..."
             draw_prompt(img, f"{self.exercise.name}: get ready", message, u, style, bottom, self.gate.progress(pf.t_s))
-        status = f"{score_text(self.follow)}{self._fps():.0f} fps  {self._latency_ms():.0f} ms  |  {KEY_HELP}"
-        draw_status(img, status, u, style, lay.cue[1])
+        self.notice_text = self.model.screen_notice if self.coach is None and not self.ended else ""
+        if self.notice_text:   # before coaching: why the model is not the default one that fits
+            draw_status(img, self.notice_text, u, style, bottom - round(PROMPT_HEIGHT_U * u))
+        self.status_text = (f"{score_text(self.follow)}{self.model.tag}  |  {self._fps():.0f} fps  "
+                            f"{self._latency_ms():.0f} ms  |  {KEY_HELP}")
+        draw_status(img, self.status_text, u, style, lay.cue[1])
         self._count_show()
         return img
 
@@ -380,8 +388,10 @@ class LiveSession(Sink):
         report, timeline = self.summary.finish(partial=partial, outputs=self.outputs)
         for name, text in self.options.extra_files:
             write_text(Path(self.folder) / name, text)
-        follow = {"follow": self.follow.summary().as_dict()} if self.follow is not None else None
-        self.files.write_summary(report, timeline, self.summary.exercises, follow)
+        more = {"model_choice": self.model.as_dict()}
+        if self.follow is not None:
+            more["follow"] = self.follow.summary().as_dict()
+        self.files.write_summary(report, timeline, self.summary.exercises, more)
         return report
 
 
