@@ -52,6 +52,14 @@ class Demonstration:
     measures: tuple[Measures, ...] = ()   # with keep_measures: each frame's, as the engine takes them
     landmarks: Path | None = None     # a recording of its poses: the input itself, or the one kept
     frames: tuple[PoseFrame, ...] = ()   # load_poses only: every frame's poses
+    max_rate_hz: float | None = None  # the rate cap it was read with (a video: `feed.ANALYSIS_RATE_HZ`)
+
+    @property
+    def analysed_fps(self) -> float:
+        """Frames per second read (the rate an annotated copy plays at its own speed)."""
+        from coach.session.feed import analysed_fps
+
+        return analysed_fps(self.fps, self.max_rate_hz)
 
 
 def read_measures(source: str, model: str | None = None, *, quiet: bool = False, what: str = "reading",
@@ -61,9 +69,10 @@ def read_measures(source: str, model: str | None = None, *, quiet: bool = False,
     recording of its poses when it is not one already (a recording is its own); `keep_measures`:
     also keep each frame's `Measures`; `keep_poses`: keep every `PoseFrame` in memory."""
     from coach.pose.recording import RecordingInfo, RecordingWriter
-    from coach.session.feed import open_feed
+    from coach.session.feed import ANALYSIS, open_feed
 
-    with open_feed(source, model=model, download_progress=not quiet) as stream, contextlib.ExitStack() as stack:
+    with open_feed(source, model=model, download_progress=not quiet, max_rate_hz=ANALYSIS) as stream, \
+            contextlib.ExitStack() as stack:
         info = stream.info
         landmarks = Path(source) if info.kind == "recording" else keep
         writer = None
@@ -80,7 +89,8 @@ def read_measures(source: str, model: str | None = None, *, quiet: bool = False,
         raise InputError(f"{source}: no frames")
     series = MeasureSeries.from_measures(reading.t_s, reading.measures)
     return Demonstration(info.name, info.kind, info.fps, tuple(info.size_px), series,
-                         tuple(reading.measures) if keep_measures else (), landmarks, tuple(reading.frames))
+                         tuple(reading.measures) if keep_measures else (), landmarks, tuple(reading.frames),
+                         stream.max_rate_hz)
 
 
 class MeasureCollector(Sink):
@@ -126,7 +136,7 @@ def replay(demo: Demonstration, source: str, pixels: bool) -> Iterator[tuple[Fra
         return
     from coach.io.sources import open_source
 
-    frames = open_source(source).frames()
+    frames = open_source(source).frames(max_rate_hz=demo.max_rate_hz)   # the frames first read
     try:
         yield from zip(frames, poses)
     finally:

@@ -87,7 +87,7 @@ def analyze(source: str | os.PathLike, out_dir: str | os.PathLike, options: Anal
     session report. `sinks`: more readers of the session, after the result files (the CLI's
     history: its `published` runs once the folder is)."""
     from coach.io.sources import source_kind
-    from coach.session.feed import open_feed
+    from coach.session.feed import ANALYSIS, analysed_fps, open_feed
 
     check_replaceable(Path(out_dir), (source,))   # before any work; checked again when publishing
     kind = source_kind(source)
@@ -95,7 +95,8 @@ def analyze(source: str | os.PathLike, out_dir: str | os.PathLike, options: Anal
         raise InputError(f"{source}: is a {kind}; analyze takes files (`coach analyze` expands a folder; "
                          "`coach live` coaches from a camera)")
     exercises = _exercises(options)
-    stream = open_feed(source, model=options.model, num_poses=options.num_poses, download_progress=False)
+    stream = open_feed(source, model=options.model, num_poses=options.num_poses, download_progress=False,
+                       max_rate_hz=ANALYSIS)   # a 60 fps video is analysed at 30 frames/s (ANALYSIS_RATE_HZ)
     info = _input_info(source, stream.info)
     _warm_up_report()
     flush = contextlib.ExitStack()   # entered when the frames are done; left once the folder is published
@@ -103,11 +104,12 @@ def analyze(source: str | os.PathLike, out_dir: str | os.PathLike, options: Anal
         summary = Summariser(info)
         if options.exercise == AUTO:
             plan_, interrupted = _first_pass(stream, folder, exercises, progress)
-            pairs = _replay(folder / LANDMARKS, source, info, options)
+            pairs = _replay(folder / LANDMARKS, source, info, options, stream.max_rate_hz)
         else:
             plan_, interrupted = Plan.fixed(exercises[0]), False
             pairs = stream.frames_and_poses()   # detected in a thread, ahead of the engine
-        with SessionFiles(folder, info, target=Path(out_dir), video=options.video, landmarks=not plan_.auto) as files:
+        with SessionFiles(folder, info, target=Path(out_dir), video=options.video, landmarks=not plan_.auto,
+                          video_fps=analysed_fps(info.fps, stream.max_rate_hz)) as files:
             progress.start(f"analysing {_short(info.name)}", _frame_count(source, stream.info))
             results = ResultFiles(files, summary)
             with contextlib.closing(pairs):
@@ -155,15 +157,16 @@ def _first_pass(stream, folder: Path, exercises: list[Exercise], progress: Progr
     return plan(features, exercises), interrupted
 
 
-def _replay(landmarks: Path, source, info: InputInfo, options: AnalyzeOptions) -> Iterator:
-    """The recorded poses again, with the source's pixels when an annotated video is wanted."""
+def _replay(landmarks: Path, source, info: InputInfo, options: AnalyzeOptions, max_rate_hz: float | None) -> Iterator:
+    """The recorded poses again, with the source's pixels when an annotated video is wanted (the
+    same frames the first pass kept: the same rate cap over the same timestamps)."""
     from coach.io.sources import open_source
     from coach.pose.recording import Recording
 
     poses = Recording(landmarks).frames()
     if not options.video or info.kind not in ("video", "image"):
         return ((None, pose_frame) for pose_frame in poses)
-    pixels = open_source(source).frames()
+    pixels = open_source(source).frames(max_rate_hz=max_rate_hz)
     return _zipped(pixels, poses)
 
 
