@@ -105,19 +105,20 @@ def bare_loop(video: str, model: str) -> int:
     return detected
 
 
-def analyze_cmd(video: Path, out: Path, model: str | None) -> list[str]:
-    """`coach analyze` with all its defaults (only the output folder named; --quiet: no progress bar)."""
+def analyze_cmd(video: Path, out: Path, model: str | None, num_poses: int | None) -> list[str]:
+    """`coach analyze` with all its defaults (only the output folder named; --quiet: no progress bar),
+    or with the model and number of poses asked for."""
     cmd = [sys.executable, "-m", "coach", "analyze", str(video), "--out", str(out), "--quiet"]
-    return cmd + (["--model", model] if model else [])
+    return cmd + (["--model", model] if model else []) + (["--num-poses", str(num_poses)] if num_poses else [])
 
 
-def measure(video: Path, seconds: float, model_path: Path, model: str | None, repeat: int,
+def measure(video: Path, seconds: float, model_path: Path, model: str | None, num_poses: int | None, repeat: int,
             tmp: Path) -> dict[str, float]:
     """Medians over `repeat` alternating runs: analyze and bare wall seconds, and their ratio."""
     bare = [sys.executable, __file__, "--bare", str(video), "--model", str(model_path)]
     analyze, bare_s, ratios = [], [], []
     for i in range(repeat):
-        a_s = timed_run(analyze_cmd(video, tmp / f"{video.stem}-{i}.coach", model))[0]
+        a_s = timed_run(analyze_cmd(video, tmp / f"{video.stem}-{i}.coach", model, num_poses))[0]
         b_s = timed_run(bare)[0]
         analyze.append(a_s)
         bare_s.append(b_s)
@@ -133,6 +134,7 @@ def main() -> None:
     parser.add_argument("--seconds", type=float, help=f"clip length (default {SECONDS:g} s)")
     parser.add_argument("--repeat", type=int, help="runs of each command; medians count (default 3)")
     parser.add_argument("--model", help="lite|full|heavy|PATH (default: coach analyze's own)")
+    parser.add_argument("--num-poses", type=int, help="poses coach analyze looks for (default: its own)")
     parser.add_argument("--bare", metavar="VIDEO", help=argparse.SUPPRESS)   # the bare loop's child process
     args = parser.parse_args()
     if args.bare:
@@ -146,11 +148,12 @@ def main() -> None:
     with tempfile.TemporaryDirectory(prefix="coach-bench-speed-") as folder:
         tmp = Path(folder)
         os.environ["COACH_DB"] = str(tmp / "history.sqlite")   # the runs' sessions stay out of the user's history
-        print(f"coach analyze (all defaults) vs bare loop; model {model_path.name}; {seconds:g} s clips; "
-              f"median of {repeat}")
+        asked = " ".join(f"--{k.replace('_', '-')} {v}" for k, v in (("model", args.model), ("num_poses", args.num_poses)) if v)
+        print(f"coach analyze ({asked or 'all defaults'}) vs bare loop; model {model_path.name}; "
+              f"{seconds:g} s clips; median of {repeat}")
         for name, size_px, fps in CLIPS:
             video = write_clip(tmp / f"{name}.mp4", size_px, fps, seconds)
-            m = measure(video, seconds, model_path, args.model, repeat, tmp)
+            m = measure(video, seconds, model_path, args.model, args.num_poses, repeat, tmp)
             print(f"{name} ({size_px[0]}x{size_px[1]} at {fps:g} fps): analyze {m['analyze_s']:.2f} s "
                   f"(min {m['min_s']:.2f}, max {m['max_s']:.2f}), bare loop {m['bare_s']:.2f} s")
             print(f"  real-time factor: {m['realtime']:.2f}  (goal >= 1.5 on 1080p60)")
