@@ -202,10 +202,13 @@ def test_a_file_played_as_latest_drops_stale_frames_keeping_true_timestamps(smal
     ([i / 30 for i in range(30)], None, list(range(30))),
     ([i / 30 for i in range(30)], 10.0, list(range(0, 30, 3))),
     ([i / 30 for i in range(30)], 60.0, list(range(30))),
-    ([0.0, 0.05, 0.55, 0.6, 1.49, 1.5], 2.0, [0, 2, 4, 5]),
+    ([0.0, 0.05, 0.55, 0.6, 1.49, 1.5], 2.0, [0, 2, 4]),         # 1.5 is 10 ms after 1.49: too soon
     ([10.0, 10.4, 10.6, 11.0], 1.0, [0, 3]),
-], ids=["off", "30fps-at-10hz", "rate-above-fps", "variable-rate", "late-start"])
-def test_at_most_keeps_the_first_frame_of_each_slot_with_its_own_time(t_s, rate_hz, kept):
+    ([0.0, 0.0355, 0.0645, 0.1025, 0.1315, 0.1685], 30.0, [0, 1, 2, 3, 4, 5]),   # 30 fps, +-4 ms jitter
+    ([i / 60 + (0.004 if i % 3 else -0.004) for i in range(12)], 30.0, list(range(0, 12, 2))),  # 60 fps jittered
+], ids=["off", "30fps-at-10hz", "rate-above-fps", "variable-rate", "late-start", "30fps-jitter-kept-whole",
+        "60fps-jitter-every-other"])
+def test_at_most_keeps_frames_a_period_apart_with_their_own_time(t_s, rate_hz, kept):
     items = [Captured(t, i) for i, t in enumerate(t_s)]
     got = list(at_most(items, rate_hz))
     assert [c.index for c in got] == kept and all(c.t_s == t_s[c.index] for c in got)

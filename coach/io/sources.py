@@ -252,23 +252,33 @@ class ImageSource:
 
 
 class RateCap:
-    """At most `rate_hz` frames per second of their own time: `keep(t_s)` is True for the first frame
-    of each 1/rate_hz slot (None: every frame), so 60 fps at 30 Hz keeps every other frame and 50 fps
-    keeps 30 of each 50, the kept frames' timestamps unchanged. Times must come in increasing order."""
+    """At most `rate_hz` frames per second of their own time (None: every frame): `keep(t_s)` says
+    whether a frame is kept. A frame is kept when it is due - one period (1/rate_hz) after the last
+    kept one, less JITTER_FRACTION of a period - and the next is due a period later, so a 60 fps
+    video at 30 Hz keeps every other frame, 50 fps keeps 30 of each 50 (on average exactly the
+    rate: lateness is not credited beyond the tolerance), and a 30 fps phone video whose frame
+    times jitter by a few milliseconds is kept whole. Kept frames keep their own timestamps.
+    Times must come in increasing order."""
+
+    # A phone's frame times jitter by a few ms around their nominal step (variable-rate recording);
+    # a quarter period is 8 ms at 30 Hz, more than that jitter and less than half of a 60 fps step
+    # (8.3 ms of 16.7), so a 30 fps video keeps every frame and a 60 fps one every other.
+    JITTER_FRACTION = 0.25
 
     def __init__(self, rate_hz: float | None):
         if rate_hz is not None and not (np.isfinite(rate_hz) and rate_hz > 0):
             raise ValueError(f"rate_hz: expected a positive number of frames per second, got {rate_hz}")
         self.rate_hz = rate_hz
-        self._last_slot: int | None = None
+        self._due_s: float | None = None
 
     def __call__(self, t_s: float) -> bool:
         if self.rate_hz is None:
             return True
-        slot = int(np.floor(t_s * self.rate_hz + 1e-6))   # 1e-6: 3 * (1/30) s is slot 1 at 10 Hz, not 0.9999
-        if self._last_slot is not None and slot <= self._last_slot:
+        period_s = 1.0 / self.rate_hz
+        slack_s = self.JITTER_FRACTION * period_s
+        if self._due_s is not None and t_s + slack_s < self._due_s:
             return False
-        self._last_slot = slot
+        self._due_s = (t_s if self._due_s is None else max(self._due_s, t_s - slack_s)) + period_s
         return True
 
 

@@ -98,8 +98,8 @@ def default_policy(kind: str) -> str:
 
 
 def at_most(items: Iterable, rate_hz: float | None) -> Iterator:
-    """At most `rate_hz` items per second of their own `t_s` (None: all): the first item of each
-    1/rate_hz slot, so 30 frames/s at 10 Hz keep every third frame, their timestamps unchanged."""
+    """At most `rate_hz` items per second of their own `t_s` (None: all; `RateCap` chooses), so 30
+    frames/s at 10 Hz keep every third frame, their timestamps unchanged."""
     keep = RateCap(rate_hz)
     for item in items:
         if keep(item.t_s):
