@@ -261,3 +261,23 @@ def test_a_file_fed_like_a_camera_is_detected_in_video_mode_with_true_timestamps
     assert 0 < len(pairs) and len(pairs) + dropped == 50
     assert all(frame.t_s == pose_frame.t_s for frame, pose_frame in pairs)
     assert np.all(np.diff([pf.t_s for _, pf in pairs]) > 0) and any(not pf.pose.is_empty for _, pf in pairs)
+
+
+@pytest.mark.parametrize("fps", [24.0, 30.0, 35.0, 50.0, 59.94, 60.0, 120.0])
+def test_the_analysed_frames_written_at_analysed_fps_last_as_long_as_the_input(tmp_path, fps):
+    """An annotated copy of the frames the cap keeps, written at `analysed_fps`, plays at the input's speed."""
+    from coach.session.feed import ANALYSIS, analysed_fps
+
+    path, seconds = tmp_path / "clip.mp4", 4.0
+    writer = cv2.VideoWriter(str(path), cv2.VideoWriter_fourcc(*"mp4v"), fps, (64, 48))
+    try:
+        for _ in range(int(round(fps * seconds))):
+            writer.write(np.zeros((48, 64, 3), np.uint8))
+    finally:
+        writer.release()
+    with open_feed(path, detect=False, max_rate_hz=ANALYSIS) as feed:
+        kept = list(feed.items())
+        rate = analysed_fps(feed.info.fps, feed.max_rate_hz)
+    assert feed.max_rate_hz == 30.0 and rate <= 30.0 + 0.05
+    assert len(kept) / rate == pytest.approx(seconds, abs=1.5 / rate)   # within a frame and a half
+    assert [c.index for c in kept] == sorted({c.index for c in kept})    # the input's own frame numbers
