@@ -277,3 +277,63 @@ def test_single_photos(photos_dir, photo_labels, lite_model_path, tmp_path):
         assert session["in_envelope"] in (True, False, None) and report.in_envelope == session["in_envelope"]
         if row["position"] == "start":
             assert session["in_envelope"] is not True, f"{row['file']} is a start position"
+
+
+# --- faster than real time: the rate cap and the annotated video's size --------------------------
+
+@pytest.fixture(scope="module")
+def fast_video(photos_dir, tmp_path_factory) -> Path:
+    """1.5 s of a bridge photo at 60 fps and 1920x1080 (a phone's slow-motion-free high rate)."""
+    import cv2
+
+    from coach.io.sources import read_image
+
+    still = cv2.resize(read_image(photos_dir / "bridge__Butt_Lift_Bridge__1.jpg"), (1620, 1080),
+                       interpolation=cv2.INTER_AREA)
+    canvas = np.full((1080, 1920, 3), 110, np.uint8)
+    canvas[:, 150:1770] = still
+    path = tmp_path_factory.mktemp("fast") / "fast.mp4"
+    writer = cv2.VideoWriter(str(path), cv2.VideoWriter_fourcc(*"mp4v"), 60.0, (1920, 1080))
+    for _ in range(90):
+        writer.write(cv2.cvtColor(canvas, cv2.COLOR_RGB2BGR))
+    writer.release()
+    return path
+
+
+@pytest.mark.model
+@pytest.mark.parametrize("exercise", [pytest.param("bridge", id="one-pass"), pytest.param("auto", id="auto-two-passes")])
+def test_a_60fps_video_is_analysed_at_30_frames_a_second_with_its_own_times(fast_video, lite_model_path, tmp_path,
+                                                                             exercise):
+    from videos import video_header
+
+    from coach.session.feed import ANALYSIS_RATE_HZ
+    from coach.session.session_files import ANNOTATED_MAX_SIDE_PX
+
+    out = tmp_path / "out"
+    report = analyze(fast_video, out, AnalyzeOptions(exercise=exercise, model=str(lite_model_path)))
+    rows = read_csv(out / "frames.csv")
+    assert ANALYSIS_RATE_HZ == 30.0
+    assert [int(r["frame"]) for r in rows] == list(range(0, 90, 2))          # the input's own frame numbers
+    assert np.allclose([float(r["t_s"]) for r in rows], [i / 60.0 for i in range(0, 90, 2)], atol=1e-3)
+    assert np.allclose(landmark_times(out / "landmarks.jsonl.gz"), [i / 60.0 for i in range(0, 90, 2)], atol=1e-3)
+    assert report.frames == 45 and report.input.fps == pytest.approx(60.0)   # the input is described as it is
+    header = video_header(out / "annotated.mp4")
+    assert header.fps == pytest.approx(30.0) and header.frame_count == 45    # plays 1.5 s, the input's length
+    assert header.size_px == (960, 540) and max(header.size_px) <= ANNOTATED_MAX_SIDE_PX
+    assert sorted(p.name for p in out.iterdir()) == ["annotated.mp4", "frames.csv", "landmarks.jsonl.gz",
+                                                     "report.html", "session.json"]   # no copy left behind
+    assert any(r["pose_seen"] == "1" for r in rows)
+
+
+@pytest.mark.parametrize("size_px, expected", [
+    pytest.param((1920, 1080), (960, 540), id="1080p-halved"),
+    pytest.param((1080, 1920), (540, 960), id="portrait-halved"),
+    pytest.param((3840, 2160), (1280, 720), id="4k-third"),
+    pytest.param((1280, 720), (1280, 720), id="720p-as-is"),
+    pytest.param((320, 240), (320, 240), id="small-as-is"),
+])
+def test_the_annotated_video_is_at_most_1280_px_by_a_whole_divisor(size_px, expected):
+    from coach.session.session_files import annotated_pixels
+
+    out = annotated_pixels(np.zeros((size_px[1], size_px[0], 3), np.uint8))
+    assert (out.shape[1], out.shape[0]) == expected and out.dtype == np.uint8

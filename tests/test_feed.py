@@ -202,10 +202,13 @@ def test_a_file_played_as_latest_drops_stale_frames_keeping_true_timestamps(smal
     ([i / 30 for i in range(30)], None, list(range(30))),
     ([i / 30 for i in range(30)], 10.0, list(range(0, 30, 3))),
     ([i / 30 for i in range(30)], 60.0, list(range(30))),
-    ([0.0, 0.05, 0.55, 0.6, 1.49, 1.5], 2.0, [0, 2, 4, 5]),
+    ([0.0, 0.05, 0.55, 0.6, 1.49, 1.5], 2.0, [0, 2, 4]),         # 1.5 is 10 ms after 1.49: too soon
     ([10.0, 10.4, 10.6, 11.0], 1.0, [0, 3]),
-], ids=["off", "30fps-at-10hz", "rate-above-fps", "variable-rate", "late-start"])
-def test_at_most_keeps_the_first_frame_of_each_slot_with_its_own_time(t_s, rate_hz, kept):
+    ([0.0, 0.0355, 0.0645, 0.1025, 0.1315, 0.1685], 30.0, [0, 1, 2, 3, 4, 5]),   # 30 fps, +-4 ms jitter
+    ([i / 60 + (0.004 if i % 3 else -0.004) for i in range(12)], 30.0, list(range(0, 12, 2))),  # 60 fps jittered
+], ids=["off", "30fps-at-10hz", "rate-above-fps", "variable-rate", "late-start", "30fps-jitter-kept-whole",
+        "60fps-jitter-every-other"])
+def test_at_most_keeps_frames_a_period_apart_with_their_own_time(t_s, rate_hz, kept):
     items = [Captured(t, i) for i, t in enumerate(t_s)]
     got = list(at_most(items, rate_hz))
     assert [c.index for c in got] == kept and all(c.t_s == t_s[c.index] for c in got)
@@ -258,3 +261,23 @@ def test_a_file_fed_like_a_camera_is_detected_in_video_mode_with_true_timestamps
     assert 0 < len(pairs) and len(pairs) + dropped == 50
     assert all(frame.t_s == pose_frame.t_s for frame, pose_frame in pairs)
     assert np.all(np.diff([pf.t_s for _, pf in pairs]) > 0) and any(not pf.pose.is_empty for _, pf in pairs)
+
+
+@pytest.mark.parametrize("fps", [24.0, 30.0, 35.0, 50.0, 59.94, 60.0, 120.0])
+def test_the_analysed_frames_written_at_analysed_fps_last_as_long_as_the_input(tmp_path, fps):
+    """An annotated copy of the frames the cap keeps, written at `analysed_fps`, plays at the input's speed."""
+    from coach.session.feed import ANALYSIS, analysed_fps
+
+    path, seconds = tmp_path / "clip.mp4", 4.0
+    writer = cv2.VideoWriter(str(path), cv2.VideoWriter_fourcc(*"mp4v"), fps, (64, 48))
+    try:
+        for _ in range(int(round(fps * seconds))):
+            writer.write(np.zeros((48, 64, 3), np.uint8))
+    finally:
+        writer.release()
+    with open_feed(path, detect=False, max_rate_hz=ANALYSIS) as feed:
+        kept = list(feed.items())
+        rate = analysed_fps(feed.info.fps, feed.max_rate_hz)
+    assert feed.max_rate_hz == 30.0 and rate <= 30.0 + 0.05
+    assert len(kept) / rate == pytest.approx(seconds, abs=1.5 / rate)   # within a frame and a half
+    assert [c.index for c in kept] == sorted({c.index for c in kept})    # the input's own frame numbers

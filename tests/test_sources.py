@@ -12,7 +12,16 @@ import pytest
 from PIL import Image, ImageOps
 
 from coach.errors import InputError
-from coach.io.sources import _increasing, apply_orientation, image_files, open_source, read_image, source_kind, to_rgb8
+from coach.io.sources import (
+    RateCap,
+    _increasing,
+    apply_orientation,
+    image_files,
+    open_source,
+    read_image,
+    source_kind,
+    to_rgb8,
+)
 
 H, W = 48, 64
 
@@ -217,6 +226,40 @@ def test_variable_frame_rate_video_keeps_its_real_timestamps(tmp_path):
     t_s = [f.t_s for f in open_source(tmp_path / "vfr.mp4").frames()]
     expected = [i * 0.02 for i in range(10)] + [0.2 + i * 0.06 for i in range(10)]
     assert np.allclose(t_s, expected, atol=1e-6)
+
+
+@pytest.mark.parametrize("rate_hz", [pytest.param(30.0, id="30Hz"), pytest.param(10.0, id="10Hz"),
+                                     pytest.param(None, id="off")])
+def test_a_rate_cap_keeps_a_variable_rate_videos_true_times_and_frame_numbers(tmp_path, rate_hz):
+    plain = _colour_video(tmp_path / "c.mp4", fps=25.0).read_bytes()
+    (tmp_path / "vfr.mp4").write_bytes(_with_sample_durations(plain, [(10, 256), (10, 768)]))   # 50 fps, then 16.7
+    every = [i * 0.02 for i in range(10)] + [0.2 + i * 0.06 for i in range(10)]
+    got = [(f.index, f.t_s) for f in open_source(tmp_path / "vfr.mp4").frames(max_rate_hz=rate_hz)]
+    assert np.allclose([t for _, t in got], [every[i] for i, _ in got], atol=1e-6)   # their own times
+    kept = [i for i, _ in got]
+    if rate_hz is None:
+        assert kept == list(range(20))
+    elif rate_hz == 30.0:   # the 50 fps part is thinned to 30 frames/s, the 16.7 fps part is whole
+        assert kept == [0, 2, 3, 5, 7, 8, *range(10, 20)]
+    # never more than rate_hz a second, over any stretch
+    for a in range(len(kept)):
+        for b in range(a + 1, len(kept)):
+            span_s = every[kept[b]] - every[kept[a]]
+            assert b - a <= (rate_hz or 1e9) * span_s + 1 + 1e-9
+
+
+@pytest.mark.parametrize("rate_hz, kept", [pytest.param(30.0, [0, 2, 4], id="60fps-at-30"),
+                                           pytest.param(60.0, [0, 1, 2, 3, 4, 5], id="cap-at-the-rate"),
+                                           pytest.param(None, [0, 1, 2, 3, 4, 5], id="off")])
+def test_rate_cap_on_60fps(rate_hz, kept):
+    keep = RateCap(rate_hz)
+    assert [i for i in range(6) if keep(i / 60.0)] == kept
+
+
+@pytest.mark.parametrize("bad", [0.0, -1.0, float("nan"), float("inf")])
+def test_a_bad_rate_cap_is_refused(bad):
+    with pytest.raises(ValueError, match="rate_hz"):
+        RateCap(bad)
 
 
 def test_rotation_metadata_turns_the_frames(tmp_path):

@@ -42,10 +42,14 @@ def leftovers(folder: Path, keep: Path | None = None) -> list[str]:
     return sorted(p.name for p in folder.iterdir() if p != keep)
 
 
+THREADED = [pytest.param(False, id="inline"), pytest.param(True, id="encoding-thread")]
+
+
+@pytest.mark.parametrize("threaded", THREADED)
 @pytest.mark.parametrize("w, h, fps", [(160, 120, 30.0), (320, 180, 29.97), (161, 121, 24.0)])
-def test_writes_a_readable_mp4_with_every_frame(tmp_path, w, h, fps):
+def test_writes_a_readable_mp4_with_every_frame(tmp_path, w, h, fps, threaded):
     target = tmp_path / "annotated.mp4"
-    with VideoSink(target, fps=fps, size_px=(w, h)) as sink:
+    with VideoSink(target, fps=fps, size_px=(w, h), threaded=threaded) as sink:
         for rgb in frames(12, w, h):
             sink.write(rgb)
     assert sink.frames_written == 12
@@ -62,10 +66,11 @@ def test_writes_a_readable_mp4_with_every_frame(tmp_path, w, h, fps):
     assert leftovers(tmp_path, target) == []
 
 
-def test_an_error_inside_leaves_no_target_and_no_temp(tmp_path):
+@pytest.mark.parametrize("threaded", THREADED)
+def test_an_error_inside_leaves_no_target_and_no_temp(tmp_path, threaded):
     target = tmp_path / "out.mp4"
     with pytest.raises(RuntimeError, match="boom"):
-        with VideoSink(target, 25.0, (64, 48)) as sink:
+        with VideoSink(target, 25.0, (64, 48), threaded=threaded) as sink:
             sink.write(frames(1, 64, 48)[0])
             raise RuntimeError("boom")
     assert not target.exists()
@@ -83,10 +88,11 @@ def test_an_error_keeps_an_older_target_untouched(tmp_path):
     assert leftovers(tmp_path, target) == []
 
 
-def test_ctrl_c_keeps_what_was_written(tmp_path):
+@pytest.mark.parametrize("threaded", THREADED)
+def test_ctrl_c_keeps_what_was_written(tmp_path, threaded):
     target = tmp_path / "out.mp4"
     with pytest.raises(KeyboardInterrupt):
-        with VideoSink(target, 25.0, (64, 48)) as sink:
+        with VideoSink(target, 25.0, (64, 48), threaded=threaded) as sink:
             for rgb in frames(5, 64, 48):
                 sink.write(rgb)
             raise KeyboardInterrupt

@@ -5,7 +5,10 @@ poisons the landmarker) with `t_s` strictly increasing float seconds: container 
 videos (variable frame rates keep real time), the clock for cameras, `index / fps` for images.
 Rotation metadata is honoured (display matrix, EXIF). Videos and cameras are decoded in a thread
 (`coach.io.background`: lossless for a video, newest-frame-only for a camera), overlapping inference;
-captures are released in `finally`. Problems are `InputError`s naming the input. `InputInfo` describes
+captures are released in `finally`. A video's `frames(max_rate_hz=...)` keeps at most that many frames
+per second by their own timestamps (`RateCap`); the ones it drops are only demuxed and decoded
+(`grab()`), never converted to pixels (`retrieve()`, BGR to RGB): a 1080p 60 fps clip capped at 30
+frames/s decodes in about 0.7 of the time of reading and converting every frame (measured here). Problems are `InputError`s naming the input. `InputInfo` describes
 any input. Recordings are recognised here but replayed by `coach.session.feed`.
 """
 
@@ -238,12 +241,45 @@ class ImageSource:
 
     dropped = 0   # images are read when asked for: none is ever dropped
 
-    def frames(self, policy: str = LOSSLESS) -> Iterator[Frame]:
+    def frames(self, policy: str = LOSSLESS, max_rate_hz: float | None = None) -> Iterator[Frame]:
+        keep = RateCap(max_rate_hz)
         for index, path in enumerate(self.files):
-            yield Frame(index / self.info.fps, index, self._first if index == 0 else read_image(path))
+            if keep(index / self.info.fps):   # an image the cap drops is not even read
+                yield Frame(index / self.info.fps, index, self._first if index == 0 else read_image(path))
 
     def close(self) -> None:
         """Nothing to release: images are read one at a time."""
+
+
+class RateCap:
+    """At most `rate_hz` frames per second of their own time (None: every frame): `keep(t_s)` says
+    whether a frame is kept. A frame is kept when it is due - one period (1/rate_hz) after the last
+    kept one, less JITTER_FRACTION of a period - and the next is due a period later, so a 60 fps
+    video at 30 Hz keeps every other frame, 50 fps keeps 30 of each 50 (on average exactly the
+    rate: lateness is not credited beyond the tolerance), and a 30 fps phone video whose frame
+    times jitter by a few milliseconds is kept whole. Kept frames keep their own timestamps.
+    Times must come in increasing order."""
+
+    # A phone's frame times jitter by a few ms around their nominal step (variable-rate recording);
+    # a quarter period is 8 ms at 30 Hz, more than that jitter and less than half of a 60 fps step
+    # (8.3 ms of 16.7), so a 30 fps video keeps every frame and a 60 fps one every other.
+    JITTER_FRACTION = 0.25
+
+    def __init__(self, rate_hz: float | None):
+        if rate_hz is not None and not (np.isfinite(rate_hz) and rate_hz > 0):
+            raise ValueError(f"rate_hz: expected a positive number of frames per second, got {rate_hz}")
+        self.rate_hz = rate_hz
+        self._due_s: float | None = None
+
+    def __call__(self, t_s: float) -> bool:
+        if self.rate_hz is None:
+            return True
+        period_s = 1.0 / self.rate_hz
+        slack_s = self.JITTER_FRACTION * period_s
+        if self._due_s is not None and t_s + slack_s < self._due_s:
+            return False
+        self._due_s = (t_s if self._due_s is None else max(self._due_s, t_s - slack_s)) + period_s
+        return True
 
 
 def _increasing(t_s: float, prev_s: float, step_s: float) -> float:
@@ -295,19 +331,22 @@ class VideoSource:
         cap.set(cv2.CAP_PROP_ORIENTATION_AUTO, 1)  # honour the display matrix (phone videos)
         return cap
 
-    def _decode(self, cap, stop: threading.Event, put) -> None:
+    def _decode(self, cap, stop: threading.Event, put, keep: RateCap) -> None:
         cv2 = _cv2()
         step_s, prev_s, start_ms, index = 1.0 / self.info.fps, -np.inf, None, 0
         try:
             while not stop.is_set():
-                ok, bgr = cap.read()
-                if not ok:
+                if not cap.grab():   # demux and decode; the pixels are converted only for a kept frame
                     break
                 pos_ms = float(cap.get(cv2.CAP_PROP_POS_MSEC))
                 start_ms = pos_ms if start_ms is None else start_ms
                 prev_s = _increasing((pos_ms - start_ms) / 1000.0, prev_s, step_s)
-                if not put(Frame(prev_s, index, to_rgb8(bgr))):
-                    return
+                if keep(prev_s):
+                    ok, bgr = cap.retrieve()
+                    if not ok or bgr is None:
+                        break
+                    if not put(Frame(prev_s, index, to_rgb8(bgr))):
+                        return
                 index += 1
         finally:
             cap.release()
@@ -316,12 +355,14 @@ class VideoSource:
             raise InputError(f"{self.path}: video is truncated or damaged: decoding stopped after "
                              f"{index} of {expected} frames")
 
-    def frames(self, policy: str = LOSSLESS) -> Iterator[Frame]:
+    def frames(self, policy: str = LOSSLESS, max_rate_hz: float | None = None) -> Iterator[Frame]:
         """Every frame (`lossless`), or under `latest` the newest when the consumer is ready (a file
-        played like a camera: the frames it drops are counted in `dropped`)."""
+        played like a camera: the frames it drops are counted in `dropped`). `max_rate_hz`: at most
+        that many frames per second (`RateCap`); frame indices stay those of the file."""
+        keep = RateCap(max_rate_hz)
         cap = self._open()
         maxsize = _QUEUE_FRAMES["video"] if policy == LOSSLESS else _QUEUE_FRAMES["camera"]  # latest: never queued
-        self._reader = Background(lambda put, stop: self._decode(cap, stop, put), maxsize=maxsize,
+        self._reader = Background(lambda put, stop: self._decode(cap, stop, put, keep), maxsize=maxsize,
                                   policy=policy, name="coach-read", label=str(self.path))
         yield from self._reader
 
@@ -348,7 +389,7 @@ class CameraSource:
         self.info = _described("stream" if isinstance(index, str) else "camera", index,
                                fps if fps > 0 else DEFAULT_CAMERA_FPS, size)
 
-    def _capture(self, cap, stop: threading.Event, put) -> None:
+    def _capture(self, cap, stop: threading.Event, put, keep: RateCap) -> None:
         prev_s, start_s, index = -np.inf, time.monotonic(), 0
         try:
             while not stop.is_set():
@@ -356,19 +397,21 @@ class CameraSource:
                 if not ok:
                     raise InputError(f"camera {self.index}: stopped sending frames")
                 prev_s = _increasing(time.monotonic() - start_s, prev_s, 0.001)
-                if not put(Frame(prev_s, index, to_rgb8(bgr))):
+                if keep(prev_s) and not put(Frame(prev_s, index, to_rgb8(bgr))):
                     return
                 index += 1
         finally:
             cap.release()
 
-    def frames(self, policy: str = LATEST) -> Iterator[Frame]:
+    def frames(self, policy: str = LATEST, max_rate_hz: float | None = None) -> Iterator[Frame]:
         """The newest frame whenever the consumer is ready (`latest`; older ones are counted in
-        `dropped`), or every frame (`lossless`: it waits, so the driver's own buffer fills instead)."""
+        `dropped`), or every frame (`lossless`: it waits, so the driver's own buffer fills instead).
+        `max_rate_hz`: at most that many frames per second (`RateCap`), before any conversion."""
+        keep = RateCap(max_rate_hz)
         cap, self._cap = self._cap, None  # the reading thread owns (and releases) the capture
         if cap is None:
             raise InputError(f"camera {self.index}: its frames can be read only once")
-        self._reader = Background(lambda put, stop: self._capture(cap, stop, put), maxsize=_QUEUE_FRAMES["camera"],
+        self._reader = Background(lambda put, stop: self._capture(cap, stop, put, keep), maxsize=_QUEUE_FRAMES["camera"],
                                   policy=policy, name="coach-read", label=self.info.name,
                                   first_timeout_s=CAMERA_FIRST_FRAME_TIMEOUT_S)
         yield from self._reader

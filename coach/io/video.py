@@ -12,6 +12,9 @@ file is checked (`check_video`: the MP4's boxes fill the file and its index is t
 re-opens with every frame written) and a short file is an `OutputError`, never published.
 The MPEG-4 encoder needs even dimensions: an odd width or height is padded by one repeated
 column / row (`written_size_px` says what is in the file). `fps` stays a float (29.97 is not 30).
+With `threaded=True` the encoding runs in its own thread, a few frames behind `write` (OpenCV
+releases the GIL while it encodes, so drawing the next frame overlaps encoding this one); an error
+there is raised by the next `write` or by the end of the block.
 """
 
 from __future__ import annotations
@@ -20,6 +23,7 @@ import errno
 import math
 import os
 import tempfile
+import threading
 from pathlib import Path
 
 import cv2
@@ -28,8 +32,11 @@ import numpy as np
 from coach.errors import OutputError
 from coach.io import faults
 from coach.io.atomic import publish
+from coach.io.background import JOIN_TIMEOUT_S, LOSSLESS, Mailbox
 
 FOURCC = "mp4v"
+ENCODE_QUEUE_FRAMES = 4   # frames drawn ahead of the encoder: enough to even out a slow frame, ~25 MB at 1080p
+_DONE = object()          # the last item for the encoding thread
 
 
 def _check_args(fps: float, size_px: tuple[int, int]) -> tuple[float, tuple[int, int]]:
@@ -44,14 +51,19 @@ def _check_args(fps: float, size_px: tuple[int, int]) -> tuple[float, tuple[int,
 class VideoSink:
     """Context manager writing RGB uint8 frames of `size_px` (width, height) to an MP4 at `path`."""
 
-    def __init__(self, path: str | os.PathLike, fps: float, size_px: tuple[int, int]):
+    def __init__(self, path: str | os.PathLike, fps: float, size_px: tuple[int, int], *, threaded: bool = False):
         self.path = Path(path)
         self.fps, self.size_px = _check_args(fps, size_px)
         w, h = self.size_px
         self.written_size_px = (w + w % 2, h + h % 2)
         self.frames_written = 0
+        self.threaded = threaded
         self._writer: cv2.VideoWriter | None = None
         self._tmp: Path | None = None
+        self._box: Mailbox | None = None
+        self._stop = threading.Event()
+        self._thread: threading.Thread | None = None
+        self._error: BaseException | None = None
 
     def __enter__(self) -> VideoSink:
         folder = self.path.parent if str(self.path.parent) else Path(".")
@@ -72,7 +84,33 @@ class VideoSink:
             self._discard()
             raise OutputError(f"{self.path}: cannot open an MP4 writer (codec {FOURCC}, "
                               f"{self.size_px[0]}x{self.size_px[1]} at {self.fps:g} fps)")
+        if self.threaded:
+            self._box = Mailbox(ENCODE_QUEUE_FRAMES, LOSSLESS)
+            self._thread = threading.Thread(target=self._encoding, name="coach-encode", daemon=True)
+            self._thread.start()
         return self
+
+    def _encoding(self) -> None:
+        """The encoding thread: frames from the mailbox until `_DONE` (or `_stop`)."""
+        try:
+            while (rgb := self._box.take(self._stop)) is not None and rgb is not _DONE:
+                self._encode(rgb)
+        except BaseException as exc:   # raised again in the writing thread
+            self._error = exc
+            self._stop.set()
+
+    def _encode(self, rgb: np.ndarray) -> None:
+        w, h = self.size_px
+        bgr = cv2.cvtColor(rgb, cv2.COLOR_RGB2BGR)
+        if self.written_size_px != self.size_px:
+            bgr = cv2.copyMakeBorder(bgr, 0, h % 2, 0, w % 2, cv2.BORDER_REPLICATE)
+        self._writer.write(bgr)
+        self.frames_written += 1
+
+    def _raise_encoding_error(self) -> None:
+        if self._error is not None:
+            error, self._error = self._error, None
+            raise error
 
     def write(self, rgb: np.ndarray) -> None:
         """Append one RGB uint8 frame of exactly `size_px`."""
@@ -82,15 +120,35 @@ class VideoSink:
         if not isinstance(rgb, np.ndarray) or rgb.dtype != np.uint8 or rgb.shape != (h, w, 3):
             got = f"{rgb.dtype} {rgb.shape}" if isinstance(rgb, np.ndarray) else type(rgb).__name__
             raise ValueError(f"{self.path}: expected an RGB uint8 frame of shape {(h, w, 3)}, got {got}")
-        bgr = cv2.cvtColor(rgb, cv2.COLOR_RGB2BGR)
-        if self.written_size_px != self.size_px:
-            bgr = cv2.copyMakeBorder(bgr, 0, h % 2, 0, w % 2, cv2.BORDER_REPLICATE)
-        self._writer.write(bgr)
-        self.frames_written += 1
+        if self._box is None:
+            self._encode(rgb)
+            return
+        self._raise_encoding_error()
+        if not self._box.put(rgb, self._stop):   # the frame is not written to again: handed over as it is
+            self._raise_encoding_error()
+
+    def _finish_encoding(self, keep: bool) -> None:
+        """Let the encoding thread write what it was given (`keep`) or drop it, and wait for it."""
+        if self._thread is None:
+            return
+        if not (keep and self._box.put(_DONE, self._stop)):
+            self._stop.set()
+        self._thread.join(timeout=None if keep else JOIN_TIMEOUT_S)
+        self._thread = None
 
     def __exit__(self, exc_type, exc, tb) -> None:
         """Move the file into place on success and after Ctrl-C; remove it after any other error."""
         keep = exc_type is None or issubclass(exc_type, KeyboardInterrupt)
+        try:
+            self._finish_encoding(keep)
+            if keep:
+                self._raise_encoding_error()
+        except BaseException:
+            self._writer.release()
+            self._writer = None
+            cv2.utils.logging.setLogLevel(self._log_level)
+            self._discard()
+            raise
         self._writer.release()
         self._writer = None
         cv2.utils.logging.setLogLevel(self._log_level)

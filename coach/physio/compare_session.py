@@ -134,7 +134,7 @@ def _coach_patient(patient: Demonstration, source: str, reference: Demonstration
         results = ResultFiles(files, Summariser(info), outputs=outputs, publish=publish)
         sinks: list[Sink] = [results]
         if video:
-            sinks.append(CompareVideo(folder / VIDEO, patient.fps, reference, comparison))
+            sinks.append(CompareVideo(folder / VIDEO, patient.analysed_fps, reference, comparison))
         pairs = replay(patient, source, pixels=patient.kind == "video")
         with contextlib.closing(pairs):
             end = run_session(pairs, taught.exercise, [*sinks, *more], measured=iter(patient.measures),

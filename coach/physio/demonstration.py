@@ -53,6 +53,14 @@ class Demonstration:
     landmarks: Path | None = None     # a recording of its poses: the input itself, or the one kept
     frames: tuple[PoseFrame, ...] = ()   # load_poses only: every frame's poses
     model: str = ""                   # the model's file name (a recording: the one it was made with)
+    max_rate_hz: float | None = None  # the rate cap it was read with (a video: `feed.ANALYSIS_RATE_HZ`)
+
+    @property
+    def analysed_fps(self) -> float:
+        """Frames per second read (the rate an annotated copy plays at its own speed)."""
+        from coach.session.feed import analysed_fps
+
+        return analysed_fps(self.fps, self.max_rate_hz)
 
 
 def read_measures(source: str, model: str | None = None, *, quiet: bool = False, what: str = "reading",
@@ -62,9 +70,10 @@ def read_measures(source: str, model: str | None = None, *, quiet: bool = False,
     recording of its poses when it is not one already (a recording is its own); `keep_measures`:
     also keep each frame's `Measures`; `keep_poses`: keep every `PoseFrame` in memory."""
     from coach.pose.recording import RecordingInfo, RecordingWriter
-    from coach.session.feed import open_feed
+    from coach.session.feed import ANALYSIS, open_feed
 
-    with open_feed(source, model=model, download_progress=not quiet) as stream, contextlib.ExitStack() as stack:
+    with open_feed(source, model=model, download_progress=not quiet, max_rate_hz=ANALYSIS) as stream, \
+            contextlib.ExitStack() as stack:
         info = stream.info
         landmarks = Path(source) if info.kind == "recording" else keep
         writer = None
@@ -82,7 +91,7 @@ def read_measures(source: str, model: str | None = None, *, quiet: bool = False,
     series = MeasureSeries.from_measures(reading.t_s, reading.measures)
     return Demonstration(info.name, info.kind, info.fps, tuple(info.size_px), series,
                          tuple(reading.measures) if keep_measures else (), landmarks, tuple(reading.frames),
-                         info.model)
+                         info.model, stream.max_rate_hz)
 
 
 class MeasureCollector(Sink):
@@ -128,7 +137,7 @@ def replay(demo: Demonstration, source: str, pixels: bool) -> Iterator[tuple[Fra
         return
     from coach.io.sources import open_source
 
-    frames = open_source(source).frames()
+    frames = open_source(source).frames(max_rate_hz=demo.max_rate_hz)   # the frames first read
     try:
         yield from zip(frames, poses)
     finally:

@@ -43,6 +43,16 @@ def mode_for(kind: str) -> str:
     return MODE_FOR_KIND[kind]
 DEFAULT_NUM_POSES = 2
 DEFAULT_CONFIDENCE = 0.5
+# Frames are shrunk to this longer side before MediaPipe (`mediapipe_pixels`); the landmarks come
+# back normalised, so they describe the original frame, whose size `Pose.image_size` keeps. The
+# models look at 224 x 224 (person detector) and 256 x 256 (landmarks, on the person's crop), so a
+# person filling the height of a 960 x 540 frame still gives the landmark model twice the pixels it
+# uses. Measured on the shared photos (tests/test_downscale.py): shrinking by 2 changes landmarks and
+# judged angles less than moving the photo by 2 pixels does (the model's own noise). A 1080p frame
+# is halved (an exact INTER_AREA halving, 0.8 ms), which saves MediaPipe its own resampling of a
+# 6 MB frame (1.3 ms of 19 with the full model, measured on a 1080p clip on this machine).
+DEFAULT_MAX_SIDE_PX: int | None = 960
+MIN_SIDE_PX = 256   # below the landmark model's own input size a shrink would lose detail it uses
 
 
 def _mediapipe():
@@ -109,10 +119,18 @@ def poses_from_result(result, image_size: tuple[int, int]) -> list[Pose]:
     return poses
 
 
-def mediapipe_pixels(rgb: np.ndarray) -> np.ndarray:
-    """What MediaPipe may be given: C-contiguous 3-channel RGB uint8 (anything else is converted)."""
+def mediapipe_pixels(rgb: np.ndarray, max_side_px: int | None = None) -> np.ndarray:
+    """What MediaPipe may be given: C-contiguous 3-channel RGB uint8 (anything else is converted),
+    with the longer side at most `max_side_px` (None: as it is). Shrinking keeps the aspect ratio,
+    so the normalised landmarks describe the original frame; INTER_AREA averages, never aliases."""
     if rgb.dtype != np.uint8 or rgb.ndim != 3 or rgb.shape[2] != 3:
         rgb = to_rgb8(rgb, order="rgb")
+    h, w = rgb.shape[:2]
+    if max_side_px is not None and max(h, w) > max_side_px:
+        import cv2
+
+        scale = max_side_px / max(h, w)
+        rgb = cv2.resize(rgb, (max(1, round(w * scale)), max(1, round(h * scale))), interpolation=cv2.INTER_AREA)
     return np.ascontiguousarray(rgb)
 
 
@@ -122,15 +140,18 @@ class PoseDetector:
     def __init__(self, model_path: str | os.PathLike, mode: str = "video", *, num_poses: int = DEFAULT_NUM_POSES,
                  min_detection_confidence: float = DEFAULT_CONFIDENCE,
                  min_presence_confidence: float = DEFAULT_CONFIDENCE,
-                 min_tracking_confidence: float = DEFAULT_CONFIDENCE):
+                 min_tracking_confidence: float = DEFAULT_CONFIDENCE, max_side_px: int | None = DEFAULT_MAX_SIDE_PX):
         if mode not in MODES:
             raise ValueError(f"mode: expected one of {', '.join(MODES)}, got {mode!r}")
         if int(num_poses) < 1:
             raise ValueError(f"num_poses: expected 1 or more, got {num_poses}")
+        if max_side_px is not None and int(max_side_px) < MIN_SIDE_PX:
+            raise ValueError(f"max_side_px: expected None or {MIN_SIDE_PX} or more, got {max_side_px}")
         self.model_path, self.mode, self.num_poses = Path(model_path), mode, int(num_poses)
         self.confidences = {"min_pose_detection_confidence": float(min_detection_confidence),
                             "min_pose_presence_confidence": float(min_presence_confidence),
                             "min_tracking_confidence": float(min_tracking_confidence)}
+        self.max_side_px = None if max_side_px is None else int(max_side_px)
         self._tracker = PrimaryTracker()
         self._last_ms = -1
         # MediaPipe logs natively on its first inference too.
@@ -163,10 +184,10 @@ class PoseDetector:
         as MediaPipe's options; coach.pose.recording checks them when read). A plain dict: a setting
         added later is one more key."""
         return {"model": self.model_path.name, "num_poses": self.num_poses, "running_mode": self.mode,
-                **self.confidences}
+                **self.confidences, "max_side_px": self.max_side_px}
 
     def _image(self, frame: Frame):
-        return self._mp.Image(image_format=self._mp.ImageFormat.SRGB, data=mediapipe_pixels(frame.rgb))
+        return self._mp.Image(image_format=self._mp.ImageFormat.SRGB, data=mediapipe_pixels(frame.rgb, self.max_side_px))
 
     def _timestamp_ms(self, t_s: float) -> int:
         """Integer ms from `t_s`, forced strictly increasing as VIDEO mode requires."""

@@ -87,7 +87,7 @@ def analyze(source: str | os.PathLike, out_dir: str | os.PathLike, options: Anal
     session report. `sinks`: more readers of the session, after the result files (the CLI's
     history: its `published` runs once the folder is)."""
     from coach.io.sources import source_kind
-    from coach.session.feed import open_feed
+    from coach.session.feed import ANALYSIS, analysed_fps, open_feed
 
     check_replaceable(Path(out_dir), (source,))   # before any work; checked again when publishing
     kind = source_kind(source)
@@ -95,24 +95,32 @@ def analyze(source: str | os.PathLike, out_dir: str | os.PathLike, options: Anal
         raise InputError(f"{source}: is a {kind}; analyze takes files (`coach analyze` expands a folder; "
                          "`coach live` coaches from a camera)")
     exercises = _exercises(options)
-    stream = open_feed(source, model=options.model, num_poses=options.num_poses, download_progress=False)
+    stream = open_feed(source, model=options.model, num_poses=options.num_poses, download_progress=False,
+                       max_rate_hz=ANALYSIS)   # a 60 fps video is analysed at 30 frames/s (ANALYSIS_RATE_HZ)
     info = _input_info(source, stream.info)
     _warm_up_report()
     flush = contextlib.ExitStack()   # entered when the frames are done; left once the folder is published
     with flush, OutputFolder(out_dir, inputs=(source,)) as folder, stream:
         summary = Summariser(info)
         if options.exercise == AUTO:
-            plan_, interrupted = _first_pass(stream, folder, exercises, progress)
-            pairs = _replay(folder / LANDMARKS, source, info, options)
+            copy = folder / PIXELS_COPY if options.video and info.kind == "video" else None
+            plan_, interrupted = _first_pass(stream, folder, exercises, progress, copy,
+                                             analysed_fps(info.fps, stream.max_rate_hz))
+            if copy is not None and copy.exists():   # holds exactly the frames kept: no cap again
+                pairs = _replay(folder / LANDMARKS, copy, info, options, None)
+            else:
+                pairs = _replay(folder / LANDMARKS, source, info, options, stream.max_rate_hz)
         else:
             plan_, interrupted = Plan.fixed(exercises[0]), False
             pairs = stream.frames_and_poses()   # detected in a thread, ahead of the engine
-        with SessionFiles(folder, info, target=Path(out_dir), video=options.video, landmarks=not plan_.auto) as files:
+        with SessionFiles(folder, info, target=Path(out_dir), video=options.video, landmarks=not plan_.auto,
+                          video_fps=analysed_fps(info.fps, stream.max_rate_hz)) as files:
             progress.start(f"analysing {_short(info.name)}", _frame_count(source, stream.info))
             results = ResultFiles(files, summary)
             with contextlib.closing(pairs):
                 end = run_session(pairs, plan_, [results, ProgressSink(progress), *sinks], coach_for=_coach_for(info.kind),
                                   interrupted=interrupted, flush=flush)
+        (folder / PIXELS_COPY).unlink(missing_ok=True)   # the first pass's copy is never published
     if end.interrupted:
         raise AnalysisInterrupted(results.report)
     return results.report
@@ -136,18 +144,38 @@ def _warm_up_report() -> None:
 
 # --- --exercise auto ---------------------------------------------------------------------------
 
-def _first_pass(stream, folder: Path, exercises: list[Exercise], progress: Progress) -> tuple[Plan, bool]:
-    """Detect (or read) every frame once: write landmarks.jsonl.gz and collect what autodetect scores."""
+# The first pass of `--exercise auto` keeps the analysed frames, at annotated.mp4's size, in this
+# hidden file of the staging folder; the second pass draws on them instead of decoding the input
+# again. Decoding a 1080p60 input twice was a third of the time of `coach analyze` on a 1080p60 clip
+# (bench/bench_speed.py); the copy is made while the model runs (the first pass waits on it), costs
+# 2 ms a frame and ~7 kB a frame of disk, and is removed before the results are published.
+PIXELS_COPY = ".analysed-frames.mp4"
+
+
+def _first_pass(stream, folder: Path, exercises: list[Exercise], progress: Progress, copy: Path | None,
+                copy_fps: float) -> tuple[Plan, bool]:
+    """Detect (or read) every frame once: write landmarks.jsonl.gz and collect what autodetect scores;
+    with `copy`, keep the frames there as annotated.mp4 will show them (`annotated_pixels`)."""
+    from coach.io.video import VideoSink
     from coach.measure.measures import compute_measures
     from coach.pose.recording import RecordingInfo, RecordingWriter
+    from coach.session.session_files import annotated_pixels
 
     info, features, interrupted = stream.info, Features(), False
     header = RecordingInfo(info.fps, info.size_px[0], info.size_px[1], info.model, info.label)
     progress.start(f"detecting {_short(info.name)}", _frame_count(info.path, info))
-    with RecordingWriter(folder / LANDMARKS, header) as writer, contextlib.closing(iter(stream)) as frames:
+    with contextlib.ExitStack() as stack:
+        writer = stack.enter_context(RecordingWriter(folder / LANDMARKS, header))
+        pairs = stack.enter_context(contextlib.closing(stream.frames_and_poses()))
+        pixels = None
         try:
-            for pose_frame in frames:
+            for frame, pose_frame in pairs:
                 writer.write(pose_frame)
+                if copy is not None and frame is not None:
+                    small = annotated_pixels(frame.rgb)
+                    if pixels is None:
+                        pixels = stack.enter_context(VideoSink(copy, copy_fps, small.shape[1::-1], threaded=True))
+                    pixels.write(small)
                 features.add(pose_frame.t_s, compute_measures(pose_frame.pose, pose_frame.others))
                 progress.advance()
         except KeyboardInterrupt:
@@ -155,21 +183,23 @@ def _first_pass(stream, folder: Path, exercises: list[Exercise], progress: Progr
     return plan(features, exercises), interrupted
 
 
-def _replay(landmarks: Path, source, info: InputInfo, options: AnalyzeOptions) -> Iterator:
-    """The recorded poses again, with the source's pixels when an annotated video is wanted."""
+def _replay(landmarks: Path, source, info: InputInfo, options: AnalyzeOptions, max_rate_hz: float | None) -> Iterator:
+    """The recorded poses again, with the source's pixels when an annotated video is wanted (the
+    same frames the first pass kept: the same rate cap over the same timestamps)."""
     from coach.io.sources import open_source
     from coach.pose.recording import Recording
 
     poses = Recording(landmarks).frames()
     if not options.video or info.kind not in ("video", "image"):
         return ((None, pose_frame) for pose_frame in poses)
-    pixels = open_source(source).frames()
+    pixels = open_source(source).frames(max_rate_hz=max_rate_hz)   # the first pass's copy: every frame kept
     return _zipped(pixels, poses)
 
 
 def _zipped(pixels: Iterator[Frame], poses: Iterator[PoseFrame]) -> Iterator[tuple[Frame, PoseFrame]]:
     try:
-        yield from zip(pixels, poses)
+        for frame, pose_frame in zip(pixels, poses):
+            yield Frame(pose_frame.t_s, pose_frame.index, frame.rgb), pose_frame   # the input's own times
     finally:
         pixels.close()
         poses.close()

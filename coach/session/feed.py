@@ -9,7 +9,8 @@ The policy says what happens when the consumer is slower than the input (`coach.
 `lossless` (files, recordings: every frame is analysed, deterministic) or `latest` (cameras and
 streams: stale frames are dropped, never queued, and counted in `dropped`). `max_rate_hz` keeps at most
 that many frames per second of the input, chosen by their own timestamps (which stay true), before the
-detector sees them. A landmark recording is replayed as it was recorded, without a model.
+detector sees them; a video's source skips the others without converting their pixels.
+`analysis_rate_hz(kind)` is the one default the analysing commands pass (ANALYSIS_RATE_HZ for a video). A landmark recording is replayed as it was recorded, without a model.
 
 Threads: a video or camera is decoded in its own thread; `frames_and_poses()` runs the detector in a
 second one, a few frames ahead of the consumer (MediaPipe releases the GIL, so decoding, inference
@@ -37,13 +38,44 @@ import numpy as np
 from coach import interrupts
 from coach.errors import InputError
 from coach.io.background import LATEST, LOSSLESS, POLICIES, Background, End, Mailbox, prefetch
-from coach.io.sources import CameraSource, Frame, InputInfo, open_source, source_kind
+from coach.io.sources import CameraSource, Frame, InputInfo, RateCap, open_source, source_kind
 from coach.pose.core import PoseFrame
 from coach.pose.detector import DEFAULT_NUM_POSES, MODES, PoseDetector, mode_for
 from coach.pose.models import resolve_model
 from coach.pose.recording import Recording
 
 PREFETCH_FRAMES = 4   # detected frames ready ahead of the engine: enough to cover a slow frame, little memory
+
+# Frames per second a video file is analysed at (analyze, compare, teach: `analysis_rate_hz`). The
+# fastest motion the engine judges is bouncing at end range (ballistic stretching, about 2-3 Hz):
+# 30 samples/s still give 10 or more per cycle, so a turn's extreme is caught within 1/30 s, and the
+# stillness slope (0.4 s window, `EngineSettings.still_window_s`) keeps 12 samples. A hold's timing
+# needs far less. Faster input only repeats the same pose: MediaPipe's frame-to-frame jitter is not
+# averaged away by more frames of a person who has not moved. 30 fps is also what most phones
+# film at, so such a video is analysed whole; a 60 fps one keeps every other frame, timestamps true.
+ANALYSIS_RATE_HZ = 30.0
+ANALYSIS = "analysis"   # open_feed(max_rate_hz=ANALYSIS): the analysing commands' cap for the input's kind
+
+
+def analysis_rate_hz(kind: str) -> float | None:
+    """The rate cap for analysing an input of `kind`: ANALYSIS_RATE_HZ for a video file; None (every
+    frame) for a recording (replayed as recorded, no model to save), images and folders (their rate
+    is the user's `fps`) and live sources (already paced by the camera and the `latest` policy)."""
+    return ANALYSIS_RATE_HZ if kind == "video" else None
+
+
+ANALYSED_FPS_SPAN_S = 60.0   # the cap's pattern repeats within a second for any usual rate; a minute averages the rest
+
+
+def analysed_fps(fps: float, max_rate_hz: float | None) -> float:
+    """How many frames per second a video of `fps` yields under the rate cap (the `RateCap` run over
+    a minute of its frames: 60 fps gives 30, 50 gives 30, 35 a little under): the rate an annotated
+    copy of the analysed frames is written at, so that it plays at the input's speed."""
+    if max_rate_hz is None or fps <= max_rate_hz:
+        return fps   # frames a period or more apart are all kept
+    keep = RateCap(max_rate_hz)
+    n = int(round(fps * ANALYSED_FPS_SPAN_S))
+    return sum(keep(i / fps) for i in range(n)) / (n / fps)
 
 
 @dataclass(frozen=True)
@@ -74,18 +106,11 @@ def default_policy(kind: str) -> str:
 
 
 def at_most(items: Iterable, rate_hz: float | None) -> Iterator:
-    """At most `rate_hz` items per second of their own `t_s` (None: all): the first item of each
-    1/rate_hz slot, so 30 frames/s at 10 Hz keep every third frame, their timestamps unchanged."""
-    if rate_hz is None:
-        yield from items
-        return
-    if not (math.isfinite(rate_hz) and rate_hz > 0):
-        raise ValueError(f"rate_hz: expected a positive number of frames per second, got {rate_hz}")
-    last_slot = None
+    """At most `rate_hz` items per second of their own `t_s` (None: all; `RateCap` chooses), so 30
+    frames/s at 10 Hz keep every third frame, their timestamps unchanged."""
+    keep = RateCap(rate_hz)
     for item in items:
-        slot = math.floor(item.t_s * rate_hz + 1e-6)   # 1e-6: 3 * (1/30) s is slot 1 at 10 Hz, not 0.9999
-        if last_slot is None or slot > last_slot:
-            last_slot = slot
+        if keep(item.t_s):
             yield item
 
 
@@ -193,9 +218,9 @@ def _detected(items: Iterator[Captured], new_detector: Callable[[], PoseDetector
             items.close()
 
 
-def _pixel_items(source, policy: str) -> Callable[[], Iterator[Captured]]:
+def _pixel_items(source, policy: str, max_rate_hz: float | None) -> Callable[[], Iterator[Captured]]:
     def items() -> Iterator[Captured]:
-        frames = source.frames(policy)
+        frames = source.frames(policy, max_rate_hz)   # the source skips dropped frames cheaply
         try:
             for frame in frames:
                 yield Captured(frame.t_s, frame.index, frame.rgb)
@@ -217,16 +242,20 @@ def _recording_items(recording: Recording) -> Callable[[], Iterator[Captured]]:
 
 def open_feed(spec: str | int | os.PathLike, *, model: str | os.PathLike | None = None, detect: bool = True,
               num_poses: int = DEFAULT_NUM_POSES, mode: str | None = None, fps: float | None = None,
-              policy: str | None = None, max_rate_hz: float | None = None, download_progress: bool = True) -> Feed:
+              policy: str | None = None, max_rate_hz: float | str | None = None, download_progress: bool = True) -> Feed:
     """Open a camera index, a stream URL (rtsp://, http://...), a video, image, folder or landmark
     recording. Pixels go through `model` (lite|full|heavy|PATH; default per source kind) in `mode`
     (image|video; default per kind, `mode_for`); `detect=False` opens the frames only (`coach live`
     runs its own detector). `fps` sets the rate of images and folders (default 1.0); `policy`
-    overrides lossless|latest (default per kind); `max_rate_hz` thins the frames by timestamp."""
+    overrides lossless|latest (default per kind); `max_rate_hz` thins the frames by timestamp
+    (ANALYSIS: `analysis_rate_hz` of the input's kind; the feed's `max_rate_hz` says what was chosen)."""
     if mode is not None and mode not in MODES:
         raise ValueError(f"mode: expected one of {', '.join(MODES)}, got {mode!r}")
     if num_poses < 1:
         raise ValueError(f"num_poses: expected 1 or more, got {num_poses}")
+    analysis = max_rate_hz == ANALYSIS
+    if analysis:
+        max_rate_hz = None
     _check_rate(max_rate_hz)
     if isinstance(spec, str) and "://" in spec:
         try:
@@ -238,12 +267,14 @@ def open_feed(spec: str | int | os.PathLike, *, model: str | os.PathLike | None 
         head = recording.info
         info = InputInfo(Path(str(spec)).name, str(spec), "recording", head.fps, (head.width, head.height),
                          head.model, label=head.label)
+        max_rate_hz = analysis_rate_hz(info.kind) if analysis else max_rate_hz
         feed = Feed(info, _recording_items(recording), policy=policy, max_rate_hz=max_rate_hz)
         feed.detector_settings = {**({"model": head.model} if head.model else {}), **head.settings}
         return feed
     else:
         source = open_source(spec, fps=fps)
     info, detector, chosen = source.info, None, None
+    max_rate_hz = analysis_rate_hz(info.kind) if analysis else max_rate_hz
     policy = policy or default_policy(info.kind)
     if detect:
         try:
@@ -257,7 +288,7 @@ def open_feed(spec: str | int | os.PathLike, *, model: str | os.PathLike | None 
 
         def detector() -> PoseDetector:
             return PoseDetector(model_path, chosen, num_poses=num_poses)
-    return Feed(info, _pixel_items(source, policy), source.close, policy=policy, detector=detector,
+    return Feed(info, _pixel_items(source, policy, max_rate_hz), source.close, policy=policy, detector=detector,
                 max_rate_hz=max_rate_hz, dropped=lambda: source.dropped, mode=chosen)
 
 
@@ -353,5 +384,5 @@ class FramePipeline:
         return Inferred(item, pose_frame, done_s, done_s - start_s)
 
 
-__all__ = ["Captured", "End", "Feed", "FramePipeline", "Inferred", "LATEST", "LOSSLESS", "at_most",
-           "default_policy", "open_feed", "paced"]
+__all__ = ["ANALYSIS", "ANALYSIS_RATE_HZ", "Captured", "End", "Feed", "FramePipeline", "Inferred", "LATEST", "LOSSLESS",
+           "analysed_fps", "analysis_rate_hz", "at_most", "default_policy", "open_feed", "paced"]

@@ -10,7 +10,8 @@ or, in the session loop, the sink that does both: `ResultFiles(files, Summariser
 frames.csv        one row per frame: time, phase and side, every measure with its reliability and
                   band verdict, the envelope flag, hold state and progress, reps, active alerts
 landmarks.jsonl.gz  the poses (pose-landmarks/1), unless a first pass already wrote them
-annotated.mp4     the live overlay on every frame (annotated.jpg for an image; none for a
+annotated.mp4     the live overlay on every analysed frame, at most 1280 px wide or tall and at the analysed
+                  rate so it plays at the input's speed (annotated.jpg for an image; none for a
                   landmark recording, which has no pixels - its report's key frames show the
                   skeleton on a blank canvas instead)
 session.json      the `Report`;   report.html  the readable report (`coach.report.html`)
@@ -37,6 +38,8 @@ import shutil
 import tempfile
 from collections.abc import Callable
 from pathlib import Path
+
+import numpy as np
 
 from coach.engine.exercises import Exercise
 from coach.engine.verdict import FrameVerdict
@@ -194,6 +197,27 @@ def _ordinary_permissions(folder: Path) -> None:
         path.chmod(0o666 & ~umask)
 
 
+# annotated.mp4's longer side at most (1280 x 720, "HD"): the overlay scales with the frame and stays
+# legible there, and finer pixels show nothing more of the pose - MediaPipe's landmarks of a still
+# person spread by ~0.7% of the body's size (bench/noise_levels.py), ~4 px for a body 540 px tall.
+# Encoding and drawing cost grow with the pixels: a 1080p frame costs 11.7 ms to encode (mp4v) on
+# this 2-core machine, its half 2.3 ms. The frame is divided by a whole number (1920 x 1080 -> 960 x 540,
+# 3840 x 2160 -> 1280 x 720), which INTER_AREA does fast and without aliasing.
+ANNOTATED_MAX_SIDE_PX = 1280
+
+
+def annotated_pixels(rgb: np.ndarray, max_side_px: int = ANNOTATED_MAX_SIDE_PX) -> np.ndarray:
+    """`rgb` as annotated.mp4 holds it: divided by the smallest whole number that brings its longer side
+    to `max_side_px` or less (unchanged when it already is)."""
+    h, w = rgb.shape[:2]
+    n = -(-max(h, w) // max_side_px)   # ceil
+    if n <= 1:
+        return rgb
+    import cv2
+
+    return cv2.resize(rgb, (max(1, w // n), max(1, h // n)), interpolation=cv2.INTER_AREA)
+
+
 def csv_header() -> list[str]:
     head = ["t_s", "frame", "exercise", "phase", "side", "status", "pose_seen", "view", "posture", "in_envelope",
             "hold_state", "holding", "hold_s", "hold_progress", "reps_done", "alerts"]
@@ -225,8 +249,11 @@ class SessionFiles:
     """The per-frame writers of one input (a context manager) and the end-of-run summary files."""
 
     def __init__(self, folder: Path, info: InputInfo, *, target: Path | None = None, video: bool = True,
-                 landmarks: bool = True):
+                 landmarks: bool = True, video_fps: float | None = None):
         self.folder, self.info = folder, info
+        # annotated.mp4 holds the analysed frames only (a 60 fps input analysed at 30 frames/s: every
+        # other one), written at that rate so it plays at the input's speed (`feed.analysed_fps`)
+        self.video_fps = video_fps or info.fps
         self.target = target or folder   # the folder named in error messages
         self.video = video and info.kind in ("video", "image")
         self.landmarks = landmarks
@@ -283,7 +310,8 @@ class SessionFiles:
                 self._image(exercise, verdict, pose_frame, rgb)
                 return
             if self.video and rgb is not None:
-                self._video_sink(frame).write(self._overlay(exercise).annotate(rgb, pose_frame, verdict))
+                small = annotated_pixels(rgb)
+                self._video_sink(small).write(self._overlay(exercise).annotate(small, pose_frame, verdict))
             self.keyframes.offer(exercise, verdict, pose_frame, rgb)
         except OSError as err:
             raise OutputError(f"{self.target}: results could not be written ({_why(err)})") from None
@@ -301,12 +329,13 @@ class SessionFiles:
             self._overlays[exercise.id] = Overlay(exercise)
         return self._overlays[exercise.id]
 
-    def _video_sink(self, frame: Frame):
+    def _video_sink(self, rgb):
         if self._sink is None:
             from coach.io.video import VideoSink
 
-            h, w = frame.rgb.shape[:2]
-            self._sink = self._stack.enter_context(VideoSink(self.folder / VIDEO, self.info.fps, (w, h)))
+            h, w = rgb.shape[:2]
+            self._sink = self._stack.enter_context(VideoSink(self.folder / VIDEO, self.video_fps, (w, h),
+                                                             threaded=True))
         return self._sink
 
     def write_summary(self, report: Report, timeline: TimelineArrays, exercises: dict[str, Exercise],
