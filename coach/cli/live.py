@@ -164,13 +164,13 @@ def _screen(args, routine, display, style) -> str:
 
 
 def _detector(feed, args):
-    from coach.pose.detector import DEFAULT_NUM_POSES, PoseDetector
+    from coach.pose.detector import DEFAULT_NUM_POSES, PeopleDetector
     from coach.pose.models import resolve_model
 
     if feed.info.kind == "recording":
         return None
-    return PoseDetector(resolve_model(args.model, kind="camera", progress=not args.quiet), "video",
-                        num_poses=DEFAULT_NUM_POSES)
+    return PeopleDetector(resolve_model(args.model, kind="camera", progress=not args.quiet),
+                          watch_poses=DEFAULT_NUM_POSES, threaded=True)   # the watch in its own thread
 
 
 def _options(args, feed, screening_json: str):

@@ -39,7 +39,7 @@ from coach.errors import InputError
 from coach.io.background import LATEST, LOSSLESS, POLICIES, Background, End, Mailbox, prefetch
 from coach.io.sources import CameraSource, Frame, InputInfo, open_source, source_kind
 from coach.pose.core import PoseFrame
-from coach.pose.detector import DEFAULT_NUM_POSES, MODES, PoseDetector, mode_for
+from coach.pose.detector import DEFAULT_NUM_POSES, MODES, PeopleDetector, PoseDetector, mode_for
 from coach.pose.models import resolve_model
 from coach.pose.recording import Recording
 
@@ -212,13 +212,15 @@ def open_feed(spec: str | int | os.PathLike, *, model: str | os.PathLike | None 
               policy: str | None = None, max_rate_hz: float | None = None, download_progress: bool = True) -> Feed:
     """Open a camera index, a stream URL (rtsp://, http://...), a video, image, folder or landmark
     recording. Pixels go through `model` (lite|full|heavy|PATH; default per source kind) in `mode`
-    (image|video; default per kind, `mode_for`); `detect=False` opens the frames only (`coach live`
+    (image|video; default per kind, `mode_for`): video mode tracks the exerciser and watches for
+    `num_poses` people (0: no watch), image mode finds `num_poses` at once (at least one);
+    `detect=False` opens the frames only (`coach live`
     runs its own detector). `fps` sets the rate of images and folders (default 1.0); `policy`
     overrides lossless|latest (default per kind); `max_rate_hz` thins the frames by timestamp."""
     if mode is not None and mode not in MODES:
         raise ValueError(f"mode: expected one of {', '.join(MODES)}, got {mode!r}")
-    if num_poses < 1:
-        raise ValueError(f"num_poses: expected 1 or more, got {num_poses}")
+    if num_poses < 0:
+        raise ValueError(f"num_poses: expected 0 or more, got {num_poses}")
     _check_rate(max_rate_hz)
     if isinstance(spec, str) and "://" in spec:
         try:
@@ -245,8 +247,10 @@ def open_feed(spec: str | int | os.PathLike, *, model: str | os.PathLike | None 
         chosen = mode or mode_for(info.kind)
         info = replace(info, model=model_path.name)
 
-        def detector() -> PoseDetector:
-            return PoseDetector(model_path, chosen, num_poses=num_poses)
+        def detector() -> PoseDetector | PeopleDetector:
+            if chosen == "image":   # each image on its own: everyone in it at once, the largest exercising
+                return PoseDetector(model_path, chosen, num_poses=max(1, num_poses))
+            return PeopleDetector(model_path, watch_poses=num_poses)   # one tracked, the others watched
     return Feed(info, _pixel_items(source, policy), source.close, policy=policy, detector=detector,
                 max_rate_hz=max_rate_hz, dropped=lambda: source.dropped, mode=chosen)
 
