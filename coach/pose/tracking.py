@@ -1,9 +1,15 @@
-"""Which detected pose is the person exercising, chosen stably from frame to frame.
+"""Which pose is the person exercising, and who else is in view. Pure: no MediaPipe.
 
-MediaPipe returns up to `num_poses` people in no guaranteed order. The first time someone is seen,
-the largest body in the frame (torso box) is taken as the person exercising; after that, the pose
-whose torso centre is nearest the previous one is kept, so a partner stepping in does not steal
-the coaching. Everyone else is returned as `others` (their hands still count for the neck alert).
+`PrimaryTracker` chooses among the poses of one frame (a photo in IMAGE mode, a recording made
+looking for several people): MediaPipe returns them in no guaranteed order. The first time someone
+is seen, the largest body (box of its landmarks) is the person exercising; after that, the pose
+whose torso centre is nearest the previous one is kept. Everyone else is returned as `others`.
+
+`PeopleTracker` serves a video or camera, where the exerciser is tracked with one pose and a
+partner watch looks for everyone a few times a second (`coach.pose.detector.PeopleDetector`): it
+checks each tracked pose against the exerciser's identity (a jump onto someone else is refused),
+and keeps the others with a hit counter, an age, an expiry and a scenery test (see the section's
+comment below for every number and its reason).
 """
 
 from __future__ import annotations

@@ -14,9 +14,11 @@ detector sees them. A landmark recording is replayed as it was recorded, without
 Threads: a video or camera is decoded in its own thread; `frames_and_poses()` runs the detector in a
 second one, a few frames ahead of the consumer (MediaPipe releases the GIL, so decoding, inference
 and the engine overlap). `coach live` instead takes `items()` (decoded frames, no detector) through a
-`FramePipeline`, whose capture and inference threads never wait on the display. A second, slower
-detector would be one more consumer of `items()` through its own single-slot `latest` mailbox, beside
-the main one (frames are never written to, so they can be shared).
+`FramePipeline`, whose capture and inference threads never wait on the display. A video or camera
+is detected by `PeopleDetector`: the exerciser tracked with one pose, and a second, slower detector
+(the partner watch) a few times a second - in line here (deterministic: chosen by timestamps), in
+its own thread behind a single-slot `latest` mailbox for `coach live` (frames are never written
+to, so they can be shared).
 
 Sources and the model are checked when the feed is opened, so a bad input fails before any work. The
 detector starts on the first frame; it, the decoding thread and the capture are closed in `finally`.
