@@ -413,3 +413,23 @@ def test_a_watch_look_at_a_downscaled_frame_gives_full_frame_landmarks(lite_mode
         watch.close()
     assert small.image_size == (rgb.shape[1], rgb.shape[0])
     assert 0.3 < _x(small) < 0.7
+
+
+def test_a_still_figure_beside_the_exerciser_becomes_scenery(tmp_path, photos_dir, lite_model_path):
+    """A photo pasted beside the exerciser never moves (a poster): counted at first, scenery after
+    `SCENERY_S`, while a partner's hands are not near the exerciser's head."""
+    fps, end_s = 8.0, SCENERY_S + 1.5
+    rgb = np.hstack([_half(photos_dir, EXERCISER_PHOTO, 220), _half(photos_dir, PARTNER_PHOTO, 160, scale=0.8)])
+    path = tmp_path / "poster.mp4"
+    writer = cv2.VideoWriter(str(path), cv2.VideoWriter_fourcc(*"mp4v"), fps, (850, 567))
+    for _ in range(round(end_s * fps)):
+        writer.write(cv2.cvtColor(rgb, cv2.COLOR_RGB2BGR))
+    writer.release()
+    source = open_source(path)
+    with PeopleDetector(lite_model_path) as detector:
+        frames = [detector.detect(f) for f in source.frames("lossless")]
+    source.close()
+    assert any(_partner_in(f) for f in frames if f.t_s < 1.0)
+    late = [f for f in frames if f.t_s >= SCENERY_S + 0.5]
+    assert late and not any(f.others for f in late)
+    assert len(detector.people.scenery) == 1
