@@ -73,7 +73,7 @@ def test_record_help_lists_its_options_and_example():
 
 def test_record_rejects_a_bad_num_poses_before_any_work(tmp_path):
     done = subprocess.run([sys.executable, "-m", "coach", "record", "0", "-o", str(tmp_path / "x.jsonl"),
-                           "--num-poses", "0"], capture_output=True, text=True, timeout=30)
+                           "--num-poses", "-1"], capture_output=True, text=True, timeout=30)
     assert done.returncode == 2
     assert "--num-poses" in done.stderr and "Traceback" not in done.stderr
     assert not (tmp_path / "x.jsonl").exists()

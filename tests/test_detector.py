@@ -124,8 +124,8 @@ def _assert_same_landmarks(moving, still, name: str) -> None:
 
 
 def test_video_mode_matches_image_mode_on_the_still_frames(model_path, video_frames, image_detector):
-    """num_poses=2 (the default): with one person in view MediaPipe re-detects every frame."""
-    with PoseDetector(model_path, "video") as detector:
+    """num_poses=2: with one person in view MediaPipe re-detects every frame."""
+    with PoseDetector(model_path, "video", num_poses=2) as detector:
         tracked = [detector.detect(frame) for frame in video_frames]
     assert [p.index for p in tracked] == list(range(len(VIDEO_PHOTOS) * HOLD_FRAMES))
     assert np.all(np.diff([p.t_s for p in tracked]) > 0)

@@ -33,11 +33,14 @@ def run_coach(*args, env: dict | None = None) -> subprocess.CompletedProcess:
 
 @pytest.fixture(scope="module")
 def clip(photos_dir, tmp_path_factory) -> Path:
-    """5 s at 10 fps: 2 s lying down, then 3 s held in the bridge (one hold for teach)."""
+    """6 s at 10 fps: 2 s lying down, then 4 s held in the bridge (one hold for teach). Tracked with
+    one pose, MediaPipe's landmarks take about a second to settle after the hard cut between the two
+    photos (the hip angle climbs 156 -> 175 deg over 0.8 s), so the hold is 4 s for a still stretch
+    of teach's 1.5 s to remain."""
     start, held = read_image(photos_dir / START), read_image(photos_dir / HELD)
     held = cv2.resize(held, (start.shape[1], start.shape[0]))
     path = tmp_path_factory.mktemp("quiet") / "clip.mp4"
-    write_test_video(path, [start] * 20 + [held] * 30, FPS)
+    write_test_video(path, [start] * 20 + [held] * 40, FPS)
     return path
 
 

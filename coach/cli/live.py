@@ -168,12 +168,13 @@ def _screen(args, routine, display, style) -> str:
 def _detector(feed, args):
     """The detector (None for a recording), the model choice and the feed to run: the default model
     is timed on the feed's first frame and falls back to lite when it cannot keep real time
-    (`coach.session.live_model`); a model named with --model is kept, with a warning if it is slow."""
-    from coach.pose.detector import DEFAULT_NUM_POSES, PoseDetector
+    (`coach.session.live_model`); a model named with --model is kept, with a warning if it is slow.
+    The detector tracks the person exercising and watches for others in its own thread."""
+    from coach.pose.detector import DEFAULT_NUM_POSES, PeopleDetector
     from coach.session.live_model import choose_live_model
 
     def make(path):
-        return PoseDetector(path, "video", num_poses=DEFAULT_NUM_POSES)
+        return PeopleDetector(path, watch_poses=DEFAULT_NUM_POSES, threaded=True)
 
     detector, choice, feed = choose_live_model(feed, args.model, make, progress=not args.quiet)
     if choice.notice:

@@ -56,10 +56,22 @@ def add_out_file(parser: argparse.ArgumentParser, detail: str, *, required: bool
     _out(parser, "FILE", f"{detail} ({OUT_FILE_HELP})", required=required, old_spelling=True)
 
 
+def non_negative_int(text: str) -> int:
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected a whole number, got {text!r}") from None
+    if value < 0:
+        raise argparse.ArgumentTypeError(f"expected 0 or more, got {value}")
+    return value
+
+
 def add_num_poses(parser: argparse.ArgumentParser) -> None:
     # = coach.detector.DEFAULT_NUM_POSES (not imported: the CLI layer stays light; a test keeps them equal)
-    parser.add_argument("--num-poses", type=positive_int, default=2, metavar="N",
-                        help="people to look for; the person exercising is chosen stably (default 2)")
+    parser.add_argument("--num-poses", type=non_negative_int, default=3, metavar="N",
+                        help="people the partner watch looks for, you among them: the person exercising is "
+                             "tracked on its own, the others' hands are watched for the neck alert "
+                             "(0: no watch; a photo looks for N people at once) (default 3)")
 
 
 def add_exercises(parser: argparse.ArgumentParser) -> None:

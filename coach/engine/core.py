@@ -204,7 +204,7 @@ class Coach:
             return SmoothedFrame(t_s, dt_s, False, _EMPTY, np.full(len(MEASURE_NAMES), np.nan), (math.nan, math.nan))
         for i in np.flatnonzero(np.isfinite(measures.values)):
             self._reliability[i] = measures.reliability[i]
-        m = Measures(smoothed.values, self._reliability, measures.view, measures.posture)
+        m = Measures(smoothed.values, self._reliability, measures.view, measures.posture, measures.others_unjudged)
         return SmoothedFrame(t_s, dt_s, True, m, smoothed.speed_per_s, tuple(framing))
 
     def _presence(self, frame: SmoothedFrame) -> list[Event]:

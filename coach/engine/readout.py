@@ -76,7 +76,7 @@ def rule_input(exercise: Exercise, frame: SmoothedFrame, env: EnvelopeResult, ne
                      near_end_speed_deg_s=near_end_speed(frame.speed, near_end), near_end_reversals=reversals,
                      missing=missing, view=m.view, wanted_views=tuple(exercise.view),
                      body_size=frame.framing[0], out_of_frame=frame.framing[1], twist_limit_deg=limit,
-                     estimates=estimates)
+                     estimates=estimates, others_unjudged=m.others_unjudged)
 
 
 def measure_verdicts(frame: SmoothedFrame, env: EnvelopeResult) -> tuple[MeasureVerdict, ...]:

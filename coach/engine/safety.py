@@ -52,6 +52,7 @@ class RuleInput:
     twist_limit_deg: float = math.nan        # this frame's twist limit (stricter while flexed)
     estimates: frozenset[str] = frozenset()  # measures read at low reliability this frame
     held: frozenset[str] = frozenset()       # measures the smoother held over a gap (not measured now)
+    others_unjudged: bool = False            # someone else in view whose hands can't be judged now
 
 
 class Reading(NamedTuple):
@@ -146,10 +147,14 @@ def read_hand_on_head(rule: Rule, inp: RuleInput, safety: Safety) -> Reading:
 
 @_need_pose
 def read_partner_hands(rule: Rule, inp: RuleInput, safety: Safety) -> Reading:
-    value = inp.values.get("other_hand_head_sw", math.nan)
-    if not math.isfinite(value):
-        return Reading(Level.CLEAR, value, safety.hand_head_min_sw)  # nobody else's hands in view
-    return Reading(level_below(value, safety.hand_head_min_sw, rule.hysteresis), value, safety.hand_head_min_sw)
+    """Someone else's hands at the head. The seen hands are judged; when someone else is present
+    whose hands are stale or unseen (`others_unjudged`), anything short of a violation is UNKNOWN:
+    a hand nobody sees is no "clear". Nobody else present: CLEAR."""
+    value, limit = inp.values.get("other_hand_head_sw", math.nan), safety.hand_head_min_sw
+    level = level_below(value, limit, rule.hysteresis) if math.isfinite(value) else Level.CLEAR
+    if inp.others_unjudged and level != Level.VIOLATED:
+        return Reading(Level.UNKNOWN, value, limit, "someone else's hands are not seen")
+    return Reading(level, value, limit)
 
 
 @_need_pose

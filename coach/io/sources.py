@@ -153,6 +153,16 @@ def to_rgb8(image: np.ndarray, order: str = "bgr") -> np.ndarray:
     return np.ascontiguousarray(a)
 
 
+def shrunk_to(rgb: np.ndarray, max_side_px: int) -> np.ndarray:
+    """`rgb` with its larger side at most `max_side_px`, area-averaged (no aliasing); unchanged if smaller."""
+    h, w = rgb.shape[:2]
+    scale = max_side_px / max(h, w)
+    if scale >= 1.0:
+        return rgb
+    cv2 = _cv2()
+    return cv2.resize(rgb, (max(1, round(w * scale)), max(1, round(h * scale))), interpolation=cv2.INTER_AREA)
+
+
 def _exif_orientation(path: Path) -> int:
     """The EXIF orientation (1-8) of an image file; 1 when absent or when Pillow is not installed."""
     try:

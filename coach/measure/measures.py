@@ -76,6 +76,9 @@ class Measures:
     reliability: tuple[Reliability, ...]    # (n,) per measure, already lowered for the view
     view: View = View.UNKNOWN
     posture: Posture = Posture.UNKNOWN
+    # Someone else is in view whose hands can't be judged now (stale or unseen, `others_unjudged`):
+    # `other_hand_head_sw` then covers only the others whose hands are seen, so it is no "clear".
+    others_unjudged: bool = False
 
     def __post_init__(self) -> None:
         n = len(MEASURE_NAMES)
@@ -92,6 +95,7 @@ class Measures:
         object.__setattr__(self, "reliability", rel)
         object.__setattr__(self, "view", View(self.view))
         object.__setattr__(self, "posture", Posture(self.posture))
+        object.__setattr__(self, "others_unjudged", bool(self.others_unjudged))
 
     @classmethod
     def empty(cls) -> Measures:
@@ -311,6 +315,34 @@ def _nearest(distances: np.ndarray, seen: np.ndarray) -> float:
     return float(distances[seen].min()) if seen.any() else np.nan
 
 
+# Someone else's hands seen longer ago than this are stale: not evidence of where they are now. The
+# partner watch looks 4 times a second (`coach.pose.detector.WATCH_RATE_HZ`): 0.6 s is two missed
+# looks and the ~0.1 s a look takes; in that time a hand reaching for a head at a moderate 0.5 m/s
+# covers 30 cm, more than the head's own width, so older hands could be anywhere near it.
+OTHER_HANDS_STALE_S = 0.6
+
+
+def _age_s(other: Pose) -> float:
+    return float(getattr(other, "age_s", 0.0))   # a plain Pose (a frame's own poses) was seen now
+
+
+def fresh_others(others: tuple[Pose, ...]) -> list[Pose]:
+    """The others whose landmarks are recent enough to judge their hands (`OTHER_HANDS_STALE_S`)."""
+    return [o for o in others if not o.is_empty and _age_s(o) <= OTHER_HANDS_STALE_S]
+
+
+def others_unjudged(others: tuple[Pose, ...]) -> bool:
+    """True when someone else is present whose hands can't be judged now: seen too long ago, or a
+    hand of theirs with no landmark seen. Nobody else present: False (the rule judges as before)."""
+    for other in others:
+        if other.is_empty or _age_s(other) > OTHER_HANDS_STALE_S:
+            return True
+        seen = other.seen_mask()
+        if not (seen[list(LEFT_HAND)].any() and seen[list(RIGHT_HAND)].any()):
+            return True
+    return False
+
+
 def hands_at_head_sw(b: Body, pose: Pose, others: tuple[Pose, ...] = (),
                      seen: np.ndarray | None = None) -> tuple[float, float, float]:
     """(left hand, right hand, nearest hand of anyone else), in the person's shoulder widths: the
@@ -324,7 +356,8 @@ def hands_at_head_sw(b: Body, pose: Pose, others: tuple[Pose, ...] = (),
     arm out toward a raised camera in bridge__01 (world: 0.45 m in front of the head; left-hand
     readings under 0.3 sw in the holds fall from 61% of frames to none). The allowance is larger
     behind the head, where the hand is hidden and the world depth was wrong on the photos.
-    Other people's hands: image only (their world coordinates have their own origin). The pixel scale
+    Other people's hands: image only (their world coordinates have their own origin), and only the
+    fresh ones (`fresh_others`: stale hands are no evidence; `others_unjudged` says so). The pixel scale
     is `pixels_per_metre` times the world shoulder width; the segments are thickened by `HEAD_RADIUS`
     times the world ear-to-ear distance, so 0 means touching the surface."""
     scale = pixels_per_metre(b)
@@ -332,7 +365,7 @@ def hands_at_head_sw(b: Body, pose: Pose, others: tuple[Pose, ...] = (),
     radius_m = HEAD_RADIUS * norm(b.line("w", L.LEFT_EAR, L.RIGHT_EAR))
     if not sw_m * scale > 0:
         return np.nan, np.nan, np.nan
-    others = [o for o in others if not o.is_empty]
+    others = fresh_others(others)
     points, seen = b.p[_HANDS], (pose.seen_mask() if seen is None else seen)[_HANDS]
     if others:
         points = np.concatenate([points, *(o.pixel_xy[_HANDS] for o in others)])
@@ -393,4 +426,4 @@ def compute_measures(pose: Pose, others: tuple[Pose, ...] = ()) -> Measures:
         posture, view = posture_and_view(pose, b.frame, seen)
         values = _raw_values(b, pose, tuple(others), seen)
     values, reliability = judge(values, pose, view, seen)
-    return Measures(values, reliability, view, posture)
+    return Measures(values, reliability, view, posture, others_unjudged(tuple(others)))

@@ -92,16 +92,43 @@ class Pose:
 
 
 @dataclass(frozen=True, eq=False)
+class Other(Pose):
+    """Someone else in view: their last seen landmarks and `age_s`, how long ago those were seen
+    (0: in this frame). A `Pose` itself, so whatever draws or measures a pose takes it as one; the
+    age says whether their hands can still be judged (`coach.measure.measures.hands_at_head_sw`)."""
+
+    age_s: float = 0.0
+
+    def __post_init__(self) -> None:
+        super().__post_init__()
+        age = float(self.age_s)
+        if not (np.isfinite(age) and age >= 0.0):
+            raise ValueError(f"Other.age_s: expected a finite age of 0 s or more, got {self.age_s}")
+        object.__setattr__(self, "age_s", age)
+
+    @classmethod
+    def of(cls, pose: Pose, age_s: float = 0.0) -> Other:
+        """`pose` seen `age_s` seconds ago."""
+        return cls(pose.xy, pose.z, pose.visibility, pose.presence, pose.world, pose.image_size, age_s)
+
+
+@dataclass(frozen=True, eq=False)
 class PoseFrame:
-    """The poses found in one frame: `pose` is the person exercising, `others` anyone else in view."""
+    """The poses found in one frame: `pose` is the person exercising, `others` anyone else in view,
+    each an `Other` with its age (a plain `Pose` given here was seen in this frame: age 0)."""
 
     t_s: float
     index: int
     pose: Pose
-    others: tuple[Pose, ...] = field(default=())
+    others: tuple[Other, ...] = field(default=())
 
     def __post_init__(self) -> None:
         if not np.isfinite(self.t_s):
             raise ValueError(f"PoseFrame.t_s: expected a finite time in seconds, got {self.t_s}")
         object.__setattr__(self, "t_s", float(self.t_s))
-        object.__setattr__(self, "others", tuple(self.others))
+        others = []
+        for other in self.others:
+            if not isinstance(other, Pose):
+                raise ValueError(f"PoseFrame.others: expected poses, got {type(other).__name__}")
+            others.append(other if isinstance(other, Other) else Other.of(other))
+        object.__setattr__(self, "others", tuple(others))

@@ -6,8 +6,13 @@
   timestamps are derived from `Frame.t_s`);
 A camera runs in VIDEO mode too, behind a `latest` feed that drops the frames the detector has no
 time for (`mode_for`); MediaPipe's LIVE_STREAM mode is not used.
-`num_poses` defaults to 2 (a partner may be in view); `PrimaryTracker` picks the person exercising
-stably and the rest become `others`. Results are `PoseFrame` records; nobody found is `Pose.empty()`.
+In IMAGE mode `num_poses` people are looked for and `PrimaryTracker` picks the person exercising.
+A video or a camera goes through `PeopleDetector`: the person exercising is tracked with one pose
+(MediaPipe tracks from frame to frame only then), and a `PartnerWatch` - a second landmarker in
+IMAGE mode, several poses, on a downscaled frame, a few times a second - finds everyone else; the
+pure `coach.pose.tracking.PeopleTracker` keeps who is who, and a tracked pose that jumps to another
+body or is lost is re-detected (see `PeopleDetector`). Results are `PoseFrame` records; nobody found
+is `Pose.empty()`.
 
 Facts this module respects: MediaPipe wants a `str` path and C-contiguous RGB uint8 pixels (a sliced
 view is silently misread, GRAY8 poisons the landmarker); it answers nothing after `close()`; and it
@@ -19,18 +24,21 @@ uploads usage statistics when a landmarker closes, which is blocked (see `_block
 
 from __future__ import annotations
 
+import math
 import os
+import time
 from collections.abc import Iterable, Iterator
 from pathlib import Path
 
 import numpy as np
 
 from coach.errors import ModelError
-from coach.io.sources import Frame, to_rgb8
+from coach.io.background import LATEST, Background, End, Mailbox
+from coach.io.sources import Frame, shrunk_to, to_rgb8
 from coach.pose.core import Pose, PoseFrame
 from coach.pose.models import describe_load_failure
 from coach.pose.native_log import NativeLogWindow
-from coach.pose.tracking import PrimaryTracker
+from coach.pose.tracking import OTHER_MIN_HITS, PeopleTracker, PrimaryTracker, body_size
 
 MODES = ("image", "video")
 # A camera runs in VIDEO mode like `coach live`: the feed's `latest` policy already drops the frames
@@ -41,7 +49,10 @@ MODE_FOR_KIND = {"image": "image", "folder": "image", "video": "video", "camera"
 def mode_for(kind: str) -> str:
     """The running mode for a kind of input (camera | stream | video | image | folder)."""
     return MODE_FOR_KIND[kind]
-DEFAULT_NUM_POSES = 2
+# People the partner watch looks for, the person exercising among them (`--num-poses`; 0: no watch).
+# Three: the exerciser, a partner and one more (a second helper, or a figure on a poster the watch
+# must see to set aside as scenery). A photo (IMAGE mode) looks for as many, all at once.
+DEFAULT_NUM_POSES = 3
 DEFAULT_CONFIDENCE = 0.5
 # Frames are shrunk to this longer side before MediaPipe (`mediapipe_pixels`); the landmarks come
 # back normalised, so they describe the original frame, whose size `Pose.image_size` keeps. The
@@ -209,13 +220,20 @@ class PoseDetector:
         with window:
             return getattr(self._landmarker, method)(*args)
 
+    def _result(self, frame: Frame):
+        if self.mode == "image":
+            return self._call("detect", self._image(frame))
+        return self._call("detect_for_video", self._image(frame), self._timestamp_ms(frame.t_s))
+
     def detect(self, frame: Frame) -> PoseFrame:
         """The poses in one frame (image and video modes)."""
-        if self.mode == "image":
-            result = self._call("detect", self._image(frame))
-        else:
-            result = self._call("detect_for_video", self._image(frame), self._timestamp_ms(frame.t_s))
-        return self._pose_frame(frame, result)
+        return self._pose_frame(frame, self._result(frame))
+
+    def poses(self, frame: Frame, image_size: tuple[int, int] | None = None) -> list[Pose]:
+        """Every pose in one frame in MediaPipe's order, nobody chosen; `image_size` is the size of the
+        frame the poses belong to when `frame` is a downscaled copy (normalised landmarks stay right)."""
+        size = image_size or (int(frame.rgb.shape[1]), int(frame.rgb.shape[0]))
+        return poses_from_result(self._result(frame), size)
 
     def detect_stream(self, frames: Iterable[Frame]) -> Iterator[tuple[Frame, PoseFrame]]:
         """(frame, poses) for each frame, in order."""
@@ -233,6 +251,250 @@ class PoseDetector:
                 _unblock_usage_upload()
 
     def __enter__(self) -> PoseDetector:
+        return self
+
+    def __exit__(self, *exc_info) -> None:
+        self.close()
+
+
+# --- the person exercising tracked, everyone else watched ---------------------------------------
+
+# The watch looks this often, by the frames' own timestamps (the first frame of each 1/rate slot), so an
+# offline run gives the same results every time. 4 Hz: someone walking in is on the frame for seconds,
+# and the partner rule's own dwell (0.3 s) is of the same order. Cost, measured on this 2-core machine
+# (3 poses looked for, two people in view, median of 12 looks): full model ~50 ms a look, lite ~38 ms;
+# at 4 Hz that is 0.2 s (full) of inference per second of video, in its own thread when live.
+WATCH_RATE_HZ = 4.0
+# The watch's frame is downscaled to this larger side first. MediaPipe's person detector sees 224 px
+# and its landmark model a 256 px crop of each person anyway, so this costs no accuracy for anyone
+# filling a sixth of the frame's height or more; it saves little time (1080p looks took the same
+# ~50 ms as 850x567 ones above) but keeps the copy handed to the watch's thread small.
+WATCH_MAX_SIDE_PX = 640
+# Recovery. After a loss or a jump, the main landmarker is given frames with everything outside the
+# exerciser's last box - grown by `REDETECT_BOX_MARGIN` of its size on each side - blanked, for at most
+# `REDETECT_MASK_S`: MediaPipe's detector runs on every frame while nothing is tracked, so the
+# exerciser, if still there, is found on the first such frame and then tracked. 0.5 of the box each
+# side covers a trunk moving ~1 m/s for the half second the box is used; past that the whole frame is
+# searched again. A jump restarts the landmarker (its tracking would stay on the other body); restarts
+# are at most one per `MIN_RESTART_GAP_S`, as each costs a model load (60-80 ms on this machine).
+REDETECT_BOX_MARGIN = 0.5
+REDETECT_MASK_S = 0.5
+MIN_RESTART_GAP_S = 1.0
+# The stated bound: a lost or jumped exerciser who is in view again is tracked again within this time
+# of video (the loss is seen on its own frame, re-detection is on the next one; the margin covers a
+# 10 frame/s camera and a restart). Tests hold `PeopleDetector` to it.
+REACQUIRE_BOUND_S = 0.5
+# A newly arrived partner counts after `OTHER_MIN_HITS` looks: within this time of arriving (two watch
+# periods; when live, plus the look itself, ~0.1 s, in its own thread). Tests hold the watch to it.
+PARTNER_LATENCY_S = OTHER_MIN_HITS / WATCH_RATE_HZ
+
+
+class PartnerWatch:
+    """The second landmarker: IMAGE mode, `num_poses` people, on a frame downscaled to
+    `max_side_px`, at most `rate_hz` looks per second of the frames' own time (`due`)."""
+
+    def __init__(self, model_path: str | os.PathLike, num_poses: int = DEFAULT_NUM_POSES, *,
+                 rate_hz: float = WATCH_RATE_HZ, max_side_px: int = WATCH_MAX_SIDE_PX):
+        if not (np.isfinite(rate_hz) and rate_hz > 0):
+            raise ValueError(f"rate_hz: expected a positive number of looks per second, got {rate_hz}")
+        if int(max_side_px) < 64:
+            raise ValueError(f"max_side_px: expected 64 or more, got {max_side_px}")
+        self.rate_hz, self.max_side_px = float(rate_hz), int(max_side_px)
+        self._last_slot: int | None = None
+        self._detector = PoseDetector(model_path, "image", num_poses=num_poses)
+        self.looks, self.look_s = 0, 0.0   # how many looks, and the time spent in them
+
+    def due(self, t_s: float) -> bool:
+        """True for the first frame of each 1/rate_hz slot of time (remembered: ask once a frame)."""
+        slot = math.floor(t_s * self.rate_hz + 1e-6)   # 1e-6: 3 * (1/12) s is slot 1 at 4 Hz, not 0.9999
+        if self._last_slot is not None and slot <= self._last_slot:
+            return False
+        self._last_slot = slot
+        return True
+
+    def look(self, frame: Frame) -> list[Pose]:
+        """Everyone in `frame` (landmarks normalised to the full frame, sized as it is)."""
+        start_s = time.perf_counter()
+        small = Frame(frame.t_s, frame.index, shrunk_to(frame.rgb, self.max_side_px))
+        poses = self._detector.poses(small, (int(frame.rgb.shape[1]), int(frame.rgb.shape[0])))
+        self.looks, self.look_s = self.looks + 1, self.look_s + time.perf_counter() - start_s
+        return poses
+
+    def close(self) -> None:
+        self._detector.close()
+
+
+class _WatchThread:
+    """The watch in its own thread (`coach live`): frames go in through a single-slot `latest` mailbox
+    (a look still running when the next is due drops the older frame), results come back as
+    (t_s, the exerciser's pose then, poses) through a small `latest` mailbox drained on every frame."""
+
+    def __init__(self, watch: PartnerWatch):
+        self.watch = watch
+        self.inbox = Mailbox(1, LATEST)
+        self._thread = Background(self._looks, maxsize=4, policy=LATEST, name="coach-watch")
+        self._thread.start()
+
+    def _looks(self, put, stop) -> None:
+        while (item := self.inbox.take(stop)) is not None:
+            frame, exerciser = item
+            if not put((frame.t_s, exerciser, self.watch.look(frame))):
+                return
+
+    def submit(self, frame: Frame, exerciser: Pose | None) -> None:
+        self.inbox.put((frame, exerciser))
+
+    def results(self) -> list[tuple[float, Pose | None, list[Pose]]]:
+        out = []
+        while (item := self._thread.box.take_nowait()) is not None:
+            if isinstance(item, End):
+                if item.error is not None:
+                    raise item.error
+                break
+            out.append(item)
+        return out
+
+    def close(self) -> None:
+        self._thread.close()
+
+
+class PeopleDetector:
+    """A video's or camera's people: the exerciser tracked with one pose, the others from a
+    `PartnerWatch` (`watch_poses` people looked for; 0: none), who is who kept by `PeopleTracker`.
+    `detect(frame)` -> `PoseFrame` like `PoseDetector`'s, its `others` with their age.
+
+    Identity and recovery: each tracked pose is checked against the exerciser (`PeopleTracker.primary`).
+    Lost: the frame says unseen, and the next frames are masked to the exerciser's grown box (see
+    `REDETECT_MASK_S`). Jumped to another body: unseen too (never their angles), the landmarker is
+    restarted and re-detects on masked frames. `threaded`: the watch runs in its own thread (live);
+    otherwise in line, at the frames' timestamps, so a file gives the same result every time."""
+
+    mode = "video"
+
+    def __init__(self, model_path: str | os.PathLike, *, watch_poses: int = DEFAULT_NUM_POSES,
+                 threaded: bool = False):
+        if int(watch_poses) < 0:
+            raise ValueError(f"watch_poses: expected 0 or more, got {watch_poses}")
+        self.model_path, self.num_poses = Path(model_path), int(watch_poses)
+        self.people = PeopleTracker()
+        self._main = PoseDetector(model_path, "video", num_poses=1)
+        self._watch: PartnerWatch | None = None
+        self._thread: _WatchThread | None = None
+        try:
+            if self.num_poses:
+                self._watch = PartnerWatch(model_path, self.num_poses)
+                self._thread = _WatchThread(self._watch) if threaded else None
+        except BaseException:
+            self.close()
+            raise
+        self._mask_until_s: float | None = None
+        self._last_restart_s = -math.inf
+        self.restarts = 0
+        self.events: list[tuple[float, str]] = []   # (t_s, "lost" | "jumped" | "reacquired")
+
+    @property
+    def watch(self) -> PartnerWatch | None:
+        return self._watch
+
+    @property
+    def settings(self) -> dict:
+        """What `coach record` writes in a header: the tracked landmarker's `PoseDetector.settings`
+        (one pose) and the watch's (people looked for, looks per second, its frame size; 0: none)."""
+        watch = {"watch_num_poses": 0} if self._watch is None else {
+            "watch_num_poses": self.num_poses, "watch_rate_hz": self._watch.rate_hz,
+            "watch_max_side_px": self._watch.max_side_px}
+        return {**self._main.settings, **watch}
+
+    def _masked(self, frame: Frame) -> Frame:
+        box = self.people.exerciser_box(REDETECT_BOX_MARGIN)
+        if box is None:
+            return frame
+        h, w = frame.rgb.shape[:2]
+        x0, x1 = (min(w, max(0, round(v * w))) for v in (box[0], box[2]))
+        y0, y1 = (min(h, max(0, round(v * h))) for v in (box[1], box[3]))
+        rgb = np.zeros_like(frame.rgb)
+        rgb[y0:y1, x0:x1] = frame.rgb[y0:y1, x0:x1]
+        return Frame(frame.t_s, frame.index, rgb)
+
+    def _restart(self, t_s: float) -> None:
+        if t_s - self._last_restart_s < MIN_RESTART_GAP_S:
+            return
+        self._last_restart_s, self.restarts = t_s, self.restarts + 1
+        old, self._main = self._main, None
+        old.close()
+        self._main = PoseDetector(self.model_path, "video", num_poses=1)
+        self._main._last_ms = old._last_ms   # timestamps keep increasing across the restart
+
+    def _choose_first(self, frame: Frame) -> tuple[list[Pose], Pose | None] | None:
+        """Before anyone is tracked, the watch looks at this very frame (in line, also when threaded):
+        the largest body in view is the exerciser (as `PrimaryTracker` chooses), whoever MediaPipe's
+        one-pose detector happened to find; (everyone seen, the one chosen), or None (no look due)."""
+        if self._watch is None or self.people.exerciser is not None or not self._watch.due(frame.t_s):
+            return None
+        looked = self._watch.look(frame)
+        target = max(looked, key=body_size, default=None)
+        if target is not None:
+            self.people.remember(frame.t_s, target)
+        return looked, target
+
+    def detect(self, frame: Frame) -> PoseFrame:
+        t_s, size = frame.t_s, (int(frame.rgb.shape[1]), int(frame.rgb.shape[0]))
+        first = self._choose_first(frame)
+        masking = self._mask_until_s is not None and t_s <= self._mask_until_s
+        found = self._main.poses(self._masked(frame) if masking else frame)
+        pose = found[0] if found else None
+        status = self.people.primary(t_s, pose)
+        if status == "ok":
+            if self._mask_until_s is not None or (self.events and self.events[-1][1] != "reacquired"):
+                self.events.append((t_s, "reacquired"))
+            self._mask_until_s = None
+        else:
+            if not self.events or self.events[-1][1] == "reacquired":
+                self.events.append((t_s, "lost" if status == "unseen" else "jumped"))
+            if status == "jumped":   # re-detect on the exerciser's box from now, whatever came before
+                self._restart(t_s)
+                self._mask_until_s = t_s + REDETECT_MASK_S
+            elif self._mask_until_s is None and self.people.exerciser is not None:
+                self._mask_until_s = t_s + REDETECT_MASK_S
+            pose = None
+        if first is not None:
+            self.people.watch(t_s, first[0], pose if pose is not None else first[1])
+        else:
+            self._look(frame, pose)
+        return PoseFrame(t_s=t_s, index=frame.index, pose=pose if pose is not None else Pose.empty(size),
+                         others=self.people.others(t_s))
+
+    def _look(self, frame: Frame, pose: Pose | None) -> None:
+        if self._watch is None:
+            return
+        due = self._watch.due(frame.t_s)
+        if self._thread is None:
+            if due:
+                self.people.watch(frame.t_s, self._watch.look(frame), pose)
+            return
+        if due:
+            self._thread.submit(frame, pose)
+        for t_s, exerciser, poses in self._thread.results():   # looks finished since the last frame
+            self.people.watch(t_s, poses, exerciser)
+
+    def detect_stream(self, frames: Iterable[Frame]) -> Iterator[tuple[Frame, PoseFrame]]:
+        for frame in frames:
+            yield frame, self.detect(frame)
+
+    def close(self) -> None:
+        """The watch's thread, then both landmarkers (idempotent)."""
+        try:
+            if self._thread is not None:
+                self._thread.close()
+        finally:
+            try:
+                if self._watch is not None:
+                    self._watch.close()
+            finally:
+                if self._main is not None:
+                    self._main.close()
+
+    def __enter__(self) -> PeopleDetector:
         return self
 
     def __exit__(self, *exc_info) -> None:

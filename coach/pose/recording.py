@@ -2,7 +2,9 @@
 
 The format is specified in ../shared/landmarks/FORMAT.md: a header line, then one line per frame
 with `frame`, `t` and `poses` (each `{"image": 33 x [x, y, z, visibility, presence],
-"world": 33 x [x, y, z]}`). The person exercising is written first; others follow. The header may
+"world": 33 x [x, y, z]}`). The person exercising is written first; others follow, each marked
+`"other": true` with `"age"`, the seconds since their landmarks were seen (optional keys: a file
+without them reads as before, its extra poses others seen in that frame, age 0). The header may
 also say what the landmarks were detected with (`SETTINGS`: poses looked for, running mode,
 confidences, beside the `model`): `coach record` writes them, older recordings have none.
 
@@ -56,7 +58,7 @@ from coach.errors import BadValueError, OutputError, RecordingError
 from coach.io import faults
 from coach.io.atomic import publish, settle
 from coach.io.sources import RECORDING_SUFFIXES, is_recording_path  # noqa: F401 (re-exported)
-from coach.pose.core import Pose, PoseFrame
+from coach.pose.core import Other, Pose, PoseFrame
 from coach.pose.landmarks import LANDMARK_NAMES, NUM_LANDMARKS
 from coach.pose.tracking import PrimaryTracker
 from coach.usertext import printable
@@ -272,7 +274,19 @@ def _parse_pose(where: str, item: dict, size: tuple[int, int]) -> Pose:
                              f"got image {image.shape} and world {world.shape}")
     _check_values(where, "image", image, IMAGE_FIELDS)
     _check_values(where, "world", world, WORLD_FIELDS)
-    return Pose.from_arrays(image, world, size)
+    pose = Pose.from_arrays(image, world, size)
+    if "age" not in item and not item.get("other"):
+        return pose
+    age = _number(item.get("age", 0.0))
+    if age is None or not 0.0 <= age <= MAX_ABS_T_S:
+        raise RecordingError(f"{where}: a pose's 'age' must be a number of seconds of 0 or more, got {item.get('age')!r}")
+    return Other.of(pose, age)
+
+
+def _split_marked(poses: list[Pose]) -> tuple[list[Pose], list[Pose]]:
+    """(candidates for the person exercising, poses marked as someone else). A pose written with
+    "other" or "age" (`frame_json`) is never the exerciser; older files mark nobody."""
+    return [p for p in poses if not isinstance(p, Other)], [p for p in poses if isinstance(p, Other)]
 
 
 def _check_values(where: str, key: str, values: np.ndarray, fields: list[str]) -> None:
@@ -378,9 +392,10 @@ class Recording:
                 t_s = clock.place(lineno, t_s)
                 if t_s is None:
                     continue
-                pose, others = tracker.choose(poses)
+                candidates, marked = _split_marked(poses)
+                pose, others = tracker.choose(candidates)
                 yield PoseFrame(t_s=t_s, index=index, pose=pose if pose is not None else Pose.empty(size),
-                                others=others)
+                                others=(*others, *marked))
             clock.finish()
         finally:
             lines.close()
@@ -447,10 +462,17 @@ def _pose_json(pose: Pose) -> dict:
     return {"image": img, "world": wld}
 
 
+def _other_json(other: Pose) -> dict:
+    """Someone else: marked "other" (so a frame whose exerciser is unseen never makes them the
+    exerciser on reading) with the age of their landmarks in seconds; readers of pose-landmarks/1
+    that do not know the keys read them as one more pose."""
+    return {**_pose_json(other), "other": True, "age": round(float(getattr(other, "age_s", 0.0)), TIME_DECIMALS)}
+
+
 def frame_json(frame: PoseFrame) -> str:
     """One frame line. The exercising person is first; an empty pose is not written."""
     poses = [] if frame.pose.is_empty else [_pose_json(frame.pose)]
-    poses += [_pose_json(p) for p in frame.others if not p.is_empty]
+    poses += [_other_json(p) for p in frame.others if not p.is_empty]
     return json.dumps({"frame": int(frame.index), "t": round(frame.t_s, TIME_DECIMALS), "poses": poses},
                       separators=(", ", ": "))
 

@@ -15,9 +15,11 @@ detector sees them; a video's source skips the others without converting their p
 Threads: a video or camera is decoded in its own thread; `frames_and_poses()` runs the detector in a
 second one, a few frames ahead of the consumer (MediaPipe releases the GIL, so decoding, inference
 and the engine overlap). `coach live` instead takes `items()` (decoded frames, no detector) through a
-`FramePipeline`, whose capture and inference threads never wait on the display. A second, slower
-detector would be one more consumer of `items()` through its own single-slot `latest` mailbox, beside
-the main one (frames are never written to, so they can be shared).
+`FramePipeline`, whose capture and inference threads never wait on the display. A video or camera
+is detected by `PeopleDetector`: the exerciser tracked with one pose, and a second, slower detector
+(the partner watch) a few times a second - in line here (deterministic: chosen by timestamps), in
+its own thread behind a single-slot `latest` mailbox for `coach live` (frames are never written
+to, so they can be shared).
 
 Sources and the model are checked when the feed is opened, so a bad input fails before any work. The
 detector starts on the first frame; it, the decoding thread and the capture are closed in `finally`.
@@ -40,7 +42,7 @@ from coach.errors import InputError
 from coach.io.background import LATEST, LOSSLESS, POLICIES, Background, End, Mailbox, prefetch
 from coach.io.sources import CameraSource, Frame, InputInfo, RateCap, open_source, source_kind
 from coach.pose.core import PoseFrame
-from coach.pose.detector import DEFAULT_NUM_POSES, MODES, PoseDetector, mode_for
+from coach.pose.detector import DEFAULT_NUM_POSES, MODES, PeopleDetector, PoseDetector, mode_for
 from coach.pose.models import resolve_model
 from coach.pose.recording import Recording
 
@@ -245,14 +247,16 @@ def open_feed(spec: str | int | os.PathLike, *, model: str | os.PathLike | None 
               policy: str | None = None, max_rate_hz: float | str | None = None, download_progress: bool = True) -> Feed:
     """Open a camera index, a stream URL (rtsp://, http://...), a video, image, folder or landmark
     recording. Pixels go through `model` (lite|full|heavy|PATH; default per source kind) in `mode`
-    (image|video; default per kind, `mode_for`); `detect=False` opens the frames only (`coach live`
+    (image|video; default per kind, `mode_for`): video mode tracks the exerciser and watches for
+    `num_poses` people (0: no watch), image mode finds `num_poses` at once (at least one);
+    `detect=False` opens the frames only (`coach live`
     runs its own detector). `fps` sets the rate of images and folders (default 1.0); `policy`
     overrides lossless|latest (default per kind); `max_rate_hz` thins the frames by timestamp
     (ANALYSIS: `analysis_rate_hz` of the input's kind; the feed's `max_rate_hz` says what was chosen)."""
     if mode is not None and mode not in MODES:
         raise ValueError(f"mode: expected one of {', '.join(MODES)}, got {mode!r}")
-    if num_poses < 1:
-        raise ValueError(f"num_poses: expected 1 or more, got {num_poses}")
+    if num_poses < 0:
+        raise ValueError(f"num_poses: expected 0 or more, got {num_poses}")
     analysis = max_rate_hz == ANALYSIS
     if analysis:
         max_rate_hz = None
@@ -286,8 +290,10 @@ def open_feed(spec: str | int | os.PathLike, *, model: str | os.PathLike | None 
         chosen = mode or mode_for(info.kind)
         info = replace(info, model=model_path.name)
 
-        def detector() -> PoseDetector:
-            return PoseDetector(model_path, chosen, num_poses=num_poses)
+        def detector() -> PoseDetector | PeopleDetector:
+            if chosen == "image":   # each image on its own: everyone in it at once, the largest exercising
+                return PoseDetector(model_path, chosen, num_poses=max(1, num_poses))
+            return PeopleDetector(model_path, watch_poses=num_poses)   # one tracked, the others watched
     return Feed(info, _pixel_items(source, policy, max_rate_hz), source.close, policy=policy, detector=detector,
                 max_rate_hz=max_rate_hz, dropped=lambda: source.dropped, mode=chosen)
 
