@@ -18,7 +18,13 @@ from test_sources import write_test_video
 
 from coach.errors import ModelError
 from coach.io.sources import Frame, open_source, read_image
-from coach.pose.detector import PoseDetector
+from coach.pose.detector import (
+    DEFAULT_MAX_SIDE_PX,
+    DEFAULT_NUM_POSES,
+    WATCH_MAX_SIDE_PX,
+    WATCH_RATE_HZ,
+    PoseDetector,
+)
 from coach.pose.landmarks import Landmark as L
 from coach.pose.recording import Recording
 from coach.pose.tracking import torso_centre
@@ -155,14 +161,21 @@ def test_a_detector_says_what_it_was_made_with(lite_model_path):
     with PoseDetector(lite_model_path, "image", num_poses=3, min_tracking_confidence=0.25) as detector:
         assert detector.settings == {"model": "pose_landmarker_lite.task", "num_poses": 3, "running_mode": "image",
                                      "min_pose_detection_confidence": 0.5, "min_pose_presence_confidence": 0.5,
-                                     "min_tracking_confidence": 0.25}
+                                     "min_tracking_confidence": 0.25, "max_side_px": DEFAULT_MAX_SIDE_PX}
 
 
 @pytest.mark.parametrize("source, args, expected", [
+    # A video: one tracked pose, and the partner watch looking for --num-poses people.
     pytest.param("video", ["--model", "lite", "--num-poses", "1"],
-                 {"model": "pose_landmarker_lite.task", "num_poses": 1, "running_mode": "video"}, id="video, lite, 1 pose"),
-    pytest.param("photo", [], {"model": "pose_landmarker_full.task", "num_poses": 2, "running_mode": "image"},
-                 id="photo, defaults"),
+                 {"model": "pose_landmarker_lite.task", "num_poses": 1, "running_mode": "video",
+                  "watch_num_poses": 1, "watch_rate_hz": WATCH_RATE_HZ, "watch_max_side_px": WATCH_MAX_SIDE_PX},
+                 id="video, lite, watch for 1"),
+    pytest.param("video", ["--model", "lite", "--num-poses", "0"],
+                 {"model": "pose_landmarker_lite.task", "num_poses": 1, "running_mode": "video", "watch_num_poses": 0},
+                 id="video, lite, no watch"),
+    # A photo: everyone in it at once.
+    pytest.param("photo", [], {"model": "pose_landmarker_full.task", "num_poses": DEFAULT_NUM_POSES,
+                               "running_mode": "image"}, id="photo, defaults"),
 ])
 def test_record_writes_the_detector_settings_in_the_header(tmp_path, photo_video, photos_dir, source, args, expected):
     """What the header says is what the detector ran with (read back through the checking reader)."""
@@ -173,7 +186,8 @@ def test_record_writes_the_detector_settings_in_the_header(tmp_path, photo_video
     assert done.returncode == 0 and done.stderr == "", done.stderr
     info = Recording(out).info
     assert {"model": info.model, **info.settings} == {**expected, "min_pose_detection_confidence": 0.5,
-                                                      "min_pose_presence_confidence": 0.5, "min_tracking_confidence": 0.5}
+                                                      "min_pose_presence_confidence": 0.5, "min_tracking_confidence": 0.5,
+                                                      "max_side_px": DEFAULT_MAX_SIDE_PX}
 
 
 def test_a_closed_detector_says_so(lite_model_path):

@@ -144,7 +144,11 @@ DETECTOR_SETTINGS = {"num_poses": 1, "running_mode": "video", "min_pose_detectio
     pytest.param(DETECTOR_SETTINGS, DETECTOR_SETTINGS, id="what a detector says"),
     pytest.param({"num_poses": 3.0, "running_mode": "image"}, {"num_poses": 3, "running_mode": "image"},
                  id="a whole float reads as an int"),
-    pytest.param({**DETECTOR_SETTINGS, "watch_rate_hz": 4.0}, DETECTOR_SETTINGS, id="a key the reader does not know"),
+    pytest.param({**DETECTOR_SETTINGS, "a_later_setting": 4.0}, DETECTOR_SETTINGS, id="a key the reader does not know"),
+    pytest.param({**DETECTOR_SETTINGS, "max_side_px": 960, "watch_num_poses": 3, "watch_rate_hz": 4.0,
+                  "watch_max_side_px": 640},
+                 {**DETECTOR_SETTINGS, "max_side_px": 960, "watch_num_poses": 3, "watch_rate_hz": 4.0,
+                  "watch_max_side_px": 640}, id="the partner watch's settings"),
 ])
 def test_the_detector_settings_are_written_in_the_header_and_read_back(tmp_path, settings, read_back):
     path = tmp_path / "clip.jsonl"

@@ -163,6 +163,18 @@ def shrunk_to(rgb: np.ndarray, max_side_px: int) -> np.ndarray:
     return cv2.resize(rgb, (max(1, round(w * scale)), max(1, round(h * scale))), interpolation=cv2.INTER_AREA)
 
 
+def divided_to(rgb: np.ndarray, max_side_px: int) -> np.ndarray:
+    """`rgb` divided by the smallest whole number that brings its larger side to `max_side_px` or less
+    (1920 x 1080 -> 960 x 540 at 1280), which INTER_AREA does fast and without aliasing; unchanged
+    when it already is."""
+    h, w = rgb.shape[:2]
+    n = -(-max(h, w) // max_side_px)   # ceil
+    if n <= 1:
+        return rgb
+    cv2 = _cv2()
+    return cv2.resize(rgb, (max(1, w // n), max(1, h // n)), interpolation=cv2.INTER_AREA)
+
+
 def _exif_orientation(path: Path) -> int:
     """The EXIF orientation (1-8) of an image file; 1 when absent or when Pillow is not installed."""
     try:

@@ -136,12 +136,8 @@ def mediapipe_pixels(rgb: np.ndarray, max_side_px: int | None = None) -> np.ndar
     so the normalised landmarks describe the original frame; INTER_AREA averages, never aliases."""
     if rgb.dtype != np.uint8 or rgb.ndim != 3 or rgb.shape[2] != 3:
         rgb = to_rgb8(rgb, order="rgb")
-    h, w = rgb.shape[:2]
-    if max_side_px is not None and max(h, w) > max_side_px:
-        import cv2
-
-        scale = max_side_px / max(h, w)
-        rgb = cv2.resize(rgb, (max(1, round(w * scale)), max(1, round(h * scale))), interpolation=cv2.INTER_AREA)
+    if max_side_px is not None:
+        rgb = shrunk_to(rgb, max_side_px)
     return np.ascontiguousarray(rgb)
 
 
@@ -195,7 +191,7 @@ class PoseDetector:
         as MediaPipe's options; coach.pose.recording checks them when read). A plain dict: a setting
         added later is one more key."""
         return {"model": self.model_path.name, "num_poses": self.num_poses, "running_mode": self.mode,
-                **self.confidences, "max_side_px": self.max_side_px}
+                **self.confidences, **({} if self.max_side_px is None else {"max_side_px": self.max_side_px})}
 
     def _image(self, frame: Frame):
         return self._mp.Image(image_format=self._mp.ImageFormat.SRGB, data=mediapipe_pixels(frame.rgb, self.max_side_px))

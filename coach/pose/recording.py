@@ -112,6 +112,29 @@ def _whole_number_of_poses(value) -> int | None:
     return int(number) if number is not None and number == int(number) and 1 <= number <= MAX_NUM_POSES else None
 
 
+def _whole_number_of_watched(value) -> int | None:
+    number = _number(value)
+    return int(number) if number is not None and number == int(number) and 0 <= number <= MAX_NUM_POSES else None
+
+
+# A frame side in pixels: at least one pixel, at most 65536 (a video's dimensions are 16-bit in MP4).
+MAX_SIDE_PX = 65536
+
+
+def _side_px(value) -> int | None:
+    number = _number(value)
+    return int(number) if number is not None and number == int(number) and 1 <= number <= MAX_SIDE_PX else None
+
+
+# Looks per second: above the fastest camera's frame rate (1000 Hz is beyond any) a rate means nothing.
+MAX_RATE_HZ = 1000.0
+
+
+def _rate_hz(value) -> float | None:
+    number = _number(value)
+    return number if number is not None and 0.0 < number <= MAX_RATE_HZ else None
+
+
 def _running_mode(value) -> str | None:
     return value if isinstance(value, str) and value in RUNNING_MODES else None
 
@@ -129,6 +152,10 @@ SETTINGS: dict[str, tuple[Callable[[object], object | None], str]] = {
     "min_pose_detection_confidence": (_fraction, "a confidence from 0 to 1"),
     "min_pose_presence_confidence": (_fraction, "a confidence from 0 to 1"),
     "min_tracking_confidence": (_fraction, "a confidence from 0 to 1"),
+    "max_side_px": (_side_px, f"a whole number of pixels from 1 to {MAX_SIDE_PX}"),
+    "watch_num_poses": (_whole_number_of_watched, f"a whole number of people from 0 to {MAX_NUM_POSES}"),
+    "watch_rate_hz": (_rate_hz, f"looks per second above 0, at most {MAX_RATE_HZ:g}"),
+    "watch_max_side_px": (_side_px, f"a whole number of pixels from 1 to {MAX_SIDE_PX}"),
 }
 # The header's own keys, which no setting may replace.
 HEADER_KEYS = ("format", "label", "fps", "width", "height", "model", "landmark_names", "image_fields",
