@@ -17,6 +17,46 @@ file have no judged measures) judges the measures its envelope bands name. For e
 Every pair that does not agree is listed in DISAGREEMENTS with its size in degrees: the test fails
 when one more disagrees, when a listed one agrees now, or when a size moves by more than SIZE_TOL_DEG.
 Run with `-s` to see the table.
+
+What was tried to bring them together (issue 12; general mechanisms only, none tuned to these
+photos), measured with this test's method on the 30 photos. "Readings" is the model runs per photo;
+"2-px" is full's own stability - how much each angle (every `*_deg` measure both readings give)
+moves when the photo is moved by 2 pixels, median / 90th percentile, deg (tests/test_downscale.py's
+yardstick); "labels" is full against LABELS.tsv as tests/test_envelopes_photos.py judges it (stretch
+photos inside their own envelope of 16, start photos accepted, false accepts of 434; every option
+kept the neck rule right on all 30):
+
+    option                                   readings  agree          2-px        labels
+    as shipped (one IMAGE-mode reading)      1         31/49  63%     0.73 / 2.6  13, 0, 5
+    full-size input                          1         identical: the photos are 850 px wide, under
+                                                       DEFAULT_MAX_SIDE_PX (960), so never shrunk
+    photo + mirror, vis.-weighted mean       2         34/50  68%     0.48 / 2.0  12, 0, 5
+    scales 0.75, 1, 1.25, mean               3         31/50  62%     0.50 / 2.5  13, 1, 6
+    mirror x scales, mean                    6         34/51  67%     0.38 / 1.9  12, 0, 5
+    mirror x scales, per-landmark median     6         35/51  69%     0.48 / 1.8  12, 0, 5
+    VIDEO mode, the photo fed 3 times        3         32/51  63%     0.50 / 2.1  11, 0, 5
+    (one pose, a fresh landmarker per photo: the 2nd and 3rd passes crop on the landmarks, not on
+    the detector's box)
+    the same + mirror, mean                  6         35/51  69%     0.39 / 2.6  13, 0, 5
+
+(A mirror reading is flipped back with LEFT_/RIGHT_ landmarks swapped, as bench/transforms.py's
+`mirror_pose`; poses are matched by torso centre. The mirror options lose standing_rotation__Middle_Back_Stretch__1: its twist, read from the back,
+averages toward 0; the VIDEO re-reading alone also loses both seated-twist photos. A pair count other
+than 49 is pairs that one more model could now read.) One reading of a transformed photo instead of
+the photo shows how wide the measurement itself is: mirrored 28/51 (55%), shrunk to 0.75 28/50 (56%),
+enlarged to 1.25 31/52 (60%).
+
+Why no mechanism reaches 90%: the disagreement is between the models, not noise in their input. Each
+model agrees with ITSELF on 94% of the pairs when the photo is moved by 2 px (full 48/51, lite 44/47)
+and on 92-93% when it is shrunk to 0.75 - but only on 71% (full 35/49) and 55% (lite 26/47) when it
+reads the mirrored photo, the same pose seen from its other side: the models are not left-right
+symmetric on these poses (lying, kneeling, twisted, one side hidden), and lite's mirror reading
+differs from its own reading beyond the hysteresis on 14 of the 18 listed pairs (on 4 of them one of
+the two cannot read the joint). The heavy model agrees with full on 33/53 (62%) and with lite on 24/50 (48%): lite and full differ as much as two
+neighbouring models of the family do. Averaging readings steadies each model (full's median 2-px
+change falls from 0.73 to 0.38-0.50 deg) but adds at most 4 agreeing pairs, for 2-6 times the
+inference, and three of the four mirror options cost full one accepted stretch photo - so the product
+is unchanged and the 90% test stays a strict xfail carrying this evidence.
 """
 
 from __future__ import annotations
@@ -115,7 +155,8 @@ def test_the_pairs_that_disagree_are_the_listed_ones_with_their_sizes(pairs):
                    reason="measured 31 of 49 pairs (63%): lite reads hips and knees 10-27 deg away from full, "
                           "the neck 13 and the trunk's side bend 5-12, the twist estimate 6-26 (with the opposite "
                           "sign on the standing rotation), swaps the legs of the one-knee-to-chest photo and "
-                          "cannot read three joints full reads")
+                          "cannot read three joints full reads; mirror/scale averaging and VIDEO-mode "
+                          "re-reading reach at most 35 of 51 (69%): see the module docstring")
 def test_at_least_90_percent_of_the_pairs_agree(pairs):
     """Strict xfail: turns into a failure (remove the mark) once the models agree on 90%."""
     counted = _counted(pairs)
