@@ -161,3 +161,28 @@ def test_the_window_appends_to_the_verbose_log_with_a_header(tmp_path, capfd, mo
     assert [line.split()[-2:] for line in lines[::2]] == [["moment", "0"], ["moment", "1"]]
     assert lines[1::2] == ["line 0", "line 1"]
     assert capfd.readouterr().err == ""
+
+
+ROUTED = """
+import os, sys
+from coach.pose.native_log import route_for_the_run
+routed = route_for_the_run("test")
+os.write(2, b"W0000 a native line written later, from C++\\n")
+print("coach: python's own line", file=sys.stderr)
+print(routed)
+"""
+
+
+@pytest.mark.parametrize("env, stderr, routed", [
+    pytest.param({}, "coach: python's own line\n", "True", id="a run: the native line goes nowhere"),
+    pytest.param({ENV_DEBUG: "1"}, "W0000 a native line written later, from C++\ncoach: python's own line\n",
+                 "False", id="COACH_DEBUG: both reach the terminal"),
+])
+def test_a_program_run_keeps_later_native_lines_off_the_terminal(env, stderr, routed, tmp_path):
+    """TFLite logs now and then on a later inference too (seen: "Input tensor memory is not aligned"),
+    outside the windows: a command run as a program routes fd 2 away for the whole run, while Python's
+    own stderr still reaches the terminal."""
+    clean = {k: v for k, v in os.environ.items() if k not in (ENV_DEBUG, ENV_NATIVE_LOG)}
+    done = subprocess.run([sys.executable, "-c", ROUTED], capture_output=True, text=True, timeout=60,
+                          env={**clean, **env}, cwd=tmp_path)
+    assert (done.stderr, done.stdout.strip()) == (stderr, routed)

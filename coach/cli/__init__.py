@@ -59,6 +59,10 @@ def main(argv: list[str] | None = None) -> int:
         return 0
     if getattr(args, "verbose", False):
         _keep_native_log()
+    if argv is None and args._run.__module__.rsplit(".", 1)[-1] in MODEL_COMMANDS:
+        from coach.pose import native_log  # run as a program: native lines never reach the terminal
+
+        native_log.route_for_the_run(f"coach {args._run.__module__.rsplit('.', 1)[-1]}")
     with interrupts.handling():
         try:
             return int(args._run(args) or 0)

@@ -72,6 +72,42 @@ def _open_target(what: str) -> int:
     return os.open(os.devnull, os.O_WRONLY)
 
 
+def route_for_the_run(what: str = "run") -> bool:
+    """For a whole command run as a program: fd 2 points at the native log (or nowhere) from now on,
+    and Python's own `sys.stderr` keeps writing to the terminal through a duplicate of the old fd 2.
+
+    The windows below cover the three moments MediaPipe is known to log at, but TFLite also logs on
+    a later inference now and then ("Input tensor memory is not aligned ... Reallocating memory",
+    seen once in about forty runs of the same clip: it depends on where a buffer happened to be
+    allocated), from whichever thread runs the model; that line would come before an error's one
+    line, or break a quiet run. Only the process's entry point calls this (`coach.cli.main` without
+    an argv): a test calling `main([...])` keeps its own stderr. What is lost: a native library's
+    fatal message (an abort) goes to the native log too, so run with --verbose or `COACH_DEBUG=1`
+    to see it. Returns whether fd 2 was routed (not with `COACH_DEBUG`, nor without an fd 2)."""
+    if os.environ.get(ENV_DEBUG):
+        return False
+    try:
+        sys.stderr.flush()
+    except (OSError, ValueError, AttributeError):
+        pass
+    try:
+        saved = os.dup(2)
+    except OSError:   # no fd 2 at all: nothing to keep native lines away from
+        return False
+    try:
+        target = _open_target(what)
+    except OSError:
+        os.close(saved)
+        return False
+    try:
+        os.dup2(target, 2)
+    finally:
+        os.close(target)
+    encoding = getattr(sys.stderr, "encoding", None) or "utf-8"
+    sys.stderr = os.fdopen(saved, "w", buffering=1, encoding=encoding, errors="backslashreplace")
+    return True
+
+
 class NativeLogWindow:
     """fd 2 pointed at the native log (or the null device) from `open()` to `close()`.
 
