@@ -26,7 +26,7 @@ from pathlib import Path
 import numpy as np
 
 from coach.errors import ModelError
-from coach.io.sources import Frame, to_rgb8
+from coach.io.sources import Frame, shrunk, to_rgb8
 from coach.pose.core import Pose, PoseFrame
 from coach.pose.models import describe_load_failure
 from coach.pose.native_log import NativeLogWindow
@@ -125,13 +125,7 @@ def mediapipe_pixels(rgb: np.ndarray, max_side_px: int | None = None) -> np.ndar
     so the normalised landmarks describe the original frame; INTER_AREA averages, never aliases."""
     if rgb.dtype != np.uint8 or rgb.ndim != 3 or rgb.shape[2] != 3:
         rgb = to_rgb8(rgb, order="rgb")
-    h, w = rgb.shape[:2]
-    if max_side_px is not None and max(h, w) > max_side_px:
-        import cv2
-
-        scale = max_side_px / max(h, w)
-        rgb = cv2.resize(rgb, (max(1, round(w * scale)), max(1, round(h * scale))), interpolation=cv2.INTER_AREA)
-    return np.ascontiguousarray(rgb)
+    return np.ascontiguousarray(shrunk(rgb, max_side_px))
 
 
 class PoseDetector:
