@@ -153,26 +153,20 @@ def to_rgb8(image: np.ndarray, order: str = "bgr") -> np.ndarray:
     return np.ascontiguousarray(a)
 
 
-def shrunk_to(rgb: np.ndarray, max_side_px: int) -> np.ndarray:
-    """`rgb` with its larger side at most `max_side_px`, area-averaged (no aliasing); unchanged if smaller."""
+def shrunk(rgb: np.ndarray, max_side_px: int | None, *, whole_divisor: bool = False) -> np.ndarray:
+    """`rgb` with its longer side at most `max_side_px` (None, or already small enough: unchanged),
+    aspect ratio kept, averaged by INTER_AREA (no aliasing). `whole_divisor`: divided by the smallest
+    whole number that fits (1920 x 1080 -> 960 x 540 for 1280), which INTER_AREA does fastest."""
     h, w = rgb.shape[:2]
-    scale = max_side_px / max(h, w)
-    if scale >= 1.0:
+    if max_side_px is None or max(h, w) <= max_side_px:
         return rgb
-    cv2 = _cv2()
-    return cv2.resize(rgb, (max(1, round(w * scale)), max(1, round(h * scale))), interpolation=cv2.INTER_AREA)
-
-
-def divided_to(rgb: np.ndarray, max_side_px: int) -> np.ndarray:
-    """`rgb` divided by the smallest whole number that brings its larger side to `max_side_px` or less
-    (1920 x 1080 -> 960 x 540 at 1280), which INTER_AREA does fast and without aliasing; unchanged
-    when it already is."""
-    h, w = rgb.shape[:2]
-    n = -(-max(h, w) // max_side_px)   # ceil
-    if n <= 1:
-        return rgb
-    cv2 = _cv2()
-    return cv2.resize(rgb, (max(1, w // n), max(1, h // n)), interpolation=cv2.INTER_AREA)
+    if whole_divisor:
+        n = -(-max(h, w) // max_side_px)   # ceil
+        size = (max(1, w // n), max(1, h // n))
+    else:
+        scale = max_side_px / max(h, w)
+        size = (max(1, round(w * scale)), max(1, round(h * scale)))
+    return _cv2().resize(rgb, size, interpolation=_cv2().INTER_AREA)
 
 
 def _exif_orientation(path: Path) -> int:

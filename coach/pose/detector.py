@@ -34,7 +34,7 @@ import numpy as np
 
 from coach.errors import ModelError
 from coach.io.background import LATEST, Background, End, Mailbox
-from coach.io.sources import Frame, shrunk_to, to_rgb8
+from coach.io.sources import Frame, shrunk, to_rgb8
 from coach.pose.core import Pose, PoseFrame
 from coach.pose.models import describe_load_failure
 from coach.pose.native_log import NativeLogWindow
@@ -136,9 +136,7 @@ def mediapipe_pixels(rgb: np.ndarray, max_side_px: int | None = None) -> np.ndar
     so the normalised landmarks describe the original frame; INTER_AREA averages, never aliases."""
     if rgb.dtype != np.uint8 or rgb.ndim != 3 or rgb.shape[2] != 3:
         rgb = to_rgb8(rgb, order="rgb")
-    if max_side_px is not None:
-        rgb = shrunk_to(rgb, max_side_px)
-    return np.ascontiguousarray(rgb)
+    return np.ascontiguousarray(shrunk(rgb, max_side_px))
 
 
 class PoseDetector:
@@ -311,7 +309,7 @@ class PartnerWatch:
     def look(self, frame: Frame) -> list[Pose]:
         """Everyone in `frame` (landmarks normalised to the full frame, sized as it is)."""
         start_s = time.perf_counter()
-        small = Frame(frame.t_s, frame.index, shrunk_to(frame.rgb, self.max_side_px))
+        small = Frame(frame.t_s, frame.index, shrunk(frame.rgb, self.max_side_px))
         poses = self._detector.poses(small, (int(frame.rgb.shape[1]), int(frame.rgb.shape[0])))
         self.looks, self.look_s = self.looks + 1, self.look_s + time.perf_counter() - start_s
         return poses

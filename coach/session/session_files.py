@@ -45,7 +45,7 @@ from coach.engine.exercises import Exercise
 from coach.engine.verdict import FrameVerdict
 from coach.errors import OutputError
 from coach.io.atomic import atomic_open, ensure_dir, write_bytes, write_text
-from coach.io.sources import Frame, divided_to
+from coach.io.sources import Frame, shrunk
 from coach.measure.conventions import MEASURE_NAMES
 from coach.measure.measures import Measures
 from coach.pose.core import PoseFrame
@@ -209,7 +209,7 @@ ANNOTATED_MAX_SIDE_PX = 1280
 def annotated_pixels(rgb: np.ndarray, max_side_px: int = ANNOTATED_MAX_SIDE_PX) -> np.ndarray:
     """`rgb` as annotated.mp4 holds it: divided by the smallest whole number that brings its longer side
     to `max_side_px` or less (unchanged when it already is)."""
-    return divided_to(rgb, max_side_px)
+    return shrunk(rgb, max_side_px, whole_divisor=True)
 
 
 def csv_header() -> list[str]:
