@@ -17,16 +17,6 @@ OUT_FOLDER_HELP = "the output folder"
 OUT_FILE_HELP = "one file, where analyze, compare, demo and live write a folder"
 
 
-def positive_int(text: str) -> int:
-    try:
-        value = int(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"expected a whole number, got {text!r}") from None
-    if value < 1:
-        raise argparse.ArgumentTypeError(f"expected 1 or more, got {value}")
-    return value
-
-
 def add_model(parser: argparse.ArgumentParser, default: str = "full; recordings need none") -> None:
     parser.add_argument("--model", default=None, metavar=MODEL_METAVAR, help=f"{MODEL_HELP} (default {default})")
 

@@ -72,6 +72,29 @@ def _open_target(what: str) -> int:
     return os.open(os.devnull, os.O_WRONLY)
 
 
+def _point_fd2_away(what: str) -> int | None:
+    """fd 2 pointed at the native log (or the null device); a duplicate of the old fd 2, or None when
+    there is no fd 2 to hide (or no target could be opened)."""
+    try:
+        sys.stderr.flush()
+    except (OSError, ValueError, AttributeError):  # a closed or missing sys.stderr
+        pass
+    try:
+        saved = os.dup(2)
+    except OSError:
+        return None
+    try:
+        target = _open_target(what)
+    except OSError:
+        os.close(saved)
+        return None
+    try:
+        os.dup2(target, 2)
+    finally:
+        os.close(target)
+    return saved
+
+
 def route_for_the_run(what: str = "run") -> bool:
     """For a whole command run as a program: fd 2 points at the native log (or nowhere) from now on,
     and Python's own `sys.stderr` keeps writing to the terminal through a duplicate of the old fd 2.
@@ -84,25 +107,9 @@ def route_for_the_run(what: str = "run") -> bool:
     an argv): a test calling `main([...])` keeps its own stderr. What is lost: a native library's
     fatal message (an abort) goes to the native log too, so run with --verbose or `COACH_DEBUG=1`
     to see it. Returns whether fd 2 was routed (not with `COACH_DEBUG`, nor without an fd 2)."""
-    if os.environ.get(ENV_DEBUG):
+    saved = None if os.environ.get(ENV_DEBUG) else _point_fd2_away(what)
+    if saved is None:
         return False
-    try:
-        sys.stderr.flush()
-    except (OSError, ValueError, AttributeError):
-        pass
-    try:
-        saved = os.dup(2)
-    except OSError:   # no fd 2 at all: nothing to keep native lines away from
-        return False
-    try:
-        target = _open_target(what)
-    except OSError:
-        os.close(saved)
-        return False
-    try:
-        os.dup2(target, 2)
-    finally:
-        os.close(target)
     encoding = getattr(sys.stderr, "encoding", None) or "utf-8"
     sys.stderr = os.fdopen(saved, "w", buffering=1, encoding=encoding, errors="backslashreplace")
     return True
@@ -124,26 +131,8 @@ class NativeLogWindow:
         return self._saved_fd is not None
 
     def open(self) -> NativeLogWindow:
-        if self._saved_fd is not None or os.environ.get(ENV_DEBUG):
-            return self
-        try:
-            sys.stderr.flush()
-        except (OSError, ValueError, AttributeError):  # a closed or missing sys.stderr
-            pass
-        try:
-            saved = os.dup(2)
-        except OSError:  # no fd 2 at all: nothing to hide it from
-            return self
-        try:
-            target = _open_target(self.what)
-        except OSError:
-            os.close(saved)
-            return self
-        try:
-            os.dup2(target, 2)
-        finally:
-            os.close(target)
-        self._saved_fd = saved
+        if self._saved_fd is None and not os.environ.get(ENV_DEBUG):
+            self._saved_fd = _point_fd2_away(self.what)
         return self
 
     def close(self) -> None:
