@@ -71,9 +71,15 @@ def test_record_help_lists_its_options_and_example():
     assert "coach record stretch.mp4 -o stretch.jsonl.gz" in done.stdout
 
 
-def test_record_rejects_a_bad_num_poses_before_any_work(tmp_path):
+@pytest.mark.parametrize("value", ["-1", "101", "two"])
+def test_record_rejects_a_bad_num_poses_before_any_work(tmp_path, value):
+    """101: a recording's header may say at most 100 people (coach.pose.recording.MAX_NUM_POSES)."""
+    from coach.cli.options import MAX_NUM_POSES
+    from coach.pose.recording import MAX_NUM_POSES as RECORDING_MAX
+
+    assert MAX_NUM_POSES == RECORDING_MAX
     done = subprocess.run([sys.executable, "-m", "coach", "record", "0", "-o", str(tmp_path / "x.jsonl"),
-                           "--num-poses", "-1"], capture_output=True, text=True, timeout=30)
+                           "--num-poses", value], capture_output=True, text=True, timeout=30)
     assert done.returncode == 2
     assert "--num-poses" in done.stderr and "Traceback" not in done.stderr
     assert not (tmp_path / "x.jsonl").exists()

@@ -115,6 +115,20 @@ def test_the_tracked_pose_is_judged_against_the_exerciser(pose, others_known, ex
     assert tracker.primary(1.0, pose) == expected
 
 
+def test_a_partner_who_stays_never_becomes_the_exerciser_after_they_leave():
+    """The exerciser walks out; the partner stays where they were, still seen by the watch. However
+    long the exerciser is gone, the tracked pose on the partner is a jump, never "you"; the exerciser
+    back at their own place is "ok" again."""
+    tracker = PeopleTracker()
+    t = _looks(tracker, 0.0, 1.0, [PARTNER])
+    for k in range(round(5.0 * WATCH_RATE_HZ)):   # 5 s: the exerciser gone, the partner in every look
+        now = t + k / WATCH_RATE_HZ
+        assert tracker.primary(now, PARTNER) == "jumped", now
+        tracker.watch(now, [PARTNER], None)
+        assert len(tracker.others(now)) == 1
+    assert tracker.primary(t + 5.0, EXERCISER) == "ok"
+
+
 def test_a_partner_over_a_lying_patient_cannot_capture_the_track():
     """They overlap: the check is continuity and proportions next to a known other, not "largest"."""
     patient = person(0.5, 0.6, torso=0.2)

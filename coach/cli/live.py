@@ -177,7 +177,7 @@ def _detector(feed, args):
         return PeopleDetector(path, watch_poses=DEFAULT_NUM_POSES, threaded=True)
 
     detector, choice, feed = choose_live_model(feed, args.model, make, progress=not args.quiet)
-    if choice.notice:
+    if choice.notice and not args.quiet:   # -q: the screen and session.json still say it
         print(f"coach: warning: {choice.notice}", file=sys.stderr)
     return detector, choice, feed
 

@@ -46,19 +46,23 @@ def add_out_file(parser: argparse.ArgumentParser, detail: str, *, required: bool
     _out(parser, "FILE", f"{detail} ({OUT_FILE_HELP})", required=required, old_spelling=True)
 
 
-def non_negative_int(text: str) -> int:
+# = coach.pose.recording.MAX_NUM_POSES: a recording's line could not hold more people (a test keeps them equal)
+MAX_NUM_POSES = 100
+
+
+def people_count(text: str) -> int:
     try:
         value = int(text)
     except ValueError:
         raise argparse.ArgumentTypeError(f"expected a whole number, got {text!r}") from None
-    if value < 0:
-        raise argparse.ArgumentTypeError(f"expected 0 or more, got {value}")
+    if not 0 <= value <= MAX_NUM_POSES:
+        raise argparse.ArgumentTypeError(f"expected 0 to {MAX_NUM_POSES}, got {value}")
     return value
 
 
 def add_num_poses(parser: argparse.ArgumentParser) -> None:
     # = coach.detector.DEFAULT_NUM_POSES (not imported: the CLI layer stays light; a test keeps them equal)
-    parser.add_argument("--num-poses", type=non_negative_int, default=3, metavar="N",
+    parser.add_argument("--num-poses", type=people_count, default=3, metavar="N",
                         help="people the partner watch looks for, you among them: the person exercising is "
                              "tracked on its own, the others' hands are watched for the neck alert "
                              "(0: no watch; a photo looks for N people at once) (default 3)")

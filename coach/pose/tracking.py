@@ -74,11 +74,13 @@ class PrimaryTracker:
 
 # Identity. A tracking jump to another person moves the whole skeleton in one frame by about a body's
 # width (shoulder width is ~0.8 torso lengths) or more; no stretch moves the trunk's centre half a
-# torso length (~25 cm) in one frame at 30 fps (7.5 m/s). Beyond this allowance the pose is a jump;
-# over longer gaps the allowance grows with `MAX_TORSO_SPEED_PER_S` (2 torso lengths, ~1 m/s: stepping
-# back into place after a pause) times the time since the exerciser was last seen.
+# torso length (~25 cm) in one frame at 30 fps (7.5 m/s). Beyond this allowance a pose that sits where
+# a known other person is, is a jump - however long the exerciser was unseen: while the watch still
+# sees that other person there, "the exerciser walked over to exactly where someone else stands" and
+# "the tracker found the other person" look the same, and coaching the wrong body is the unsafe
+# reading (an allowance growing with the time unseen let a partner who stayed become "you" 1.6 s
+# after the exerciser left). A pose nobody else is known at is never a jump (see `consistent`).
 MAX_STEP_TORSOS = 0.5
-MAX_TORSO_SPEED_PER_S = 2.0
 # The torso's image length changes with posture (lying down seen from the side keeps it; bending
 # toward the camera shortens it), but not by a factor 1.6 from one frame to the next.
 MAX_SIZE_RATIO = 1.6
@@ -183,7 +185,7 @@ class PeopleTracker:
 
     def consistent(self, t_s: float, pose: Pose) -> bool:
         """False when `pose` is someone else: it sits where a known other person is (`like_other`) and
-        breaks the exerciser's continuity - too far from where they were (allowing for the time since),
+        breaks the exerciser's continuity - too far from where they were (whatever the time since),
         a different size, or different proportions. A pose nobody else is known at is the exerciser,
         however it moved (a camera cut, a quick change of position): only evidence of another person
         makes a jump, so a lone exerciser is never lost to the check. Anyone, before the exerciser is known."""
@@ -193,8 +195,7 @@ class PeopleTracker:
         centre, length = torso_px(pose)
         if not (np.isfinite(centre).all() and length > 0) or not self.like_other(pose):
             return True
-        allowance = MAX_STEP_TORSOS + MAX_TORSO_SPEED_PER_S * max(0.0, t_s - ex.seen_s)
-        if np.linalg.norm(centre - ex.centre) > allowance * ex.length:
+        if np.linalg.norm(centre - ex.centre) > MAX_STEP_TORSOS * ex.length:
             return False
         if not 1.0 / MAX_SIZE_RATIO <= length / ex.length <= MAX_SIZE_RATIO:
             return False
