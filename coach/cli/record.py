@@ -39,7 +39,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("source", metavar="SOURCE",
                         help="camera index (0, 1, ...), video, image, folder of images, or .jsonl[.gz] recording")
     add_out_file(parser, "the recording to write: FILE.jsonl, or FILE.jsonl.gz to compress it", required=True)
-    add_model(parser, default="full for files, lite for a camera")
+    add_model(parser, default="full")
     add_num_poses(parser)
     parser.add_argument("--fps", type=_positive_fps, default=None,
                         help="frame rate given to images and folders of images (default 1.0)")
