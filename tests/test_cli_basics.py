@@ -82,6 +82,7 @@ def test_record_rejects_a_bad_num_poses_before_any_work(tmp_path, value):
                            "--num-poses", value], capture_output=True, text=True, timeout=30)
     assert done.returncode == 2
     assert "--num-poses" in done.stderr and "Traceback" not in done.stderr
+    assert done.stderr.startswith("coach record: error: argument --num-poses") and done.stderr.count("\n") == 1
     assert not (tmp_path / "x.jsonl").exists()
 
 

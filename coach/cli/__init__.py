@@ -30,8 +30,16 @@ def _load(name: str):
         raise
 
 
+class _OneLineParser(argparse.ArgumentParser):
+    """A wrong option is one line, like every other bad input (argparse would print the usage block
+    first); the subcommands' parsers are of this class too (argparse makes them as their parent)."""
+
+    def error(self, message: str):
+        self.exit(2, f"{self.prog}: error: {message} (see {self.prog} --help)\n")
+
+
 def build_parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(
+    parser = _OneLineParser(
         prog="coach", description="A pose-form coach for back stretches (MediaPipe Pose Landmarker).",
         epilog="Example: coach demo    (runs on the bundled samples; no camera, no model download)",
         formatter_class=argparse.RawDescriptionHelpFormatter)
