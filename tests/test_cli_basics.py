@@ -136,7 +136,7 @@ COMMON = [
     ("-q", ["-q", "--quiet"], "QUIET_HELP", ("demo", "record", "analyze", "live", "teach", "compare")),
     ("--out DIR", ["-o", "--out"], "OUT_FOLDER_HELP", ("demo", "analyze", "live", "compare")),
     ("--out FILE", ["-o", "--out"], "OUT_FILE_HELP", ("record", "teach")),
-    ("--num-poses", ["--num-poses"], None, ("record", "analyze")),
+    ("--num-poses", ["--num-poses"], None, ("record", "analyze", "live")),
     ("--no-history", ["--no-history"], None, ("analyze", "live", "compare")),
     ("--db", ["--db"], None, ("analyze", "live", "compare", "history")),
     ("--mine", ["--mine"], None, ("analyze", "compare")),
@@ -174,3 +174,4 @@ def test_the_old_spellings_still_work(argv, dest):
     args = build_parser().parse_args(argv)
     assert getattr(args, dest) == argv[-1]
     assert "--output" not in build_parser().format_help()
+

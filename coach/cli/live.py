@@ -22,7 +22,7 @@ import sys
 import time
 from pathlib import Path
 
-from coach.cli.options import add_exercises, add_history, add_model, add_out_folder, add_quiet
+from coach.cli.options import add_exercises, add_history, add_model, add_num_poses, add_out_folder, add_quiet
 
 HELP = "coach a stretch live from a camera (or a video paced like one), with red-flag screening first"
 EXAMPLE = ("coach live --exercise childs_pose --camera 0    (no camera: --source clip.mp4 --realtime --no-window)\n"
@@ -55,6 +55,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--realtime", action="store_true", help="pace a file by its timestamps, like a camera")
     parser.add_argument("--no-window", action="store_true", help="run headless: draw but show nothing, read no keys")
     add_model(parser, default="full, as offline; lite if full is measured too slow for real time here")
+    add_num_poses(parser)
     add_exercises(parser)
     add_out_folder(parser, "the result folder itself; default ./coach-out/live-DATE-TIME.coach; an existing one "
                            "must be a coach result", old_spelling=True)
@@ -170,11 +171,11 @@ def _detector(feed, args):
     is timed on the feed's first frame and falls back to lite when it cannot keep real time
     (`coach.session.live_model`); a model named with --model is kept, with a warning if it is slow.
     The detector tracks the person exercising and watches for others in its own thread."""
-    from coach.pose.detector import DEFAULT_NUM_POSES, PeopleDetector
+    from coach.pose.detector import PeopleDetector
     from coach.session.live_model import choose_live_model
 
     def make(path):
-        return PeopleDetector(path, watch_poses=DEFAULT_NUM_POSES, threaded=True)
+        return PeopleDetector(path, watch_poses=args.num_poses, threaded=True)
 
     detector, choice, feed = choose_live_model(feed, args.model, make, progress=not args.quiet)
     if choice.notice and not args.quiet:   # -q: the screen and session.json still say it
