@@ -408,6 +408,24 @@ def test_no_watch_with_num_poses_0(two_people_video, model_path):
     assert frames and all(f.others == () for f in frames)
 
 
+@pytest.mark.parametrize("reload_fails", [False, True], ids=["restarted", "reload-fails-old-kept"])
+def test_a_restart_keeps_timestamps_rising_and_a_failed_reload_keeps_tracking(
+        reload_fails, lite_model_path, photos_dir, tmp_path):
+    """After a jump the tracked landmarker is made again; VIDEO mode then still gets increasing
+    timestamps, and a model that cannot be loaded again leaves the old one tracking (never none)."""
+    rgb = read_image(photos_dir / EXERCISER_PHOTO)
+    with PeopleDetector(lite_model_path, watch_poses=0) as detector:
+        assert not detector.detect(Frame(0.0, 0, rgb)).pose.is_empty
+        if reload_fails:
+            bad = tmp_path / "pose_landmarker_lite.task"
+            bad.write_bytes(b"not a model")
+            detector.model_path = bad
+        detector._restart(2.0)
+        assert detector.restarts == (0 if reload_fails else 1)
+        later = [detector.detect(Frame(t, k, rgb)) for k, t in enumerate((0.01, 0.02, 2.5), start=1)]
+    assert all(not f.pose.is_empty for f in later)
+
+
 def test_the_watch_looks_at_its_rate_by_the_frames_timestamps(lite_model_path):
     watch = PartnerWatch(lite_model_path)
     try:

@@ -413,11 +413,15 @@ class PeopleDetector:
     def _restart(self, t_s: float) -> None:
         if t_s - self._last_restart_s < MIN_RESTART_GAP_S:
             return
-        self._last_restart_s, self.restarts = t_s, self.restarts + 1
-        old, self._main = self._main, None
+        self._last_restart_s = t_s
+        try:   # the new one first: a reload that fails leaves the old one tracking, never none
+            fresh = PoseDetector(self.model_path, "video", num_poses=1, max_side_px=self._main.max_side_px)
+        except ModelError:
+            return   # the mask still steers the old landmarker's re-detection
+        fresh._last_ms = self._main._last_ms   # timestamps keep increasing across the restart
+        old, self._main = self._main, fresh
+        self.restarts += 1
         old.close()
-        self._main = PoseDetector(self.model_path, "video", num_poses=1)
-        self._main._last_ms = old._last_ms   # timestamps keep increasing across the restart
 
     def _choose_first(self, frame: Frame) -> tuple[list[Pose], Pose | None] | None:
         """Before anyone is tracked, the watch looks at this very frame (in line, also when threaded):
