@@ -34,9 +34,13 @@ work): this module took 12.7 s with the originals only and 26 s with the three v
 from __future__ import annotations
 
 import json
+import sys
 from pathlib import Path
 
 import pytest
+
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "bench"))
+import bench_accuracy as bench  # noqa: E402  (the benchmark's hold finder: one rule for both)
 
 from coach.engine.core import Coach, EngineSettings
 from coach.engine.exercises import get_exercise
@@ -183,16 +187,8 @@ def truth_holds(truth: dict, skip: set[float] = frozenset()) -> list[tuple[float
 
 
 def detected_holds(verdicts, multi_phase: bool, merge_s: float) -> list[tuple[float, float, str]]:
-    out: list[list] = []
-    for v in verdicts:
-        if not v.holding:
-            continue
-        label = v.phase if multi_phase else "hold"
-        if out and out[-1][2] == label and v.t_s - out[-1][1] <= merge_s + 1e-6:
-            out[-1][1] = v.t_s
-        else:
-            out.append([v.t_s, v.t_s, label])
-    return [tuple(s) for s in out]
+    """(start_s, end_s, label) of the holds, found as the accuracy benchmark finds them (one rule)."""
+    return [(a, b, label) for a, b, label, _ in bench.detected_holds(verdicts, multi_phase, merge_s)]
 
 
 def overlap(a: tuple, b: tuple) -> float:
