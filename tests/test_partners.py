@@ -465,3 +465,21 @@ def test_a_still_figure_beside_the_exerciser_becomes_scenery(tmp_path, photos_di
     late = [f for f in frames if f.t_s >= SCENERY_S + 0.5]
     assert late and not any(f.others for f in late)
     assert len(detector.people.scenery) == 1
+
+
+def test_the_overlapped_watch_gives_what_the_in_line_watch_gives(watched, two_people_video, model_path):
+    """Offline the watch's look overlaps the tracked inference (the default): the same frames, the
+    same exerciser, the same others with the same ages, as when every look runs in line."""
+    source = open_source(two_people_video)
+    with PeopleDetector(model_path, overlapped=False) as detector:
+        in_line = [detector.detect(f) for f in source.frames("lossless")]
+    source.close()
+    overlapped, _ = watched
+    assert len(in_line) == len(overlapped) and any(f.others for f in in_line)
+    for a, b in zip(in_line, overlapped):
+        assert a.t_s == b.t_s
+        np.testing.assert_array_equal(a.pose.xy, b.pose.xy)
+        assert len(a.others) == len(b.others)
+        for oa, ob in zip(a.others, b.others):
+            assert oa.age_s == ob.age_s
+            np.testing.assert_array_equal(oa.xy, ob.xy)

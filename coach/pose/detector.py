@@ -28,6 +28,7 @@ import math
 import os
 import time
 from collections.abc import Iterable, Iterator
+from concurrent.futures import Future, ThreadPoolExecutor
 from pathlib import Path
 
 import numpy as np
@@ -360,13 +361,16 @@ class PeopleDetector:
     Identity and recovery: each tracked pose is checked against the exerciser (`PeopleTracker.primary`).
     Lost: the frame says unseen, and the next frames are masked to the exerciser's grown box (see
     `REDETECT_MASK_S`). Jumped to another body: unseen too (never their angles), the landmarker is
-    restarted and re-detects on masked frames. `threaded`: the watch runs in its own thread (live);
-    otherwise in line, at the frames' timestamps, so a file gives the same result every time."""
+    restarted and re-detects on masked frames. `threaded`: the watch runs in its own thread (live),
+    its looks used when they are done; otherwise at the frames' timestamps, so a file gives the same
+    result every time - `overlapped` (the default), a due look runs in a worker thread while the
+    tracked landmarker runs on the same frame, and is used once both are done, exactly where an
+    in-line look would be (`overlapped=False`): the same poses, in the same order, on two cores."""
 
     mode = "video"
 
     def __init__(self, model_path: str | os.PathLike, *, watch_poses: int = DEFAULT_NUM_POSES,
-                 threaded: bool = False):
+                 threaded: bool = False, overlapped: bool = True):
         if int(watch_poses) < 0:
             raise ValueError(f"watch_poses: expected 0 or more, got {watch_poses}")
         self.model_path, self.num_poses = Path(model_path), int(watch_poses)
@@ -374,10 +378,16 @@ class PeopleDetector:
         self._main = PoseDetector(model_path, "video", num_poses=1)
         self._watch: PartnerWatch | None = None
         self._thread: _WatchThread | None = None
+        # Offline, the look of a frame overlaps the tracked inference of that frame: MediaPipe's calls
+        # are ctypes calls, which let go of the GIL, and each landmarker runs its graph on its own
+        # native threads, so the two share the second core (bench/bench_speed.py measures the gain).
+        self._overlap: ThreadPoolExecutor | None = None
         try:
             if self.num_poses:
                 self._watch = PartnerWatch(model_path, self.num_poses)
                 self._thread = _WatchThread(self._watch) if threaded else None
+                if overlapped and not threaded:
+                    self._overlap = ThreadPoolExecutor(max_workers=1, thread_name_prefix="coach-watch")
         except BaseException:
             self.close()
             raise
@@ -438,8 +448,12 @@ class PeopleDetector:
     def detect(self, frame: Frame) -> PoseFrame:
         t_s, size = frame.t_s, (int(frame.rgb.shape[1]), int(frame.rgb.shape[0]))
         first = self._choose_first(frame)
+        pending = self._submit_look(frame) if first is None else None
         masking = self._mask_until_s is not None and t_s <= self._mask_until_s
-        found = self._main.poses(self._masked(frame) if masking else frame)
+        try:
+            found = self._main.poses(self._masked(frame) if masking else frame)
+        finally:
+            looked = None if pending is None else pending.result()   # never a look left running
         pose = found[0] if found else None
         status = self.people.primary(t_s, pose)
         if status == "ok":
@@ -457,10 +471,20 @@ class PeopleDetector:
             pose = None
         if first is not None:
             self.people.watch(t_s, first[0], pose if pose is not None else first[1])
-        else:
+        elif looked is not None:
+            self.people.watch(t_s, looked, pose)   # where `_look` would have looked in line
+        elif pending is None:
             self._look(frame, pose)
         return PoseFrame(t_s=t_s, index=frame.index, pose=pose if pose is not None else Pose.empty(size),
                          others=self.people.others(t_s))
+
+    def _submit_look(self, frame: Frame) -> Future | None:
+        """Offline and overlapped: a look due at this frame, started in the worker (None: none due, or
+        the watch is in line or in its own thread). Its first inference - the one that opens a
+        `NativeLogWindow` - always ran in line in `_choose_first`, so no two windows overlap."""
+        if self._overlap is None or self._watch is None or not self._watch.due(frame.t_s):
+            return None
+        return self._overlap.submit(self._watch.look, frame)
 
     def _look(self, frame: Frame, pose: Pose | None) -> None:
         if self._watch is None:
@@ -480,10 +504,12 @@ class PeopleDetector:
             yield frame, self.detect(frame)
 
     def close(self) -> None:
-        """The watch's thread, then both landmarkers (idempotent)."""
+        """The watch's thread (or worker), then both landmarkers (idempotent)."""
         try:
             if self._thread is not None:
                 self._thread.close()
+            if self._overlap is not None:
+                self._overlap.shutdown(wait=True)
         finally:
             try:
                 if self._watch is not None:
