@@ -27,6 +27,7 @@ detector starts on the first frame; it, the decoding thread and the capture are 
 
 from __future__ import annotations
 
+import itertools
 import math
 import os
 import threading
@@ -208,9 +209,13 @@ def _detected(items: Iterator[Captured], new_detector: Callable[[], PoseDetector
     frames = (Frame(item.t_s, item.index, item.rgb) for item in items)
     detector = None
     try:
+        # The first frame is asked for before the models load, so the input is opened and decoded
+        # (in its own thread, a few frames ahead) while MediaPipe is imported and loaded: both take
+        # a second or so on this machine, and decoding lets go of the GIL.
+        ahead = list(itertools.islice(frames, 1))
         detector = new_detector()
         started(detector)
-        yield from detector.detect_stream(frames)
+        yield from detector.detect_stream(itertools.chain(ahead, frames))
     finally:
         # A signal must not cut this short: a half-closed MediaPipe graph or a decoding thread
         # left running can crash the process as it exits, after the results were saved.
