@@ -263,6 +263,33 @@ def test_a_file_fed_like_a_camera_is_detected_in_video_mode_with_true_timestamps
     assert np.all(np.diff([pf.t_s for _, pf in pairs]) > 0) and any(not pf.pose.is_empty for _, pf in pairs)
 
 
+@pytest.mark.model
+def test_decoding_starts_before_the_models_load_and_every_frame_is_detected(small_video, lite_model_path):
+    """The first frame is asked for before the detector is made (decoding overlaps MediaPipe's import
+    and model loads), and that frame is still detected first, the others after it in order."""
+    from coach.io.sources import open_source
+    from coach.pose.detector import PoseDetector
+    from coach.session.feed import Feed
+
+    order: list[str] = []
+    source = open_source(small_video)
+
+    def items():
+        for frame in source.frames():
+            order.append("decoded")
+            yield Captured(frame.t_s, frame.index, frame.rgb)
+
+    def detector() -> PoseDetector:
+        order.append("detector")
+        return PoseDetector(lite_model_path, "video", num_poses=1)
+
+    with Feed(source.info, items, source.close, detector=detector) as feed:
+        pairs = list(feed.frames_and_poses())
+    assert order[:2] == ["decoded", "detector"] and order.count("detector") == 1
+    assert [frame.index for frame, _ in pairs] == list(range(60))
+    assert all(frame.t_s == pose_frame.t_s for frame, pose_frame in pairs)
+
+
 @pytest.mark.parametrize("fps", [24.0, 30.0, 35.0, 50.0, 59.94, 60.0, 120.0])
 def test_the_analysed_frames_written_at_analysed_fps_last_as_long_as_the_input(tmp_path, fps):
     """An annotated copy of the frames the cap keeps, written at `analysed_fps`, plays at the input's speed."""
