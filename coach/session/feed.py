@@ -17,12 +17,13 @@ second one, a few frames ahead of the consumer (MediaPipe releases the GIL, so d
 and the engine overlap). `coach live` instead takes `items()` (decoded frames, no detector) through a
 `FramePipeline`, whose capture and inference threads never wait on the display. A video or camera
 is detected by `PeopleDetector`: the exerciser tracked with one pose, and a second, slower detector
-(the partner watch) a few times a second - in line here (deterministic: chosen by timestamps), in
-its own thread behind a single-slot `latest` mailbox for `coach live` (frames are never written
-to, so they can be shared).
+(the partner watch) a few times a second - here at the frames' timestamps, each look overlapping
+the tracked inference of its frame and used in order (deterministic), in its own thread behind a
+single-slot `latest` mailbox for `coach live` (frames are never written to, so they can be shared).
 
 Sources and the model are checked when the feed is opened, so a bad input fails before any work. The
-detector starts on the first frame; it, the decoding thread and the capture are closed in `finally`.
+detector starts on the first frame (which is decoded while the models load); it, the decoding
+thread and the capture are closed in `finally`.
 """
 
 from __future__ import annotations
