@@ -13,6 +13,11 @@ them): 1920x1080 at 60 fps and 854x480 at 30 fps, the photo moving slowly over a
   the same model with one pose in VIDEO mode on the frames coach analyses (the ones its rate cap
   keeps), nothing else; and the ratio analyze / bare (goal <= 1.0).
 
+Each run is also charged its CPU seconds (user + system, every thread, as the kernel counts them
+at exit): the CPU line prints them and the ceiling they set on `os.cpu_count()` cores - the
+real-time factor cannot pass clip duration / (analyze CPU / cores), however well the work overlaps.
+Unlike wall time, CPU seconds barely move when the machine is busy with other work.
+
 Each run is a separate process timed from start to exit (both pay the interpreter and imports);
 the two alternate, A B A B, so a slow spell of the shared machine hits both; the figures are
 medians over the repeats, and the ratio is the median of the pair-by-pair ratios.
@@ -114,18 +119,22 @@ def analyze_cmd(video: Path, out: Path, model: str | None, num_poses: int | None
 
 def measure(video: Path, seconds: float, model_path: Path, model: str | None, num_poses: int | None, repeat: int,
             tmp: Path) -> dict[str, float]:
-    """Medians over `repeat` alternating runs: analyze and bare wall seconds, and their ratio."""
+    """Medians over `repeat` alternating runs: analyze and bare wall seconds, their ratio, and the
+    CPU seconds of each."""
     bare = [sys.executable, __file__, "--bare", str(video), "--model", str(model_path)]
-    analyze, bare_s, ratios = [], [], []
+    analyze, bare_s, ratios, analyze_cpu, bare_cpu = [], [], [], [], []
     for i in range(repeat):
-        a_s = timed_run(analyze_cmd(video, tmp / f"{video.stem}-{i}.coach", model, num_poses))[0]
-        b_s = timed_run(bare)[0]
+        a_s, _, a_cpu = timed_run(analyze_cmd(video, tmp / f"{video.stem}-{i}.coach", model, num_poses))
+        b_s, _, b_cpu = timed_run(bare)
         analyze.append(a_s)
         bare_s.append(b_s)
         ratios.append(a_s / b_s)
+        analyze_cpu.append(a_cpu)
+        bare_cpu.append(b_cpu)
     a = statistics.median(analyze)
     return {"analyze_s": a, "bare_s": statistics.median(bare_s), "ratio": statistics.median(ratios),
-            "realtime": seconds / a, "min_s": min(analyze), "max_s": max(analyze)}
+            "realtime": seconds / a, "min_s": min(analyze), "max_s": max(analyze),
+            "analyze_cpu_s": statistics.median(analyze_cpu), "bare_cpu_s": statistics.median(bare_cpu)}
 
 
 def main() -> None:
@@ -158,6 +167,9 @@ def main() -> None:
                   f"(min {m['min_s']:.2f}, max {m['max_s']:.2f}), bare loop {m['bare_s']:.2f} s")
             print(f"  real-time factor: {m['realtime']:.2f}  (goal >= 1.5 on 1080p60)")
             print(f"  analyze / bare loop: {m['ratio']:.2f}  (goal <= 1.0)")
+            cores = os.cpu_count() or 1
+            print(f"  CPU: analyze {m['analyze_cpu_s']:.2f} s, bare loop {m['bare_cpu_s']:.2f} s; on {cores} cores "
+                  f"the real-time factor is at most {seconds / (m['analyze_cpu_s'] / cores):.2f}")
 
 
 if __name__ == "__main__":
