@@ -83,7 +83,8 @@ SCRIPTS = {
          Segment(1.5, {"trunk_rotation_deg": -30})],
         [("exercise_started", 0.0), ("side_changed", 0.375), ("hold_started", 0.375), ("hold_completed", 1.375),
          ("rep_completed", 1.375), ("side_changed", 1.375), ("rest_started", 1.375), ("rest_ended", 1.875),
-         ("hold_started", 2.4375), ("hold_completed", 3.4375), ("rep_completed", 3.4375),
+         # the pose shows right 0.25 s after the turn: 5 of the last second's 8 side readings (coach.engine.context)
+         ("context_changed", 2.25), ("hold_started", 2.4375), ("hold_completed", 3.4375), ("rep_completed", 3.4375),
          ("exercise_completed", 3.4375)]),
     "two sides: no hold while the working side is unknown": (
         dict(TWIST_SIDED, phases=[{"name": "sit", "hold_s": 1.0, "envelope": {INC: band(20, 60)}}]),
@@ -156,11 +157,13 @@ def test_measure_verdict_gives_distance_and_hint_outside_the_band():
 
 def test_the_verdict_says_whether_the_frame_is_in_the_envelope():
     run = run_script(exercise(), [Segment(0.25, {INC: 40}), Segment(0.25, {INC: 70}), Segment(0.25, None),
-                                  Segment(0.25, {INC: 40}, view="front")])
+                                  Segment(1.0, {INC: 40}, view="front")])
     flags = [v.in_envelope for v in run.verdicts]
     assert flags[:4] == [True] * 4 and flags[4:8] == [False] * 4   # 70 is past max + hysteresis
     assert flags[8:12] == [None] * 4                               # nobody seen: can't judge
-    assert flags[12:] == [False] * 4                               # the wrong camera view fails the gate
+    # the wrong camera view fails the gate once it is the stable view: 0.6 s of the last second's
+    # readings (the side ones from before the gap still count; coach.engine.context)
+    assert flags[12:] == [True] * 7 + [False] * 9
 
 
 def test_same_input_same_output():
