@@ -11,7 +11,9 @@ grace window (1 s).
 
 So each of the three passes a majority window with hysteresis (`StableValue`): over the last
 `window_s` of KNOWN readings, a new value takes over only when it holds at least `switch_share` of
-them; the current value stays otherwise, also through a 50/50 flicker. A flicker run shorter than
+them and those readings span at least switch_share x window_s (after a gap the window holds fewer
+seconds: a single reading after it does not decide); the current value stays otherwise, also
+through a 50/50 flicker. A flicker run shorter than
 switch_share x window_s can never win on its own; a clean real change is followed after
 switch_share x window_s (`ContextSettings`: 0.6 s), within the 1-2 s the change itself takes.
 
@@ -40,6 +42,7 @@ from coach.measure.conventions import MEASURE_NAMES, SPEC, Posture, Reliability,
 from coach.measure.measures import Measures
 
 T = TypeVar("T")
+EPS_S = 1e-9   # time comparisons tolerate float round-off
 
 _LOWER = {Reliability.HIGH: Reliability.MEDIUM, Reliability.MEDIUM: Reliability.LOW,
           Reliability.LOW: Reliability.LOW, Reliability.NONE: Reliability.NONE}
@@ -104,7 +107,9 @@ class StableValue(Generic[T]):
             for _, v in self._votes:
                 counts[v] = counts.get(v, 0) + 1
             best = max(counts, key=counts.__getitem__)
-            new = best if best != self.value and counts[best] >= s.switch_share * len(self._votes) else self.value
+            span_s = t_s - self._votes[0][0]   # after a gap the window holds fewer seconds of readings
+            switch = counts[best] >= s.switch_share * len(self._votes) and span_s >= s.switch_share * s.window_s - EPS_S
+            new = best if best != self.value and switch else self.value
         self.value = new
         if new == self._last_known or self._last_known == self.unknown:
             self._last_known = new
