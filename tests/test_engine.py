@@ -19,7 +19,7 @@ import math
 
 import numpy as np
 import pytest
-from scripted import SETTINGS, Segment, band, exercise, measures, run_script
+from scripted import DT_S, SETTINGS, Segment, band, exercise, measures, run_script
 
 from coach.engine.core import Coach, EngineSettings
 from coach.engine.verdict import Alert, Event, EventKind, FrameVerdict, HoldState, MeasureVerdict, Status
@@ -271,3 +271,20 @@ def test_rest_s_zero_starts_the_next_rep_at_once():
     reps = [e for v in verdicts for e in v.events if e.kind == EventKind.REP_COMPLETED]
     assert len(reps) == 3 and coach.status == Status.COMPLETED
     assert all(later.t_s - earlier.t_s < 2.0 for earlier, later in zip(reps, reps[1:]))   # settle + 1 s hold each
+
+
+@pytest.mark.parametrize("twist_deg, timed", [
+    pytest.param(30.0, True, id="a twist within the limit: the hold is timed"),
+    pytest.param(60.0, False, id="past the safe twist: wrong form, not a good hold"),
+])
+def test_a_hold_is_not_timed_while_the_coach_corrects_the_stretch_itself(twist_deg, timed):
+    """The twist rule (limit 45 deg, dwell 0.5 s) raised during a hold: the hold stops timing (and
+    is released after the grace window); the same hold with a twist inside the limit completes."""
+    ex = exercise(phases=[{"name": "hold", "hold_s": 2.0, "envelope": {INC: band(20, 60)}}])
+    run = run_script(ex, [Segment(1.0, {INC: 40}), Segment(2.0, {INC: 40, "trunk_rotation_deg": twist_deg})])
+    raised = [t for kind, rule, t in run.alerts() if kind == "raised" and rule == "twist"]
+    assert bool(raised) is not timed
+    assert bool(run.kinds_at("hold_completed")) is timed
+    if raised:
+        after = [v for v in run.verdicts if v.t_s > raised[0] + DT_S]
+        assert after and not any(v.holding for v in after)

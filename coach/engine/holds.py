@@ -27,6 +27,19 @@ from coach.engine.verdict import EventKind, HoldState
 Change = tuple[EventKind, dict[str, Any]]
 EPS_S = 1e-9  # time comparisons tolerate float round-off (90 frames of 1/30 s reach 3 s)
 
+# Wrong form: while the coach is correcting the stretch itself, the hold is not a good one and does
+# not time. These rules judge the stretching movement: past the exercise's own twist limit, too fast
+# into it, bouncing at its end (coach.engine.safety). The neck and hand rules are not among them: a
+# neck stretch, or a hand at the head, is held and timed while its alert is raised (the truth files'
+# neck intervals with `expect = alert` lie inside counted holds, ../shared/landmarks/FORMAT.md), and
+# the framing rules (view, distance, person lost) say what the camera can't see, not a wrong form.
+WRONG_FORM_RULES = frozenset({"twist", "ballistic", "bouncing"})
+
+
+def wrong_form(alert_ids) -> bool:
+    """True when one of the active alerts (rule ids) says the stretch itself is done wrong."""
+    return not WRONG_FORM_RULES.isdisjoint(alert_ids)
+
 
 class StillTracker:
     """Still when speed < enter_deg_s; moving again only when speed > exit_deg_s. An unknown speed
