@@ -5,7 +5,8 @@ Every shared recording, in every variant (original, tracked/, lite/), is transfo
 (bench/bench_accuracy.py `run_fixed`); what it says is compared with what it says of the recording
 as it is - not with the truth, so these hold whatever the engine's accuracy:
 - mirror (image x -> 1 - x, sides swapped, world x negated): the same holds within 0.5 s, each on
-  the other side;
+  the other side, and the same alerts (each rule raised as often, within 0.5 s, on the measure of
+  the other side where it names one);
 - frame rate: resampled to 15, 30 and 60 fps (the nearest earlier frame at each new frame's time;
   a rate within 2 % of the recording's own is left out, it would be the recording again): the same
   holds within 0.5 s;
@@ -38,6 +39,7 @@ from conftest import SHARED  # noqa: E402
 
 from coach.engine.core import EngineSettings  # noqa: E402
 from coach.engine.exercises import get_exercise  # noqa: E402
+from coach.engine.verdict import EventKind  # noqa: E402
 from coach.measure.measures import compute_measures  # noqa: E402
 
 RECORDINGS = ("bridge__01", "cat_cow__01", "childs_pose__01", "neck_side_bend__01", "prone_extension__01",
@@ -128,15 +130,52 @@ def frames_of(variant: str, name: str) -> tuple:
     return tuple(bench.load(SHARED / "landmarks", variant, name))
 
 
-def holds_of(frames, name: str) -> list[list]:
+def run_of(frames, name: str) -> tuple[list[list], list[tuple]]:
+    """(holds, alerts raised: (t_s, rule, measure)) of the engine on `frames`."""
     exercise_id = name.split("__")[0]
     verdicts = bench.run_fixed(list(frames), exercise_id)
-    return bench.detected_holds(verdicts, len(get_exercise(exercise_id).phases) > 1, GRACE_S)
+    holds = bench.detected_holds(verdicts, len(get_exercise(exercise_id).phases) > 1, GRACE_S)
+    alerts = [(e.t_s, e.details["rule"], next((a.measure for a in v.alerts if a.rule_id == e.details["rule"]), None))
+              for v in verdicts for e in v.events if e.kind == EventKind.ALERT_RAISED]
+    return holds, alerts
+
+
+def holds_of(frames, name: str) -> list[list]:
+    return run_of(frames, name)[0]
 
 
 @lru_cache(maxsize=None)
+def reference_run(variant: str, name: str) -> tuple[list[list], list[tuple]]:
+    return run_of(frames_of(variant, name), name)
+
+
 def reference_holds(variant: str, name: str) -> list[list]:
-    return holds_of(frames_of(variant, name), name)
+    return reference_run(variant, name)[0]
+
+
+def _other_side(measure: str | None) -> str | None:
+    if measure is None:
+        return None
+    return measure.replace("left", "\0").replace("right", "left").replace("\0", "right")
+
+
+def alert_differences(ref: list[tuple], got: list[tuple], tol_s: float) -> str:
+    """What differs between two runs' raised alerts, the second mirrored ('' when the same)."""
+    out = []
+    for rule in sorted({r for _, r, _ in ref} | {r for _, r, _ in got}):
+        a = [(t, m) for t, r, m in ref if r == rule]
+        b = [(t, m) for t, r, m in got if r == rule]
+        if len(a) != len(b):
+            out.append(f"{rule} raised {len(b)} times ({_times(b)}) against {len(a)} ({_times(a)})")
+            continue
+        for (ta, ma), (tb, mb) in zip(a, b):
+            if abs(ta - tb) > tol_s or _other_side(ma) != mb:
+                out.append(f"{rule} at {ta:.1f} on {ma} reads {tb:.1f} on {mb}")
+    return "; ".join(out)
+
+
+def _times(alerts) -> str:
+    return ", ".join(f"{t:.1f}" for t, _ in alerts) or "never"
 
 
 def _spans(holds) -> str:
@@ -163,12 +202,16 @@ def failure(case) -> str:
     check, variant, name, param = case
     frames = list(frames_of(variant, name))
     if check == "mirror":
-        got = holds_of(tf.mirror(frames), name)
-    elif check == "fps":
+        got, alerts = run_of(tf.mirror(frames), name)
+        ref, ref_alerts = reference_run(variant, name)
+        why = [hold_differences(ref, got, HOLD_TOL_S[check], True),
+               alert_differences(ref_alerts, alerts, HOLD_TOL_S[check])]
+        return "; ".join(w for w in why if w)
+    if check == "fps":
         got = holds_of(tf.resample(frames, param), name)
     else:
         got = holds_of(tf.drop_frames(frames, param, DROP_SEED), name)
-    return hold_differences(reference_holds(variant, name), got, HOLD_TOL_S[check], check == "mirror")
+    return hold_differences(reference_holds(variant, name), got, HOLD_TOL_S[check], False)
 
 
 @pytest.mark.parametrize("case", cases(), ids=_id)
