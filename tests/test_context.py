@@ -148,3 +148,33 @@ def test_the_context_of_a_coach_is_one_tracker_for_view_posture_and_side():
     assert ctx.step(0.1, F, Posture.SUPINE, seen=False) == []
     assert (ctx.view, ctx.posture) == (S, Posture.SEATED)
     assert np.isnan(rejudge(measures({INC: 40.0}), View.UNKNOWN)[0][m_index("pelvic_tilt_deg")])
+
+
+# --- --exercise auto: "not sure" (coach.engine.autodetect) -------------------------------------------
+
+def _windows(picked: list[float], other: list[float]) -> np.ndarray:
+    return np.column_stack([picked, other])
+
+
+@pytest.mark.parametrize("scores, alike", [
+    pytest.param(_windows([0.8] * 10, [0.2] * 10), [], id="always far apart: sure"),
+    pytest.param(_windows([0.8, 0.3] * 5, [0.3, 0.8] * 5), [1], id="each wins half the windows: not sure"),
+    pytest.param(_windows([0.6, 0.5, 0.7, 0.4] * 3, [0.5, 0.6, 0.4, 0.6] * 3), [1],
+                 id="a small edge within the windows' spread: not sure"),
+    pytest.param(_windows([0.8, 0.3, 0.8], [0.3, 0.8, 0.3]), [], id="fewer than 2 independent windows: no claim"),
+    pytest.param(_windows([0.8, 0.7] * 5, [0.3, 0.35] * 5), [], id="a steady edge beyond its noise: sure"),
+])
+def test_another_exercise_scoring_alike_within_the_noise_makes_a_segment_not_sure(scores, alike):
+    from coach.engine.autodetect import alike_exercises
+
+    assert alike_exercises(scores, 0) == alike
+
+
+def test_the_features_for_auto_read_the_stable_context():
+    from coach.engine.autodetect import Features
+
+    features = Features()
+    for i in range(32):
+        features.add(i * DT_S, measures({INC: 40.0}, view=("side", "front")[i % 2]))
+    assert {m.view for m in features.measures} == {View.SIDE}
+    assert all(m.reliability_of(INC) == Reliability.HIGH for m in features.measures)
