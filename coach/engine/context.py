@@ -2,9 +2,11 @@
 
 `coach.measure.posture` decides view and posture per frame and `coach.engine.envelope.detect_side`
 the side per frame; all three gate "in envelope" (and the view sets which measures can be trusted).
-Per frame they flicker: on the shared bridge__01 (31 s, 30 fps, full model) the view changes 138
-times between known readings and the posture 96 times, and 128 of the 139 view runs last under
-0.5 s (`bench/bench_context.py` prints these counts). A real change is slower: lying down or
+Per frame they flicker: on the shared bridge__01 (31 s, 30 fps, full model) the view changes 197
+times (138 between known readings) and the posture 155 times (96), and 128 of the 139 view runs
+between known readings last under 0.5 s; the lite recording of it changes view 222 times. Made
+stable as below, the view changes 4 times (lite: 1) and the posture 6 (lite: 4)
+(`bench/bench_context.py` prints these counts for every recording). A real change is slower: lying down or
 getting up takes a person 2 s or more, turning on a mat or a chair far enough to change the view
 (45 deg or more) about 1 s, and a camera cut, though instant, needs no faster answer than a hold's
 grace window (1 s).
