@@ -5,8 +5,8 @@ the side per frame; all three gate "in envelope" (and the view sets which measur
 Per frame they flicker: on the shared bridge__01 (31 s, 30 fps, full model) the view changes 197
 times (138 between known readings) and the posture 155 times (96), and 128 of the 139 view runs
 between known readings last under 0.5 s; the lite recording of it changes view 222 times. Made
-stable as below, the view changes 4 times (lite: 1) and the posture 6 (lite: 4)
-(`bench/bench_context.py` prints these counts for every recording). A real change is slower: lying down or
+stable as below, the view changes 4 times (lite: 1) and the posture 6 (lite: 4); `bench/
+bench_context.py` prints these counts for every recording. A real change is slower: lying down or
 getting up takes a person 2 s or more, turning on a mat or a chair far enough to change the view
 (45 deg or more) about 1 s, and a camera cut, though instant, needs no faster answer than a hold's
 grace window (1 s).
@@ -15,9 +15,9 @@ So each of the three passes a majority window with hysteresis (`StableValue`): o
 `window_s` of KNOWN readings, a new value takes over only when it holds at least `switch_share` of
 them and those readings span at least switch_share x window_s (after a gap the window holds fewer
 seconds: a single reading after it does not decide); the current value stays otherwise, also
-through a 50/50 flicker. A flicker run shorter than
-switch_share x window_s can never win on its own; a clean real change is followed after
-switch_share x window_s (`ContextSettings`: 0.6 s), within the 1-2 s the change itself takes.
+through a 50/50 flicker. A flicker run shorter than switch_share x window_s can never win on its
+own; a clean real change is followed after switch_share x window_s (`ContextSettings`: 0.6 s),
+within the 1-2 s the change itself takes.
 
 Missing is unknown, never a change: a frame with nobody seen, or a reading of "unknown", casts no
 vote. When nothing known has been read for `forget_s` the stable value becomes unknown silently; the
