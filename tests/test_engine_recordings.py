@@ -72,21 +72,18 @@ _SIDE_ON_NECK_TILT = ("filmed side-on (the view reads side in all 408 frames of 
 EXCEPTIONS: dict[tuple[str, str, str, float], str] = {
     # --- original: full model, 2 poses, re-detected every frame ---
     ("bridge__01", "original", "hold", 6.8):
-        "starts 1.9 s late (8.7): the measured hips keep rising to ~150 deg until 7.7 and dip to 113-117 at "
-        "7.2-7.4, so their net change over the 0.4 s window is 20-70 deg/s beyond its noise until ~8.5; the "
-        "view also reads front (can't judge) in 11 of the hold's 79 frames",
+        "starts 1.5 s late (8.3): the measured hips keep rising to ~150 deg until 7.7 and dip to 113-117 at "
+        "7.2-7.4, so their net change over the 0.4 s window is 20-70 deg/s beyond its noise until ~8.3 (the "
+        "stable view is side or oblique throughout, where 11 of the hold's 79 frames read front one by one)",
     ("bridge__01", "original", "hold", 23.1):
         "starts 1.0 s late and runs 2.4 s long (24.1-27.7): the hips read 99-118 (outside the 120 band) at "
         "23.2-23.5, and while lowering (25.3-27.0) and lying they read lift-like 130-170 in bursts that the "
         "grace window joins",
     ("bridge__01", "original", "hold", 15.6):
-        "starts 2.5 s early (13.05): the rest read as a lift at 13.05-13.85 (see the total) and a one-frame "
+        "starts 2.5 s early (13.05): the rest read as a lift at 13.05-13.85 (lying, the hips read 116-167 deg "
+        "and the trunk 108-124, inside both bands) and a one-frame "
         "hold at 14.76 are each within the 1 s grace window of the next, so they join the lift held from "
         "15.72: one hold 13.05-18.52",
-    ("bridge__01", "original", "total", 0.0):
-        "rest frames read as lifts: lying at 12.8-13.9 and 20.4-21.3 s the hips read 116-167 deg and the trunk "
-        "108-124 deg, inside both bands, so 1.8 s of rest is detected as holding (the lift's own trunk reads "
-        "115-118: inclination alone does not separate them on this oblique view)",
     ("prone_extension__01", "original", "hold", 10.05): _FRONT_FILMED_PRONE,
     ("prone_extension__01", "original", "clean", 0.0):
         "neck_extension raised at 10.53 s: the camera cuts from oblique to front at 10.05 and the stable view "
@@ -126,10 +123,6 @@ EXCEPTIONS: dict[tuple[str, str, str, float], str] = {
         "not detected: the lite model reads the lifted hips at 87-126 deg (median 116 left / 119 right), "
         "below the 120 band in 34 of the hold's 57 frames, where the full model reads 140-163 (original "
         "median 140 / 156, tracked 163 / 150); in the envelope 20 frames, never still for the settle",
-    ("bridge__01", "lite", "total", 0.0):
-        "with both lifts above left out, the last (23.1-25.3) is detected at 24.1-24.7 only (each end within "
-        "1 s): the lite hips read 99-128 deg (median 117 left / 119 right), in the 120 band in 16-19 of its 53 "
-        "frames, and the view reads front in 16; 1.08 s against 2.20",
     ("cat_cow__01", "lite", "hold", 5.2):
         "cow not detected: the head keeps extending through the whole 1 s cow (neck flexion -21 -> -38 deg "
         "over 5.2-6.17), a net change of median 20 deg/s (still in 24% of frames, never for the 0.2 s "
