@@ -258,6 +258,6 @@ def test_auto_says_when_it_is_not_sure(tmp_path, landmarks_dir, capsys, name, co
     if not candidates:
         assert err == "" and session["not_sure"] == []
         return
-    assert err.count("\n") == 1 and err.startswith(f"coach: {source.name}: not sure which exercise")
+    assert err.count("\n") == 1 and err.startswith(f"coach: warning: {source}: not sure which exercise")
     assert " or ".join(candidates) in err and "--exercise" in err
     assert session["not_sure"] == [f"the whole input: {' or '.join(candidates)}"]

@@ -207,12 +207,10 @@ def run(args: argparse.Namespace) -> int:
     print_warnings(history)
     if not args.quiet and any(not r.error for r in results):
         print_summary(results)   # when every input failed, their one-line errors said it all
-    from pathlib import Path
-
     from coach.usertext import printable
 
     unsure = [(r, note) for r in results if not r.error and r.report is not None for note in r.report.not_sure]
     for r, note in unsure:   # asked even with -q: the results hold a guess the person must confirm
-        print(f"coach: {printable(Path(r.source).name)}: not sure which exercise this is ({note}); it was judged as "
+        print(f"coach: warning: {printable(str(r.source))}: not sure which exercise this is ({note}); it was judged as "
               f"the first - name it with --exercise ID", file=sys.stderr)
     return 2 if any(r.error for r in results) else NOT_SURE_EXIT if unsure else 0
