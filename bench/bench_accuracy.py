@@ -26,6 +26,8 @@ What is scored (truth format: ../shared/landmarks/FORMAT.md; boundaries are +-0.
 - Side: for matched holds whose truth names a side, the side the engine reads in most of them.
 - Neck recall: truth neck intervals with `expect = alert`; one counts when a neck alert is active
   in any frame inside it. Missed ones are listed with the truth's camera view there.
+- Wrong-form hold: detected hold time inside the truth's `wrong_form` intervals (a hold there must
+  not be timed as a good one; goal 0 s), against the wrong-form time inside truth holds.
 - Clean hold: truth hold time less the neck intervals that expect an alert and the wrong-form
   intervals. False alerts: twist or neck alerts raised inside a clean hold, per 5 minutes of clean
   hold in the totals; stop alerts: stop-level alerts raised inside a clean hold.
@@ -69,6 +71,7 @@ NOT_SURE = "not sure"
 GOALS = {"f1": "F1 >= 0.90 on every variant", "hold_err": "hold time within +-15 %",
          "neck": "neck recall 100 % where the view allows it", "stop": "0 stop alerts on clean holds",
          "auto": "auto right on every recording and variant",
+         "wrong_form": "0 s of hold timed inside a wrong-form interval",
          "noise": "with noise: 0 stop alerts, hold time within 15 %"}
 
 
@@ -229,6 +232,8 @@ class Score:
     stop_alerts: int = 0
     auto: str = ""
     auto_segments: int = 0
+    wrong_form_s: float = 0.0          # truth wrong-form time inside truth holds
+    wrong_form_hold_s: float = 0.0     # detected hold time inside the truth's wrong-form intervals
     noisy_hold_s: float = math.nan
     noisy_stops: int = -1
     plain_stops: int = -1
@@ -260,12 +265,16 @@ def score(truth: dict, verdicts: list, exercise, max_frame_gap_s: float, grace_s
     s.truth_n, s.detected_n, s.matched_n = len(truths), len(dets), len(pairs)
     s.truth_hold_s = sum(b - a for a, b, _ in truths)
     widened = _merge([(a - TRUTH_EDGE_S, b + TRUTH_EDGE_S) for a, b, _ in truths])
+    wrong = _merge([(w[0], w[1]) for w in truth.get("wrong_form", [])])
+    s.wrong_form_s = sum(max(0.0, min(b, tb) - max(a, ta)) for a, b in wrong for ta, tb, _ in truths)
     for v, nxt in zip(verdicts, verdicts[1:]):
         if v.holding:
             step = min(nxt.t_s - v.t_s, max_frame_gap_s)
             s.detected_hold_s += step
             if not _inside(v.t_s, widened):
                 s.false_hold_s += step
+            if _inside(v.t_s, wrong):
+                s.wrong_form_hold_s += step
     for i, j, _ in pairs:
         want = truth_side(truth, truths[i], mirrored)
         if want is not None:
@@ -370,6 +379,7 @@ def totals(scores: list[Score]) -> dict:
             "neck": t("neck_hit") / t("neck_n") if t("neck_n") else math.nan, "neck_n": f"{t('neck_hit')}/{t('neck_n')}",
             "false_alerts_per_5min": t("false_alerts") * FIVE_MIN_S / clean_s if clean_s else math.nan,
             "clean_s": clean_s, "stop_alerts": t("stop_alerts"),
+            "wrong_form_s": t("wrong_form_s"), "wrong_form_hold_s": t("wrong_form_hold_s"),
             "auto": {k: autos.get(k, 0) for k in ("right", "wrong", NOT_SURE)},
             "noise_stops": sum(s.noisy_stops for s in scores if s.noisy_stops >= 0),
             "plain_stops": sum(s.plain_stops for s in scores if s.plain_stops >= 0),
@@ -385,7 +395,8 @@ def totals_text(label: str, tot: dict) -> str:
     return (f"{label:18} F1 {tot['f1']:.2f} (lowest {tot['min_f1']:.2f})  hold time {_pct(tot['hold_err'])} "
             f"(worst {100 * tot['worst_hold_err']:.0f}%)  false hold {tot['false_hold_s']:.1f} s  side {tot['sides']}  "
             f"neck {tot['neck_n']}  false twist/neck {tot['false_alerts_per_5min']:.1f} per 5 min "
-            f"(of {tot['clean_s']:.0f} s clean)  stop {tot['stop_alerts']}  {auto_txt}"
+            f"(of {tot['clean_s']:.0f} s clean)  stop {tot['stop_alerts']}  "
+            f"wrong-form hold {tot['wrong_form_hold_s']:.1f} of {tot['wrong_form_s']:.1f} s  {auto_txt}"
             + (f"  noise: {tot['noise_stops']} stop ({tot['plain_stops']} without), hold time off by > 15 % in {tot['noise_hold_off']} of "
                f"{tot['noise_runs']}" if tot["noise_runs"] else ""))
 

@@ -243,3 +243,21 @@ def test_a_multi_phase_exercise_whose_phases_judge_different_measures_is_analyse
     assert [h["phase"] for h in report["holds"]] == ["cow", "cat", "cow"]   # both phases coached, in turn
     judged = {(m["phase"], m["key"]) for m in report["measures"]}
     assert judged == {(p.name, k) for p in mine.phases for k in p.envelope}
+
+
+@pytest.mark.parametrize("name, code, candidates", [
+    pytest.param("seated_spinal_twist__01", 3, ("seated_spinal_twist", "chair_rotation"),
+                 id="alike scores: not sure, names the candidates, exit 3"),
+    pytest.param("cat_cow__01", 0, (), id="told apart: silent with -q, exit 0"),
+])
+def test_auto_says_when_it_is_not_sure(tmp_path, landmarks_dir, capsys, name, code, candidates):
+    source = landmarks_dir / f"{name}.jsonl.gz"
+    assert cli.main(["analyze", str(source), "--exercise", "auto", "--no-video", "-q", "--out", str(tmp_path)]) == code
+    err = capsys.readouterr().err
+    session = json.loads((tmp_path / f"{name}.coach" / "session.json").read_text())
+    if not candidates:
+        assert err == "" and session["not_sure"] == []
+        return
+    assert err.count("\n") == 1 and err.startswith(f"coach: warning: {source}: not sure which exercise")
+    assert " or ".join(candidates) in err and "--exercise" in err
+    assert session["not_sure"] == [f"the whole input: {' or '.join(candidates)}"]

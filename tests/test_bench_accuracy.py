@@ -61,3 +61,36 @@ def test_the_bench_runs_the_engine_as_coach_analyze_does(landmarks_dir, tmp_path
     assert [r["holding"] for r in rows] == [str(int(v.holding)) for v in verdicts]
     assert [r["alerts"] for r in rows] == [";".join(v.alert_ids) for v in verdicts]
     assert any(v.holding for v in verdicts)
+
+
+def _verdict(t_s: float, holding: bool):
+    from types import SimpleNamespace
+
+    return SimpleNamespace(t_s=t_s, holding=holding, phase="hold", side=None, alert_ids=(), events=())
+
+
+@pytest.mark.parametrize("holding_until_s, wrong_form_hold_s", [
+    pytest.param(5.0, 0.0, id="a hold that stops before the wrong form: nothing counted"),
+    pytest.param(9.0, 3.0, id="a hold timed on through the wrong form: its time there counted"),
+])
+def test_hold_time_inside_a_wrong_form_interval_is_counted(holding_until_s, wrong_form_hold_s):
+    from coach.engine.exercises import get_exercise
+
+    truth = {"segments": [[0, 10, "hold"]], "sides": "n/a", "neck": [], "wrong_form": [[6, 9, "arched"]],
+             "view": [[0, 10, "side"]]}
+    verdicts = [_verdict(i / 10, i / 10 < holding_until_s) for i in range(101)]
+    s = bench.score(truth, verdicts, get_exercise("bridge"), 0.5, 1.0, variant="original", mirrored=False, name="x")
+    assert s.wrong_form_s == pytest.approx(3.0)
+    assert s.wrong_form_hold_s == pytest.approx(wrong_form_hold_s, abs=0.11)
+    assert bench.totals([s])["wrong_form_hold_s"] == pytest.approx(s.wrong_form_hold_s)
+
+
+def test_auto_not_sure_is_counted_apart_from_right_and_wrong(landmarks_dir):
+    """The seated twist seen from the side scores alike as a chair rotation: "not sure", not a guess."""
+    from coach.engine.exercises import load_library
+
+    frames = bench.load(landmarks_dir, "original", "seated_spinal_twist__01")
+    named, _ = bench.auto_name(frames, list(load_library([]).values()))
+    assert named == bench.NOT_SURE
+    s = bench.Score("original", False, "x", auto=bench.NOT_SURE)
+    assert bench.totals([s])["auto"] == {"right": 0, "wrong": 0, bench.NOT_SURE: 1}

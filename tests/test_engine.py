@@ -19,7 +19,7 @@ import math
 
 import numpy as np
 import pytest
-from scripted import SETTINGS, Segment, band, exercise, measures, run_script
+from scripted import DT_S, SETTINGS, Segment, band, exercise, measures, run_script
 
 from coach.engine.core import Coach, EngineSettings
 from coach.engine.verdict import Alert, Event, EventKind, FrameVerdict, HoldState, MeasureVerdict, Status
@@ -83,7 +83,8 @@ SCRIPTS = {
          Segment(1.5, {"trunk_rotation_deg": -30})],
         [("exercise_started", 0.0), ("side_changed", 0.375), ("hold_started", 0.375), ("hold_completed", 1.375),
          ("rep_completed", 1.375), ("side_changed", 1.375), ("rest_started", 1.375), ("rest_ended", 1.875),
-         ("hold_started", 2.4375), ("hold_completed", 3.4375), ("rep_completed", 3.4375),
+         # the pose shows right 0.25 s after the turn: 5 of the last second's 8 side readings (coach.engine.context)
+         ("context_changed", 2.25), ("hold_started", 2.4375), ("hold_completed", 3.4375), ("rep_completed", 3.4375),
          ("exercise_completed", 3.4375)]),
     "two sides: no hold while the working side is unknown": (
         dict(TWIST_SIDED, phases=[{"name": "sit", "hold_s": 1.0, "envelope": {INC: band(20, 60)}}]),
@@ -156,11 +157,13 @@ def test_measure_verdict_gives_distance_and_hint_outside_the_band():
 
 def test_the_verdict_says_whether_the_frame_is_in_the_envelope():
     run = run_script(exercise(), [Segment(0.25, {INC: 40}), Segment(0.25, {INC: 70}), Segment(0.25, None),
-                                  Segment(0.25, {INC: 40}, view="front")])
+                                  Segment(1.0, {INC: 40}, view="front")])
     flags = [v.in_envelope for v in run.verdicts]
     assert flags[:4] == [True] * 4 and flags[4:8] == [False] * 4   # 70 is past max + hysteresis
     assert flags[8:12] == [None] * 4                               # nobody seen: can't judge
-    assert flags[12:] == [False] * 4                               # the wrong camera view fails the gate
+    # the wrong camera view fails the gate once it is the stable view: 0.6 s of the last second's
+    # readings (the side ones from before the gap still count; coach.engine.context)
+    assert flags[12:] == [True] * 7 + [False] * 9
 
 
 def test_same_input_same_output():
@@ -268,3 +271,20 @@ def test_rest_s_zero_starts_the_next_rep_at_once():
     reps = [e for v in verdicts for e in v.events if e.kind == EventKind.REP_COMPLETED]
     assert len(reps) == 3 and coach.status == Status.COMPLETED
     assert all(later.t_s - earlier.t_s < 2.0 for earlier, later in zip(reps, reps[1:]))   # settle + 1 s hold each
+
+
+@pytest.mark.parametrize("twist_deg, timed", [
+    pytest.param(30.0, True, id="a twist within the limit: the hold is timed"),
+    pytest.param(60.0, False, id="past the safe twist: wrong form, not a good hold"),
+])
+def test_a_hold_is_not_timed_while_the_coach_corrects_the_stretch_itself(twist_deg, timed):
+    """The twist rule (limit 45 deg, dwell 0.5 s) raised during a hold: the hold stops timing (and
+    is released after the grace window); the same hold with a twist inside the limit completes."""
+    ex = exercise(phases=[{"name": "hold", "hold_s": 2.0, "envelope": {INC: band(20, 60)}}])
+    run = run_script(ex, [Segment(1.0, {INC: 40}), Segment(2.0, {INC: 40, "trunk_rotation_deg": twist_deg})])
+    raised = [t for kind, rule, t in run.alerts() if kind == "raised" and rule == "twist"]
+    assert bool(raised) is not timed
+    assert bool(run.kinds_at("hold_completed")) is timed
+    if raised:
+        after = [v for v in run.verdicts if v.t_s > raised[0] + DT_S]
+        assert after and not any(v.holding for v in after)

@@ -191,8 +191,9 @@ ALERT_SCRIPTS = {
     "needed landmarks missing": (
         [Segment(1.5, {TW: 0.0}), _seg(0.5)],
         [("raised", "landmarks_missing", 1.0), ("cleared", "landmarks_missing", 1.5)]),
-    "wrong camera view": ([_seg(2.0, view="front"), _seg(0.5)],
-                          [("raised", "wrong_view", 1.5), ("cleared", "wrong_view", 2.0)]),
+    # cleared when the side view is the stable one: 10 of the last second's 16 readings (coach.engine.context)
+    "wrong camera view": ([_seg(2.0, view="front"), _seg(1.0)],
+                          [("raised", "wrong_view", 1.5), ("cleared", "wrong_view", 2.5625)]),
     "too far": ([_seg(2.0, framing=(0.1, 0.0)), _seg(0.5, framing=(0.5, 0.0))],
                 [("raised", "too_far", 1.5), ("cleared", "too_far", 2.0)]),
     "too close": ([_seg(2.0, framing=(0.9, 0.4)), _seg(0.5, framing=(0.9, 0.1))],

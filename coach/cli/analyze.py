@@ -5,9 +5,12 @@ is one input). Each goes to DIR/<input name>.coach/ (default DIR ./coach-out; in
 get -2, -3, ...; an existing path there is replaced only when it is an earlier coach result):
 annotated.mp4, frames.csv, landmarks.jsonl.gz, session.json and report.html (see coach/analyze.py).
 Progress (frames/s, time left) goes to stderr; a table of the results to stdout. A bad input is
-reported on one line and skipped; the exit code is then 2. Ctrl-C (SIGTERM, SIGHUP) keeps the
-outputs of what was analysed (marked partial) and exits 130 (143, 129). Nothing heavy is imported
-until `run`.
+reported on one line and skipped; the exit code is then 2. With `--exercise auto`, a part whose
+exercise can't be told apart from another (`coach.engine.autodetect`: "not sure") is judged as the
+likelier one, written, and named on one stderr line with its candidates; the exit code is then 3
+(NOT_SURE_EXIT, unless a bad input made it 2): the person should choose with --exercise. Ctrl-C
+(SIGTERM, SIGHUP) keeps the outputs of what was analysed (marked partial) and exits 130 (143, 129).
+Nothing heavy is imported until `run`.
 """
 
 from __future__ import annotations
@@ -30,6 +33,7 @@ from coach.cli.options import (
 HELP = "analyse videos, images or recordings: annotated video, CSV, landmarks, session.json, report.html"
 EXAMPLE = "coach analyze stretch.mp4 --exercise bridge --out results/"
 DEFAULT_OUT = "coach-out"
+NOT_SURE_EXIT = 3   # analysed, but --exercise auto could not tell the exercise of some part
 
 
 
@@ -203,4 +207,10 @@ def run(args: argparse.Namespace) -> int:
     print_warnings(history)
     if not args.quiet and any(not r.error for r in results):
         print_summary(results)   # when every input failed, their one-line errors said it all
-    return 2 if any(r.error for r in results) else 0
+    from coach.usertext import printable
+
+    unsure = [(r, note) for r in results if not r.error and r.report is not None for note in r.report.not_sure]
+    for r, note in unsure:   # asked even with -q: the results hold a guess the person must confirm
+        print(f"coach: warning: {printable(str(r.source))}: not sure which exercise this is ({note}); it was judged as "
+              f"the first - name it with --exercise ID", file=sys.stderr)
+    return 2 if any(r.error for r in results) else NOT_SURE_EXIT if unsure else 0

@@ -14,8 +14,10 @@
    specificity 1 - 0.5^(1 + evidence), so the exercise that explains more of the body wins.
 3. The window labels are smoothed by a Viterbi pass with a cost per change of exercise, then any
    segment shorter than `MIN_SEGMENT_S` is merged into the neighbour that explains it better.
-The result is a `Plan`: segments (exercise, start_s, end_s, score); `Plan.fixed(exercise)` is the
-one-segment plan of `--exercise ID`.
+4. Each segment is checked against the noise of its own window scores (`SURE_SE`): when another
+   exercise scores alike, the segment is "not sure" and names the candidates.
+The result is a `Plan`: segments (exercise, start_s, end_s, score, candidates); `Plan.fixed(exercise)`
+is the one-segment plan of `--exercise ID`.
 """
 
 from __future__ import annotations
@@ -25,6 +27,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from coach.engine.context import StableContext
 from coach.engine.envelope import detect_side, in_envelope
 from coach.engine.exercises import Exercise, Phase
 from coach.measure.conventions import Posture
@@ -40,6 +43,14 @@ ESTIMATE_WEIGHT = 0.5  # a band judged on a low-reliability estimate (the twist)
 SWITCH_COST = 4.0      # log-score cost of changing exercise between windows
 MIN_SEGMENT_S = 10.0   # home exercise videos hold a stretch for tens of seconds
 FLOOR = 1e-3           # the lowest score a window can give an exercise (log of 0 is not a cost)
+# "Not sure": a segment's exercise must beat every other one by more than the noise of the window
+# scores themselves. Per window w, d_w = log score(picked) - log score(other); the picked one is
+# sure when mean(d) > SURE_SE x its standard error, the SD of d_w over the segment's windows over
+# sqrt(windows / (WINDOW_S / HOP_S)) (windows overlap by half: half of them are independent). Two
+# standard errors: a difference this size arises by chance about 1 time in 40 (one-sided, normal).
+SURE_SE = 2.0
+MIN_INDEPENDENT = 2.0  # fewer independent windows than this (a clip under ~3 s, a photo) give no spread:
+                       # the pick stands as the best score, unmarked
 
 
 # Resting values per posture: a band holding one of these for one of the exercise's postures only
@@ -77,13 +88,22 @@ def specificity(exercise: Exercise, phase: Phase) -> float:
 
 @dataclass(frozen=True)
 class PlannedSegment:
+    """`candidates`: empty when the exercise is told apart; else "not sure" - the exercises whose
+    scores are alike within their noise (`SURE_SE`), best first; `exercise` is the first, the guess
+    the segment is coached as, and `coach analyze` asks the person to choose with --exercise."""
+
     exercise: Exercise
     start_s: float
     end_s: float
     score: float | None = None   # mean window score 0..1; None when the exercise was given
+    candidates: tuple[str, ...] = ()
 
     def covers(self, t_s: float) -> bool:
         return self.start_s <= t_s < self.end_s
+
+    @property
+    def not_sure(self) -> bool:
+        return bool(self.candidates)
 
 
 @dataclass(frozen=True)
@@ -99,6 +119,22 @@ class Plan:
     def fixed(cls, exercise: Exercise) -> Plan:
         return cls((PlannedSegment(exercise, -math.inf, math.inf),))
 
+    def not_sure_notes(self) -> tuple[str, ...]:
+        """One line per "not sure" segment: where, and the exercises it could be, best first."""
+        def clock(t_s: float) -> str:
+            return f"{int(t_s // 60)}:{t_s % 60:04.1f}"
+
+        notes = []
+        for seg in self.segments:
+            if not seg.not_sure:
+                continue
+            where = ("the whole input" if len(self.segments) == 1 else
+                     f"until {clock(seg.end_s)}" if seg.start_s == -math.inf else
+                     f"from {clock(seg.start_s)}" if seg.end_s == math.inf else
+                     f"{clock(seg.start_s)}-{clock(seg.end_s)}")
+            notes.append(f"{where}: {' or '.join(seg.candidates)}")
+        return tuple(notes)
+
     def at(self, t_s: float) -> PlannedSegment:
         for seg in self.segments:
             if t_s < seg.end_s:
@@ -107,17 +143,22 @@ class Plan:
 
 
 class Features:
-    """The measures of about SAMPLE_HZ frames per second, for scoring."""
+    """The measures of about SAMPLE_HZ frames per second, for scoring, read in the stable context
+    the engine uses (`coach.engine.context`: every frame votes, so a flickering view or posture
+    gates the scores no more than it gates a hold)."""
 
     def __init__(self) -> None:
         self.t_s: list[float] = []
         self.measures: list[Measures] = []
         self._next_s = -math.inf
+        self._context = StableContext()
 
     def add(self, t_s: float, measures: Measures) -> None:
+        seen = bool(np.isfinite(measures.values).any())
+        self._context.step(float(t_s), measures.view, measures.posture, seen=seen)
         if t_s >= self._next_s:
             self.t_s.append(float(t_s))
-            self.measures.append(measures)
+            self.measures.append(self._context.apply(measures) if seen else measures)
             self._next_s = t_s + 1.0 / SAMPLE_HZ
 
 
@@ -213,5 +254,21 @@ def plan(features: Features, exercises: list[Exercise]) -> Plan:
         start_s = -math.inf if n == 0 else float(starts[a]) + (WINDOW_S - HOP_S) / 2
         end_s = math.inf if n == len(runs) - 1 else float(starts[b]) + (WINDOW_S - HOP_S) / 2
         score = float(np.nanmean(scores[a:b, label])) if np.isfinite(scores[a:b, label]).any() else 0.0
-        segments.append(PlannedSegment(exercises[label], start_s, end_s, score))
+        alike = [exercises[k].id for k in alike_exercises(scores[a:b], label)]
+        segments.append(PlannedSegment(exercises[label], start_s, end_s, score,
+                                       (exercises[label].id, *alike) if alike else ()))
     return Plan(tuple(segments), auto=True)
+
+
+def alike_exercises(scores: np.ndarray, label: int) -> list[int]:
+    """The other exercises (indexes, best first) that the windows `scores` (windows x exercises) do
+    not tell apart from `label`: mean log-score difference within SURE_SE standard errors."""
+    rows = scores[np.isfinite(scores).all(axis=1)]
+    independent = len(rows) / (WINDOW_S / HOP_S)
+    if independent < MIN_INDEPENDENT:
+        return []
+    logp = np.log(np.clip(rows, FLOOR, None))
+    d = logp[:, [label]] - logp                         # windows x exercises
+    mean, sd = d.mean(axis=0), d.std(axis=0, ddof=1)
+    alike = [k for k in range(scores.shape[1]) if k != label and mean[k] <= SURE_SE * sd[k] / np.sqrt(independent)]
+    return sorted(alike, key=lambda k: mean[k])

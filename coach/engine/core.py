@@ -26,9 +26,10 @@ from dataclasses import dataclass, field, fields, replace
 import numpy as np
 
 from coach.engine.alerts import AlertBoard, StopRule
+from coach.engine.context import ContextSettings, StableContext
 from coach.engine.envelope import EnvelopeResult, detect_side, in_envelope
 from coach.engine.exercises import Exercise, reliability_at_least
-from coach.engine.holds import EPS_S, Change, HoldTracker, StillTracker
+from coach.engine.holds import EPS_S, Change, HoldTracker, StillTracker, wrong_form
 from coach.engine.progress import ExerciseProgress
 from coach.engine.readout import (
     DEG,
@@ -94,6 +95,8 @@ class EngineSettings:
     stop_window_s: float = 60.0       # ... within this window end the exercise
     stop_advice: str = STOP_ADVICE
     rules: tuple[Rule, ...] = field(default=RULES)
+    # view, posture and seen side pass a majority window first (coach.engine.context: the reasons)
+    context: ContextSettings = field(default_factory=ContextSettings)
 
     def __post_init__(self) -> None:
         for f in fields(self):
@@ -138,6 +141,7 @@ class Coach:
         self._held = np.zeros(n, dtype=bool)   # this frame's values the smoother held over a gap
         self._reversals = ReversalTracker(n, amplitude_deg=s.bounce_amplitude_deg, window_s=s.bounce_window_s)
         self._progress = ExerciseProgress(exercise)
+        self._context = StableContext(s.context)
         self._tracker = self._new_tracker()
         self._still = [StillTracker(s.still_enter_deg_s, s.still_exit_deg_s, s.max_gap_s) for _ in exercise.phases]
         self._follow_since: dict[int, float] = {}
@@ -174,8 +178,16 @@ class Coach:
         is finite"; `framing` is (body_size, out_of_frame) as `coach.measure.motion.presence` gives;
         `measured` (offline) the values as measured before smoothing (NaN where a gap was bridged):
         stillness and alert dwells judge those (default: `measures.values`)."""
+        if not math.isfinite(t_s := float(t_s)):
+            raise ValueError(f"Coach.update: t_s must be a finite time in seconds, got {t_s}")
+        seen = bool(np.isfinite(measures.values).any()) if seen is None else bool(seen)
+        events = self._context.step(t_s if self._last_t is None else max(t_s, self._last_t), measures.view,
+                                    measures.posture, seen=seen)
+        measures = self._context.apply(measures)   # the stable view and posture gate, and set reliability
         frame = self._frame(measures, t_s, seen, framing, measures.values if measured is None else measured)
-        events = self._presence(frame)
+        events = self._presence(frame) + events
+        if self._progress.sided and frame.seen:
+            events += self._context.step_side(frame.t_s, detect_side(self.exercise, frame.measures))
         events += self._rest(frame.t_s)
         env = self._judge(frame, self._progress.phase_index, self._tracker.was_inside)
         events += self._holds(frame, env)
@@ -233,7 +245,7 @@ class Coach:
     def _judge(self, frame: SmoothedFrame, index: int, was_inside: bool) -> EnvelopeResult:
         p = self._progress
         if p.sided and not p.side_locked and frame.seen:
-            p.propose_side(detect_side(self.exercise, frame.measures))
+            p.propose_side(self._context.side)
         return in_envelope(self.exercise, frame.measures, index, p.side, was_inside)
 
     def _still_for(self, frame: SmoothedFrame, env: EnvelopeResult, index: int) -> bool | None:
@@ -258,6 +270,8 @@ class Coach:
         if p.finished:
             return []
         inside = self._inside(frame, env)
+        if inside and wrong_form(a.rule_id for a in self._alerts):   # last frame's alerts: no good hold
+            inside = False
         still = self._still_for(frame, env, p.phase_index)
         changes = self._tracker.step(frame.t_s, frame.dt_s, inside, still)
         events = self._hold_events(changes, frame.t_s)

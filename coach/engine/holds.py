@@ -27,6 +27,21 @@ from coach.engine.verdict import EventKind, HoldState
 Change = tuple[EventKind, dict[str, Any]]
 EPS_S = 1e-9  # time comparisons tolerate float round-off (90 frames of 1/30 s reach 3 s)
 
+# Wrong form: while the coach is correcting the stretch itself, the hold is not a good one and does
+# not time. The rule that says so by the exercise file's own numbers is the twist past its safe
+# limit (coach.engine.safety). Not among them: the neck and hand rules - a neck stretch, or a hand at
+# the head, is held and timed while its alert is raised (the truth files' neck intervals with
+# `expect = alert` lie inside counted holds, ../shared/landmarks/FORMAT.md); the framing rules (view,
+# distance, person lost), which say what the camera can't see; and, for now, the motion rules
+# (ballistic, bouncing): they fire on correct bridges today (issue 13, item 2), and a movement fast
+# enough to be one already breaks stillness. Once they are confirmed readings they belong here.
+WRONG_FORM_RULES = frozenset({"twist"})
+
+
+def wrong_form(alert_ids) -> bool:
+    """True when one of the active alerts (rule ids) says the stretch itself is done wrong."""
+    return not WRONG_FORM_RULES.isdisjoint(alert_ids)
+
 
 class StillTracker:
     """Still when speed < enter_deg_s; moving again only when speed > exit_deg_s. An unknown speed

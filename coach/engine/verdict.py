@@ -31,6 +31,9 @@ class EventKind(str, Enum):
     phase_changed    from, to, reason: "next" (the last phase is done) | "followed" (the person
                      settled into another phase of the rep) | "next rep"
     side_changed     from (None the first time), to
+    context_changed  context ("view" | "posture" | "side": the one the pose shows, before a hold locks
+                     it), from, to - a change of the stable value (`coach.engine.context`), never
+                     one from or to "can't tell"
     rep_completed    side, rep (reps done on that side)
     rest_started     rest_s;  rest_ended: none
     exercise_started exercise (id);  exercise_completed: reps;  exercise_stopped: advice, rules
@@ -45,6 +48,7 @@ class EventKind(str, Enum):
     HOLD_COMPLETED = "hold_completed"    # the phase's hold_s reached
     PHASE_CHANGED = "phase_changed"
     SIDE_CHANGED = "side_changed"
+    CONTEXT_CHANGED = "context_changed"  # the stable view, posture or seen side changed
     REP_COMPLETED = "rep_completed"
     REST_STARTED = "rest_started"
     REST_ENDED = "rest_ended"

@@ -52,6 +52,9 @@ class Report:
     in_envelope: bool | None = None       # an image: the single frame's verdict
     hints: tuple[str, ...] = ()           # an image: the corrections for the bands it misses
     outputs: tuple[str, ...] = ()         # the files written beside session.json
+    # --exercise auto could not tell these parts apart: "0:00-0:31: bridge or supine_twist", one per
+    # segment (coached as the first named; `coach.engine.autodetect.PlannedSegment.candidates`)
+    not_sure: tuple[str, ...] = ()
     version: str = __version__
 
     @property
@@ -123,6 +126,7 @@ class Summariser:
         self._open_holds: _Open | None = None
         self._open_alerts: dict[str, _Open] = {}
         self._last_t = math.nan
+        self.not_sure: tuple[str, ...] = ()   # the plan's "not sure" notes, set by the caller
 
     @property
     def exercise(self) -> Exercise:
@@ -211,5 +215,5 @@ class Summariser:
                         segments, tuple(self._holds), tuple(self._alerts), stats, notes,
                         in_envelope=last.in_envelope if image and last else None,
                         hints=tuple(m.hint for m in last.measures if m.hint) if image and last else (),
-                        outputs=tuple(outputs))
+                        outputs=tuple(outputs), not_sure=tuple(self.not_sure))
         return report, tl

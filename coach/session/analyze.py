@@ -106,6 +106,7 @@ def analyze(source: str | os.PathLike, out_dir: str | os.PathLike, options: Anal
             copy = folder / PIXELS_COPY if options.video and info.kind == "video" else None
             plan_, interrupted = _first_pass(stream, folder, exercises, progress, copy,
                                              analysed_fps(info.fps, stream.max_rate_hz))
+            summary.not_sure = plan_.not_sure_notes()   # said in session.json, report.html and by the CLI
             if copy is not None and copy.exists():   # holds exactly the frames kept: no cap again
                 pairs = _replay(folder / LANDMARKS, copy, info, options, None)
             else:
