@@ -226,6 +226,12 @@ MIN_BODY_SIZE = 0.25
 # stretch does need is checked by the missing-measure rule - but one more (a knee, a hand: 7/33 =
 # 0.21) means the body is no longer in view.
 MAX_OUT_OF_FRAME = 0.2
+# Two out-and-back pairs at end range (four turning points): one pair confirms the other. A 2 Hz bounce
+# near end range gives two to four counted reversals a second, so it is caught within 1-2 s.
+BOUNCE_REVERSALS = 4
+# ... and the count must stay there this long in measured time: a few frames at any camera rate
+# (3 at 12 fps), so a single frame's count never raises a stop.
+BOUNCE_DWELL_S = 0.25
 FRAMING_RULE_IDS: tuple[str, ...] = ("person_lost", "landmarks_missing", "too_close", "too_far", "wrong_view")
 
 RULES: tuple[Rule, ...] = (
@@ -248,10 +254,16 @@ RULES: tuple[Rule, ...] = (
          dwell_s=0.5, hysteresis=0.1, cooldown_s=5.0, read=read_hand_on_head),
     Rule("partner_hands_on_head", S, "Don't let anyone pull or crack your neck: stop now", "hand_head_min_sw",
          dwell_s=0.3, hysteresis=0.1, cooldown_s=5.0, read=read_partner_hands, measure="other_hand_head_sw"),
+    # Ballistic: the speed is the net speed of the measured values (least-squares slope less 1.5 of
+    # its standard errors, `coach.measure.motion.NetSpeed`), so jitter - which widens the error - does
+    # not read as speed (the smoother's speed read up to 487 deg/s on the still original bridge).
     Rule("ballistic", C, "Slow down: ease into the stretch smoothly ({value}°/s)", "max_speed_deg_s",
          dwell_s=0.1, hysteresis=20.0, cooldown_s=3.0, read=read_ballistic),
-    Rule("bouncing", S, "Don't bounce at the end of the stretch: ease in and hold still", 3,
-         dwell_s=0.0, hysteresis=2.0, cooldown_s=5.0, read=read_bouncing),
+    # Bouncing (stop level): BOUNCE_REVERSALS counted reversals near end range within the bounce window,
+    # for BOUNCE_DWELL_S: two out-and-back pairs, the second confirming the first, so one noisy
+    # excursion (out and back: two reversals) never stops anyone.
+    Rule("bouncing", S, "Don't bounce at the end of the stretch: ease in and hold still", BOUNCE_REVERSALS,
+         dwell_s=BOUNCE_DWELL_S, hysteresis=2.0, cooldown_s=5.0, read=read_bouncing),
     Rule("landmarks_missing", C, "I can't see what this stretch needs ({detail}): move so it is in view", 0,
          dwell_s=1.0, hysteresis=0.0, cooldown_s=3.0, read=read_missing),
     Rule("wrong_view", C, "Please {detail}", 0.5, dwell_s=1.5, hysteresis=0.0, cooldown_s=5.0, read=read_view),
