@@ -4,7 +4,7 @@
   edge of the phase band (either side of it) or of a safety limit. Pure.
 - `ReversalTracker`: counts velocity reversals of each measure (turning points of a zigzag with a
   minimum swing: `amplitude_deg`, or per frame a per-measure swing scaled to that measure's noise,
-  so jitter below that noise floor never counts) whose turning point was near end range, within the
+  so jitter below that noise floor never counts) of swings into or out of end range, within the
   last `window_s`; turning points closer together than `min_gap_s` (faster than a body bounces) do
   not count. Bouncing = several of those in a short window.
 - `NoiseLevel`: each measure's measurement noise, estimated online from its own recent samples
@@ -58,7 +58,9 @@ def near_end_range(values: np.ndarray, edge_distance: np.ndarray, limits: np.nda
 
 class ReversalTracker:
     """Zigzag turning points per measure; `step` returns the largest count, over all measures, of
-    reversals in the last `window_s` whose turning point (the extreme) was near end range.
+    reversals in the last `window_s` of a swing into or out of end range: its turning point (the
+    extreme) or the one before was near end range (a +-10 deg bounce at a band's edge turns near it
+    only at one end of each swing, and both ends are the bounce).
 
     `step(values, near_end, t_s, amplitude)`: `amplitude` (n,) is this frame's minimum swing per
     measure (default `amplitude_deg`; NaN = that measure's swings can't be judged now, its zigzag
@@ -73,6 +75,7 @@ class ReversalTracker:
         self._dir = np.zeros(size)               # +1 rising, -1 falling, 0 not yet known
         self._ext = np.full(size, np.nan)        # extreme since the last turn (or the anchor)
         self._ext_near = np.zeros(size, dtype=bool)  # that extreme was near end range
+        self._turn_near = np.zeros(size, dtype=bool)  # the last turning point was near end range
         self._last_turn = np.full(size, -np.inf)     # when each measure last turned
         self._recent: deque[tuple[float, int]] = deque()  # (time, measure index) of counted reversals
 
@@ -81,7 +84,7 @@ class ReversalTracker:
         v = np.asarray(values, dtype=np.float64)
         a = np.full(len(v), self.amplitude_deg) if amplitude is None else np.asarray(amplitude, dtype=np.float64)
         lost = ~(np.isfinite(v) & np.isfinite(a))
-        self._dir[lost], self._ext[lost] = 0.0, np.nan
+        self._dir[lost], self._ext[lost], self._turn_near[lost] = 0.0, np.nan, False
         start = ~lost & ~np.isfinite(self._ext)
         self._set_extreme(start, v, near_end)
         turned = self._turn(v, a, ~lost & ~start, near_end, t_s)
@@ -99,8 +102,10 @@ class ReversalTracker:
         turned = (rising & (ext - v >= a)) | (falling & (v - ext >= a))
         first_up, first_down = unknown & (v - ext >= a), unknown & (ext - v >= a)
         spaced = t_s - self._last_turn >= self.min_gap_s - 1e-9
-        counted = turned & self._ext_near & spaced
+        # a swing into or out of end range: either of its turning points was near it
+        counted = turned & (self._ext_near | self._turn_near) & spaced
         self._last_turn[turned] = t_s
+        self._turn_near[turned] = self._ext_near[turned]
         d[turned] = -d[turned]
         d[first_up], d[first_down] = 1.0, -1.0
         self._set_extreme(turned | first_up | first_down, v, near_end)

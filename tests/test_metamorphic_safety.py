@@ -1,0 +1,172 @@
+"""Metamorphic safety checks: noise must not raise a stop, and a real fault put into a real recording
+must raise its alert (a rule that never fires does not pass).
+
+- Noise: every shared recording in every variant, with the lite model's measured noise added
+  (bench/bench_accuracy.py `noisy`: per frame the spread of lite's landmarks on still holds, plus a
+  constant per-landmark offset the size of the lite - full difference, bench/noise_levels.py
+  `MEASURED`): no stop-level alert, and the hold time within 15 % of the run without the noise.
+- Positives stay positive, each injected into a real recording and checked within the rule's dwell
+  (plus what the rule needs to see first, said per case):
+  a bounce (the legs swung +-10 deg at 2 Hz about the hips, at the end of the hip's range) in
+  child's pose; a twist pushed 40 deg past the seated twist's reading; another person's wrist held at
+  the head of the person in the neck side bend.
+Where today's engine fails a check, the case is in EXCEPTIONS with what was measured; such a case
+must still fail (the test says when an exception is no longer needed).
+"""
+
+from __future__ import annotations
+
+import math
+import sys
+from functools import lru_cache
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "bench"))
+
+import bench_accuracy as bench  # noqa: E402
+from test_metamorphic import RECORDINGS, VARIANTS, frames_of  # noqa: E402
+
+from coach.engine.core import EngineSettings  # noqa: E402
+from coach.engine.safety import BOUNCE_REVERSALS, rule_by_id  # noqa: E402
+from coach.engine.verdict import EventKind  # noqa: E402
+from coach.pose.core import Pose, PoseFrame  # noqa: E402
+from coach.pose.landmarks import Landmark as L  # noqa: E402
+
+SETTINGS = EngineSettings()
+HOLD_TOLERANCE = 0.15   # the issue's goal: hold time within 15 % with the noise
+
+# (variant, recording) -> what was measured when the engine failed the noise check.
+EXCEPTIONS: dict[tuple[str, str], str] = {}
+
+
+def _exercise_id(name: str) -> str:
+    return name.split("__")[0]
+
+
+@lru_cache(maxsize=None)
+def plain_run(variant: str, name: str) -> tuple:
+    return tuple(bench.run_fixed(list(frames_of(variant, name)), _exercise_id(name)))
+
+
+def noise_failure(variant: str, name: str) -> str:
+    plain = list(plain_run(variant, name))
+    rough = bench.run_fixed(bench.noisy(list(frames_of(variant, name))), _exercise_id(name))
+    out = []
+    stops = bench.stops_raised(rough)
+    if stops:
+        out.append(f"{stops} stop alert(s) ({bench.stops_raised(plain)} without the noise)")
+    a, b = (bench.hold_time_s(v, SETTINGS.max_frame_gap_s) for v in (plain, rough))
+    if a > 0 and abs(b - a) > HOLD_TOLERANCE * a:
+        out.append(f"hold {b:.1f} s against {a:.1f} s without the noise")
+    return "; ".join(out)
+
+
+@pytest.mark.parametrize("variant", VARIANTS)
+@pytest.mark.parametrize("name", RECORDINGS)
+def test_measured_noise_raises_no_stop_and_keeps_the_hold_time(landmarks_dir, variant, name):
+    why = noise_failure(variant, name)
+    if (variant, name) in EXCEPTIONS:
+        assert why, f"{variant}/{name} passes now: remove it from EXCEPTIONS ({EXCEPTIONS[(variant, name)]})"
+    else:
+        assert not why, f"{variant}/{name}: {why}"
+
+
+# --- positives stay positive ---------------------------------------------------------------------
+
+def _with(p: Pose, image_px: np.ndarray, world: np.ndarray) -> Pose:
+    return Pose(image_px / np.array(p.image_size, dtype=np.float64), p.z, p.visibility, p.presence, world,
+                p.image_size)
+
+
+def _rotate_2d(pts: np.ndarray, centre: np.ndarray, angle_deg: float) -> np.ndarray:
+    a = math.radians(angle_deg)
+    r = np.array([[math.cos(a), -math.sin(a)], [math.sin(a), math.cos(a)]])
+    return (pts - centre) @ r.T + centre
+
+
+def _rotate_3d(pts: np.ndarray, centre: np.ndarray, axis: np.ndarray, angle_deg: float) -> np.ndarray:
+    """Rodrigues' rotation of `pts` about the line through `centre` along `axis`."""
+    k = axis / np.linalg.norm(axis)
+    a = math.radians(angle_deg)
+    v = pts - centre
+    return v * math.cos(a) + np.cross(k, v) * math.sin(a) + np.outer(v @ k, k) * (1 - math.cos(a)) + centre
+
+
+LEGS = [L.LEFT_KNEE, L.RIGHT_KNEE, L.LEFT_ANKLE, L.RIGHT_ANKLE, L.LEFT_HEEL, L.RIGHT_HEEL,
+        L.LEFT_FOOT_INDEX, L.RIGHT_FOOT_INDEX]
+UPPER = [int(i) for i in range(L.NOSE, L.LEFT_HIP)]   # head, shoulders, arms, hands: above the hips
+
+
+def swing_legs(p: Pose, angle_deg: float) -> Pose:
+    """The legs turned by `angle_deg` about the hips (image: about mid-hip; world: about the hip line)."""
+    px, w = p.pixel_xy.copy(), p.world.copy()
+    hips = [L.LEFT_HIP, L.RIGHT_HIP]
+    px[LEGS] = _rotate_2d(px[LEGS], px[hips].mean(axis=0), angle_deg)
+    w[LEGS] = _rotate_3d(w[LEGS], w[hips].mean(axis=0), w[L.LEFT_HIP] - w[L.RIGHT_HIP], angle_deg)
+    return _with(p, px, w)
+
+
+def twist_chest(p: Pose, angle_deg: float) -> Pose:
+    """Everything above the hips turned by `angle_deg` about the trunk axis (world only: a twist is
+    depth, and the image of a turn is its foreshortening, which the twist estimate does not read)."""
+    w = p.world.copy()
+    mid_hip = w[[L.LEFT_HIP, L.RIGHT_HIP]].mean(axis=0)
+    axis = w[[L.LEFT_SHOULDER, L.RIGHT_SHOULDER]].mean(axis=0) - mid_hip
+    w[UPPER] = _rotate_3d(w[UPPER], mid_hip, axis, angle_deg)
+    return _with(p, p.pixel_xy, w)
+
+
+def hand_at_head(p: Pose) -> Pose:
+    """Someone else: a copy of the person moved so that its left wrist is on their nose."""
+    px = p.pixel_xy + (p.pixel_xy[L.NOSE] - p.pixel_xy[L.LEFT_WRIST])
+    return _with(p, px, p.world)
+
+
+def _bounce(t_s: float, t0_s: float) -> float:
+    """+-10 deg at 2 Hz about a hip angle 14 deg more folded: child's pose holds the hip at about 24 deg,
+    the band's edge is 5 deg, so the bounce swings between the edge and 15 deg inside it."""
+    return 14.0 + 10.0 * math.sin(2 * math.pi * 2.0 * (t_s - t0_s))
+
+
+# name -> (recording, exercise, rule, start of the fault (s), its length (s), the transform, how long
+# the rule may take once the fault begins (s), why that long)
+POSITIVES = {
+    "bounce at end range": (
+        "childs_pose__01", "childs_pose", "bouncing", 8.0, 4.0,
+        lambda f, t0: PoseFrame(f.t_s, f.index, swing_legs(f.pose, _bounce(f.t_s, t0)), f.others),
+        # BOUNCE_REVERSALS turning points of a 2 Hz swing come every 0.25 s (the first after a quarter
+        # period), then the rule's dwell; one more period for the smoother's lag and the noise estimate
+        (BOUNCE_REVERSALS + 1) * 0.25 + rule_by_id("bouncing").dwell_s + 0.5),
+    "twist past the limit": (
+        "seated_spinal_twist__01", "seated_spinal_twist", "twist", 4.9, 2.0,
+        lambda f, t0: PoseFrame(f.t_s, f.index, twist_chest(f.pose, 40.0), f.others),
+        # a low-reliability estimate: the dwell times estimate_dwell_factor, plus the smoother's lag
+        rule_by_id("twist").dwell_s * SETTINGS.estimate_dwell_factor + 0.5),
+    "someone else's wrist at the head": (
+        "neck_side_bend__01", "neck_side_bend", "partner_hands_on_head", 5.0, 2.0,
+        lambda f, t0: PoseFrame(f.t_s, f.index, f.pose, (*f.others, hand_at_head(f.pose))),
+        rule_by_id("partner_hands_on_head").dwell_s + 0.2),   # the dwell and a frame or two
+}
+
+
+def first_raise(verdicts, rule_id: str, after_s: float) -> float:
+    for v in verdicts:
+        for e in v.events:
+            if e.kind == EventKind.ALERT_RAISED and e.details["rule"] == rule_id and e.t_s >= after_s - 1e-9:
+                return e.t_s
+    return math.nan
+
+
+@pytest.mark.parametrize("variant", VARIANTS)
+@pytest.mark.parametrize("case", list(POSITIVES))
+def test_an_injected_fault_raises_its_alert_within_the_rules_time(landmarks_dir, case, variant):
+    name, exercise_id, rule_id, t0, length, inject, within_s = POSITIVES[case]
+    frames = list(frames_of(variant, name))
+    changed = [inject(f, t0) if not f.pose.is_empty and t0 <= f.t_s < t0 + length else f for f in frames]
+    before = first_raise(bench.run_fixed(frames, exercise_id), rule_id, t0)
+    assert not before <= t0 + length, f"{rule_id} is raised at {before:.2f} s without the fault"
+    got = first_raise(bench.run_fixed(changed, exercise_id), rule_id, t0)
+    assert got <= t0 + within_s, f"{rule_id}: raised at {got:.2f} s, fault from {t0} s (allowed {within_s:.2f} s)"
