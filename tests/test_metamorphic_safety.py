@@ -120,9 +120,10 @@ def twist_chest(p: Pose, angle_deg: float) -> Pose:
 
 
 def hand_at_head(p: Pose) -> Pose:
-    """Someone else: a copy of the person moved so that its left wrist is on their nose."""
+    """Someone else, seen whole: a copy of the person moved so that its left wrist is on their nose."""
     px = p.pixel_xy + (p.pixel_xy[L.NOSE] - p.pixel_xy[L.LEFT_WRIST])
-    return _with(p, px, p.world)
+    seen = np.ones(len(p.visibility))
+    return Pose(px / np.array(p.image_size, dtype=np.float64), p.z, seen, seen, p.world, p.image_size)
 
 
 def _bounce(t_s: float, t0_s: float) -> float:
