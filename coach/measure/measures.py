@@ -383,6 +383,7 @@ _LOWER = {Reliability.HIGH: Reliability.MEDIUM, Reliability.MEDIUM: Reliability.
           Reliability.LOW: Reliability.LOW, Reliability.NONE: Reliability.NONE}
 _TABLE: dict[View, tuple[Reliability, ...]] = {v: tuple(SPEC[n].reliability[v] for n in MEASURE_NAMES) for v in View}
 _LATERAL, _FLOOR, _INCLINATION = _INDEX["trunk_lateral_deg"], _INDEX["trunk_floor_deg"], _INDEX["trunk_inclination_deg"]
+_OTHER_HAND = _INDEX["other_hand_head_sw"]
 _SIGNED = [_INDEX[n] for n in ("trunk_rotation_deg", "trunk_rotation_2d_deg", "neck_flexion_deg", "neck_rotation_deg",
                                "neck_lateral_deg", "hand_head_left_sw", "hand_head_right_sw", "other_hand_head_sw")]
 _LOWERED = {v: tuple(_LOWER[r] for r in rels) for v, rels in _TABLE.items()}
@@ -426,4 +427,8 @@ def compute_measures(pose: Pose, others: tuple[Pose, ...] = ()) -> Measures:
         posture, view = posture_and_view(pose, b.frame, seen)
         values = _raw_values(b, pose, tuple(others), seen)
     values, reliability = judge(values, pose, view, seen)
-    return Measures(values, reliability, view, posture, others_unjudged(tuple(others)))
+    # Someone else is there but their hands' distance to this head can't be measured (the head or the
+    # shoulders unseen - as when a partner's hands cover the face): missing is no "clear" either.
+    unjudged = others_unjudged(tuple(others)) or (bool(fresh_others(tuple(others)))
+                                                   and not np.isfinite(values[_OTHER_HAND]))
+    return Measures(values, reliability, view, posture, unjudged)
