@@ -171,3 +171,42 @@ def test_an_injected_fault_raises_its_alert_within_the_rules_time(landmarks_dir,
     assert not before <= t0 + length, f"{rule_id} is raised at {before:.2f} s without the fault"
     got = first_raise(bench.run_fixed(changed, exercise_id), rule_id, t0)
     assert got <= t0 + within_s, f"{rule_id}: raised at {got:.2f} s, fault from {t0} s (allowed {within_s:.2f} s)"
+
+
+# --- the neck policy: every exercise keeps the neck near neutral ------------------------------------
+
+NECK_MEASURE = {"lateral_tilt": "neck_lateral_deg", "flexion": "neck_flexion_deg", "extension": "neck_flexion_deg",
+                "rotation": "neck_rotation_deg"}
+MEASURABLE_SHARE = 0.5   # the view measures the neck angle (medium or better) in at least half the interval
+
+
+@lru_cache(maxsize=None)
+def run_as(variant: str, name: str, exercise_id: str) -> tuple:
+    return tuple(bench.run_fixed(list(frames_of(variant, name)), exercise_id))
+
+
+def neck_alert_in(verdicts, start_s: float, end_s: float) -> bool:
+    return any(a.rule_id.startswith("neck_") for v in verdicts if start_s <= v.t_s <= end_s for a in v.alerts)
+
+
+def measurable(verdicts, measure: str, start_s: float, end_s: float) -> bool:
+    inside = [v for v in verdicts if start_s <= v.t_s <= end_s]
+    good = [v for v in inside for m in v.measures if m.name == measure and math.isfinite(m.value)
+            and m.reliability.value in ("medium", "high")]
+    return bool(inside) and len(good) >= MEASURABLE_SHARE * len(inside)
+
+
+@pytest.mark.parametrize("variant", VARIANTS)
+@pytest.mark.parametrize("exercise_id", ["chair_rotation", "seated_spinal_twist"])
+def test_a_neck_tilted_past_neutral_raises_a_caution_in_a_twist(landmarks_dir, exercise_id, variant):
+    """The neck side bend analysed as a twist: each of its neck intervals that the view can measure
+    raises a neck caution (the neutral tolerance holds in every exercise, not only the neck's own)."""
+    verdicts = run_as(variant, "neck_side_bend__01", exercise_id)
+    truth = bench.truth_of(landmarks_dir, "neck_side_bend__01")
+    judged = 0
+    for start_s, end_s, kind, *_ in truth["neck"]:
+        if not measurable(verdicts, NECK_MEASURE[kind], start_s, end_s):
+            continue
+        judged += 1
+        assert neck_alert_in(verdicts, start_s, end_s), f"no neck caution in {kind} {start_s}-{end_s} s"
+    assert judged, "no neck interval is measurable: the check would pass on nothing"
