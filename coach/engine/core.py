@@ -166,6 +166,9 @@ class Coach:
         self._reliability = [Reliability.NONE] * n
         self._alerts: tuple[Alert, ...] = ()
         self.last_measures: Measures = _EMPTY   # the last `update`'s measures as measured (before smoothing)
+        # False: safety only - every rule runs, no hold is timed (live's framing step: safety is always
+        # on, before and regardless of framing; coaching starts when the framing passes)
+        self.holds_on = True
 
     # --- public ---------------------------------------------------------------------------------
 
@@ -276,7 +279,7 @@ class Coach:
 
     def _holds(self, frame: SmoothedFrame, env: EnvelopeResult) -> list[Event]:
         p = self._progress
-        if p.finished:
+        if p.finished or not self.holds_on:
             return []
         inside = self._inside(frame, env)
         still = self._still_for(frame, env, p.phase_index)
