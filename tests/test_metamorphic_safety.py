@@ -219,3 +219,61 @@ def test_a_neck_tilted_past_neutral_raises_a_caution_in_a_twist(landmarks_dir, e
         judged += 1
         assert neck_alert_in(verdicts, start_s, end_s), f"no neck caution in {kind} {start_s}-{end_s} s"
     assert judged, "no neck interval is measurable: the check would pass on nothing"
+
+
+# --- the neck without the hips: a head-and-shoulders picture ---------------------------------------
+
+LOWER_BODY = list(range(L.LEFT_HIP, len(L)))   # hips and legs
+# full pose -> head and shoulders: how far each neck-frame measure may move when the trunk axis is
+# stood in for by gravity's up. These people sit up, the trunk within about 5 deg of vertical; an angle
+# read against the axis moves by about that lean (5 deg). A hand distance is in shoulder widths and the
+# head's own segments do not move: only the image scale, now from the shoulders and the neck (0.25 sw).
+HEAD_TOL = {"neck_rotation_deg": 5.0, "neck_lateral_deg": 5.0, "hand_head_left_sw": 0.25,
+            "hand_head_right_sw": 0.25}
+SIDE_FLEXION_TOL_DEG = 5.0   # neck flexion, judged from the side only (it is low reliability from the front)
+HEAD_FRAMES = [("neck_side_bend__01", t) for t in (0.5, 4.0, 12.0)] + [("seated_spinal_twist__01", t) for t in (6.0, 15.0)]
+
+
+def without_hips(p: Pose, how: str) -> Pose:
+    vis = p.visibility.copy()
+    vis[LOWER_BODY] = 0.0
+    xy, world = p.xy.copy(), p.world.copy()
+    if how == "nan":
+        xy[LOWER_BODY], world[LOWER_BODY] = np.nan, np.nan
+    return Pose(xy, p.z, vis, p.presence, world, p.image_size)
+
+
+def frame_at(variant: str, name: str, t_s: float):
+    return min(frames_of(variant, name), key=lambda f: abs(f.t_s - t_s))
+
+
+@pytest.mark.parametrize("how", ["unseen", "nan"])
+@pytest.mark.parametrize("variant", VARIANTS)
+@pytest.mark.parametrize("name, t_s", HEAD_FRAMES, ids=[f"{n.split('__')[0]}-{t:g}" for n, t in HEAD_FRAMES])
+def test_the_neck_is_read_from_head_and_shoulders_alone(landmarks_dir, name, t_s, variant, how):
+    from coach.measure.measures import compute_measures
+
+    pose = frame_at(variant, name, t_s).pose
+    full, head = compute_measures(pose), compute_measures(without_hips(pose, how))
+    assert head.view == full.view != "unknown"
+    assert all(math.isnan(head[n]) for n in ("hip_left_deg", "trunk_inclination_deg", "knee_left_deg"))
+    tol = dict(HEAD_TOL, **({"neck_flexion_deg": SIDE_FLEXION_TOL_DEG} if full.view == "side" else {}))
+    judged = 0
+    for measure, limit in tol.items():
+        if not math.isfinite(full[measure]) or full.reliability_of(measure).value not in ("medium", "high"):
+            continue
+        judged += 1
+        assert head[measure] == pytest.approx(full[measure], abs=limit), measure
+        assert head.reliability_of(measure) == full.reliability_of(measure), measure
+    assert judged, "nothing to compare in this frame"
+
+
+@pytest.mark.parametrize("how", ["unseen", "nan"])
+def test_a_lying_person_without_hips_has_no_neck_reading(landmarks_dir, how):
+    """Lying, the head is beside the shoulders: an upright trunk can't be assumed, so no neck angle
+    and no hand distance (can't judge) rather than one read against the wrong axis."""
+    from coach.measure.measures import compute_measures
+
+    head = compute_measures(without_hips(frame_at("lite", "bridge__01", 5.0).pose, how))
+    assert all(math.isnan(head[n]) for n in ("neck_flexion_deg", "neck_rotation_deg", "neck_lateral_deg",
+                                             "hand_head_left_sw", "hand_head_right_sw"))

@@ -167,7 +167,7 @@ ALERT_SCRIPTS = {
         [("raised", "neck_flexion", 1.3125), ("cleared", "neck_flexion", 3.0)]),  # neck dwell 0.3 s
     "neck extension": ([_seg(1.0, **{NF: -50})], [("raised", "neck_extension", 0.3125)]),
     "neck rotation to the right": ([_seg(1.0, neck_rotation_deg=-65)], [("raised", "neck_rotation", 0.3125)]),
-    "neck side bend": ([_seg(1.0, neck_lateral_deg=35), _seg(0.5, neck_lateral_deg=20)],
+    "neck side bend": ([_seg(1.0, neck_lateral_deg=35), _seg(0.5, neck_lateral_deg=5)],   # limit 15, hysteresis 5
                        [("raised", "neck_lateral", 0.3125), ("cleared", "neck_lateral", 1.0)]),
     "hand on the head: hysteresis in shoulder widths": (
         [_seg(1.0, **{HL: 0.1}), _seg(0.5, **{HL: 0.35}), _seg(0.5, **{HL: 0.5})],
