@@ -88,13 +88,15 @@ class EngineSettings:
     # The motion rules (ballistic, bouncing) judge only measures read at medium reliability or better
     # and measured this frame (not held over a gap). A bounce swing must exceed both a floor and a
     # multiple of that measure's own noise (`coach.measure.motion.NoiseLevel`, estimated online over
-    # noise_window_s): still holds of the shared recordings read 0.1-2 deg (all three variants) but
-    # the original bridge's hip, knee and neck 4-8 deg - MediaPipe's oblique lying pose - where a fixed
-    # 5 deg counted jitter as bounces ("Don't bounce" on a correct bridge at 5.9 and 17.1 s).
+    # noise_window_s): on the still holds of the shared recordings (bench/bounce_noise.py) most measures
+    # read 0.01-2 deg in all three variants, but the bridge's hip, knee and neck 3-8 deg - MediaPipe's
+    # oblique lying pose - where a fixed 5 deg counted jitter as bounces ("Don't bounce" on a correct
+    # bridge at 5.9 and 17.1 s).
     bounce_amplitude_deg: float = 5.0  # swings smaller than this are never reversals (half a +-5 deg
                                        # bounce, the smallest anyone would call one) ...
     bounce_noise_k: float = 4.0       # ... nor smaller than this many noise SDs. Chosen by simulation
-                                      # (white Gaussian noise through this engine's One Euro filter,
+                                      # (bench/bounce_noise.py: white Gaussian noise through this
+                                      # engine's One Euro filter, every sample near end range,
                                       # 5 deg floor, the bouncing rule's 4 reversals in 2 s): k = 4 gave
                                       # no onset in 10 h at SD 1, 3 and 7 deg at 15 and 30 fps; k = 3 gave
                                       # 74 at SD 7 / 15 fps, k = 2 hundreds. A +-10 deg 2 Hz bounce at
