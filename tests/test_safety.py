@@ -63,6 +63,8 @@ def _read(rule_id: str, safety: Safety = Safety(), **inp) -> tuple[Level, float,
     ("bouncing", dict(pose_seen=True, near_end_reversals=4), (V, 4.0, 4.0)),
     ("bouncing", dict(pose_seen=True, near_end_reversals=3), (B, 3.0, 4.0)),   # one pair is no bounce yet
     ("bouncing", dict(pose_seen=False, near_end_reversals=9), (U, math.nan, math.nan)),
+    ("bouncing", dict(pose_seen=True, near_end_reversals=0, motion_judged=False), (U, math.nan, math.nan)),
+    ("ballistic", dict(pose_seen=True, near_end_speed_deg_s=math.nan, motion_judged=False), (U, math.nan, math.nan)),
     ("wrong_view", dict(pose_seen=True, view=View.FRONT, wanted_views=(View.SIDE,)), (V, 1.0, 0.5)),
     ("wrong_view", dict(pose_seen=True, view=View.UNKNOWN, wanted_views=(View.SIDE,)), (U, math.nan, math.nan)),
     ("person_lost", dict(pose_seen=False), (V, 1.0, 0.5)),
@@ -318,3 +320,16 @@ def test_noise_level_is_unknown_until_enough_samples():
     noise = NoiseLevel(1, window_s=2.0)
     got = [noise.step(np.array([v]), i / 30) for i, v in enumerate((1.0, 2.0, np.nan, 3.0) * 4)]
     assert np.isnan(got[5][0]) and np.isnan(got[-1][0])   # NaN every third frame: no second difference
+
+
+# Every rule reads a missing input as "can't judge", never "clear". The two exceptions read something
+# else: landmarks_missing's input is the list of missing measures itself, person_lost the pose seen.
+MISSING_ALL = RuleInput(pose_seen=True, values={n: math.nan for n in MEASURE_NAMES}, near_end_speed_deg_s=math.nan,
+                        view=View.UNKNOWN, wanted_views=(View.SIDE,), body_size=math.nan, out_of_frame=math.nan,
+                        others_unjudged=True, motion_judged=False)
+
+
+@pytest.mark.parametrize("rule_id", [r.id for r in RULES if r.id not in ("landmarks_missing", "person_lost")])
+def test_a_missing_input_is_never_clear(rule_id):
+    reading = evaluate((rule_by_id(rule_id),), MISSING_ALL, Safety())[rule_id]
+    assert reading.level == U, f"{rule_id} reads {reading.level.value} on a missing input"

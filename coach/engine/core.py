@@ -361,6 +361,8 @@ class Coach:
         reversals = self._reversals.step(np.where(trusted, frame.measures.values, np.nan), motion, frame.t_s,
                                          self._bounce_swing(frame))
         inp = rule_input(self.exercise, frame, env, motion, reversals, speed=self._net_speed)
+        if not trusted.any():
+            inp = replace(inp, motion_judged=False)
         if self._held.any():
             inp = replace(inp, held=frozenset(MEASURE_NAMES[i] for i in np.flatnonzero(self._held)))
         readings = evaluate(self.settings.rules, inp, self.exercise.safety)

@@ -53,6 +53,7 @@ class RuleInput:
     estimates: frozenset[str] = frozenset()  # measures read at low reliability this frame
     held: frozenset[str] = frozenset()       # measures the smoother held over a gap (not measured now)
     others_unjudged: bool = False            # someone else in view whose hands can't be judged now
+    motion_judged: bool = True               # some angle is read well enough (medium+) for the motion rules
 
 
 class Reading(NamedTuple):
@@ -159,6 +160,10 @@ def read_partner_hands(rule: Rule, inp: RuleInput, safety: Safety) -> Reading:
 
 @_need_pose
 def read_ballistic(rule: Rule, inp: RuleInput, safety: Safety) -> Reading:
+    """The fastest angle near its end range; UNKNOWN when no angle is read well enough to judge
+    (missing is no "clear"), CLEAR when the judged ones are all away from their end range."""
+    if not inp.motion_judged:
+        return UNKNOWN
     speed = inp.near_end_speed_deg_s
     if not math.isfinite(speed):
         return Reading(Level.CLEAR)  # nothing near its end range
@@ -167,6 +172,8 @@ def read_ballistic(rule: Rule, inp: RuleInput, safety: Safety) -> Reading:
 
 @_need_pose
 def read_bouncing(rule: Rule, inp: RuleInput, safety: Safety) -> Reading:
+    if not inp.motion_judged:
+        return UNKNOWN   # no angle read well enough: no count of its reversals means anything
     limit = rule.limit_value(safety)
     return Reading(level_above(inp.near_end_reversals, limit - 0.5, rule.hysteresis), inp.near_end_reversals, limit)
 
