@@ -4,7 +4,7 @@
 
 1. Measure noise on still holds: for every shared recording and variant (original, tracked/, lite/),
    the noise SD of each angle measure read at medium reliability or better, as the engine estimates
-   it online (`coach.measure.motion.NoiseLevel`: the robust SD of second differences / sqrt(6)), over
+   it online (`coach.measure.motion.NoiseLevel`: the RMS of second differences / sqrt(6)), over
    the truth's still holds (bench/noise_levels.py `still_spans`). Printed per recording: the median
    over its measures and the largest, with that measure's name.
 2. The false-alarm rate of the bounce count on pure noise: white Gaussian noise of SD 1, 3 and 7 deg

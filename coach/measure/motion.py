@@ -8,7 +8,7 @@
   last `window_s`; turning points closer together than `min_gap_s` (faster than a body bounces) do
   not count. Bouncing = several of those in a short window.
 - `NoiseLevel`: each measure's measurement noise, estimated online from its own recent samples
-  (the robust spread of their second differences, which a smooth movement hardly shows).
+  (the spread of their second differences, which a smooth movement hardly shows).
 - `NetSpeed`: the net rate of change of each measure over a short window (the least-squares slope
   of its measured samples), for stillness: frame-to-frame jitter around a fixed value averages out,
   a steady drift reads at its own speed. Causal, a small ring buffer.
@@ -123,15 +123,16 @@ class ReversalTracker:
 # movement hardly shows in them (a 2 Hz swing of +-10 deg sampled at 30 fps: second differences of
 # at most 10 * (2 pi 2 / 30)^2 = 1.8 deg), so they measure the noise without the movement.
 SECOND_DIFFERENCE_SD = math.sqrt(6.0)
-MAD_TO_SD = 1.4826     # robust SD = this x the median absolute deviation (exact for Gaussian noise)
 MIN_NOISE_SAMPLES = 8  # fewer second differences than this in the window: the noise is unknown (NaN)
 
 
 class NoiseLevel:
-    """Per measure, the SD of its measurement noise over the last `window_s`: the robust SD (MAD)
-    of the second differences of consecutive measured samples, / sqrt(6). Robust, so a single jump
-    (a camera dissolve, one bad frame) does not inflate it. NaN until MIN_NOISE_SAMPLES second
-    differences are in the window. `step(values, t_s)` takes NaN where a measure was not measured."""
+    """Per measure, the SD of its measurement noise over the last `window_s`: the root mean square of
+    the second differences of consecutive measured samples, / sqrt(6). Not a robust SD on purpose:
+    MediaPipe's jitter is heavy-tailed (the lite bridge's head tilt jumps 40 deg between frames now and
+    then), and those jumps are what a zigzag would count as reversals, so a measure that jumps gets a
+    swing threshold to match. NaN until MIN_NOISE_SAMPLES second differences are in the window.
+    `step(values, t_s)` takes NaN where a measure was not measured."""
 
     def __init__(self, size: int, *, window_s: float):
         if not window_s > 0:
@@ -149,9 +150,11 @@ class NoiseLevel:
         self._prev = np.stack([self._prev[1], v])
         self._next += 1
         d2 = self._d2[self._t >= t_s - self.window_s - 1e-9]   # NaN (empty rows) compares False, quietly
-        n = np.isfinite(d2).sum(axis=0)
-        mad = _column_median(np.abs(d2 - _column_median(d2, n)), n)
-        return np.where(n >= MIN_NOISE_SAMPLES, MAD_TO_SD * mad / SECOND_DIFFERENCE_SD, np.nan)
+        seen = np.isfinite(d2)
+        n = seen.sum(axis=0)
+        with np.errstate(invalid="ignore", divide="ignore"):
+            ms = np.where(seen, d2 * d2, 0.0).sum(axis=0) / n
+        return np.where(n >= MIN_NOISE_SAMPLES, np.sqrt(ms) / SECOND_DIFFERENCE_SD, np.nan)
 
 
 RING_ROWS = 64       # ring buffer rows: a 0.8 s window at 60 fps fits (a faster stream judges fewer)
@@ -188,15 +191,6 @@ class NetSpeed:
         span = np.where(seen, t, -np.inf).max(axis=0) - np.where(seen, t, np.inf).min(axis=0)
         ok = (n >= MIN_SAMPLES) & (span >= self.min_span_s - 1e-9)
         return np.where(ok, _sure_slope(seen, n, t, v, self.noise_k), np.nan)
-
-
-def _column_median(x: np.ndarray, n: np.ndarray) -> np.ndarray:
-    """The median of each column's finite values (`n` of them; NaN where none): sorting puts the
-    NaN last, so the finite ones are the first n rows (np.nanmedian is ten times slower)."""
-    s = np.sort(x, axis=0)
-    lo, hi = np.maximum((n - 1) // 2, 0), np.maximum(n // 2, 0)
-    cols = np.arange(x.shape[1])
-    return np.where(n > 0, (s[lo, cols] + s[hi, cols]) / 2, np.nan)
 
 
 def _sure_slope(seen: np.ndarray, n: np.ndarray, t: np.ndarray, v: np.ndarray, k: float) -> np.ndarray:
