@@ -14,8 +14,8 @@
    30 fps, over H hours of one measure (100 measures in parallel).
 3. Detection: a +-10 deg bounce at 2 Hz with noise of SD 0.3, 1 and 2 deg: when the count first
    reaches `BOUNCE_REVERSALS` (s after the bounce began).
-Measured (written beside `bounce_noise_k`): k = 4 gives no onset in 10 h at every SD and rate;
-k = 3 gives 74 at SD 7 / 15 fps; a bounce is counted within 1.3-1.9 s.
+Measured (written beside `bounce_noise_k`, --hours 5): k = 4 gives no onset at every SD and rate;
+k = 3 gives 2 at SD 7 / 15 fps, k = 2 hundreds; a bounce is counted within 1.3-1.9 s.
 """
 
 from __future__ import annotations

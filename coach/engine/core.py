@@ -98,9 +98,9 @@ class EngineSettings:
                                       # (bench/bounce_noise.py: white Gaussian noise through this
                                       # engine's One Euro filter, every sample near end range,
                                       # 5 deg floor, the bouncing rule's 4 reversals in 2 s): k = 4 gave
-                                      # no onset in 10 h at SD 1, 3 and 7 deg at 15 and 30 fps; k = 3 gave
-                                      # 74 at SD 7 / 15 fps, k = 2 hundreds. A +-10 deg 2 Hz bounce at
-                                      # SD <= 2 deg still counts 4 reversals within 1.3-1.9 s.
+                                      # no onset in 5 h at SD 1, 3 and 7 deg at 15 and 30 fps; k = 3 gave
+                                      # 2 at SD 7 / 15 fps, k = 2 868. A +-10 deg 2 Hz bounce at SD <= 2
+                                      # deg still counts 4 reversals within 1.3-1.9 s.
     bounce_min_gap_s: float = 0.125   # turning points closer than this are not counted: a half period
                                       # at 4 Hz, above the 1-3 Hz a trunk or hip can bounce at; jitter
                                       # turned the bridge's neck angle on 3 frames in a row (40 ms)
