@@ -51,6 +51,7 @@ class RuleInput:
     out_of_frame: float = math.nan           # fraction of landmarks predicted outside the frame
     twist_limit_deg: float = math.nan        # this frame's twist limit (stricter while flexed)
     estimates: frozenset[str] = frozenset()  # measures read at low reliability this frame
+    not_high: frozenset[str] = frozenset()   # measures read below high reliability this frame
     held: frozenset[str] = frozenset()       # measures the smoother held over a gap (not measured now)
     others_unjudged: bool = False            # someone else in view whose hands can't be judged now
     motion_judged: bool = True               # some angle is read well enough (medium+) for the motion rules
@@ -98,6 +99,7 @@ class Rule:
     read: Callable[[Rule, RuleInput, Safety], Reading]
     measure: str | None = None
     trust_estimates: bool = True  # False: a low-reliability reading of `measure` is UNKNOWN, never an alert
+    needs_high: bool = False      # True: only a high-reliability reading of `measure` is judged
 
     def limit_value(self, safety: Safety) -> float:
         return float(getattr(safety, self.limit)) if isinstance(self.limit, str) else float(self.limit)
@@ -254,9 +256,12 @@ RULES: tuple[Rule, ...] = (
     Rule("neck_rotation", C, "Turn your head less: {value}°, past {limit}°", "neck_rotation_max_deg",
          dwell_s=0.3, hysteresis=5.0, cooldown_s=5.0, read=_abs_measure("neck_rotation_deg"),
          measure="neck_rotation_deg", trust_estimates=False),
+    # The side tilt's tolerance is tight (15 deg, `Safety.neck_lateral_max_deg`), so it is judged only
+    # where the tilt is read at high reliability - facing the camera: from half-side the ear line's tilt
+    # mixes with the head's turn in depth (medium), and correct bridges filmed obliquely read 16-32 deg.
     Rule("neck_lateral", C, "Ease the side tilt of your head: {value}°, past {limit}°", "neck_lateral_max_deg",
          dwell_s=0.3, hysteresis=5.0, cooldown_s=5.0, read=_abs_measure("neck_lateral_deg"),
-         measure="neck_lateral_deg", trust_estimates=False),
+         measure="neck_lateral_deg", trust_estimates=False, needs_high=True),
     Rule("hand_on_head", C, "Take your hand off your head: don't pull on your neck", "hand_head_min_sw",
          dwell_s=0.5, hysteresis=0.1, cooldown_s=5.0, read=read_hand_on_head),
     Rule("partner_hands_on_head", S, "Don't let anyone pull or crack your neck: stop now", "hand_head_min_sw",
@@ -309,6 +314,8 @@ def evaluate(rules: tuple[Rule, ...], inp: RuleInput, safety: Safety) -> dict[st
             reading = reading._replace(value=_finite(reading.value), limit=_finite(reading.limit))
         if rule.measure in inp.estimates and reading.level != Level.UNKNOWN:
             reading = reading._replace(estimate=True) if rule.trust_estimates else UNKNOWN
+        if rule.needs_high and rule.measure in inp.not_high:
+            reading = UNKNOWN
         if rule.measure in inp.held and reading.level != Level.UNKNOWN:
             reading = reading._replace(held=True)
         out[rule.id] = reading
