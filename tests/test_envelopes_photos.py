@@ -158,7 +158,6 @@ def neck_alerts(exercise_id: str | None, library, measures) -> list[str]:
     """The neck rules of `coach.engine.safety` this single pose violates, with the exercise's limits (the
     defaults for a stretch without an exercise of its own)."""
     from coach.engine.safety import NECK_RULE_IDS, RULES, Level, RuleInput, evaluate
-
     from coach.measure.conventions import MEASURE_NAMES, Reliability
 
     safety = library[exercise_id].safety if exercise_id else Safety()
