@@ -158,9 +158,14 @@ def neck_alerts(exercise_id: str | None, library, measures) -> list[str]:
     """The neck rules of `coach.engine.safety` this single pose violates, with the exercise's limits (the
     defaults for a stretch without an exercise of its own)."""
     from coach.engine.safety import NECK_RULE_IDS, RULES, Level, RuleInput, evaluate
+    from coach.measure.conventions import MEASURE_NAMES, Reliability
 
     safety = library[exercise_id].safety if exercise_id else Safety()
-    readings = evaluate(RULES, RuleInput(pose_seen=True, values=measures.as_dict(), view=measures.view), safety)
+    rel = dict(zip(MEASURE_NAMES, measures.reliability))   # what the engine passes the rules (readout.rule_input)
+    inp = RuleInput(pose_seen=True, values=measures.as_dict(), view=measures.view,
+                    estimates=frozenset(n for n, r in rel.items() if r == Reliability.LOW),
+                    not_high=frozenset(n for n, r in rel.items() if r != Reliability.HIGH))
+    readings = evaluate(RULES, inp, safety)
     return sorted(k for k, r in readings.items() if k in NECK_RULE_IDS and r.level == Level.VIOLATED)
 
 

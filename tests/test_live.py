@@ -411,3 +411,38 @@ def test_no_display_is_a_clear_error_not_a_crash(environ, platform, problem):
         return
     with pytest.raises(DisplayError, match=problem.replace("$", r"\$")):
         check_display(environ, platform)
+
+
+def _far_with_hand_on_head(pf):
+    """The person shrunk to a third about the image centre (too far for the framing step) with the
+    right hand on the right ear (image and world): pulling the head sideways."""
+    from coach.pose.core import Pose, PoseFrame
+    from coach.pose.landmarks import RIGHT_HAND, Landmark
+
+    p = pf.pose
+    if p.is_empty:
+        return pf
+    xy, world, vis, pres = (p.xy - 0.5) / 3 + 0.5, p.world.copy(), p.visibility.copy(), p.presence.copy()
+    hand = list(RIGHT_HAND)
+    xy[hand], world[hand] = xy[Landmark.RIGHT_EAR], world[Landmark.RIGHT_EAR]
+    vis[hand] = pres[hand] = 1.0
+    return PoseFrame(pf.t_s, pf.index, Pose(xy, p.z, vis, pres, world, p.image_size), pf.others)
+
+
+def test_safety_runs_before_the_framing_passes_and_the_session_is_saved(landmarks_dir, tmp_path):
+    """Sitting a little far away and pulling the head with a hand: the framing step never passes
+    ("come closer"), yet the hand-on-head caution is raised and the session is saved."""
+    far = tmp_path / "far.jsonl.gz"
+    rec = Recording(landmarks_dir / "neck_side_bend__01.jsonl.gz")
+    with RecordingWriter(far, rec.info) as writer:
+        for pf in rec.frames():
+            if pf.t_s >= 6.0:
+                break
+            writer.write(_far_with_hand_on_head(pf))
+    out = tmp_path / "out"
+    result = run_live(open_feed(str(far)), routine(("chair_rotation", {})), NoWindow(), LiveOptions(out))
+    raised = [e.details["rule"] for e in result.events if e.kind == EventKind.ALERT_RAISED]
+    assert "hand_on_head" in raised and "too_far" in raised
+    assert EventKind.HOLD_STARTED.value not in kinds(result), "no hold is timed before the framing passes"
+    data = json.loads((out / "session.json").read_text())
+    assert "hand_on_head" in {a["rule"] for a in data["alerts"]}

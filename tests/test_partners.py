@@ -212,6 +212,22 @@ def test_someone_elses_hands_are_judged_or_cant_be(others, unjudged, level):
     assert reading.level == level
 
 
+@pytest.mark.parametrize("hidden", [(L.NOSE,), (L.LEFT_EAR, L.RIGHT_EAR), (L.LEFT_SHOULDER,)],
+                         ids=["nose", "ears", "a-shoulder"])
+def test_a_head_that_cannot_be_measured_with_someone_there_is_no_clear(hidden):
+    """A partner's hands over the face hide the nose or the ears: the distance is missing, and
+    missing is "can't judge", never "clear"; with nobody else there it stays clear."""
+    vis = EXERCISER.visibility.copy()
+    vis[list(hidden)] = 0.0
+    covered = Pose(EXERCISER.xy, EXERCISER.z, vis, EXERCISER.presence, EXERCISER.world, EXERCISER.image_size)
+    for others, level in (((Other.of(PARTNER, 0.0),), Level.UNKNOWN), ((), Level.CLEAR)):
+        m = compute_measures(covered, others)
+        assert math.isnan(m["other_hand_head_sw"])
+        inp = RuleInput(pose_seen=True, values={"other_hand_head_sw": m["other_hand_head_sw"]},
+                        others_unjudged=m.others_unjudged)
+        assert evaluate((rule_by_id("partner_hands_on_head"),), inp, Safety())["partner_hands_on_head"].level == level
+
+
 def test_a_plain_pose_among_the_others_was_seen_in_that_frame():
     frame = PoseFrame(0.0, 0, EXERCISER, others=(PARTNER,))
     assert isinstance(frame.others[0], Other) and frame.others[0].age_s == 0.0

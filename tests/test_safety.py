@@ -9,6 +9,7 @@ once the value is back inside the limit by the rule's hysteresis.
 from __future__ import annotations
 
 import math
+from collections import Counter
 
 import numpy as np
 import pytest
@@ -21,7 +22,7 @@ from coach.engine.safety import RULES, STOP_ADVICE, Level, RuleInput, evaluate, 
 from coach.engine.verdict import EventKind, Severity, Status
 from coach.measure.conventions import MEASURE_NAMES, Reliability, View
 from coach.measure.measures import Measures
-from coach.measure.motion import ReversalTracker, presence
+from coach.measure.motion import NoiseLevel, ReversalTracker, presence
 from coach.pose.core import Pose
 from coach.pose.landmarks import NUM_LANDMARKS
 
@@ -59,8 +60,11 @@ def _read(rule_id: str, safety: Safety = Safety(), **inp) -> tuple[Level, float,
     ("partner_hands_on_head", dict(pose_seen=True, values={"other_hand_head_sw": math.nan}), (C, math.nan, 0.3)),
     ("ballistic", dict(pose_seen=True, near_end_speed_deg_s=math.nan), (C, math.nan, math.nan)),
     ("ballistic", dict(pose_seen=True, near_end_speed_deg_s=120.0), (V, 120.0, 90.0)),
-    ("bouncing", dict(pose_seen=True, near_end_reversals=3), (V, 3.0, 3.0)),
-    ("bouncing", dict(pose_seen=True, near_end_reversals=1), (B, 1.0, 3.0)),
+    ("bouncing", dict(pose_seen=True, near_end_reversals=4), (V, 4.0, 4.0)),
+    ("bouncing", dict(pose_seen=True, near_end_reversals=3), (B, 3.0, 4.0)),   # one pair is no bounce yet
+    ("bouncing", dict(pose_seen=False, near_end_reversals=9), (U, math.nan, math.nan)),
+    ("bouncing", dict(pose_seen=True, near_end_reversals=0, motion_judged=False), (U, math.nan, math.nan)),
+    ("ballistic", dict(pose_seen=True, near_end_speed_deg_s=math.nan, motion_judged=False), (U, math.nan, math.nan)),
     ("wrong_view", dict(pose_seen=True, view=View.FRONT, wanted_views=(View.SIDE,)), (V, 1.0, 0.5)),
     ("wrong_view", dict(pose_seen=True, view=View.UNKNOWN, wanted_views=(View.SIDE,)), (U, math.nan, math.nan)),
     ("person_lost", dict(pose_seen=False), (V, 1.0, 0.5)),
@@ -165,7 +169,7 @@ ALERT_SCRIPTS = {
         [("raised", "neck_flexion", 1.3125), ("cleared", "neck_flexion", 3.0)]),  # neck dwell 0.3 s
     "neck extension": ([_seg(1.0, **{NF: -50})], [("raised", "neck_extension", 0.3125)]),
     "neck rotation to the right": ([_seg(1.0, neck_rotation_deg=-65)], [("raised", "neck_rotation", 0.3125)]),
-    "neck side bend": ([_seg(1.0, neck_lateral_deg=35), _seg(0.5, neck_lateral_deg=20)],
+    "neck side bend": ([_seg(1.0, neck_lateral_deg=35), _seg(0.5, neck_lateral_deg=5)],   # limit 15, hysteresis 5
                        [("raised", "neck_lateral", 0.3125), ("cleared", "neck_lateral", 1.0)]),
     "hand on the head: hysteresis in shoulder widths": (
         [_seg(1.0, **{HL: 0.1}), _seg(0.5, **{HL: 0.35}), _seg(0.5, **{HL: 0.5})],
@@ -180,12 +184,13 @@ ALERT_SCRIPTS = {
     "fast far from any end range is fine": (
         [_seg(1.0, knee_left_deg=10), _seg(0.5, knee_left_deg=lambda t: 10 + 120 * t)], []),
     # 58 +- 6 deg at 1.5 Hz around the band edge 60: turning points at 64 and 52, both within 10 of
-    # the edge; each is confirmed once the value is 5 back from it: at 1.375, 1.6875, 2.0 (the third:
-    # raised), ... and the step back to 40 at 4.0 (its turning point was near); clear once none is left
-    # in the 2 s window: first frame after 6.0.
-    "bouncing: third reversal near end range within 2 s": (
+    # the edge; each is confirmed once the value is 5 back from it (the noise of an exact sine is ~0,
+    # so the 5 deg floor is the swing): at 1.375, 1.6875, 2.0, 2.375 (the fourth: two pairs), raised
+    # after the 0.25 s dwell at 2.625; ... the last at 3.6875 and the step back to 40 at 4.0 (its
+    # turning point was near); clear once at most one is left in the 2 s window (hysteresis 2): 5.75.
+    "bouncing: fourth reversal near end range within 2 s, then the dwell": (
         [_seg(1.0), _seg(3.0, **{INC: lambda t: 58 + 6 * math.sin(3 * math.pi * t)}), _seg(4.0)],
-        [("raised", "bouncing", 2.0), ("cleared", "bouncing", 6.0625)]),
+        [("raised", "bouncing", 2.625), ("cleared", "bouncing", 5.75)]),
     "the same swing mid-band is not bouncing": (
         [_seg(1.0), _seg(3.0, **{INC: lambda t: 40 + 6 * math.sin(3 * math.pi * t)}), _seg(4.0)], []),
     "needed landmarks missing": (
@@ -280,3 +285,52 @@ def test_reversal_tracker_counts_only_real_swings_near_end_range(swing, near, ex
     counts = [tracker.step(np.array([50 + swing * math.sin(3 * math.pi * t)]), np.array([near]), t)
               for t in np.arange(0, 3, 1 / 30)]
     assert counts[-1] == expected
+
+
+@pytest.mark.parametrize("gap_s, expected", [
+    (0.0, 7),      # every turning point of a 6 Hz zigzag in the half second counts ...
+    (0.125, 0),    # ... but none is a body's bounce: they come 1/12 s apart, sooner than the gap
+])
+def test_reversal_tracker_does_not_count_turning_points_faster_than_a_body_bounces(gap_s, expected):
+    tracker = ReversalTracker(1, amplitude_deg=5.0, window_s=0.5, min_gap_s=gap_s)
+    counts = [tracker.step(np.array([50 + 8 * math.sin(12 * math.pi * t)]), np.array([True]), t)
+              for t in np.arange(0, 2, 1 / 120)]
+    assert counts[-1] == expected
+
+
+def test_reversal_tracker_swing_per_measure_and_nan_is_unjudged():
+    tracker = ReversalTracker(3, amplitude_deg=5.0, window_s=1.0)
+    for t in np.arange(0, 3, 1 / 30):
+        x = 50 + 8 * math.sin(3 * math.pi * t)
+        tracker.step(np.array([x, x, x]), np.ones(3, dtype=bool), t, np.array([20.0, 5.0, np.nan]))
+    assert Counter(i for _, i in tracker._recent) == {1: 3}   # only the measure whose swing threshold is met
+
+
+@pytest.mark.parametrize("sd, fps", [(0.5, 30), (2.0, 30), (7.0, 15), (2.0, 60)])
+def test_noise_level_reads_white_noise_and_not_a_smooth_bounce(sd, fps):
+    rng = np.random.default_rng(1)
+    noise = NoiseLevel(2, window_s=2.0)
+    for t in np.arange(0, 4, 1 / fps):
+        bounce = 10 * math.sin(4 * math.pi * t)   # +-10 deg at 2 Hz: a movement, not noise
+        got = noise.step(np.array([sd * rng.standard_normal(), bounce + sd * rng.standard_normal()]), t)
+    assert got[0] == pytest.approx(sd, rel=0.3)
+    assert sd * 0.7 <= got[1] <= sd + 0.5   # the bounce's own second differences (<= 1.8 deg) add little
+
+
+def test_noise_level_is_unknown_until_enough_samples():
+    noise = NoiseLevel(1, window_s=2.0)
+    got = [noise.step(np.array([v]), i / 30) for i, v in enumerate((1.0, 2.0, np.nan, 3.0) * 4)]
+    assert np.isnan(got[5][0]) and np.isnan(got[-1][0])   # NaN every third frame: no second difference
+
+
+# Every rule reads a missing input as "can't judge", never "clear". The two exceptions read something
+# else: landmarks_missing's input is the list of missing measures itself, person_lost the pose seen.
+MISSING_ALL = RuleInput(pose_seen=True, values={n: math.nan for n in MEASURE_NAMES}, near_end_speed_deg_s=math.nan,
+                        view=View.UNKNOWN, wanted_views=(View.SIDE,), body_size=math.nan, out_of_frame=math.nan,
+                        others_unjudged=True, motion_judged=False)
+
+
+@pytest.mark.parametrize("rule_id", [r.id for r in RULES if r.id not in ("landmarks_missing", "person_lost")])
+def test_a_missing_input_is_never_clear(rule_id):
+    reading = evaluate((rule_by_id(rule_id),), MISSING_ALL, Safety())[rule_id]
+    assert reading.level == U, f"{rule_id} reads {reading.level.value} on a missing input"

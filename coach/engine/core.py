@@ -46,7 +46,7 @@ from coach.engine.verdict import Alert, Event, EventKind, FrameVerdict, HoldStat
 from coach.measure import measures as measures_mod
 from coach.measure.conventions import MEASURE_NAMES, Reliability
 from coach.measure.measures import Measures
-from coach.measure.motion import NetSpeed, ReversalTracker, near_end_range, presence
+from coach.measure.motion import NetSpeed, NoiseLevel, ReversalTracker, near_end_range, presence
 from coach.measure.smoothing import OneEuroFilter
 from coach.pose.core import Pose
 
@@ -86,8 +86,27 @@ class EngineSettings:
     max_frame_gap_s: float = 0.5      # frames further apart than this do not add hold time
     # motion rules
     near_end_deg: float = 10.0        # within this of a band edge or safety limit = near end range
-    bounce_amplitude_deg: float = 5.0  # swings smaller than this are noise, not reversals
+    # The motion rules (ballistic, bouncing) judge only measures read at medium reliability or better
+    # and measured this frame (not held over a gap). A bounce swing must exceed both a floor and a
+    # multiple of that measure's own noise (`coach.measure.motion.NoiseLevel`, estimated online over
+    # noise_window_s): on the still holds of the shared recordings (bench/bounce_noise.py) most measures
+    # read 0.01-2 deg in all three variants, but the bridge's hip, knee and neck 3-8 deg - MediaPipe's
+    # oblique lying pose - where a fixed 5 deg counted jitter as bounces ("Don't bounce" on a correct
+    # bridge at 5.9 and 17.1 s).
+    bounce_amplitude_deg: float = 5.0  # swings smaller than this are never reversals (half a +-5 deg
+                                       # bounce, the smallest anyone would call one) ...
+    bounce_noise_k: float = 4.0       # ... nor smaller than this many noise SDs. Chosen by simulation
+                                      # (bench/bounce_noise.py: white Gaussian noise through this
+                                      # engine's One Euro filter, every sample near end range,
+                                      # 5 deg floor, the bouncing rule's 4 reversals in 2 s): k = 4 gave
+                                      # no onset in 5 h at SD 1, 3 and 7 deg at 15 and 30 fps; k = 3 gave
+                                      # 2 at SD 7 / 15 fps, k = 2 868. A +-10 deg 2 Hz bounce at SD <= 2
+                                      # deg still counts 4 reversals within 1.3-1.9 s.
+    bounce_min_gap_s: float = 0.125   # turning points closer than this are not counted: a half period
+                                      # at 4 Hz, above the 1-3 Hz a trunk or hip can bounce at; jitter
+                                      # turned the bridge's neck angle on 3 frames in a row (40 ms)
     bounce_window_s: float = 2.0
+    noise_window_s: float = 2.0       # the online noise estimate's window: a bounce window's worth
     # alerts
     alert_stale_s: float = 2.0        # an alert that can't be judged this long clears
     estimate_dwell_factor: float = 2.0  # a low-reliability reading must violate this many dwells
@@ -104,7 +123,7 @@ class EngineSettings:
             if isinstance(value, float) and not (math.isfinite(value) and value >= 0):
                 raise ValueError(f"EngineSettings.{f.name}: expected a finite number >= 0, got {value}")
         for name in ("min_cutoff_hz", "d_cutoff_hz", "max_frame_gap_s", "bounce_amplitude_deg",
-                     "bounce_window_s", "stop_window_s"):
+                     "bounce_window_s", "noise_window_s", "stop_window_s"):
             if getattr(self, name) <= 0:
                 raise ValueError(f"EngineSettings.{name}: expected > 0, got {getattr(self, name)}")
         if self.still_exit_deg_s < self.still_enter_deg_s:
@@ -139,7 +158,10 @@ class Coach:
                              noise_k=s.still_noise_k)
         self._net_speed = np.full(n, np.nan)   # this frame's net speed per measure (deg/s)
         self._held = np.zeros(n, dtype=bool)   # this frame's values the smoother held over a gap
-        self._reversals = ReversalTracker(n, amplitude_deg=s.bounce_amplitude_deg, window_s=s.bounce_window_s)
+        self._reversals = ReversalTracker(n, amplitude_deg=s.bounce_amplitude_deg, window_s=s.bounce_window_s,
+                                          min_gap_s=s.bounce_min_gap_s)
+        self._noise = NoiseLevel(n, window_s=s.noise_window_s)
+        self._noise_sd = np.full(n, np.nan)    # this frame's noise SD per measure (units of the measure)
         self._progress = ExerciseProgress(exercise)
         self._context = StableContext(s.context)
         self._tracker = self._new_tracker()
@@ -150,6 +172,9 @@ class Coach:
         self._reliability = [Reliability.NONE] * n
         self._alerts: tuple[Alert, ...] = ()
         self.last_measures: Measures = _EMPTY   # the last `update`'s measures as measured (before smoothing)
+        # False: safety only - every rule runs, no hold is timed (live's framing step: safety is always
+        # on, before and regardless of framing; coaching starts when the framing passes)
+        self.holds_on = True
 
     # --- public ---------------------------------------------------------------------------------
 
@@ -210,6 +235,7 @@ class Coach:
         dt_s, self._last_t = (0.0 if self._last_t is None else t_s - self._last_t), t_s
         smoothed = self._filter(measures.values, t_s)
         self._net_speed = self._net.step(measured, t_s)  # measured values only, unsmoothed
+        self._noise_sd = self._noise.step(measured, t_s)
         self._held = smoothed.filled | (np.isfinite(smoothed.values) & ~np.isfinite(measured))
         seen = bool(np.isfinite(measures.values).any()) if seen is None else bool(seen)
         if not seen:
@@ -267,7 +293,7 @@ class Coach:
 
     def _holds(self, frame: SmoothedFrame, env: EnvelopeResult) -> list[Event]:
         p = self._progress
-        if p.finished:
+        if p.finished or not self.holds_on:
             return []
         inside = self._inside(frame, env)
         if inside and wrong_form(a.rule_id for a in self._alerts):   # last frame's alerts: no good hold
@@ -328,11 +354,29 @@ class Coach:
 
     # --- safety ---------------------------------------------------------------------------------
 
+    def _trusted(self, frame: SmoothedFrame) -> np.ndarray:
+        """(n,) the measures the motion rules may judge this frame: read at medium reliability or
+        better and measured now (not held over a gap). A low-reliability estimate's swings and
+        speeds are mostly its own noise (the twist zigzagging 5 deg on the tracked bridge)."""
+        ok = np.array([reliability_at_least(r, Reliability.MEDIUM) for r in frame.measures.reliability])
+        return ok & ~self._held & np.isfinite(frame.measures.values)
+
+    def _bounce_swing(self, frame: SmoothedFrame) -> np.ndarray:
+        """(n,) the smallest swing that counts as a reversal now: bounce_noise_k noise SDs, at least
+        bounce_amplitude_deg; NaN (can't judge) while a measure's noise is unknown."""
+        s = self.settings
+        return np.maximum(s.bounce_noise_k * self._noise_sd, s.bounce_amplitude_deg)
+
     def _safety(self, frame: SmoothedFrame, env: EnvelopeResult) -> list[Event]:
         near = near_end_range(frame.measures.values, edge_distances(self.exercise, env),
                               safety_limits(self.exercise, frame.measures), self.settings.near_end_deg)
-        reversals = self._reversals.step(frame.measures.values, near & DEG, frame.t_s)
-        inp = rule_input(self.exercise, frame, env, near, reversals)
+        trusted = DEG & self._trusted(frame)
+        motion = near & trusted
+        reversals = self._reversals.step(np.where(trusted, frame.measures.values, np.nan), motion, frame.t_s,
+                                         self._bounce_swing(frame))
+        inp = rule_input(self.exercise, frame, env, motion, reversals, speed=self._net_speed)
+        if not trusted.any():
+            inp = replace(inp, motion_judged=False)
         if self._held.any():
             inp = replace(inp, held=frozenset(MEASURE_NAMES[i] for i in np.flatnonzero(self._held)))
         readings = evaluate(self.settings.rules, inp, self.exercise.safety)

@@ -67,16 +67,19 @@ def near_end_speed(speed: np.ndarray, near_end: np.ndarray) -> float:
 
 
 def rule_input(exercise: Exercise, frame: SmoothedFrame, env: EnvelopeResult, near_end: np.ndarray,
-               reversals: int) -> RuleInput:
+               reversals: int, speed: np.ndarray | None = None) -> RuleInput:
+    """What the rules read this frame. `speed` (n,) the speeds the ballistic rule judges (the engine
+    passes the net speed of the measured values, which jitter does not raise; default: the smoother's)."""
     m = frame.measures
     missing = unseen_measures(env.checks) if frame.seen else ()
     limit = twist_limit(exercise, m) if frame.seen else math.nan
     estimates = frozenset(n for n, r in zip(MEASURE_NAMES, m.reliability) if r == Reliability.LOW)
+    not_high = frozenset(n for n, r in zip(MEASURE_NAMES, m.reliability) if r != Reliability.HIGH)
     return RuleInput(pose_seen=frame.seen, values=dict(zip(MEASURE_NAMES, m.values.tolist())),
-                     near_end_speed_deg_s=near_end_speed(frame.speed, near_end), near_end_reversals=reversals,
+                     near_end_speed_deg_s=near_end_speed(frame.speed if speed is None else speed, near_end), near_end_reversals=reversals,
                      missing=missing, view=m.view, wanted_views=tuple(exercise.view),
                      body_size=frame.framing[0], out_of_frame=frame.framing[1], twist_limit_deg=limit,
-                     estimates=estimates, others_unjudged=m.others_unjudged)
+                     estimates=estimates, not_high=not_high, others_unjudged=m.others_unjudged)
 
 
 def measure_verdicts(frame: SmoothedFrame, env: EnvelopeResult) -> tuple[MeasureVerdict, ...]:

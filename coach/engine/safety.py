@@ -51,8 +51,10 @@ class RuleInput:
     out_of_frame: float = math.nan           # fraction of landmarks predicted outside the frame
     twist_limit_deg: float = math.nan        # this frame's twist limit (stricter while flexed)
     estimates: frozenset[str] = frozenset()  # measures read at low reliability this frame
+    not_high: frozenset[str] = frozenset()   # measures read below high reliability this frame
     held: frozenset[str] = frozenset()       # measures the smoother held over a gap (not measured now)
     others_unjudged: bool = False            # someone else in view whose hands can't be judged now
+    motion_judged: bool = True               # some angle is read well enough (medium+) for the motion rules
 
 
 class Reading(NamedTuple):
@@ -97,6 +99,7 @@ class Rule:
     read: Callable[[Rule, RuleInput, Safety], Reading]
     measure: str | None = None
     trust_estimates: bool = True  # False: a low-reliability reading of `measure` is UNKNOWN, never an alert
+    needs_high: bool = False      # True: only a high-reliability reading of `measure` is judged
 
     def limit_value(self, safety: Safety) -> float:
         return float(getattr(safety, self.limit)) if isinstance(self.limit, str) else float(self.limit)
@@ -159,6 +162,10 @@ def read_partner_hands(rule: Rule, inp: RuleInput, safety: Safety) -> Reading:
 
 @_need_pose
 def read_ballistic(rule: Rule, inp: RuleInput, safety: Safety) -> Reading:
+    """The fastest angle near its end range; UNKNOWN when no angle is read well enough to judge
+    (missing is no "clear"), CLEAR when the judged ones are all away from their end range."""
+    if not inp.motion_judged:
+        return UNKNOWN
     speed = inp.near_end_speed_deg_s
     if not math.isfinite(speed):
         return Reading(Level.CLEAR)  # nothing near its end range
@@ -167,6 +174,8 @@ def read_ballistic(rule: Rule, inp: RuleInput, safety: Safety) -> Reading:
 
 @_need_pose
 def read_bouncing(rule: Rule, inp: RuleInput, safety: Safety) -> Reading:
+    if not inp.motion_judged:
+        return UNKNOWN   # no angle read well enough: no count of its reversals means anything
     limit = rule.limit_value(safety)
     return Reading(level_above(inp.near_end_reversals, limit - 0.5, rule.hysteresis), inp.near_end_reversals, limit)
 
@@ -226,6 +235,12 @@ MIN_BODY_SIZE = 0.25
 # stretch does need is checked by the missing-measure rule - but one more (a knee, a hand: 7/33 =
 # 0.21) means the body is no longer in view.
 MAX_OUT_OF_FRAME = 0.2
+# Two out-and-back pairs at end range (four turning points): one pair confirms the other. A 2 Hz bounce
+# near end range gives two to four counted reversals a second, so it is caught within 1-2 s.
+BOUNCE_REVERSALS = 4
+# ... and the count must stay there this long in measured time: a few frames at any camera rate
+# (3 at 12 fps), so a single frame's count never raises a stop.
+BOUNCE_DWELL_S = 0.25
 FRAMING_RULE_IDS: tuple[str, ...] = ("person_lost", "landmarks_missing", "too_close", "too_far", "wrong_view")
 
 RULES: tuple[Rule, ...] = (
@@ -241,17 +256,26 @@ RULES: tuple[Rule, ...] = (
     Rule("neck_rotation", C, "Turn your head less: {value}°, past {limit}°", "neck_rotation_max_deg",
          dwell_s=0.3, hysteresis=5.0, cooldown_s=5.0, read=_abs_measure("neck_rotation_deg"),
          measure="neck_rotation_deg", trust_estimates=False),
+    # The side tilt's tolerance is tight (15 deg, `Safety.neck_lateral_max_deg`), so it is judged only
+    # where the tilt is read at high reliability - facing the camera: from half-side the ear line's tilt
+    # mixes with the head's turn in depth (medium), and correct bridges filmed obliquely read 16-32 deg.
     Rule("neck_lateral", C, "Ease the side tilt of your head: {value}°, past {limit}°", "neck_lateral_max_deg",
          dwell_s=0.3, hysteresis=5.0, cooldown_s=5.0, read=_abs_measure("neck_lateral_deg"),
-         measure="neck_lateral_deg", trust_estimates=False),
+         measure="neck_lateral_deg", trust_estimates=False, needs_high=True),
     Rule("hand_on_head", C, "Take your hand off your head: don't pull on your neck", "hand_head_min_sw",
          dwell_s=0.5, hysteresis=0.1, cooldown_s=5.0, read=read_hand_on_head),
     Rule("partner_hands_on_head", S, "Don't let anyone pull or crack your neck: stop now", "hand_head_min_sw",
          dwell_s=0.3, hysteresis=0.1, cooldown_s=5.0, read=read_partner_hands, measure="other_hand_head_sw"),
+    # Ballistic: the speed is the net speed of the measured values (least-squares slope less 1.5 of
+    # its standard errors, `coach.measure.motion.NetSpeed`), so jitter - which widens the error - does
+    # not read as speed (the smoother's speed read up to 487 deg/s on the still original bridge).
     Rule("ballistic", C, "Slow down: ease into the stretch smoothly ({value}°/s)", "max_speed_deg_s",
          dwell_s=0.1, hysteresis=20.0, cooldown_s=3.0, read=read_ballistic),
-    Rule("bouncing", S, "Don't bounce at the end of the stretch: ease in and hold still", 3,
-         dwell_s=0.0, hysteresis=2.0, cooldown_s=5.0, read=read_bouncing),
+    # Bouncing (stop level): BOUNCE_REVERSALS counted reversals near end range within the bounce window,
+    # for BOUNCE_DWELL_S: two out-and-back pairs, the second confirming the first, so one noisy
+    # excursion (out and back: two reversals) never stops anyone.
+    Rule("bouncing", S, "Don't bounce at the end of the stretch: ease in and hold still", BOUNCE_REVERSALS,
+         dwell_s=BOUNCE_DWELL_S, hysteresis=2.0, cooldown_s=5.0, read=read_bouncing),
     Rule("landmarks_missing", C, "I can't see what this stretch needs ({detail}): move so it is in view", 0,
          dwell_s=1.0, hysteresis=0.0, cooldown_s=3.0, read=read_missing),
     Rule("wrong_view", C, "Please {detail}", 0.5, dwell_s=1.5, hysteresis=0.0, cooldown_s=5.0, read=read_view),
@@ -290,6 +314,8 @@ def evaluate(rules: tuple[Rule, ...], inp: RuleInput, safety: Safety) -> dict[st
             reading = reading._replace(value=_finite(reading.value), limit=_finite(reading.limit))
         if rule.measure in inp.estimates and reading.level != Level.UNKNOWN:
             reading = reading._replace(estimate=True) if rule.trust_estimates else UNKNOWN
+        if rule.needs_high and rule.measure in inp.not_high:
+            reading = UNKNOWN
         if rule.measure in inp.held and reading.level != Level.UNKNOWN:
             reading = reading._replace(held=True)
         out[rule.id] = reading

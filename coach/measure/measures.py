@@ -119,7 +119,9 @@ def spec(name: str):
 
 # --- which landmarks each measure needs -----------------------------------------------------------
 
-SHOULDERS_HIPS = (L.LEFT_SHOULDER, L.RIGHT_SHOULDER, L.LEFT_HIP, L.RIGHT_HIP)
+SHOULDERS = (L.LEFT_SHOULDER, L.RIGHT_SHOULDER)
+HIPS = (L.LEFT_HIP, L.RIGHT_HIP)
+SHOULDERS_HIPS = SHOULDERS + HIPS
 EARS = (L.LEFT_EAR, L.RIGHT_EAR)
 HEAD_POINTS = (L.NOSE, L.LEFT_EAR, L.RIGHT_EAR)
 JOINTS: dict[str, tuple[L, L, L]] = {   # (a, b, c): the landmarks a joint angle needs, angle at b
@@ -137,11 +139,12 @@ NEEDS: dict[str, tuple[L, ...]] = {   # all must be seen; a hand measure also ne
        for name, abc in JOINTS.items()},
     **{name: SHOULDERS_HIPS for name in ("trunk_inclination_deg", "trunk_floor_deg", "trunk_lateral_deg",
                                          "trunk_rotation_deg", "trunk_rotation_2d_deg")},
-    "neck_flexion_deg": SHOULDERS_HIPS + EARS,
-    "neck_rotation_deg": SHOULDERS_HIPS + HEAD_POINTS,
-    "neck_lateral_deg": SHOULDERS_HIPS + EARS,
-    **{name: SHOULDERS_HIPS + HEAD_POINTS for name in ("hand_head_left_sw", "hand_head_right_sw",
-                                                        "other_hand_head_sw")},
+    # The neck frame is the shoulders and the head points, hips optional (`head_and_shoulders`).
+    "neck_flexion_deg": SHOULDERS + EARS,
+    "neck_rotation_deg": SHOULDERS + HEAD_POINTS,
+    "neck_lateral_deg": SHOULDERS + EARS,
+    **{name: SHOULDERS + HEAD_POINTS for name in ("hand_head_left_sw", "hand_head_right_sw",
+                                                   "other_hand_head_sw")},
     "pelvic_tilt_deg": (),
 }
 _WIDEST = max(len(v) for v in NEEDS.values())
@@ -383,6 +386,9 @@ _LOWER = {Reliability.HIGH: Reliability.MEDIUM, Reliability.MEDIUM: Reliability.
           Reliability.LOW: Reliability.LOW, Reliability.NONE: Reliability.NONE}
 _TABLE: dict[View, tuple[Reliability, ...]] = {v: tuple(SPEC[n].reliability[v] for n in MEASURE_NAMES) for v in View}
 _LATERAL, _FLOOR, _INCLINATION = _INDEX["trunk_lateral_deg"], _INDEX["trunk_floor_deg"], _INDEX["trunk_inclination_deg"]
+_OTHER_HAND = _INDEX["other_hand_head_sw"]
+_NECK_FRAME = [_INDEX[n] for n in ("neck_flexion_deg", "neck_rotation_deg", "neck_lateral_deg", "hand_head_left_sw",
+                                   "hand_head_right_sw", "other_hand_head_sw")]
 _SIGNED = [_INDEX[n] for n in ("trunk_rotation_deg", "trunk_rotation_2d_deg", "neck_flexion_deg", "neck_rotation_deg",
                                "neck_lateral_deg", "hand_head_left_sw", "hand_head_right_sw", "other_hand_head_sw")]
 _LOWERED = {v: tuple(_LOWER[r] for r in rels) for v, rels in _TABLE.items()}
@@ -413,6 +419,52 @@ def judge(values: np.ndarray, pose: Pose, view: View,
     return np.where(ok, values, np.nan), rel
 
 
+# A head-and-shoulders picture (a laptop webcam) shows no hips. The neck measures and the hand-at-head
+# distances need only a trunk direction and a scale, so the hips are then stood in for: the trunk is
+# taken as upright (gravity's up: a person at a laptop sits up), its length this many shoulder widths
+# (adult trunk, acromion to hip joint, about 0.5 m over a biacromial breadth of about 0.39 m: 1.3),
+# the hips as wide as the shoulders. Measures that need real hips (NEEDS) stay unmeasured.
+TRUNK_PER_SHOULDER_WIDTH = 1.3
+# ... only while the head is above the shoulders: the neck (mid-shoulder -> mid-ear) within this of
+# gravity's up. Upright, it leans 18 deg forward at rest (NECK_NEUTRAL_DEG) and about 50 deg more in a
+# deep flexion (cervical flexion 45-50 deg, AAOS); past that the head is beside the shoulders - lying or
+# bent over - where an upright trunk can't be assumed, and the neck can't be judged without the hips.
+UPRIGHT_NECK_MAX_DEG = 70.0
+
+
+def head_and_shoulders(pose: Pose, seen: np.ndarray) -> tuple[Pose, np.ndarray, bool]:
+    """(pose, seen, stand_in): `pose` as it is when its hips are seen or its shoulders are not; else
+    a copy with stand-in hips below the shoulders (see TRUNK_PER_SHOULDER_WIDTH), marked seen in
+    the returned mask only (the judged visibility is the pose's own), and stand_in True."""
+    if seen[list(HIPS)].all() or not seen[list(SHOULDERS)].all():
+        return pose, seen, False
+    sh = list(SHOULDERS)
+    w, px = pose.world.copy(), pose.pixel_xy.copy()
+    neck_w = w[list(EARS)].mean(axis=0) - w[sh].mean(axis=0)
+    if not angle_between_deg(neck_w, WORLD_UP) <= UPRIGHT_NECK_MAX_DEG:   # NaN: not upright either
+        return pose, seen, False
+    width_w = w[L.LEFT_SHOULDER] - w[L.RIGHT_SHOULDER]
+    trunk_m = TRUNK_PER_SHOULDER_WIDTH * norm(width_w)
+    w[list(HIPS)] = w[sh] - WORLD_UP * trunk_m
+    if pose.image_size[0] > 0 and pose.image_size[1] > 0:
+        # pixels per metre at the shoulders: the larger of the shoulder line's and the neck's ratio
+        # (one of them lies near the image plane in any upright view)
+        mid_ear_w, mid_ear_p = w[list(EARS)].mean(axis=0), px[list(EARS)].mean(axis=0)
+        mid_sh_w, mid_sh_p = w[sh].mean(axis=0), px[sh].mean(axis=0)
+        ratios = np.array([norm(px[L.LEFT_SHOULDER] - px[L.RIGHT_SHOULDER]) / norm(width_w),
+                           norm(mid_ear_p - mid_sh_p) / norm(mid_ear_w - mid_sh_w)])
+        scale = float(np.nanmax(ratios)) if np.isfinite(ratios).any() else np.nan
+        px[list(HIPS)] = px[sh] - IMAGE_UP * trunk_m * scale
+    size = np.array(pose.image_size, dtype=np.float64)
+    xy = px / np.where(size > 0, size, 1.0) if (size > 0).all() else pose.xy.copy()
+    if not (size > 0).all():
+        xy[list(HIPS)] = np.nan
+    stand_in = Pose(xy, pose.z, pose.visibility, pose.presence, w, pose.image_size)
+    mask = seen.copy()
+    mask[list(HIPS)] = np.isfinite(w[list(HIPS)]).all(axis=1)
+    return stand_in, mask, True
+
+
 def compute_measures(pose: Pose, others: tuple[Pose, ...] = ()) -> Measures:
     """Every measure of `pose`, with the view and posture it was read in.
 
@@ -422,8 +474,17 @@ def compute_measures(pose: Pose, others: tuple[Pose, ...] = ()) -> Measures:
         return Measures.empty()
     seen = pose.seen_mask()
     with np.errstate(invalid="ignore", divide="ignore"):
-        b = body_of(pose)
-        posture, view = posture_and_view(pose, b.frame, seen)
-        values = _raw_values(b, pose, tuple(others), seen)
+        framed, framed_seen, stand_in = head_and_shoulders(pose, seen)
+        b = body_of(framed)
+        posture, view = posture_and_view(framed, b.frame, framed_seen)
+        if stand_in:   # the view from the shoulders and the face; the posture can't be told
+            posture = Posture.UNKNOWN
+        values = _raw_values(b, framed, tuple(others), seen)
+        if not (stand_in or seen[list(HIPS)].all()):
+            values[_NECK_FRAME] = np.nan   # no hips and no upright stand-in: no trunk to read the neck against
     values, reliability = judge(values, pose, view, seen)
-    return Measures(values, reliability, view, posture, others_unjudged(tuple(others)))
+    # Someone else is there but their hands' distance to this head can't be measured (the head or the
+    # shoulders unseen - as when a partner's hands cover the face): missing is no "clear" either.
+    unjudged = others_unjudged(tuple(others)) or (bool(fresh_others(tuple(others)))
+                                                   and not np.isfinite(values[_OTHER_HAND]))
+    return Measures(values, reliability, view, posture, unjudged)

@@ -3,8 +3,12 @@
 - `near_end_range`: which measures are near the end of their range now: within `near_deg` of an
   edge of the phase band (either side of it) or of a safety limit. Pure.
 - `ReversalTracker`: counts velocity reversals of each measure (turning points of a zigzag with a
-  minimum swing `amplitude_deg`, so jitter below that noise floor never counts) whose turning point
-  was near end range, within the last `window_s`. Bouncing = several of those in a short window.
+  minimum swing: `amplitude_deg`, or per frame a per-measure swing scaled to that measure's noise,
+  so jitter below that noise floor never counts) of swings into or out of end range, within the
+  last `window_s`; turning points closer together than `min_gap_s` (faster than a body bounces) do
+  not count. Bouncing = several of those in a short window.
+- `NoiseLevel`: each measure's measurement noise, estimated online from its own recent samples
+  (the spread of their second differences, which a smooth movement hardly shows).
 - `NetSpeed`: the net rate of change of each measure over a short window (the least-squares slope
   of its measured samples), for stillness: frame-to-frame jitter around a fixed value averages out,
   a steady drift reads at its own speed. Causal, a small ring buffer.
@@ -54,39 +58,54 @@ def near_end_range(values: np.ndarray, edge_distance: np.ndarray, limits: np.nda
 
 class ReversalTracker:
     """Zigzag turning points per measure; `step` returns the largest count, over all measures, of
-    reversals in the last `window_s` whose turning point (the extreme) was near end range."""
+    reversals in the last `window_s` of a swing into or out of end range: its turning point (the
+    extreme) or the one before was near end range (a +-10 deg bounce at a band's edge turns near it
+    only at one end of each swing, and both ends are the bounce).
 
-    def __init__(self, size: int, *, amplitude_deg: float, window_s: float):
-        if not amplitude_deg > 0 or not window_s > 0:
-            raise ValueError(f"ReversalTracker: expected amplitude_deg > 0 and window_s > 0, "
-                             f"got {amplitude_deg}, {window_s}")
-        self.amplitude_deg, self.window_s = amplitude_deg, window_s
+    `step(values, near_end, t_s, amplitude)`: `amplitude` (n,) is this frame's minimum swing per
+    measure (default `amplitude_deg`; NaN = that measure's swings can't be judged now, its zigzag
+    restarts). A turning point sooner than `min_gap_s` after the same measure's previous one still
+    turns the zigzag but is not counted: a body does not bounce that fast, a jumpy reading does."""
+
+    def __init__(self, size: int, *, amplitude_deg: float, window_s: float, min_gap_s: float = 0.0):
+        if not amplitude_deg > 0 or not window_s > 0 or not min_gap_s >= 0:
+            raise ValueError(f"ReversalTracker: expected amplitude_deg > 0, window_s > 0 and min_gap_s >= 0, "
+                             f"got {amplitude_deg}, {window_s}, {min_gap_s}")
+        self.amplitude_deg, self.window_s, self.min_gap_s = amplitude_deg, window_s, min_gap_s
         self._dir = np.zeros(size)               # +1 rising, -1 falling, 0 not yet known
         self._ext = np.full(size, np.nan)        # extreme since the last turn (or the anchor)
         self._ext_near = np.zeros(size, dtype=bool)  # that extreme was near end range
+        self._turn_near = np.zeros(size, dtype=bool)  # the last turning point was near end range
+        self._last_turn = np.full(size, -np.inf)     # when each measure last turned
         self._recent: deque[tuple[float, int]] = deque()  # (time, measure index) of counted reversals
 
-    def step(self, values: np.ndarray, near_end: np.ndarray, t_s: float) -> int:
+    def step(self, values: np.ndarray, near_end: np.ndarray, t_s: float,
+             amplitude: np.ndarray | None = None) -> int:
         v = np.asarray(values, dtype=np.float64)
-        lost = ~np.isfinite(v)
-        self._dir[lost], self._ext[lost] = 0.0, np.nan
+        a = np.full(len(v), self.amplitude_deg) if amplitude is None else np.asarray(amplitude, dtype=np.float64)
+        lost = ~(np.isfinite(v) & np.isfinite(a))
+        self._dir[lost], self._ext[lost], self._turn_near[lost] = 0.0, np.nan, False
         start = ~lost & ~np.isfinite(self._ext)
         self._set_extreme(start, v, near_end)
-        turned = self._turn(v, ~lost & ~start, near_end)
+        turned = self._turn(v, a, ~lost & ~start, near_end, t_s)
         self._recent.extend((t_s, int(i)) for i in np.flatnonzero(turned))
         return self._count(t_s)
 
     def _set_extreme(self, mask: np.ndarray, v: np.ndarray, near_end: np.ndarray) -> None:
         self._ext[mask], self._ext_near[mask] = v[mask], near_end[mask]
 
-    def _turn(self, v: np.ndarray, live: np.ndarray, near_end: np.ndarray) -> np.ndarray:
+    def _turn(self, v: np.ndarray, a: np.ndarray, live: np.ndarray, near_end: np.ndarray, t_s: float) -> np.ndarray:
         """Advance the zigzag; True where a reversal whose extreme was near end range completed now."""
-        a, d, ext = self.amplitude_deg, self._dir, self._ext  # NaN compares False, quietly
+        d, ext = self._dir, self._ext  # NaN compares False, quietly
         rising, falling, unknown = live & (d > 0), live & (d < 0), live & (d == 0)
         self._set_extreme((rising & (v > ext)) | (falling & (v < ext)), v, near_end)
         turned = (rising & (ext - v >= a)) | (falling & (v - ext >= a))
         first_up, first_down = unknown & (v - ext >= a), unknown & (ext - v >= a)
-        counted = turned & self._ext_near
+        spaced = t_s - self._last_turn >= self.min_gap_s - 1e-9
+        # a swing into or out of end range: either of its turning points was near it
+        counted = turned & (self._ext_near | self._turn_near) & spaced
+        self._last_turn[turned] = t_s
+        self._turn_near[turned] = self._ext_near[turned]
         d[turned] = -d[turned]
         d[first_up], d[first_down] = 1.0, -1.0
         self._set_extreme(turned | first_up | first_down, v, near_end)
@@ -98,6 +117,44 @@ class ReversalTracker:
         if not self._recent:
             return 0
         return max(Counter(i for _, i in self._recent).values())
+
+
+# White noise of SD s has second differences x[i+1] - 2 x[i] + x[i-1] of SD s * sqrt(6); a smooth
+# movement hardly shows in them (a 2 Hz swing of +-10 deg sampled at 30 fps: second differences of
+# at most 10 * (2 pi 2 / 30)^2 = 1.8 deg), so they measure the noise without the movement.
+SECOND_DIFFERENCE_SD = math.sqrt(6.0)
+MIN_NOISE_SAMPLES = 8  # fewer second differences than this in the window: the noise is unknown (NaN)
+
+
+class NoiseLevel:
+    """Per measure, the SD of its measurement noise over the last `window_s`: the root mean square of
+    the second differences of consecutive measured samples, / sqrt(6). Not a robust SD on purpose:
+    MediaPipe's jitter is heavy-tailed (the lite bridge's head tilt jumps 40 deg between frames now and
+    then), and those jumps are what a zigzag would count as reversals, so a measure that jumps gets a
+    swing threshold to match. NaN until MIN_NOISE_SAMPLES second differences are in the window.
+    `step(values, t_s)` takes NaN where a measure was not measured."""
+
+    def __init__(self, size: int, *, window_s: float):
+        if not window_s > 0:
+            raise ValueError(f"NoiseLevel: expected window_s > 0, got {window_s}")
+        self.window_s = window_s
+        self._t = np.full(RING_ROWS, np.nan)
+        self._d2 = np.full((RING_ROWS, size), np.nan)   # second difference ending at each row's frame
+        self._prev = np.full((2, size), np.nan)         # the two previous frames' values
+        self._next = 0
+
+    def step(self, values: np.ndarray, t_s: float) -> np.ndarray:
+        v = np.asarray(values, dtype=np.float64)
+        row = self._next % RING_ROWS
+        self._t[row], self._d2[row] = t_s, v - 2 * self._prev[1] + self._prev[0]
+        self._prev = np.stack([self._prev[1], v])
+        self._next += 1
+        d2 = self._d2[self._t >= t_s - self.window_s - 1e-9]   # NaN (empty rows) compares False, quietly
+        seen = np.isfinite(d2)
+        n = seen.sum(axis=0)
+        with np.errstate(invalid="ignore", divide="ignore"):
+            ms = np.where(seen, d2 * d2, 0.0).sum(axis=0) / n
+        return np.where(n >= MIN_NOISE_SAMPLES, np.sqrt(ms) / SECOND_DIFFERENCE_SD, np.nan)
 
 
 RING_ROWS = 64       # ring buffer rows: a 0.8 s window at 60 fps fits (a faster stream judges fewer)

@@ -5,9 +5,10 @@
     overlay.annotate(rgb, pose_frame, verdict, ghost=follow.ghost)
 
 As a sink of the session loop (`coach.session.loop`) it steps with every frame the loop hands out
-(live's framing step included, so it starts with the person; none while paused), counts the coached
-frames (those with a verdict) in the mean, and starts the demonstration again with each framing step
-(a new exercise, or one restarted). It never decides: it only reads the frames and their measures.
+(live's framing step included, so it starts with the person; none while paused), counts the judged
+frames (those with a verdict: live's engine runs from the framing step on) in the mean, and starts the
+demonstration again with each segment (in live each begins with its framing step: a new exercise, or
+one restarted). It never decides: it only reads the frames and their measures.
 
 The matching itself is `coach.physio.follow.Follower` (the demonstration advances with the person, never
 back); this module only feeds it the person's measures, keeps the latest step for drawing, and
@@ -63,8 +64,7 @@ class FollowAlong(Sink):
         self.restart()
 
     def segment(self, exercise: Exercise | None, t_s: float, score: float | None) -> None:
-        if exercise is None:   # a framing step: a new exercise, or the same one restarted
-            self.restart()
+        self.restart()   # live: a framing step - a new exercise, or the same one restarted
 
     def frame(self, frame: Frame | None, pose_frame: PoseFrame, verdict: FrameVerdict | None,
               measures: Measures | None = None) -> None:

@@ -143,7 +143,7 @@ def summary_lines(result: LiveResult) -> list[str]:
     lines = [result.message]
     report = result.report
     if report is None:
-        return lines + ["Nothing was coached (the framing step never passed), so no summary was saved.",
+        return lines + ["Nothing was analysed, so no summary was saved.",
                         performance_line(result)]
     for seg in report.segments:
         reps = ", ".join(f"{side} {n}/{seg.reps_target}" for side, n in seg.reps.items())

@@ -4,7 +4,9 @@
 (`coach.session.loop.run_session`): `take(inferred)` for every analysed frame (the framing step, or
 True: coach it), then the loop's engine (`at` is the plan, `new_coach` the engine) hands the
 verdict to the session as a sink (`segment`, `frame`: the session files, video, sounds, moving on;
-`close`: the summary). `render(captured)` for every frame shown, `on_action(action)` for every key
+`close`: the summary). The engine runs from an exercise's framing step on, safety only until the
+step passes (`Coach.holds_on`): the safety rules judge every pose seen, whatever the framing says,
+and such a session is saved. `render(captured)` for every frame shown, `on_action(action)` for every key
 (the one key table is `KEYS`). It decides nothing about form: the
 engine does; the overlay draws. Pain: the pain key ends the exercise - and the session - at the next
 analysed frame, recorded as an `exercise_stopped` event with rule "pain_reported", and that frame's
@@ -163,13 +165,17 @@ class LiveSession(Sink):
     # --- the session loop's plan and coach (`coach.session.loop.run_session`) ----------------------
 
     def at(self, t_s: float) -> _Segment:
-        """The plan: the framing step of the current exercise (no exercise: no engine runs), then the
-        exercise coached; a move to another exercise (or a restart) ends it."""
-        return _Segment(self, self._serial, self.exercise if self._coaching else None)
+        """The plan: the current exercise, from its framing step on - the engine runs from the first
+        frame, so the safety rules judge every pose seen whatever the framing says - until a move to
+        another exercise (or a restart) ends it. Holds are timed once the framing step passed."""
+        return _Segment(self, self._serial, self.exercise)
 
     def new_coach(self, exercise) -> _LiveCoach:
-        """The engine for one coached exercise: the pain key's stop is applied to its verdicts."""
-        self.coach = _LiveCoach(self, Coach(exercise, smoothing="causal"))
+        """The engine for one exercise: the pain key's stop is applied to its verdicts; safety only
+        (`Coach.holds_on` False) until the framing step passes."""
+        engine = Coach(exercise, smoothing="causal")
+        engine.holds_on = self._coaching
+        self.coach = _LiveCoach(self, engine)
         return self.coach
 
     def end(self, how: str, message: str) -> None:
@@ -197,6 +203,8 @@ class LiveSession(Sink):
         if not self._coaching:
             self.gate.step(pf.pose, pf.t_s, pf.others)
             self._coaching = self.gate.passed or self._pain
+            if self.coach is not None:
+                self.coach.engine.holds_on = self._coaching
         self._result = result
         return True
 
@@ -210,7 +218,7 @@ class LiveSession(Sink):
               measures: Measures | None = None) -> None:
         result = self._result
         self.latencies_s.append(time.monotonic() - result.captured.captured_s)
-        if verdict is None:   # the framing step's frame (the gate stepped with it in `take`)
+        if verdict is None:   # no engine ran for this frame
             return
         self._keep(frame, result, verdict)
         self._after(verdict)
@@ -297,17 +305,17 @@ class LiveSession(Sink):
         img = self.overlay.annotate(canvas, pf, self.verdict, mirror=self.mirror, ghost=ghost)
         lay = self.overlay.layout(img.shape[1], img.shape[0])
         u, style = lay.u_px, self.overlay.style
-        if self.plot and self.coach is not None:
+        if self.plot and self._coaching:
             self._draw_plot(img, lay)
         bottom = lay.cue[1] - round(2.2 * u)   # above the status line
         if self.ended:
             draw_prompt(img, "Session over", self.message, u, style, bottom)
         elif self.paused:
             draw_prompt(img, "Paused", "Press space to continue", u, style, bottom)
-        elif self.coach is None:
+        elif not self._coaching:
             message = self.gate.last.message or "Hold still - starting..."
             draw_prompt(img, f"{self.exercise.name}: get ready", message, u, style, bottom, self.gate.progress(pf.t_s))
-        self.notice_text = self.model.screen_notice if self.coach is None and not self.ended else ""
+        self.notice_text = self.model.screen_notice if not self._coaching and not self.ended else ""
         if self.notice_text:   # before coaching: why the model is not the default one that fits
             draw_status(img, self.notice_text, u, style, bottom - round(PROMPT_HEIGHT_U * u))
         self.status_text = (f"{score_text(self.follow)}{self.model.tag}  |  {self._fps():.0f} fps  "
@@ -397,8 +405,8 @@ class LiveSession(Sink):
 
 @dataclass(frozen=True)
 class _Segment:
-    """The session loop's segment: an exercise's framing step (`exercise` None) or its coaching,
-    until the framing step passes or the session moves on (`_serial`)."""
+    """The session loop's segment: one exercise, from its framing step (safety only) through its
+    coaching, until the session moves on (`_serial`)."""
 
     session: LiveSession
     serial: int
@@ -406,7 +414,7 @@ class _Segment:
     score: None = None
 
     def covers(self, t_s: float) -> bool:
-        return self.session._serial == self.serial and (self.exercise is not None) == self.session._coaching
+        return self.session._serial == self.serial
 
 
 class _LiveCoach:
