@@ -103,6 +103,7 @@ EXCEPTIONS: dict[tuple[str, str, str, float], str] = {
         "settle), so the phase never changes to cow; the original's jittery re-detections widen the slope's "
         "error and read median 14.5 deg/s (still in 55%)",
     ("neck_side_bend__01", "tracked", "hold", 9.5): _SIDE_ON_NECK_HOLD,
+    ("neck_side_bend__01", "tracked", "neck", 8.9): _SIDE_ON_NECK_TILT,
     ("prone_extension__01", "tracked", "hold", 10.05): _FRONT_FILMED_PRONE,
     ("prone_extension__01", "tracked", "clean", 0.0):
         "neck_extension raised at 3.6 s: on the oblique part of the hold (2.9-10.05 s) the tracked landmarks "
@@ -118,10 +119,6 @@ EXCEPTIONS: dict[tuple[str, str, str, float], str] = {
         "(12.0-13.5, 16.65-17.2: 2.05 s) still counts, and the first hold is detected 3.8-7.7 against "
         "4.4-7.3 (each end within 1 s): 5.98 s against 2.90",
     # --- lite: lite model, 1 tracked pose (noisier angles) ---
-    ("bridge__01", "lite", "clean", 23.1):
-        "neck_lateral raised at 24.36 s: the view flickers oblique / front frame by frame (23.9-24.4 s), and "
-        "in the front frames lite reads the lying head's side tilt 22-26 deg at high reliability, past the "
-        "15 deg neutral tolerance; the oblique frames between can't judge it, so they do not break the dwell",
     ("bridge__01", "lite", "hold", 15.6):
         "not detected: the lite model reads the lifted hips at 87-126 deg (median 116 left / 119 right), "
         "below the 120 band in 34 of the hold's 57 frames, where the full model reads 140-163 (original "
