@@ -41,7 +41,7 @@ def bridge():
     return get_exercise("bridge")
 
 
-BRIDGE_UP = dict(trunk_inclination_deg=115.0, hip_left_deg=170.0, hip_right_deg=168.0)
+BRIDGE_UP = dict(trunk_inclination_deg=115.0, hip_flexion_left_deg=10.0, hip_flexion_right_deg=12.0)
 
 
 def test_a_bridge_pose_is_inside(bridge):
@@ -62,12 +62,12 @@ def test_hips_too_low_is_outside_with_signed_distance_and_hint(bridge):
 
 
 def test_hysteresis_keeps_a_held_pose_inside_but_still_hints(bridge):
-    pose = make(**{**BRIDGE_UP, "hip_left_deg": 115.0})   # 5 below min; hysteresis 8
+    pose = make(**{**BRIDGE_UP, "hip_flexion_left_deg": 65.0})   # 5 above max; hysteresis 8
     assert in_envelope(bridge, pose).inside is False
     held = in_envelope(bridge, pose, was_inside=True)
-    assert held.inside is True and held.checks[1].distance == -5.0 and held.hints == []
+    assert held.inside is True and held.checks[1].distance == 5.0 and held.hints == []
     assert held.checks[1].hint == "lift your hips higher: squeeze your buttocks"
-    assert in_envelope(bridge, make(**{**BRIDGE_UP, "hip_left_deg": 111.0}), was_inside=True).inside is False
+    assert in_envelope(bridge, make(**{**BRIDGE_UP, "hip_flexion_left_deg": 69.0}), was_inside=True).inside is False
 
 
 def test_judge_band_edges():
@@ -78,7 +78,7 @@ def test_judge_band_edges():
 
 
 def test_a_side_not_seen_is_not_judged_and_does_not_fail(bridge):
-    result = in_envelope(bridge, make(**{**BRIDGE_UP, "hip_left_deg": math.nan}))
+    result = in_envelope(bridge, make(**{**BRIDGE_UP, "hip_flexion_left_deg": math.nan}))
     assert result.checks[1].inside is None and result.checks[1].reason == NOT_SEEN
     assert result.inside is True and result.unjudged == (result.checks[1],)
 
@@ -296,3 +296,37 @@ def test_the_issue_case_an_estimate_alone_times_no_hold():
 def test_the_anchor_is_checked_strictly(anchor, message):
     with pytest.raises(ValueError, match=message):
         exercise(**TWIST_AND_KNEE, anchor=anchor)
+
+
+# --- signed sagittal measures in the exercises that need a direction -------------------------------
+
+@pytest.mark.parametrize("view", ["left", "right", 60.0, -60.0], ids=str)
+@pytest.mark.parametrize("lean, inside", [(-20.0, True), (20.0, False), (0.0, False)],
+                         ids=["leaning back", "bending forward", "upright"])
+def test_a_forward_bend_fails_the_standing_back_extension(view, lean, inside):
+    import synthetic as S
+
+    from coach.measure.measures import compute_measures
+
+    ex = get_exercise("standing_back_extension")
+    m = compute_measures(S.make_pose(S.with_trunk_flexion(S.standing(), lean), view))
+    assert m.posture == Posture.STANDING
+    assert in_envelope(ex, m).inside is inside
+
+
+@pytest.mark.parametrize("view", ["left", "right"])
+@pytest.mark.parametrize("hip_deg, inside", [(0.0, True), (30.0, True), (-30.0, True), (-75.0, False)],
+                         ids=["in line", "hips low", "hips high", "over-arched"])
+def test_the_bridge_reads_hip_extension_signed(view, hip_deg, inside):
+    import synthetic as S
+
+    from coach.measure.measures import compute_measures
+
+    j = S.supine()
+    for side in ("left", "right"):   # knees bent, feet flat: the thighs at hip_deg to the trunk line
+        j = S.with_knee_flexion(S.with_hip_flexion(j, side, hip_deg), side, 90)
+    pose = S.make_pose(S.with_trunk_flexion(j, 0.0), view)
+    m = compute_measures(pose)
+    checks = {c.measure: c for c in in_envelope(get_exercise("bridge"), m).checks}
+    assert checks["hip_flexion_left_deg"].inside is inside and checks["hip_flexion_right_deg"].inside is inside
+    assert m["hip_left_deg"] == pytest.approx(180 - abs(hip_deg), abs=0.5)   # the unsigned angle cannot tell

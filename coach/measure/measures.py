@@ -21,7 +21,8 @@ read both ways and blended by how well the image plane holds it:
   and ear lines. Signs come from dot products in the person's own frame, so a back view needs no
   mirror rule.
 - rotations about the trunk axis (trunk_rotation_deg, neck_rotation_deg) live in depth: world only.
-  trunk_rotation_2d_deg is the 2D alternative (shoulder foreshortening against a neutral).
+  (A 2D twist from shoulder foreshortening was dropped: its neutral was never calibrated - it read
+  43 deg standing square - and nothing judged it.)
 - hands at the head: image distances, checked against the world (see `hands_at_head_sw`).
 Vertical is image-up / world-up (both camera-aligned: the camera is assumed level).
 
@@ -135,8 +136,10 @@ JOINTS: dict[str, tuple[L, L, L]] = {   # (a, b, c): the landmarks a joint angle
 NEEDS: dict[str, tuple[L, ...]] = {   # all must be seen; a hand measure also needs one seen hand point
     **{name: tuple(dict.fromkeys(SHOULDERS_HIPS + abc)) if name.startswith(("hip", "shoulder")) else abc
        for name, abc in JOINTS.items()},
-    **{name: SHOULDERS_HIPS for name in ("trunk_inclination_deg", "trunk_floor_deg", "trunk_lateral_deg",
-                                         "trunk_rotation_deg", "trunk_rotation_2d_deg")},
+    **{f"hip_flexion_{side}_deg": SHOULDERS_HIPS + (L[f"{side.upper()}_KNEE"],) for side in ("left", "right")},
+    **{name: SHOULDERS_HIPS for name in ("trunk_inclination_deg", "trunk_flexion_deg", "trunk_floor_deg",
+                                         "trunk_lateral_deg",
+                                         "trunk_rotation_deg")},
     "neck_flexion_deg": SHOULDERS_HIPS + EARS,
     "neck_rotation_deg": SHOULDERS_HIPS + HEAD_POINTS,
     "neck_lateral_deg": SHOULDERS_HIPS + EARS,
@@ -236,17 +239,44 @@ def trunk_rotation_deg(b: Body) -> float:
     return float(signed_angle_about_deg(lines[0], lines[1], axis))
 
 
-def trunk_rotation_2d_deg(b: Body) -> float:
-    """Unsigned twist from shoulder foreshortening: acos(ratio / neutral), ratio = image shoulder
-    width over image trunk length (pixels, scale-free; it shrinks as the shoulders turn away), neutral
-    = the world landmarks' own shoulder width over trunk length (what a square-on camera would see).
-    0 when wider than neutral."""
-    a, c = [L.LEFT_SHOULDER, MID_SHOULDER], [L.RIGHT_SHOULDER, MID_HIP]
-    (shoulders_p, trunk_p), (shoulders_w, trunk_w) = norm(b.p[a] - b.p[c]), norm(b.w[a] - b.w[c])
-    ratio, neutral_ratio = shoulders_p / trunk_p, shoulders_w / trunk_w
-    if not (np.isfinite(ratio) and np.isfinite(neutral_ratio) and neutral_ratio > 0):
-        return np.nan
-    return float(np.degrees(np.arccos(min(ratio / neutral_ratio, 1.0))))
+def _pelvis_left(b: Body) -> np.ndarray:
+    """The person's left from the hip and shoulder lines together (world, unit): the pelvis faces
+    where the legs work, the shoulders keep it defined when the hips are foreshortened."""
+    return unit(unit(b.line("w", L.LEFT_HIP, L.RIGHT_HIP)) + unit(b.line("w", L.LEFT_SHOULDER, L.RIGHT_SHOULDER)))
+
+
+def trunk_flexion_deg(b: Body) -> float:
+    """Signed trunk lean from vertical in the sagittal plane, + forward, - backward (-180..180).
+
+    Forward is where the person faces, horizontally: left x up (the body frame's rule) with left from
+    `_pelvis_left` and up the world's. World: atan2(axis . facing, axis . up). Pixel: the image
+    trunk axis against image-up, its sign turned so that + is toward the image side the person
+    faces (the facing's world x, which is image x). Blended by how far the facing lies in the image
+    plane (facing_x^2: 1 side-on, 0 facing the camera, where a lean is all depth)."""
+    facing = unit(np.cross(_pelvis_left(b), WORLD_UP))
+    axis_w, axis_p = b.line("w", MID_SHOULDER, MID_HIP), b.line("p", MID_SHOULDER, MID_HIP)
+    world = np.degrees(np.arctan2(axis_w @ facing, axis_w @ WORLD_UP))
+    ahead_p = np.array([np.sign(facing[0]), 0.0])
+    pixel = np.degrees(np.arctan2(axis_p @ ahead_p, axis_p @ IMAGE_UP))
+    return float(blend(pixel, world, facing[0] ** 2))
+
+
+def hip_flexion_deg(b: Body, side: str) -> float:
+    """Signed hip angle of one side in the sagittal plane: the thigh (hip -> knee) against the trunk
+    line pointing down (mid-shoulder -> mid-hip), + flexion (thigh forward), - extension, -180..180.
+
+    Body-relative (the trunk's own frame: left from `_pelvis_left`, up along the trunk), so it reads
+    the same lying, sitting or standing. World: atan2(thigh . forward, -(thigh . up)). Pixel: the
+    signed image angle from the trunk-down line to the thigh, its sign set by which way the person's
+    left points along the camera axis (as `neck_flexion_deg`), blended with weight left_z^2: the
+    sagittal plane facing the camera. Unlike the inner angle hip_{side}_deg (0..180), extension past
+    the trunk line reads negative instead of folding back toward 180."""
+    hip, knee = (L.LEFT_HIP, L.LEFT_KNEE) if side == "left" else (L.RIGHT_HIP, L.RIGHT_KNEE)
+    left, up, forward = body_frame(_pelvis_left(b), b.line("w", MID_SHOULDER, MID_HIP))
+    thigh_w = b.line("w", knee, hip)
+    world = np.degrees(np.arctan2(thigh_w @ forward, -(thigh_w @ up)))
+    pixel = signed_angle_2d_deg(b.line("p", MID_HIP, MID_SHOULDER), b.line("p", knee, hip))
+    return float(blend(pixel * -np.sign(left[2]), world, left[2] ** 2))
 
 
 def neck_flexion_deg(b: Body) -> float:
@@ -383,7 +413,8 @@ _LOWER = {Reliability.HIGH: Reliability.MEDIUM, Reliability.MEDIUM: Reliability.
           Reliability.LOW: Reliability.LOW, Reliability.NONE: Reliability.NONE}
 _TABLE: dict[View, tuple[Reliability, ...]] = {v: tuple(SPEC[n].reliability[v] for n in MEASURE_NAMES) for v in View}
 _LATERAL, _FLOOR, _INCLINATION = _INDEX["trunk_lateral_deg"], _INDEX["trunk_floor_deg"], _INDEX["trunk_inclination_deg"]
-_SIGNED = [_INDEX[n] for n in ("trunk_rotation_deg", "trunk_rotation_2d_deg", "neck_flexion_deg", "neck_rotation_deg",
+_SIGNED = [_INDEX[n] for n in ("hip_flexion_left_deg", "hip_flexion_right_deg", "trunk_flexion_deg",
+                               "trunk_rotation_deg", "neck_flexion_deg", "neck_rotation_deg",
                                "neck_lateral_deg", "hand_head_left_sw", "hand_head_right_sw", "other_hand_head_sw")]
 _LOWERED = {v: tuple(_LOWER[r] for r in rels) for v, rels in _TABLE.items()}
 _NEVER = {v: np.array([r == Reliability.NONE for r in rels]) for v, rels in _TABLE.items()}
@@ -395,7 +426,8 @@ def _raw_values(b: Body, pose: Pose, others: tuple[Pose, ...], seen: np.ndarray)
     values[_PAIR_SLOTS] = unsigned_angles(b)
     values[_LATERAL] = 90.0 - values[_LATERAL]
     values[_FLOOR] = abs(90.0 - values[_INCLINATION])
-    values[_SIGNED] = (trunk_rotation_deg(b), trunk_rotation_2d_deg(b), neck_flexion_deg(b),
+    values[_SIGNED] = (hip_flexion_deg(b, "left"), hip_flexion_deg(b, "right"), trunk_flexion_deg(b),
+                       trunk_rotation_deg(b), neck_flexion_deg(b),
                        neck_rotation_deg(b), neck_lateral_deg(b), *hands_at_head_sw(b, pose, others, seen))
     return values
 
