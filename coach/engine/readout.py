@@ -105,7 +105,8 @@ class HoldView:
 
 
 def build_verdict(exercise: Exercise, progress, hold: HoldView, frame: SmoothedFrame, env: EnvelopeResult,
-                  alerts: tuple[Alert, ...], events: list[Event], inside: bool | None) -> FrameVerdict:
+                  alerts: tuple[Alert, ...], events: list[Event], inside: bool | None,
+                  sight: tuple[str, ...] = ()) -> FrameVerdict:
     """The frozen record for one frame (validated by `FrameVerdict` itself)."""
     status = progress.status
     return FrameVerdict(
@@ -116,15 +117,17 @@ def build_verdict(exercise: Exercise, progress, hold: HoldView, frame: SmoothedF
         pose_seen=frame.seen, view=frame.measures.view, posture=frame.measures.posture,
         measures=measure_verdicts(frame, env), alerts=alerts, events=tuple(events),
         rest_left_s=progress.rest_left_s(frame.t_s), advice=progress.advice, in_envelope=inside,
-        cant_judge=cant_judge(exercise, frame, env, status))
+        cant_judge=cant_judge(exercise, frame, env, status, sight))
 
 
-def cant_judge(exercise: Exercise, frame: SmoothedFrame, env: EnvelopeResult, status: Status) -> tuple[str, ...]:
+def cant_judge(exercise: Exercise, frame: SmoothedFrame, env: EnvelopeResult, status: Status,
+               sight: tuple[str, ...] = ()) -> tuple[str, ...]:
     """Why the stretch can't be judged on this frame, in plain words (empty while coaching is not
-    active or nobody is seen: other words say so)."""
+    active or nobody is seen: other words say so): the body parts the camera can't see
+    (`coach.engine.sight`), then "only an estimate"."""
     if status != Status.ACTIVE or not frame.seen:
         return ()
-    out = []
+    out = list(sight)
     if env.reason == ESTIMATE_ONLY:
         out.append(estimate_only_words(exercise, env))
     return tuple(out)

@@ -65,6 +65,12 @@ HAND_DEPTH_ERROR_SW = (0.4, 1.0)  # how far MediaPipe's world depth may misplace
                                  # front of it / behind it (occluded; shared photos: up to 1.2 sw)
 TWIST_MIN_LINE_TRUNK = 0.25     # hip/shoulder line across the trunk axis (trunk lengths), tilt off square: twist
 TWIST_MAX_LINE_TILT_DEG = 25.0  # unmeasurable past these (recordings >= 0.34, <= 21; bridge lifts 0.16, 29 median)
+# The person's left-right axis is level in every posture these stretches use (standing, sitting,
+# kneeling, all fours, lying face up or down); upright and all-fours recordings read it within 23 deg
+# (95th percentiles 4-19). Past 30 deg - a pelvis rolled onto its side, as in a supine twist (about
+# 60-80), or the depth of a lying body failing - "forward" is no longer defined: the lean is NaN.
+# (At 30 deg a change of up - a camera roll - moves the world lean at most 1 / cos 30 = 1.15 times.)
+LEAN_MAX_LEFT_TILT_DEG = 30.0
 IMAGE_UP = np.array([0.0, -1.0])
 WORLD_UP = np.array([0.0, -1.0, 0.0])
 
@@ -248,17 +254,34 @@ def _pelvis_left(b: Body) -> np.ndarray:
 def trunk_flexion_deg(b: Body) -> float:
     """Signed trunk lean from vertical in the sagittal plane, + forward, - backward (-180..180).
 
-    Forward is where the person faces, horizontally: left x up (the body frame's rule) with left from
-    `_pelvis_left` and up the world's. World: atan2(axis . facing, axis . up). Pixel: the image
-    trunk axis against image-up, its sign turned so that + is toward the image side the person
-    faces (the facing's world x, which is image x). Blended by how far the facing lies in the image
-    plane (facing_x^2: 1 side-on, 0 facing the camera, where a lean is all depth)."""
-    facing = unit(np.cross(_pelvis_left(b), WORLD_UP))
+    The sagittal plane is the person's own: normal to their left-right axis (`_pelvis_left`).
+    World: the trunk axis against world-up, both seen along that axis (right-hand rule about left:
+    up turns toward forward = left x up). Pixel: the image trunk axis against image-up, + toward the
+    image side the person faces - the side their left points away from, sign(left_z) (world x is
+    image x). Blended (on the circle) by how far the left-right axis lies along the camera axis
+    (left_z^2: 1 side-on, 0 facing the camera, where a lean is all depth). Every part of this is
+    unchanged by a camera roll but up itself, so a roll shifts the lean by the roll and nothing else
+    (up to 1 / cos of the axis's tilt for the world part).
+
+    NaN when the left-right axis tilts more than `LEAN_MAX_LEFT_TILT_DEG` from level: then the
+    sagittal plane lies too far from vertical for a lean in it to mean forward or backward."""
+    left = _pelvis_left(b)
+    if not abs(left @ WORLD_UP) <= np.sin(np.radians(LEAN_MAX_LEFT_TILT_DEG)):
+        return np.nan
     axis_w, axis_p = b.line("w", MID_SHOULDER, MID_HIP), b.line("p", MID_SHOULDER, MID_HIP)
-    world = np.degrees(np.arctan2(axis_w @ facing, axis_w @ WORLD_UP))
-    ahead_p = np.array([np.sign(facing[0]), 0.0])
-    pixel = np.degrees(np.arctan2(axis_p @ ahead_p, axis_p @ IMAGE_UP))
-    return float(blend(pixel, world, facing[0] ** 2))
+    world = float(signed_angle_about_deg(WORLD_UP, axis_w, left))
+    ahead_p = np.array([np.sign(left[2]), 0.0])
+    pixel = float(np.degrees(np.arctan2(axis_p @ ahead_p, axis_p @ IMAGE_UP)))
+    return blend_deg(pixel, world, float(left[2] ** 2))
+
+
+def blend_deg(pixel_deg: float, world_deg: float, weight: float) -> float:
+    """`blend` for angles on a circle (-180..180): the world angle moved toward the pixel one along
+    the shorter way round, so a lean near upside down (+179 and -179) does not average to 0."""
+    if not np.isfinite(pixel_deg):
+        return float(world_deg)
+    gap = (pixel_deg - world_deg + 180.0) % 360.0 - 180.0
+    return float((world_deg + weight * gap + 180.0) % 360.0 - 180.0)
 
 
 def hip_flexion_deg(b: Body, side: str) -> float:
