@@ -284,7 +284,14 @@ def blend_deg(pixel_deg: float, world_deg: float, weight: float) -> float:
     return float((world_deg + weight * gap + 180.0) % 360.0 - 180.0)
 
 
-def hip_flexion_deg(b: Body, side: str) -> float:
+# Lying, which way the body faces is known from gravity alone: on the back the chest faces up, face
+# down it faces the floor. The hip's direction is then read in the image (which side of the trunk
+# line the thigh lies on), free of MediaPipe's depth order of the two hips, which flips from frame to
+# frame in an oblique bridge (the left-right axis's depth sign changes within one still hold).
+LYING_FORWARD_IMAGE = {Posture.SUPINE: IMAGE_UP, Posture.PRONE: -IMAGE_UP}
+
+
+def hip_flexion_deg(b: Body, side: str, inner_deg: float, posture: Posture = Posture.UNKNOWN) -> float:
     """Signed hip angle of one side in the sagittal plane: the thigh (hip -> knee) against the trunk
     line pointing down (mid-shoulder -> mid-hip), + flexion (thigh forward), - extension, -180..180.
 
@@ -292,14 +299,24 @@ def hip_flexion_deg(b: Body, side: str) -> float:
     the same lying, sitting or standing. World: atan2(thigh . forward, -(thigh . up)). Pixel: the
     signed image angle from the trunk-down line to the thigh, its sign set by which way the person's
     left points along the camera axis (as `neck_flexion_deg`), blended with weight left_z^2: the
-    sagittal plane facing the camera. Unlike the inner angle hip_{side}_deg (0..180), extension past
-    the trunk line reads negative instead of folding back toward 180."""
+    sagittal plane facing the camera. The size is the inner angle's (hip_{side}_deg, blended as every
+    unsigned angle is, sharp in the image), 180 - inner: this reading gives it a direction, so that
+    extension past the trunk line reads negative instead of folding back toward 180. (The sign may
+    turn only where the size is small: near the line either sign is a small number.)"""
     hip, knee = (L.LEFT_HIP, L.LEFT_KNEE) if side == "left" else (L.RIGHT_HIP, L.RIGHT_KNEE)
     left, up, forward = body_frame(_pelvis_left(b), b.line("w", MID_SHOULDER, MID_HIP))
     thigh_w = b.line("w", knee, hip)
     world = np.degrees(np.arctan2(thigh_w @ forward, -(thigh_w @ up)))
     pixel = signed_angle_2d_deg(b.line("p", MID_HIP, MID_SHOULDER), b.line("p", knee, hip))
-    return float(blend(pixel * -np.sign(left[2]), world, left[2] ** 2))
+    direction = float(blend(pixel * -np.sign(left[2]), world, left[2] ** 2))
+    if posture in LYING_FORWARD_IMAGE and np.isfinite(pixel):
+        down_p, thigh_p = b.line("p", MID_HIP, MID_SHOULDER), b.line("p", knee, hip)
+        ahead = LYING_FORWARD_IMAGE[posture]
+        side_of = (down_p[0] * thigh_p[1] - down_p[1] * thigh_p[0]) * (down_p[0] * ahead[1] - down_p[1] * ahead[0])
+        direction = float(side_of) if side_of != 0 else direction
+    if not (np.isfinite(direction) and np.isfinite(inner_deg)):
+        return np.nan
+    return (180.0 - float(inner_deg)) * (1.0 if direction >= 0 else -1.0)
 
 
 def neck_flexion_deg(b: Body) -> float:
@@ -436,6 +453,7 @@ _LOWER = {Reliability.HIGH: Reliability.MEDIUM, Reliability.MEDIUM: Reliability.
           Reliability.LOW: Reliability.LOW, Reliability.NONE: Reliability.NONE}
 _TABLE: dict[View, tuple[Reliability, ...]] = {v: tuple(SPEC[n].reliability[v] for n in MEASURE_NAMES) for v in View}
 _LATERAL, _FLOOR, _INCLINATION = _INDEX["trunk_lateral_deg"], _INDEX["trunk_floor_deg"], _INDEX["trunk_inclination_deg"]
+_HIP_L, _HIP_R = _INDEX["hip_left_deg"], _INDEX["hip_right_deg"]
 _SIGNED = [_INDEX[n] for n in ("hip_flexion_left_deg", "hip_flexion_right_deg", "trunk_flexion_deg",
                                "trunk_rotation_deg", "neck_flexion_deg", "neck_rotation_deg",
                                "neck_lateral_deg", "hand_head_left_sw", "hand_head_right_sw", "other_hand_head_sw")]
@@ -443,13 +461,16 @@ _LOWERED = {v: tuple(_LOWER[r] for r in rels) for v, rels in _TABLE.items()}
 _NEVER = {v: np.array([r == Reliability.NONE for r in rels]) for v, rels in _TABLE.items()}
 
 
-def _raw_values(b: Body, pose: Pose, others: tuple[Pose, ...], seen: np.ndarray) -> np.ndarray:
+def _raw_values(b: Body, pose: Pose, others: tuple[Pose, ...], seen: np.ndarray,
+                posture: Posture = Posture.UNKNOWN) -> np.ndarray:
     """Every measure, before visibility and reliability are applied (NaN where undefined)."""
     values = np.full(len(MEASURE_NAMES), np.nan)
     values[_PAIR_SLOTS] = unsigned_angles(b)
     values[_LATERAL] = 90.0 - values[_LATERAL]
     values[_FLOOR] = abs(90.0 - values[_INCLINATION])
-    values[_SIGNED] = (hip_flexion_deg(b, "left"), hip_flexion_deg(b, "right"), trunk_flexion_deg(b),
+    values[_SIGNED] = (hip_flexion_deg(b, "left", values[_HIP_L], posture),
+                       hip_flexion_deg(b, "right", values[_HIP_R], posture),
+                       trunk_flexion_deg(b),
                        trunk_rotation_deg(b), neck_flexion_deg(b),
                        neck_rotation_deg(b), neck_lateral_deg(b), *hands_at_head_sw(b, pose, others, seen))
     return values
@@ -479,6 +500,6 @@ def compute_measures(pose: Pose, others: tuple[Pose, ...] = ()) -> Measures:
     with np.errstate(invalid="ignore", divide="ignore"):
         b = body_of(pose)
         posture, view = posture_and_view(pose, b.frame, seen)
-        values = _raw_values(b, pose, tuple(others), seen)
+        values = _raw_values(b, pose, tuple(others), seen, posture)
     values, reliability = judge(values, pose, view, seen)
     return Measures(values, reliability, view, posture, others_unjudged(tuple(others)))
