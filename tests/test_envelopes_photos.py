@@ -19,8 +19,8 @@ from __future__ import annotations
 
 import pytest
 
-from coach.engine.envelope import LOW_RELIABILITY as LOW
 from coach.engine.envelope import ESTIMATE_ONLY, SIDE_UNKNOWN, EnvelopeResult, detect_side, in_envelope
+from coach.engine.envelope import LOW_RELIABILITY as LOW
 from coach.engine.exercises import Exercise, Safety, load_library
 
 pytestmark = pytest.mark.model
