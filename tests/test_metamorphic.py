@@ -52,7 +52,10 @@ SAME_RATE = 0.02        # a target rate within 2 % of the recording's own: the s
 HOLD_TOL_S = {"mirror": 0.5, "fps": 0.5, "drop": 1.0, "roll": 0.5}
 DROP_FRACTION, DROP_SEED = 0.1, 0
 ROLL_DEG, ANGLE_TOL_DEG = (5.0, -5.0), 1.0
-JOINTS = tuple(f"{j}_{s}_deg" for j in ("hip", "hip_flexion", "knee", "elbow", "shoulder") for s in ("left", "right"))
+JOINTS = tuple(f"{j}_{s}_deg" for j in ("hip", "knee", "elbow", "shoulder") for s in ("left", "right"))
+# The signed hip: its size is the inner hip angle's (body-relative, in JOINTS); lying down its
+# direction is read against gravity (the chest faces up), so only its size is checked here.
+HIP_FLEXION = ("hip_flexion_left_deg", "hip_flexion_right_deg")
 # Body-relative: read in the person's own frame, so a camera roll cannot change them. (Their NaN
 # may change where the roll changes the view, which decides what a view can read at all.)
 BODY_RELATIVE = ("trunk_lateral_deg", "trunk_rotation_deg", "neck_flexion_deg", "neck_rotation_deg",
@@ -69,24 +72,14 @@ EXCEPTIONS: dict[tuple[str, str, str, float | None], str] = {
         "rest read as short holds (truth rest 11.6-14.9, 19.8-22.5, 27.0-31.0) comes and goes with the "
         "sampling; measured: 4 holds (8.3-10.1, 12.8-13.9, 16.2-18.5, 24.1-26.1) against 6 (8.7-10.1, "
         "13.1-13.8, 16.2-18.5, 20.4-21.3, 24.1-27.7, 30.5-30.7)",
-    ("fps", "original", "bridge__01", 30.0):
-        "rest read as short holds (truth rest 11.6-14.9, 19.8-22.5, 27.0-31.0) comes and goes with the "
-        "sampling; measured: 5 holds (8.3-10.1, 13.1-13.9, 16.3-18.6, 24.1-27.7, 30.7-30.7) against 6 "
-        "(8.7-10.1, 13.1-13.8, 16.2-18.5, 20.4-21.3, 24.1-27.7, 30.5-30.7)",
     ("fps", "original", "bridge__01", 60.0):
         "rest read as short holds (truth rest 11.6-14.9, 19.8-22.5, 27.0-31.0) comes and goes with the "
         "sampling; measured: 4 holds (8.7-10.1, 13.2-14.1, 16.3-18.6, 24.1-27.7) against 6 (8.7-10.1, "
         "13.1-13.8, 16.2-18.5, 20.4-21.3, 24.1-27.7, 30.5-30.7)",
-    ("drop", "original", "bridge__01", 0.1):
-        "rest read as short holds (truth rest 11.6-14.9, 19.8-22.5, 27.0-31.0) comes and goes with the "
-        "sampling; measured: 5 holds (8.6-10.1, 13.1-14.0, 16.3-18.6, 20.4-21.3, 24.1-26.0) against 6 "
-        "(8.7-10.1, 13.1-13.8, 16.2-18.5, 20.4-21.3, 24.1-27.7, 30.5-30.7)",
-    ("fps", "original", "seated_spinal_twist__01", 15.0):
-        "the hold starts earlier: the turn into the twist reads still sooner at this rate; measured: hold "
-        "4.2-7.9 reads hold 3.6-7.9",
-    ("fps", "original", "seated_spinal_twist__01", 30.0):
-        "the hold starts earlier: the turn into the twist reads still sooner at this rate; measured: hold "
-        "14.0-17.0 reads hold 12.1-17.0",
+    ("roll", "tracked", "bridge__01", -5.0):
+        "the last lift's start moves with the roll: measured hold 23.4-25.8 reads 24.7-25.8 (posture and "
+        "view are read against gravity, and the bridge's lying frames sit near their limits: a 5 deg roll "
+        "changes the posture read on 3-14% of its frames)",
     ("fps", "lite", "bridge__01", 15.0):
         "lite's bridge holds are mostly missed (1.4 of 7.9 s); which short ones are found depends on the "
         "sampling; measured: 4 holds (8.6-10.2, 17.0-18.7, 24.1-24.7, 25.8-25.8) against 3 (8.6-10.4, "
@@ -247,11 +240,13 @@ def test_camera_roll_leaves_body_relative_measures_unchanged_and_shifts_gravity_
     from coach.measure.measures import LEAN_MAX_LEFT_TILT_DEG
 
     frames = list(frames_of(variant, name))[::2]
-    ref, ref_g = joint_angles(frames, BODY_RELATIVE), joint_angles(frames, AGAINST_GRAVITY)
+    ref, ref_g = joint_angles(frames, BODY_RELATIVE + HIP_FLEXION), joint_angles(frames, AGAINST_GRAVITY)
+    ref[:, -2:] = np.abs(ref[:, -2:])
     views, tilts = _views_and_tilts(frames)
     for angle in ROLL_DEG:
         rolled = tf.roll(frames, angle)
-        got, got_g = joint_angles(rolled, BODY_RELATIVE), joint_angles(rolled, AGAINST_GRAVITY)
+        got, got_g = joint_angles(rolled, BODY_RELATIVE + HIP_FLEXION), joint_angles(rolled, AGAINST_GRAVITY)
+        got[:, -2:] = np.abs(got[:, -2:])
         new_views, new_tilts = _views_and_tilts(rolled)
         same_view = views == new_views
         appears = (np.isnan(got) != np.isnan(ref)) & same_view[:, None]

@@ -288,7 +288,10 @@ def blend_deg(pixel_deg: float, world_deg: float, weight: float) -> float:
 # down it faces the floor. The hip's direction is then read in the image (which side of the trunk
 # line the thigh lies on), free of MediaPipe's depth order of the two hips, which flips from frame to
 # frame in an oblique bridge (the left-right axis's depth sign changes within one still hold).
+# Only while the image trunk line lies within 45 deg of level (as a body lying down shows it): past
+# that, "which side of the line is up" turns with every degree of camera roll.
 LYING_FORWARD_IMAGE = {Posture.SUPINE: IMAGE_UP, Posture.PRONE: -IMAGE_UP}
+LYING_MAX_TRUNK_TILT_DEG = 45.0
 
 
 def hip_flexion_deg(b: Body, side: str, inner_deg: float, posture: Posture = Posture.UNKNOWN) -> float:
@@ -312,8 +315,10 @@ def hip_flexion_deg(b: Body, side: str, inner_deg: float, posture: Posture = Pos
     if posture in LYING_FORWARD_IMAGE and np.isfinite(pixel):
         down_p, thigh_p = b.line("p", MID_HIP, MID_SHOULDER), b.line("p", knee, hip)
         ahead = LYING_FORWARD_IMAGE[posture]
-        side_of = (down_p[0] * thigh_p[1] - down_p[1] * thigh_p[0]) * (down_p[0] * ahead[1] - down_p[1] * ahead[0])
-        direction = float(side_of) if side_of != 0 else direction
+        across = (down_p[0] * ahead[1] - down_p[1] * ahead[0]) / norm(down_p)   # sin of the line's angle to up
+        if abs(across) >= np.cos(np.radians(LYING_MAX_TRUNK_TILT_DEG)):
+            side_of = (down_p[0] * thigh_p[1] - down_p[1] * thigh_p[0]) * across
+            direction = float(side_of) if side_of != 0 else direction
     if not (np.isfinite(direction) and np.isfinite(inner_deg)):
         return np.nan
     return (180.0 - float(inner_deg)) * (1.0 if direction >= 0 else -1.0)
