@@ -69,6 +69,12 @@ _SIDE_ON_NECK_HOLD = ("filmed side-on; a side bend of the neck is in the frontal
                       "judged from front/back/oblique only")
 _SIDE_ON_NECK_TILT = ("filmed side-on (the view reads side in all 408 frames of 8.9-15.7 s): the side tilt is not "
                       "measured from the side (neck_lateral_deg NaN throughout) and no hand is on the head")
+_ESTIMATE_ONLY_TWIST = (
+    "not timed, as issue 13 wants: the chest turned toward the camera reads a front view, where the bent "
+    "knee (the exercise's anchor), the hip and sitting tall are low reliability, so only the twist "
+    "estimate is judged and the verdict is \"can't judge: only an estimate\" (it was timed on the estimate "
+    "alone, 174 of 174 frames \"inside\")")
+
 EXCEPTIONS: dict[tuple[str, str, str, float], str] = {
     # --- original: full model, 2 poses, re-detected every frame ---
     ("bridge__01", "original", "hold", 6.8):
@@ -94,6 +100,7 @@ EXCEPTIONS: dict[tuple[str, str, str, float], str] = {
         "both holds are detected a little wider than the truth, each end within the 1 s tolerance "
         "(4.19-7.82 against 4.4-7.3, 13.5-17.13 against 13.5-16.65): 7.27 s against 6.05 (+20 %, "
         "tolerance 15 %); the view reads front (shoulders turned toward the camera) from 3.8 to 8.6 s",
+    ("seated_spinal_twist__01", "original", "hold", 4.4): _ESTIMATE_ONLY_TWIST,
     ("neck_side_bend__01", "original", "hold", 9.5): _SIDE_ON_NECK_HOLD,
     ("neck_side_bend__01", "original", "neck", 8.9): _SIDE_ON_NECK_TILT,
     # --- tracked: full model, 1 pose tracked (steadier landmarks) ---
@@ -109,15 +116,12 @@ EXCEPTIONS: dict[tuple[str, str, str, float], str] = {
         "neck_extension raised at 3.6 s: on the oblique part of the hold (2.9-10.05 s) the tracked landmarks "
         "put the head further back, neck extension median 44.6 deg and beyond the 45 limit in over 10% of "
         "frames (up to 47), where the original reads median 31.2 (up to 37.5) on the same video",
+    ("seated_spinal_twist__01", "tracked", "hold", 4.4): _ESTIMATE_ONLY_TWIST,
     ("seated_spinal_twist__01", "tracked", "hold", 13.5):
         "starts 1.5 s early (12.0): turning into the second hold (truth move 9.7-13.5) the trunk-rotation "
         "estimate is already in its band (8-29 deg, min 10 with 5 hysteresis) and the turn reads still for "
         "moments (12.00-12.06, 12.23-12.25, 13.05-13.11 s), which the 1 s grace window joins to the hold "
         "from 13.45",
-    ("seated_spinal_twist__01", "tracked", "total", 0.0):
-        "with the second truth hold left out, what the engine detects of it before 13.5 and after 16.65 "
-        "(12.0-13.5, 16.65-17.2: 2.05 s) still counts, and the first hold is detected 3.8-7.7 against "
-        "4.4-7.3 (each end within 1 s): 5.98 s against 2.90",
     # --- lite: lite model, 1 tracked pose (noisier angles) ---
     ("bridge__01", "lite", "hold", 15.6):
         "not detected: the lite model reads the lifted hips at 87-126 deg (median 116 left / 119 right), "
@@ -134,10 +138,10 @@ EXCEPTIONS: dict[tuple[str, str, str, float], str] = {
         "neck_extension raised at 6.6 s: on the oblique part of the hold (2.9-10.05 s) the lite landmarks put "
         "the head further back, neck extension median 43.4 deg and beyond the 45 limit in over 10% of frames "
         "(up to 52), where the original reads median 31.2 (up to 37.5) on the same video",
+    ("seated_spinal_twist__01", "lite", "hold", 4.4): _ESTIMATE_ONLY_TWIST,
     ("seated_spinal_twist__01", "lite", "hold", 13.5):
-        "ends 1.02 s late (17.67, tolerance 1 s): turning back out of the twist (truth move 16.65-18.6) the "
-        "pose still reads in the band and still until 16.93 and again at 17.35-17.67, which the 1 s grace "
-        "window joins (the side seen turns to right only at 17.42)",
+        "not timed: the lite landmarks read this hold as a front view in all of its frames (186 of 186; the "
+        "full model reads it oblique), so only the twist estimate is judged: \"can't judge: only an estimate\"",
     ("seated_spinal_twist__01", "lite", "total", 0.0):
         "both holds are detected wider than the truth, each end within the 1 s tolerance (3.6-7.9 against "
         "4.4-7.3, 13.2-17.1 against 13.5-16.65): before the first hold the trunk already reads 30-35 deg "

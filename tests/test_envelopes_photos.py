@@ -19,8 +19,8 @@ from __future__ import annotations
 
 import pytest
 
+from coach.engine.envelope import ESTIMATE_ONLY, SIDE_UNKNOWN, EnvelopeResult, detect_side, in_envelope
 from coach.engine.envelope import LOW_RELIABILITY as LOW
-from coach.engine.envelope import SIDE_UNKNOWN, EnvelopeResult, detect_side, in_envelope
 from coach.engine.exercises import Exercise, Safety, load_library
 
 pytestmark = pytest.mark.model
@@ -37,6 +37,10 @@ EXCEPTIONS = {  # stretch photos NOT inside their own envelope, and why
     "seated_spinal_twist__Dancers_Stretch__0.jpg":
         "low reliability: filmed side-on, the twist estimate reads about -2 deg for a visibly turned trunk; "
         "sitting tall and the bent knee are judged inside, the twist is reported as a low-reliability estimate",
+    "seated_spinal_twist__Dancers_Stretch__1.jpg":
+        "only an estimate: the chest turned to the camera reads a front view, where sitting tall, the bent "
+        "knee and the hip are low reliability; the twist estimate alone may not carry the pose in (issue 13: "
+        "the anchor, the bent knee, must be read at medium or better), so the verdict is 'can't judge'",
     "chair_rotation__Spinal_Stretch__1.jpg":
         "low reliability: the twist estimate reads about -2 deg, so the side (from the twist's sign) cannot "
         "be told and the verdict is 'can't judge'; the photo also bends sideways with both hands pulling "
@@ -228,8 +232,11 @@ def test_recording_holds_are_inside_when_seen_from_the_exercise_view(landmarks_d
         measures = compute_measures(frame.pose, frame.others)
         if phase is None or measures.view not in exercise.view:
             continue
+        result = in_envelope(exercise, measures, phase, detect_side(exercise, measures))
+        if result.reason == ESTIMATE_ONLY:
+            continue   # a view the exercise lists, but where only estimates read (said, not judged)
         total += 1
-        inside += bool(in_envelope(exercise, measures, phase, detect_side(exercise, measures)).inside)
+        inside += bool(result.inside)
     assert total >= 25 and inside / total >= MIN_INSIDE, (inside, total)
 
 

@@ -7,6 +7,7 @@ import math
 import signal
 from dataclasses import dataclass
 
+import numpy as np
 import pytest
 
 from coach import interrupts, samples_dir
@@ -143,8 +144,10 @@ def test_a_segment_without_an_exercise_hands_out_frames_without_a_verdict(plan, 
         if pose_frame.t_s < judged_from_s:
             assert verdict is None and measures is None, pose_frame.t_s
         else:   # the engine's measures, as `compute_measures` gives them: sinks need not measure again
-            assert verdict is not None and verdict.exercise_id == "bridge"
-            assert repr(measures) == repr(compute_measures(pose_frame.pose, pose_frame.others))
+            assert verdict is not None and verdict.exercise_id == "bridge"   # (NaN where the engine found a
+            ref = compute_measures(pose_frame.pose, pose_frame.others)      # landmark implausible: engine.sight)
+            same = np.isclose(measures.values, ref.values, equal_nan=True) | np.isnan(measures.values)
+            assert same.all() and (measures.view, measures.posture) == (ref.view, ref.posture)
 
 
 # --- after publication: `Sink.published` -----------------------------------------------------------

@@ -11,8 +11,12 @@ as it is - not with the truth, so these hold whatever the engine's accuracy:
   a rate within 2 % of the recording's own is left out, it would be the recording again): the same
   holds within 0.5 s;
 - dropped frames: 10 % removed at random (seed 0): the same holds within 1 s;
-- camera roll of +-5 deg: every joint angle (hip, knee, elbow, shoulder, both sides) unchanged
-  within 1 deg on every frame (every second frame is checked, to keep the runtime down).
+- camera roll of +-5 deg (image and world landmarks turned together about the camera axis): every
+  body-relative measure (joint angles, signed hip flexion, side bend, twist, neck angles, hands at
+  the head) unchanged within 1 deg on every frame, and the measures taken against gravity (trunk
+  inclination, its signed lean, trunk to floor) shifted by at most the roll plus 1 deg - by the roll
+  and nothing else (every second frame is checked, to keep the runtime down); and the same holds
+  within 0.5 s, on the same sides.
 "The same holds": the runs of `holding` frames (runs apart by no more than the grace window
 joined, as the benchmark does), as many as in the reference, in the same order, each with the
 same phase label, start and end within the tolerance.
@@ -47,10 +51,18 @@ RECORDINGS = ("bridge__01", "cat_cow__01", "childs_pose__01", "neck_side_bend__0
 VARIANTS = bench.VARIANTS
 FPS = (15.0, 30.0, 60.0)
 SAME_RATE = 0.02        # a target rate within 2 % of the recording's own: the same recording, left out
-HOLD_TOL_S = {"mirror": 0.5, "fps": 0.5, "drop": 1.0}
+HOLD_TOL_S = {"mirror": 0.5, "fps": 0.5, "drop": 1.0, "roll": 0.5}
 DROP_FRACTION, DROP_SEED = 0.1, 0
 ROLL_DEG, ANGLE_TOL_DEG = (5.0, -5.0), 1.0
 JOINTS = tuple(f"{j}_{s}_deg" for j in ("hip", "knee", "elbow", "shoulder") for s in ("left", "right"))
+# The signed hip: its size is the inner hip angle's (body-relative, in JOINTS); lying down its
+# direction is read against gravity (the chest faces up), so only its size is checked here.
+HIP_FLEXION = ("hip_flexion_left_deg", "hip_flexion_right_deg")
+# Body-relative: read in the person's own frame, so a camera roll cannot change them. (Their NaN
+# may change where the roll changes the view, which decides what a view can read at all.)
+BODY_RELATIVE = ("trunk_lateral_deg", "trunk_rotation_deg", "neck_flexion_deg", "neck_rotation_deg",
+                 "neck_lateral_deg", "hand_head_left_sw", "hand_head_right_sw")
+AGAINST_GRAVITY = ("trunk_inclination_deg", "trunk_flexion_deg", "trunk_floor_deg")
 GRACE_S = EngineSettings().grace_s
 
 # (check, variant, recording, parameter) -> what was measured when the engine failed the check.
@@ -82,6 +94,20 @@ EXCEPTIONS: dict[tuple[str, str, str, float | None], str] = {
     ("fps", "original", "seated_spinal_twist__01", 30.0):
         "the hold starts earlier: the turn into the twist reads still sooner at this rate; measured: hold "
         "13.5-17.1 reads hold 12.1-17.1",
+    ("roll", "tracked", "bridge__01", -5.0):
+        "the last lift's start moves with the roll: measured hold 23.4-25.8 reads 24.7-25.8 (posture and "
+        "view are read against gravity, and the bridge's lying frames sit near their limits: a 5 deg roll "
+        "changes the posture read on 3-14% of its frames)",
+    ("fps", "lite", "bridge__01", 15.0):
+        "lite's bridge holds are mostly missed (1.4 of 7.9 s); which short ones are found depends on the "
+        "sampling; measured: 4 holds (8.6-10.2, 17.0-18.7, 24.1-24.7, 25.8-25.8) against 3 (8.6-10.4, "
+        "24.1-24.7, 25.7-25.8)",
+    ("fps", "lite", "bridge__01", 30.0):
+        "lite's bridge holds are mostly missed (1.4 of 7.9 s); which short ones are found depends on the "
+        "sampling; measured: 2 holds (8.6-10.1, 24.1-24.8) against 3 (8.6-10.4, 24.1-24.7, 25.7-25.8)",
+    ("fps", "lite", "bridge__01", 60.0):
+        "lite's bridge holds are mostly missed (1.4 of 7.9 s); which short ones are found depends on the "
+        "sampling; measured: 1 holds (24.1-25.9) against 3 (8.6-10.4, 24.1-24.7, 25.7-25.8)",
     ("drop", "lite", "bridge__01", 0.1):
         "lite reads the lifted hips on the 120 band's edge (median 117-125 deg), so which frames are kept "
         "decides where the last hold ends; measured: hold 24.0-25.8 reads 24.0-24.7",
@@ -112,6 +138,7 @@ def cases() -> list:
             out.append(("mirror", variant, name, None))
             out += [("fps", variant, name, fps) for fps in FPS if not abs(fps / _source_fps(name) - 1) <= SAME_RATE]
             out.append(("drop", variant, name, DROP_FRACTION))
+            out += [("roll", variant, name, angle) for angle in ROLL_DEG]
     return out
 
 
@@ -204,6 +231,8 @@ def failure(case) -> str:
         return "; ".join(w for w in why if w)
     if check == "fps":
         got = holds_of(tf.resample(frames, param), name)
+    elif check == "roll":
+        got = holds_of(tf.roll(frames, param), name)
     else:
         got = holds_of(tf.drop_frames(frames, param, DROP_SEED), name)
     return hold_differences(reference_holds(variant, name), got, HOLD_TOL_S[check], False)
@@ -222,9 +251,28 @@ def test_every_exception_is_a_case():
     assert set(EXCEPTIONS) <= set(cases()) and all(EXCEPTIONS.values())
 
 
-def joint_angles(frames) -> np.ndarray:
-    index = [i for i, n in enumerate(bench_measure_names()) if n in JOINTS]
+def joint_angles(frames, names: tuple[str, ...] = JOINTS) -> np.ndarray:
+    index = [bench_measure_names().index(n) for n in names]
     return np.array([compute_measures(f.pose, f.others).values[index] for f in frames])
+
+
+def _turn(a: np.ndarray) -> np.ndarray:
+    """Angle differences on the circle (a lean near 180 may read -179 after a roll)."""
+    return np.abs((a + 180.0) % 360.0 - 180.0)
+
+
+def _views_and_tilts(frames) -> tuple[np.ndarray, np.ndarray]:
+    """Per frame: the view read, and how far the person's left-right axis tilts from level (deg) -
+    the lean's own validity limit (`LEAN_MAX_LEFT_TILT_DEG`)."""
+    from coach.measure.measures import WORLD_UP, _pelvis_left, body_of
+
+    views, tilts = [], []
+    for f in frames:
+        m = compute_measures(f.pose, f.others)
+        views.append(m.view.value)
+        with np.errstate(invalid="ignore"):
+            tilts.append(float(np.degrees(np.arcsin(min(1.0, abs(_pelvis_left(body_of(f.pose)) @ WORLD_UP))))))
+    return np.array(views), np.array(tilts)
 
 
 @lru_cache(maxsize=1)
@@ -245,3 +293,34 @@ def test_camera_roll_leaves_joint_angles_unchanged(landmarks_dir, variant, name)
         both = np.isfinite(ref) & np.isfinite(got)
         worst = float(np.max(np.abs(got[both] - ref[both]), initial=0.0))
         assert worst <= ANGLE_TOL_DEG, f"roll {angle:+g}: a joint angle moves {worst:.2f} deg"
+
+
+@pytest.mark.parametrize("variant", VARIANTS)
+@pytest.mark.parametrize("name", RECORDINGS)
+def test_camera_roll_leaves_body_relative_measures_unchanged_and_shifts_gravity_ones_by_the_roll(
+        landmarks_dir, variant, name):
+    from coach.measure.measures import LEAN_MAX_LEFT_TILT_DEG
+
+    frames = list(frames_of(variant, name))[::2]
+    ref, ref_g = joint_angles(frames, BODY_RELATIVE + HIP_FLEXION), joint_angles(frames, AGAINST_GRAVITY)
+    ref[:, -2:] = np.abs(ref[:, -2:])
+    views, tilts = _views_and_tilts(frames)
+    for angle in ROLL_DEG:
+        rolled = tf.roll(frames, angle)
+        got, got_g = joint_angles(rolled, BODY_RELATIVE + HIP_FLEXION), joint_angles(rolled, AGAINST_GRAVITY)
+        got[:, -2:] = np.abs(got[:, -2:])
+        new_views, new_tilts = _views_and_tilts(rolled)
+        same_view = views == new_views
+        appears = (np.isnan(got) != np.isnan(ref)) & same_view[:, None]
+        assert not appears.any(), f"roll {angle:+g}: a body-relative measure appears or vanishes in the same view"
+        both = np.isfinite(ref) & np.isfinite(got)
+        worst = float(np.max(np.abs(got[both] - ref[both]), initial=0.0))
+        assert worst <= ANGLE_TOL_DEG, f"roll {angle:+g}: a body-relative measure moves {worst:.2f}"
+        # against gravity: at most the roll (and the lean may come or go only at its own tilt limit)
+        near_limit = np.abs(np.fmin(tilts, new_tilts) - LEAN_MAX_LEFT_TILT_DEG) <= abs(angle) + ANGLE_TOL_DEG
+        flips = np.isnan(got_g) != np.isnan(ref_g)
+        assert not (flips[:, :1] | flips[:, 2:]).any(), f"roll {angle:+g}: the trunk inclination appears or vanishes"
+        assert not (flips[:, 1] & ~near_limit).any(), f"roll {angle:+g}: the lean vanishes away from its tilt limit"
+        both = np.isfinite(ref_g) & np.isfinite(got_g)
+        worst = float(np.max(_turn(got_g[both] - ref_g[both]), initial=0.0))
+        assert worst <= abs(angle) + ANGLE_TOL_DEG, f"roll {angle:+g}: a gravity measure moves {worst:.2f} deg"

@@ -91,6 +91,8 @@ def _print_show(ex) -> None:
     sides = f"left and right (side from {ex.side_from})" if ex.sides == "left_right" else "none"
     _out(f"  sides: {sides}    hold: {_hold_text(ex)}    rest: {ex.rest_s:g} s"
           + ("    guided hold (no angle claimed)" if ex.guided else ""))
+    if ex.anchor:
+        _out(f"  anchor: {ex.anchor} (a hold is timed only while it reads at medium reliability or better)")
     _out("  steps:")
     for i, step in enumerate(ex.instructions, 1):
         _out(f"    {i}. {step}")

@@ -42,6 +42,7 @@ from coach.engine.readout import (
     safety_limits,
 )
 from coach.engine.safety import RULES, STOP_ADVICE, Rule, evaluate
+from coach.engine.sight import SightCheck
 from coach.engine.verdict import Alert, Event, EventKind, FrameVerdict, HoldState, Severity, Status
 from coach.measure import measures as measures_mod
 from coach.measure.conventions import MEASURE_NAMES, Reliability
@@ -171,6 +172,7 @@ class Coach:
         self._seen: bool | None = None
         self._reliability = [Reliability.NONE] * n
         self._alerts: tuple[Alert, ...] = ()
+        self._sight, self._sight_words = SightCheck(exercise), ()   # hidden / implausible landmarks, said aloud
         self.last_measures: Measures = _EMPTY   # the last `update`'s measures as measured (before smoothing)
         # False: safety only - every rule runs, no hold is timed (live's framing step: safety is always
         # on, before and regardless of framing; coaching starts when the framing passes)
@@ -192,6 +194,8 @@ class Coach:
         `measures`: this pose's measures when the caller already computed them (as `compute_measures`
         gives them), so that a frame is measured once."""
         m = measures if measures is not None else measures_mod.compute_measures(pose, tuple(others))
+        p = self._progress
+        m, self._sight_words = self._sight.step(pose, m, t_s, p.phase_index, p.side if p.sided else None)
         self.last_measures = m
         seen, framing = presence(pose)
         return self.update_measures(m, t_s, seen=seen, framing=framing)
@@ -222,7 +226,8 @@ class Coach:
         hold = HoldView(self._tracker.state, self._tracker.holding, self._tracker.hold_s, self._tracker.target_s,
                         self._tracker.progress)
         inside = self._inside(frame, env)
-        return build_verdict(self.exercise, self._progress, hold, frame, env, self._alerts, events, inside)
+        sight, self._sight_words = self._sight_words, ()
+        return build_verdict(self.exercise, self._progress, hold, frame, env, self._alerts, events, inside, sight)
 
     # --- smoothing and presence -----------------------------------------------------------------
 

@@ -21,12 +21,16 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 
 from coach.engine.exercises import Band, Exercise, reliability_at_least
-from coach.measure.conventions import SPEC, Posture, Reliability, View
+from coach.measure.conventions import SPEC, Posture, Reliability, View, measure_label
 from coach.measure.measures import Measures
 
 SIDE_DEADBAND = 5.0  # deg: a difference smaller than this does not decide the side
 
 NOT_SEEN, SIDE_UNKNOWN, LOW_RELIABILITY = "not seen", "side unknown", "low reliability"
+ESTIMATE_ONLY = "only an estimate"   # EnvelopeResult.reason: every band passed, but none worth trusting
+# A hold needs a band it can trust: a medium reading is one whose trend is right (the conventions'
+# scale); a low one is an estimate, never a reason to pass someone (README, conventions).
+TRUSTED = Reliability.MEDIUM
 
 
 @dataclass(frozen=True)
@@ -57,7 +61,9 @@ class EnvelopeResult:
     """The whole verdict: `inside` is False if a gate or a judged band fails; None if nothing could
     be judged, the posture or view is unknown, or a sided exercise's side is unknown; True only when
     both gates and every judged band pass and at least one band was judged. `phase_index`: the
-    phase judged, so a reader looks its bands up there (the engine's phase may move on meanwhile)."""
+    phase judged, so a reader looks its bands up there (the engine's phase may move on meanwhile).
+    `reason`: ESTIMATE_ONLY when every judged band passed but none of them (or not the exercise's
+    `anchor`) was read at TRUSTED reliability or better: then `inside` is None, not True."""
 
     inside: bool | None
     posture_ok: bool | None
@@ -65,6 +71,7 @@ class EnvelopeResult:
     side: str | None
     checks: tuple[BandCheck, ...]
     phase_index: int
+    reason: str = ""
 
     @property
     def hints(self) -> list[str]:
@@ -150,11 +157,29 @@ def _phase(exercise: Exercise, phase: int | str):
                    f"{', '.join(p.name for p in exercise.phases)}")
 
 
+def trusted(check: BandCheck) -> bool:
+    """A band judged on a reading of TRUSTED reliability or better (not an estimate)."""
+    return check.inside is not None and reliability_at_least(check.reliability, TRUSTED)
+
+
+def carried(exercise: Exercise, checks: tuple[BandCheck, ...]) -> bool:
+    """Whether the judged bands can carry a hold: the anchor (when the exercise names one) judged at
+    TRUSTED or better, else at least one band so judged. A phase with no bands (a guided hold) is
+    carried by its posture and view gates."""
+    if not checks:
+        return True
+    if exercise.anchor is not None:
+        return any(trusted(c) for c in checks if c.key == exercise.anchor)
+    return any(trusted(c) for c in checks)
+
+
 def in_envelope(exercise: Exercise, measures: Measures, phase: int | str = 0, side: str | None = None,
                 was_inside: bool = False) -> EnvelopeResult:
     """Judge one pose against a phase (index or name) for a side ('left' / 'right' / None).
 
     `was_inside`: the pose was inside on the previous frame, so bands keep their hysteresis margin.
+    Every band may hold a pose back (False), but only a trusted band carries it in (`carried`):
+    estimates alone give None with reason ESTIMATE_ONLY.
     """
     sided = exercise.sides == "left_right"
     side = side if sided else None
@@ -167,9 +192,31 @@ def in_envelope(exercise: Exercise, measures: Measures, phase: int | str = 0, si
         inside = False
     elif None in (posture_ok, view_ok) or (sided and side is None) or (checks and not any(c.inside for c in checks)):
         inside = None
+    elif not carried(exercise, checks):
+        return EnvelopeResult(None, posture_ok, view_ok, side, checks, exercise.phases.index(judged), ESTIMATE_ONLY)
     else:
         inside = True
     return EnvelopeResult(inside, posture_ok, view_ok, side, checks, exercise.phases.index(judged))
+
+
+_VIEW_WORDS = {View.SIDE: "from the side", View.OBLIQUE: "half from the side", View.FRONT: "from the front",
+               View.BACK: "from behind"}
+
+
+def estimate_only_words(exercise: Exercise, env: EnvelopeResult) -> str:
+    """What the person is told when only estimates passed (`ESTIMATE_ONLY`): which reading is only an
+    estimate, and from where the camera could judge the stretch - the exercise's views from which its
+    anchor (or, without one, any of its bands) reads at TRUSTED or better."""
+    estimates = [measure_label(c.measure) for c in env.checks if c.inside is not None and not trusted(c)]
+    bands = exercise.phases[env.phase_index].envelope
+    keys = [exercise.anchor] if exercise.anchor in bands else list(bands)
+    names = [k.replace("{side}", "left").replace("{other}", "right") for k in keys]
+    views = [v for v in exercise.view if v in _VIEW_WORDS
+             and any(reliability_at_least(SPEC[n].reliability[v], TRUSTED) for n in names)]
+    what = ", ".join(dict.fromkeys(estimates)).lower() or "the stretch"
+    where = " or ".join(_VIEW_WORDS[v] for v in views)
+    fix = f" - film {where} so I can judge it" if where else ""
+    return f"Can't judge: only an estimate of the {what}{fix}"
 
 
 def detect_side(exercise: Exercise, measures: Measures) -> str | None:

@@ -178,6 +178,24 @@ def _check_band_fits(where: str, key: str, band: Band, sided: bool, views: list[
                          f"views ({best}); add a view or lower min_reliability")
 
 
+def _check_anchor(anchor: str, phases: list[Phase], views: list[View]) -> None:
+    """The anchor is a band of every phase, readable at medium or better from one of the exercise's
+    views: an anchor that can never be trusted would let no hold be timed at all."""
+    try:
+        _check_measure_key(anchor)
+    except ValueError as err:
+        raise ValueError(f"anchor: {err}") from None
+    for i, phase in enumerate(phases):
+        if anchor not in phase.envelope:
+            keys = ", ".join(phase.envelope) or "none"
+            raise ValueError(f"anchor: {anchor!r} is not a band of phase {i} ({phase.name!r}); its bands: {keys}")
+    reliability = SPEC[anchor.replace("{side}", "left").replace("{other}", "right")].reliability
+    if not any(reliability_at_least(reliability[v], Reliability.MEDIUM) for v in views):
+        best = ", ".join(f"{v.value}: {reliability[v].value}" for v in views)
+        raise ValueError(f"anchor: {anchor!r} is never read at medium reliability or better from the exercise's "
+                         f"views ({best}); an anchor must be a measure the camera can trust")
+
+
 def _check_side_from(rule: str) -> None:
     """sign:<m> (m > 0 = left), opposite:<m> (m < 0 = left: the stretched side is the one bent away
     from), lower:<base> / higher:<base> (the side whose <base>_<side>_deg is smaller / larger)."""
@@ -202,6 +220,9 @@ class Exercise(_Strict):
     reps_per_side: int = Field(default=1, ge=1, le=MAX_REPS_PER_SIDE)
     rest_s: float = Field(default=10.0, ge=0, le=MAX_REST_S)
     guided: bool = False  # a guided hold: timed while posture and view fit, no angle claimed
+    # The measure that defines the stretch (an envelope key of every phase): a hold is timed only
+    # while it is judged at medium reliability or better (`coach.engine.envelope.in_envelope`).
+    anchor: str | None = None
     instructions: list[str] = Field(min_length=1)
     cues: Cues
     phases: list[Phase] = Field(min_length=1)
@@ -230,6 +251,8 @@ class Exercise(_Strict):
                                  "set guided = true for a guided hold")
         if len({p.name for p in self.phases}) != len(self.phases):
             raise ValueError("phases: phase names must be unique")
+        if self.anchor is not None:
+            _check_anchor(self.anchor, self.phases, self.view)
         return self
 
 

@@ -11,7 +11,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from coach.engine.envelope import EnvelopeResult, twist_limit, unseen_measures
+from coach.engine.envelope import ESTIMATE_ONLY, EnvelopeResult, estimate_only_words, twist_limit, unseen_measures
 from coach.engine.exercises import Exercise
 from coach.engine.safety import RuleInput
 from coach.engine.verdict import Alert, Event, FrameVerdict, HoldState, MeasureVerdict, Status
@@ -108,7 +108,8 @@ class HoldView:
 
 
 def build_verdict(exercise: Exercise, progress, hold: HoldView, frame: SmoothedFrame, env: EnvelopeResult,
-                  alerts: tuple[Alert, ...], events: list[Event], inside: bool | None) -> FrameVerdict:
+                  alerts: tuple[Alert, ...], events: list[Event], inside: bool | None,
+                  sight: tuple[str, ...] = ()) -> FrameVerdict:
     """The frozen record for one frame (validated by `FrameVerdict` itself)."""
     status = progress.status
     return FrameVerdict(
@@ -118,4 +119,18 @@ def build_verdict(exercise: Exercise, progress, hold: HoldView, frame: SmoothedF
         progress=hold.progress, reps_done=dict(progress.reps_done), sides_done=progress.sides_done,
         pose_seen=frame.seen, view=frame.measures.view, posture=frame.measures.posture,
         measures=measure_verdicts(frame, env), alerts=alerts, events=tuple(events),
-        rest_left_s=progress.rest_left_s(frame.t_s), advice=progress.advice, in_envelope=inside)
+        rest_left_s=progress.rest_left_s(frame.t_s), advice=progress.advice, in_envelope=inside,
+        cant_judge=cant_judge(exercise, frame, env, status, sight))
+
+
+def cant_judge(exercise: Exercise, frame: SmoothedFrame, env: EnvelopeResult, status: Status,
+               sight: tuple[str, ...] = ()) -> tuple[str, ...]:
+    """Why the stretch can't be judged on this frame, in plain words (empty while coaching is not
+    active or nobody is seen: other words say so): the body parts the camera can't see
+    (`coach.engine.sight`), then "only an estimate"."""
+    if status != Status.ACTIVE or not frame.seen:
+        return ()
+    out = list(sight)
+    if env.reason == ESTIMATE_ONLY:
+        out.append(estimate_only_words(exercise, env))
+    return tuple(out)

@@ -192,6 +192,8 @@ class FrameVerdict:
     advice: str = ""
     in_envelope: bool | None = None      # inside the phase envelope (bands with hysteresis, posture and
                                          # view gates); None = can't judge (nobody seen, side unknown...)
+    cant_judge: tuple[str, ...] = ()     # why the stretch can't be judged now, in the words shown to the
+                                         # person (only an estimate; a body part hidden, with the fix)
 
     def __post_init__(self) -> None:
         for name in ("t_s", "hold_s", "hold_target_s", "progress", "rest_left_s"):
@@ -207,6 +209,7 @@ class FrameVerdict:
         object.__setattr__(self, "measures", tuple(self.measures))
         object.__setattr__(self, "alerts", tuple(self.alerts))
         object.__setattr__(self, "events", tuple(self.events))
+        object.__setattr__(self, "cant_judge", tuple(str(t) for t in self.cant_judge))
 
     def measure(self, name: str) -> MeasureVerdict:
         for m in self.measures:

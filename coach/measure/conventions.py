@@ -75,6 +75,10 @@ MEASURES: tuple[MeasureSpec, ...] = (
     *_joint("hip", "0 = thigh folded onto the trunk; 180 = thigh in line with the trunk",
             "inner angle between the trunk axis (hip -> shoulder midpoints) and the thigh (hip -> knee), "
             "smaller = more hip flexion"),
+    *_joint("hip_flexion", "0 = thigh in line with the trunk (standing straight)",
+            "signed hip angle in the sagittal plane, -180..180: + = flexion (thigh forward of the trunk line), "
+            "- = extension (thigh behind it: hips pushed past the line, as an over-arched bridge); "
+            "the trunk line is mid-shoulder -> mid-hip, forward is the pelvis's"),
     *_joint("knee", "180 = straight leg", "inner angle hip-knee-ankle, smaller = more knee bend"),
     *_joint("elbow", "180 = straight arm", "inner angle shoulder-elbow-wrist, smaller = more bend"),
     *_joint("shoulder", "0 = arm along the trunk; 180 = arm overhead in line with the trunk",
@@ -82,6 +86,11 @@ MEASURES: tuple[MeasureSpec, ...] = (
             "(shoulder -> elbow), larger = arm raised further"),
     MeasureSpec("trunk_inclination_deg", "deg", "0 = trunk upright (mid-hip -> mid-shoulder points up)",
                 "angle to vertical, 0..180; 90 = trunk horizontal, 180 = upside down", View.SIDE, SAGITTAL),
+    MeasureSpec("trunk_flexion_deg", "deg", "0 = trunk upright (mid-hip -> mid-shoulder points up)",
+                "signed lean of the trunk from vertical in the sagittal plane, -180..180: + = forward (toward "
+                "where the pelvis faces, flexion), - = backward (extension); +90 = face down or on all fours, "
+                "-90 = lying on the back. Against gravity (the camera is assumed level)",
+                View.SIDE, SAGITTAL),
     MeasureSpec("trunk_floor_deg", "deg", "0 = trunk parallel to the floor",
                 "angle between the trunk line and the floor, 0..90; 90 = vertical", View.SIDE, SAGITTAL),
     MeasureSpec("trunk_lateral_deg", "deg", "0 = no side bend",
@@ -90,11 +99,6 @@ MEASURES: tuple[MeasureSpec, ...] = (
     MeasureSpec("trunk_rotation_deg", "deg", "0 = shoulder line parallel to hip line",
                 "shoulders rotated about the trunk axis, + = chest turned toward the person's left "
                 "(world landmarks)", View.UNKNOWN, TWIST, lateral=True, toward="turned toward your {side}"),
-    MeasureSpec("trunk_rotation_2d_deg", "deg", "0 = shoulder width as wide as the person's own neutral",
-                "unsigned twist from shoulder-width foreshortening against the person's neutral (2D): "
-                "acos(image shoulder width / image trunk length / neutral ratio); the neutral is the ratio "
-                "in a square-on stance, else the world landmarks' own ratio. Reads the whole body turning too",
-                View.FRONT, _by_view(side=N, oblique=LO, front=LO)),
     MeasureSpec("neck_flexion_deg", "deg",
                 "0 = neutral head carriage: the ear midpoint 18 deg forward of the trunk axis (mid-hip -> "
                 "mid-shoulder), as MediaPipe places it in a relaxed upright stance (coach.measures.NECK_NEUTRAL_DEG)",
@@ -128,12 +132,11 @@ PAIRED_BASES: tuple[str, ...] = ("hip", "knee", "elbow", "shoulder")
 
 # The values each measure can take, so exercise files can be checked against them (and a safety
 # limit beyond them, which could never fire, refused). As the table states: inner joint angles and
-# the trunk's angle to vertical lie in 0..180, the trunk to the floor in 0..90, the 2D twist (an
-# arccos of a ratio at most 1) in 0..90; every other angle is signed and cannot pass a half turn,
+# the trunk's angle to vertical lie in 0..180, the trunk to the floor in 0..90; every other angle is signed and cannot pass a half turn,
 # -180..180. A distance in shoulder widths is >= 0, and a frame that still shows a body well enough
 # to find it is far less than 100 of that body's shoulder widths across.
 MAX_DISTANCE_SW = 100.0
-_RANGES = {"trunk_floor_deg": (0.0, 90.0), "trunk_rotation_2d_deg": (0.0, 90.0)}
+_RANGES = {"trunk_floor_deg": (0.0, 90.0)}
 
 
 def value_range(name: str) -> tuple[float, float]:
@@ -143,13 +146,13 @@ def value_range(name: str) -> tuple[float, float]:
         return _RANGES[name]
     if spec.unit == "sw":
         return 0.0, MAX_DISTANCE_SW
-    if spec.paired or name == "trunk_inclination_deg":
+    if spec.base in PAIRED_BASES or name == "trunk_inclination_deg":   # inner angles
         return 0.0, 180.0
     return -180.0, 180.0
 
 # The words the overlay, the report and the CLI use for a measure (one table, so they agree).
-_LABELS = {"trunk_inclination_deg": "Trunk lean", "trunk_floor_deg": "Trunk to floor", "trunk_lateral_deg": "Side bend",
-           "trunk_rotation_deg": "Twist", "trunk_rotation_2d_deg": "Twist (2D)", "neck_flexion_deg": "Neck bend",
+_LABELS = {"trunk_inclination_deg": "Trunk lean", "trunk_flexion_deg": "Forward lean", "trunk_floor_deg": "Trunk to floor", "trunk_lateral_deg": "Side bend",
+           "trunk_rotation_deg": "Twist", "neck_flexion_deg": "Neck bend",
            "neck_rotation_deg": "Head turn", "neck_lateral_deg": "Head tilt", "hand_head_left_sw": "Left hand to head",
            "hand_head_right_sw": "Right hand to head", "other_hand_head_sw": "Other's hand to head",
            "pelvic_tilt_deg": "Pelvic tilt"}
@@ -159,7 +162,7 @@ def measure_label(name: str) -> str:
     """A measure in plain words: "hip_left_deg" -> "Left hip", "hip_{side}_deg" -> "Hip (working side)"."""
     spec = SPEC.get(name)
     if spec is not None and spec.paired:
-        return f"{spec.paired.title()} {spec.base}"
+        return f"{spec.paired.title()} {spec.base.replace('_', ' ')}"
     if "{side}" in name or "{other}" in name:
         base = name.split("_")[0]
         return f"{base.title()} ({'working' if '{side}' in name else 'other'} side)"

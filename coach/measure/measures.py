@@ -21,7 +21,8 @@ read both ways and blended by how well the image plane holds it:
   and ear lines. Signs come from dot products in the person's own frame, so a back view needs no
   mirror rule.
 - rotations about the trunk axis (trunk_rotation_deg, neck_rotation_deg) live in depth: world only.
-  trunk_rotation_2d_deg is the 2D alternative (shoulder foreshortening against a neutral).
+  (A 2D twist from shoulder foreshortening was dropped: its neutral was never calibrated - it read
+  43 deg standing square - and nothing judged it.)
 - hands at the head: image distances, checked against the world (see `hands_at_head_sw`).
 Vertical is image-up / world-up (both camera-aligned: the camera is assumed level).
 
@@ -64,6 +65,12 @@ HAND_DEPTH_ERROR_SW = (0.4, 1.0)  # how far MediaPipe's world depth may misplace
                                  # front of it / behind it (occluded; shared photos: up to 1.2 sw)
 TWIST_MIN_LINE_TRUNK = 0.25     # hip/shoulder line across the trunk axis (trunk lengths), tilt off square: twist
 TWIST_MAX_LINE_TILT_DEG = 25.0  # unmeasurable past these (recordings >= 0.34, <= 21; bridge lifts 0.16, 29 median)
+# The person's left-right axis is level in every posture these stretches use (standing, sitting,
+# kneeling, all fours, lying face up or down); upright and all-fours recordings read it within 23 deg
+# (95th percentiles 4-19). Past 30 deg - a pelvis rolled onto its side, as in a supine twist (about
+# 60-80), or the depth of a lying body failing - "forward" is no longer defined: the lean is NaN.
+# (At 30 deg a change of up - a camera roll - moves the world lean at most 1 / cos 30 = 1.15 times.)
+LEAN_MAX_LEFT_TILT_DEG = 30.0
 IMAGE_UP = np.array([0.0, -1.0])
 WORLD_UP = np.array([0.0, -1.0, 0.0])
 
@@ -137,8 +144,9 @@ JOINTS: dict[str, tuple[L, L, L]] = {   # (a, b, c): the landmarks a joint angle
 NEEDS: dict[str, tuple[L, ...]] = {   # all must be seen; a hand measure also needs one seen hand point
     **{name: tuple(dict.fromkeys(SHOULDERS_HIPS + abc)) if name.startswith(("hip", "shoulder")) else abc
        for name, abc in JOINTS.items()},
-    **{name: SHOULDERS_HIPS for name in ("trunk_inclination_deg", "trunk_floor_deg", "trunk_lateral_deg",
-                                         "trunk_rotation_deg", "trunk_rotation_2d_deg")},
+    **{f"hip_flexion_{side}_deg": SHOULDERS_HIPS + (L[f"{side.upper()}_KNEE"],) for side in ("left", "right")},
+    **{name: SHOULDERS_HIPS for name in ("trunk_inclination_deg", "trunk_flexion_deg", "trunk_floor_deg",
+                                         "trunk_lateral_deg", "trunk_rotation_deg")},
     # The neck frame is the shoulders and the head points, hips optional (`head_and_shoulders`).
     "neck_flexion_deg": SHOULDERS + EARS,
     "neck_rotation_deg": SHOULDERS + HEAD_POINTS,
@@ -239,17 +247,83 @@ def trunk_rotation_deg(b: Body) -> float:
     return float(signed_angle_about_deg(lines[0], lines[1], axis))
 
 
-def trunk_rotation_2d_deg(b: Body) -> float:
-    """Unsigned twist from shoulder foreshortening: acos(ratio / neutral), ratio = image shoulder
-    width over image trunk length (pixels, scale-free; it shrinks as the shoulders turn away), neutral
-    = the world landmarks' own shoulder width over trunk length (what a square-on camera would see).
-    0 when wider than neutral."""
-    a, c = [L.LEFT_SHOULDER, MID_SHOULDER], [L.RIGHT_SHOULDER, MID_HIP]
-    (shoulders_p, trunk_p), (shoulders_w, trunk_w) = norm(b.p[a] - b.p[c]), norm(b.w[a] - b.w[c])
-    ratio, neutral_ratio = shoulders_p / trunk_p, shoulders_w / trunk_w
-    if not (np.isfinite(ratio) and np.isfinite(neutral_ratio) and neutral_ratio > 0):
+def _pelvis_left(b: Body) -> np.ndarray:
+    """The person's left from the hip and shoulder lines together (world, unit): the pelvis faces
+    where the legs work, the shoulders keep it defined when the hips are foreshortened."""
+    return unit(unit(b.line("w", L.LEFT_HIP, L.RIGHT_HIP)) + unit(b.line("w", L.LEFT_SHOULDER, L.RIGHT_SHOULDER)))
+
+
+def trunk_flexion_deg(b: Body) -> float:
+    """Signed trunk lean from vertical in the sagittal plane, + forward, - backward (-180..180).
+
+    The sagittal plane is the person's own: normal to their left-right axis (`_pelvis_left`).
+    World: the trunk axis against world-up, both seen along that axis (right-hand rule about left:
+    up turns toward forward = left x up). Pixel: the image trunk axis against image-up, + toward the
+    image side the person faces - the side their left points away from, sign(left_z) (world x is
+    image x). Blended (on the circle) by how far the left-right axis lies along the camera axis
+    (left_z^2: 1 side-on, 0 facing the camera, where a lean is all depth). Every part of this is
+    unchanged by a camera roll but up itself, so a roll shifts the lean by the roll and nothing else
+    (up to 1 / cos of the axis's tilt for the world part).
+
+    NaN when the left-right axis tilts more than `LEAN_MAX_LEFT_TILT_DEG` from level: then the
+    sagittal plane lies too far from vertical for a lean in it to mean forward or backward."""
+    left = _pelvis_left(b)
+    if not abs(left @ WORLD_UP) <= np.sin(np.radians(LEAN_MAX_LEFT_TILT_DEG)):
         return np.nan
-    return float(np.degrees(np.arccos(min(ratio / neutral_ratio, 1.0))))
+    axis_w, axis_p = b.line("w", MID_SHOULDER, MID_HIP), b.line("p", MID_SHOULDER, MID_HIP)
+    world = float(signed_angle_about_deg(WORLD_UP, axis_w, left))
+    ahead_p = np.array([np.sign(left[2]), 0.0])
+    pixel = float(np.degrees(np.arctan2(axis_p @ ahead_p, axis_p @ IMAGE_UP)))
+    return blend_deg(pixel, world, float(left[2] ** 2))
+
+
+def blend_deg(pixel_deg: float, world_deg: float, weight: float) -> float:
+    """`blend` for angles on a circle (-180..180): the world angle moved toward the pixel one along
+    the shorter way round, so a lean near upside down (+179 and -179) does not average to 0."""
+    if not np.isfinite(pixel_deg):
+        return float(world_deg)
+    gap = (pixel_deg - world_deg + 180.0) % 360.0 - 180.0
+    return float((world_deg + weight * gap + 180.0) % 360.0 - 180.0)
+
+
+# Lying, which way the body faces is known from gravity alone: on the back the chest faces up, face
+# down it faces the floor. The hip's direction is then read in the image (which side of the trunk
+# line the thigh lies on), free of MediaPipe's depth order of the two hips, which flips from frame to
+# frame in an oblique bridge (the left-right axis's depth sign changes within one still hold).
+# Only while the image trunk line lies within 45 deg of level (as a body lying down shows it): past
+# that, "which side of the line is up" turns with every degree of camera roll.
+LYING_FORWARD_IMAGE = {Posture.SUPINE: IMAGE_UP, Posture.PRONE: -IMAGE_UP}
+LYING_MAX_TRUNK_TILT_DEG = 45.0
+
+
+def hip_flexion_deg(b: Body, side: str, inner_deg: float, posture: Posture = Posture.UNKNOWN) -> float:
+    """Signed hip angle of one side in the sagittal plane: the thigh (hip -> knee) against the trunk
+    line pointing down (mid-shoulder -> mid-hip), + flexion (thigh forward), - extension, -180..180.
+
+    Body-relative (the trunk's own frame: left from `_pelvis_left`, up along the trunk), so it reads
+    the same lying, sitting or standing. World: atan2(thigh . forward, -(thigh . up)). Pixel: the
+    signed image angle from the trunk-down line to the thigh, its sign set by which way the person's
+    left points along the camera axis (as `neck_flexion_deg`), blended with weight left_z^2: the
+    sagittal plane facing the camera. The size is the inner angle's (hip_{side}_deg, blended as every
+    unsigned angle is, sharp in the image), 180 - inner: this reading gives it a direction, so that
+    extension past the trunk line reads negative instead of folding back toward 180. (The sign may
+    turn only where the size is small: near the line either sign is a small number.)"""
+    hip, knee = (L.LEFT_HIP, L.LEFT_KNEE) if side == "left" else (L.RIGHT_HIP, L.RIGHT_KNEE)
+    left, up, forward = body_frame(_pelvis_left(b), b.line("w", MID_SHOULDER, MID_HIP))
+    thigh_w = b.line("w", knee, hip)
+    world = np.degrees(np.arctan2(thigh_w @ forward, -(thigh_w @ up)))
+    pixel = signed_angle_2d_deg(b.line("p", MID_HIP, MID_SHOULDER), b.line("p", knee, hip))
+    direction = float(blend(pixel * -np.sign(left[2]), world, left[2] ** 2))
+    if posture in LYING_FORWARD_IMAGE and np.isfinite(pixel):
+        down_p, thigh_p = b.line("p", MID_HIP, MID_SHOULDER), b.line("p", knee, hip)
+        ahead = LYING_FORWARD_IMAGE[posture]
+        across = (down_p[0] * ahead[1] - down_p[1] * ahead[0]) / norm(down_p)   # sin of the line's angle to up
+        if abs(across) >= np.cos(np.radians(LYING_MAX_TRUNK_TILT_DEG)):
+            side_of = (down_p[0] * thigh_p[1] - down_p[1] * thigh_p[0]) * across
+            direction = float(side_of) if side_of != 0 else direction
+    if not (np.isfinite(direction) and np.isfinite(inner_deg)):
+        return np.nan
+    return (180.0 - float(inner_deg)) * (1.0 if direction >= 0 else -1.0)
 
 
 def neck_flexion_deg(b: Body) -> float:
@@ -389,19 +463,25 @@ _LATERAL, _FLOOR, _INCLINATION = _INDEX["trunk_lateral_deg"], _INDEX["trunk_floo
 _OTHER_HAND = _INDEX["other_hand_head_sw"]
 _NECK_FRAME = [_INDEX[n] for n in ("neck_flexion_deg", "neck_rotation_deg", "neck_lateral_deg", "hand_head_left_sw",
                                    "hand_head_right_sw", "other_hand_head_sw")]
-_SIGNED = [_INDEX[n] for n in ("trunk_rotation_deg", "trunk_rotation_2d_deg", "neck_flexion_deg", "neck_rotation_deg",
+_HIP_L, _HIP_R = _INDEX["hip_left_deg"], _INDEX["hip_right_deg"]
+_SIGNED = [_INDEX[n] for n in ("hip_flexion_left_deg", "hip_flexion_right_deg", "trunk_flexion_deg",
+                               "trunk_rotation_deg", "neck_flexion_deg", "neck_rotation_deg",
                                "neck_lateral_deg", "hand_head_left_sw", "hand_head_right_sw", "other_hand_head_sw")]
 _LOWERED = {v: tuple(_LOWER[r] for r in rels) for v, rels in _TABLE.items()}
 _NEVER = {v: np.array([r == Reliability.NONE for r in rels]) for v, rels in _TABLE.items()}
 
 
-def _raw_values(b: Body, pose: Pose, others: tuple[Pose, ...], seen: np.ndarray) -> np.ndarray:
+def _raw_values(b: Body, pose: Pose, others: tuple[Pose, ...], seen: np.ndarray,
+                posture: Posture = Posture.UNKNOWN) -> np.ndarray:
     """Every measure, before visibility and reliability are applied (NaN where undefined)."""
     values = np.full(len(MEASURE_NAMES), np.nan)
     values[_PAIR_SLOTS] = unsigned_angles(b)
     values[_LATERAL] = 90.0 - values[_LATERAL]
     values[_FLOOR] = abs(90.0 - values[_INCLINATION])
-    values[_SIGNED] = (trunk_rotation_deg(b), trunk_rotation_2d_deg(b), neck_flexion_deg(b),
+    values[_SIGNED] = (hip_flexion_deg(b, "left", values[_HIP_L], posture),
+                       hip_flexion_deg(b, "right", values[_HIP_R], posture),
+                       trunk_flexion_deg(b),
+                       trunk_rotation_deg(b), neck_flexion_deg(b),
                        neck_rotation_deg(b), neck_lateral_deg(b), *hands_at_head_sw(b, pose, others, seen))
     return values
 
@@ -479,7 +559,7 @@ def compute_measures(pose: Pose, others: tuple[Pose, ...] = ()) -> Measures:
         posture, view = posture_and_view(framed, b.frame, framed_seen)
         if stand_in:   # the view from the shoulders and the face; the posture can't be told
             posture = Posture.UNKNOWN
-        values = _raw_values(b, framed, tuple(others), seen)
+        values = _raw_values(b, framed, tuple(others), seen, posture)
         if not (stand_in or seen[list(HIPS)].all()):
             values[_NECK_FRAME] = np.nan   # no hips and no upright stand-in: no trunk to read the neck against
     values, reliability = judge(values, pose, view, seen)

@@ -9,7 +9,8 @@ times `text_scale`):
   top left      exercise, phase and side; one gauge per measure of the current phase's envelope
                 (target band shaded, value marker, value in degrees, "low reliability" / "can't measure")
   top right     hold ring (seconds held of the target), the hold state in words, reps and sides done
-  bottom strip  the current cue; a "Breathe out" label while settling into the stretch
+  bottom strip  the current cue; a "Breathe out" label while settling into the stretch; why the stretch
+                can't be judged (`FrameVerdict.cant_judge`: only an estimate, a body part hidden) instead
   on the body   the skeleton, coloured by the hold state; an optional semi-transparent "ghost" pose
 
 The overlay never decides: colours and words come from what the engine put in the verdict
@@ -171,6 +172,8 @@ class Overlay:
             return "Step into view of the camera.", False
         if any(a.severity == Severity.STOP for a in verdict.alerts):
             return ex.cues.release, False  # the banner says why; the cue says how to come out of it
+        if verdict.cant_judge and verdict.state not in (HoldState.HOLDING, HoldState.COMPLETED):
+            return verdict.cant_judge[0], False   # the engine's words: why it can't judge, and the fix
         envelope = {resolve_key(k, verdict.side) for k in phase.envelope}
         if any(a.measure in envelope for a in verdict.alerts if a.measure):
             return ex.cues.too_far, False

@@ -3,7 +3,7 @@
 - `segment_summary`: reps and holds per side against the target, time in the envelope and holding.
 - `measure_stats`: per exercise phase, envelope band and side - peak, median, range, time in band.
 - `notes_for`: what could not be measured, or only roughly, and why (not seen, wrong view, low
-  reliability, guided hold, twist from one camera).
+  reliability, guided hold, twist from one camera, and what the engine said it could not judge).
 
 Signed left-positive measures are read toward the working side, as the envelope reads them
 (`coach.engine.envelope.toward_side`), so every value is comparable with its band.
@@ -229,6 +229,16 @@ def _measure_notes(index: int, exercise: Exercise, tl: TimelineArrays) -> list[N
     return notes
 
 
+def _cant_judge_notes(index: int, exercise: Exercise, tl: TimelineArrays) -> list[Note]:
+    """What the engine said it could not judge (only an estimate, a body part hidden), and how often."""
+    rows = (tl.segment == index) & (tl.seen == 1)
+    if not rows.any() or not tl.reasons:
+        return []
+    counts = np.bincount(tl.why[rows][tl.why[rows] >= 0], minlength=len(tl.reasons))
+    return [Note(f"{text} ({_share(count / tl.n, tl.n)})", None, exercise.id)
+            for text, count in zip(tl.reasons, counts.tolist()) if count / tl.n >= NOTE_MIN_SHARE]
+
+
 def _view_note(index: int, exercise: Exercise, tl: TimelineArrays) -> list[Note]:
 
     rows = (tl.segment == index) & (tl.seen == 1)
@@ -252,7 +262,7 @@ def notes_for(exercises: list[Exercise], tl: TimelineArrays) -> list[Note]:
         if ex.guided:
             notes.append(Note(f"{ex.name} is a guided hold: timed while posture and view fit; the angles "
                               "shown are not claimed as the movement itself", None, ex.id))
-        notes += _view_note(i, ex, tl) + _measure_notes(i, ex, tl)
+        notes += _view_note(i, ex, tl) + _cant_judge_notes(i, ex, tl) + _measure_notes(i, ex, tl)
     if any(ex.guided for ex in exercises):
         notes.append(Note("pelvic tilt cannot be measured from body landmarks (no points on the spine or "
                           "pelvis)", "pelvic_tilt_deg"))

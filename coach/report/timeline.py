@@ -57,6 +57,8 @@ class TimelineArrays:
     values: np.ndarray       # float32 (n, measures), NaN = can't measure
     reliability: np.ndarray  # int8 (n, measures), RELIABILITY_CODE
     bands: np.ndarray        # int8 (n, measures), NOT_IN_ENVELOPE / CANT_JUDGE / OUT / IN
+    why: np.ndarray          # int16 index into `reasons` of the frame's first "can't judge" reason, -1 none
+    reasons: tuple[str, ...] = ()   # the distinct `FrameVerdict.cant_judge` texts, in order of first use
 
     @property
     def n(self) -> int:
@@ -68,7 +70,7 @@ class TimelineArrays:
 
 _COLUMNS = {"t_s": np.float64, "segment": np.int16, "phase": np.int8, "side": np.int8, "envelope": np.int8,
             "holding": np.int8, "progress": np.float32, "seen": np.int8, "view": np.int8, "posture": np.int8,
-            "alerts": np.int8}
+            "alerts": np.int8, "why": np.int16}
 _MATRICES = {"values": np.float32, "reliability": np.int8, "bands": np.int8}
 
 
@@ -79,6 +81,7 @@ class Timeline:
         self.n = 0
         self._cols = {k: np.zeros(_START_ROWS, dtype=t) for k, t in _COLUMNS.items()}
         self._cols.update({k: np.zeros((_START_ROWS, _N), dtype=t) for k, t in _MATRICES.items()})
+        self._reasons: dict[str, int] = {}
 
     def _grow(self) -> None:
         for key, col in self._cols.items():
@@ -94,7 +97,8 @@ class Timeline:
                "side": side_code(exercise, verdict.side), "envelope": -1 if envelope is None else int(envelope),
                "holding": int(verdict.holding), "progress": verdict.progress, "seen": int(verdict.pose_seen),
                "view": VIEWS.index(verdict.view), "posture": POSTURES.index(verdict.posture),
-               "alerts": min(len(verdict.alerts), 127)}
+               "alerts": min(len(verdict.alerts), 127),
+               "why": self._reasons.setdefault(verdict.cant_judge[0], len(self._reasons)) if verdict.cant_judge else -1}
         for key, value in row.items():
             c[key][i] = value
         for j, m in enumerate(verdict.measures):
@@ -109,7 +113,7 @@ class Timeline:
             view = col[: self.n].copy()
             view.setflags(write=False)
             out[key] = view
-        return TimelineArrays(**out)
+        return TimelineArrays(**out, reasons=tuple(self._reasons))
 
 
 def frame_weights(t_s: np.ndarray, max_gap_s: float = 0.5) -> np.ndarray:
