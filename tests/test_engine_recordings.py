@@ -96,10 +96,6 @@ EXCEPTIONS: dict[tuple[str, str, str, float], str] = {
         "follows 0.55 s later (10.6, the context's 0.6 s of a 1 s window: coach.engine.context); meanwhile the "
         "front view's neck reading, -47 deg against the 45 limit from 10.23 on, is judged at the oblique "
         "view's medium reliability, long enough for the rule's 0.3 s dwell",
-    ("seated_spinal_twist__01", "original", "total", 0.0):
-        "both holds are detected a little wider than the truth, each end within the 1 s tolerance "
-        "(4.19-7.82 against 4.4-7.3, 13.5-17.13 against 13.5-16.65): 7.27 s against 6.05 (+20 %, "
-        "tolerance 15 %); the view reads front (shoulders turned toward the camera) from 3.8 to 8.6 s",
     ("seated_spinal_twist__01", "original", "hold", 4.4): _ESTIMATE_ONLY_TWIST,
     ("neck_side_bend__01", "original", "hold", 9.5): _SIDE_ON_NECK_HOLD,
     ("neck_side_bend__01", "original", "neck", 8.9): _SIDE_ON_NECK_TILT,
@@ -142,11 +138,6 @@ EXCEPTIONS: dict[tuple[str, str, str, float], str] = {
     ("seated_spinal_twist__01", "lite", "hold", 13.5):
         "not timed: the lite landmarks read this hold as a front view in all of its frames (186 of 186; the "
         "full model reads it oblique), so only the twist estimate is judged: \"can't judge: only an estimate\"",
-    ("seated_spinal_twist__01", "lite", "total", 0.0):
-        "both holds are detected wider than the truth, each end within the 1 s tolerance (3.6-7.9 against "
-        "4.4-7.3, 13.2-17.1 against 13.5-16.65): before the first hold the trunk already reads 30-35 deg "
-        "turned and still (net change under 15 deg/s in all of 3.5-4.4) while the knee is being placed; "
-        "the total is 8.24 s against 6.05 (+36%, tolerance 15%)",
 }
 
 
