@@ -14,6 +14,7 @@ import math
 
 import numpy as np
 
+from coach.io.sources import solid
 from coach.physio.compare import Comparison
 from coach.physio.teach import Taught
 from coach.pose.core import Pose
@@ -125,7 +126,7 @@ def reference_panel(pose: Pose, height_px: int) -> np.ndarray:
 
     w, h = pose.image_size if min(pose.image_size) > 0 else (4, 3)
     width_px = max(2, round(height_px * w / h))
-    canvas = np.full((height_px, width_px, 3), PANEL_RGB, dtype=np.uint8)
+    canvas = solid(height_px, width_px, PANEL_RGB)
     if not pose.is_empty:
         xy = pose.xy * np.array([width_px, height_px], dtype=np.float64)
         draw_skeleton(canvas, xy, pose.seen_mask(), (255, 255, 255), max(2, height_px // 160))
@@ -140,4 +141,4 @@ def side_by_side(patient_rgb: np.ndarray, reference_rgb: np.ndarray) -> np.ndarr
 def blank(size_px: tuple[int, int], width_px: int = 640) -> np.ndarray:
     """A dark canvas in the input's aspect ratio, for inputs without pixels (recordings)."""
     w, h = size_px if min(size_px) > 0 else (4, 3)
-    return np.full((max(2, round(width_px * h / w)), width_px, 3), PANEL_RGB, dtype=np.uint8)
+    return solid(max(2, round(width_px * h / w)), width_px, PANEL_RGB)

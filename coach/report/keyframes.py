@@ -24,6 +24,7 @@ import numpy as np
 from coach.engine.envelope import resolve_key, toward_side
 from coach.engine.exercises import Exercise
 from coach.engine.verdict import EventKind, FrameVerdict, HoldState
+from coach.io.sources import solid
 from coach.pose.core import PoseFrame
 
 THUMB_WIDTH_PX = 480
@@ -80,7 +81,7 @@ def blank_canvas(pose_frame: PoseFrame) -> np.ndarray:
     """A dark canvas of THUMB_WIDTH_PX with the recorded frame's aspect ratio (4:3 if unknown)."""
     w, h = pose_frame.pose.image_size
     height = round(THUMB_WIDTH_PX * h / w) if w > 0 and h > 0 else THUMB_WIDTH_PX * 3 // 4
-    return np.full((max(1, height), THUMB_WIDTH_PX, 3), BLANK_RGB, dtype=np.uint8)
+    return solid(height, THUMB_WIDTH_PX, BLANK_RGB)
 
 
 class KeyframePicker:
