@@ -50,11 +50,16 @@ STARTUP_TIMEOUT_S = 15.0
 # A waiting cue is dropped after this long: milestones are 3 s or more apart (`coach.render.voice`),
 # so a cue 4 s late ("Halfway" said near the end of the hold) would be wrong rather than late.
 MAX_WAIT_S = 4.0
-# Rendering one cue took 10-20 ms (eSpeak NG, a 20-word sentence); a worker 5 s into one is hung.
+# Rendering one cue took 10-40 ms (eSpeak NG, a 20-word sentence); a worker 5 s into one is hung (it
+# gives up on the file itself after 5 s; the manager kills it after twice that).
 SYNTH_TIMEOUT_S = 5.0
 MAX_RESTARTS = 3               # then the voice is given up for the session (recorded), and it goes on silently
 PLAYER_FAILURES = 2            # a player failing twice in a row means no audio device: given up likewise
 POLL_S = 0.02                  # the worker's check for a cutting cue while one plays (20 ms: not heard)
+# The manager thread (in the session's process) wakes for a cue at once, else this often to read the
+# worker's reports and watch it: rarely, so that it takes no time from the frame loop (a hang is
+# found within a quarter second of its 10 s).
+MANAGE_S = 0.25
 
 
 @dataclass(frozen=True)
@@ -173,6 +178,7 @@ def worker_main(settings: VoiceSettings, commands, reports) -> None:
     command = player_command(settings)
     reports.put(("ready", time.monotonic(), settings.driver or driver, " ".join(command) if command else ""))
     folder = Path(settings.wav_dir) if settings.wav_dir else Path(tempfile.mkdtemp(prefix="coach-voice-"))
+    folder.mkdir(parents=True, exist_ok=True)
     _Worker(engine, command, folder, reports, keep=bool(settings.wav_dir)).run(commands)
 
 
@@ -211,7 +217,7 @@ class _Worker:
             self.playing[1].stop()
             self.report("cut", self.playing[0][0], time.monotonic() - self.playing[2])
             self.playing = None
-        if self.playing is None and self.pending is None:
+        if self.playing is None:   # idle, or just cut: said now (a cue still waiting keeps its turn after it)
             self.speak(cue)
             return
         if self.pending is not None and priority < self.pending[2]:
@@ -311,6 +317,11 @@ class Voice:
         self._kill()
         self._drain()
 
+    def poll(self) -> list[tuple]:
+        """Read the worker's reports now (the manager reads them a few times a second); the log."""
+        self._drain()
+        return self.log
+
     def counts(self) -> dict:
         kinds = [r[0] for r in self.log]
         return {"spoken": kinds.count("start"), "cut": kinds.count("cut"), "dropped": kinds.count("dropped"),
@@ -354,7 +365,7 @@ class Voice:
     def _manage(self) -> None:
         while True:
             try:
-                cue = self._inbox.get(timeout=POLL_S)
+                cue = self._inbox.get(timeout=MANAGE_S)
             except queue.Empty:
                 cue = False
             if cue is None:
@@ -369,7 +380,7 @@ class Voice:
 
     def _hung_or_dead(self) -> bool:
         """Restart a worker that died or hangs in the engine; give up after `MAX_RESTARTS`."""
-        hung = self._synth_since_s is not None and time.monotonic() - self._synth_since_s > SYNTH_TIMEOUT_S
+        hung = self._synth_since_s is not None and time.monotonic() - self._synth_since_s > 2 * SYNTH_TIMEOUT_S
         if self._proc.is_alive() and not hung:
             return False
         self._kill()
@@ -453,7 +464,9 @@ def render_wavs(cues, settings: VoiceSettings, timeout_s: float = 30.0) -> list[
             done = len([r for r in voice.log if r[0] in ("done", "dropped")])
             voice.say(cue)
             end_s = time.monotonic() + timeout_s
-            while len([r for r in voice.log if r[0] in ("done", "dropped")]) <= done and time.monotonic() < end_s:
+            while len([r for r in voice.poll() if r[0] in ("done", "dropped")]) <= done and time.monotonic() < end_s:
+                if voice.lost is not None:
+                    return []
                 time.sleep(POLL_S)
         return sorted(folder.glob("*.wav"))[-wanted:] if wanted else []
     finally:

@@ -160,11 +160,12 @@ class CuePicker:
     def _milestones(self, last: FrameVerdict | None, v: FrameVerdict) -> list[SpokenCue]:
         """Crossings between the previous verdict and this one: entering the stretch, halfway, five
         seconds left, the rest countdown."""
-        if last is None:
-            return []
         out = []
-        if v.state == HoldState.ENTERING and last.state in (HoldState.OUT, HoldState.RELEASED):
+        settling = (HoldState.ENTERING, HoldState.HOLDING, HoldState.PAUSED)
+        if v.state == HoldState.ENTERING and (last is None or last.state not in settling):
             out.append(SpokenCue("breathe", BREATHE, Priority.MILESTONE, v.t_s))
+        if last is None:
+            return out
         same_hold = last.phase_index == v.phase_index and last.side == v.side and last.hold_s <= v.hold_s
         if v.state == HoldState.HOLDING and same_hold:
             target = v.hold_target_s
