@@ -250,13 +250,12 @@ def test_a_stop_cuts_the_cue_being_spoken(espeak):
 # --- the frame loop never waits for the voice --------------------------------------------------------
 
 def test_a_real_time_session_keeps_its_frame_timing_with_the_voice_on(espeak, landmarks_dir, tmp_path):
-    """The same 3 s of child's pose paced in real time: muted, with the voice, muted again. The voice
-    run's display rate and
-    latency stay within 5% of the muted runs' mean - or within what the machine's own noise allows
-    when that is more: the spread of the two muted runs, and for latency 5% of the 40 ms frame interval
-    (2 ms: a verdict that late is still drawn on the same frame). Measured on the 2-core CI machine
-    under a load of 7: muted median latencies of 3 to 12 ms from run to run, display rates of 24.2 to
-    25.3 frames/s."""
+    """The same 3 s of child's pose paced in real time: muted, with the voice, muted again. With the
+    voice, the display rate and the latency are no more than 5% worse than the muted runs' mean - or
+    than what the machine's own noise allows when that is more: the spread of the two muted runs,
+    and for latency 5% of the 40 ms frame interval (2 ms: a verdict that late is still drawn on the
+    same frame). Measured on the 2-core CI machine under a load of 7: muted median latencies of 3 to
+    12 ms from run to run, display rates of 24.2 to 25.3 frames/s."""
     clip = first_seconds(landmarks_dir / CHILDS_POSE, tmp_path / "clip.jsonl.gz", 3.0)
     plan = Routine("t", (childs_pose(1.0, 3, 0.5),))   # 3 holds of 1 s and 2 rests: more than the 3 s clip holds
     runs = {}
@@ -269,9 +268,11 @@ def test_a_real_time_session_keeps_its_frame_timing_with_the_voice_on(espeak, la
     assert said["used"] == "voice" and said["voice"]["spoken"] >= 3, said
     assert voice.ended_by == runs["mute"][0].ended_by == runs["mute2"][0].ended_by == "source_ended"
     frame_ms = 1000.0 / 25.0   # the recording's frame interval
-    for name, value, floor in (("display rate", lambda r: r.display_fps, 0.0),
-                               ("median latency", lambda r: r.latency_ms[0], 0.05 * frame_ms),
-                               ("p90 latency", lambda r: r.latency_ms[1], 0.05 * frame_ms)):
+    # (name, value, worse: +1 when a larger value is worse, floor of the allowed change)
+    for name, value, worse, floor in (("display rate", lambda r: r.display_fps, -1, 0.0),
+                                      ("median latency", lambda r: r.latency_ms[0], 1, 0.05 * frame_ms),
+                                      ("p90 latency", lambda r: r.latency_ms[1], 1, 0.05 * frame_ms)):
         muted = [value(runs[k][0]) for k in ("mute", "mute2")]
         allowed = max(0.05 * float(np.mean(muted)), abs(muted[0] - muted[1]), floor)
-        assert abs(value(voice) - float(np.mean(muted))) <= allowed, f"{name}: voice {value(voice):.2f}, muted {muted}"
+        change = worse * (value(voice) - float(np.mean(muted)))   # > 0: worse with the voice (better is fine)
+        assert change <= allowed, f"{name}: voice {value(voice):.2f}, muted {muted}, allowed {allowed:.2f}"
