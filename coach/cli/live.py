@@ -244,12 +244,16 @@ def _coach(args, routine, follow, display) -> int:
     style = OverlayStyle()
     screening_json = _screen(args, routine, display, style)
     feed = open_feed(args.source if args.source is not None else args.camera, detect=False)
-    detector, history = None, history_sink(args)
+    detector, history, speech = None, history_sink(args), None
     try:
         detector, choice, feed = _detector(feed, args)
-        with _speech(args) as speech:
-            result = run_live(feed, routine, display, _options(args, feed, screening_json, choice), detector=detector,
-                              speech=speech, follow=follow, sinks=(history,) if history is not None else ())
+        speech = _speech(args)
+        result = run_live(feed, routine, display, _options(args, feed, screening_json, choice), detector=detector,
+                          speech=speech, follow=follow, sinks=(history,) if history is not None else ())
+    except BaseException:
+        if speech is not None:
+            speech.close()
+        raise
     finally:
         feed.close()
         if detector is not None:
@@ -263,6 +267,10 @@ def _coach(args, routine, follow, display) -> int:
     lines += [f"Warning: {w}" for w in warnings]
     if result.ended_by != "interrupted":
         _wait_on_screen(display, "Session summary", lines, style)
+    # the last cues (a stop's advice, "well done") are let finish - not after a signal
+    speech.close(finish=result.ended_by != "interrupted")
+    if speech.voice is not None and speech.voice.lost and not args.quiet:
+        print(f"coach: warning: the voice stopped during the session: {speech.voice.lost}", file=sys.stderr)
     if result.ended_by != "interrupted":
         return 0
     from coach import interrupts

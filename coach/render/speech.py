@@ -56,6 +56,10 @@ SYNTH_TIMEOUT_S = 5.0
 MAX_RESTARTS = 3               # then the voice is given up for the session (recorded), and it goes on silently
 PLAYER_FAILURES = 2            # a player failing twice in a row means no audio device: given up likewise
 POLL_S = 0.02                  # the worker's check for a cutting cue while one plays (20 ms: not heard)
+SETTLED_S = 0.05               # a file not a WAV is taken as written when its size is still for this long
+# At the end of a session the last cues (a stop's advice, "well done") are let finish: the longest
+# shipped text, the pain advice, is 30 words, 11 s at 160 words/min; 15 s covers it at 120.
+FINISH_S = 15.0
 # The manager thread (in the session's process) wakes for a cue at once, else this often to read the
 # worker's reports and watch it: rarely, so that it takes no time from the frame loop (a hang is
 # found within a quarter second of its 10 s).
@@ -140,9 +144,11 @@ class _Playback:
 
 def _written(path: Path, until_s: float) -> float:
     """The length in seconds of the WAV file at `path` once it is completely written (0: not by
-    `until_s`). pyttsx3's eSpeak NG driver returns from `runAndWait` before its synthesis thread has
-    written the file (seen with sentences of 20 words), so the file is awaited: its header's frame
-    count must match its size."""
+    `until_s`, or not known). pyttsx3's eSpeak NG driver returns from `runAndWait` before its
+    synthesis thread has written the file (seen with sentences of 20 words), so the file is awaited:
+    its header's frame count must match its size. A file that is not a WAV (macOS writes AIFF
+    whatever the name) counts as written once its size has stayed the same for `SETTLED_S`."""
+    size_seen, since_s = -1, time.monotonic()
     while True:
         try:
             with wave.open(str(path), "rb") as wav:
@@ -151,7 +157,15 @@ def _written(path: Path, until_s: float) -> float:
             if path.stat().st_size >= size and rate > 0:
                 return n / float(rate)
         except (OSError, EOFError, wave.Error):
-            pass
+            try:
+                head, now_size = path.read_bytes()[:4], path.stat().st_size
+            except OSError:
+                head, now_size = b"", -1
+            if head and head != b"RIFF":
+                if now_size != size_seen:
+                    size_seen, since_s = now_size, time.monotonic()
+                elif time.monotonic() - since_s >= SETTLED_S:
+                    return 0.0
         if time.monotonic() > until_s:
             return 0.0
         time.sleep(0.002)
@@ -274,6 +288,7 @@ class Voice:
         self.log: list[tuple] = []
         self.lost: str | None = None
         self.restarts = 0
+        self._handed = 0   # cues handed to the worker (each ends as done, cut or dropped)
         self._inbox: queue.SimpleQueue = queue.SimpleQueue()
         self._ctx = multiprocessing.get_context("spawn")
         self._reports = self._ctx.Queue()
@@ -304,7 +319,19 @@ class Voice:
     def say(self, cue) -> None:
         """Hand a cue to the worker: put on a queue, returns at once (the frame loop never waits)."""
         if self._thread is not None and self.lost is None:
+            self._handed += 1
             self._inbox.put(cue)
+
+    def finish(self, timeout_s: float = FINISH_S) -> bool:
+        """Wait until every cue handed over is spoken, cut or dropped (True), at most `timeout_s`.
+        At the end of a session only: the frame loop never waits."""
+        end_s = time.monotonic() + timeout_s
+        while self._thread is not None and self.lost is None and time.monotonic() < end_s:
+            ended = sum(1 for r in self.poll() if r[0] in ("done", "cut", "dropped"))
+            if ended >= self._handed:
+                return True
+            time.sleep(POLL_S)
+        return self._thread is None or self.lost is not None
 
     def close(self) -> None:
         if self._thread is not None:
@@ -413,9 +440,14 @@ class SoundChoice:
                        volume=self.voice.settings.volume)
         return out
 
-    def close(self) -> None:
+    def close(self, finish: bool = False) -> None:
+        """`finish`: let the voice say what it was given first (at most `FINISH_S`)."""
         if self.voice is not None:
-            self.voice.close()
+            try:
+                if finish:
+                    self.voice.finish()
+            finally:   # a signal while the last cues finish still stops the worker and its player
+                self.voice.close()
         if self.sounds is not None:
             self.sounds.close()
 
