@@ -77,14 +77,21 @@ _PARENS = re.compile(r"\s*\([^)]*\)")
 
 
 def spoken(text: str) -> str:
-    """A user text as plain spoken words: printable, numbers in brackets dropped, and after a colon
-    only words (the alert "Rotate less: your twist (52°) is past the safe 45°" says "Rotate less.")."""
-    text = printable(text).strip()
+    """A user text (an instruction, a cue, advice) as spoken words: printable, asides in brackets
+    dropped, degrees said, ending as a sentence."""
+    text = _PARENS.sub("", printable(text)).replace("°", " degrees").strip()
+    return text if text.endswith((".", "!", "?")) else text + "."
+
+
+def alert_words(message: str) -> str:
+    """An alert's user text in plain words: what to do, without its numbers. The text is "what to
+    do: why", and the why is said only when it has no number ("Rotate less: your twist (52°) is
+    past the safe 45°" says "Rotate less."; "Slow down: ease into the stretch smoothly (80°/s)"
+    says "Slow down. Ease into the stretch smoothly.")."""
+    text = printable(message).strip()
     head, sep, tail = text.partition(": ")
     tail = _PARENS.sub("", tail).strip()
-    text = f"{head}. {tail[:1].upper()}{tail[1:]}" if sep and tail and not re.search(r"\d", tail) else head
-    text = _PARENS.sub("", text).replace("°", " degrees").strip()
-    return text if text.endswith((".", "!", "?")) else text + "."
+    return spoken(f"{head}. {tail[:1].upper()}{tail[1:]}" if sep and tail and not re.search(r"\d", tail) else head)
 
 
 def seconds(value_s: float) -> str:
@@ -131,16 +138,18 @@ class CuePicker:
         if kind == EventKind.ALERT_RAISED:
             stop = d.get("severity") == Severity.STOP.value
             priority = Priority.STOP if stop else Priority.CAUTION
-            return [SpokenCue(f"alert:{d.get('rule')}", spoken(str(d.get("message", ""))) or "Careful.", priority, t,
+            return [SpokenCue(f"alert:{d.get('rule')}", alert_words(str(d.get("message") or "Careful")), priority, t,
                               TONE_OF[priority])]
         if kind == EventKind.EXERCISE_STOPPED:
             return [SpokenCue("stopped", spoken(str(d.get("advice") or "Stop the exercise.")), Priority.STOP, t,
                               "stop")]
         if kind == EventKind.HOLD_STARTED:
-            return [SpokenCue(f"hold:{_hold_key(v)}:started", f"Hold. {seconds(v.hold_target_s)}.",
-                              Priority.MILESTONE, t)]
+            long_hold = v.hold_target_s >= 2 * MILESTONE_GAP_S   # a short one is over before its length is said
+            text = f"Hold. {seconds(v.hold_target_s)}." if long_hold else "Hold."
+            return [SpokenCue(f"hold:{_hold_key(v)}:started", text, Priority.MILESTONE, t)]
         if kind == EventKind.HOLD_COMPLETED:
-            release = f" {spoken(ex.cues.release)}" if ex is not None else ""
+            last_phase = ex is not None and v.phase_index == len(ex.phases) - 1   # the rep is over: come out of it
+            release = f" {spoken(ex.cues.release)}" if last_phase else ""
             return [SpokenCue(f"hold:{_hold_key(v)}:done", f"Done.{release}", Priority.MILESTONE, t, "hold_complete")]
         if kind == EventKind.REST_STARTED:
             self._rest_s = float(d.get("rest_s", v.rest_left_s))
@@ -200,4 +209,4 @@ def _hold_key(v: FrameVerdict) -> str:
     return f"{v.phase}:{side}:{v.reps_done.get(side, 0)}"
 
 
-__all__ = ["BREATHE", "CuePicker", "Priority", "SpokenCue", "spoken"]
+__all__ = ["BREATHE", "CuePicker", "Priority", "SpokenCue", "alert_words", "spoken"]
