@@ -134,6 +134,24 @@ def test_hold_milestones_and_the_rest_countdown_are_crossings_of_the_stream():
                      "Rest for 10 seconds.", "3.", "2.", "1."]
 
 
+def test_sides_phases_the_end_and_a_stop_are_said():
+    cat_cow = get_exercise("cat_cow")
+    picker = CuePicker()
+    intro = picker.exercise(cat_cow, 0.0)
+    assert [c.text for c in intro] == [f"Cat-cow. {spoken(cat_cow.instructions[0])}"]
+    assert picker.exercise(cat_cow, 5.0) == [], "the same introduction again within its cooldown"
+    said = [c.text for v in (
+        verdict(1.0, Event(EventKind.SIDE_CHANGED, 1.0, {"from": None, "to": "left"})),   # the first side: not a switch
+        verdict(2.0, Event(EventKind.PHASE_CHANGED, 2.0, {"from": "cat", "to": "cow", "reason": "followed"})),
+        verdict(3.0, Event(EventKind.SIDE_CHANGED, 3.0, {"from": "left", "to": "right"})),
+        verdict(4.0, Event(EventKind.EXERCISE_COMPLETED, 4.0, {"reps": 3})),
+        verdict(5.0, Event(EventKind.EXERCISE_STOPPED, 5.0, {"advice": "Stop (for now) and rest.", "rules": ("x",)})),
+    ) for c in picker.verdict(v)]
+    cow = next(p for p in cat_cow.phases if p.name == "cow")
+    assert said == [spoken(cow.cue), "Switch sides: now your right side.", "Well done: Cat-cow is complete.",
+                    "Stop and rest."]
+
+
 def test_every_alert_is_said_in_plain_words():
     """Each safety rule's user text, rendered as the engine renders it, speaks without numbers,
     degrees or template braces."""
@@ -183,8 +201,8 @@ def test_without_a_speech_engine_the_same_session_runs_silently(landmarks_dir, t
     with speech:
         assert speech.used == "none" and speech.voice is None and speech.sounds is None
         assert "no speech engine" in speech.reason and NO_ENGINE in speech.reason
-        clip = first_seconds(landmarks_dir / CHILDS_POSE, tmp_path / "clip.jsonl.gz", 5.0)
-        result = run_live(open_feed(str(clip)), Routine("t", (childs_pose(2.0, 1, 1.0),)), NoWindow(),
+        clip = first_seconds(landmarks_dir / CHILDS_POSE, tmp_path / "clip.jsonl.gz", 3.0)
+        result = run_live(open_feed(str(clip)), Routine("t", (childs_pose(1.0, 1, 1.0),)), NoWindow(),
                           LiveOptions(tmp_path / "out", framing_hold_s=0.2), speech=speech)
     assert result.ended_by == "done"
     sound = json.loads((tmp_path / "out" / "session.json").read_text())["sound"]
