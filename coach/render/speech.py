@@ -216,14 +216,15 @@ class _Worker:
         self.reports.put((what[0], time.monotonic(), *what[1:]))
 
     def run(self, commands) -> None:
+        parent = multiprocessing.parent_process()
         try:
             while True:
                 try:
                     msg = commands.get(timeout=POLL_S if self.playing or self.pending else 0.5)
                 except queue.Empty:
                     msg = None
-                if msg is not None and msg[0] == "quit":
-                    break
+                if (msg is not None and msg[0] == "quit") or (parent is not None and not parent.is_alive()):
+                    break   # asked to, or the session's process is gone (killed): no orphan is left speaking
                 if msg is not None:
                     self.arrive(msg[1:])
                 self.step()
@@ -374,6 +375,8 @@ class Voice:
 
     def _kill(self) -> None:
         proc = self._proc
+        if self._commands is not None:   # what is still queued for this worker is dropped, not waited on at exit
+            self._commands.cancel_join_thread()
         if proc is None or proc.pid is None:
             return
         if proc.is_alive():
