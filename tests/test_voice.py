@@ -211,6 +211,21 @@ def test_without_a_speech_engine_the_same_session_runs_silently(landmarks_dir, t
                        VoiceSettings(driver=NO_ENGINE, wav_dir=str(tmp_path / "wav"))) == []
 
 
+@pytest.mark.parametrize("option, value, problem", [
+    ("--voice-rate", "20", "expected 80 to 300 words per minute, got 20"),
+    ("--voice-rate", "fast", "expected whole words per minute, got 'fast'"),
+    ("--voice-volume", "2", "expected 0 to 1, got 2.0"),
+])
+def test_bad_voice_options_are_one_line_errors(option, value, problem, capsys):
+    from coach.cli import main
+
+    with pytest.raises(SystemExit) as end:   # argparse's exit, as for every option
+        main(["live", "--exercise", "childs_pose", option, value])
+    assert end.value.code == 2
+    err = capsys.readouterr().err.strip().splitlines()
+    assert len(err) == 1 and option in err[0] and problem in err[0], err
+
+
 def test_the_command_says_once_that_the_voice_is_unavailable(landmarks_dir, tmp_path, monkeypatch, capsys):
     from coach.cli import main
 
