@@ -11,7 +11,7 @@ clock, so the same stream always gives the same cues - testable without audio.
 
 What is said, and its priority (stop > caution > hold milestones > instructions):
     STOP         an alert of severity stop, the exercise stopped (its advice)
-    CAUTION      an alert of severity caution (its user text, in plain words: `spoken`)
+    CAUTION      an alert of severity caution (its user text, in plain words: `alert_words`)
     MILESTONE    "Breathe out into the stretch" on entering it; a hold started / halfway / five
                  seconds left / done; a rest and its last three seconds; the exercise complete
     INSTRUCTION  the exercise and its first instruction; a phase's cue; switch sides; the framing advice
@@ -42,7 +42,7 @@ class Priority(IntEnum):
 # default 160 words/min; the person then needs a few seconds to act on it. 10 s lets a cue be said
 # and acted on before it may come again; the framing advice, which the person is actively following
 # while nothing else is said, repeats after 8 s (one sentence plus about the time to move a step).
-COOLDOWN_S = {Priority.STOP: 10.0, Priority.CAUTION: 10.0, Priority.MILESTONE: 10.0, Priority.INSTRUCTION: 10.0}
+COOLDOWN_S = 10.0
 FRAMING_COOLDOWN_S = 8.0
 # A short cue ("Hold, thirty seconds", "Halfway") takes about 1.5 s to say. Halfway is said only when
 # it falls at least 3 s after the hold started (two short cues with a breath between), and "five
@@ -51,19 +51,16 @@ MILESTONE_GAP_S = 3.0
 LAST_SECONDS_S = 5.0        # "five seconds left"
 COUNTDOWN_S = (3, 2, 1)     # the last seconds of a rest, said one by one (each word ~0.4 s)
 BREATHE = "Breathe out into the stretch."
-TONE_OF = {Priority.STOP: "stop", Priority.CAUTION: "caution"}   # the tones that stand in when there is no voice
 
 
 @dataclass(frozen=True)
 class SpokenCue:
-    """One thing to say at `t_s`: `key` names it for the cooldown; `tone` is the tone that stands in
-    for it without a voice (None: nothing)."""
+    """One thing to say at `t_s`; `key` names it for the cooldown."""
 
     key: str
     text: str
     priority: Priority
     t_s: float
-    tone: str | None = None
 
     def __post_init__(self) -> None:
         object.__setattr__(self, "priority", Priority(self.priority))
@@ -138,11 +135,9 @@ class CuePicker:
         if kind == EventKind.ALERT_RAISED:
             stop = d.get("severity") == Severity.STOP.value
             priority = Priority.STOP if stop else Priority.CAUTION
-            return [SpokenCue(f"alert:{d.get('rule')}", alert_words(str(d.get("message") or "Careful")), priority, t,
-                              TONE_OF[priority])]
+            return [SpokenCue(f"alert:{d.get('rule')}", alert_words(str(d.get("message") or "Careful")), priority, t)]
         if kind == EventKind.EXERCISE_STOPPED:
-            return [SpokenCue("stopped", spoken(str(d.get("advice") or "Stop the exercise.")), Priority.STOP, t,
-                              "stop")]
+            return [SpokenCue("stopped", spoken(str(d.get("advice") or "Stop the exercise.")), Priority.STOP, t)]
         if kind == EventKind.HOLD_STARTED:
             long_hold = v.hold_target_s >= 2 * MILESTONE_GAP_S   # a short one is over before its length is said
             text = f"Hold. {seconds(v.hold_target_s)}." if long_hold else "Hold."
@@ -150,7 +145,7 @@ class CuePicker:
         if kind == EventKind.HOLD_COMPLETED:
             last_phase = ex is not None and v.phase_index == len(ex.phases) - 1   # the rep is over: come out of it
             release = f" {spoken(ex.cues.release)}" if last_phase else ""
-            return [SpokenCue(f"hold:{_hold_key(v)}:done", f"Done.{release}", Priority.MILESTONE, t, "hold_complete")]
+            return [SpokenCue(f"hold:{_hold_key(v)}:done", f"Done.{release}", Priority.MILESTONE, t)]
         if kind == EventKind.REST_STARTED:
             self._rest_s = float(d.get("rest_s", v.rest_left_s))
             return [SpokenCue(f"rest:{t:.3f}", f"Rest for {seconds(float(d.get('rest_s', v.rest_left_s)))}.",
@@ -194,7 +189,7 @@ class CuePicker:
         """The cues not said within their cooldown, highest priority first (stable otherwise)."""
         out = []
         for cue in sorted(cues, key=lambda c: -c.priority):
-            wait_s = COOLDOWN_S[cue.priority] if cooldown_s is None else cooldown_s
+            wait_s = COOLDOWN_S if cooldown_s is None else cooldown_s
             said = self._said.get(cue.key)
             if said is not None and cue.t_s - said < wait_s:
                 continue
