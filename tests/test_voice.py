@@ -331,7 +331,9 @@ def test_a_real_time_session_keeps_its_frame_timing_with_the_voice_on(espeak, la
     clip = first_seconds(landmarks_dir / CHILDS_POSE, tmp_path / "clip.jsonl.gz", 3.0)
     runs, keys = timing_runs(clip, tmp_path / "first")
     voice, said = runs["voice"]
-    assert said["used"] == "voice" and said["voice"]["spoken"] >= 3, said
+    assert said["used"] == "voice" and said["engine"] == "espeak" and said["voice"]["spoken"] >= 3, said
+    recorded = json.loads((tmp_path / "first" / "1" / "session.json").read_text())["sound"]
+    assert recorded["used"] == "voice" and recorded["voice"]["lost"] is None, recorded
     assert keys[:2] == ["exercise:childs_pose", "breathe"], keys   # the milestone cuts the introduction
     assert voice.ended_by == runs["mute"][0].ended_by == runs["mute2"][0].ended_by == "source_ended"
     problems = timing_problems(runs)

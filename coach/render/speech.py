@@ -208,7 +208,7 @@ def worker_main(settings: VoiceSettings, commands, reports) -> None:
 class _Worker:
     def __init__(self, engine, command, folder: Path, reports, keep: bool):
         self.engine, self.command, self.folder, self.reports, self.keep = engine, command, folder, reports, keep
-        self.playing: tuple[tuple, _Playback, float] | None = None   # (cue, playback, started_s)
+        self.playing: tuple[tuple, _Playback, float, Path] | None = None   # (cue, playback, started_s, its file)
         self.pending: tuple | None = None
         self.count = self.failures = 0
 
@@ -240,7 +240,7 @@ class _Worker:
         if self.playing is not None and priority > self.playing[0][2]:
             self.playing[1].stop()
             self.report("cut", self.playing[0][0], time.monotonic() - self.playing[2])
-            self.playing = None
+            self.discard()
         if self.playing is None:   # idle, or just cut: said now (a cue still waiting keeps its turn after it)
             self.speak(cue)
             return
@@ -253,8 +253,8 @@ class _Worker:
 
     def step(self) -> None:
         if self.playing is not None and not self.playing[1].running():
-            cue, playback, _ = self.playing
-            self.playing = None
+            cue, playback = self.playing[:2]
+            self.discard()
             self.failures = self.failures + 1 if playback.failed else 0
             self.report("done", cue[0])
             if self.failures >= PLAYER_FAILURES:
@@ -281,9 +281,13 @@ class _Worker:
         except OSError:
             playback = _Playback((), path, 0.0)
             playback.failed = True
-        self.playing = (cue, playback, time.monotonic())
-        if not self.keep and self.command == ():
-            path.unlink(missing_ok=True)
+        self.playing = (cue, playback, time.monotonic(), path)
+
+    def discard(self) -> None:
+        """The cue playing is over: its file goes unless the files are kept (`wav_dir`)."""
+        if self.playing is not None and not self.keep:
+            self.playing[3].unlink(missing_ok=True)
+        self.playing = None
 
 
 # --- the parent's side --------------------------------------------------------------------------
@@ -298,6 +302,7 @@ class Voice:
         self.log: list[tuple] = []
         self.lost: str | None = None
         self.restarts = 0
+        self.engine = self.player = ""   # the pyttsx3 driver and the player command, once started
         self._handed = 0   # cues handed to the worker (each ends as done, cut or dropped)
         self._inbox: queue.SimpleQueue = queue.SimpleQueue()
         self._ctx = multiprocessing.get_context("spawn")
@@ -317,6 +322,7 @@ class Voice:
                 continue
             self.log.append(report)
             if report[0] == "ready":
+                self.engine, self.player = report[2], report[3]
                 self._thread = threading.Thread(target=self._manage, name="coach-voice", daemon=True)
                 self._thread.start()
                 return None
@@ -448,8 +454,8 @@ class SoundChoice:
     def as_dict(self) -> dict:
         out = {"asked": self.asked, "used": self.used, "reason": self.reason}
         if self.voice is not None:
-            out.update(voice=self.voice.counts(), rate_wpm=self.voice.settings.rate_wpm,
-                       volume=self.voice.settings.volume)
+            out.update(engine=self.voice.engine, player=self.voice.player, voice=self.voice.counts(),
+                       rate_wpm=self.voice.settings.rate_wpm, volume=self.voice.settings.volume)
         return out
 
     def close(self, finish: bool = False) -> None:
