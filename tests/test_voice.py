@@ -28,7 +28,7 @@ from demo_data import first_seconds
 from coach.engine.core import Coach
 from coach.engine.exercises import get_exercise
 from coach.engine.routine import Routine, RoutineItem, apply_overrides
-from coach.engine.safety import RULES, Reading
+from coach.engine.safety import RULES, Level, Reading
 from coach.engine.verdict import Event, EventKind, FrameVerdict, HoldState, Status
 from coach.pose.recording import Recording
 from coach.render.display import NoWindow
@@ -155,7 +155,7 @@ def test_every_alert_is_said_in_plain_words():
     """Each safety rule's user text, rendered as the engine renders it, speaks without numbers,
     degrees or template braces."""
     for rule in RULES:
-        text = alert_words(rule.render(Reading(rule.severity, 52.4, 45.0, "while bent forward")))
+        text = alert_words(rule.render(Reading(Level.VIOLATED, 52.4, 45.0, "while bent forward")))
         assert text and not any(ch.isdigit() or ch in "{}°()" for ch in text), (rule.id, text)
         assert text[0].isupper() and text.endswith("."), (rule.id, text)
 
