@@ -6,8 +6,9 @@ True: coach it), then the loop's engine (`at` is the plan, `new_coach` the engin
 verdict to the session as a sink (`segment`, `frame`: the session files, video, sounds, moving on;
 `close`: the summary). The voice (`speech`): the cues `coach.render.voice.CuePicker` chooses from the
 exercise, the framing step and each verdict are put on the speech worker's queue, never waited for.
-The engine runs from an exercise's framing step on, safety only until the step passes (`Coach.holds_on`): the safety rules judge every pose seen, whatever the framing says,
-and such a session is saved. `render(captured)` for every frame shown, `on_action(action)` for every key
+The engine runs from an exercise's framing step on, safety only until the step passes
+(`Coach.holds_on`): the safety rules judge every pose seen, whatever the framing says, and such a
+session is saved. `render(captured)` for every frame shown, `on_action(action)` for every key
 (the one key table is `KEYS`). It decides nothing about form: the
 engine does; the overlay draws. Pain: the pain key ends the exercise - and the session - at the next
 analysed frame, recorded as an `exercise_stopped` event with rule "pain_reported", and that frame's
