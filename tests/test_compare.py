@@ -108,7 +108,7 @@ def test_coach_compare_writes_the_comparison_report_and_history(landmarks_dir, t
     out, db = tmp_path / "out", tmp_path / "history.sqlite"
     assert main(["compare", demo, "--reference", demo, "-o", str(out), "--no-video", "--db", str(db), "-q"]) == 0
     data = json.loads((out / "comparison.json").read_text())
-    assert data["deviation_overall_deg"] == 0.0 and data["holds"] == {"both": {"achieved": 1, "demonstrated": 1}}
+    assert data["deviation_overall_deg"] == 0.0 and data["holds"] == {"both": {"achieved": 1, "target": 1, "demonstrated": 1}}
     page = (out / "report.html").read_text()
     assert page.index("Compared with the demonstration") < page.index('<section id="summary">')
     assert (out / "reference.toml").exists() and (out / "session.json").exists() and not (out / "compare.mp4").exists()
