@@ -122,17 +122,24 @@ def sides_of(exercise: Exercise) -> tuple[str, ...]:
     return ("left", "right") if exercise.sides == "left_right" else ("both",)
 
 
+# A side counts as done without a hold only after this long in position on it: as long as the pause
+# the engine forgives within a hold (EngineSettings.grace_s) - a shorter stay is passing through. The
+# seated twist's turn back to the middle reads as the other side, in position, for under 0.1 s.
+SIDE_DONE_MIN_S = 1.0
+
+
 def sides_done(index: int, exercise: Exercise, tl: TimelineArrays, holds: list[Hold]) -> tuple[str, ...]:
     """The sides the person did in segment `index`: a hold was started on it, or they were in position
-    on it for at least one frame (every band inside). Without sides, ("both",) when anyone was seen.
-    A side the engine only glimpsed - reading the turn back to the middle as the other side - was not
-    done: the report has no rows for it (a physio would read "cannot do that side")."""
+    on it (every band inside) for SIDE_DONE_MIN_S. Without sides, ("both",) when anyone was seen.
+    A side the engine only glimpsed was not done: the report has no rows for it (a physio would read
+    "cannot do that side")."""
     rows = tl.segment == index
     if exercise.sides == "none":
         return ("both",) if (rows & (tl.seen == 1)).any() else ()
     started = {h.side for h in holds if h.exercise == exercise.id}
+    w = frame_weights(tl.t_s)
     return tuple(side for side in ("left", "right") if side in started or
-                 (rows & (tl.side == SIDES.index(side)) & (tl.envelope == IN)).any())
+                 float(w[rows & (tl.side == SIDES.index(side)) & (tl.envelope == IN)].sum()) >= SIDE_DONE_MIN_S)
 
 
 def reported_sides(index: int, exercise: Exercise, tl: TimelineArrays, done: tuple[str, ...]) -> tuple[str, ...]:
