@@ -1,7 +1,9 @@
 """`coach compare` says one thing: the terminal summary, comparison.json and report.html are written
 from one record and agree (parsed from each, on a real bridge clip against the whole bridge
-recording); sides are the person's own, so a patient doing the mirror of the demonstration is told
-so; no template key (`{side}`, `{other}`) reaches a person in any of the three."""
+recording, as the README's walk-through runs it); sides are the person's own, so a patient doing the
+mirror of the demonstration is told so; no template key (`{side}`, `{other}`) reaches a person in any
+of the three. The README's walk-through runs as written (record, teach, edit, live --reference,
+compare), once, and its outputs are what the consistency tests read."""
 
 from __future__ import annotations
 
@@ -10,10 +12,13 @@ import html
 import io
 import json
 import re
+import shlex
+import subprocess
 import sys
 from pathlib import Path
 
 import pytest
+from conftest import REPO
 
 from coach import samples_dir
 from coach.cli import main
@@ -59,13 +64,53 @@ def holds_of(text: str) -> dict[str, tuple[int, int, int]]:
     return {side or "both": (int(a), int(t), int(d)) for side, a, t, d in HOLDS.findall(text)}
 
 
+def walkthrough_commands() -> list[str]:
+    text = (REPO / "README.md").read_text(encoding="utf-8")
+    block = re.search(r"<!-- walk-through[^>]*-->\s*```bash\n(.*?)```", text, flags=re.S)
+    assert block, "README.md: the walk-through's command block is missing"
+    return [line for line in block.group(1).splitlines() if line.strip() and not line.startswith("#")]
+
+
 @pytest.fixture(scope="module")
-def bridge(landmarks_dir, tmp_path_factory):
-    """The bundled bridge clip (one hold) compared with the whole shared bridge recording."""
-    out = tmp_path_factory.mktemp("cmp") / "bridge"
-    terminal = run_compare(samples_dir() / "bridge.jsonl.gz", landmarks_dir / "bridge__01.jsonl.gz", out)
-    return terminal, json.loads((out / "comparison.json").read_text()), (out / "report.html").read_text(), \
+def walkthrough(shared_dir, tmp_path_factory):
+    """The README's walk-through, run once in a fresh folder: {command name: its terminal text} and
+    the folder. Its compare step is the bundled bridge clip (one hold) against the whole shared
+    bridge recording."""
+    where = tmp_path_factory.mktemp("walk")
+    said: dict[str, str] = {}
+    with pytest.MonkeyPatch.context() as mp:
+        mp.chdir(where)
+        for command in walkthrough_commands():
+            line = command.replace("../shared/", f"{shared_dir}/").replace("samples/", f"{samples_dir()}/")
+            if not line.startswith("coach "):   # mkdir, sed: the shell's own
+                subprocess.run(line, shell=True, check=True, cwd=where)
+                continue
+            err = io.StringIO()
+            with contextlib.redirect_stderr(err), contextlib.redirect_stdout(io.StringIO()):
+                assert main(shlex.split(line)[1:]) == 0, command
+            said[line.split()[1]] = err.getvalue()
+    return said, where / "walkthrough"
+
+
+@pytest.fixture(scope="module")
+def bridge(walkthrough):
+    said, out = walkthrough
+    out = out / "anna-vs-demo"
+    return said["compare"], json.loads((out / "comparison.json").read_text()), (out / "report.html").read_text(), \
         json.loads((out / "session.json").read_text())
+
+
+def test_the_readme_walkthrough_runs_as_written(walkthrough):
+    said, out = walkthrough
+    assert list(said) == ["record", "teach", "exercises", "live", "compare"]
+    assert not any("Traceback" in text for text in said.values())
+    assert re.search(r"^hold_s = 3$", (out / "exercises" / "anna_bridge.toml").read_text(), flags=re.M)
+    live = json.loads((out / "anna-live" / "session.json").read_text())
+    assert live["segments"][0]["exercise"] == "anna_bridge", "the edited file is what is coached"
+    assert live["follow"]["reference"] == "demo.jsonl.gz" and live["follow"]["frames_scored"] > 0
+    assert all(h["target_s"] == 3 for h in live["holds"]), "the edit is what is timed"
+    assert (out / "anna-live" / "report.html").exists()
+    assert "Compared with the demonstration" in (out / "anna-vs-demo" / "report.html").read_text()
 
 
 def test_terminal_comparison_json_and_report_agree(bridge):
