@@ -135,11 +135,18 @@ def test_terminal_comparison_json_and_report_agree(bridge):
     assert data["sides"]["text"] in terminal.replace("\n", " ") or not data["sides"]["text"]
 
 
-def test_no_template_key_reaches_a_person(bridge):
-    terminal, data, page, session = bridge
-    assert not leftovers(terminal.splitlines())
-    assert not leftovers(person_texts(data)) and not leftovers(person_texts(session))
-    assert not leftovers([page_text(page)]), re.findall(r".{40}[{}].{40}", page_text(page))[:5]
+def test_no_template_key_reaches_a_person(walkthrough):
+    """Every text the walk-through wrote for a person - what each command printed, the user-facing
+    strings of every session.json and comparison.json, every report.html - is free of `{` `}`: the
+    taught exercise's keys (`shoulder_{other}_deg`) are shown in words."""
+    said, out = walkthrough
+    for command, text in said.items():
+        assert not leftovers(text.splitlines()), command
+    for name in ("anna-live/session.json", "anna-vs-demo/session.json", "anna-vs-demo/comparison.json"):
+        assert not leftovers(person_texts(json.loads((out / name).read_text()))), name
+    for name in ("anna-live/report.html", "anna-vs-demo/report.html"):
+        text = page_text((out / name).read_text())
+        assert not leftovers([text]), (name, re.findall(r".{40}[{}].{40}", text)[:5])
 
 
 @pytest.fixture(scope="module")
@@ -165,7 +172,7 @@ def test_a_patient_doing_the_mirrored_side_is_recognised(twist_and_mirror, tmp_p
     assert sides["demonstration"] == ["left"], "the clip twists to the person's own left"
     assert sides["patient"] == (["right"] if mirrored else ["left"]) and sides["mirrored"] is mirrored
     held = "right" if mirrored else "left"
-    assert data["holds"][held]["achieved"] == data["holds"][held]["target"] == 1, data["holds"]
+    assert data["holds"][held]["achieved"] >= 1, data["holds"]   # on the person's own side of the twist
     assert data["deviation_at_holds_deg"] < 1.0, "compared side for side: the mirror is the same stretch"
     assert ("the mirror of the demonstration" in terminal) is mirrored
     assert ("the mirror of the demonstration" in (tmp_path / "out" / "report.html").read_text()) is mirrored

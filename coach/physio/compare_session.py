@@ -1,7 +1,7 @@
 """`coach compare` as a library: teach from the demonstration, align the patient, coach the patient.
 
     result = compare(patient, reference, out_dir, model=None, video=True)
-    result.report, result.data          # the patient's session Report; comparison.json's data
+    result.report, result.record        # the patient's session Report; the CompareRecord (comparison.json: .data)
 
 Frames stream: the demonstration is read once (its measures kept; its poses in a landmark recording
 unless it is one), the patient is read once and measured once (the per-frame `Measures` kept - the

@@ -33,15 +33,15 @@ from coach.io.sources import Frame
 from coach.measure.measures import Measures, compute_measures
 from coach.physio.follow import Follower, FollowStep
 from coach.physio.teach import HeldSpan, MeasureSeries
+from coach.physio.teach_file import HOLD_TARGET_FRACTION
 from coach.pose.core import Pose, PoseFrame
 from coach.session.loop import Sink
 
-# The engine starts timing a hold only once the person has settled in position and pauses it on
-# jitter, so it times a little less than the still span found in the demonstration (the argument of
-# `coach teach`'s hold target): a target of the whole span would make the demonstrator fail their own
-# holds. Tenths of a second, never whole ones: rounding a 1.9 s demonstrated hold down to 1 s told a
-# patient still holding the bridge to rest after 1 s.
-FOLLOW_HOLD_FRACTION = 0.8
+# The fraction of the reference's median hold a patient holds: `coach teach`'s (the engine starts
+# timing once the person has settled and pauses on jitter, so it times a little less than the still
+# span found in the demonstration), defined there once. Tenths of a second, never whole ones:
+# rounding a 1.9 s demonstrated hold down to 1 s told a patient still holding the bridge to rest.
+FOLLOW_HOLD_FRACTION = HOLD_TARGET_FRACTION
 
 
 def reference_hold_s(holds: Sequence[HeldSpan]) -> float:
