@@ -168,11 +168,6 @@ def compare_record(comparison: Comparison, taught: Taught, report: Report, patie
                          ref_sides, pat_sides, mirrored, alerts)
 
 
-def comparison_dict(comparison: Comparison, taught: Taught, report: Report, patient: str, reference: str) -> dict:
-    """comparison.json (`CompareRecord.as_dict`)."""
-    return compare_record(comparison, taught, report, patient, reference).as_dict()
-
-
 def _cell(value: float | None, unit: str = "deg") -> str:
     if value is None:
         return "–"
