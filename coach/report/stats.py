@@ -143,12 +143,14 @@ def sides_done(index: int, exercise: Exercise, tl: TimelineArrays, holds: list[H
 
 
 def reported_sides(index: int, exercise: Exercise, tl: TimelineArrays, done: tuple[str, ...]) -> tuple[str, ...]:
-    """The sides the report has rows for: those done; when none was (nobody got into position), the
-    sides the person was seen on, so the attempt still shows how far it went."""
+    """The sides the report has rows for: those done; when none was, the sides the person was in
+    position on at all (the attempt still shows how far it went), else the sides they were seen on."""
     if done:
         return done
     rows = (tl.segment == index) & (tl.seen == 1)
-    return tuple(s for s in sides_of(exercise) if (rows & (tl.side == SIDES.index(s))).any())
+    sides = sides_of(exercise)
+    tried = tuple(s for s in sides if (rows & (tl.side == SIDES.index(s)) & (tl.envelope == IN)).any())
+    return tried or tuple(s for s in sides if (rows & (tl.side == SIDES.index(s))).any())
 
 
 def segment_summary(index: int, exercise: Exercise, start_s: float, score: float | None,
