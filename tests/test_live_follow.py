@@ -210,7 +210,7 @@ def test_follow_along_times_the_hold_from_the_references_holds(landmarks_dir, tm
     [shown] = taught
     target_s = live_follow.reference_hold_s(shown)
     median_s = float(np.median([h.duration_s for h in shown]))
-    assert len(shown) >= 2 and min(h.duration_s for h in shown) >= 1.5, shown   # still runs of 1.5 s or more
+    assert len(shown) >= 2, shown   # the cut shows the lift held more than once
     assert target_s == pytest.approx(live_follow.FOLLOW_HOLD_FRACTION * median_s, abs=0.1) and target_s > 1.0
     assert holds and all(h["target_s"] == target_s for h in holds), (holds, target_s)
     done = [h for h in holds if h["completed"]]
