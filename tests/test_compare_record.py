@@ -132,7 +132,9 @@ def test_terminal_comparison_json_and_report_agree(bridge):
         row = next(line for line in terminal.splitlines() if line.strip().startswith(m["label"]))
         assert f"at holds {m['at_holds']:.0f} deg" in " ".join(row.split())
         assert f"<td>{html.escape(m['label'])}</td><td class=n>{m['at_holds']:.0f}°</td>" in page
-    assert data["sides"]["text"] in terminal.replace("\n", " ") or not data["sides"]["text"]
+    if data["sides"]["text"]:   # which side each did: the same words in all three
+        assert data["sides"]["text"] in terminal
+        assert f'<p id="compare-sides">Sides: {html.escape(data["sides"]["text"])}.</p>' in page
 
 
 def test_no_template_key_reaches_a_person(walkthrough):

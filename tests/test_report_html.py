@@ -173,6 +173,25 @@ def test_a_one_sided_session_reports_only_the_side_done(one_sided):
     assert ", right" not in text and "right 0 of" not in text and "right side not done" in text
 
 
+def test_no_template_key_reaches_the_reader_of_a_sided_report(one_sided):
+    """The seated twist's bands are written `knee_{side}_deg`; the report and the user-facing strings of
+    session.json say "Knee (working side)" (only the "key" fields keep the exercise file's key)."""
+    import re
+
+    session, page = one_sided
+
+    def texts(value, key=""):
+        if isinstance(value, dict):
+            return [t for k, v in value.items() if k != "key" for t in texts(v, k)]
+        if isinstance(value, list):
+            return [t for v in value for t in texts(v, key)]
+        return [value] if isinstance(value, str) else []
+
+    readable = re.sub(r'src="data:[^"]*"', "", re.sub(r"<style>.*?</style>", "", page, flags=re.S))
+    assert not [t for t in texts(session) if re.search(r"[{}]", t)]
+    assert not re.search(r"[{}]", readable), re.findall(r".{40}[{}].{40}", readable)[:3]
+
+
 def test_the_peak_is_the_furthest_point_in_the_exercises_own_direction(one_sided):
     """Trunk lean in the seated twist, band 0-35 deg from upright: every value is inside the band, so the
     peak is the furthest from upright (it was the 5th percentile, 2 deg, while the curve reached 21)."""
