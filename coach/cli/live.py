@@ -139,9 +139,11 @@ def _plan(args):
     if args.exercise:
         exercise = _routine(args).exercises[0]
     else:
+        from coach.physio.live_follow import follow_exercise
         from coach.physio.teach import teach
 
-        exercise = teach(demo.series, demo_id(name), source=name).exercise
+        taught = teach(demo.series, demo_id(name), source=name)
+        exercise = follow_exercise(taught.exercise, taught.holds)   # held as long as the demonstration holds
     return Routine.single(exercise), FollowAlong(Reference(name, demo.frames, demo.series, exercise))
 
 
