@@ -38,12 +38,12 @@ _REL = {1: Reliability.LOW, 2: Reliability.MEDIUM, 3: Reliability.HIGH}
 def side_signal(series: MeasureSeries, rule: str) -> tuple[np.ndarray, np.ndarray]:
     """((T,) signal, positive = left, (T,) reliability rank) of a `sign:<m>` / `lower:<base>` rule."""
     kind, _, arg = rule.partition(":")
-    if kind == "sign":
+    if kind in ("sign", "opposite"):   # as coach.engine.envelope.detect_side reads them
         i = _INDEX[arg]
-        return series.values[:, i], series.rank[:, i]
+        return (1.0 if kind == "sign" else -1.0) * series.values[:, i], series.rank[:, i]
     left, right = _INDEX[f"{arg}_left_deg"], _INDEX[f"{arg}_right_deg"]
-    return (series.values[:, right] - series.values[:, left],
-            np.minimum(series.rank[:, left], series.rank[:, right]))
+    lower = series.values[:, right] - series.values[:, left]   # > 0: the left is lower
+    return (lower if kind == "lower" else -lower), np.minimum(series.rank[:, left], series.rank[:, right])
 
 
 def span_side(series: MeasureSeries, span: HeldSpan, rule: str,
