@@ -30,7 +30,7 @@ import numpy as np
 from pydantic import ValidationError
 
 from coach.engine.exercises import Exercise, Safety, load_exercise_file
-from coach.measure.conventions import Posture, View
+from coach.measure.conventions import SPEC, Posture, View
 from coach.physio.teach_envelope import choose_side_rule, common_values, safety_notes, span_side, views_for
 from coach.physio.teach_file import MAX_HOLD_S, MAX_TOLERANCE, exercise_data, exercise_toml
 from coach.physio.teach_holds import (
@@ -82,16 +82,21 @@ class Taught:
     why: tuple[str, ...] = ()       # how the measures, sides, posture and view were chosen
 
 
-def _gates(ctx: Context, holds: list[HeldSpan], bands: list[PeopleBand],
+def _gates(ctx: Context, holds: list[HeldSpan], bands: list[PeopleBand], stretch: Exercise | None,
            settings: TeachSettings, source: str) -> tuple[list[Posture], list[View]]:
     """The stable postures and views during the holds (the engine's own `StableContext`), each held in
-    at least `min_share` of the held frames; plus every view each band can be judged from."""
+    at least `min_share` of the held frames; then the matched stretch's own (other people do it in
+    them: a child's pose on all fours, filmed from the front); plus every view each band can be
+    judged from."""
     frames = held_frames(holds)
     postures = common_values([ctx.postures[i] for i in frames], settings, Posture.UNKNOWN)
     views = common_values([ctx.views[i] for i in frames], settings, View.UNKNOWN)
     if not postures or not views:
         raise TeachError(f"{source}: the posture or camera view of the held position cannot be told "
                          "(the shoulders and hips must be in view)")
+    if stretch is not None:
+        postures = list(dict.fromkeys([*postures, *stretch.posture]))
+        views = list(dict.fromkeys([*views, *stretch.view]))
     return postures, views_for(bands, views)
 
 
@@ -169,7 +174,23 @@ def _select(ctx: Context, holds: list[HeldSpan], rest_frames: list[int], stretch
             why.append(f"{key}: no rest to compare with and no shipped stretch judges it")
             continue
         bands.append(people_band(col, stretch, settings, tolerance, rest_centre))
+    bands += _mirrored(bands, candidate_keys(stretch, sided), why)
     return bands, why
+
+
+def _mirrored(bands: list[PeopleBand], candidates: list[str], why: list[str]) -> list[PeopleBand]:
+    """In a symmetric position, a joint the camera saw on one side only (the far side hidden from a
+    side view) gets the same band on the other side: another person may be filmed from that side."""
+    have, out = {b.key for b in bands}, []
+    for b in bands:
+        spec = SPEC.get(b.key)
+        if spec is None or not spec.paired:
+            continue
+        twin = f"{spec.base}_{'right' if spec.paired == 'left' else 'left'}_deg"
+        if twin in candidates and twin not in have:
+            out.append(replace(b, key=twin, between_from=f"{b.between_from}; mirrored from {b.key}"))
+            why.append(f"{twin}: not seen in the demonstration; the mirror of {b.key} (a symmetric position)")
+    return out
 
 
 def teach(series: MeasureSeries, exercise_id: str, *, name: str | None = None, source: str = "demonstration",
@@ -200,7 +221,7 @@ def teach(series: MeasureSeries, exercise_id: str, *, name: str | None = None, s
                          settings, tolerance)
     if not bands:
         raise TeachError(f"{source}: no angle of the held position is read steadily enough to teach it")
-    postures, views = _gates(ctx, holds, bands, settings, source)
+    postures, views = _gates(ctx, holds, bands, stretch, settings, source)
     source = printable(source)
     anchor = stretch.anchor if stretch is not None and stretch.anchor in {b.key for b in bands} else None
     data = exercise_data(exercise_id, name or exercise_id.replace("_", " ").capitalize(), source,
