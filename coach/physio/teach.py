@@ -156,8 +156,10 @@ def _sides(series: MeasureSeries, ctx: Context, holds: list[HeldSpan], stretch: 
 
 
 def _select(ctx: Context, holds: list[HeldSpan], rest_frames: list[int], stretch: Exercise | None,
-            sided: bool, settings: TeachSettings, tolerance: float) -> tuple[list[PeopleBand], list[str]]:
-    """The bands of the measures that define the position (`coach.physio.teach_people`)."""
+            sided: bool, settings: TeachSettings, tolerance: float,
+            steady_only: bool = False) -> tuple[list[PeopleBand], list[str]]:
+    """The bands of the measures that define the position (`coach.physio.teach_people`). `steady_only`
+    (the last resort, when nothing else defines it): every measure held within its noise floor."""
     bands, why = [], []
     for key in candidate_keys(stretch, sided):
         twist = key == TWIST and stretch is not None   # the twist: judged as an estimate where the stretch does
@@ -170,8 +172,11 @@ def _select(ctx: Context, holds: list[HeldSpan], rest_frames: list[int], stretch
             why.append(f"{key}: the same in the holds as at rest ({np.nanmedian(col.held):.0f} vs "
                        f"{rest_centre:.0f}, noise {margin:.0f}): not what defines the position")
             continue
-        if moved is None and stretch is None:
+        if moved is None and stretch is None and not steady_only:
             why.append(f"{key}: no rest to compare with and no shipped stretch judges it")
+            continue
+        if steady_only and margin > settings.floor(col.rank):
+            why.append(f"{key}: not steady in the holds (noise {margin:.0f})")
             continue
         bands.append(people_band(col, stretch, settings, tolerance, rest_centre))
     bands += _mirrored(bands, candidate_keys(stretch, sided), why)
@@ -219,6 +224,9 @@ def teach(series: MeasureSeries, exercise_id: str, *, name: str | None = None, s
     holds = [replace(h, side=s) for h, s in zip(holds, hold_sides)]
     bands, why = _select(ctx, holds, _rest_frames(series, holds, rests, settings), stretch, side_rule is not None,
                          settings, tolerance)
+    if not bands:   # nothing differs from rest and no shipped stretch matched: what the holds keep steady
+        bands, more = _select(ctx, holds, [], None, side_rule is not None, settings, tolerance, steady_only=True)
+        why += ["nothing differs clearly from rest: the measures the holds keep within their noise", *more]
     if not bands:
         raise TeachError(f"{source}: no angle of the held position is read steadily enough to teach it")
     postures, views = _gates(ctx, holds, bands, stretch, settings, source)
