@@ -85,17 +85,15 @@ class Taught:
 def _gates(ctx: Context, holds: list[HeldSpan], bands: list[PeopleBand], stretch: Exercise | None,
            settings: TeachSettings, source: str) -> tuple[list[Posture], list[View]]:
     """The stable postures and views during the holds (the engine's own `StableContext`), each held in
-    at least `min_share` of the held frames; then the matched stretch's own (other people do it in
-    them: a child's pose on all fours, filmed from the front); plus every view each band can be
-    judged from."""
+    at least `min_share` of the held frames; the matched stretch's views (other people are filmed
+    from them); plus every view each band can be judged from."""
     frames = held_frames(holds)
     postures = common_values([ctx.postures[i] for i in frames], settings, Posture.UNKNOWN)
     views = common_values([ctx.views[i] for i in frames], settings, View.UNKNOWN)
     if not postures or not views:
         raise TeachError(f"{source}: the posture or camera view of the held position cannot be told "
                          "(the shoulders and hips must be in view)")
-    if stretch is not None:
-        postures = list(dict.fromkeys([*postures, *stretch.posture]))
+    if stretch is not None:   # other people are filmed from the stretch's other views too
         views = list(dict.fromkeys([*views, *stretch.view]))
     return postures, views_for(bands, views)
 
@@ -160,12 +158,13 @@ def _select(ctx: Context, holds: list[HeldSpan], rest_frames: list[int], stretch
             steady_only: bool = False) -> tuple[list[PeopleBand], list[str]]:
     """The bands of the measures that define the position (`coach.physio.teach_people`). `steady_only`
     (the last resort, when nothing else defines it): every measure held within its noise floor."""
-    bands, why = [], []
+    bands, why, unread = [], [], []
     for key in candidate_keys(stretch, sided):
         twist = key == TWIST and stretch is not None   # the twist: judged as an estimate where the stretch does
         col = column(key, ctx, holds, rest_frames, sided, 1 if twist else MEDIUM_RANK)
         if col is None:
             why.append(f"{key}: not read at {'low' if twist else 'medium'} reliability or better in the holds")
+            unread.append(key)
             continue
         moved, rest_centre, margin = differs(col, settings)
         if moved is False:
@@ -179,20 +178,21 @@ def _select(ctx: Context, holds: list[HeldSpan], rest_frames: list[int], stretch
             why.append(f"{key}: not steady in the holds (noise {margin:.0f})")
             continue
         bands.append(people_band(col, stretch, settings, tolerance, rest_centre))
-    bands += _mirrored(bands, candidate_keys(stretch, sided), why)
+    bands += _mirrored(bands, unread, why)
     return bands, why
 
 
-def _mirrored(bands: list[PeopleBand], candidates: list[str], why: list[str]) -> list[PeopleBand]:
+def _mirrored(bands: list[PeopleBand], unread: list[str], why: list[str]) -> list[PeopleBand]:
     """In a symmetric position, a joint the camera saw on one side only (the far side hidden from a
-    side view) gets the same band on the other side: another person may be filmed from that side."""
+    side view: its key in `unread`) gets the same band on the other side: another person may be
+    filmed from that side."""
     have, out = {b.key for b in bands}, []
     for b in bands:
         spec = SPEC.get(b.key)
         if spec is None or not spec.paired:
             continue
         twin = f"{spec.base}_{'right' if spec.paired == 'left' else 'left'}_deg"
-        if twin in candidates and twin not in have:
+        if twin in unread and twin not in have:
             out.append(replace(b, key=twin, between_from=f"{b.between_from}; mirrored from {b.key}"))
             why.append(f"{twin}: not seen in the demonstration; the mirror of {b.key} (a symmetric position)")
     return out
@@ -219,11 +219,19 @@ def teach(series: MeasureSeries, exercise_id: str, *, name: str | None = None, s
         raise TeachError(f"hold {hold_s!r} s: expected seconds above 0 and at most {MAX_HOLD_S:g}")
     holds, rests = find_holds(series, settings, source)
     ctx = stable_context(series)
-    stretch, share = match_stretch(series, ctx, holds, shipped_library() if library is None else library)
+    library = shipped_library() if library is None else library
+    stretch, share = match_stretch(series, ctx, holds, library)
+    if rests and settings.rest == "auto":   # which still position is the stretch: the one a shipped
+        other, other_share = match_stretch(series, ctx, rests, library)   # stretch recognises
+        if other is not None and (stretch is None or other_share > share):
+            holds, rests, stretch, share = rests, holds, other, other_share
     side_rule, hold_sides, side_why = _sides(series, ctx, holds, stretch, settings, sides, source)
     holds = [replace(h, side=s) for h, s in zip(holds, hold_sides)]
     bands, why = _select(ctx, holds, _rest_frames(series, holds, rests, settings), stretch, side_rule is not None,
                          settings, tolerance)
+    if not bands and stretch is not None:   # nothing differs clearly from the moves around a short hold
+        bands, more = _select(ctx, holds, [], stretch, side_rule is not None, settings, tolerance)
+        why += [f"nothing differs clearly from rest: the measures {stretch.id} judges", *more]
     if not bands:   # nothing differs from rest and no shipped stretch matched: what the holds keep steady
         bands, more = _select(ctx, holds, [], None, side_rule is not None, settings, tolerance, steady_only=True)
         why += ["nothing differs clearly from rest: the measures the holds keep within their noise", *more]

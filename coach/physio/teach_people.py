@@ -213,15 +213,16 @@ def column(key: str, ctx: Context, holds: Sequence[HeldSpan], rest_frames: Seque
 
 
 def differs(col: Column, settings: TeachSettings) -> tuple[bool | None, float, float]:
-    """(the hold's median differs from the rest's by more than DIFFERS_MARGINS noise margins, or None
-    when there is no rest reading; the rest median; the noise margin used)."""
+    """(the rest frames lie more than DIFFERS_MARGINS noise margins from the hold's median, in the
+    median - or None when there is no rest reading; the rest median; the noise margin used).
+    The distance, not the rest's median value: the frames between holds are rest and the moves in
+    and out, on both sides of the hold's value for a measure that does not take part."""
     margin = noise_margin(col, settings)
     rest = col.rest[np.isfinite(col.rest)]
     if len(rest) < 3:
         return None, math.nan, margin
-    rest_centre = float(np.median(rest))
     held = float(np.nanmedian(col.held))
-    return abs(held - rest_centre) > DIFFERS_MARGINS * margin, rest_centre, margin
+    return float(np.median(np.abs(rest - held))) > DIFFERS_MARGINS * margin, float(np.median(rest)), margin
 
 
 def noise_margin(col: Column, settings: TeachSettings) -> float:
