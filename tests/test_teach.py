@@ -170,7 +170,7 @@ def test_the_seated_twist_gets_the_twist_as_an_estimate_and_no_arm_or_head_targe
     assert envelope["trunk_rotation_deg"].min_reliability == "low"
     assert not [k for k in envelope if k.startswith(("elbow", "shoulder", "neck"))], list(envelope)
     assert len(envelope) <= 4
-    assert "# ESTIMATE" in result.toml and "between-person" in result.toml
+    assert "# ESTIMATE" in result.toml and "the people the shipped seated_spinal_twist band 10-45 accepts" in result.toml
 
 
 def test_tolerance_scales_every_band_about_the_demonstrated_centre(landmarks_dir):
@@ -233,7 +233,7 @@ def test_coach_teach_writes_a_validated_editable_file(landmarks_dir, tmp_path, c
     exercise = load_exercise_file(out)
     assert exercise.posture[0].value == "kneeling" and exercise.phases[0].hold_s in (15.0, 16.0)  # 80% of the ~20 s hold
     text = out.read_text()
-    assert "median 24" in text and "between-person" in text and "[safety]" in text and 'hint_low = "' in text
+    assert "median 24" in text and "the people the shipped childs_pose band 5-70 accepts" in text and "[safety]" in text and 'hint_low = "' in text
     assert main(["teach", demo, "--id", "kids_demo", "-o", str(out), "-q"]) == 2   # no overwrite without --force
     assert "exists; pass --force" in capsys.readouterr().err
     cat_cow = str(landmarks_dir / "cat_cow__01.jsonl.gz")

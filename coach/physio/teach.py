@@ -32,7 +32,7 @@ from pydantic import ValidationError
 from coach.engine.exercises import Exercise, Safety, load_exercise_file
 from coach.measure.conventions import SPEC, Posture, View
 from coach.physio.teach_envelope import choose_side_rule, common_values, safety_notes, span_side, views_for
-from coach.physio.teach_file import MAX_HOLD_S, MAX_TOLERANCE, exercise_data, exercise_toml
+from coach.physio.teach_file import MAX_HOLD_S, MAX_TOLERANCE, exercise_data, exercise_toml, value_comments
 from coach.physio.teach_holds import (
     MEDIUM_RANK,
     HeldSpan,
@@ -107,13 +107,11 @@ def _validated(text: str, source: str) -> Exercise:
         raise TeachError(f"{source}: the taught exercise is not valid ({where}: {first['msg']})") from None
 
 
-def _rest_frames(series: MeasureSeries, holds: list[HeldSpan], rests: list[HeldSpan],
-                 settings: TeachSettings) -> list[int]:
-    """The rest around the holds: the still rest spans, else every frame outside the holds with a pose
-    in it - when there are at least `min_hold_s` of them (a reference as long as a hold; a blink
-    between two holds of one position is not a rest)."""
-    if rests:
-        return held_frames(rests)
+def _rest_frames(series: MeasureSeries, holds: list[HeldSpan], settings: TeachSettings) -> list[int]:
+    """The rest around the holds: every frame outside the holds with a pose in it - the still rest
+    spans, the moves, the rests too short or jittery to be found still - when there are at least
+    `min_hold_s` of them (a reference as long as a hold; a blink between two holds of one position
+    is not a rest)."""
     inside = np.zeros(len(series), dtype=bool)
     for h in holds:
         inside[h.first:h.stop] = True
@@ -227,7 +225,7 @@ def teach(series: MeasureSeries, exercise_id: str, *, name: str | None = None, s
             holds, rests, stretch, share = rests, holds, other, other_share
     side_rule, hold_sides, side_why = _sides(series, ctx, holds, stretch, settings, sides, source)
     holds = [replace(h, side=s) for h, s in zip(holds, hold_sides)]
-    bands, why = _select(ctx, holds, _rest_frames(series, holds, rests, settings), stretch, side_rule is not None,
+    bands, why = _select(ctx, holds, _rest_frames(series, holds, settings), stretch, side_rule is not None,
                          settings, tolerance)
     if not bands and stretch is not None:   # nothing differs clearly from the moves around a short hold
         bands, more = _select(ctx, holds, [], stretch, side_rule is not None, settings, tolerance)
@@ -253,7 +251,13 @@ def teach(series: MeasureSeries, exercise_id: str, *, name: str | None = None, s
     header = [f"{data['name']}: taught by `coach teach` from the demonstration {source}.",
               "Edit freely - every key is described in the shipped exercises/*.toml and coach/engine/exercises.py;",
               "`coach exercises validate` checks the file.", "", *why]
-    text = exercise_toml(data, bands, notes, header)
+    comments = {**value_comments(holds, data, hold_s is not None),
+                "posture": "the stable posture (coach/engine/context.py) in the held frames",
+                "view": "the stable views in the held frames" + (f", {stretch.id}'s views" if stretch else "")
+                        + " and every view each band is judged from",
+                "sides": side_why.split(";")[0], "side_from": side_why.split("; ")[-1],
+                "anchor": f"as in {stretch.id}: the measure that defines it" if stretch else ""}
+    text = exercise_toml(data, bands, notes, header, {k: v for k, v in comments.items() if v})
     return Taught(_validated(text, source), text, tuple(holds), tuple(rests), tuple(bands), tuple(notes),
                   stretch.id if stretch else None, tuple(why))
 

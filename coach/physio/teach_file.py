@@ -40,6 +40,10 @@ def label(key: str) -> str:
     return _WORDS.get(key, key.removesuffix("_deg").replace("_", " "))
 
 
+BAND_COMMENTS = {"hysteresis": "half the margin, at most 5 deg: drift a held pose may make before it counts as out",
+                 "min_reliability": "the reliability it was read at in the demonstration's holds"}
+
+
 def band_data(band: PeopleBand) -> dict:
     hysteresis = round(min(5.0, band.half_width / 2), 1)
     return {"min": band.low, "max": band.high, "hysteresis": hysteresis,
@@ -136,24 +140,51 @@ def _band_comment(band: PeopleBand) -> str:
     rest = f"; at rest {band.rest_centre:.0f}" if math.isfinite(band.rest_centre) else ""
     estimate = "ESTIMATE (twist: low from every view, judged because it is the point of the stretch); " \
         if band.estimate else ""
+    noise = (f"noise {band.noise_deg:.0f} (2 x the demonstrator's spread {band.noise_sd:.1f}, at least the "
+             f"{band.min_reliability.value} floor)")
+    if band.shipped is not None:
+        margin = (f"= the people the {band.between_from.split(';')[0]} accepts (calibrated on other people's "
+                  f"photos), widened to take in the median +- {noise}")
+    else:
+        margin = f"= median +- (between-person {band.between_deg:.0f}, {band.between_from}) and {noise} in quadrature"
+    scaled = f", x{band.tolerance:g} (--tolerance)" if band.tolerance != 1 else ""
+    mirrored = "; " + band.between_from.split("; ")[-1] if "mirrored" in band.between_from else ""
     return (f"  # {estimate}{band.low:g} to {band.high:g}: {band.holds} hold(s), {band.frames} frames at "
-            f"{band.min_reliability.value} or better, median {band.centre:.0f}{rest}; margin = noise "
-            f"{band.noise_deg:.0f} (2 x spread {band.noise_sd:.1f}, at least the reliability floor) with "
-            f"between-person {band.between_deg:.0f} ({band.between_from})")
+            f"{band.min_reliability.value} or better, median {band.centre:.0f}{rest}; {margin}{scaled}{mirrored}")
 
 
-def exercise_toml(data: dict, bands: Sequence[PeopleBand], notes: Sequence[str], header: Sequence[str]) -> str:
-    """The exercise file text; `notes` go as comments above [safety], `header` at the top."""
+def value_comments(holds: Sequence[HeldSpan], data: dict, hold_given: bool) -> dict[str, str]:
+    """Where the timing numbers come from, one comment each (keys of the top level and the phase)."""
+    durations = ", ".join(f"{h.duration_s:.1f}" for h in holds)
+    gaps = [b.start_s - a.end_s for a, b in zip(holds[:-1], holds[1:])]
+    hold = "--hold-s" if hold_given else \
+        f"{HOLD_TARGET_FRACTION:.0%} of the median demonstrated hold ({durations} s), to the nearest second"
+    rest = (f"half the median gap between holds ({statistics.median(gaps):.1f} s), at least {REST_FLOOR_S:g} s"
+            if gaps else "one hold shown: the default rest")
+    return {"hold_s": hold, "rest_s": rest,
+            "reps_per_side": f"the most holds shown on one side ({len(holds)} hold(s) in all)"}
+
+
+def _commented(key: str, value, comments: dict[str, str]) -> str:
+    text = f"{key} = {_value(value)}"
+    return f"{text}   # {comments[key]}" if key in comments and "\n" not in text else text
+
+
+def exercise_toml(data: dict, bands: Sequence[PeopleBand], notes: Sequence[str], header: Sequence[str],
+                  comments: dict[str, str] | None = None) -> str:
+    """The exercise file text; `notes` go as comments above [safety], `header` at the top, `comments`
+    (key -> where its value comes from) beside the keys of the top level and of the phase."""
+    comments = comments or {}
     lines = [f"# {h}".rstrip() for h in header] + [""]
     scalars = [k for k, v in data.items() if not isinstance(v, dict) and k != "phases"]
-    lines += [f"{k} = {_value(data[k])}" for k in scalars]
+    lines += [_commented(k, data[k], comments) for k in scalars]
     lines += ["", "[cues]"] + [f"{k} = {_value(v)}" for k, v in data["cues"].items()]
     by_key = {b.key: b for b in bands}
     for phase in data["phases"]:
-        lines += ["", "[[phases]]"] + [f"{k} = {_value(v)}" for k, v in phase.items() if k != "envelope"]
+        lines += ["", "[[phases]]"] + [_commented(k, v, comments) for k, v in phase.items() if k != "envelope"]
         for key, band in phase["envelope"].items():
             lines.append(f"[phases.envelope.{_table_key(key)}]" + (_band_comment(by_key[key]) if key in by_key else ""))
-            lines += [f"{k} = {_value(v)}" for k, v in band.items()]
+            lines += [_commented(k, v, BAND_COMMENTS) for k, v in band.items()]
     lines += ["", "# Safety: the limits of the matched shipped stretch, or else the defaults of coach/engine/exercises.py",
               "# (Safety), spelled out to edit."]
     lines += [f"# NOTE {n}" for n in notes]

@@ -59,6 +59,12 @@ NOISE_SDS = 2.0
 # margin is what ONE frame may be off by (2 SD); a median over a second or more of frames is several
 # times more precise, so one margin is already a clear difference.
 DIFFERS_MARGINS = 1.0
+# ... in at least this share of the frames around the holds. The frames between still holds are
+# only partly rest: the moves in and out and the jittery ends of a hold (still spans are found
+# inside the holds, INDEX.md truth holds are longer) take the rest; a quarter of them away from the
+# held value is a position left and come back to, where noise alone (within one margin, 2 SD, for
+# 95 % of frames) leaves 5 %.
+REST_SHARE = 0.25
 TWIST = "trunk_rotation_deg"
 # An estimate (low reliability: the twist) is weaker evidence that the demonstration is a stretch
 # than a trusted reading: it counts half (the conventions' scale: low = "a rough estimate").
@@ -213,16 +219,18 @@ def column(key: str, ctx: Context, holds: Sequence[HeldSpan], rest_frames: Seque
 
 
 def differs(col: Column, settings: TeachSettings) -> tuple[bool | None, float, float]:
-    """(the rest frames lie more than DIFFERS_MARGINS noise margins from the hold's median, in the
-    median - or None when there is no rest reading; the rest median; the noise margin used).
-    The distance, not the rest's median value: the frames between holds are rest and the moves in
-    and out, on both sides of the hold's value for a measure that does not take part."""
+    """(at least REST_SHARE of the rest frames lie more than DIFFERS_MARGINS noise margins from the
+    hold's median - or None when there is no rest reading; the rest median; the noise margin used).
+    The distance, not the rest's median value: the frames between holds are rest, the moves in and
+    out, and the parts of a hold too jittery to count as still, on both sides of the hold's value
+    for a measure that does not take part."""
     margin = noise_margin(col, settings)
     rest = col.rest[np.isfinite(col.rest)]
     if len(rest) < 3:
         return None, math.nan, margin
     held = float(np.nanmedian(col.held))
-    return float(np.median(np.abs(rest - held))) > DIFFERS_MARGINS * margin, float(np.median(rest)), margin
+    far = float(np.quantile(np.abs(rest - held), 1.0 - REST_SHARE))
+    return far > DIFFERS_MARGINS * margin, float(np.median(rest)), margin
 
 
 def noise_margin(col: Column, settings: TeachSettings) -> float:
@@ -256,6 +264,8 @@ class PeopleBand:
     min_reliability: Reliability
     rest_centre: float = math.nan
     estimate: bool = False
+    shipped: tuple[float, float] | None = None   # the matched stretch's band this one contains
+    tolerance: float = 1.0
 
     @property
     def measure(self) -> str:
@@ -274,7 +284,7 @@ def people_band(col: Column, stretch: Exercise | None, settings: TeachSettings, 
     shipped = library_band(stretch, col.key)
     if shipped is not None:
         between = (shipped.max - shipped.min) / 2
-        source = f"half the shipped {stretch.id} band {shipped.min:g}-{shipped.max:g}"
+        source = f"shipped {stretch.id} band {shipped.min:g}-{shipped.max:g}"
     else:
         between = BETWEEN_PERSON_DEG
         source = "normal ranges of motion (about 2 SD between healthy adults)"
@@ -289,7 +299,8 @@ def people_band(col: Column, stretch: Exercise | None, settings: TeachSettings, 
     seen = np.isfinite(col.held)
     return PeopleBand(col.key, centre, float(low), float(high), len(np.unique(col.hold_of[seen])), int(seen.sum()),
                       sd, noise, between, source, col.min_reliability, rest_centre,
-                      estimate=col.min_reliability == Reliability.LOW)
+                      estimate=col.min_reliability == Reliability.LOW,
+                      shipped=(shipped.min, shipped.max) if shipped is not None else None, tolerance=tolerance)
 
 
 def candidate_keys(stretch: Exercise | None, sided: bool) -> list[str]:
