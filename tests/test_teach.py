@@ -236,6 +236,20 @@ def test_coach_teach_writes_a_validated_editable_file(landmarks_dir, tmp_path, c
     assert "median 24" in text and "the people the shipped childs_pose band 5-70 accepts" in text and "[safety]" in text and 'hint_low = "' in text
     assert main(["teach", demo, "--id", "kids_demo", "-o", str(out), "-q"]) == 2   # no overwrite without --force
     assert "exists; pass --force" in capsys.readouterr().err
+    assert main(["teach", demo, "--id", "kids_demo", "-o", str(out), "-q", "--force", "--sides", "none",
+                 "--hold-s", "30", "--tolerance", "1.5"]) == 0
+    forced = load_exercise_file(out)
+    assert forced.sides == "none" and forced.phases[0].hold_s == 30 and "x1.5 (--tolerance)" in out.read_text()
+    assert main(["teach", demo, "--id", "kids_demo", "-o", str(out), "-q", "--force", "--sides", "left_right"]) == 2
+    err = capsys.readouterr().err   # a symmetric position: no left/right measure tells a side
+    assert err.count("\n") == 1 and "--sides left_right" in err
+    with pytest.raises(SystemExit) as stopped:   # an option's bad value: argparse's exit, one line
+        main(["teach", demo, "--id", "kids_demo", "-o", str(out), "-q", "--force", "--tolerance", "0"])
+    assert stopped.value.code == 2
+    err = capsys.readouterr().err
+    assert err.count("\n") == 1 and "--tolerance" in err and "'0'" in err
+    assert main(["teach", demo, "--id", "kids_demo", "-o", str(out), "-q"]) == 2
+    assert "exists; pass --force" in capsys.readouterr().err
     cat_cow = str(landmarks_dir / "cat_cow__01.jsonl.gz")
     assert main(["teach", cat_cow, "--id", "cc", "-o", str(tmp_path / "cc.toml"), "-q"]) == 2
     err = capsys.readouterr().err
@@ -269,3 +283,24 @@ def test_a_patient_in_another_view_is_judged_only_on_what_that_view_reads(taught
                 assert m.inside is None and m.reliability.value == "low", (v.t_s, m)
                 left_out += 1
     assert left_out > 100 and judged > 100, (left_out, judged)   # front frames of both kinds
+
+
+def test_the_other_side_is_the_mirror_of_the_side_shown(taught_all, landmarks_dir):
+    """Taught from the seated twist done to the left only, the file coaches the right side too: on the
+    mirrored recording (the same person, sides exchanged) the engine holds on the right, as it holds
+    on the left on the recording itself."""
+    from transforms import mirror
+
+    from coach.measure.measures import compute_measures
+
+    exercise = taught_all["original", "seated_spinal_twist__01"].exercise
+    frames, series = _load(landmarks_dir, "original", "seated_spinal_twist__01")
+    own = {v.side for v in verdicts(exercise, frames, series) if v.holding}
+    second = [f for f in frames if 11.0 <= f.t_s < 18.0]   # the second hold (13.5-16.6 s), to keep it cheap
+    flipped = mirror(second)
+    measures = [compute_measures(f.pose, f.others) for f in flipped]
+    coach = Coach(exercise, smoothing="causal")
+    held = [coach.update(f.pose, f.t_s, others=f.others, measures=m) for f, m in zip(flipped, measures)]
+    mirrored = [v for v in held if v.holding]
+    assert own == {"left"}
+    assert {v.side for v in mirrored} == {"right"} and len(mirrored) > 120, len(mirrored)   # over 2 s at 60 fps
