@@ -7,15 +7,23 @@
 
 The steps, each its own pure function:
   held positions   `coach.physio.teach_holds.find_holds`: still (the engine's `StillTracker` on zero-phase
-                   speeds) and steady runs of at least 1.5 s; the start position is rest
-                   (`NoStableHold` when the demonstration never holds still)
-  sides            `coach.physio.teach_envelope.choose_side_rule`: a `side_from` rule decisive in every hold
-  envelope         `coach.physio.teach_envelope.derive_bands`: centre = median over the holds, half-width =
-                   max(3 x 1.4826 MAD, noise floor by reliability: high 8, medium 12, low 20 deg)
-  gates            the postures and camera views of the held frames (plus views every band can be
-                   judged from), so a patient filmed from another good angle is still coached
-  hold target      80% of the median demonstrated hold, rounded down to whole seconds
-  safety           the `Safety` defaults, with a note wherever the demonstration goes past one
+                   speeds) and steady runs of at least 1.5 s; the start position is rest - unless a shipped
+                   exercise recognises it and not the other (`NoStableHold` when nothing is held still)
+  context          `coach.physio.teach_people.stable_context`: the engine's `StableContext` over the frames
+  the stretch      `coach.physio.teach_people.match_stretch`: the shipped exercise the held frames fit best
+  sides            `coach.physio.teach_people.asymmetric` (left and right differ beyond the noise), the
+                   stretch's `side_from` or `coach.physio.teach_envelope.choose_side_rule`; `sides=` overrides
+  measures         the ones whose holds differ from the frames around them beyond the noise, among those
+                   the stretch judges; read at medium or better (the twist as an estimate, where judged)
+  bands            `coach.physio.teach_people.people_band`: for people - the stretch's band (calibrated on
+                   other people) widened to the demonstrated median +- noise; else median +- normal
+                   between-person range and noise in quadrature; `tolerance=` scales them
+  gates            the stable postures and views of the held frames (plus the stretch's views and every
+                   view every band can be judged from)
+  hold target      80% of the median demonstrated hold, to the nearest second (`hold_s=` overrides);
+                   rest = half the median gap, at least 5 s
+  safety           the stretch's limits (else the `Safety` defaults), with a note wherever the
+                   demonstration goes past one
 """
 
 from __future__ import annotations
