@@ -48,7 +48,7 @@ def test_a_time_stretched_copy_deviates_near_zero_after_alignment(reference):
 # {side} keys, the twist), another exercise is compared on those: where its side can't be told the
 # {side} keys read NaN and only the twist is left. Measured: child's pose overall 10.5 (twist only),
 # at holds 36.8; bridge overall 33.4, at holds 10.6 (knee 15.7, hip 11.7, twist 4.5). Compare's
-# own measures and side (issue 14, part B) decide what this test should read.
+# own measures and side decide what this test should read once compare is reworked.
 _TAUGHT_FEWER = "teach now bands 3 defining measures: {}"
 
 
