@@ -27,15 +27,18 @@ MIN_F1 = 0.9
 # The shipped exercise the demonstration matches scores the same on them (its bands are the floor of
 # the taught ones): the limit is the recording's view, not teach.
 TRUTH_LIMITS = {
-    ("original", "bridge__01"): "F1 0.50: the rest between the first two lifts (11.6-14.9 s) reads trunk "
-                                "100-115 deg and hip 115-135 in this oblique view, inside the shipped bridge "
-                                "bands, and is timed as part of a hold (the shipped bridge itself: F1 0.67)",
+    ("original", "bridge__01"): "F1 0.50: the truth rest at 11.6-14.9 s reads as a lift in this oblique view "
+                                "(trunk median 123 deg, 10-90 %: 118-135; hips 130 / 116), inside the shipped "
+                                "bridge bands, and is timed with the next hold (the shipped bridge: F1 0.67)",
     ("original", "neck_side_bend__01"): "F1 0.67: the second hold is filmed from the side, where the head tilt "
                                         "cannot be read (conventions: none); the shipped exercise: F1 0.67",
     ("tracked", "neck_side_bend__01"): "F1 0.67: the second hold is filmed from the side (head tilt: none)",
-    ("original", "seated_spinal_twist__01"): "F1 0.67: the first hold is missed, as by the shipped "
-                                             "seated_spinal_twist (F1 0.67)",
-    ("tracked", "seated_spinal_twist__01"): "F1 0.50: the first hold is missed, a 0.3 s blip before the second",
+    ("original", "seated_spinal_twist__01"): "F1 0.67: the first hold (4.4-7.3 s) is seen from the front in all "
+                                             "174 frames (stable view); the bent-up knee, the anchor, reads low "
+                                             "from the front, so no hold is timed there (the shipped "
+                                             "seated_spinal_twist: the same, F1 0.67)",
+    ("tracked", "seated_spinal_twist__01"): "F1 0.50: the first hold is seen from the front (knee: low), and a "
+                                            "0.3 s hold at 12.0 s before the second counts as a detection",
 }
 
 
