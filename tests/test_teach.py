@@ -4,87 +4,188 @@ recordings and the photos of the other stretches; a demonstration with no stable
 
 from __future__ import annotations
 
+import sys
+from pathlib import Path
+
 import numpy as np
 import pytest
 from demo_data import RECORDINGS, load, truth_holds
 
 from coach.cli import main
-from coach.engine.core import Coach
+from coach.engine.core import Coach, EngineSettings
 from coach.engine.envelope import detect_side, in_envelope
 from coach.engine.exercises import load_exercise_file
 from coach.physio.teach import MeasureSeries, NoStableHold, TeachSettings, find_holds, teach
 
-SOURCES = ("childs_pose__01", "seated_spinal_twist__01")   # no sides; sides (lower:knee)
-TOLERANCE_S = 1.0   # truth boundaries are +-0.5 s; the engine settles 0.3 s and lags its smoothing
+TRUTH_DIR = Path(__file__).resolve().parent.parent / "bench"
+sys.path.insert(0, str(TRUTH_DIR))
+import bench_accuracy as bench  # noqa: E402
+
+VARIANTS = ("original", "tracked")
+MIN_F1 = 0.9
+# Recordings where the taught file cannot reach F1 0.9 on its own recording, with the measured numbers.
+# The shipped exercise the demonstration matches scores the same on them (its bands are the floor of
+# the taught ones): the limit is the recording's view, not teach.
+TRUTH_LIMITS = {
+    ("original", "bridge__01"): "F1 0.50: the truth rest at 11.6-14.9 s reads as a lift in this oblique view "
+                                "(trunk median 123 deg, 10-90 %: 118-135; hips 130 / 116), inside the shipped "
+                                "bridge bands, and is timed with the next hold (the shipped bridge: F1 0.67)",
+    ("original", "neck_side_bend__01"): "F1 0.67: the second hold is filmed from the side, where the head tilt "
+                                        "cannot be read (conventions: none); the shipped exercise: F1 0.67",
+    ("tracked", "neck_side_bend__01"): "F1 0.67: the second hold is filmed from the side (head tilt: none)",
+    ("original", "seated_spinal_twist__01"): "F1 0.67: the first hold (4.4-7.3 s) is seen from the front in all "
+                                             "174 frames (stable view); the bent-up knee, the anchor, reads low "
+                                             "from the front, so no hold is timed there (the shipped "
+                                             "seated_spinal_twist: the same, F1 0.67)",
+    ("tracked", "seated_spinal_twist__01"): "F1 0.50: the first hold is seen from the front (knee: low), and a "
+                                            "0.3 s hold at 12.0 s before the second counts as a detection",
+}
 
 
-@pytest.fixture(scope="module", params=SOURCES)
-def taught(request, landmarks_dir):
-    _, series = load(landmarks_dir, request.param)
-    return request.param, teach(series, "taught", source=request.param)
+def _load(landmarks_dir: Path, variant: str, name: str):
+    return load(landmarks_dir if variant == "original" else landmarks_dir / variant, name)
 
 
-def holding(exercise, series: MeasureSeries) -> np.ndarray:
-    coach = Coach(exercise)
-    return np.array([coach.update_measures(series.measures_at(i), series.t_s[i]).holding for i in range(len(series))])
-
-
-def test_the_taught_envelope_holds_where_the_truth_holds(taught, landmarks_dir):
-    name, result = taught
-    _, series = load(landmarks_dir, name)
-    held = holding(result.exercise, series)
-    near = np.zeros(len(series), dtype=bool)
-    for start_s, end_s in truth_holds(landmarks_dir, name):
-        inside = (series.t_s >= start_s) & (series.t_s < end_s)
-        assert held[inside].mean() >= 0.6, (name, start_s, end_s, held[inside].mean())
-        near |= (series.t_s >= start_s - TOLERANCE_S) & (series.t_s <= end_s + TOLERANCE_S)
-    assert held[~near].sum() == 0, (name, series.t_s[held & ~near])
-
-
-def test_the_demonstrator_completes_their_own_hold(taught, landmarks_dir):
-    """The hold target is set so the demonstration itself completes it when the engine times it."""
-    from coach.engine.verdict import EventKind
-
-    name, result = taught
-    _, series = load(landmarks_dir, name)
-    coach = Coach(result.exercise)
-    kinds = [e.kind for i in range(len(series))
-             for e in coach.update_measures(series.measures_at(i), series.t_s[i]).events]
-    assert EventKind.HOLD_COMPLETED in kinds, (name, result.exercise.phases[0].hold_s)
-
-
-def test_the_taught_envelope_rejects_the_other_recordings(taught, landmarks_dir):
-    name, result = taught
-    for other in RECORDINGS:
-        if other != name:
-            _, series = load(landmarks_dir, other)
-            assert not holding(result.exercise, series).any(), (name, other)
+def verdicts(exercise, frames, series: MeasureSeries) -> list:
+    """The engine over a recording as `coach analyze` runs it (causal smoothing, one segment)."""
+    coach = Coach(exercise, smoothing="causal")
+    return [coach.update(f.pose, f.t_s, others=f.others, measures=series.measures_at(i))
+            for i, f in enumerate(frames)]
 
 
 @pytest.fixture(scope="module")
-def photo_measures(photos_dir, photo_labels, model_path):
-    from coach.io.sources import Frame, read_image
+def taught_all(landmarks_dir):
+    """(variant, name) -> Taught (None: teach refuses it: no stable hold)."""
+    out = {}
+    for variant in VARIANTS:
+        for name in RECORDINGS:
+            _, series = _load(landmarks_dir, variant, name)
+            try:
+                out[variant, name] = teach(series, "taught", source=name)
+            except NoStableHold:
+                out[variant, name] = None
+    return out
+
+
+def _case(variant, name, limits):
+    marks = [pytest.mark.xfail(strict=True, reason=limits[variant, name])] if (variant, name) in limits else []
+    return pytest.param(variant, name, marks=marks, id=f"{variant}-{name}")
+
+
+@pytest.mark.parametrize("variant,name", [_case(v, n, TRUTH_LIMITS) for v in VARIANTS for n in RECORDINGS])
+def test_the_taught_file_finds_the_truth_holds_of_its_own_recording(taught_all, landmarks_dir, variant, name):
+    result = taught_all[variant, name]
+    if name == "cat_cow__01":   # cat and cow are each held about 1 s: nothing to teach, refused
+        assert result is None
+        return
+    frames, series = _load(landmarks_dir, variant, name)
+    truth = bench.truth_of(landmarks_dir, name)
+    truths = [(a, b, "hold") for a, b, _ in bench.truth_holds(truth)]
+    dets = bench.detected_holds(verdicts(result.exercise, frames, series), False, EngineSettings().grace_s)
+    score = bench.f1(len(bench.match(truths, dets)), len(truths), len(dets))
+    assert score >= MIN_F1, (variant, name, score, [(d[0], d[1]) for d in dets])
+
+
+def test_the_taught_files_accept_no_held_position_of_the_other_recordings(taught_all, landmarks_dir):
+    """Each file taught from an original recording, over every other original recording read in its
+    stable context (the view and posture the engine acts on): no run of accepted frames as long as
+    the shortest hold teach learns from (`TeachSettings.min_hold_s`). The envelope is judged on every
+    frame without the engine (the engine over 36 pairs costs a minute of CI)."""
+    from coach.physio.teach_holds import runs_of
+    from coach.physio.teach_people import stable_context, stable_measures
+
+    longest = {}
+    for other in RECORDINGS:
+        _, series = _load(landmarks_dir, "original", other)
+        ctx = stable_context(series)
+        measures = [stable_measures(series, ctx, i) for i in range(len(series))]
+        dt_s = float(np.median(np.diff(series.t_s)))
+        for name in RECORDINGS:
+            result = taught_all["original", name]
+            if result is None or name == other:
+                continue
+            accepted = np.array([_accepts(result.exercise, m) for m in measures])
+            longest[name, other] = max(((b - a) * dt_s for a, b in runs_of(accepted)), default=0.0)
+    assert len(longest) == 36   # 6 taught (cat-cow is refused) x 6 others
+    too_long = {k: round(v, 1) for k, v in longest.items() if v >= TeachSettings().min_hold_s}
+    assert not too_long, too_long
+
+
+@pytest.fixture(scope="module")
+def photo_measures(photo_poses, photo_labels):
     from coach.measure.measures import compute_measures
-    from coach.pose.detector import PoseDetector
 
-    with PoseDetector(model_path, "image") as detector:
-        return {row["file"]: compute_measures(*_poses(detector.detect(Frame(float(i), i, read_image(
-            photos_dir / row["file"]))))) for i, row in enumerate(photo_labels)}
+    poses = photo_poses("full")
+    return {row["file"]: compute_measures(poses[row["file"]].pose, poses[row["file"]].others) for row in photo_labels}
 
 
-def _poses(pose_frame):
-    return pose_frame.pose, pose_frame.others
+
+
+
+
+def _accepts(exercise, measures) -> bool:
+    return in_envelope(exercise, measures, 0, detect_side(exercise, measures)).inside is True
 
 
 @pytest.mark.model
-def test_the_taught_envelope_rejects_the_other_stretches_photos(taught, photo_labels, photo_measures):
-    name, result = taught
-    exercise, stretch = result.exercise, name.split("__")[0]
-    others = [row["file"] for row in photo_labels if row["stretch"] != stretch]
-    assert len(others) >= 24
-    for photo in others:
-        measures = photo_measures[photo]
-        assert in_envelope(exercise, measures, 0, detect_side(exercise, measures)).inside is not True, (name, photo)
+def test_the_taught_files_reject_the_other_stretches_photos(taught_all, photo_labels, photo_measures):
+    for (variant, name), result in taught_all.items():
+        if result is None:
+            continue
+        stretch = name.split("__")[0]
+        others = [row["file"] for row in photo_labels if row["stretch"] != stretch]
+        assert len(others) >= 24
+        accepted = [p for p in others if _accepts(result.exercise, photo_measures[p])]
+        assert not accepted, (variant, name, accepted)
+
+
+@pytest.mark.model
+def test_the_taught_files_accept_other_people_doing_the_same_stretch(taught_all, photo_labels, photo_measures):
+    """Transfer: every photo of the same stretch that its shipped exercise accepts, the taught file
+    accepts too (the photos are other people than the demonstrators)."""
+    from coach.engine.exercises import get_exercise
+
+    checked = 0
+    for (variant, name), result in taught_all.items():
+        if result is None:
+            continue
+        stretch = name.split("__")[0]
+        shipped = get_exercise(stretch)
+        same = [row["file"] for row in photo_labels if row["stretch"] == stretch]
+        wanted = [p for p in same if _accepts(shipped, photo_measures[p])]
+        refused = [p for p in wanted if not _accepts(result.exercise, photo_measures[p])]
+        checked += len(wanted)
+        assert not refused, (variant, name, refused)
+    assert checked >= 4
+
+
+def test_bridge_gets_the_hip_angle_no_sides_and_one_posture(taught_all):
+    ex = taught_all["original", "bridge__01"].exercise
+    keys = set(ex.phases[0].envelope)
+    assert "hip_left_deg" in keys and "trunk_inclination_deg" in keys
+    assert ex.sides == "none" and [p.value for p in ex.posture] == ["supine"]
+    assert ex.phases[0].hold_s >= 2 and ex.rest_s >= 5   # holds of 2-5 s; never rest 0 between reps
+
+
+def test_the_seated_twist_gets_the_twist_as_an_estimate_and_no_arm_or_head_targets(taught_all):
+    result = taught_all["original", "seated_spinal_twist__01"]
+    envelope = result.exercise.phases[0].envelope
+    assert envelope["trunk_rotation_deg"].min_reliability == "low"
+    assert not [k for k in envelope if k.startswith(("elbow", "shoulder", "neck"))], list(envelope)
+    assert len(envelope) <= 4
+    assert "# ESTIMATE" in result.toml and "the people the shipped seated_spinal_twist band 10-45 accepts" in result.toml
+
+
+def test_tolerance_scales_every_band_about_the_demonstrated_centre(landmarks_dir):
+    _, series = load(landmarks_dir, "childs_pose__01")
+    plain = teach(series, "kids").bands
+    wide = teach(series, "kids", tolerance=1.5).bands
+    for a, b in zip(plain, wide):
+        assert a.key == b.key
+        assert b.high - b.centre >= 1.5 * (a.high - a.centre) - 1 or b.high == 180
+        assert b.centre - b.low >= 1.5 * (a.centre - a.low) - 1 or b.low == 0
+    assert teach(series, "kids", hold_s=30).exercise.phases[0].hold_s == 30
+    assert teach(series, "kids", sides="none").exercise.sides == "none"
 
 
 def test_teach_finds_each_hold_and_its_side(landmarks_dir):
@@ -99,7 +200,7 @@ def test_teach_finds_each_hold_and_its_side(landmarks_dir):
     for hold in result.holds:   # the side teach names is the one the engine's detect_side reads
         sides = [detect_side(ex, series.measures_at(i)) for i in range(hold.first, hold.stop)]
         assert set(sides) - {None} == {hold.side} and sides.count(None) < 0.2 * len(sides)
-    assert "knee_{side}_deg" in ex.phases[0].envelope and ex.phases[0].hold_s == 2.0  # 80% of ~3.1 s
+    assert "knee_{side}_deg" in ex.phases[0].envelope and ex.phases[0].hold_s == 3.0  # 80% of ~3.5 s, to the nearest second
 
 
 def test_the_start_position_is_rest_and_the_bands_leave_it_out(landmarks_dir):
@@ -135,10 +236,74 @@ def test_coach_teach_writes_a_validated_editable_file(landmarks_dir, tmp_path, c
     exercise = load_exercise_file(out)
     assert exercise.posture[0].value == "kneeling" and exercise.phases[0].hold_s in (15.0, 16.0)  # 80% of the ~20 s hold
     text = out.read_text()
-    assert "# taught: 24 (spread" in text and "[safety]" in text and 'hint_low = "' in text
+    assert "median 24" in text and "the people the shipped childs_pose band 5-70 accepts" in text and "[safety]" in text and 'hint_low = "' in text
     assert main(["teach", demo, "--id", "kids_demo", "-o", str(out), "-q"]) == 2   # no overwrite without --force
+    assert "exists; pass --force" in capsys.readouterr().err
+    assert main(["teach", demo, "--id", "kids_demo", "-o", str(out), "-q", "--force", "--sides", "none",
+                 "--hold-s", "30", "--tolerance", "1.5"]) == 0
+    forced = load_exercise_file(out)
+    assert forced.sides == "none" and forced.phases[0].hold_s == 30 and "x1.5 (--tolerance)" in out.read_text()
+    assert main(["teach", demo, "--id", "kids_demo", "-o", str(out), "-q", "--force", "--sides", "left_right"]) == 2
+    err = capsys.readouterr().err   # a symmetric position: no left/right measure tells a side
+    assert err.count("\n") == 1 and "--sides left_right" in err
+    with pytest.raises(SystemExit) as stopped:   # an option's bad value: argparse's exit, one line
+        main(["teach", demo, "--id", "kids_demo", "-o", str(out), "-q", "--force", "--tolerance", "0"])
+    assert stopped.value.code == 2
+    err = capsys.readouterr().err
+    assert err.count("\n") == 1 and "--tolerance" in err and "'0'" in err
+    assert main(["teach", demo, "--id", "kids_demo", "-o", str(out), "-q"]) == 2
     assert "exists; pass --force" in capsys.readouterr().err
     cat_cow = str(landmarks_dir / "cat_cow__01.jsonl.gz")
     assert main(["teach", cat_cow, "--id", "cc", "-o", str(tmp_path / "cc.toml"), "-q"]) == 2
     err = capsys.readouterr().err
     assert err.count("\n") == 1 and "no stable hold" in err and not (tmp_path / "cc.toml").exists()
+
+
+def test_a_patient_in_another_view_is_judged_only_on_what_that_view_reads(taught_all, landmarks_dir):
+    """The file taught from the seated twist (its holds filmed front and oblique) on the same recording:
+    in every frame seen from the front, the leg angles (sagittal: low from the front) are left out -
+    each verdict lists them as in the envelope, not judged (inside None), read at low reliability - and
+    only what the front view reads at the band's reliability is judged."""
+    from coach.engine.exercises import reliability_at_least
+    from coach.measure.conventions import SPEC, View
+
+    exercise = taught_all["original", "seated_spinal_twist__01"].exercise
+    frames, series = _load(landmarks_dir, "original", "seated_spinal_twist__01")
+    envelope = exercise.phases[0].envelope
+    left_out = judged = 0
+    for v in verdicts(exercise, frames, series):
+        if v.view != View.FRONT or v.side is None:
+            continue
+        for m in v.measures:
+            if not m.in_envelope or not np.isfinite(m.value):
+                continue
+            key = next(k for k in envelope if k.replace("{side}", v.side).replace(
+                "{other}", "right" if v.side == "left" else "left") == m.name)
+            readable = reliability_at_least(SPEC[m.name].reliability[View.FRONT], envelope[key].min_reliability)
+            if readable:
+                judged += m.inside is not None
+            else:
+                assert m.inside is None and m.reliability.value == "low", (v.t_s, m)
+                left_out += 1
+    assert left_out > 100 and judged > 100, (left_out, judged)   # front frames of both kinds
+
+
+def test_the_other_side_is_the_mirror_of_the_side_shown(taught_all, landmarks_dir):
+    """Taught from the seated twist done to the left only, the file coaches the right side too: on the
+    mirrored recording (the same person, sides exchanged) the engine holds on the right, as it holds
+    on the left on the recording itself."""
+    from transforms import mirror
+
+    from coach.measure.measures import compute_measures
+
+    exercise = taught_all["original", "seated_spinal_twist__01"].exercise
+    frames, series = _load(landmarks_dir, "original", "seated_spinal_twist__01")
+    own = {v.side for v in verdicts(exercise, frames, series) if v.holding}
+    second = [f for f in frames if 11.0 <= f.t_s < 18.0]   # the second hold (13.5-16.6 s), to keep it cheap
+    flipped = mirror(second)
+    measures = [compute_measures(f.pose, f.others) for f in flipped]
+    coach = Coach(exercise, smoothing="causal")
+    held = [coach.update(f.pose, f.t_s, others=f.others, measures=m) for f, m in zip(flipped, measures)]
+    mirrored = [v for v in held if v.holding]
+    assert own == {"left"}
+    assert {v.side for v in mirrored} == {"right"} and len(mirrored) > 120, len(mirrored)   # over 2 s at 60 fps

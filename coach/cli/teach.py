@@ -32,8 +32,38 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--rest", choices=("auto", "none"), default="auto",
                         help="auto: the position the demonstration starts in is rest when it later holds another; "
                              "none: every still position is a hold (default auto)")
+    parser.add_argument("--sides", choices=("auto", "none", "left_right"), default="auto",
+                        help="auto: left/right when the held position is asymmetric (the other side is its mirror); "
+                             "none or left_right to decide it yourself (default auto)")
+    parser.add_argument("--hold-s", type=_seconds, default=None, metavar="S",
+                        help="the hold target in seconds (default: from the demonstrated holds)")
+    parser.add_argument("--tolerance", type=_factor, default=1.0, metavar="X",
+                        help="scale every band's margins: 1.5 = half as wide again for a more mobile patient, "
+                             "0.7 = narrower for a stiffer one (default 1)")
     add_model(parser)
     add_quiet(parser)
+
+
+def _number(text: str, what: str, high: float) -> float:
+    try:
+        value = float(text)
+    except ValueError:
+        value = float("nan")
+    if not (0 < value <= high):   # NaN fails too
+        raise argparse.ArgumentTypeError(f"{text!r}: expected {what} above 0 and at most {high:g}")
+    return value
+
+
+def _seconds(text: str) -> float:
+    from coach.physio.teach_file import MAX_HOLD_S
+
+    return _number(text, "seconds", MAX_HOLD_S)
+
+
+def _factor(text: str) -> float:
+    from coach.physio.teach_file import MAX_TOLERANCE
+
+    return _number(text, "a factor", MAX_TOLERANCE)
 
 
 def progress_bar(quiet: bool):
@@ -104,8 +134,11 @@ def summary_lines(taught, path: Path) -> list[str]:
              f"  holds found: {len(taught.holds)}, hold target {ex.phases[0].hold_s:g} s, {ex.reps_per_side} rep(s)"
              + (f" per side (side from {ex.side_from})" if ex.side_from else ""),
              f"  posture {', '.join(p.value for p in ex.posture)}; views {', '.join(v.value for v in ex.view)}"]
+    if taught.stretch:
+        lines.append(f"  matched the shipped {taught.stretch!r}: its measures and the people its bands accept")
     for b in taught.bands:
-        lines.append(f"  {b.key:24} {b.low:6.0f} .. {b.high:<6.0f} (demonstrated {b.centre:.0f})")
+        lines.append(f"  {b.key:24} {b.low:6.0f} .. {b.high:<6.0f} (demonstrated {b.centre:.0f})"
+                     + (" estimate" if b.estimate else ""))
     lines += [f"  note: {n}" for n in taught.notes]
     return lines
 
@@ -119,7 +152,8 @@ def run(args: argparse.Namespace) -> int:
     path = _output(args)
     demo = read_measures(args.demo, args.model, quiet=args.quiet, wrap=progress_bar(args.quiet))
     taught = teach(demo.series, args.exercise_id, name=args.name, source=Path(demo.name).name,
-                   settings=TeachSettings(rest=args.rest))
+                   settings=TeachSettings(rest=args.rest), sides=args.sides, hold_s=args.hold_s,
+                   tolerance=args.tolerance)
     write_text(path, taught.toml)
     if path.stem == args.exercise_id:
         load_exercise_file(path)   # the library rule: the id equals the file name

@@ -1,36 +1,31 @@
-"""Sides and envelope bands from a demonstration's held positions (the second half of `coach.physio.teach`). Pure.
+"""Sides, views and safety notes for `coach.physio.teach` (the bands: `coach.physio.teach_people`). Pure.
 
 Sides: each candidate `side_from` rule (`SIDE_RULES`) gives a signal per frame, positive = left, as
-`coach.engine.envelope.detect_side` reads it. The exercise is sided when one rule is decisive in every hold
-(|median| at least `side_min_deg`, the same sign on `side_agree` of the frames that read it); of
-those, the strongest against its noise floor wins. `sign:` / `lower:` name the side the body turns,
-bends or folds toward; a physiotherapist who names sides the other way edits it to `opposite:` /
-`higher:`.
-
-Bands, per envelope key (measures resolved to `{side}` / `{other}` and read toward the working side in
-a sided exercise): centre = median over the held frames read at medium reliability or better;
-half-width = max(spread_k x 1.4826 x MAD, the noise floor of that reliability). A measure is banded
-when it differs clearly from the rest position (by a noise floor) or is stable in the holds (robust
-spread within half a floor). Low-reliability estimates are banded only when nothing better is.
+`coach.engine.envelope.detect_side` reads it (sign / opposite / lower / higher). A rule decides a hold
+when |median| is at least `side_min_deg` with the same sign on `side_agree` of the frames that read
+it; of the rules deciding every hold, the strongest against its noise floor wins (`choose_side_rule`).
+Whether the exercise has sides at all is decided first, from the held position's symmetry
+(`coach.physio.teach_people.asymmetric`); the matched shipped stretch's own rule is preferred.
 """
 
 from __future__ import annotations
 
 import math
 from collections.abc import Sequence
-from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 import numpy as np
 
 from coach.engine.exercises import Safety, reliability_at_least
-from coach.measure.conventions import MEASURE_NAMES, SPEC, Reliability, View, value_range
-from coach.physio.teach_holds import MEDIUM_RANK, NOT_TAUGHT, HeldSpan, MeasureSeries, TeachSettings
+from coach.measure.conventions import MEASURE_NAMES, SPEC, View
+from coach.physio.teach_holds import HeldSpan, MeasureSeries, TeachSettings
+
+if TYPE_CHECKING:
+    from coach.physio.teach_people import PeopleBand
 
 SIDE_RULES = ("sign:trunk_rotation_deg", "sign:trunk_lateral_deg", "sign:neck_rotation_deg",
               "sign:neck_lateral_deg", "lower:hip", "lower:knee", "lower:elbow", "lower:shoulder")
-MAD_TO_SD = 1.4826   # a normal distribution's standard deviation from its median absolute deviation
 _INDEX = {n: i for i, n in enumerate(MEASURE_NAMES)}
-_REL = {1: Reliability.LOW, 2: Reliability.MEDIUM, 3: Reliability.HIGH}
 
 
 # --- sides -------------------------------------------------------------------------------------------
@@ -38,12 +33,12 @@ _REL = {1: Reliability.LOW, 2: Reliability.MEDIUM, 3: Reliability.HIGH}
 def side_signal(series: MeasureSeries, rule: str) -> tuple[np.ndarray, np.ndarray]:
     """((T,) signal, positive = left, (T,) reliability rank) of a `sign:<m>` / `lower:<base>` rule."""
     kind, _, arg = rule.partition(":")
-    if kind == "sign":
+    if kind in ("sign", "opposite"):   # as coach.engine.envelope.detect_side reads them
         i = _INDEX[arg]
-        return series.values[:, i], series.rank[:, i]
+        return (1.0 if kind == "sign" else -1.0) * series.values[:, i], series.rank[:, i]
     left, right = _INDEX[f"{arg}_left_deg"], _INDEX[f"{arg}_right_deg"]
-    return (series.values[:, right] - series.values[:, left],
-            np.minimum(series.rank[:, left], series.rank[:, right]))
+    lower = series.values[:, right] - series.values[:, left]   # > 0: the left is lower
+    return (lower if kind == "lower" else -lower), np.minimum(series.rank[:, left], series.rank[:, right])
 
 
 def span_side(series: MeasureSeries, span: HeldSpan, rule: str,
@@ -75,87 +70,6 @@ def choose_side_rule(series: MeasureSeries, holds: Sequence[HeldSpan],
     return best[1], best[2]
 
 
-def key_of(name: str, side: str | None) -> str:
-    """The envelope key a measure is banded under for a hold on `side` (None: not sided)."""
-    spec = SPEC[name]
-    if side is None or not spec.paired:
-        return name
-    return f"{spec.base}_{{side}}_deg" if spec.paired == side else f"{spec.base}_{{other}}_deg"
-
-
-def keyed_columns(series: MeasureSeries, spans: Sequence[HeldSpan], sides: Sequence[str | None],
-                  measures: np.ndarray) -> dict[str, tuple[np.ndarray, np.ndarray]]:
-    """Envelope key -> (values, reliability ranks) over the spans' frames, read toward each span's side,
-    for the measures flagged in `measures` (n,)."""
-    parts: dict[str, list[tuple[np.ndarray, np.ndarray]]] = {}
-    for span, side in zip(spans, sides):
-        for name in MEASURE_NAMES:
-            if name in NOT_TAUGHT or not measures[_INDEX[name]]:
-                continue
-            i, flip = _INDEX[name], -1.0 if side == "right" and SPEC[name].lateral else 1.0
-            parts.setdefault(key_of(name, side), []).append(
-                (flip * series.values[span.first:span.stop, i], series.rank[span.first:span.stop, i]))
-    return {k: (np.concatenate([v for v, _ in p]), np.concatenate([r for _, r in p])) for k, p in parts.items()}
-
-
-# --- bands -------------------------------------------------------------------------------------------
-
-@dataclass(frozen=True)
-class DerivedBand:
-    """One envelope band as taught: the numbers behind it, for the file's comments and the report."""
-
-    key: str
-    centre: float
-    spread: float            # 1.4826 x MAD over the held frames
-    half_width: float
-    min_reliability: Reliability
-    frames: int              # held frames it was read in
-    rest_centre: float = math.nan
-
-    @property
-    def low(self) -> float:
-        lo = math.floor(self.centre - self.half_width)
-        return max(lo, value_range(self.measure)[0])   # within what the measure can read, as files must be
-
-    @property
-    def high(self) -> float:
-        hi = math.ceil(self.centre + self.half_width)
-        return min(hi, value_range(self.measure)[1])
-
-    @property
-    def measure(self) -> str:
-        return self.key.replace("{side}", "left").replace("{other}", "right")
-
-
-def _band(key: str, values: np.ndarray, ranks: np.ndarray, min_rank: int, rest: np.ndarray | None,
-          settings: TeachSettings, held_frames: int) -> DerivedBand | None:
-    good = np.isfinite(values) & (ranks >= min_rank)
-    if good.sum() < max(3, settings.min_frames_frac * held_frames):
-        return None
-    v = values[good]
-    middle = float(np.median(v))
-    spread = MAD_TO_SD * float(np.median(np.abs(v - middle)))
-    floor = settings.floor(int(np.median(ranks[good])))
-    rest_centre = math.nan
-    if rest is not None:
-        r_values, r_ranks = rest
-        seen = np.isfinite(r_values) & (r_ranks >= min_rank)
-        rest_centre = float(np.median(r_values[seen])) if seen.sum() >= 3 else math.nan
-    differs = math.isfinite(rest_centre) and abs(middle - rest_centre) >= floor
-    if not (differs or spread <= floor / 2):
-        return None
-    return DerivedBand(key, middle, spread, max(settings.spread_k * spread, floor), _REL[min(min_rank, 2)],
-                       int(good.sum()), rest_centre)
-
-
-def derive_bands(holds: dict[str, tuple[np.ndarray, np.ndarray]], rests: dict[str, tuple[np.ndarray, np.ndarray]],
-                 settings: TeachSettings = TeachSettings(), min_rank: int = MEDIUM_RANK) -> list[DerivedBand]:
-    """The envelope bands of the keys read at `min_rank` or better that differ from rest or are stable."""
-    held = max((len(v) for v, _ in holds.values()), default=0)
-    bands = [_band(k, v, r, min_rank, rests.get(k), settings, held) for k, (v, r) in holds.items()]
-    return [b for b in bands if b is not None]
-
-
 # --- views, postures, safety -------------------------------------------------------------------------
 
 def common_values(items: Sequence, settings: TeachSettings, unknown) -> list:
@@ -165,7 +79,7 @@ def common_values(items: Sequence, settings: TeachSettings, unknown) -> list:
     return sorted((x for x, c in counts.items() if c >= settings.min_share * len(items)), key=lambda x: -counts[x])
 
 
-def views_for(bands: Sequence[DerivedBand], demo_views: list[View]) -> list[View]:
+def views_for(bands: Sequence[PeopleBand], demo_views: list[View]) -> list[View]:
     """The demonstration's views, plus every view from which each band can be judged."""
     views = list(demo_views)
     for view in (View.SIDE, View.OBLIQUE, View.FRONT, View.BACK):

@@ -53,16 +53,14 @@ class NobodySeen(TeachError):
 
 @dataclass(frozen=True)
 class TeachSettings:
-    """Every teach default. Degrees, seconds. The noise floors are the least half-width of a band, by
-    the reliability the measure was read at (HIGH 8, MEDIUM 12, LOW 20 deg; hand distances 0.3 sw)."""
+    """Every teach default. Degrees, seconds. The noise floors are the least a reading of that
+    reliability may be off by - the least noise margin of a band (HIGH 8, MEDIUM 12, LOW 20 deg)."""
 
     min_hold_s: float = 1.5        # a still run this long is a held position
     speed_window_s: float = 1.0    # zero-phase derivative window: one second evens out landmark jitter
     jitter_max_deg: float = 3.0    # an angle whose frame-to-frame jitter exceeds this can't tell still
-    spread_k: float = 3.0          # band half-width = spread_k x robust spread (1.4826 MAD) ...
-    floor_deg: tuple[tuple[Reliability, float], ...] = (   # ... and at least the noise floor
+    floor_deg: tuple[tuple[Reliability, float], ...] = (   # the noise floor by reliability
         (Reliability.HIGH, 8.0), (Reliability.MEDIUM, 12.0), (Reliability.LOW, 20.0))
-    min_frames_frac: float = 0.2   # a measure read in fewer of the held frames than this is not banded
     side_min_deg: float = 15.0     # a side signal this strong in every hold makes the exercise sided
     side_agree: float = 0.7        # ... on this share of the hold's frames
     min_share: float = 0.1         # views and postures seen in this share of held frames are allowed
@@ -72,7 +70,7 @@ class TeachSettings:
     def __post_init__(self) -> None:
         if self.rest not in ("auto", "none"):
             raise ValueError(f"TeachSettings.rest: expected 'auto' or 'none', got {self.rest!r}")
-        for name in ("min_hold_s", "speed_window_s", "jitter_max_deg", "spread_k"):
+        for name in ("min_hold_s", "speed_window_s", "jitter_max_deg"):
             if not getattr(self, name) > 0:
                 raise ValueError(f"TeachSettings.{name}: expected > 0, got {getattr(self, name)}")
 
