@@ -138,6 +138,23 @@ def segment_summary(index: int, exercise: Exercise, start_s: float, score: float
         max((h.duration_s for h in mine), default=0.0), score, last.advice if last is not None else "")
 
 
+def longest_hold(segments, holds) -> str:
+    """How far the holds got: the hold that came closest to its target, "20.0 of 30 s" ("-" with none).
+    A clip shorter than its hold target completes nothing, and this still shows how far it went."""
+    mine = [h for h in holds if any(s.exercise == h.exercise and s.start_s <= h.start_s <= s.end_s for s in segments)]
+    if not mine:
+        return "none"
+    best = max(mine, key=lambda h: (h.duration_s / h.target_s if h.target_s > 0 else 0.0, h.duration_s))
+    return f"{best.duration_s:.1f} of {best.target_s:.0f} s"
+
+
+def holds_done(segments) -> str:
+    """Completed holds of the target, in words: "0 of 3"."""
+    done = sum(n for s in segments for n in s.holds_completed.values())
+    target = sum(s.holds_target * len(s.holds_completed) for s in segments)
+    return f"{done} of {target}"
+
+
 def stretch_direction(values: np.ndarray, band_min: float, band_max: float) -> float:
     """+1 when the stretch goes up through the band, -1 when down: from where the values rest
     outside the band (their median) toward the band. Without values outside, toward the band edge

@@ -34,6 +34,7 @@ from coach.engine.verdict import Event
 from coach.io.sources import Frame
 from coach.pose.core import PoseFrame
 from coach.report.core import InputInfo, Report
+from coach.report.stats import holds_done, longest_hold
 from coach.session.feed import LOSSLESS, End, Feed, FramePipeline, Inferred
 from coach.session.live_session import KEYS, Action, Follow, LiveOptions, LiveSession
 from coach.session.loop import Sink, run_session
@@ -147,8 +148,8 @@ def summary_lines(result: LiveResult) -> list[str]:
                         performance_line(result)]
     for seg in report.segments:
         reps = ", ".join(f"{side} {n}/{seg.reps_target}" for side, n in seg.reps.items())
-        holds = sum(seg.holds_completed.values())
-        lines.append(f"{seg.name}: {seg.status} - reps {reps}; holds done {holds}/{seg.holds_target * len(seg.reps)}; "
+        holds = f"holds done {holds_done([seg])}, longest {longest_hold([seg], report.holds)}"
+        lines.append(f"{seg.name}: {seg.status} - reps {reps}; {holds}; "
                      f"in position {seg.time_in_envelope_pct:.0f}% of the time")
         if seg.advice:
             lines.append(f"  {seg.advice}")
