@@ -27,7 +27,7 @@ from dataclasses import dataclass
 import cv2
 import numpy as np
 
-from coach.engine.envelope import resolve_key, side_words, toward_side
+from coach.engine.envelope import resolve_key, toward_side
 from coach.engine.exercises import Band, Exercise
 from coach.engine.verdict import Alert, FrameVerdict, HoldState, MeasureVerdict, Severity, Status
 from coach.measure.conventions import SPEC, Reliability, measure_label
@@ -51,6 +51,7 @@ from coach.render.overlay_widgets import (
     text_width,
     wrap,
 )
+from coach.usertext import side_words
 
 # Alerts about the camera, not the body: shown in the banner, but they do not turn the skeleton red.
 CAMERA_RULE_IDS = frozenset({"landmarks_missing", "wrong_view", "too_far", "too_close", "person_lost"})
