@@ -63,6 +63,7 @@ class LiveResult:
     wait_ms: float                       # median time a frame waited in the mailbox for the detector
     outputs: tuple[str, ...] = field(default=())
     follow: object | None = None         # with a demonstration: how closely it was followed (FollowSummary)
+    routine: tuple = field(default=())   # RoutineEntry per exercise: completed, stopped, skipped (why), unfinished
 
 
 def input_info(feed: Feed, detector=None) -> InputInfo:
@@ -136,7 +137,8 @@ def _result(session: LiveSession, report: Report | None, counts: tuple[int, int,
                       tuple(session.events), captured, analysed, shown, dropped, wall_s, fps,
                       (_percentile_ms(lat, 50), _percentile_ms(lat, 90)),
                       _percentile_ms(session.inference_s, 50), _percentile_ms(session.waits_s, 50),
-                      session.outputs, session.follow.summary() if session.follow is not None else None)
+                      session.outputs, session.follow.summary() if session.follow is not None else None,
+                      session.routine_summary())
 
 
 def summary_lines(result: LiveResult) -> list[str]:
@@ -153,6 +155,8 @@ def summary_lines(result: LiveResult) -> list[str]:
                      f"in position {seg.time_in_envelope_pct:.0f}% of the time")
         if seg.advice:
             lines.append(f"  {seg.advice}")
+    if len(result.routine) > 1 or any(e.outcome == "skipped" for e in result.routine):
+        lines += ["Routine:"] + [f"  {i}. {e.line()}" for i, e in enumerate(result.routine, 1)]
     rules = sorted({a.rule for a in report.alerts})
     lines.append(f"Alerts: {len(report.alerts)}" + (f" ({', '.join(rules)})" if rules else ""))
     if result.follow is not None:

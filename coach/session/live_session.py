@@ -32,7 +32,7 @@ import numpy as np
 
 from coach.engine.core import Coach
 from coach.engine.framing import FRAMING_HOLD_S, FramingGate
-from coach.engine.routine import Routine
+from coach.engine.routine import Routine, RoutineEntry
 from coach.engine.verdict import Event, EventKind, FrameVerdict, Severity, Status
 from coach.io.sources import Frame
 from coach.measure.measures import Measures
@@ -139,6 +139,9 @@ class LiveSession(Sink):
         self.out_dir = Path(options.out_dir)
         self._serial, self._result, self._coaching = 0, None, False
         self.report: Report | None = None
+        self.routine_log: list[RoutineEntry] = []   # every exercise left so far, with what became of it
+        self._reached = 0                            # the furthest routine index started
+        self.index = -1
         self._goto(0)
 
     # --- exercises --------------------------------------------------------------------------------
@@ -147,9 +150,13 @@ class LiveSession(Sink):
     def exercise(self):
         return self.routine.exercises[self.index]
 
-    def _goto(self, index: int) -> None:
-        """Start exercise `index` (clamped) from its framing step."""
+    def _goto(self, index: int, why: str = "") -> None:
+        """Start exercise `index` (clamped) from its framing step; the one left is logged (`why` it
+        was left when it was not completed)."""
+        if self.index >= 0:
+            self._log(why)
         self.index = min(max(index, 0), len(self.routine.exercises) - 1)
+        self._reached = max(self._reached, self.index)
         self.coach: _LiveCoach | None = None
         self._serial += 1   # the coached segment (if any) is over
         self.verdict: FrameVerdict | None = None
@@ -157,6 +164,34 @@ class LiveSession(Sink):
         self.gate = FramingGate(self.exercise, self.options.framing_hold_s)
         self.plot_values: deque[float] = deque(maxlen=PLOT_SAMPLES)
         self._restyle()
+
+    def _log(self, why: str) -> None:
+        """Record what became of the current exercise as it is left (`why`: the key pressed)."""
+        self.routine_log.append(self._entry(why))
+
+    def _current_entry(self) -> RoutineEntry:
+        return self._entry(f"the session ended: {self.message or 'it is still running'}")
+
+    def _entry(self, why: str) -> RoutineEntry:
+        ex, v = self.exercise, self.verdict
+        if v is not None and v.status == Status.COMPLETED:
+            entry = RoutineEntry(ex.id, ex.name, "completed")
+        elif v is not None and v.status == Status.STOPPED:
+            entry = RoutineEntry(ex.id, ex.name, "stopped", v.advice or "the exercise was stopped")
+        elif not self._coaching:
+            framing = self.gate.last.message or "the framing check did not pass"
+            entry = RoutineEntry(ex.id, ex.name, "skipped", f"never framed ({framing}); {why}")
+        else:
+            entry = RoutineEntry(ex.id, ex.name, "unfinished" if why.startswith("the session") else "skipped", why)
+        return entry
+
+    def routine_summary(self) -> tuple[RoutineEntry, ...]:
+        """Every exercise of the routine with what became of it: those left so far, the current one
+        as the session ended, and those never reached."""
+        done = [*self.routine_log, self._current_entry()]   # the current exercise is logged only when left
+        for ex in self.routine.exercises[self._reached + 1:]:
+            done.append(RoutineEntry(ex.id, ex.name, "skipped", f"not reached: {self.message or 'the session ended'}"))
+        return tuple(done)
 
     def _restyle(self) -> None:
         style = OverlayStyle(presentation=self.options.present, text_scale=self.text_scale)
@@ -251,7 +286,7 @@ class LiveSession(Sink):
             self.end("pain" if self._pain else "stopped", verdict.advice or "The exercise was stopped.")
         elif verdict.status == Status.COMPLETED:
             if self.index + 1 < len(self.routine.exercises):
-                self._goto(self.index + 1)
+                self._goto(self.index + 1, "completed")
             else:
                 self.end("done", "Well done: every exercise is complete.")
 
@@ -293,7 +328,9 @@ class LiveSession(Sink):
             self.end("quit", "You skipped past the last exercise.")
             return
         offset = {Action.NEXT: 1, Action.PREVIOUS: -1, Action.RESTART: 0}[action]
-        self._goto(self.index + offset)
+        why = {Action.NEXT: "you moved on to the next exercise", Action.PREVIOUS: "you went back to the one before",
+               Action.RESTART: "you restarted it"}[action]
+        self._goto(self.index + offset, why)
 
     # --- drawing ----------------------------------------------------------------------------------
 
@@ -396,7 +433,7 @@ class LiveSession(Sink):
         report, timeline = self.summary.finish(partial=partial, outputs=self.outputs)
         for name, text in self.options.extra_files:
             write_text(Path(self.folder) / name, text)
-        more = {"model_choice": self.model.as_dict()}
+        more = {"model_choice": self.model.as_dict(), "routine": [e.as_dict() for e in self.routine_summary()]}
         if self.follow is not None:
             more["follow"] = self.follow.summary().as_dict()
         self.files.write_summary(report, timeline, self.summary.exercises, more)
