@@ -22,7 +22,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from coach.engine.exercises import Safety, reliability_at_least
+from coach.engine.exercises import SAFETY_LIMITS, Safety, reliability_at_least
 from coach.measure.conventions import MEASURE_NAMES, SPEC, Reliability, View, value_range
 from coach.physio.teach_holds import MEDIUM_RANK, NOT_TAUGHT, HeldSpan, MeasureSeries, TeachSettings
 
@@ -115,16 +115,25 @@ class DerivedBand:
     @property
     def low(self) -> float:
         lo = math.floor(self.centre - self.half_width)
-        return max(lo, value_range(self.measure)[0])   # within what the measure can read, as files must be
+        # within what the measure can read, and within the default safety limits, as files must be
+        return max(lo, value_range(self.measure)[0], -_safety_limit(self.key, below=True))
 
     @property
     def high(self) -> float:
         hi = math.ceil(self.centre + self.half_width)
-        return min(hi, value_range(self.measure)[1])
+        return min(hi, value_range(self.measure)[1], _safety_limit(self.key, below=False))
 
     @property
     def measure(self) -> str:
         return self.key.replace("{side}", "left").replace("{other}", "right")
+
+
+def _safety_limit(key: str, below: bool) -> float:
+    """The default safety limit a band of `key` must stay within (validation rejects a band beyond its
+    exercise's own limit: `coach.engine.exercises.SAFETY_LIMITS`); inf for a measure no limit judges."""
+    if key not in SAFETY_LIMITS:
+        return math.inf
+    return float(getattr(Safety(), SAFETY_LIMITS[key][1 if below else 0]))
 
 
 def _band(key: str, values: np.ndarray, ranks: np.ndarray, min_rank: int, rest: np.ndarray | None,
@@ -153,7 +162,8 @@ def derive_bands(holds: dict[str, tuple[np.ndarray, np.ndarray]], rests: dict[st
     """The envelope bands of the keys read at `min_rank` or better that differ from rest or are stable."""
     held = max((len(v) for v, _ in holds.values()), default=0)
     bands = [_band(k, v, r, min_rank, rests.get(k), settings, held) for k, (v, r) in holds.items()]
-    return [b for b in bands if b is not None]
+    # a band squeezed to nothing by a safety limit is left out (safety_notes says the demonstration went past it)
+    return [b for b in bands if b is not None and b.low < b.high]
 
 
 # --- views, postures, safety -------------------------------------------------------------------------
