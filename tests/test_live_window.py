@@ -22,7 +22,7 @@ import pytest
 from test_live import write_video
 
 REQUIRE_XVFB = os.environ.get("COACH_REQUIRE_XVFB") == "1"
-IN_BAND_RGB = np.array([0, 158, 115])   # OverlayStyle.in_band_rgb: the ring while holding
+IN_BAND_RGB = np.array([0, 190, 140])   # OverlayStyle.in_band_rgb: the ring while holding
 TRACK_RGB = np.array([70, 76, 84])      # OverlayStyle.track_rgb: the ring's track
 SCREEN = "1280x1024x24"
 

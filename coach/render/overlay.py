@@ -43,6 +43,7 @@ from coach.render.overlay_widgets import (
     draw_lines,
     draw_ring,
     draw_skeleton,
+    fit_into,
     fit_lines,
     gauge_height,
     pill,
@@ -81,6 +82,12 @@ class OverlayLayout:
     ring_thickness_px: int
     cue: Box
     bone_px: int                    # skeleton line thickness
+    picture: Box = (0, 0, 0, 0)     # where the video frame sits (the whole image unless fitted into a window)
+
+    def boxes(self) -> dict[str, Box]:
+        """Every panel's box by name: what must stay inside the window."""
+        return {"banner": self.banner, "status_panel": self.status_panel, "hold_panel": self.hold_panel,
+                "cue": self.cue}
 
 
 def _number(value: float, unit: str) -> str:
@@ -106,14 +113,22 @@ class Overlay:
         self.style = style
 
     def annotate(self, rgb: np.ndarray, frame: PoseFrame, verdict: FrameVerdict | None, *,
-                 mirror: bool = False, ghost: Pose | None = None) -> np.ndarray:
-        """`rgb` (H, W, 3) uint8, never modified; the poses are drawn by their normalised coordinates."""
+                 mirror: bool = False, ghost: Pose | None = None,
+                 canvas_px: tuple[int, int] | None = None) -> np.ndarray:
+        """`rgb` (H, W, 3) uint8, never modified; the poses are drawn by their normalised coordinates.
+        `canvas_px` (width, height): draw on a canvas of that size (a window's), the frame scaled into
+        it with its aspect kept; the panels and the text are laid out on the canvas, so they stay
+        inside it and their size follows it. None: the frame's own size."""
         _check_image(rgb)
         if verdict is not None and verdict.exercise_id != self.exercise.id:
             raise ValueError(f"Overlay.annotate: this overlay draws {self.exercise.id!r}, the verdict is for "
                              f"{verdict.exercise_id!r} (make one Overlay per exercise)")
-        out = cv2.flip(rgb, 1) if mirror else rgb.copy()
-        lay = self.layout(out.shape[1], out.shape[0])
+        picture = cv2.flip(rgb, 1) if mirror else rgb
+        if canvas_px is None or tuple(canvas_px) == (rgb.shape[1], rgb.shape[0]):
+            out, box = (picture if mirror else rgb.copy()), (0, 0, rgb.shape[1], rgb.shape[0])
+        else:
+            out, box = fit_into(picture, canvas_px, self.style.letterbox_rgb)
+        lay = self.layout(out.shape[1], out.shape[0], picture=box)
         self._skeletons(out, frame, verdict, ghost, mirror, lay)
         self._status_panel(out, verdict, lay)
         self._hold_panel(out, verdict, lay)
@@ -122,8 +137,9 @@ class Overlay:
             self._banner(out, verdict.alerts, lay)
         return out
 
-    def layout(self, width_px: int, height_px: int) -> OverlayLayout:
-        """The element boxes for a frame size (live mode can use it to place its own status line)."""
+    def layout(self, width_px: int, height_px: int, picture: Box | None = None) -> OverlayLayout:
+        """The element boxes for an image size (live mode can use it to place its own status line);
+        `picture`: where the video frame sits in it (default: all of it)."""
         s, w, h = self.style, int(width_px), int(height_px)
         u = max(6, round(min(h, w) * s.text_unit * s.text_scale))
         m = u
@@ -134,7 +150,7 @@ class Overlay:
         r, hold_w, lines = round(3.0 * u), round(9.5 * u), 1 if self.exercise.sides == "none" else 2
         hold = (w - m - hold_w, top, w - m, top + 2 * r + round((3.6 + 1.5 * lines) * u))
         return OverlayLayout(w, h, u, banner, status, hold, (hold[0] + hold_w // 2, top + u + r), r,
-                             max(3, round(0.55 * u)), cue, max(2, round(0.3 * u)))
+                             max(3, round(0.55 * u)), cue, max(2, round(0.3 * u)), picture or (0, 0, w, h))
 
     # --- colours and words, read from the verdict ------------------------------------------------
 
@@ -333,11 +349,13 @@ class Overlay:
 
 
 def _to_px(pose: Pose, lay: OverlayLayout, mirror: bool) -> np.ndarray:
-    """Normalised landmarks -> pixels of the image drawn on; mirrored like the picture when asked."""
-    xy = pose.xy * np.array([lay.width_px, lay.height_px], dtype=np.float64)
+    """Normalised landmarks -> pixels of the image drawn on (of the picture's box in it); mirrored
+    like the picture when asked."""
+    x0, y0, x1, y1 = lay.picture
+    xy = pose.xy * np.array([x1 - x0, y1 - y0], dtype=np.float64)
     if mirror:
-        xy[:, 0] = lay.width_px - 1 - xy[:, 0]
-    return xy
+        xy[:, 0] = (x1 - x0) - 1 - xy[:, 0]
+    return xy + np.array([x0, y0], dtype=np.float64)
 
 
 def _centred(img: np.ndarray, text: str, cx: int, baseline: int, height_px: float, rgb: RGB,
