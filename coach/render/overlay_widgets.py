@@ -46,7 +46,7 @@ class OverlayStyle:
     dark_text_rgb: RGB = (20, 20, 20)      # on amber and other light backgrounds
     panel_rgb: RGB = (14, 17, 22)
     track_rgb: RGB = (70, 76, 84)          # gauge and ring tracks
-    letterbox_rgb: RGB = (0, 0, 0)         # around a frame fitted into a window of another shape
+    letterbox_rgb: RGB = (28, 31, 36)      # around a frame fitted into a window of another shape (the screens' dark)
     ghost_rgb: RGB = (255, 255, 255)
     others_rgb: RGB = (150, 150, 150)      # other people in view
     # Panels must hide a white frame enough for every text colour on them to read at 4.5:1 (WCAG AA):

@@ -114,7 +114,7 @@ def _analysed(pipe: FramePipeline, session: LiveSession, display) -> Iterator[tu
         if isinstance(result, Inferred) and session.take(result):
             yield session.frame_of(result), result.pose_frame   # the engine and the sinks run here
         if shown is not None:
-            display.show(session.render(shown))
+            display.show(session.render(shown, getattr(display, "canvas_px", None)))
             session.shown += 1
         action = KEYS.get(display.key())
         if action is not None:

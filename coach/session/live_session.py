@@ -334,12 +334,13 @@ class LiveSession(Sink):
 
     # --- drawing ----------------------------------------------------------------------------------
 
-    def render(self, shown: Captured) -> np.ndarray:
-        """The frame to show: the overlay with the latest poses and verdict, then the live screens."""
+    def render(self, shown: Captured, canvas_px: tuple[int, int] | None = None) -> np.ndarray:
+        """The frame to show: the overlay with the latest poses and verdict, then the live screens.
+        `canvas_px`: the window's size - the frame is fitted into it and everything drawn at its size."""
         canvas = shown.rgb if shown.rgb is not None else self._canvas()
         pf = self.last_pose or PoseFrame(shown.t_s, shown.index, Pose.empty(self.info.size_px))
         ghost = self.follow.ghost if self.follow is not None else None
-        img = self.overlay.annotate(canvas, pf, self.verdict, mirror=self.mirror, ghost=ghost)
+        img = self.overlay.annotate(canvas, pf, self.verdict, mirror=self.mirror, ghost=ghost, canvas_px=canvas_px)
         lay = self.overlay.layout(img.shape[1], img.shape[0])
         u, style = lay.u_px, self.overlay.style
         if self.plot and self._coaching:
