@@ -72,18 +72,25 @@ def _near(img: np.ndarray, rgb: np.ndarray, tol: int = 12) -> int:
     return int((np.abs(img.astype(int) - rgb).max(axis=2) <= tol).sum())
 
 
-def _ring(img: np.ndarray, size_px: tuple[int, int], at_px: tuple[int, int] = (0, 0)) -> np.ndarray:
+def _ring(img: np.ndarray, size_px: tuple[int, int], at_px: tuple[int, int] = (0, 0),
+          upper_half: bool = False) -> np.ndarray:
     """The pixels of the hold ring's annulus, where the overlay lays it out on a window of `size_px`
-    whose top left corner is at `at_px` on the screen."""
-    from coach.engine.exercises import get_exercise
-    from coach.render.overlay import Overlay
-
-    lay = Overlay(get_exercise("knee_to_chest")).layout(*size_px)
+    whose top left corner is at `at_px` on the screen (only its upper half when asked)."""
+    lay = _live_overlay().layout(*size_px)
     (cx, cy), r, t = lay.ring_center_px, lay.ring_radius_px, lay.ring_thickness_px
     yy, xx = np.mgrid[0:size_px[1], 0:size_px[0]]
-    annulus = np.abs(np.hypot(xx - cx, yy - cy) - r) <= t / 2 - 1
+    annulus = (np.abs(np.hypot(xx - cx, yy - cy) - r) <= t / 2 - 1) & ((yy < cy) | (not upper_half))
     x, y = at_px
     return img[y:y + size_px[1], x:x + size_px[0]][annulus]
+
+
+def _live_overlay():
+    """The overlay as `coach live` draws it (its text unit is the live one, readable from 3 m)."""
+    from coach.engine.exercises import get_exercise
+    from coach.render.overlay import Overlay, OverlayStyle
+    from coach.render.overlay_widgets import LIVE_TEXT_UNIT
+
+    return Overlay(get_exercise("knee_to_chest"), OverlayStyle(text_unit=LIVE_TEXT_UNIT))
 
 
 def _window_box(img: np.ndarray) -> tuple[int, int, int, int]:
@@ -148,9 +155,7 @@ def _wait_for_window(display: str, proc, size_px: tuple[int, int], timeout_s: fl
 @pytest.mark.model
 @pytest.mark.parametrize("source_px", [(1920, 1080), (1280, 720), (720, 1280)], ids=["1920x1080", "1280x720", "720x1280"])
 def test_the_window_fits_the_screen_with_every_panel_inside(xvfb, photos_dir, lite_model_path, tmp_path, source_px):
-    from coach.engine.exercises import get_exercise
     from coach.render.display import window_size
-    from coach.render.overlay import Overlay
     from coach.render.overlay_widgets import fit_into
 
     video = write_video(tmp_path / "clip.mp4", [(photos_dir / "knee_to_chest__Hug_Knees_To_Chest__1.jpg", 4.0)],
@@ -167,24 +172,28 @@ def test_the_window_fits_the_screen_with_every_panel_inside(xvfb, photos_dir, li
             proc.send_signal(signal.SIGINT)
         _, err = proc.communicate(timeout=60)
     assert shot is not None, f"no {size[0]}x{size[1]} window appeared; stderr:\n{err[-2000:]}"
+    if os.environ.get("COACH_SCREENSHOT"):
+        from PIL import Image
+
+        Image.fromarray(shot).save(os.environ["COACH_SCREENSHOT"].replace(".png", f"-{source_px[0]}x{source_px[1]}.png"))
     x0, y0, x1, y1 = _window_box(shot)
     assert (x0, y0) == ((SCREEN_PX[0] - size[0]) // 2, (SCREEN_PX[1] - size[1]) // 2), "the window is centred"
     # the overlay's own layout of that window: every panel inside the screen, and drawn where it says
     _, picture = fit_into(np.zeros((source_px[1], source_px[0], 3), np.uint8), size, (0, 0, 0))
-    lay = Overlay(get_exercise("knee_to_chest")).layout(*size, picture=picture)
+    lay = _live_overlay().layout(*size, picture=picture)
     for name, (bx0, by0, bx1, by1) in lay.boxes().items():
         assert 0 <= x0 + bx0 < x0 + bx1 <= SCREEN_PX[0] and 0 <= y0 + by0 < y0 + by1 <= SCREEN_PX[1], name
     for name in ("hold_panel", "cue"):   # the panels hide the picture behind them: dark, whatever the frame
         bx0, by0, bx1, by1 = lay.boxes()[name]
         inside = shot[y0 + by0 + 4:y0 + by1 - 4, x0 + bx0 + 4:x0 + bx1 - 4]
         assert np.median(inside.max(axis=2)) <= 60, f"{name} is not drawn where the layout puts it"
-    ring = _ring(shot, size, (x0, y0))[None]
+    ring = _ring(shot, size, (x0, y0), upper_half=True)[None]   # the framing prompt may cover its lower half
     assert _near(ring, TRACK_RGB) + _near(ring, IN_BAND_RGB) > 0.8 * ring.shape[1], "the ring is not where it belongs"
     # the frame is fitted with its aspect kept: the rest of the window is the letterbox's dark grey
     px0, py0, px1, py1 = picture
     assert abs((px1 - px0) / (py1 - py0) - source_px[0] / source_px[1]) < 0.01
-    u = lay.u_px
-    probe = (size[0] // 2, py0 // 2) if py0 > 0 else ((px1 + size[0]) // 2, lay.hold_panel[3] + u)
+    # above the banner's strip nothing is drawn: the picture's edge for a wide source, the band beside it for a tall one
+    probe = (size[0] // 2 if py0 > 0 else (px1 + size[0]) // 2, lay.banner[1] // 2)
     letterbox = shot[y0 + probe[1], x0 + probe[0]].astype(int)
     assert np.abs(letterbox - np.array([28, 31, 36])).max() <= 3, (probe, letterbox)
 

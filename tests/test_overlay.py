@@ -507,17 +507,53 @@ def _text_contrast(img: np.ndarray, text) -> float:
     return min(contrast(text.rgb, c) for c, n in zip(colours, counts) if n >= 0.01 * counts.sum())
 
 
+LIVE_WINDOW_PX = (1152, 720)   # the default live window on a 1280x800 screen (coach.render.display.window_size)
+
+
+def _styles():
+    from coach.render.overlay_widgets import LIVE_TEXT_UNIT
+
+    return {"analyze": (OverlayStyle(), None), "live": (OverlayStyle(text_unit=LIVE_TEXT_UNIT), LIVE_WINDOW_PX)}
+
+
+@pytest.mark.parametrize("mode", ["analyze", "live"])
 @pytest.mark.parametrize("background", [0, 255], ids=["black frame", "white frame"])
-def test_every_text_reads_at_aa_contrast_in_every_status_colour(bridge, frame, background):
+def test_every_text_reads_at_aa_contrast_in_every_status_colour(bridge, frame, background, mode):
     from coach.render.overlay_widgets import recording
 
-    ov = Overlay(bridge, OverlayStyle())
+    style, canvas = _styles()[mode]
+    ov = Overlay(bridge, style)
     worst = []
     for v in _every_status("bridge"):
         with recording() as drawn:
-            img = ov.annotate(np.full((H, W, 3), background, np.uint8), frame, v)
+            img = ov.annotate(np.full((H, W, 3), background, np.uint8), frame, v, canvas_px=canvas)
         texts = [d for d in drawn if d.kind == "text"]
         assert texts
         worst += [(round(_text_contrast(img, t), 2), t.text, t.rgb) for t in texts]
     worst.sort()
     assert worst[0][0] >= 4.5, worst[:5]
+
+
+@pytest.mark.parametrize("window_px", [LIVE_WINDOW_PX, (1280, 720), (640, 480)])
+def test_live_text_is_at_least_a_thirtieth_of_the_window_height_and_inside_it(bridge, frame, window_px):
+    """Every text of the live overlay and its screens (status line, prompt), in every status: capitals
+    at least 1/30 of the window's height, and every text and panel inside the window."""
+    from coach.render.display import draw_prompt, draw_status
+    from coach.render.overlay_widgets import recording
+
+    style, _ = _styles()["live"]
+    ov = Overlay(bridge, style)
+    w, h = window_px
+    for v in _every_status("bridge"):
+        with recording() as drawn:
+            img = ov.annotate(blank(720, 1280), frame, v, canvas_px=window_px)   # a portrait source
+            lay = ov.layout(w, h)
+            draw_status(img, "lite | 30 fps 33 ms | space pause | n/p exercise | r restart | q quit", lay.u_px, style,
+                        lay.cue[1])
+            draw_prompt(img, "Bridge: get ready", "Come closer to the camera", lay.u_px, style, lay.cue[1] - 2 * lay.u_px)
+        assert img.shape[:2] == (h, w)
+        for d in drawn:
+            assert d.kind != "text" or d.height_px >= h / 30 - 0.01, (d.text, d.height_px, h / 30)
+            if d.kind == "text" or d.alpha >= 0.5:
+                x0, y0, x1, y1 = d.box
+                assert 0 <= x0 < x1 <= w and 0 <= y0 < y1 <= h, (d.kind, d.text, d.box)

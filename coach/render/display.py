@@ -31,7 +31,7 @@ import numpy as np
 
 from coach.errors import CoachError
 from coach.render.overlay import OverlayStyle
-from coach.render.overlay_widgets import draw_lines, pill, put_text, shade, text_width, wrap
+from coach.render.overlay_widgets import SMALL_TEXT_U, draw_lines, pill, put_text, shade, text_width, wrap
 
 KEY_NAMES = {27: "esc", 32: "space", 13: "enter", 10: "enter", 9: "tab", 8: "backspace"}
 BLANK_RGB = OverlayStyle().letterbox_rgb   # the screens' dark canvas, also around a frame fitted into the window
@@ -221,13 +221,21 @@ def blank(size_px: tuple[int, int]) -> np.ndarray:
     return np.full((max(1, h), max(1, w), 3), BLANK_RGB, dtype=np.uint8)
 
 
-def draw_status(img: np.ndarray, text: str, u_px: int, style: OverlayStyle, above_px: int) -> None:
-    """A small line at the bottom right, just above `above_px` (the cue strip's top)."""
-    size = u_px * 0.6
-    x = img.shape[1] - u_px - text_width(text, size)
-    shade(img, (x - u_px // 2, above_px - round(1.5 * size) - u_px // 2, img.shape[1] - u_px // 2, above_px - 2),
-          style.panel_rgb, style.panel_alpha, radius_px=u_px // 3)
-    put_text(img, text, (x, above_px - u_px // 2 - 2), size, style.dim_text_rgb)
+def draw_status(img: np.ndarray, text: str, u_px: int, style: OverlayStyle, above_px: int) -> int:
+    """A small line at the bottom right, just above `above_px` (the cue strip's top); wrapped onto a
+    second line when the window is too narrow for it (it never leaves the window). Returns its top."""
+    size = u_px * SMALL_TEXT_U
+    lines = wrap(text, img.shape[1] - 3 * u_px, size, 2)
+    line_h = round(1.5 * size)
+    widest = max(text_width(line, size) for line in lines)
+    x = img.shape[1] - u_px - widest
+    top = above_px - line_h * len(lines) - u_px // 2
+    shade(img, (x - u_px // 2, top, img.shape[1] - u_px // 2, above_px - 2), style.panel_rgb, style.panel_alpha,
+          radius_px=u_px // 3)
+    for i, line in enumerate(lines):
+        put_text(img, line, (img.shape[1] - u_px - text_width(line, size),
+                             above_px - u_px // 2 - 2 - line_h * (len(lines) - 1 - i)), size, style.dim_text_rgb)
+    return top
 
 
 def draw_prompt(img: np.ndarray, title: str, message: str, u_px: int, style: OverlayStyle, bottom_px: int,
@@ -252,7 +260,7 @@ def draw_plot(img: np.ndarray, box: tuple[int, int, int, int], values: Sequence[
     """The live angle plot (presentation mode): the last values as columns, the target band shaded."""
     x0, y0, x1, y1 = box
     shade(img, box, style.panel_rgb, style.panel_alpha, radius_px=u_px // 3)
-    put_text(img, label, (x0 + u_px // 2, y0 + round(1.1 * u_px)), u_px * 0.7, style.text_rgb)
+    put_text(img, label, (x0 + u_px // 2, y0 + round(1.1 * u_px)), u_px * SMALL_TEXT_U, style.text_rgb)
     top, bottom = y0 + round(1.6 * u_px), y1 - u_px // 2
     finite = [v for v in values if math.isfinite(v)] + list(band)
     lo, hi = min(finite) - 5.0, max(finite) + 5.0

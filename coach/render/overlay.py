@@ -34,6 +34,7 @@ from coach.measure.conventions import SPEC, Reliability, measure_label
 from coach.pose.core import Pose, PoseFrame
 from coach.render.overlay_widgets import (
     RGB,
+    SMALL_TEXT_U,
     Box,
     GaugeView,
     OverlayStyle,
@@ -247,7 +248,7 @@ class Overlay:
         x0, y0, x1, y_max = lay.status_panel
         x, width = x0 + u, x1 - x0 - 2 * u
         title, title_px = fit_lines(self.exercise.name, width, (u * 1.15, u * 0.9))
-        subtitle = wrap(self._subtitle(verdict), width, u * 0.75, max_lines=2)   # the side in words may be long
+        subtitle = wrap(self._subtitle(verdict), width, u * SMALL_TEXT_U, max_lines=2)   # the side in words may be long
         head = round(u * (3.6 + 1.45 * (len(title) - 1) + 1.05 * (len(subtitle) - 1)))
         gauges = self.gauges(verdict)
         heights = [gauge_height(g, u, width, s.presentation) + round(0.7 * u) for g in gauges]
@@ -257,11 +258,11 @@ class Overlay:
         y1 = y0 + head + sum(heights[:shown]) + (more if shown < len(gauges) else 0)
         shade(img, (x0, y0, x1, y1), s.panel_rgb, s.panel_alpha, radius_px=u // 2)
         if shown < len(gauges):
-            put_text(img, f"+{len(gauges) - shown} more", (x, y1 - round(0.8 * u)), u * 0.75, s.dim_text_rgb)
+            put_text(img, f"+{len(gauges) - shown} more", (x, y1 - round(0.8 * u)), u * SMALL_TEXT_U, s.dim_text_rgb)
         for i, line in enumerate(title):
             put_text(img, line, (x, y0 + round((1.7 + 1.45 * i) * u)), title_px, s.text_rgb, bold=True)
         for i, line in enumerate(subtitle):
-            put_text(img, line, (x, y0 + head - round((0.6 + 1.05 * (len(subtitle) - 1 - i)) * u)), u * 0.75,
+            put_text(img, line, (x, y0 + head - round((0.6 + 1.05 * (len(subtitle) - 1 - i)) * u)), u * SMALL_TEXT_U,
                      s.dim_text_rgb)
         y = y0 + head
         for g, gh in zip(gauges[:shown], heights):
@@ -286,7 +287,7 @@ class Overlay:
         fraction, big, small, rgb = self._ring_values(verdict)
         draw_ring(img, (cx, cy), r, lay.ring_thickness_px, fraction, rgb, s.track_rgb)
         _centred(img, big, cx, cy + round(0.35 * u), u * 1.5, s.text_rgb, bold=True)
-        _centred(img, small, cx, cy + round(1.55 * u), u * 0.7, s.dim_text_rgb)
+        _centred(img, small, cx, cy + round(1.55 * u), u * SMALL_TEXT_U, s.dim_text_rgb)
         y = cy + r + round(1.9 * u)
         _centred(img, self._state_word(verdict), cx, y, u * 0.95, rgb if verdict is not None else s.dim_text_rgb,
                  bold=True)

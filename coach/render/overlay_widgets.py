@@ -54,7 +54,7 @@ class OverlayStyle:
     # reads 5.7:1 (at the former 0.62: (106, 107, 111), 1.6:1). tests/test_overlay.py measures it.
     panel_alpha: float = 0.88
     ghost_alpha: float = 0.45
-    text_unit: float = 0.03                # body text capital height, as a fraction of the shorter side
+    text_unit: float = 0.03                # body text capital height, as a fraction of the shorter side (live: LIVE_TEXT_UNIT)
     text_scale: float = 1.0                # live mode's +/- keys
     presentation: bool = False             # larger values and the envelope numbers on each gauge
     draw_others: bool = True
@@ -72,6 +72,13 @@ class OverlayStyle:
         if not 0.25 <= self.text_scale <= 4.0:
             raise ValueError(f"OverlayStyle.text_scale: expected 0.25..4, got {self.text_scale}")
 Box = tuple[int, int, int, int]  # x0, y0, x1, y1 in pixels, x1 / y1 exclusive
+# The smallest text, in text units (notes, the ring's "of 30 s", the subtitle, the status line).
+SMALL_TEXT_U = 0.8
+# `coach live` is read from the mat, about 3 m away: every capital at least 1/30 of the window's
+# height (issue 15). With the text unit at 1/24 of the window's shorter side, SMALL_TEXT_U is 1/30 of a
+# landscape window's height. The annotated video of `coach analyze` is watched up close and keeps
+# OverlayStyle.text_unit (0.03), which leaves more of the picture free.
+LIVE_TEXT_UNIT = 1 / 24
 FONT = cv2.FONT_HERSHEY_DUPLEX
 _AA = cv2.LINE_AA
 _ASCII = str.maketrans({"—": "-", "–": "-", "’": "'", "‘": "'", "“": '"', "”": '"', "…": "...", "×": "x",
@@ -97,6 +104,7 @@ class Drawn:
     rgb: RGB
     text: str = ""
     alpha: float = 1.0
+    height_px: float = 0.0   # a text's capital height
 
 
 _RECORD: ContextVar[list[Drawn] | None] = ContextVar("coach_overlay_drawn", default=None)
@@ -117,10 +125,11 @@ def recording() -> Iterator[list[Drawn]]:
         _RECORD.reset(token)
 
 
-def _note(kind: str, box: Box, rgb: RGB, text: str = "", alpha: float = 1.0) -> None:
+def _note(kind: str, box: Box, rgb: RGB, text: str = "", alpha: float = 1.0, height_px: float = 0.0) -> None:
     drawn = _RECORD.get()
     if drawn is not None:
-        drawn.append(Drawn(kind, tuple(int(v) for v in box), tuple(int(c) for c in rgb), text, float(alpha)))
+        drawn.append(Drawn(kind, tuple(int(v) for v in box), tuple(int(c) for c in rgb), text, float(alpha),
+                           float(height_px)))
 
 
 # --- text -----------------------------------------------------------------------------------------
@@ -179,7 +188,7 @@ def put_text(img: np.ndarray, text: str, xy_px: tuple[int, int], height_px: floa
             x += _degree_w(height_px)
     if text.strip():   # capitals reach height_px above the baseline, descenders ~0.35 of it below
         _note("text", (x_start - thickness, baseline - math.ceil(height_px) - thickness, x + thickness,
-                       baseline + math.ceil(0.35 * height_px) + thickness), rgb, text)
+                       baseline + math.ceil(0.35 * height_px) + thickness), rgb, text, height_px=height_px)
     return x
 
 
@@ -343,7 +352,7 @@ def _value_px(g: GaugeView, u_px: int, big: bool) -> int:
 def _note_inline(g: GaugeView, u_px: int, width_px: int, big: bool) -> bool:
     """The note fits on the label's line, between the label and the value."""
     used = text_width(g.label, u_px * 0.85) + text_width(g.value_text, _value_px(g, u_px, big), True)
-    return bool(g.note) and used + text_width(g.note, u_px * 0.65) + u_px <= width_px
+    return bool(g.note) and used + text_width(g.note, u_px * SMALL_TEXT_U) + u_px <= width_px
 
 
 def gauge_height(g: GaugeView, u_px: int, width_px: int, big: bool) -> int:
@@ -374,12 +383,12 @@ def draw_gauge(img: np.ndarray, top_left: tuple[int, int], width_px: int, g: Gau
     if any(g.band_text):
         y += round(u * 0.9)
         for text, bx in zip(g.band_text, (b0, b1)):
-            tw = text_width(text, u * 0.75)
-            put_text(img, text, (min(max(x0, bx - tw // 2), x1 - tw), y), u * 0.75, style.dim_text_rgb)
+            tw = text_width(text, u * SMALL_TEXT_U)
+            put_text(img, text, (min(max(x0, bx - tw // 2), x1 - tw), y), u * SMALL_TEXT_U, style.dim_text_rgb)
     if g.note:
         inline = _note_inline(g, u, width_px, big)
         at = (x + round(0.5 * u), base) if inline else (x0, y + round(u * 1.0))
-        put_text(img, g.note, at, u * 0.65, style.approaching_rgb)
+        put_text(img, g.note, at, u * SMALL_TEXT_U, style.approaching_rgb)
 
 
 def _marker(img: np.ndarray, x: int, ys: tuple[int, int], half_px: int, rgb: RGB) -> None:

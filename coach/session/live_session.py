@@ -39,6 +39,7 @@ from coach.measure.measures import Measures
 from coach.pose.core import Pose, PoseFrame
 from coach.render.display import PROMPT_HEIGHT_U, blank, draw_plot, draw_prompt, draw_status
 from coach.render.overlay import Overlay, OverlayStyle
+from coach.render.overlay_widgets import LIVE_TEXT_UNIT
 from coach.report.core import InputInfo, Report, Summariser
 from coach.session.feed import Captured, Inferred
 from coach.session.live_model import ModelChoice
@@ -194,7 +195,7 @@ class LiveSession(Sink):
         return tuple(done)
 
     def _restyle(self) -> None:
-        style = OverlayStyle(presentation=self.options.present, text_scale=self.text_scale)
+        style = OverlayStyle(presentation=self.options.present, text_scale=self.text_scale, text_unit=LIVE_TEXT_UNIT)
         self.overlay = Overlay(self.exercise, style)
 
     # --- the session loop's plan and coach (`coach.session.loop.run_session`) ----------------------
@@ -345,7 +346,9 @@ class LiveSession(Sink):
         u, style = lay.u_px, self.overlay.style
         if self.plot and self._coaching:
             self._draw_plot(img, lay)
-        bottom = lay.cue[1] - round(2.2 * u)   # above the status line
+        self.status_text = (f"{score_text(self.follow)}{self.model.tag}  |  {self._fps():.0f} fps  "
+                            f"{self._latency_ms():.0f} ms  |  {KEY_HELP}")
+        bottom = draw_status(img, self.status_text, u, style, lay.cue[1]) - u // 2   # prompts go above the status line
         if self.ended:
             draw_prompt(img, "Session over", self.message, u, style, bottom)
         elif self.paused:
@@ -356,9 +359,6 @@ class LiveSession(Sink):
         self.notice_text = self.model.screen_notice if not self._coaching and not self.ended else ""
         if self.notice_text:   # before coaching: why the model is not the default one that fits
             draw_status(img, self.notice_text, u, style, bottom - round(PROMPT_HEIGHT_U * u))
-        self.status_text = (f"{score_text(self.follow)}{self.model.tag}  |  {self._fps():.0f} fps  "
-                            f"{self._latency_ms():.0f} ms  |  {KEY_HELP}")
-        draw_status(img, self.status_text, u, style, lay.cue[1])
         self._count_show()
         return img
 
