@@ -490,3 +490,25 @@ def test_a_skipped_exercise_says_it_was_skipped_with_the_key(childs_pose_6s, tmp
     assert (first.outcome, first.reason) == ("skipped", "never framed (Face the camera); you moved on to the next "
                                                         "exercise"), first
     assert result.routine[1].outcome == "completed"
+
+
+@pytest.mark.parametrize("value, problem", [("12x", "expected WIDTHxHEIGHT"), ("big", "expected WIDTHxHEIGHT"),
+                                            ("100x80", "smaller than 320x240")])
+def test_a_bad_window_size_is_a_one_line_error(capsys, value, problem):
+    from coach.cli import main
+
+    with pytest.raises(SystemExit) as stop:
+        main(["live", "--exercise", "bridge", "--source", "x.mp4", "--window", value])
+    assert stop.value.code == 2
+    err = capsys.readouterr().err.strip().splitlines()
+    assert len(err) == 1 and "--window" in err[0] and problem in err[0], err
+
+
+def test_the_window_fits_the_screen_with_room_for_a_window_manager():
+    from coach.render.display import parse_window, window_size
+
+    assert parse_window("1280x720") == (1280, 720)
+    assert window_size(None, (1280, 800)) == (1152, 720)
+    assert window_size((1920, 1080), (1280, 800)) == (1280, 800)   # never larger than the screen
+    assert window_size((800, 600), None) == (800, 600)
+    assert window_size(None, None) is None                          # unknown: each frame's own size
