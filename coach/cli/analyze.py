@@ -170,7 +170,7 @@ def summary_table(results, title: str = "coach analyze"):
     for i, (name, justify) in enumerate(COLUMNS):
         # names may wrap between words; numbers ("20.0 of 30 s") and states are kept on one line
         cells = [Text.from_markup(row[i]).plain for row in rows]
-        words = [w for c in cells for w in (c.split() if i < 2 else [c])] + name.split()
+        words = [w for c in cells for w in (c.split() if i < 2 else [c])] + [name]   # headers on one line
         table.add_column(name, justify=justify, overflow="fold", min_width=max(len(w) for w in words))
     for row in rows:
         table.add_row(*row)
