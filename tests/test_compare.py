@@ -103,12 +103,30 @@ def test_follow_along_advances_with_the_person_and_scores_the_match(reference, l
     assert np.nanmedian(far) < 20
 
 
+def test_the_ghost_keeps_the_demonstrated_hold_while_the_patient_holds_longer(reference, landmarks_dir):
+    """A patient holding the first twist (truth 4.4-7.3 s) three times as long: the ghost stays at the
+    demonstration's hold the whole time (it never shows the demonstrator coming out while the patient
+    still holds), then goes on with the patient."""
+    from demo_data import truth_holds
+
+    frames, series, taught = reference
+    (start_s, end_s), *_ = truth_holds(landmarks_dir, REFERENCE)
+    t = series.t_s
+    idx = np.concatenate([[i] * (3 if start_s <= t[i] < end_s else 1) for i in range(len(t))])
+    clock = float(np.median(np.diff(t))) * np.arange(len(idx))
+    follower = Follower(frames, series, taught.exercise)
+    ghost_t = np.array([follower.step(frames[i].pose, series.measures_at(i), c).reference_t_s for i, c in zip(idx, clock)])
+    holding = (t[idx] >= start_s + 1.0) & (t[idx] < end_s)   # once in the hold (the first second: catching up)
+    assert ((ghost_t[holding] >= start_s) & (ghost_t[holding] <= end_s + 0.5)).all(), ghost_t[holding][::30]
+    assert ghost_t[-1] > t[-1] - 3.0, "and then goes on to the end with the patient"
+
+
 def test_coach_compare_writes_the_comparison_report_and_history(landmarks_dir, tmp_path, capsys):
     demo = str(landmarks_dir / "childs_pose__01.jsonl.gz")
     out, db = tmp_path / "out", tmp_path / "history.sqlite"
     assert main(["compare", demo, "--reference", demo, "-o", str(out), "--no-video", "--db", str(db), "-q"]) == 0
     data = json.loads((out / "comparison.json").read_text())
-    assert data["deviation_overall_deg"] == 0.0 and data["holds"] == {"both": {"achieved": 1, "demonstrated": 1}}
+    assert data["deviation_overall_deg"] == 0.0 and data["holds"] == {"both": {"achieved": 1, "target": 1, "demonstrated": 1}}
     page = (out / "report.html").read_text()
     assert page.index("Compared with the demonstration") < page.index('<section id="summary">')
     assert (out / "reference.toml").exists() and (out / "session.json").exists() and not (out / "compare.mp4").exists()

@@ -181,3 +181,44 @@ def test_follow_along_as_a_sink_steps_with_every_frame_and_counts_only_the_judge
     judged = [s for f, s in zip(demo.frames, steps) if f.t_s >= split_s]
     assert steps[len(steps) // 2 - 1].reference_t_s > 0.3 * split_s, "the framing step's frames advanced it too"
     assert follow.summary().frames_scored == sum(math.isfinite(s.score) for s in judged) > 0
+
+
+def cut(source, path, start_s: float, end_s: float):
+    """The frames of recording `source` in [start_s, end_s), renumbered from 0 and starting at 0 s (as
+    the bundled samples are cut)."""
+    from dataclasses import replace
+
+    from coach.pose.recording import Recording, RecordingWriter
+
+    rec = Recording(source)
+    with RecordingWriter(path, rec.info) as writer:
+        frames = [f for f in rec.frames() if start_s <= f.t_s < end_s]
+        for i, f in enumerate(frames):
+            writer.write(replace(f, t_s=f.t_s - frames[0].t_s, index=i))
+    return path, frames[0].t_s
+
+
+def test_follow_along_times_the_hold_from_the_references_holds(landmarks_dir, tmp_path, monkeypatch):
+    """A patient does the bridge (a cut of the shared recording from the rest before its second hold,
+    15.6-18.0 s, to the rest after) following the first 20 s of the recording as the demonstration:
+    the hold is timed from the demonstration's holds, not a fixed second (before: 1 s, so a patient
+    still holding was told to rest after 1 s)."""
+    import coach.physio.live_follow as live_follow
+
+    taught = []   # the holds live taught from the demonstration (read here, not taught a second time)
+    follow_exercise = live_follow.follow_exercise
+    monkeypatch.setattr(live_follow, "follow_exercise",
+                        lambda exercise, holds: taught.append(holds) or follow_exercise(exercise, holds))
+    demo, _ = cut(landmarks_dir / "bridge__01.jsonl.gz", tmp_path / "demo.jsonl.gz", 0.0, 20.0)
+    patient, _ = cut(landmarks_dir / "bridge__01.jsonl.gz", tmp_path / "patient.jsonl.gz", 12.0, 20.0)
+    out = tmp_path / "out"
+    assert main(["live", "--reference", str(demo), "--source", str(patient), "-o", str(out), *LIVE, "-q"]) == 0
+    holds = json.loads((out / "session.json").read_text())["holds"]
+    [shown] = taught
+    target_s = live_follow.reference_hold_s(shown)
+    median_s = float(np.median([h.duration_s for h in shown]))
+    assert len(shown) >= 2, shown   # the cut shows the lift held more than once
+    assert target_s == pytest.approx(live_follow.FOLLOW_HOLD_FRACTION * median_s, abs=0.1) and target_s > 1.0
+    assert holds and all(h["target_s"] == target_s for h in holds), (holds, target_s)
+    done = [h for h in holds if h["completed"]]
+    assert done and all(h["end_s"] - h["start_s"] >= target_s - 1e-6 for h in done), holds

@@ -132,10 +132,17 @@ def frames_of(variant: str, name: str) -> tuple:
     return tuple(bench.load(SHARED / "landmarks", variant, name))
 
 
-def run_of(frames, name: str) -> tuple[list[list], list[tuple]]:
-    """(holds, alerts raised: (t_s, rule, measure)) of the engine on `frames`."""
+@lru_cache(maxsize=None)
+def reference_verdicts(variant: str, name: str) -> tuple:
+    """The engine's verdicts on the recording as it is (one run per worker, shared with the safety checks)."""
+    return tuple(bench.run_fixed(list(frames_of(variant, name)), name.split("__")[0]))
+
+
+def run_of(frames, name: str, verdicts=None) -> tuple[list[list], list[tuple]]:
+    """(holds, alerts raised: (t_s, rule, measure)) of the engine on `frames` (or of its `verdicts`)."""
     exercise_id = name.split("__")[0]
-    verdicts = bench.run_fixed(list(frames), exercise_id)
+    if verdicts is None:
+        verdicts = bench.run_fixed(list(frames), exercise_id)
     holds = bench.detected_holds(verdicts, len(get_exercise(exercise_id).phases) > 1, GRACE_S)
     alerts = [(e.t_s, e.details["rule"], next((a.measure for a in v.alerts if a.rule_id == e.details["rule"]), None))
               for v in verdicts for e in v.events if e.kind == EventKind.ALERT_RAISED]
@@ -148,7 +155,7 @@ def holds_of(frames, name: str) -> list[list]:
 
 @lru_cache(maxsize=None)
 def reference_run(variant: str, name: str) -> tuple[list[list], list[tuple]]:
-    return run_of(frames_of(variant, name), name)
+    return run_of(None, name, reference_verdicts(variant, name))
 
 
 def reference_holds(variant: str, name: str) -> list[list]:
@@ -231,9 +238,19 @@ def test_every_exception_is_a_case():
     assert set(EXCEPTIONS) <= set(cases()) and all(EXCEPTIONS.values())
 
 
-def joint_angles(frames, names: tuple[str, ...] = JOINTS) -> np.ndarray:
+@lru_cache(maxsize=None)
+def measured(variant: str, name: str, roll_deg: float = 0.0) -> tuple:
+    """(frames, their measures): every second frame of the recording, rolled by `roll_deg` (measured once
+    per worker; the roll checks share it)."""
+    frames = list(frames_of(variant, name))[::2]
+    if roll_deg:
+        frames = tf.roll(frames, roll_deg)
+    return tuple(frames), tuple(compute_measures(f.pose, f.others) for f in frames)
+
+
+def joint_angles(measures, names: tuple[str, ...] = JOINTS) -> np.ndarray:
     index = [bench_measure_names().index(n) for n in names]
-    return np.array([compute_measures(f.pose, f.others).values[index] for f in frames])
+    return np.array([m.values[index] for m in measures])
 
 
 def _turn(a: np.ndarray) -> np.ndarray:
@@ -241,18 +258,16 @@ def _turn(a: np.ndarray) -> np.ndarray:
     return np.abs((a + 180.0) % 360.0 - 180.0)
 
 
-def _views_and_tilts(frames) -> tuple[np.ndarray, np.ndarray]:
+def _views_and_tilts(frames, measures) -> tuple[np.ndarray, np.ndarray]:
     """Per frame: the view read, and how far the person's left-right axis tilts from level (deg) -
     the lean's own validity limit (`LEAN_MAX_LEFT_TILT_DEG`)."""
     from coach.measure.measures import WORLD_UP, _pelvis_left, body_of
 
-    views, tilts = [], []
+    tilts = []
     for f in frames:
-        m = compute_measures(f.pose, f.others)
-        views.append(m.view.value)
         with np.errstate(invalid="ignore"):
             tilts.append(float(np.degrees(np.arcsin(min(1.0, abs(_pelvis_left(body_of(f.pose)) @ WORLD_UP))))))
-    return np.array(views), np.array(tilts)
+    return np.array([m.view.value for m in measures]), np.array(tilts)
 
 
 @lru_cache(maxsize=1)
@@ -265,10 +280,9 @@ def bench_measure_names() -> tuple[str, ...]:
 @pytest.mark.parametrize("variant", VARIANTS)
 @pytest.mark.parametrize("name", RECORDINGS)
 def test_camera_roll_leaves_joint_angles_unchanged(landmarks_dir, variant, name):
-    frames = list(frames_of(variant, name))[::2]
-    ref = joint_angles(frames)
+    ref = joint_angles(measured(variant, name)[1])
     for angle in ROLL_DEG:
-        got = joint_angles(tf.roll(frames, angle))
+        got = joint_angles(measured(variant, name, angle)[1])
         assert (np.isnan(got) == np.isnan(ref)).all(), f"roll {angle:+g}: a joint angle appears or vanishes"
         both = np.isfinite(ref) & np.isfinite(got)
         worst = float(np.max(np.abs(got[both] - ref[both]), initial=0.0))
@@ -281,15 +295,15 @@ def test_camera_roll_leaves_body_relative_measures_unchanged_and_shifts_gravity_
         landmarks_dir, variant, name):
     from coach.measure.measures import LEAN_MAX_LEFT_TILT_DEG
 
-    frames = list(frames_of(variant, name))[::2]
-    ref, ref_g = joint_angles(frames, BODY_RELATIVE + HIP_FLEXION), joint_angles(frames, AGAINST_GRAVITY)
+    frames, measures = measured(variant, name)
+    ref, ref_g = joint_angles(measures, BODY_RELATIVE + HIP_FLEXION), joint_angles(measures, AGAINST_GRAVITY)
     ref[:, -2:] = np.abs(ref[:, -2:])
-    views, tilts = _views_and_tilts(frames)
+    views, tilts = _views_and_tilts(frames, measures)
     for angle in ROLL_DEG:
-        rolled = tf.roll(frames, angle)
-        got, got_g = joint_angles(rolled, BODY_RELATIVE + HIP_FLEXION), joint_angles(rolled, AGAINST_GRAVITY)
+        rolled, rolled_measures = measured(variant, name, angle)
+        got, got_g = joint_angles(rolled_measures, BODY_RELATIVE + HIP_FLEXION), joint_angles(rolled_measures, AGAINST_GRAVITY)
         got[:, -2:] = np.abs(got[:, -2:])
-        new_views, new_tilts = _views_and_tilts(rolled)
+        new_views, new_tilts = _views_and_tilts(rolled, rolled_measures)
         same_view = views == new_views
         appears = (np.isnan(got) != np.isnan(ref)) & same_view[:, None]
         assert not appears.any(), f"roll {angle:+g}: a body-relative measure appears or vanishes in the same view"

@@ -152,3 +152,58 @@ def test_pyplot_is_safe_while_another_thread_imports_it():
         out = subprocess.run([sys.executable, "-c", RACE], capture_output=True, text=True, timeout=120)
         assert out.returncode == 0, out.stderr
         assert out.stdout.strip() == "[]", out.stdout
+
+
+@pytest.fixture(scope="module")
+def one_sided(landmarks_dir, tmp_path_factory):
+    """The shared seated twist, analysed as the seated twist: only the left side is done (its turn
+    back to the middle reads as the right side for about 2 s, never in position)."""
+    out = tmp_path_factory.mktemp("html") / "twist"
+    analyze(landmarks_dir / "seated_spinal_twist__01.jsonl.gz", out,
+            AnalyzeOptions(exercise="seated_spinal_twist", video=False))
+    return json.loads((out / "session.json").read_text()), (out / "report.html").read_text()
+
+
+def test_a_one_sided_session_reports_only_the_side_done(one_sided):
+    session, page = one_sided
+    [segment] = session["segments"]
+    assert segment["sides_done"] == ["left"]
+    assert {m["side"] for m in session["measures"]} == {"left"}, "the right side was not done: no rows"
+    text = " ".join(Page(page).text)
+    assert ", right" not in text and "right 0 of" not in text and "right side not done" in text
+
+
+def test_no_template_key_reaches_the_reader_of_a_sided_report(one_sided):
+    """The seated twist's bands are written `knee_{side}_deg`; the report and the user-facing strings of
+    session.json say "Knee (working side)" (only the "key" fields keep the exercise file's key)."""
+    import re
+
+    session, page = one_sided
+
+    def texts(value, key=""):
+        if isinstance(value, dict):
+            return [t for k, v in value.items() if k != "key" for t in texts(v, k)]
+        if isinstance(value, list):
+            return [t for v in value for t in texts(v, key)]
+        return [value] if isinstance(value, str) else []
+
+    readable = re.sub(r'src="data:[^"]*"', "", re.sub(r"<style>.*?</style>", "", page, flags=re.S))
+    assert not [t for t in texts(session) if re.search(r"[{}]", t)]
+    assert not re.search(r"[{}]", readable), re.findall(r".{40}[{}].{40}", readable)[:3]
+
+
+def test_the_peak_is_the_furthest_point_in_the_exercises_own_direction(one_sided):
+    """Trunk lean in the seated twist, band 0-35 deg from upright: every value is inside the band, so the
+    peak is the furthest from upright (it was the 5th percentile, 2 deg, while the curve reached 21)."""
+    session, _ = one_sided
+    lean = next(m for m in session["measures"] if m["key"] == "trunk_inclination_deg")
+    assert lean["peak"] > lean["median"] and lean["peak"] >= 0.9 * lean["highest"]
+
+
+def test_the_key_frame_is_chosen_by_the_exercises_primary_measure(one_sided):
+    session, page = one_sided
+    captions = [a.get("alt", "") for a in Page(page).all("img") if "Furthest into the stretch" in a.get("alt", "")]
+    twist = next(m for m in session["measures"] if m["key"] == "trunk_rotation_deg")
+    assert len(captions) == 1 and captions[0].startswith("Furthest into the stretch (twist): Twist"), captions
+    shown = float(captions[0].rsplit(" ", 1)[1].rstrip("°"))
+    assert abs(shown - twist["peak"]) <= 3.0, (shown, twist["peak"])   # the frame nearest the twist's peak

@@ -4,7 +4,8 @@ Both inputs are videos or landmark recordings. The exercise is taught from DEMO 
 two are aligned in time by DTW on its measures (`coach.physio.compare`), and the patient is coached with the
 taught exercise (`coach.physio.compare_session`, through the session loop). DIR (default ./coach-out/PATIENT-vs-DEMO.coach) gets:
   comparison.json  per measure, how far the patient was from the demonstration (at its holds and
-                   overall, degrees); holds done against those demonstrated; alerts
+                   overall, degrees); holds done per side against the target and those
+                   demonstrated; which sides each did (a mirrored patient is said so); alerts
   report.html      the `coach analyze` report of the patient, with a "Compared with the
                    demonstration" section first;   session.json  that report's data
   compare.mp4      side by side: the patient annotated, with the demonstrator's skeleton as a ghost
@@ -39,19 +40,6 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     add_quiet(parser)
 
 
-def summary_lines(data: dict, out: Path) -> list[str]:
-    def deg(v):
-        return "-" if v is None else f"{v:.0f} deg"
-    lines = [f"compared {data['patient']} with {data['reference']} -> {out}",
-             f"  off the demonstration: {deg(data['deviation_at_holds_deg'])} at its holds, "
-             f"{deg(data['deviation_overall_deg'])} overall"]
-    lines += [f"  {m['key']:24} at holds {deg(m['at_holds']):>7}   overall {deg(m['overall']):>7}"
-              for m in data["measures"]]
-    lines.append("  holds: " + "; ".join(f"{s} {h['achieved']} of {h['demonstrated']}" for s, h in data["holds"].items())
-                 + f"; alerts: {len(data['alerts'])}")
-    return lines
-
-
 def run(args: argparse.Namespace) -> int:
     from coach.cli.teach import progress_bar
     from coach.history.sink import HistorySink
@@ -68,7 +56,7 @@ def run(args: argparse.Namespace) -> int:
     if not args.quiet:
         from coach.usertext import printable
 
-        print("\n".join(printable(line) for line in summary_lines(result.data, out)), file=sys.stderr)
+        print("\n".join(printable(line) for line in result.record.lines(out)), file=sys.stderr)
     for w in warnings:
         print(f"coach: warning: {w}", file=sys.stderr)
     print(out)

@@ -58,7 +58,32 @@ def _scale(text: str) -> float:
     return value
 
 
+def _rate(text: str) -> int:
+    from coach.render.speech import RATE_RANGE_WPM
+
+    low, high = RATE_RANGE_WPM
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected whole words per minute, got {text!r}") from None
+    if not low <= value <= high:
+        raise argparse.ArgumentTypeError(f"expected {low} to {high} words per minute, got {value}")
+    return value
+
+
+def _volume(text: str) -> float:
+    try:
+        value = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected a number, got {text!r}") from None
+    if not 0.0 <= value <= 1.0:
+        raise argparse.ArgumentTypeError(f"expected 0 to 1, got {value}")
+    return value
+
+
 def add_arguments(parser: argparse.ArgumentParser) -> None:
+    from coach.render.speech import DEFAULT_RATE_WPM, DEFAULT_VOLUME
+
     what = parser.add_mutually_exclusive_group()   # one of them or --reference: checked in `run`
     what.add_argument("-e", "--exercise", metavar="ID", help="the exercise to coach (see `coach exercises list`)")
     what.add_argument("--routine", metavar="FILE", help="a routine file: exercises in order (exercises/routines/)")
@@ -84,7 +109,14 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--mirror", action=argparse.BooleanOptionalAction, default=None,
                         help="mirror the picture (default: on for a camera, off for a file)")
     parser.add_argument("--text-scale", type=_scale, default=1.0, metavar="X", help="text size, 0.5 to 3 (keys +/-)")
-    parser.add_argument("--mute", action="store_true", help="no sound cues")
+    parser.add_argument("--voice", action=argparse.BooleanOptionalAction, default=True,
+                        help="spoken cues (default; no speech engine or audio: tones, then silence); "
+                             "--no-voice: tones only")
+    parser.add_argument("--mute", action="store_true", help="no sound at all: no voice, no tones")
+    parser.add_argument("--voice-rate", type=_rate, default=DEFAULT_RATE_WPM, metavar="WPM",
+                        help=f"speech rate in words per minute (default {DEFAULT_RATE_WPM})")
+    parser.add_argument("--voice-volume", type=_volume, default=DEFAULT_VOLUME, metavar="X",
+                        help=f"speech volume, 0 to 1 (default {DEFAULT_VOLUME:g})")
     parser.add_argument("--clinician", action="store_true",
                         help="a clinician supervises: a red flag shows its advice but does not block")
     parser.add_argument("--answers", choices=["no"], default=None,
@@ -125,9 +157,11 @@ def _plan(args):
     if args.exercise:
         exercise = _routine(args).exercises[0]
     else:
+        from coach.physio.live_follow import follow_exercise
         from coach.physio.teach import teach
 
-        exercise = teach(demo.series, demo_id(name), source=name).exercise
+        taught = teach(demo.series, demo_id(name), source=name)
+        exercise = follow_exercise(taught.exercise, taught.holds)   # held as long as the demonstration holds
     return Routine.single(exercise), FollowAlong(Reference(name, demo.frames, demo.series, exercise))
 
 
@@ -226,19 +260,22 @@ def history_sink(args):
 
 def _coach(args, routine, follow, display) -> int:
     from coach.render.overlay import OverlayStyle
-    from coach.render.sound import Sounds
     from coach.session.feed import open_feed
     from coach.session.live import run_live, summary_lines
 
     style = OverlayStyle()
     screening_json = _screen(args, routine, display, style)
     feed = open_feed(args.source if args.source is not None else args.camera, detect=False)
-    detector, history = None, history_sink(args)
+    detector, history, speech = None, history_sink(args), None
     try:
         detector, choice, feed = _detector(feed, args)
-        with Sounds(mute=args.mute) as sounds:
-            result = run_live(feed, routine, display, _options(args, feed, screening_json, choice), detector=detector,
-                              sounds=sounds, follow=follow, sinks=(history,) if history is not None else ())
+        speech = _speech(args)
+        result = run_live(feed, routine, display, _options(args, feed, screening_json, choice), detector=detector,
+                          speech=speech, follow=follow, sinks=(history,) if history is not None else ())
+    except BaseException:
+        if speech is not None:
+            speech.close()
+        raise
     finally:
         feed.close()
         if detector is not None:
@@ -252,12 +289,33 @@ def _coach(args, routine, follow, display) -> int:
     lines += [f"Warning: {w}" for w in warnings]
     if result.ended_by != "interrupted":
         _wait_on_screen(display, "Session summary", lines, style)
+    # the last cues (a stop's advice, "well done") are let finish - not after a signal
+    speech.close(finish=result.ended_by != "interrupted")
+    if speech.voice is not None and speech.voice.lost and not args.quiet:
+        print(f"coach: warning: the voice stopped during the session: {speech.voice.lost}", file=sys.stderr)
     if result.ended_by != "interrupted":
         return 0
     from coach import interrupts
 
     print(f"coach: {interrupts.describe()}", file=sys.stderr)   # the same one line as every command
     return interrupts.exit_code()
+
+
+def _speech(args):
+    """The voice, else the tones, else silence (`coach.render.speech.choose_sound`); said once
+    (not with -q) when the voice was asked for and is not there. COACH_VOICE_DRIVER names the
+    pyttsx3 driver (default: the platform's); one that does not exist is a session without a speech engine."""
+    import os
+
+    from coach.render.speech import VoiceSettings, choose_sound
+
+    asked = "mute" if args.mute else "voice" if args.voice else "tones"
+    settings = VoiceSettings(args.voice_rate, args.voice_volume, driver=os.environ.get("COACH_VOICE_DRIVER") or None)
+    speech = choose_sound(asked, settings)
+    if asked == "voice" and speech.used != "voice" and not args.quiet:
+        instead = "using tones" if speech.used == "tones" else "no sound"
+        print(f"coach: warning: voice unavailable: {speech.reason}; {instead}", file=sys.stderr)
+    return speech
 
 
 def _problem(args: argparse.Namespace) -> str | None:

@@ -20,6 +20,7 @@ import threading
 import time
 from collections.abc import Iterator
 from dataclasses import dataclass
+from functools import lru_cache
 from pathlib import Path
 from typing import NamedTuple
 
@@ -167,6 +168,19 @@ def shrunk(rgb: np.ndarray, max_side_px: int | None, *, whole_divisor: bool = Fa
         scale = max_side_px / max(h, w)
         size = (max(1, round(w * scale)), max(1, round(h * scale)))
     return _cv2().resize(rgb, size, interpolation=_cv2().INTER_AREA)
+
+
+@lru_cache(maxsize=8)
+def _solid(height_px: int, width_px: int, rgb: tuple[int, int, int]) -> np.ndarray:
+    image = np.full((height_px, width_px, 3), rgb, dtype=np.uint8)
+    image.flags.writeable = False
+    return image
+
+
+def solid(height_px: int, width_px: int, rgb: tuple[int, int, int]) -> np.ndarray:
+    """A new writable canvas of one colour. Copied from a cached one: filling with a colour triple costs
+    about 40x a copy (measured: 4.4 ms vs 0.09 ms at 640x480), and compare.mp4 draws one or two a frame."""
+    return _solid(max(1, int(height_px)), max(1, int(width_px)), tuple(int(c) for c in rgb)).copy()
 
 
 def _exif_orientation(path: Path) -> int:

@@ -2,7 +2,8 @@
 demonstration" section in report.html, and the side-by-side frames of compare.mp4.
 
 Readers only: every number comes from `coach.physio.compare.Comparison`, the taught exercise and the
-patient's `Report`; nothing here decides.
+patient's `Report`, gathered once into a `CompareRecord`; the terminal summary, comparison.json and
+the report section are each written from that record. Nothing here decides.
 """
 
 from __future__ import annotations
@@ -11,9 +12,12 @@ import base64
 import html
 import io
 import math
+from dataclasses import asdict, dataclass
 
 import numpy as np
 
+from coach.io.sources import solid
+from coach.measure.conventions import measure_label
 from coach.physio.compare import Comparison
 from coach.physio.teach import Taught
 from coach.pose.core import Pose
@@ -25,41 +29,144 @@ PANEL_RGB = (28, 31, 36)
 MAX_PLOTS = 4
 
 
-def demonstrated_holds(taught: Taught) -> dict[str, int]:
-    """Holds shown in the demonstration, per side ("both" without sides)."""
-    out: dict[str, int] = {}
-    for h in taught.holds:
-        out[h.side or "both"] = out.get(h.side or "both", 0) + 1
-    return out
-
-
-def achieved_holds(report: Report) -> dict[str, int]:
-    out: dict[str, int] = {}
-    for seg in report.segments:
-        for side, n in seg.holds_completed.items():
-            out[side] = out.get(side, 0) + n
-    return out
-
-
 def _num(value: float) -> float | None:
     return round(float(value), 2) if math.isfinite(value) else None
 
 
-def comparison_dict(comparison: Comparison, taught: Taught, report: Report, patient: str, reference: str) -> dict:
-    """comparison.json: deviations per measure (deg), holds achieved against demonstrated, alerts."""
-    shown, done = demonstrated_holds(taught), achieved_holds(report)
-    return {
-        "format": FORMAT, "patient": patient, "reference": reference, "exercise": taught.exercise.id,
-        "partial": bool(report.partial),   # the patient's session was cut short (Ctrl-C, a signal)
-        "deviation_overall_deg": _num(comparison.overall), "deviation_at_holds_deg": _num(comparison.at_holds),
-        "measures": [{"key": d.key, "unit": d.unit, "overall": _num(d.overall), "at_holds": _num(d.at_holds),
-                      "reference_at_holds": _num(d.reference_at_holds), "patient_at_holds": _num(d.patient_at_holds)}
-                     for d in comparison.deviations],
-        "holds": {side: {"achieved": done.get(side, 0), "demonstrated": n} for side, n in shown.items()},
-        "hold_target_s": taught.exercise.phases[0].hold_s,
-        "alerts": [{"rule": a.rule, "severity": a.severity, "start_s": a.start_s, "end_s": a.end_s}
-                   for a in report.alerts],
-    }
+@dataclass(frozen=True)
+class MeasureRow:
+    """One taught measure: how far the patient was from the demonstration (deg; None = not measured)."""
+
+    key: str                 # the envelope key, as in reference.toml
+    label: str               # in plain words, as a person reads it
+    unit: str
+    overall: float | None
+    at_holds: float | None
+    reference_at_holds: float | None
+    patient_at_holds: float | None
+
+
+@dataclass(frozen=True)
+class SideHolds:
+    """One side (the person's own; "both" without sides): holds the patient completed against the
+    session's target (the report's numbers), and the holds the demonstration showed on it."""
+
+    side: str
+    achieved: int
+    target: int
+    demonstrated: int
+
+
+@dataclass(frozen=True)
+class CompareRecord:
+    """What `coach compare` found, once: the terminal summary, comparison.json and the report's
+    comparison section are all written from this record, so they cannot disagree.
+
+    Sides are the person's own (left/right as the landmarks name them, never the picture's). A side
+    is listed when the demonstration showed it or the patient did it (`coach.report.stats.sides_done`);
+    `mirrored` is True when the patient did only the other side(s) of those demonstrated, False when
+    they did a side demonstrated, None without sides or when it cannot be told."""
+
+    patient: str
+    reference: str
+    exercise: str
+    partial: bool
+    deviation_overall_deg: float | None
+    deviation_at_holds_deg: float | None
+    measures: tuple[MeasureRow, ...]
+    holds: tuple[SideHolds, ...]
+    hold_target_s: float
+    reference_sides: tuple[str, ...]
+    patient_sides: tuple[str, ...]
+    mirrored: bool | None
+    alerts: tuple[dict, ...]
+
+    def __post_init__(self):
+        for h in self.holds:
+            if h.side not in ("left", "right", "both") or min(h.achieved, h.target, h.demonstrated) < 0:
+                raise ValueError(f"CompareRecord holds: expected a side left/right/both and counts >= 0, got {h}")
+
+    def as_dict(self) -> dict:
+        """comparison.json."""
+        return {
+            "format": FORMAT, "patient": self.patient, "reference": self.reference, "exercise": self.exercise,
+            "partial": self.partial,   # the patient's session was cut short (Ctrl-C, a signal)
+            "deviation_overall_deg": self.deviation_overall_deg, "deviation_at_holds_deg": self.deviation_at_holds_deg,
+            "measures": [asdict(m) for m in self.measures],
+            "holds": {h.side: {"achieved": h.achieved, "target": h.target, "demonstrated": h.demonstrated}
+                      for h in self.holds},
+            "hold_target_s": self.hold_target_s,
+            "sides": {"demonstration": list(self.reference_sides), "patient": list(self.patient_sides),
+                      "mirrored": self.mirrored, "text": self.sides_text()},
+            "alerts": list(self.alerts),
+        }
+
+    def holds_text(self) -> str:
+        """"left 4 of 4 (demonstrated 4)"; the same words in the terminal and the report."""
+        return "; ".join(f"{'' if h.side == 'both' else h.side + ' '}{h.achieved} of {h.target} "
+                         f"(demonstrated {h.demonstrated})" for h in self.holds) or "none"
+
+    def sides_text(self) -> str:
+        """Which sides each did, in words ("" without sides)."""
+        if not self.reference_sides and not self.patient_sides:
+            return ""
+        def words(sides):
+            return " and ".join(sides) + (" side" if len(sides) == 1 else " sides") if sides else "no side"
+        text = f"the demonstration shows the {words(self.reference_sides)}; the patient did the {words(self.patient_sides)}"
+        if self.mirrored:
+            text += " - the mirror of the demonstration, compared side for side"
+        return text
+
+    def lines(self, out) -> list[str]:
+        """The terminal summary."""
+        def deg(v):
+            return "-" if v is None else f"{v:.0f} deg"
+        lines = [f"compared {self.patient} with {self.reference} -> {out}",
+                 f"  off the demonstration: {deg(self.deviation_at_holds_deg)} at its holds, "
+                 f"{deg(self.deviation_overall_deg)} overall"]
+        lines += [f"  {m.label:28} at holds {deg(m.at_holds):>7}   overall {deg(m.overall):>7}" for m in self.measures]
+        lines.append(f"  holds: {self.holds_text()}; {self.hold_target_s:g} s each; alerts: {len(self.alerts)}")
+        if self.sides_text():
+            lines.append(f"  sides: {self.sides_text()}")
+        return lines
+
+
+def _sides_of_holds(taught: Taught) -> tuple[str, ...]:
+    return tuple(s for s in ("left", "right") if any(h.side == s for h in taught.holds))
+
+
+def compare_record(comparison: Comparison, taught: Taught, report: Report, patient: str,
+                   reference: str) -> CompareRecord:
+    """The one record of a comparison, from the alignment, the taught exercise and the patient's Report."""
+    sided = taught.exercise.sides == "left_right"
+    done: dict[str, int] = {}
+    target = taught.exercise.reps_per_side * len(taught.exercise.phases)
+    patient_sides: list[str] = []
+    for seg in report.segments:
+        target = seg.holds_target
+        for side in seg.sides_done:
+            done[side] = done.get(side, 0) + seg.holds_completed.get(side, 0)
+            if side not in patient_sides:
+                patient_sides.append(side)
+    shown: dict[str, int] = {}
+    for h in taught.holds:
+        side = (h.side or "both") if sided else "both"
+        shown[side] = shown.get(side, 0) + 1
+    ref_sides = _sides_of_holds(taught) if sided else ()
+    pat_sides = tuple(s for s in ("left", "right") if s in patient_sides) if sided else ()
+    order = ("left", "right") if sided else ("both",)
+    holds = tuple(SideHolds(s, done.get(s, 0), target, shown.get(s, 0)) for s in order if s in shown or s in done)
+    mirrored = None
+    if ref_sides and pat_sides:
+        opposite = {"left": "right", "right": "left"}
+        mirrored = not set(pat_sides) & set(ref_sides) and set(pat_sides) == {opposite[s] for s in ref_sides}
+    measures = tuple(MeasureRow(d.key, measure_label(d.key), d.unit, _num(d.overall), _num(d.at_holds),
+                                _num(d.reference_at_holds), _num(d.patient_at_holds)) for d in comparison.deviations)
+    alerts = tuple({"rule": a.rule, "severity": a.severity, "start_s": a.start_s, "end_s": a.end_s}
+                   for a in report.alerts)
+    return CompareRecord(patient, reference, taught.exercise.id, bool(report.partial), _num(comparison.overall),
+                         _num(comparison.at_holds), measures, holds, float(taught.exercise.phases[0].hold_s),
+                         ref_sides, pat_sides, mirrored, alerts)
 
 
 def _cell(value: float | None, unit: str = "deg") -> str:
@@ -80,7 +187,7 @@ def _plot_png(comparison: Comparison) -> bytes:
     for ax, k in zip(axes[:, 0], keys):
         ax.plot(comparison.patient_t_s[pi], comparison.reference[ri, k], color="#9AA0A6", label="demonstration")
         ax.plot(comparison.patient_t_s[pi], comparison.patient[pi, k], color="#0F2A44", label="patient")
-        ax.set_ylabel(comparison.deviations[k].key.replace("_deg", ""), fontsize=7)
+        ax.set_ylabel(measure_label(comparison.deviations[k].key), fontsize=7)
     axes[0, 0].legend(fontsize=7, loc="best")
     axes[-1, 0].set_xlabel("patient time (s); the demonstration aligned to it")
     buf = io.BytesIO()
@@ -89,24 +196,25 @@ def _plot_png(comparison: Comparison) -> bytes:
     return buf.getvalue()
 
 
-def section_html(data: dict, comparison: Comparison) -> str:
+def section_html(record: CompareRecord, comparison: Comparison) -> str:
     """The comparison as an HTML section (every text escaped; the plot an inline PNG)."""
-    rows = "".join(f"<tr><td>{html.escape(m['key'])}</td><td class=n>{_cell(m['at_holds'], m['unit'])}</td>"
-                   f"<td class=n>{_cell(m['overall'], m['unit'])}</td>"
-                   f"<td class=n>{_cell(m['reference_at_holds'], m['unit'])} / {_cell(m['patient_at_holds'], m['unit'])}"
-                   "</td></tr>" for m in data["measures"])
-    holds = "; ".join(f"{html.escape(side)}: {h['achieved']} of {h['demonstrated']}" for side, h in data["holds"].items())
+    rows = "".join(f"<tr><td>{html.escape(m.label)}</td><td class=n>{_cell(m.at_holds, m.unit)}</td>"
+                   f"<td class=n>{_cell(m.overall, m.unit)}</td>"
+                   f"<td class=n>{_cell(m.reference_at_holds, m.unit)} / {_cell(m.patient_at_holds, m.unit)}"
+                   "</td></tr>" for m in record.measures)
     plot = ""
     if len(comparison.path):
         png = base64.b64encode(_plot_png(comparison)).decode("ascii")
         plot = (f'<figure><img class="plot" alt="measures against the aligned demonstration" '
                 f'src="data:image/png;base64,{png}"><figcaption>Each measure over the patient\'s time, with the '
                 "demonstration aligned to it by dynamic time warping.</figcaption></figure>")
+    sides = f'<p id="compare-sides">Sides: {html.escape(record.sides_text())}.</p>' if record.sides_text() else ""
     return (f'<section id="comparison"><h2>Compared with the demonstration</h2>'
-            f'<p>Demonstration: {html.escape(data["reference"])}. Average distance from it: '
-            f'<b>{_cell(data["deviation_at_holds_deg"])}</b> at its holds, <b>{_cell(data["deviation_overall_deg"])}</b>'
-            f' overall. Holds done against those demonstrated ({data["hold_target_s"]:g} s each): {holds}. '
-            f'Alerts: {len(data["alerts"])}.</p><div class="scroll"><table><tr><th>measure</th><th>off at holds</th>'
+            f'<p>Demonstration: {html.escape(record.reference)}. Average distance from it: '
+            f'<b>{_cell(record.deviation_at_holds_deg)}</b> at its holds, <b>{_cell(record.deviation_overall_deg)}</b>'
+            f' overall. Holds done ({record.hold_target_s:g} s each): '
+            f'<span id="compare-holds">{html.escape(record.holds_text())}</span>. '
+            f'Alerts: {len(record.alerts)}.</p>{sides}<div class="scroll"><table><tr><th>measure</th><th>off at holds</th>'
             f"<th>off overall</th><th>at holds: demo / patient</th></tr>{rows}</table></div>{plot}</section>")
 
 
@@ -125,7 +233,7 @@ def reference_panel(pose: Pose, height_px: int) -> np.ndarray:
 
     w, h = pose.image_size if min(pose.image_size) > 0 else (4, 3)
     width_px = max(2, round(height_px * w / h))
-    canvas = np.full((height_px, width_px, 3), PANEL_RGB, dtype=np.uint8)
+    canvas = solid(height_px, width_px, PANEL_RGB)
     if not pose.is_empty:
         xy = pose.xy * np.array([width_px, height_px], dtype=np.float64)
         draw_skeleton(canvas, xy, pose.seen_mask(), (255, 255, 255), max(2, height_px // 160))
@@ -140,4 +248,4 @@ def side_by_side(patient_rgb: np.ndarray, reference_rgb: np.ndarray) -> np.ndarr
 def blank(size_px: tuple[int, int], width_px: int = 640) -> np.ndarray:
     """A dark canvas in the input's aspect ratio, for inputs without pixels (recordings)."""
     w, h = size_px if min(size_px) > 0 else (4, 3)
-    return np.full((max(2, round(width_px * h / w)), width_px, 3), PANEL_RGB, dtype=np.uint8)
+    return solid(max(2, round(width_px * h / w)), width_px, PANEL_RGB)

@@ -1,7 +1,7 @@
 """`coach compare` as a library: teach from the demonstration, align the patient, coach the patient.
 
     result = compare(patient, reference, out_dir, model=None, video=True)
-    result.report, result.data          # the patient's session Report; comparison.json's data
+    result.report, result.record        # the patient's session Report; the CompareRecord (comparison.json: .data)
 
 Frames stream: the demonstration is read once (its measures kept; its poses in a landmark recording
 unless it is one), the patient is read once and measured once (the per-frame `Measures` kept - the
@@ -30,6 +30,7 @@ from coach.engine.verdict import FrameVerdict
 from coach.io.sources import Frame
 from coach.measure.measures import Measures
 from coach.physio.compare import Comparison, compare_series
+from coach.physio.compare_report import CompareRecord
 from coach.physio.demonstration import Demonstration, PoseCursor, Wrap, _plain, read_measures, replay
 from coach.physio.teach import Taught, teach
 from coach.pose.core import PoseFrame
@@ -44,7 +45,12 @@ FILES = ("comparison.json", "report.html", "session.json", CSV, VIDEO, "referenc
 @dataclass(frozen=True)
 class CompareResult:
     report: Report
-    data: dict          # comparison.json
+    record: CompareRecord   # the one record the terminal, comparison.json and the report are written from
+
+    @property
+    def data(self) -> dict:
+        """comparison.json's data."""
+        return self.record.as_dict()
 
 
 class CompareVideo(Sink):
@@ -127,7 +133,7 @@ def _coach_patient(patient: Demonstration, source: str, reference: Demonstration
     written: dict = {}
     with SessionFiles(folder, info, video=False, landmarks=False) as files:
         def publish(report: Report, timeline) -> None:
-            written["data"] = _write(folder, taught, comparison, report, timeline, files.keyframes,
+            written["record"] = _write(folder, taught, comparison, report, timeline, files.keyframes,
                                      patient_name, ref_name)
 
         outputs = tuple(n for n in FILES if video or n != VIDEO)
@@ -141,22 +147,23 @@ def _coach_patient(patient: Demonstration, source: str, reference: Demonstration
                               flush=flush)
     if end.interrupted:
         raise interrupts.Interrupted(interrupts.received())
-    return CompareResult(results.report, written["data"])
+    return CompareResult(results.report, written["record"])
 
 
 def _write(folder: Path, taught: Taught, comparison: Comparison, report: Report, timeline, picker,
-           patient: str, reference: str) -> dict:
+           patient: str, reference: str) -> CompareRecord:
     from coach.io.atomic import write_text
-    from coach.physio.compare_report import comparison_dict, section_html, with_section
+    from coach.physio.compare_report import compare_record, section_html, with_section
     from coach.report.html import render_report
 
-    data = comparison_dict(comparison, taught, report, patient, reference)
+    record = compare_record(comparison, taught, report, patient, reference)
+    data = record.as_dict()
     write_text(folder / "reference.toml", taught.toml)
     write_text(folder / "comparison.json", json.dumps(data, indent=1, ensure_ascii=False) + "\n")
     page = render_report(report, timeline, picker, {taught.exercise.id: taught.exercise})
-    write_text(folder / "report.html", with_section(page, section_html(data, comparison)))
+    write_text(folder / "report.html", with_section(page, section_html(record, comparison)))
     write_text(folder / "session.json", report.to_json())   # last: it marks the folder complete
-    return data
+    return record
 
 
 __all__ = ["CompareResult", "CompareVideo", "FILES", "compare"]

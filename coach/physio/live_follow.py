@@ -10,6 +10,10 @@ frames (those with a verdict: live's engine runs from the framing step on) in th
 demonstration again with each segment (in live each begins with its framing step: a new exercise, or
 one restarted). It never decides: it only reads the frames and their measures.
 
+The exercise a demonstration teaches is held, in follow-along, as long as the demonstration's holds
+(`follow_exercise`, `reference_hold_s`): the ghost keeps the demonstration's time and the patient is
+not told to rest before holding as it did.
+
 The matching itself is `coach.physio.follow.Follower` (the demonstration advances with the person, never
 back); this module only feeds it the person's measures, keeps the latest step for drawing, and
 averages the score over the coached frames. The average goes into session.json as "follow"
@@ -19,6 +23,7 @@ averages the score over the coached frames. The average goes into session.json a
 from __future__ import annotations
 
 import math
+import statistics
 from collections.abc import Sequence
 from dataclasses import asdict, dataclass
 
@@ -27,9 +32,34 @@ from coach.engine.verdict import FrameVerdict
 from coach.io.sources import Frame
 from coach.measure.measures import Measures, compute_measures
 from coach.physio.follow import Follower, FollowStep
-from coach.physio.teach import MeasureSeries
+from coach.physio.teach import HeldSpan, MeasureSeries
+from coach.physio.teach_file import HOLD_TARGET_FRACTION
 from coach.pose.core import Pose, PoseFrame
 from coach.session.loop import Sink
+
+# The fraction of the reference's median hold a patient holds: `coach teach`'s (the engine starts
+# timing once the person has settled and pauses on jitter, so it times a little less than the still
+# span found in the demonstration), defined there once. Tenths of a second, never whole ones:
+# rounding a 1.9 s demonstrated hold down to 1 s told a patient still holding the bridge to rest.
+FOLLOW_HOLD_FRACTION = HOLD_TARGET_FRACTION
+
+
+def reference_hold_s(holds: Sequence[HeldSpan]) -> float:
+    """The hold a patient follows: FOLLOW_HOLD_FRACTION of the reference's median hold, to the tenth
+    of a second below (at least 0.1 s)."""
+    if not holds:
+        raise ValueError("reference_hold_s: the reference has no hold to time")
+    median_s = statistics.median(h.duration_s for h in holds)
+    return max(0.1, math.floor(10 * FOLLOW_HOLD_FRACTION * median_s + 1e-9) / 10)
+
+
+def follow_exercise(exercise: Exercise, holds: Sequence[HeldSpan]) -> Exercise:
+    """The exercise taught from a demonstration, with every phase held as long as the reference's
+    holds (`reference_hold_s`): follow-along and its ghost keep the demonstration's time."""
+    hold_s = reference_hold_s(holds)
+    data = exercise.model_dump()
+    data["phases"] = [{**phase, "hold_s": hold_s} for phase in data["phases"]]
+    return Exercise.model_validate(data)
 
 
 @dataclass(frozen=True)

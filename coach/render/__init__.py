@@ -1,4 +1,5 @@
-"""What the person sees and hears: overlay, widgets, the display window, the ghost, sounds. Draws, never decides."""
+"""What the person sees and hears: overlay, widgets, the display window, the ghost, tones and the voice. Draws
+(and says), never decides."""
 
 from coach import lazy_exports
 
@@ -9,4 +10,8 @@ __all__, __getattr__, __dir__ = lazy_exports(__name__, {
     "CvWindow": "display",
     "NoWindow": "display",
     "Sounds": "sound",
+    "CuePicker": "voice",
+    "SpokenCue": "voice",
+    "VoiceSettings": "speech",
+    "choose_sound": "speech",
 })

@@ -30,6 +30,7 @@ from pathlib import Path
 import numpy as np
 
 from coach.errors import CoachError
+from coach.io.sources import solid
 from coach.render.overlay import OverlayStyle
 from coach.render.overlay_widgets import SMALL_TEXT_U, draw_lines, pill, put_text, shade, text_width, wrap
 
@@ -218,7 +219,7 @@ class CvWindow:
 def blank(size_px: tuple[int, int]) -> np.ndarray:
     """A dark canvas (width, height): the picture of a landmark recording, and the screens' background."""
     w, h = size_px
-    return np.full((max(1, h), max(1, w), 3), BLANK_RGB, dtype=np.uint8)
+    return solid(h, w, BLANK_RGB)
 
 
 def draw_status(img: np.ndarray, text: str, u_px: int, style: OverlayStyle, above_px: int) -> int:

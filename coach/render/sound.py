@@ -63,7 +63,7 @@ class Sounds:
 
     def __init__(self, mute: bool = False, player: str | None = None):
         self.mute = mute
-        self._player = None if mute else (player or find_player())
+        self._player = None if mute else (shutil.which(player) if player else find_player())
         self._winsound = not mute and self._player is None and sys.platform == "win32"
         self._folder: tempfile.TemporaryDirectory | None = None
         self._files: dict[str, Path] = {}

@@ -30,6 +30,7 @@ from coach.report.stats import (
     SegmentSummary,
     measure_stats,
     notes_for,
+    reported_sides,
     segment_summary,
 )
 from coach.report.timeline import Timeline, TimelineArrays
@@ -206,7 +207,8 @@ class Summariser:
         segments = tuple(segment_summary(i, ex, start_s, score, last, tl, self._holds)
                          for i, ((ex, start_s, score), last) in enumerate(zip(self._segments, self._last)))
         exercises = [ex for ex, _, _ in self._segments]
-        stats = tuple(s for i, ex in enumerate(exercises) for s in measure_stats(i, ex, tl))
+        stats = tuple(s for i, ex in enumerate(exercises)
+                      for s in measure_stats(i, ex, tl, reported_sides(i, ex, tl, segments[i].sides_done)))
         notes = tuple(notes_for(exercises, tl))
         duration_s = float(tl.t_s[-1] - tl.t_s[0]) if tl.n > 1 else 0.0
         image = self.info.kind == "image"

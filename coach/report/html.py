@@ -81,12 +81,22 @@ class Card:
 
 
 def _holds_card(report: Report) -> Card:
-    parts, done_all, target_all = [], 0, 0
+    """Holds done against the target, over the sides done only (a side not done is said so, not
+    counted as 0 of the target: the same numbers `coach compare` prints)."""
+    parts, done_all, target_all, skipped_any = [], 0, 0, False
     for seg in report.segments:
-        for side, done in seg.holds_completed.items():
+        for side in seg.sides_done:
+            done = seg.holds_completed.get(side, 0)
             done_all, target_all = done_all + done, target_all + seg.holds_target
             parts.append(f"{seg.name}{'' if side == 'both' else ' ' + side}: {done} of {seg.holds_target}")
-    tone = "good" if target_all and done_all >= target_all else "warn" if done_all else "bad"
+        skipped = [side for side in seg.holds_completed if side != "both" and side not in seg.sides_done]
+        if seg.sides_done and skipped:
+            skipped_any = True
+            parts.append(f"{seg.name}: {' and '.join(skipped)} side not done")
+        elif not seg.sides_done:
+            target_all += seg.holds_target
+            parts.append(f"{seg.name}: not done")
+    tone = "good" if target_all and done_all >= target_all and not skipped_any else "warn" if done_all else "bad"
     longest = max((h.duration_s for h in report.holds), default=0.0)
     target = max((h.target_s for h in report.holds), default=0.0)
     detail = "; ".join(parts) + (f". Longest hold {longest:.1f} s of {target:.0f} s" if report.holds else

@@ -2,8 +2,8 @@
 
 `KeyframePicker.offer(exercise, verdict, pose_frame, rgb)` sees every frame. It keeps, as small
 copies (at most `THUMB_WIDTH_PX` wide) with their poses and verdicts:
-- for each exercise phase, the frames with the lowest and the highest value of the phase's first
-  envelope measure (one of the two is the peak of the stretch; the report picks it at the end,
+- for each exercise phase, the frames with the lowest and the highest value of the phase's primary
+  measure (`primary_key`: what the stretch is; one of the two is the peak of the stretch; the report picks it at the end,
   when the direction of the stretch is known) - replaced only when the value moved by `STEP`.
   Kept per tier: while holding (a still, judged pose), while in position, and any frame; the
   report uses the best tier that has one, so a single-frame glitch is not shown as the peak;
@@ -24,6 +24,7 @@ import numpy as np
 from coach.engine.envelope import resolve_key, toward_side
 from coach.engine.exercises import Exercise
 from coach.engine.verdict import EventKind, FrameVerdict, HoldState
+from coach.io.sources import solid
 from coach.pose.core import PoseFrame
 
 THUMB_WIDTH_PX = 480
@@ -76,11 +77,24 @@ def encode_jpeg(rgb: np.ndarray) -> bytes:
     return buf.tobytes()
 
 
+def primary_key(exercise: Exercise, envelope: dict) -> str | None:
+    """The band that measures the stretch itself, for the key frame "furthest into the stretch":
+    a band judged on a low-reliability estimate (the exercise files keep "low" for the measure that
+    is the only sign of the stretch, such as a twist), else the exercise's anchor, else the first
+    band. None without bands."""
+    low = [k for k, band in envelope.items() if band.min_reliability == "low"]
+    if low:
+        return low[0]
+    if exercise.anchor in envelope:
+        return exercise.anchor
+    return next(iter(envelope), None)
+
+
 def blank_canvas(pose_frame: PoseFrame) -> np.ndarray:
     """A dark canvas of THUMB_WIDTH_PX with the recorded frame's aspect ratio (4:3 if unknown)."""
     w, h = pose_frame.pose.image_size
     height = round(THUMB_WIDTH_PX * h / w) if w > 0 and h > 0 else THUMB_WIDTH_PX * 3 // 4
-    return np.full((max(1, height), THUMB_WIDTH_PX, 3), BLANK_RGB, dtype=np.uint8)
+    return solid(height, THUMB_WIDTH_PX, BLANK_RGB)
 
 
 class KeyframePicker:
@@ -119,7 +133,8 @@ class KeyframePicker:
     def _extreme(self, exercise: Exercise, verdict: FrameVerdict, pose_frame: PoseFrame, rgb) -> None:
         envelope = exercise.phases[verdict.phase_index].envelope
         side = verdict.side if exercise.sides == "left_right" else None
-        measure = resolve_key(next(iter(envelope)), side) if envelope and verdict.pose_seen else None
+        key = primary_key(exercise, envelope)
+        measure = resolve_key(key, side) if key is not None and verdict.pose_seen else None
         value = toward_side(measure, verdict.measure(measure).value, side) if measure else math.nan
         if not math.isfinite(value):
             return

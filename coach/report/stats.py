@@ -102,6 +102,8 @@ class SegmentSummary:
     longest_hold_s: float             # the longest hold, completed or not (0 without holds)
     score: float | None = None        # auto-detection confidence 0..1 (None: exercise given)
     advice: str = ""
+    # The sides the person did (`sides_done`): only these get rows in the report ("both" without sides)
+    sides_done: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -120,6 +122,37 @@ def sides_of(exercise: Exercise) -> tuple[str, ...]:
     return ("left", "right") if exercise.sides == "left_right" else ("both",)
 
 
+# A side counts as done without a hold only after this long in position on it: as long as the pause
+# the engine forgives within a hold (EngineSettings.grace_s) - a shorter stay is passing through. The
+# seated twist's turn back to the middle reads as the other side, in position, for under 0.1 s.
+SIDE_DONE_MIN_S = 1.0
+
+
+def sides_done(index: int, exercise: Exercise, tl: TimelineArrays, holds: list[Hold]) -> tuple[str, ...]:
+    """The sides the person did in segment `index`: a hold was started on it, or they were in position
+    on it (every band inside) for SIDE_DONE_MIN_S. Without sides, ("both",) when anyone was seen.
+    A side the engine only glimpsed was not done: the report has no rows for it (a physio would read
+    "cannot do that side")."""
+    rows = tl.segment == index
+    if exercise.sides == "none":
+        return ("both",) if (rows & (tl.seen == 1)).any() else ()
+    started = {h.side for h in holds if h.exercise == exercise.id}
+    w = frame_weights(tl.t_s)
+    return tuple(side for side in ("left", "right") if side in started or
+                 float(w[rows & (tl.side == SIDES.index(side)) & (tl.envelope == IN)].sum()) >= SIDE_DONE_MIN_S)
+
+
+def reported_sides(index: int, exercise: Exercise, tl: TimelineArrays, done: tuple[str, ...]) -> tuple[str, ...]:
+    """The sides the report has rows for: those done; when none was, the sides the person was in
+    position on at all (the attempt still shows how far it went), else the sides they were seen on."""
+    if done:
+        return done
+    rows = (tl.segment == index) & (tl.seen == 1)
+    sides = sides_of(exercise)
+    tried = tuple(s for s in sides if (rows & (tl.side == SIDES.index(s)) & (tl.envelope == IN)).any())
+    return tried or tuple(s for s in sides if (rows & (tl.side == SIDES.index(s))).any())
+
+
 def segment_summary(index: int, exercise: Exercise, start_s: float, score: float | None,
                     last: FrameVerdict | None, tl: TimelineArrays, holds: list[Hold]) -> SegmentSummary:
 
@@ -135,7 +168,8 @@ def segment_summary(index: int, exercise: Exercise, start_s: float, score: float
         last.status.value if last is not None else "active", reps, exercise.reps_per_side, done,
         exercise.reps_per_side * len(exercise.phases),
         _pct(float(w[tl.envelope[rows] == 1].sum()), total), _pct(float(w[tl.holding[rows] == 1].sum()), total),
-        max((h.duration_s for h in mine), default=0.0), score, last.advice if last is not None else "")
+        max((h.duration_s for h in mine), default=0.0), score, last.advice if last is not None else "",
+        sides_done(index, exercise, tl, mine))
 
 
 def longest_hold(segments, holds) -> str:
@@ -155,13 +189,32 @@ def holds_done(segments) -> str:
     return f"{done} of {target}"
 
 
-def stretch_direction(values: np.ndarray, band_min: float, band_max: float) -> float:
-    """+1 when the stretch goes up through the band, -1 when down: from where the values rest
-    outside the band (their median) toward the band. Without values outside, toward the band edge
-    the values lean to."""
+def neutral_value(measure: str) -> float:
+    """Where a measure reads in the anatomical rest position (the `zero` column of
+    `coach.measure.conventions`): joints straight (hip, knee, elbow 180), arms down (shoulder 0), trunk
+    upright (inclination 0, to the floor 90), no bend, turn or tilt (signed angles 0). NaN for
+    distances, which have no rest value."""
+    spec = SPEC[measure]
+    if spec.unit != "deg":
+        return math.nan
+    if spec.base in ("hip", "knee", "elbow"):
+        return 180.0
+    return 90.0 if measure == "trunk_floor_deg" else 0.0
+
+
+def stretch_direction(values: np.ndarray, band_min: float, band_max: float, neutral: float = math.nan) -> float:
+    """+1 when the stretch goes up through the band, -1 when down.
+
+    1. From where the values rest outside the band toward the band (the person came from there).
+    2. Without values outside: away from the measure's rest position `neutral` - the band edge
+       further from it is further into the stretch (a seated twist's trunk lean, band 0-35 deg from
+       upright: up, whatever the values lean to).
+    3. Neither known: toward the band edge the values lean to."""
     below, above = values[values < band_min], values[values > band_max]
     if len(below) or len(above):
         return 1.0 if len(below) >= len(above) else -1.0
+    if math.isfinite(neutral):
+        return 1.0 if abs(band_max - neutral) >= abs(band_min - neutral) else -1.0
     middle = (band_min + band_max) / 2
     return 1.0 if float(np.median(values)) >= middle else -1.0
 
@@ -169,21 +222,22 @@ def stretch_direction(values: np.ndarray, band_min: float, band_max: float) -> f
 PEAK_PERCENTILE = 95.0   # the peak ignores the last 5% of the range: single-frame glitches are not a peak
 
 
-def peak(values: np.ndarray, band_min: float, band_max: float) -> float:
+def peak(values: np.ndarray, band_min: float, band_max: float, neutral: float = math.nan) -> float:
     """How far the stretch went: the PEAK_PERCENTILE-th percentile of the values in the direction of
-    the stretch (so a landmark glitch of a few frames does not count); NaN without values."""
+    the stretch (`stretch_direction`; so a landmark glitch of a few frames does not count); NaN
+    without values."""
     values = values[np.isfinite(values)]
     if not len(values):
         return math.nan
-    up = stretch_direction(values, band_min, band_max) > 0
+    up = stretch_direction(values, band_min, band_max, neutral) > 0
     return float(np.percentile(values, PEAK_PERCENTILE if up else 100.0 - PEAK_PERCENTILE))
 
 
-def _band_stats(values: np.ndarray, bands: np.ndarray, band_min: float, band_max: float) -> dict:
+def _band_stats(values: np.ndarray, bands: np.ndarray, band_min: float, band_max: float, neutral: float) -> dict:
     finite = values[np.isfinite(values)]
     judged = (bands == IN) | (bands == OUT)
     nan = math.nan
-    return {"peak": peak(finite, band_min, band_max),
+    return {"peak": peak(finite, band_min, band_max, neutral),
             "median": float(np.median(finite)) if len(finite) else nan,
             "lowest": float(finite.min()) if len(finite) else nan,
             "highest": float(finite.max()) if len(finite) else nan,
@@ -191,18 +245,20 @@ def _band_stats(values: np.ndarray, bands: np.ndarray, band_min: float, band_max
             "judged_pct": _pct(float(judged.sum()), float(len(bands)))}
 
 
-def measure_stats(index: int, exercise: Exercise, tl: TimelineArrays) -> list[MeasureStats]:
-    """One row per phase x envelope band x side, over the frames coached in that phase and side."""
+def measure_stats(index: int, exercise: Exercise, tl: TimelineArrays,
+                  sides: tuple[str, ...] | None = None) -> list[MeasureStats]:
+    """One row per phase x envelope band x side, over the frames coached in that phase and side;
+    `sides`: the sides to report (default every side of the exercise; the report passes those done)."""
 
     out = []
     for p, phase in enumerate(exercise.phases):
         for key, band in phase.envelope.items():
-            for side in sides_of(exercise):
+            for side in sides_of(exercise) if sides is None else sides:
                 measure = resolve_key(key, None if side == "both" else side)
                 j = MEASURE_NAMES.index(measure)
                 rows = (tl.segment == index) & (tl.phase == p) & (tl.side == SIDES.index(side)) & (tl.seen == 1)
                 values = np.array([toward_side(measure, float(v), side) for v in tl.values[rows, j]])
-                stats = _band_stats(values, tl.bands[rows, j], band.min, band.max)
+                stats = _band_stats(values, tl.bands[rows, j], band.min, band.max, neutral_value(measure))
                 out.append(MeasureStats(index, exercise.id, phase.name, key, measure, side, SPEC[measure].unit,
                                         band.min, band.max, frames=int(rows.sum()), **stats))
     return out

@@ -78,14 +78,15 @@ def input_info(feed: Feed, detector=None) -> InputInfo:
 
 
 def run_live(feed: Feed, routine: Routine, display, options: LiveOptions, *, detector=None, sounds=None,
-             follow: Follow | None = None, sinks: Sequence[Sink] = ()) -> LiveResult:
+             follow: Follow | None = None, sinks: Sequence[Sink] = (), speech=None) -> LiveResult:
     """Coach `routine` on `feed` until it is done, stopped, quit or the feed ends; save the session.
     With `follow` (a sink of the loop), the demonstration is followed along (ghost, match score). `sinks`: more readers
     of the coached frames, after the session itself (the CLI's history: its `published` runs once
-    the folder is)."""
+    the folder is). `speech`: the voice (or the tones it fell back to), a `coach.render.speech.SoundChoice`:
+    the cues it says are chosen from the verdicts and put on its queue (the loop never waits for it)."""
     info = input_info(feed, detector)
     lossless = feed.policy == LOSSLESS and not options.realtime
-    session = LiveSession(routine, options, info, sounds=sounds, follow=follow)
+    session = LiveSession(routine, options, info, sounds=sounds, follow=follow, speech=speech)
     follows = (follow,) if follow is not None else ()   # a sink ahead of the session, which draws its ghost
     start_s = time.monotonic()
     detect = detector.detect if detector is not None else None

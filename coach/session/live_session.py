@@ -4,9 +4,11 @@
 (`coach.session.loop.run_session`): `take(inferred)` for every analysed frame (the framing step, or
 True: coach it), then the loop's engine (`at` is the plan, `new_coach` the engine) hands the
 verdict to the session as a sink (`segment`, `frame`: the session files, video, sounds, moving on;
-`close`: the summary). The engine runs from an exercise's framing step on, safety only until the
-step passes (`Coach.holds_on`): the safety rules judge every pose seen, whatever the framing says,
-and such a session is saved. `render(captured)` for every frame shown, `on_action(action)` for every key
+`close`: the summary). The voice (`speech`): the cues `coach.render.voice.CuePicker` chooses from the
+exercise, the framing step and each verdict are put on the speech worker's queue, never waited for.
+The engine runs from an exercise's framing step on, safety only until the step passes
+(`Coach.holds_on`): the safety rules judge every pose seen, whatever the framing says, and such a
+session is saved. `render(captured)` for every frame shown, `on_action(action)` for every key
 (the one key table is `KEYS`). It decides nothing about form: the
 engine does; the overlay draws. Pain: the pain key ends the exercise - and the session - at the next
 analysed frame, recorded as an `exercise_stopped` event with rule "pain_reported", and that frame's
@@ -40,6 +42,7 @@ from coach.pose.core import Pose, PoseFrame
 from coach.render.display import PROMPT_HEIGHT_U, blank, draw_plot, draw_prompt, draw_status
 from coach.render.overlay import Overlay, OverlayStyle
 from coach.render.overlay_widgets import LIVE_TEXT_UNIT
+from coach.render.voice import CuePicker
 from coach.report.core import InputInfo, Report, Summariser
 from coach.session.feed import Captured, Inferred
 from coach.session.live_model import ModelChoice
@@ -116,9 +119,16 @@ class LiveOptions:
 
 class LiveSession(Sink):
     def __init__(self, routine: Routine, options: LiveOptions, info: InputInfo, *, sounds=None,
-                 follow: Follow | None = None):
+                 follow: Follow | None = None, speech=None):
         self.routine, self.options, self.info = routine, options, info
         self.sounds, self.follow = sounds, follow
+        # speech: a `coach.render.speech.SoundChoice` (the voice, else the tones it fell back to), recorded in session.json
+        self.speech = speech
+        self.voice = speech.voice if speech is not None else None
+        if speech is not None and speech.sounds is not None:
+            self.sounds = speech.sounds
+        self.cues = CuePicker()
+        self._intro = False
         self.mirror, self.plot, self.paused, self.fullscreen = options.mirror, options.plot, False, False
         self.text_scale = options.text_scale * (PRESENT_TEXT_SCALE if options.present else 1.0)
         self.summary = Summariser(info)
@@ -164,6 +174,7 @@ class LiveSession(Sink):
         self._coaching = False   # the framing step passed (or pain was reported): coach the frames
         self.gate = FramingGate(self.exercise, self.options.framing_hold_s)
         self.plot_values: deque[float] = deque(maxlen=PLOT_SAMPLES)
+        self._intro = True   # the voice says the exercise at its next analysed frame
         self._restyle()
 
     def _log(self, why: str) -> None:
@@ -236,11 +247,16 @@ class LiveSession(Sink):
             self.waits_s.append(result.done_s - result.inference_s - result.captured.captured_s)
         if self.paused or self.ended:
             return False
+        if self._intro:
+            self._intro = False
+            self._say(self.cues.exercise(self.exercise, pf.t_s))
         if not self._coaching:
-            self.gate.step(pf.pose, pf.t_s, pf.others)
+            framing = self.gate.step(pf.pose, pf.t_s, pf.others)
             self._coaching = self.gate.passed or self._pain
             if self.coach is not None:
                 self.coach.engine.holds_on = self._coaching
+            if not self._coaching and not framing.ready:
+                self._say(self.cues.framing(framing.message, pf.t_s))
         self._result = result
         return True
 
@@ -281,6 +297,7 @@ class LiveSession(Sink):
         gauges = self.overlay.gauges(verdict)
         self.plot_values.append(gauges[0].value if gauges else math.nan)
         self._sound(verdict.events)
+        self._say(self.cues.verdict(verdict))
 
     def _after(self, verdict: FrameVerdict) -> None:
         if verdict.status == Status.STOPPED:
@@ -290,6 +307,12 @@ class LiveSession(Sink):
                 self._goto(self.index + 1, "completed")
             else:
                 self.end("done", "Well done: every exercise is complete.")
+
+    def _say(self, cues) -> None:
+        """Hand the cues to the voice (a queue: never waits); the cue choice runs without one too."""
+        if self.voice is not None:
+            for cue in cues:
+                self.voice.say(cue)
 
     def _sound(self, events) -> None:
         if self.sounds is None:
@@ -435,6 +458,8 @@ class LiveSession(Sink):
         for name, text in self.options.extra_files:
             write_text(Path(self.folder) / name, text)
         more = {"model_choice": self.model.as_dict(), "routine": [e.as_dict() for e in self.routine_summary()]}
+        if self.speech is not None:
+            more["sound"] = self.speech.as_dict()
         if self.follow is not None:
             more["follow"] = self.follow.summary().as_dict()
         self.files.write_summary(report, timeline, self.summary.exercises, more)

@@ -1,0 +1,182 @@
+"""`coach compare` says one thing: the terminal summary, comparison.json and report.html are written
+from one record and agree (parsed from each, on a real bridge clip against the whole bridge
+recording, as the README's walk-through runs it); sides are the person's own, so a patient doing the
+mirror of the demonstration is told so; no template key (`{side}`, `{other}`) reaches a person in any
+of the three. The README's walk-through runs as written (record, teach, edit, live --reference,
+compare), once, and its outputs are what the consistency tests read."""
+
+from __future__ import annotations
+
+import contextlib
+import html
+import io
+import json
+import re
+import shlex
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+from conftest import REPO
+
+from coach import samples_dir
+from coach.cli import main
+
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "bench"))
+import transforms as tf  # noqa: E402
+
+HOLDS = re.compile(r"(?:(left|right|both) )?(\d+) of (\d+) \(demonstrated (\d+)\)")
+TEMPLATE = re.compile(r"[{}]")
+
+
+def run_compare(patient: Path, reference: Path, out: Path) -> str:
+    """`coach compare` without -q; its terminal text (stderr)."""
+    err = io.StringIO()
+    with contextlib.redirect_stderr(err), contextlib.redirect_stdout(io.StringIO()):
+        assert main(["compare", str(patient), "--reference", str(reference), "-o", str(out), "--no-video",
+                     "--no-history"]) == 0
+    return err.getvalue()
+
+
+def person_texts(value, key: str = "") -> list[str]:
+    """The strings of a JSON document a person reads: every string but the machine keys (an envelope
+    key names a band as the exercise file does, e.g. "knee_{side}_deg")."""
+    if isinstance(value, dict):
+        return [t for k, v in value.items() if k != "key" for t in person_texts(v, k)]
+    if isinstance(value, list):
+        return [t for v in value for t in person_texts(v, key)]
+    return [value] if isinstance(value, str) else []
+
+
+def page_text(page: str) -> str:
+    """The text and attribute values of an HTML page a person can read (no CSS, no inline images)."""
+    page = re.sub(r"<style>.*?</style>", "", page, flags=re.S)
+    page = re.sub(r'src="data:[^"]*"', "", page)
+    return html.unescape(page)
+
+
+def leftovers(texts: list[str]) -> list[str]:
+    return [t for t in texts if TEMPLATE.search(t)]
+
+
+def holds_of(text: str) -> dict[str, tuple[int, int, int]]:
+    return {side or "both": (int(a), int(t), int(d)) for side, a, t, d in HOLDS.findall(text)}
+
+
+def walkthrough_commands() -> list[str]:
+    text = (REPO / "README.md").read_text(encoding="utf-8")
+    block = re.search(r"<!-- walk-through[^>]*-->\s*```bash\n(.*?)```", text, flags=re.S)
+    assert block, "README.md: the walk-through's command block is missing"
+    return [line for line in block.group(1).splitlines() if line.strip() and not line.startswith("#")]
+
+
+@pytest.fixture(scope="module")
+def walkthrough(shared_dir, tmp_path_factory):
+    """The README's walk-through, run once in a fresh folder: {command name: its terminal text} and
+    the folder. Its compare step is the bundled bridge clip (one hold) against the whole shared
+    bridge recording."""
+    where = tmp_path_factory.mktemp("walk")
+    said: dict[str, str] = {}
+    with pytest.MonkeyPatch.context() as mp:
+        mp.chdir(where)
+        for command in walkthrough_commands():
+            line = command.replace("../shared/", f"{shared_dir}/").replace("samples/", f"{samples_dir()}/")
+            if not line.startswith("coach "):   # mkdir, sed: the shell's own
+                subprocess.run(line, shell=True, check=True, cwd=where)
+                continue
+            err = io.StringIO()
+            with contextlib.redirect_stderr(err), contextlib.redirect_stdout(io.StringIO()):
+                assert main(shlex.split(line)[1:]) == 0, command
+            said[line.split()[1]] = err.getvalue()
+    return said, where / "walkthrough"
+
+
+@pytest.fixture(scope="module")
+def bridge(walkthrough):
+    said, out = walkthrough
+    out = out / "anna-vs-demo"
+    return said["compare"], json.loads((out / "comparison.json").read_text()), (out / "report.html").read_text(), \
+        json.loads((out / "session.json").read_text())
+
+
+def test_the_readme_walkthrough_runs_as_written(walkthrough):
+    said, out = walkthrough
+    assert list(said) == ["record", "teach", "exercises", "live", "compare"]
+    assert not any("Traceback" in text for text in said.values())
+    assert re.search(r"^hold_s = 3$", (out / "exercises" / "anna_bridge.toml").read_text(), flags=re.M)
+    live = json.loads((out / "anna-live" / "session.json").read_text())
+    assert live["segments"][0]["exercise"] == "anna_bridge", "the edited file is what is coached"
+    assert live["follow"]["reference"] == "demo.jsonl.gz" and live["follow"]["frames_scored"] > 0
+    assert all(h["target_s"] == 3 for h in live["holds"]), "the edit is what is timed"
+    assert (out / "anna-live" / "report.html").exists()
+    assert "Compared with the demonstration" in (out / "anna-vs-demo" / "report.html").read_text()
+
+
+def test_terminal_comparison_json_and_report_agree(bridge):
+    terminal, data, page, session = bridge
+    [holds_line] = [line for line in terminal.splitlines() if line.strip().startswith("holds:")]
+    said = holds_of(holds_line)
+    written = {side: (h["achieved"], h["target"], h["demonstrated"]) for side, h in data["holds"].items()}
+    shown = holds_of(page_text(re.search(r'<span id="compare-holds">(.*?)</span>', page).group(1)))
+    assert said == written == shown and written, (holds_line, data["holds"])
+    [segment] = session["segments"]
+    for side, (achieved, target, _) in written.items():   # the patient's own report: the same numbers
+        if side in segment["sides_done"]:
+            assert (segment["holds_completed"][side], segment["holds_target"]) == (achieved, target)
+    done = [s for s in written if s in segment["sides_done"]]
+    card = re.search(r'<div class="t">Holds done</div><div class="v">(\d+) of (\d+)</div>', page)
+    assert card and (int(card[1]), int(card[2])) == (sum(written[s][0] for s in done),
+                                                      sum(written[s][1] for s in done))
+    for m in data["measures"]:   # each measure: the same words and degrees in all three
+        row = next(line for line in terminal.splitlines() if line.strip().startswith(m["label"]))
+        assert f"at holds {m['at_holds']:.0f} deg" in " ".join(row.split())
+        assert f"<td>{html.escape(m['label'])}</td><td class=n>{m['at_holds']:.0f}°</td>" in page
+    if data["sides"]["text"]:   # which side each did: the same words in all three
+        assert data["sides"]["text"] in terminal
+        assert f'<p id="compare-sides">Sides: {html.escape(data["sides"]["text"])}.</p>' in page
+
+
+def test_no_template_key_reaches_a_person(walkthrough):
+    """Every text the walk-through wrote for a person - what each command printed, the user-facing
+    strings of every session.json and comparison.json, every report.html - is free of `{` `}`: the
+    taught exercise's keys (`shoulder_{other}_deg`) are shown in words."""
+    said, out = walkthrough
+    for command, text in said.items():
+        assert not leftovers(text.splitlines()), command
+    for name in ("anna-live/session.json", "anna-vs-demo/session.json", "anna-vs-demo/comparison.json"):
+        assert not leftovers(person_texts(json.loads((out / name).read_text()))), name
+    for name in ("anna-live/report.html", "anna-vs-demo/report.html"):
+        text = page_text((out / name).read_text())
+        assert not leftovers([text]), (name, re.findall(r".{40}[{}].{40}", text)[:5])
+
+
+@pytest.fixture(scope="module")
+def twist_and_mirror(tmp_path_factory):
+    """The bundled seated twist clip (one hold, to the left) and its mirror image (to the right)."""
+    from coach.pose.recording import Recording, RecordingWriter
+
+    source = samples_dir() / "seated_spinal_twist.jsonl.gz"
+    mirrored = tmp_path_factory.mktemp("mirror") / "twist_mirrored.jsonl.gz"
+    recording = Recording(source)
+    with RecordingWriter(mirrored, recording.info) as writer:
+        for frame in tf.mirror(list(recording.frames())):
+            writer.write(frame)
+    return source, mirrored
+
+
+@pytest.mark.parametrize("patient, mirrored", [("self", False), ("mirror", True)])
+def test_a_patient_doing_the_mirrored_side_is_recognised(twist_and_mirror, tmp_path, patient, mirrored):
+    source, mirror = twist_and_mirror
+    terminal = run_compare(mirror if patient == "mirror" else source, source, tmp_path / "out")
+    data = json.loads((tmp_path / "out" / "comparison.json").read_text())
+    sides = data["sides"]
+    truth = json.loads((samples_dir() / "seated_spinal_twist.truth.json").read_text())["sides"]
+    [[_, _, shown]] = truth   # the side rule of ../shared/landmarks/FORMAT.md: the side the chest turns to
+    held = tf.mirror_side(shown) if mirrored else shown
+    assert sides["demonstration"] == [shown], "the demonstration's side is the person's own, as the truth names it"
+    assert sides["patient"] == [held] and sides["mirrored"] is mirrored
+    assert data["holds"][held]["achieved"] >= 1, data["holds"]   # on the person's own side of the twist
+    assert data["deviation_at_holds_deg"] < 1.0, "compared side for side: the mirror is the same stretch"
+    assert ("the mirror of the demonstration" in terminal) is mirrored
+    assert ("the mirror of the demonstration" in (tmp_path / "out" / "report.html").read_text()) is mirrored
