@@ -7,6 +7,11 @@ screen, `ESC]0;...` retitles the window, `ESC]52;...` writes the clipboard). Exe
 refused when their text holds control characters (`control_character`); everything printed goes
 through `printable`, which drops escape sequences, turns other control characters into spaces and
 drops the bidirectional overrides that can make text read differently from what it is.
+
+It is also where the words the coach says to a person about their sides are made, so the overlay,
+the spoken cues and the report name a side the same way (`side_words`,
+`switch_side_words`): the person's own left / right (../shared/landmarks/FORMAT.md), and for a
+`sign:` side rule the way the person feels it ("head tilted toward your right shoulder").
 """
 
 from __future__ import annotations
@@ -39,3 +44,27 @@ def printable(text: str) -> str:
     characters shown as a space, bidirectional overrides dropped."""
     text = _ESCAPES.sub("", str(text)).translate(_BIDI)
     return "".join(" " if is_control(c) else c for c in text)
+
+
+# --- sides, in the words said to the person ---------------------------------------------------------
+
+def side_words(exercise, side: str | None) -> str:
+    """The working side in the words shown and said to the person. A `sign:` rule names the side the
+    measure moves toward, so its words say so ("head tilted toward your right shoulder"); other rules
+    name a side of the body ("right side"). "" when the side is unknown."""
+    from coach.measure.conventions import SPEC
+
+    if side not in ("left", "right"):
+        return ""
+    kind, _, arg = (exercise.side_from or "").partition(":")
+    toward = SPEC[arg].toward if kind == "sign" and arg in SPEC else ""
+    return toward.replace("{side}", side) if toward else f"{side} side"
+
+
+def switch_side_words(exercise, side: str) -> str:
+    """What to say when the coach moves to the other side: "Switch sides: now head tilted toward your
+    left shoulder." for a `sign:` rule, else "Switch sides: now your left side."."""
+    words = side_words(exercise, side)
+    if not words:
+        return "Switch sides."
+    return f"Switch sides: now {words}." if words != f"{side} side" else f"Switch sides: now your {words}."

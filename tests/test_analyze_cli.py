@@ -8,6 +8,7 @@ import errno
 import gzip
 import json
 import os
+import re
 import shutil
 from pathlib import Path
 
@@ -177,7 +178,7 @@ def test_quiet_prints_nothing_and_table_lists_each_input(tmp_path, landmarks_dir
     assert captured.out == "" and captured.err == ""
     assert cli.main(["analyze", source, source, "-e", "cat_cow", "--out", str(tmp_path / "t")]) == 0
     out = capsys.readouterr().out
-    assert out.count("cat_cow__01.jsonl.gz") == 2 and "holds" in out and "in position" in out
+    assert out.count("cat_cow__01.jsonl.gz") == 2 and "holds done" in out and "in position" in out
     assert str(tmp_path / "t" / "cat_cow__01-2.coach" / "report.html") in out
 
 
@@ -192,10 +193,12 @@ def test_the_table_gives_an_image_no_hold_count(photos_dir, lite_model_path, lan
     photo = photos_dir / "childs_pose__Childs_Pose__1.jpg"
     image = analyze(photo, tmp_path / "img", AnalyzeOptions(exercise="childs_pose", model=str(lite_model_path)))
     row = _row(SimpleNamespace(source=str(photo), error=None, report=image, out_dir=tmp_path / "img"))
-    assert row[2] == "-" and row[4] in ("yes", "no", "can't judge")
+    assert row[2] == row[3] == "-" and row[5] in ("yes", "no", "can't judge")
     video = analyze(landmarks_dir / "cat_cow__01.jsonl.gz", tmp_path / "rec", AnalyzeOptions(exercise="cat_cow"))
     row = _row(SimpleNamespace(source="cat_cow__01.jsonl.gz", error=None, report=video, out_dir=tmp_path / "rec"))
-    assert row[2].count("/") == 1 and row[4].endswith("%")
+    # holds done of the target, the longest hold against its target ("1.5 of 3 s"), time in position
+    assert re.fullmatch(r"\d+ of \d+", row[2]) and re.fullmatch(r"\d+\.\d of \d+ s|none", row[3]), row
+    assert row[5].endswith("%")
 
 
 def _drop_bands(text: str, drop: dict[str, set[str]]) -> str:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import re
 
 from coach import cli, samples_dir
 from coach.cli.demo import samples
@@ -16,6 +17,7 @@ def test_demo_samples_name_their_exercises():
 
 def test_demo_analyses_every_sample(tmp_path, capsys, monkeypatch):
     monkeypatch.setenv("COACH_MODEL_DIR", str(tmp_path / "no-models-here"))   # proves no model is needed
+    monkeypatch.setenv("COLUMNS", "60")   # a narrow terminal: names wrap between words, never inside one
     out = tmp_path / "demo"
     assert cli.main(["demo", "--out", str(out)]) == 0
     printed = capsys.readouterr().out
@@ -28,3 +30,13 @@ def test_demo_analyses_every_sample(tmp_path, capsys, monkeypatch):
         assert session["exercise"] == exercise and session["frames"] > 0 and not session["partial"]
         assert str(folder / "report.html") in printed and name in printed
     assert "coach demo" in printed
+    rows = [line for line in printed.splitlines() if ".jsonl.gz" in line and line.startswith("│")]
+    assert len(rows) == len(samples()), printed
+    for (path, exercise), row in zip(samples(), rows):
+        cells = [c.strip() for c in row.strip("│").split("│")]
+        assert cells[0] == path.rsplit("/", 1)[-1] and cells[1] == exercise, row   # whole names, one line
+        assert re.fullmatch(r"\d+ of \d+", cells[2]) and re.fullmatch(r"\d+\.\d of \d+ s|none", cells[3]), row
+    bridge = next(row for row in rows if "bridge.jsonl.gz" in row)
+    assert "stop" not in bridge, "a correct bridge raises no stop"
+    # the clips are shorter than the bridge's 30 s hold: the demo says so instead of reading as failure
+    assert re.search(r"shorter than their exercise's hold.*bridge\.jsonl\.gz \(\d+ s, holds of 30 s\)", printed)

@@ -28,7 +28,8 @@ from coach.measure.motion import NetSpeed
 
 TWIST_SIDED = dict(sides="left_right", side_from="sign:trunk_rotation_deg", rest_s=0.5, phases=[
     {"name": "twist", "hold_s": 1.0, "envelope": {"trunk_rotation_deg": band(15, 45, min_reliability="low")}}])
-CAT_COW = dict(posture=["all_fours"], phases=[
+# the head hangs in cat: its band reaches 80, so the neck's own limit does too (as cat_cow.toml's)
+CAT_COW = dict(posture=["all_fours"], safety={"neck_flexion_max_deg": 80}, phases=[
     {"name": "cat", "hold_s": 1.0, "envelope": {"neck_flexion_deg": band(20, 80)}},
     {"name": "cow", "hold_s": 1.0, "envelope": {"neck_flexion_deg": band(-40, 10)}}])
 INC = "trunk_inclination_deg"

@@ -143,7 +143,7 @@ SHORT_EXERCISES = (
          phases=[{"name": "twist", "hold_s": 1.0,
                   "envelope": {"trunk_rotation_deg": band(15, 45, min_reliability="low"),
                                "trunk_inclination_deg": band(20, 60)}}]),
-    dict(posture=["seated", "all_fours"], phases=[
+    dict(posture=["seated", "all_fours"], safety={"neck_flexion_max_deg": 80}, phases=[   # the band's reach
         {"name": "cat", "hold_s": 1.0, "envelope": {"neck_flexion_deg": band(20, 80)}},
         {"name": "cow", "hold_s": 1.0, "envelope": {"neck_flexion_deg": band(-40, 10)}}]),
 )

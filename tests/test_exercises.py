@@ -83,6 +83,20 @@ def test_neck_side_bend_warns_and_forbids_hands_on_the_head(library):
     assert ex.safety.hands_on_neck_forbidden and ex.safety.hand_head_min_sw >= 0.3
 
 
+def test_the_neck_side_bend_band_sits_below_its_caution_even_with_its_hysteresis(library):
+    """The neck side bend is kept to warn (its file says why): a held tilt - the band and the drift its
+    hysteresis allows - never reaches the neck caution, so "Holding" and "Ease the side tilt" never
+    show together; the band starts past the side rule's deadband."""
+    from coach.engine.envelope import SIDE_DEADBAND
+
+    ex = library["neck_side_bend"]
+    band = ex.phases[0].envelope["neck_lateral_deg"]
+    assert band.max + band.hysteresis <= ex.safety.neck_lateral_max_deg
+    assert band.min - band.hysteresis >= SIDE_DEADBAND
+    text = (exercises_dir() / "neck_side_bend.toml").read_text()
+    assert "never load the neck" in text and "BELOW its own caution" in text
+
+
 def test_every_file_cites_its_sources_and_every_key_is_documented(library):
     for ex in library.values():
         assert ex.sources, ex.id
@@ -180,6 +194,13 @@ BROKEN = [
      "cues: Field required"),
     ("stricter twist larger", _edit("[cues]", "[safety]\nmax_twist_flexed_deg = 50\n\n[cues]"),
      "safety: Value error, max_twist_flexed_deg must not exceed max_twist_deg"),
+    ("band beyond its own safety limit", _edit("envelope.hip_left_deg", "envelope.neck_flexion_deg"),
+     "phases.0.envelope.neck_flexion_deg.max: 80 lies beyond the exercise's own safety limit "
+     "safety.neck_flexion_max_deg = 45: a pose in the band would raise a caution"),
+    ("band beyond the limit on the other side of 0",
+     _edit("envelope.hip_left_deg]\nmin = 10\nmax = 80", "envelope.neck_flexion_deg]\nmin = -60\nmax = -10"),
+     "phases.0.envelope.neck_flexion_deg.min: -60 lies beyond the exercise's own safety limit "
+     "safety.neck_extension_max_deg = 45 (on the other side of 0)"),
     ("bad TOML", "id = \n", "not valid TOML"),
 ]
 

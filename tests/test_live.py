@@ -446,3 +446,69 @@ def test_safety_runs_before_the_framing_passes_and_the_session_is_saved(landmark
     assert EventKind.HOLD_STARTED.value not in kinds(result), "no hold is timed before the framing passes"
     data = json.loads((out / "session.json").read_text())
     assert "hand_on_head" in {a["rule"] for a in data["alerts"]}
+
+
+@pytest.fixture(scope="module")
+def childs_pose_6s(landmarks_dir, tmp_path_factory) -> Path:
+    """The first 6 s of the child's pose recording: a 2 s hold completes at 3.2 s."""
+    short = tmp_path_factory.mktemp("short") / "childs_pose_6s.jsonl.gz"
+    rec = Recording(landmarks_dir / CHILDS_POSE)
+    with RecordingWriter(short, rec.info) as writer:
+        for pf in rec.frames():
+            if pf.t_s >= 6.0:
+                break
+            writer.write(pf)
+    return short
+
+
+def test_a_routine_records_every_exercise_even_one_never_framed(childs_pose_6s, tmp_path):
+    """The child's pose recording (kneeling, filmed side-on) completes child's pose; the standing
+    rotation after it is never framed (it is judged facing the camera) before the video ends; cat-cow
+    is never reached. The summary and session.json list all three, with why."""
+    out = tmp_path / "session"
+    plan = routine(("childs_pose", {"hold_s": 2.0, "reps_per_side": 1}), ("standing_rotation", {}), ("cat_cow", {}))
+    result = run_live(open_feed(str(childs_pose_6s)), plan, NoWindow(), LiveOptions(out))
+    assert result.ended_by == "source_ended"
+    assert [(e.exercise, e.outcome) for e in result.routine] == [
+        ("childs_pose", "completed"), ("standing_rotation", "skipped"), ("cat_cow", "skipped")]
+    never, cat_cow = result.routine[1], result.routine[2]
+    assert never.reason == "never framed (Face the camera); the session ended: The video ended.", never
+    assert cat_cow.reason == "not reached: The video ended.", cat_cow
+    text = "\n".join(summary_lines(result))
+    assert "  2. Standing trunk rotation: skipped - never framed (Face the camera)" in text, text
+    assert "  3. Cat-cow: skipped - not reached" in text, text
+    saved = json.loads((out / "session.json").read_text())["routine"]
+    assert [(e["exercise"], e["outcome"], e["reason"]) for e in saved] == \
+        [(e.exercise, e.outcome, e.reason) for e in result.routine]
+
+
+def test_a_skipped_exercise_says_it_was_skipped_with_the_key(childs_pose_6s, tmp_path):
+    plan = routine(("standing_rotation", {}), ("childs_pose", {"hold_s": 2.0, "reps_per_side": 1}))
+    result = run_live(open_feed(str(childs_pose_6s)), plan, ScriptedKeys({5: "n"}),
+                      LiveOptions(tmp_path / "out"))
+    first = result.routine[0]
+    assert (first.outcome, first.reason) == ("skipped", "never framed (Face the camera); you moved on to the next "
+                                                        "exercise"), first
+    assert result.routine[1].outcome == "completed"
+
+
+@pytest.mark.parametrize("value, problem", [("12x", "expected WIDTHxHEIGHT"), ("big", "expected WIDTHxHEIGHT"),
+                                            ("100x80", "smaller than 320x240")])
+def test_a_bad_window_size_is_a_one_line_error(capsys, value, problem):
+    from coach.cli import main
+
+    with pytest.raises(SystemExit) as stop:
+        main(["live", "--exercise", "bridge", "--source", "x.mp4", "--window", value])
+    assert stop.value.code == 2
+    err = capsys.readouterr().err.strip().splitlines()
+    assert len(err) == 1 and "--window" in err[0] and problem in err[0], err
+
+
+def test_the_window_fits_the_screen_with_room_for_a_window_manager():
+    from coach.render.display import parse_window, window_size
+
+    assert parse_window("1280x720") == (1280, 720)
+    assert window_size(None, (1280, 800)) == (1152, 720)
+    assert window_size((1920, 1080), (1280, 800)) == (1280, 800)   # never larger than the screen
+    assert window_size((800, 600), None) == (800, 600)
+    assert window_size(None, None) is None                          # unknown: each frame's own size

@@ -16,6 +16,7 @@ from coach.physio.live_follow import FollowAlong
 from coach.render.display import NoWindow
 from coach.render.ghost import torso_px
 from coach.render.overlay import Overlay
+from coach.session import live_session
 
 CHILDS_POSE = "childs_pose__01.jsonl.gz"   # kneeling side-on, holding from 0.4 s on
 CAT_COW = "cat_cow__01.jsonl.gz"
@@ -50,11 +51,11 @@ class Spy:
         self.ghost_pixels: int | None = None
         annotate, step = Overlay.annotate, FollowAlong.step
 
-        def spy_annotate(overlay, rgb, frame, verdict, *, mirror=False, ghost=None):
-            out = annotate(overlay, rgb, frame, verdict, mirror=mirror, ghost=ghost)
+        def spy_annotate(overlay, rgb, frame, verdict, *, mirror=False, ghost=None, canvas_px=None):
+            out = annotate(overlay, rgb, frame, verdict, mirror=mirror, ghost=ghost, canvas_px=canvas_px)
             self.ghosts.append((frame.pose, ghost))
             if self.ghost_pixels is None and ghost is not None and not ghost.is_empty:
-                plain = annotate(overlay, rgb, frame, verdict, mirror=mirror, ghost=None)
+                plain = annotate(overlay, rgb, frame, verdict, mirror=mirror, ghost=None, canvas_px=canvas_px)
                 self.ghost_pixels = int(np.any(out != plain, axis=2).sum())
             return out
 
@@ -65,7 +66,13 @@ class Spy:
 
         monkeypatch.setattr(Overlay, "annotate", spy_annotate)
         monkeypatch.setattr(FollowAlong, "step", spy_step)
-        monkeypatch.setattr("coach.session.live_session.draw_status", lambda img, text, *a: self.status.append(text))
+        draw_status = live_session.draw_status
+
+        def spy_status(img, text, *args):
+            self.status.append(text)
+            return draw_status(img, text, *args)   # its top places the prompts above it
+
+        monkeypatch.setattr(live_session, "draw_status", spy_status)
 
 
 def test_following_the_same_recording_scores_high_and_draws_the_ghost_on_the_person(childs, tmp_path, monkeypatch,

@@ -1,6 +1,9 @@
-"""The real `coach live` window, under a virtual X server (Xvfb): it opens, the overlay is drawn on it
-(a screenshot is not blank and shows the hold ring filling in green), and Ctrl-C ends the session
-with the summary saved (exit 130, partial). Skipped when Xvfb or a GUI-enabled OpenCV is missing,
+"""The real `coach live` window, under a virtual X server (Xvfb, no window manager) of 1280x800: it
+opens, the overlay is drawn on it (a screenshot is not blank and shows the hold ring filling in
+green), and Ctrl-C ends the session with the summary saved (exit 130, partial). The window fits the
+screen whatever the source's size (1920x1080, 1280x720, 720x1280): every panel's box, as the overlay
+lays it out for the window, is inside the screen and the screenshot shows the panel there; `--window`
+chooses the size, and fullscreen covers the screen with no window manager to do it. Skipped when Xvfb or a GUI-enabled OpenCV is missing,
 unless COACH_REQUIRE_XVFB=1 (set by .ci/run after installing Xvfb), when that is a failure.
 
 Set COACH_SCREENSHOT=path.png to keep the screenshot.
@@ -22,9 +25,10 @@ import pytest
 from test_live import write_video
 
 REQUIRE_XVFB = os.environ.get("COACH_REQUIRE_XVFB") == "1"
-IN_BAND_RGB = np.array([0, 158, 115])   # OverlayStyle.in_band_rgb: the ring while holding
+IN_BAND_RGB = np.array([0, 190, 140])   # OverlayStyle.in_band_rgb: the ring while holding
 TRACK_RGB = np.array([70, 76, 84])      # OverlayStyle.track_rgb: the ring's track
-SCREEN = "1280x1024x24"
+SCREEN_PX = (1280, 800)
+SCREEN = f"{SCREEN_PX[0]}x{SCREEN_PX[1]}x24"
 
 
 def _need(ok: bool, why: str) -> None:
@@ -68,16 +72,32 @@ def _near(img: np.ndarray, rgb: np.ndarray, tol: int = 12) -> int:
     return int((np.abs(img.astype(int) - rgb).max(axis=2) <= tol).sum())
 
 
-def _ring(img: np.ndarray, size_px: tuple[int, int]) -> np.ndarray:
-    """The pixels of the hold ring's annulus, where the overlay lays it out on a frame of `size_px`."""
-    from coach.engine.exercises import get_exercise
-    from coach.render.overlay import Overlay
-
-    lay = Overlay(get_exercise("knee_to_chest")).layout(*size_px)
+def _ring(img: np.ndarray, size_px: tuple[int, int], at_px: tuple[int, int] = (0, 0),
+          upper_half: bool = False) -> np.ndarray:
+    """The pixels of the hold ring's annulus, where the overlay lays it out on a window of `size_px`
+    whose top left corner is at `at_px` on the screen (only its upper half when asked)."""
+    lay = _live_overlay().layout(*size_px)
     (cx, cy), r, t = lay.ring_center_px, lay.ring_radius_px, lay.ring_thickness_px
     yy, xx = np.mgrid[0:size_px[1], 0:size_px[0]]
-    annulus = np.abs(np.hypot(xx - cx, yy - cy) - r) <= t / 2 - 1
-    return img[:size_px[1], :size_px[0]][annulus]
+    annulus = (np.abs(np.hypot(xx - cx, yy - cy) - r) <= t / 2 - 1) & ((yy < cy) | (not upper_half))
+    x, y = at_px
+    return img[y:y + size_px[1], x:x + size_px[0]][annulus]
+
+
+def _live_overlay():
+    """The overlay as `coach live` draws it (its text unit is the live one, readable from 3 m)."""
+    from coach.engine.exercises import get_exercise
+    from coach.render.overlay import Overlay, OverlayStyle
+    from coach.render.overlay_widgets import LIVE_TEXT_UNIT
+
+    return Overlay(get_exercise("knee_to_chest"), OverlayStyle(text_unit=LIVE_TEXT_UNIT))
+
+
+def _window_box(img: np.ndarray) -> tuple[int, int, int, int]:
+    """The box of everything drawn on the screen (the X root of Xvfb is black; the window never is:
+    its letterbox and panels are dark grey, not black)."""
+    ys, xs = np.nonzero(img.max(axis=2) > 0)
+    return int(xs.min()), int(ys.min()), int(xs.max()) + 1, int(ys.max()) + 1
 
 
 @pytest.mark.model
@@ -87,14 +107,16 @@ def test_the_window_shows_the_overlay_with_the_hold_ring(xvfb, photos_dir, lite_
     (tmp_path / "r.toml").write_text('name = "t"\n[[exercise]]\nid = "knee_to_chest"\nhold_s = 8\n')
     env = {**os.environ, "DISPLAY": xvfb, "COACH_STATE_DIR": str(tmp_path / "state"), "QT_QPA_PLATFORM": "xcb"}
     cmd = [sys.executable, "-m", "coach", "live", "--routine", str(tmp_path / "r.toml"), "--source", str(video),
-           "--realtime", "--answers", "no", "--model", str(lite_model_path), "-o", str(tmp_path / "out"), "--mute"]
+           "--realtime", "--answers", "no", "--model", str(lite_model_path), "-o", str(tmp_path / "out"), "--mute",
+           "--window", "640x480"]
+    at = ((SCREEN_PX[0] - 640) // 2, (SCREEN_PX[1] - 480) // 2)   # the window is centred on the screen
     proc = subprocess.Popen(cmd, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
     shot, deadline = None, time.monotonic() + 40
     try:
         while time.monotonic() < deadline and proc.poll() is None:
             time.sleep(0.5)
             img = _grab(xvfb)
-            if _near(_ring(img, (640, 480))[None], IN_BAND_RGB) > 40:  # the ring fills in green: a hold runs
+            if _near(_ring(img, (640, 480), at)[None], IN_BAND_RGB) > 40:  # the ring fills in green: a hold runs
                 shot = img
                 break
     finally:
@@ -106,11 +128,92 @@ def test_the_window_shows_the_overlay_with_the_hold_ring(xvfb, photos_dir, lite_
         from PIL import Image
 
         Image.fromarray(shot).save(os.environ["COACH_SCREENSHOT"])
-    window = shot[:480, :640]
+    window = shot[at[1]:at[1] + 480, at[0]:at[0] + 640]
     assert window.std() > 20, "the window is blank"
-    ring = _ring(shot, (640, 480))[None]
+    ring = _ring(shot, (640, 480), at)[None]
     assert _near(ring, TRACK_RGB) + _near(ring, IN_BAND_RGB) > 0.8 * ring.shape[1], "the ring is not where it belongs"
-    assert shot[600:, 700:].max() == 0, "something was drawn outside the 640x480 window"
+    assert _window_box(shot) == (at[0], at[1], at[0] + 640, at[1] + 480), "drawn outside the 640x480 window"
     assert proc.returncode == 130, err[-2000:]
     data = json.loads((tmp_path / "out" / "session.json").read_text())
     assert data["partial"] is True and data["holds"], "Ctrl-C saved the summary of the hold in progress"
+
+
+def _wait_for_window(display: str, proc, size_px: tuple[int, int], timeout_s: float = 60.0) -> np.ndarray | None:
+    """A screenshot once the window has its size and has been drawn on for half a second."""
+    deadline = time.monotonic() + timeout_s
+    while time.monotonic() < deadline and proc.poll() is None:
+        time.sleep(0.3)
+        img = _grab(display)
+        if img.max() > 0:
+            x0, y0, x1, y1 = _window_box(img)
+            if (x1 - x0, y1 - y0) == size_px:
+                time.sleep(0.5)
+                return _grab(display)
+    return None
+
+
+@pytest.mark.model
+@pytest.mark.parametrize("source_px", [(1920, 1080), (1280, 720), (720, 1280)], ids=["1920x1080", "1280x720", "720x1280"])
+def test_the_window_fits_the_screen_with_every_panel_inside(xvfb, photos_dir, lite_model_path, tmp_path, source_px):
+    from coach.render.display import window_size
+    from coach.render.overlay_widgets import fit_into
+
+    video = write_video(tmp_path / "clip.mp4", [(photos_dir / "knee_to_chest__Hug_Knees_To_Chest__1.jpg", 4.0)],
+                        size=source_px)
+    env = {**os.environ, "DISPLAY": xvfb, "COACH_STATE_DIR": str(tmp_path / "state"), "QT_QPA_PLATFORM": "xcb"}
+    cmd = [sys.executable, "-m", "coach", "live", "--exercise", "knee_to_chest", "--source", str(video), "--realtime",
+           "--answers", "no", "--model", str(lite_model_path), "-o", str(tmp_path / "out"), "--mute"]
+    proc = subprocess.Popen(cmd, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    size = window_size(None, SCREEN_PX)   # the default: fit the screen, with room for a window manager
+    try:
+        shot = _wait_for_window(xvfb, proc, size)
+    finally:
+        if proc.poll() is None:
+            proc.send_signal(signal.SIGINT)
+        _, err = proc.communicate(timeout=60)
+    assert shot is not None, f"no {size[0]}x{size[1]} window appeared; stderr:\n{err[-2000:]}"
+    if os.environ.get("COACH_SCREENSHOT"):
+        from PIL import Image
+
+        Image.fromarray(shot).save(os.environ["COACH_SCREENSHOT"].replace(".png", f"-{source_px[0]}x{source_px[1]}.png"))
+    x0, y0, x1, y1 = _window_box(shot)
+    assert (x0, y0) == ((SCREEN_PX[0] - size[0]) // 2, (SCREEN_PX[1] - size[1]) // 2), "the window is centred"
+    # the overlay's own layout of that window: every panel inside the screen, and drawn where it says
+    _, picture = fit_into(np.zeros((source_px[1], source_px[0], 3), np.uint8), size, (0, 0, 0))
+    lay = _live_overlay().layout(*size, picture=picture)
+    for name, (bx0, by0, bx1, by1) in lay.boxes().items():
+        assert 0 <= x0 + bx0 < x0 + bx1 <= SCREEN_PX[0] and 0 <= y0 + by0 < y0 + by1 <= SCREEN_PX[1], name
+    for name in ("hold_panel", "cue"):   # the panels hide the picture behind them: dark, whatever the frame
+        bx0, by0, bx1, by1 = lay.boxes()[name]
+        inside = shot[y0 + by0 + 4:y0 + by1 - 4, x0 + bx0 + 4:x0 + bx1 - 4]
+        assert np.median(inside.max(axis=2)) <= 60, f"{name} is not drawn where the layout puts it"
+    ring = _ring(shot, size, (x0, y0), upper_half=True)[None]   # the framing prompt may cover its lower half
+    assert _near(ring, TRACK_RGB) + _near(ring, IN_BAND_RGB) > 0.8 * ring.shape[1], "the ring is not where it belongs"
+    # the frame is fitted with its aspect kept: the rest of the window is the letterbox's dark grey
+    px0, py0, px1, py1 = picture
+    assert abs((px1 - px0) / (py1 - py0) - source_px[0] / source_px[1]) < 0.01
+    # above the banner's strip nothing is drawn: the picture's edge for a wide source, the band beside it for a tall one
+    probe = (size[0] // 2 if py0 > 0 else (px1 + size[0]) // 2, lay.banner[1] // 2)
+    letterbox = shot[y0 + probe[1], x0 + probe[0]].astype(int)
+    assert np.abs(letterbox - np.array([28, 31, 36])).max() <= 3, (probe, letterbox)
+
+
+def test_fullscreen_covers_the_screen_without_a_window_manager(xvfb, tmp_path):
+    """Xvfb has no window manager to honour the fullscreen request: the window sizes itself."""
+    script = tmp_path / "probe.py"
+    script.write_text(
+        "import numpy as np\n"
+        "from coach.render.display import CvWindow\n"
+        "w = CvWindow(size_px=(800, 600))\n"
+        "def frames():\n"
+        "    for _ in range(15):\n"
+        "        w.show(np.full((w.canvas_px[1], w.canvas_px[0], 3), 200, np.uint8)); w.key()\n"
+        "frames(); print(*w._cv2.getWindowImageRect(w.name))\n"
+        "w.set_fullscreen(True); frames(); print(*w._cv2.getWindowImageRect(w.name))\n"
+        "w.set_fullscreen(False); frames(); print(*w._cv2.getWindowImageRect(w.name))\n")
+    env = {**os.environ, "DISPLAY": xvfb, "QT_QPA_PLATFORM": "xcb"}
+    done = subprocess.run([sys.executable, str(script)], env=env, capture_output=True, text=True, timeout=60)
+    assert done.returncode == 0, done.stderr[-2000:]
+    rects = [tuple(map(int, line.split())) for line in done.stdout.splitlines()]
+    centred = ((SCREEN_PX[0] - 800) // 2, (SCREEN_PX[1] - 600) // 2, 800, 600)
+    assert rects == [centred, (0, 0, *SCREEN_PX), centred], rects

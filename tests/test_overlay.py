@@ -443,3 +443,102 @@ def test_the_neck_tilt_side_is_shown_as_the_shoulder_the_ear_moves_toward(w, h):
     lines = wrap(ov._subtitle(v), width, lay.u_px * 0.75, max_lines=2)
     assert " ".join(lines) == ov._subtitle(v) and all(text_width(x, lay.u_px * 0.75) <= width for x in lines)
     assert ov.annotate(blank(w, h), PoseFrame(1.0, 10, pose_at(STANDING)), v).shape == (h, w, 3)
+
+
+# --- readable from 3 m: contrast of every text against what is behind it, from the rendered image ------
+
+def _luminance(rgb: np.ndarray) -> np.ndarray:
+    """WCAG 2 relative luminance of sRGB colours (..., 3) in 0-255."""
+    c = np.asarray(rgb, np.float64) / 255.0
+    lin = np.where(c <= 0.04045, c / 12.92, ((c + 0.055) / 1.055) ** 2.4)
+    return lin @ np.array([0.2126, 0.7152, 0.0722])
+
+
+def contrast(a, b) -> float:
+    la, lb = float(_luminance(a)), float(_luminance(b))
+    return (max(la, lb) + 0.05) / (min(la, lb) + 0.05)
+
+
+def test_contrast_formula_matches_the_wcag_examples():
+    assert contrast((255, 255, 255), (0, 0, 0)) == pytest.approx(21.0)
+    assert contrast((118, 118, 118), (255, 255, 255)) == pytest.approx(4.54, abs=0.01)   # the AA grey on white
+
+
+def _every_status(ex_id: str) -> list[FrameVerdict]:
+    """A verdict per status colour and word the overlay can show: each hold state, rest, stop, done,
+    not seen, a caution and a stop banner, a measure in / out / unknown / low reliability, can't judge."""
+    caution = Alert("neck_lateral", Severity.CAUTION, "Ease the side tilt of your head: 20°, past 15°", 20, 15, 0.0)
+    stop = Alert("bouncing", Severity.STOP, "Don't bounce at the end of the stretch", 4, 4, 0.0)
+    measures = (mv("hip_left_deg", 150, True), mv("hip_right_deg", 120, False, hint="lift your hips higher"),
+                mv("knee_left_deg", math.nan, None), mv("knee_right_deg", 90, True, rel=Reliability.LOW))
+    out = [verdict(ex_id, state=state, holding=state == HoldState.HOLDING, measures=measures) for state in HoldState]
+    out += [verdict(ex_id, status=Status.RESTING, rest_left_s=7.0), verdict(ex_id, status=Status.STOPPED, advice="Stop."),
+            verdict(ex_id, status=Status.COMPLETED), verdict(ex_id, pose_seen=False),
+            verdict(ex_id, alerts=(caution,)), verdict(ex_id, alerts=(stop, caution), state=HoldState.PAUSED),
+            verdict(ex_id, state=HoldState.OUT, cant_judge=("only an estimate: turn side-on",))]
+    return out
+
+
+def _text_contrast(img: np.ndarray, text) -> float:
+    """The text's colour against what is behind it: the worst of the colours that make up at least 1%
+    of its box's background - the pixels far from the text colour (at least 3/4 of the farthest one:
+    the strokes' anti-aliased edges, blends of the two, are left out)."""
+    x0, y0, x1, y1 = text.box
+    h, w = img.shape[:2]
+    patch = img[max(0, y0):min(h, y1), max(0, x0):min(w, x1)].reshape(-1, 3).astype(np.float64)
+    far = np.abs(patch - np.array(text.rgb)).max(axis=1)
+    assert (far <= 40).any(), f"{text.text!r} is not drawn in {text.rgb} where it was reported"
+    colours, counts = np.unique(patch[far >= 0.75 * far.max()], axis=0, return_counts=True)
+    return min(contrast(text.rgb, c) for c, n in zip(colours, counts) if n >= 0.01 * counts.sum())
+
+
+LIVE_WINDOW_PX = (1152, 720)   # the default live window on a 1280x800 screen (coach.render.display.window_size)
+
+
+def _styles():
+    from coach.render.overlay_widgets import LIVE_TEXT_UNIT
+
+    return {"analyze": (OverlayStyle(), None), "live": (OverlayStyle(text_unit=LIVE_TEXT_UNIT), LIVE_WINDOW_PX)}
+
+
+@pytest.mark.parametrize("mode", ["analyze", "live"])
+@pytest.mark.parametrize("background", [0, 255], ids=["black frame", "white frame"])
+def test_every_text_reads_at_aa_contrast_in_every_status_colour(bridge, frame, background, mode):
+    from coach.render.overlay_widgets import recording
+
+    style, canvas = _styles()[mode]
+    ov = Overlay(bridge, style)
+    worst = []
+    for v in _every_status("bridge"):
+        with recording() as drawn:
+            img = ov.annotate(np.full((H, W, 3), background, np.uint8), frame, v, canvas_px=canvas)
+        texts = [d for d in drawn if d.kind == "text"]
+        assert texts
+        worst += [(round(_text_contrast(img, t), 2), t.text, t.rgb) for t in texts]
+    worst.sort()
+    assert worst[0][0] >= 4.5, worst[:5]
+
+
+@pytest.mark.parametrize("window_px", [LIVE_WINDOW_PX, (1280, 720), (640, 480)])
+def test_live_text_is_at_least_a_thirtieth_of_the_window_height_and_inside_it(bridge, frame, window_px):
+    """Every text of the live overlay and its screens (status line, prompt), in every status: capitals
+    at least 1/30 of the window's height, and every text and panel inside the window."""
+    from coach.render.display import draw_prompt, draw_status
+    from coach.render.overlay_widgets import recording
+
+    style, _ = _styles()["live"]
+    ov = Overlay(bridge, style)
+    w, h = window_px
+    for v in _every_status("bridge"):
+        with recording() as drawn:
+            img = ov.annotate(blank(720, 1280), frame, v, canvas_px=window_px)   # a portrait source
+            lay = ov.layout(w, h)
+            draw_status(img, "lite | 30 fps 33 ms | space pause | n/p exercise | r restart | q quit", lay.u_px, style,
+                        lay.cue[1])
+            draw_prompt(img, "Bridge: get ready", "Come closer to the camera", lay.u_px, style, lay.cue[1] - 2 * lay.u_px)
+        assert img.shape[:2] == (h, w)
+        for d in drawn:
+            assert d.kind != "text" or d.height_px >= h / 30 - 0.01, (d.text, d.height_px, h / 30)
+            if d.kind == "text" or d.alpha >= 0.5:
+                x0, y0, x1, y1 = d.box
+                assert 0 <= x0 < x1 <= w and 0 <= y0 < y1 <= h, (d.kind, d.text, d.box)

@@ -32,3 +32,19 @@ def test_printable(text, shown):
                          ids=["plain", "tab", "escape", "delete", "C1 next line"])
 def test_control_character_names_the_first(text, found):
     assert control_character(text) == found
+
+
+@pytest.mark.parametrize("exercise_id, side, words, switch", [
+    ("neck_side_bend", "right", "head tilted toward your right shoulder",
+     "Switch sides: now head tilted toward your right shoulder."),
+    ("standing_rotation", "left", "turned toward your left", "Switch sides: now turned toward your left."),
+    ("knee_to_chest_single", "left", "left side", "Switch sides: now your left side."),
+    ("knee_to_chest_single", None, "", "Switch sides."),
+])
+def test_sides_are_named_as_the_person_feels_them_for_overlay_voice_and_report(exercise_id, side, words, switch):
+    from coach.engine.exercises import get_exercise
+    from coach.usertext import side_words, switch_side_words
+
+    ex = get_exercise(exercise_id)
+    assert side_words(ex, side) == words
+    assert switch_side_words(ex, side) == switch

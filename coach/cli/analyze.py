@@ -127,39 +127,53 @@ def _status(result) -> str:
 def _row(result) -> list[str]:
     from pathlib import Path
 
+    from rich.markup import escape
+
     from coach.usertext import printable
 
-    name = printable(Path(result.source).name)
+    name = escape(printable(Path(result.source).name))
     if result.error:
-        return [name, "", "", "", "", "[red]error[/red]"]
+        return [name, "", "", "", "", "", "[red]error[/red]"]
     rep = result.report
-    done = sum(n for s in rep.segments for n in s.holds_completed.values())
-    target = sum(s.holds_target * len(s.holds_completed) for s in rep.segments)
-    holds = "-" if rep.input.kind == "image" else f"{done}/{target}"   # one frame holds nothing
+    image = rep.input.kind == "image"   # one frame holds nothing
+    from coach.report.stats import holds_done, longest_hold
+
+    holds = "-" if image else holds_done(rep.segments)
+    longest = "-" if image else longest_hold(rep.segments, rep.holds)
     stops = sum(1 for a in rep.alerts if a.severity == "stop")
     alerts = f"{len(rep.alerts)}" + (f" ({stops} stop)" if stops else "")
-    if rep.input.kind == "image":
+    if image:
         in_position = {True: "yes", False: "no", None: "can't judge"}[rep.in_envelope]
     else:
         share = rep.time_in_envelope_pct()
         in_position = f"{share:.0f}%" if share == share else "-"
     status = _status(result)
     colour = "green" if status == "ok" else "yellow"
-    return [name, ", ".join(dict.fromkeys(s.exercise for s in rep.segments)), holds, alerts,
-            in_position, f"[{colour}]{status}[/{colour}]"]
+    return [name, escape(", ".join(dict.fromkeys(s.exercise for s in rep.segments))), holds, longest,
+            alerts, in_position, f"[{colour}]{status}[/{colour}]"]
+
+
+COLUMNS = (("input", "left"), ("exercise", "left"), ("holds done", "right"), ("longest hold", "right"),
+           ("alerts", "right"), ("in position", "right"), ("status", "left"))
 
 
 def summary_table(results, title: str = "coach analyze"):
-    """A rich table: one row per input with its exercise(s), holds done of the target, alerts, time in
-    position (an image: in position or not) and status (ok, partial, error)."""
+    """A rich table: one row per input with its exercise(s), holds done of the target, the longest hold
+    against its target, alerts, time in position (an image: in position or not) and status (ok, partial,
+    error). Names are never cut: each column is at least as wide as its longest word, and a narrow
+    terminal wraps cells only between words."""
     from rich.table import Table
+    from rich.text import Text
 
+    rows = [_row(result) for result in results]
     table = Table(title=title, title_justify="left")
-    for name, justify in (("input", "left"), ("exercise", "left"), ("holds", "right"), ("alerts", "right"),
-                          ("in position", "right"), ("status", "left")):
-        table.add_column(name, justify=justify, overflow="fold")
-    for result in results:
-        table.add_row(*_row(result))
+    for i, (name, justify) in enumerate(COLUMNS):
+        # names may wrap between words; numbers ("20.0 of 30 s") and states are kept on one line
+        cells = [Text.from_markup(row[i]).plain for row in rows]
+        words = [w for c in cells for w in (c.split() if i < 2 else [c])] + [name]   # headers on one line
+        table.add_column(name, justify=justify, overflow="fold", min_width=max(len(w) for w in words))
+    for row in rows:
+        table.add_row(*row)
     return table
 
 

@@ -39,6 +39,24 @@ def samples() -> list[tuple[str, str]]:
     return out
 
 
+def short_clips_note(results) -> str:
+    """The bundled clips are excerpts of a few seconds, shorter than most holds they show: say so, so
+    that "0 of 3" holds done reads as "too short to finish", not as a failure."""
+    from coach.engine.exercises import load_library
+
+    library, short = load_library(), []
+    for r in results:
+        if r.error or r.report is None:
+            continue
+        targets = [p.hold_s for s in r.report.segments if s.exercise in library for p in library[s.exercise].phases]
+        if targets and r.report.duration_s < min(targets):
+            short.append(f"{r.source} ({r.report.duration_s:.0f} s, holds of {min(targets):.0f} s)")
+    if not short:
+        return ""
+    return ("These samples are shorter than their exercise's hold, so no hold can be completed in them: "
+            + "; ".join(short) + '. "longest hold" shows how far each got.')
+
+
 def run(args: argparse.Namespace) -> int:
     from pathlib import Path
 
@@ -62,5 +80,8 @@ def run(args: argparse.Namespace) -> int:
             results.append(BatchResult(Path(path).name, out_dir, report))
     if not args.quiet:
         print_summary(results, "coach demo: the bundled samples")
+        note = short_clips_note(results)
+        if note:
+            print(note, file=sys.stdout)
         print(f"Open a report in a browser, e.g. {results[0].out_dir / 'report.html'}", file=sys.stdout)
     return 0

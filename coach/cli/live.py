@@ -30,6 +30,22 @@ EXAMPLE = ("coach live --exercise childs_pose --camera 0    (no camera: --source
 KEY_LINES = ("keys: space pause, n / p next / previous exercise, r restart, m mirror, f fullscreen, "
              "+ / - text size, g angle plot, x PAIN (stops and records it), q or Esc quit")
 SCREEN_PX = (960, 600)
+SCREEN_U_PX = 26          # the text unit of a SCREEN_PX screen; a window of another size scales it
+
+
+def _screen_of(display) -> tuple[tuple[int, int], int]:
+    """The size and text unit of a text screen: the window's size when known (the screen then fills it)."""
+    size = getattr(display, "canvas_px", None) or SCREEN_PX
+    return size, max(12, round(SCREEN_U_PX * min(size[0] / SCREEN_PX[0], size[1] / SCREEN_PX[1])))
+
+
+def _window(text: str) -> tuple[int, int]:
+    from coach.render.display import parse_window
+
+    try:
+        return parse_window(text)
+    except ValueError as exc:
+        raise argparse.ArgumentTypeError(str(exc)) from None
 
 
 def _scale(text: str) -> float:
@@ -79,6 +95,8 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     src.add_argument("--source", metavar="VIDEO|URL", help="a video file, stream URL or .jsonl[.gz] landmark recording")
     parser.add_argument("--realtime", action="store_true", help="pace a file by its timestamps, like a camera")
     parser.add_argument("--no-window", action="store_true", help="run headless: draw but show nothing, read no keys")
+    parser.add_argument("--window", type=_window, default=None, metavar="WxH",
+                        help="the window's size in pixels, e.g. 1280x720 (default: fit the screen)")
     add_model(parser, default="full, as offline; lite if full is measured too slow for real time here")
     add_num_poses(parser)
     add_exercises(parser)
@@ -152,8 +170,9 @@ def window_asker(display, style):
     from coach.render.display import text_screen
 
     def ask(flag, number: int, count: int):
-        img = text_screen(SCREEN_PX, f"Before we start - question {number} of {count}", [flag.question],
-                          "Press Y for yes or N for no  (Q quits)", 26, style)
+        size, u = _screen_of(display)
+        img = text_screen(size, f"Before we start - question {number} of {count}", [flag.question],
+                          "Press Y for yes or N for no  (Q quits)", u, style)
         while not display.closed:
             display.show(img)
             key = display.wait_key(0.1)
@@ -172,7 +191,8 @@ def _wait_on_screen(display, title: str, lines: list[str], style, timeout_s: flo
 
     if not display.interactive:
         return
-    img = text_screen(SCREEN_PX, title, lines, "Press any key", 26, style)
+    size, u = _screen_of(display)
+    img = text_screen(size, title, lines, "Press any key", u, style)
     end_s = time.monotonic() + timeout_s
     while not display.closed and time.monotonic() < end_s:
         display.show(img)
@@ -317,7 +337,7 @@ def run(args: argparse.Namespace) -> int:
         print(f"coach: error: {problem}", file=sys.stderr)
         return 2
     routine, follow = _plan(args)
-    display = NoWindow() if args.no_window else CvWindow()
+    display = NoWindow() if args.no_window else CvWindow(size_px=args.window)
     try:
         return _coach(args, routine, follow, display)
     finally:

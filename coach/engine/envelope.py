@@ -23,6 +23,7 @@ from dataclasses import dataclass
 from coach.engine.exercises import Band, Exercise, reliability_at_least
 from coach.measure.conventions import SPEC, Posture, Reliability, View, measure_label
 from coach.measure.measures import Measures
+from coach.usertext import side_words  # noqa: F401  (the words live with the other user-facing text)
 
 SIDE_DEADBAND = 5.0  # deg: a difference smaller than this does not decide the side
 
@@ -240,17 +241,6 @@ def detect_side(exercise: Exercise, measures: Measures) -> str | None:
     if not math.isfinite(diff) or abs(diff) < SIDE_DEADBAND:
         return None
     return "left" if diff > 0 else "right"
-
-
-def side_words(exercise: Exercise, side: str | None) -> str:
-    """The working side in the words shown to the person. A `sign:` rule names the side the measure
-    moves toward, so its words say so ("head tilted toward your right shoulder"); other rules name a
-    side of the body ("right side")."""
-    if side not in ("left", "right"):
-        return ""
-    kind, _, arg = (exercise.side_from or "").partition(":")
-    toward = SPEC[arg].toward if kind == "sign" and arg in SPEC else ""
-    return toward.replace("{side}", side) if toward else f"{side} side"
 
 
 def twist_limit(exercise: Exercise, measures: Measures) -> float:

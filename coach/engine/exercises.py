@@ -178,6 +178,33 @@ def _check_band_fits(where: str, key: str, band: Band, sided: bool, views: list[
                          f"views ({best}); add a view or lower min_reliability")
 
 
+# The measures an exercise's own safety limits judge, by the sign of the reading: (limit above 0,
+# limit below 0), each a Safety field (a value past it raises a caution: coach.engine.safety.RULES).
+# Lateral measures are read toward the working side, and their rules judge |value|; the twist rule's
+# stricter flexed limit applies only while bent forward, which no band describes.
+SAFETY_LIMITS: dict[str, tuple[str, str]] = {
+    "trunk_rotation_deg": ("max_twist_deg", "max_twist_deg"),
+    "neck_rotation_deg": ("neck_rotation_max_deg", "neck_rotation_max_deg"),
+    "neck_lateral_deg": ("neck_lateral_max_deg", "neck_lateral_max_deg"),
+    "neck_flexion_deg": ("neck_flexion_max_deg", "neck_extension_max_deg"),
+}
+
+
+def _check_band_within_safety(where: str, key: str, band: Band, safety: Safety) -> None:
+    """A target band must lie within the exercise's own safety limits: a pose inside the band would
+    otherwise be coached as "Holding" and warned about at the same time."""
+    if key not in SAFETY_LIMITS:
+        return
+    above, below = SAFETY_LIMITS[key]
+    if band.max > getattr(safety, above):
+        raise ValueError(f"{where}.max: {band.max:g} lies beyond the exercise's own safety limit "
+                         f"safety.{above} = {getattr(safety, above):g}: a pose in the band would raise a caution")
+    if band.min < -getattr(safety, below):
+        raise ValueError(f"{where}.min: {band.min:g} lies beyond the exercise's own safety limit "
+                         f"safety.{below} = {getattr(safety, below):g} (on the other side of 0): a pose in the "
+                         "band would raise a caution")
+
+
 def _check_anchor(anchor: str, phases: list[Phase], views: list[View]) -> None:
     """The anchor is a band of every phase, readable at medium or better from one of the exercise's
     views: an anchor that can never be trusted would let no hold be timed at all."""
@@ -246,6 +273,7 @@ class Exercise(_Strict):
         for i, phase in enumerate(self.phases):
             for key, band in phase.envelope.items():
                 _check_band_fits(f"phases.{i}.envelope.{key}", key, band, sided, self.view)
+                _check_band_within_safety(f"phases.{i}.envelope.{key}", key, band, self.safety)
             if not phase.envelope and not self.guided:
                 raise ValueError(f"phases.{i}: phase {phase.name!r} has an empty envelope; "
                                  "set guided = true for a guided hold")

@@ -56,6 +56,34 @@ class Routine:
         return cls(exercise.name, (exercise,))
 
 
+OUTCOMES = ("completed", "stopped", "skipped", "unfinished")
+
+
+@dataclass(frozen=True)
+class RoutineEntry:
+    """What became of one exercise of a routine, for the summary: every exercise is recorded, those
+    skipped or never framed included, with why. `outcome`: completed | stopped | skipped (never
+    framed, moved past with a key, or not reached) | unfinished (the session ended during it)."""
+
+    exercise: str          # the exercise id
+    name: str
+    outcome: str
+    reason: str = ""       # why it was stopped, skipped or unfinished; "" when completed
+
+    def __post_init__(self) -> None:
+        if self.outcome not in OUTCOMES:
+            raise ValueError(f"RoutineEntry.outcome: expected one of {', '.join(OUTCOMES)}, got {self.outcome!r}")
+        if self.outcome != "completed" and not self.reason:
+            raise ValueError(f"RoutineEntry.reason: a {self.outcome} exercise needs the reason")
+
+    def as_dict(self) -> dict:
+        return {"exercise": self.exercise, "name": self.name, "outcome": self.outcome, "reason": self.reason}
+
+    def line(self) -> str:
+        """One line of the summary: "Bridge: skipped - never framed (Come closer to the camera)"."""
+        return f"{self.name}: {self.outcome}" + (f" - {self.reason}" if self.reason else "")
+
+
 def apply_overrides(exercise: Exercise, item: RoutineItem) -> Exercise:
     """The exercise with the item's hold / reps / rest, validated again as a whole."""
     data = exercise.model_dump()

@@ -150,7 +150,8 @@ def _band_comment(band: PeopleBand) -> str:
     scaled = f", x{band.tolerance:g} (--tolerance)" if band.tolerance != 1 else ""
     mirrored = "; " + band.between_from.split("; ")[-1] if "mirrored" in band.between_from else ""
     return (f"  # {estimate}{band.low:g} to {band.high:g}: {band.holds} hold(s), {band.frames} frames at "
-            f"{band.min_reliability.value} or better, median {band.centre:.0f}{rest}; {margin}{scaled}{mirrored}")
+            f"{band.min_reliability.value} or better, median {band.centre:.0f}{rest}; {margin}{scaled}{mirrored}"
+            + (f"; {band.limited}" if band.limited else ""))
 
 
 def value_comments(holds: Sequence[HeldSpan], data: dict, hold_given: bool) -> dict[str, str]:

@@ -37,7 +37,7 @@ import numpy as np
 
 from coach.engine.context import StableContext, rejudge
 from coach.engine.envelope import detect_side, in_envelope, trusted
-from coach.engine.exercises import Exercise, reliability_at_least
+from coach.engine.exercises import SAFETY_LIMITS, Exercise, Safety, reliability_at_least
 from coach.measure.conventions import MEASURE_NAMES, SPEC, Posture, Reliability, View, value_range
 from coach.measure.measures import Measures
 from coach.physio.teach_holds import NOT_TAUGHT, HeldSpan, MeasureSeries, TeachSettings
@@ -266,6 +266,7 @@ class PeopleBand:
     estimate: bool = False
     shipped: tuple[float, float] | None = None   # the matched stretch's band this one contains
     tolerance: float = 1.0
+    limited: str = ""        # how the safety limits cut the band ("" when they did not)
 
     @property
     def measure(self) -> str:
@@ -294,13 +295,23 @@ def people_band(col: Column, stretch: Exercise | None, settings: TeachSettings, 
         margin = math.hypot(noise, between)
         low, high = centre - margin, centre + margin
     low, high = centre - tolerance * (centre - low), centre + tolerance * (high - centre)
-    lo, hi = value_range(col.key.replace("{side}", "left").replace("{other}", "right"))
+    name = col.key.replace("{side}", "left").replace("{other}", "right")
+    lo, hi = value_range(name)
+    limited = ""
+    if name in SAFETY_LIMITS:   # within the taught file's own safety limits (the matched stretch's, else the
+        safety = stretch.safety if stretch is not None else Safety()   # defaults), as validation demands
+        above, below = SAFETY_LIMITS[name]
+        safe_lo, safe_hi = -getattr(safety, below), getattr(safety, above)
+        if math.floor(low) < safe_lo or math.ceil(high) > safe_hi:
+            limited = f"kept within the safety limits {safe_lo:g} to {safe_hi:g}"
+        lo, hi = max(lo, safe_lo), min(hi, safe_hi)
     low, high = max(lo, math.floor(low)), min(hi, math.ceil(high))
     seen = np.isfinite(col.held)
     return PeopleBand(col.key, centre, float(low), float(high), len(np.unique(col.hold_of[seen])), int(seen.sum()),
                       sd, noise, between, source, col.min_reliability, rest_centre,
                       estimate=col.min_reliability == Reliability.LOW,
-                      shipped=(shipped.min, shipped.max) if shipped is not None else None, tolerance=tolerance)
+                      shipped=(shipped.min, shipped.max) if shipped is not None else None, tolerance=tolerance,
+                      limited=limited)
 
 
 def candidate_keys(stretch: Exercise | None, sided: bool) -> list[str]:

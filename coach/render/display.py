@@ -2,7 +2,15 @@
 
 `Display` is what the live loop needs from a window: `show(rgb)`, `key()` (the key pressed since
 the last call, by name: "q", "space", "esc", "+"...), `wait_key(timeout_s)`, `set_fullscreen(on)`,
-`closed`, `interactive` (someone can answer in it) and `close()`. `CvWindow` is the real one
+`closed`, `interactive` (someone can answer in it), `canvas_px` (the size to draw frames at: the
+window's, or None for the frame's own) and `close()`.
+
+A window that fits: `CvWindow` sizes itself to `--window WxH`, or by default to the screen less room
+for a window manager's title bar and panels (`WM_ROOM`), never larger than the screen, and the live
+session draws each frame on a canvas of exactly that size (the frame fitted into it, aspect kept), so
+every panel is inside the window and the text follows the window's size. Fullscreen (key f) asks the
+window manager, and also sizes the window to the screen at (0, 0) itself - under a bare X server
+(Xvfb, a kiosk) there is no window manager to do it. `CvWindow` is the real one
 (OpenCV HighGUI: the only cv2 GUI calls of the project); `NoWindow` (--no-window) shows nothing and
 reads no keys, for headless runs and benchmarks.
 
@@ -24,12 +32,16 @@ import numpy as np
 from coach.errors import CoachError
 from coach.io.sources import solid
 from coach.render.overlay import OverlayStyle
-from coach.render.overlay_widgets import draw_lines, pill, put_text, shade, text_width, wrap
+from coach.render.overlay_widgets import SMALL_TEXT_U, draw_lines, pill, put_text, shade, text_width, wrap
 
 KEY_NAMES = {27: "esc", 32: "space", 13: "enter", 10: "enter", 9: "tab", 8: "backspace"}
-BLANK_RGB = (28, 31, 36)
+BLANK_RGB = OverlayStyle().letterbox_rgb   # the screens' dark canvas, also around a frame fitted into the window
 WINDOW_NAME = "coach live"
 PROMPT_HEIGHT_U = 7.8   # the prompt panel's height in layout units: a title and two lines of message
+# The default window is this share of the screen each way: the rest (80 px of an 800 px screen) is
+# room for a window manager's title bar (about 30 px) and a desktop panel (about 30-50 px).
+WM_ROOM = 0.9
+MIN_WINDOW_PX = (320, 240)   # smaller than this, the overlay's panels cannot all fit side by side
 
 
 class DisplayError(CoachError):
@@ -58,11 +70,49 @@ def key_name(code: int) -> str | None:
     return chr(code).lower() if 33 <= code < 127 else None
 
 
+def parse_window(text: str) -> tuple[int, int]:
+    """--window WxH: "1280x720" -> (1280, 720); ValueError with a one-line reason otherwise."""
+    w, sep, h = text.lower().partition("x")
+    if not sep or not w.strip().isdigit() or not h.strip().isdigit():
+        raise ValueError(f"expected WIDTHxHEIGHT in pixels such as 1280x720, got {text!r}")
+    size = (int(w), int(h))
+    if size[0] < MIN_WINDOW_PX[0] or size[1] < MIN_WINDOW_PX[1]:
+        raise ValueError(f"{text!r} is smaller than {MIN_WINDOW_PX[0]}x{MIN_WINDOW_PX[1]}, where the overlay's "
+                         "panels cannot all fit")
+    return size
+
+
+def screen_size_px() -> tuple[int, int] | None:
+    """The screen's size in pixels, or None when it cannot be read (Pillow's screen grab: X11 through
+    $DISPLAY, Windows, macOS; not Wayland)."""
+    try:
+        from PIL import ImageGrab
+
+        size = ImageGrab.grab(xdisplay=os.environ.get("DISPLAY") or None).size if sys.platform.startswith("linux") \
+            else ImageGrab.grab().size
+    except Exception:  # noqa: BLE001 - any failure means "unknown": the window then takes the frame's size
+        return None
+    return (int(size[0]), int(size[1])) if size[0] > 0 and size[1] > 0 else None
+
+
+def window_size(requested: tuple[int, int] | None, screen: tuple[int, int] | None) -> tuple[int, int] | None:
+    """The window's size: the requested one, else WM_ROOM of the screen; never larger than the screen.
+    None: neither is known (the window then takes each frame's size, as it comes)."""
+    if requested is None and screen is None:
+        return None
+    if requested is None:
+        return round(screen[0] * WM_ROOM), round(screen[1] * WM_ROOM)
+    if screen is None:
+        return requested
+    return min(requested[0], screen[0]), min(requested[1], screen[1])
+
+
 class NoWindow:
     """--no-window: frames are drawn (so timing is honest) but not shown; no keys are ever pressed."""
 
     closed = False
     interactive = False   # nobody can answer a question or read a screen
+    canvas_px = None      # frames are drawn at their own size
 
     def __init__(self) -> None:
         self.shown = 0
@@ -86,11 +136,12 @@ class NoWindow:
 
 
 class CvWindow:
-    """An OpenCV window (HighGUI: Qt or GTK, whichever the wheel was built with)."""
+    """An OpenCV window (HighGUI: Qt or GTK, whichever the wheel was built with), sized to fit: see
+    the module's docstring. `size_px`: --window WxH (None: fit the screen)."""
 
     interactive = True
 
-    def __init__(self, name: str = WINDOW_NAME):
+    def __init__(self, name: str = WINDOW_NAME, size_px: tuple[int, int] | None = None):
         import cv2
 
         check_display()  # Qt aborts the whole process when it finds no display: check first
@@ -100,16 +151,35 @@ class CvWindow:
         except cv2.error as exc:
             raise DisplayError(f"cannot open a window ({' '.join(str(exc).split())[:160]}); "
                                "use --no-window, or run where a display is available") from None
-        self._sized = False
+        self.screen_px = screen_size_px()
+        self.window_px = window_size(size_px, self.screen_px)
+        self.fullscreen = False
+        self._placed: tuple[int, int] | None = None   # the size the window was last given
         self._closed = False
+
+    @property
+    def canvas_px(self) -> tuple[int, int] | None:
+        """The size frames are drawn at: the screen in fullscreen, else the window's (None: unknown)."""
+        if self.fullscreen and self.screen_px is not None:
+            return self.screen_px
+        return self.window_px
 
     def show(self, rgb: np.ndarray) -> None:
         cv2 = self._cv2
-        if not self._sized:
-            cv2.resizeWindow(self.name, int(rgb.shape[1]), int(rgb.shape[0]))
-            self._sized = True
+        size = self.canvas_px or (int(rgb.shape[1]), int(rgb.shape[0]))
+        if self._placed != size:
+            self._place(size)
         cv2.imshow(self.name, cv2.cvtColor(rgb, cv2.COLOR_RGB2BGR))
         self.shown += 1
+
+    def _place(self, size: tuple[int, int]) -> None:
+        """Size the window, and put it at the screen's centre (at (0, 0) in fullscreen)."""
+        cv2 = self._cv2
+        cv2.resizeWindow(self.name, *size)
+        if self.screen_px is not None:
+            x, y = (0, 0) if self.fullscreen else ((self.screen_px[0] - size[0]) // 2, (self.screen_px[1] - size[1]) // 2)
+            cv2.moveWindow(self.name, x, y)
+        self._placed = size
 
     def key(self) -> str | None:
         """The key pressed since the last call (this also lets the window draw itself)."""
@@ -130,8 +200,11 @@ class CvWindow:
         return self._closed
 
     def set_fullscreen(self, on: bool) -> None:
+        """Ask the window manager; the next frame also sizes the window to the screen at (0, 0) (or
+        back), which is all there is without a window manager."""
         cv2 = self._cv2
         cv2.setWindowProperty(self.name, cv2.WND_PROP_FULLSCREEN, cv2.WINDOW_FULLSCREEN if on else cv2.WINDOW_NORMAL)
+        self.fullscreen = bool(on)
 
     def close(self) -> None:
         try:
@@ -149,13 +222,21 @@ def blank(size_px: tuple[int, int]) -> np.ndarray:
     return solid(h, w, BLANK_RGB)
 
 
-def draw_status(img: np.ndarray, text: str, u_px: int, style: OverlayStyle, above_px: int) -> None:
-    """A small line at the bottom right, just above `above_px` (the cue strip's top)."""
-    size = u_px * 0.6
-    x = img.shape[1] - u_px - text_width(text, size)
-    shade(img, (x - u_px // 2, above_px - round(1.5 * size) - u_px // 2, img.shape[1] - u_px // 2, above_px - 2),
-          style.panel_rgb, style.panel_alpha, radius_px=u_px // 3)
-    put_text(img, text, (x, above_px - u_px // 2 - 2), size, style.dim_text_rgb)
+def draw_status(img: np.ndarray, text: str, u_px: int, style: OverlayStyle, above_px: int) -> int:
+    """A small line at the bottom right, just above `above_px` (the cue strip's top); wrapped onto a
+    second line when the window is too narrow for it (it never leaves the window). Returns its top."""
+    size = u_px * SMALL_TEXT_U
+    lines = wrap(text, img.shape[1] - 3 * u_px, size, 2)
+    line_h = round(1.5 * size)
+    widest = max(text_width(line, size) for line in lines)
+    x = img.shape[1] - u_px - widest
+    top = above_px - line_h * len(lines) - u_px // 2
+    shade(img, (x - u_px // 2, top, img.shape[1] - u_px // 2, above_px - 2), style.panel_rgb, style.panel_alpha,
+          radius_px=u_px // 3)
+    for i, line in enumerate(lines):
+        put_text(img, line, (img.shape[1] - u_px - text_width(line, size),
+                             above_px - u_px // 2 - 2 - line_h * (len(lines) - 1 - i)), size, style.dim_text_rgb)
+    return top
 
 
 def draw_prompt(img: np.ndarray, title: str, message: str, u_px: int, style: OverlayStyle, bottom_px: int,
@@ -180,7 +261,7 @@ def draw_plot(img: np.ndarray, box: tuple[int, int, int, int], values: Sequence[
     """The live angle plot (presentation mode): the last values as columns, the target band shaded."""
     x0, y0, x1, y1 = box
     shade(img, box, style.panel_rgb, style.panel_alpha, radius_px=u_px // 3)
-    put_text(img, label, (x0 + u_px // 2, y0 + round(1.1 * u_px)), u_px * 0.7, style.text_rgb)
+    put_text(img, label, (x0 + u_px // 2, y0 + round(1.1 * u_px)), u_px * SMALL_TEXT_U, style.text_rgb)
     top, bottom = y0 + round(1.6 * u_px), y1 - u_px // 2
     finite = [v for v in values if math.isfinite(v)] + list(band)
     lo, hi = min(finite) - 5.0, max(finite) + 5.0

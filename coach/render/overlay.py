@@ -27,13 +27,14 @@ from dataclasses import dataclass
 import cv2
 import numpy as np
 
-from coach.engine.envelope import resolve_key, side_words, toward_side
+from coach.engine.envelope import resolve_key, toward_side
 from coach.engine.exercises import Band, Exercise
 from coach.engine.verdict import Alert, FrameVerdict, HoldState, MeasureVerdict, Severity, Status
 from coach.measure.conventions import SPEC, Reliability, measure_label
 from coach.pose.core import Pose, PoseFrame
 from coach.render.overlay_widgets import (
     RGB,
+    SMALL_TEXT_U,
     Box,
     GaugeView,
     OverlayStyle,
@@ -43,6 +44,7 @@ from coach.render.overlay_widgets import (
     draw_lines,
     draw_ring,
     draw_skeleton,
+    fit_into,
     fit_lines,
     gauge_height,
     pill,
@@ -51,6 +53,7 @@ from coach.render.overlay_widgets import (
     text_width,
     wrap,
 )
+from coach.usertext import side_words
 
 # Alerts about the camera, not the body: shown in the banner, but they do not turn the skeleton red.
 CAMERA_RULE_IDS = frozenset({"landmarks_missing", "wrong_view", "too_far", "too_close", "person_lost"})
@@ -80,6 +83,12 @@ class OverlayLayout:
     ring_thickness_px: int
     cue: Box
     bone_px: int                    # skeleton line thickness
+    picture: Box = (0, 0, 0, 0)     # where the video frame sits (the whole image unless fitted into a window)
+
+    def boxes(self) -> dict[str, Box]:
+        """Every panel's box by name: what must stay inside the window."""
+        return {"banner": self.banner, "status_panel": self.status_panel, "hold_panel": self.hold_panel,
+                "cue": self.cue}
 
 
 def _number(value: float, unit: str) -> str:
@@ -105,14 +114,22 @@ class Overlay:
         self.style = style
 
     def annotate(self, rgb: np.ndarray, frame: PoseFrame, verdict: FrameVerdict | None, *,
-                 mirror: bool = False, ghost: Pose | None = None) -> np.ndarray:
-        """`rgb` (H, W, 3) uint8, never modified; the poses are drawn by their normalised coordinates."""
+                 mirror: bool = False, ghost: Pose | None = None,
+                 canvas_px: tuple[int, int] | None = None) -> np.ndarray:
+        """`rgb` (H, W, 3) uint8, never modified; the poses are drawn by their normalised coordinates.
+        `canvas_px` (width, height): draw on a canvas of that size (a window's), the frame scaled into
+        it with its aspect kept; the panels and the text are laid out on the canvas, so they stay
+        inside it and their size follows it. None: the frame's own size."""
         _check_image(rgb)
         if verdict is not None and verdict.exercise_id != self.exercise.id:
             raise ValueError(f"Overlay.annotate: this overlay draws {self.exercise.id!r}, the verdict is for "
                              f"{verdict.exercise_id!r} (make one Overlay per exercise)")
-        out = cv2.flip(rgb, 1) if mirror else rgb.copy()
-        lay = self.layout(out.shape[1], out.shape[0])
+        picture = cv2.flip(rgb, 1) if mirror else rgb
+        if canvas_px is None or tuple(canvas_px) == (rgb.shape[1], rgb.shape[0]):
+            out, box = (picture if mirror else rgb.copy()), (0, 0, rgb.shape[1], rgb.shape[0])
+        else:
+            out, box = fit_into(picture, canvas_px, self.style.letterbox_rgb)
+        lay = self.layout(out.shape[1], out.shape[0], picture=box)
         self._skeletons(out, frame, verdict, ghost, mirror, lay)
         self._status_panel(out, verdict, lay)
         self._hold_panel(out, verdict, lay)
@@ -121,8 +138,9 @@ class Overlay:
             self._banner(out, verdict.alerts, lay)
         return out
 
-    def layout(self, width_px: int, height_px: int) -> OverlayLayout:
-        """The element boxes for a frame size (live mode can use it to place its own status line)."""
+    def layout(self, width_px: int, height_px: int, picture: Box | None = None) -> OverlayLayout:
+        """The element boxes for an image size (live mode can use it to place its own status line);
+        `picture`: where the video frame sits in it (default: all of it)."""
         s, w, h = self.style, int(width_px), int(height_px)
         u = max(6, round(min(h, w) * s.text_unit * s.text_scale))
         m = u
@@ -133,7 +151,7 @@ class Overlay:
         r, hold_w, lines = round(3.0 * u), round(9.5 * u), 1 if self.exercise.sides == "none" else 2
         hold = (w - m - hold_w, top, w - m, top + 2 * r + round((3.6 + 1.5 * lines) * u))
         return OverlayLayout(w, h, u, banner, status, hold, (hold[0] + hold_w // 2, top + u + r), r,
-                             max(3, round(0.55 * u)), cue, max(2, round(0.3 * u)))
+                             max(3, round(0.55 * u)), cue, max(2, round(0.3 * u)), picture or (0, 0, w, h))
 
     # --- colours and words, read from the verdict ------------------------------------------------
 
@@ -230,7 +248,7 @@ class Overlay:
         x0, y0, x1, y_max = lay.status_panel
         x, width = x0 + u, x1 - x0 - 2 * u
         title, title_px = fit_lines(self.exercise.name, width, (u * 1.15, u * 0.9))
-        subtitle = wrap(self._subtitle(verdict), width, u * 0.75, max_lines=2)   # the side in words may be long
+        subtitle = wrap(self._subtitle(verdict), width, u * SMALL_TEXT_U, max_lines=2)   # the side in words may be long
         head = round(u * (3.6 + 1.45 * (len(title) - 1) + 1.05 * (len(subtitle) - 1)))
         gauges = self.gauges(verdict)
         heights = [gauge_height(g, u, width, s.presentation) + round(0.7 * u) for g in gauges]
@@ -240,11 +258,11 @@ class Overlay:
         y1 = y0 + head + sum(heights[:shown]) + (more if shown < len(gauges) else 0)
         shade(img, (x0, y0, x1, y1), s.panel_rgb, s.panel_alpha, radius_px=u // 2)
         if shown < len(gauges):
-            put_text(img, f"+{len(gauges) - shown} more", (x, y1 - round(0.8 * u)), u * 0.75, s.dim_text_rgb)
+            put_text(img, f"+{len(gauges) - shown} more", (x, y1 - round(0.8 * u)), u * SMALL_TEXT_U, s.dim_text_rgb)
         for i, line in enumerate(title):
             put_text(img, line, (x, y0 + round((1.7 + 1.45 * i) * u)), title_px, s.text_rgb, bold=True)
         for i, line in enumerate(subtitle):
-            put_text(img, line, (x, y0 + head - round((0.6 + 1.05 * (len(subtitle) - 1 - i)) * u)), u * 0.75,
+            put_text(img, line, (x, y0 + head - round((0.6 + 1.05 * (len(subtitle) - 1 - i)) * u)), u * SMALL_TEXT_U,
                      s.dim_text_rgb)
         y = y0 + head
         for g, gh in zip(gauges[:shown], heights):
@@ -269,7 +287,7 @@ class Overlay:
         fraction, big, small, rgb = self._ring_values(verdict)
         draw_ring(img, (cx, cy), r, lay.ring_thickness_px, fraction, rgb, s.track_rgb)
         _centred(img, big, cx, cy + round(0.35 * u), u * 1.5, s.text_rgb, bold=True)
-        _centred(img, small, cx, cy + round(1.55 * u), u * 0.7, s.dim_text_rgb)
+        _centred(img, small, cx, cy + round(1.55 * u), u * SMALL_TEXT_U, s.dim_text_rgb)
         y = cy + r + round(1.9 * u)
         _centred(img, self._state_word(verdict), cx, y, u * 0.95, rgb if verdict is not None else s.dim_text_rgb,
                  bold=True)
@@ -332,11 +350,13 @@ class Overlay:
 
 
 def _to_px(pose: Pose, lay: OverlayLayout, mirror: bool) -> np.ndarray:
-    """Normalised landmarks -> pixels of the image drawn on; mirrored like the picture when asked."""
-    xy = pose.xy * np.array([lay.width_px, lay.height_px], dtype=np.float64)
+    """Normalised landmarks -> pixels of the image drawn on (of the picture's box in it); mirrored
+    like the picture when asked."""
+    x0, y0, x1, y1 = lay.picture
+    xy = pose.xy * np.array([x1 - x0, y1 - y0], dtype=np.float64)
     if mirror:
-        xy[:, 0] = lay.width_px - 1 - xy[:, 0]
-    return xy
+        xy[:, 0] = (x1 - x0) - 1 - xy[:, 0]
+    return xy + np.array([x0, y0], dtype=np.float64)
 
 
 def _centred(img: np.ndarray, text: str, cx: int, baseline: int, height_px: float, rgb: RGB,

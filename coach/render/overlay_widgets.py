@@ -9,8 +9,11 @@ only here and in `coach.render.overlay`.
 
 from __future__ import annotations
 
+import contextlib
 import functools
 import math
+from collections.abc import Iterator
+from contextvars import ContextVar
 from dataclasses import dataclass, fields
 
 import cv2
@@ -31,7 +34,9 @@ class OverlayStyle:
     """Every colour (RGB) and size of the overlay. Palette: Okabe-Ito / Tol, safe for colour-blind
     viewers, and no state is told by colour alone (each also has a word or a shape)."""
 
-    in_band_rgb: RGB = (0, 158, 115)       # bluish green: in the envelope, holding
+    # Okabe-Ito bluish green (0, 158, 115) lightened so that as text on a panel over a white frame it
+    # reads at 5.7:1 (WCAG AA asks 4.5:1); the original reads 4.0:1 there
+    in_band_rgb: RGB = (0, 190, 140)       # bluish green: in the envelope, holding
     approaching_rgb: RGB = (240, 170, 0)   # amber: settling, paused; caution banner
     out_rgb: RGB = (86, 180, 233)          # sky blue: out of the envelope
     unknown_rgb: RGB = (180, 180, 180)     # grey: can't judge, not seen, resting
@@ -41,11 +46,15 @@ class OverlayStyle:
     dark_text_rgb: RGB = (20, 20, 20)      # on amber and other light backgrounds
     panel_rgb: RGB = (14, 17, 22)
     track_rgb: RGB = (70, 76, 84)          # gauge and ring tracks
+    letterbox_rgb: RGB = (28, 31, 36)      # around a frame fitted into a window of another shape (the screens' dark)
     ghost_rgb: RGB = (255, 255, 255)
     others_rgb: RGB = (150, 150, 150)      # other people in view
-    panel_alpha: float = 0.62
+    # Panels must hide a white frame enough for every text colour on them to read at 4.5:1 (WCAG AA):
+    # at 0.88 a white frame shows through as (43, 45, 50), where the darkest text colour, the green,
+    # reads 5.7:1 (at the former 0.62: (106, 107, 111), 1.6:1). tests/test_overlay.py measures it.
+    panel_alpha: float = 0.88
     ghost_alpha: float = 0.45
-    text_unit: float = 0.03                # body text capital height, as a fraction of the shorter side
+    text_unit: float = 0.03                # body text capital height, as a fraction of the shorter side (live: LIVE_TEXT_UNIT)
     text_scale: float = 1.0                # live mode's +/- keys
     presentation: bool = False             # larger values and the envelope numbers on each gauge
     draw_others: bool = True
@@ -63,6 +72,13 @@ class OverlayStyle:
         if not 0.25 <= self.text_scale <= 4.0:
             raise ValueError(f"OverlayStyle.text_scale: expected 0.25..4, got {self.text_scale}")
 Box = tuple[int, int, int, int]  # x0, y0, x1, y1 in pixels, x1 / y1 exclusive
+# The smallest text, in text units (notes, the ring's "of 30 s", the subtitle, the status line).
+SMALL_TEXT_U = 0.8
+# `coach live` is read from the mat, about 3 m away: every capital at least 1/30 of the window's
+# height (issue 15). With the text unit at 1/24 of the window's shorter side, SMALL_TEXT_U is 1/30 of a
+# landscape window's height. The annotated video of `coach analyze` is watched up close and keeps
+# OverlayStyle.text_unit (0.03), which leaves more of the picture free.
+LIVE_TEXT_UNIT = 1 / 24
 FONT = cv2.FONT_HERSHEY_DUPLEX
 _AA = cv2.LINE_AA
 _ASCII = str.maketrans({"—": "-", "–": "-", "’": "'", "‘": "'", "“": '"', "”": '"', "…": "...", "×": "x",
@@ -74,6 +90,46 @@ _JOINTS = np.array(JOINTS, dtype=np.intp)
 OUTLINE_RGB: RGB = (20, 20, 20)
 # OpenCV 5 draws Unicode text with its own font; 4.x has only the ASCII Hershey fonts.
 NATIVE_UNICODE = int(cv2.__version__.split(".", 1)[0]) >= 5
+
+
+# --- what was drawn, where (for the window's fit and the readability checks) ------------------------
+
+@dataclass(frozen=True)
+class Drawn:
+    """One element as drawn: a "text" (its colour, and the box its letters can cover) or a "panel" (a
+    filled box, its colour and opacity), in the pixels of the image drawn on, x1 / y1 exclusive."""
+
+    kind: str
+    box: Box
+    rgb: RGB
+    text: str = ""
+    alpha: float = 1.0
+    height_px: float = 0.0   # a text's capital height
+
+
+_RECORD: ContextVar[list[Drawn] | None] = ContextVar("coach_overlay_drawn", default=None)
+
+
+@contextlib.contextmanager
+def recording() -> Iterator[list[Drawn]]:
+    """Within the block every text and panel drawn (in this thread or task) is listed, in order:
+
+        with recording() as drawn:
+            img = overlay.annotate(frame, pose_frame, verdict)
+    """
+    drawn: list[Drawn] = []
+    token = _RECORD.set(drawn)
+    try:
+        yield drawn
+    finally:
+        _RECORD.reset(token)
+
+
+def _note(kind: str, box: Box, rgb: RGB, text: str = "", alpha: float = 1.0, height_px: float = 0.0) -> None:
+    drawn = _RECORD.get()
+    if drawn is not None:
+        drawn.append(Drawn(kind, tuple(int(v) for v in box), tuple(int(c) for c in rgb), text, float(alpha),
+                           float(height_px)))
 
 
 # --- text -----------------------------------------------------------------------------------------
@@ -120,6 +176,7 @@ def put_text(img: np.ndarray, text: str, xy_px: tuple[int, int], height_px: floa
     """One line of text, `xy_px` = (left, baseline). Returns the x just after it."""
     scale, thickness = _font(height_px, bold)
     x, baseline = int(xy_px[0]), int(xy_px[1])
+    x_start = x
     parts = [printable(text)] if NATIVE_UNICODE else printable(text).split("°")
     for i, part in enumerate(parts):
         if part:
@@ -129,6 +186,9 @@ def put_text(img: np.ndarray, text: str, xy_px: tuple[int, int], height_px: floa
             r = max(2, round(height_px * 0.15))
             cv2.circle(img, (x + r + 1, baseline - round(height_px) + r), r, rgb, max(1, thickness - 1), _AA)
             x += _degree_w(height_px)
+    if text.strip():   # capitals reach height_px above the baseline, descenders ~0.35 of it below
+        _note("text", (x_start - thickness, baseline - math.ceil(height_px) - thickness, x + thickness,
+                       baseline + math.ceil(0.35 * height_px) + thickness), rgb, text, height_px=height_px)
     return x
 
 
@@ -180,6 +240,7 @@ def shade(img: np.ndarray, box: Box, rgb: RGB, alpha: float, radius_px: int = 0)
     x0, y0, x1, y1 = _clip(img, box)
     if x1 <= x0 or y1 <= y0:
         return
+    _note("panel", tuple(box), rgb, alpha=alpha)
     roi = img[y0:y1, x0:x1]
     h, w = roi.shape[:2]
     r = max(0, min(radius_px, w // 2, h // 2))
@@ -206,6 +267,21 @@ def pill(img: np.ndarray, text: str, xy_px: tuple[int, int], height_px: float, b
     shade(img, (x, y, x + w, y + h), bg, 1.0, radius_px=h // 2)
     put_text(img, text, (x + pad, y + round((h + height_px) / 2)), height_px, fg, bold=True)
     return w
+
+
+def fit_into(img: np.ndarray, size_px: tuple[int, int], fill_rgb: RGB) -> tuple[np.ndarray, Box]:
+    """`img` scaled (aspect kept) and centred on a new canvas of `size_px` (width, height) filled with
+    `fill_rgb`; returns the canvas and the box the picture took."""
+    w, h = (max(1, int(v)) for v in size_px)
+    ih, iw = img.shape[:2]
+    scale = min(w / iw, h / ih)
+    pw, ph = max(1, round(iw * scale)), max(1, round(ih * scale))
+    x0, y0 = (w - pw) // 2, (h - ph) // 2
+    canvas = np.empty((h, w, 3), np.uint8)
+    canvas[:] = fill_rgb
+    interpolation = cv2.INTER_AREA if scale < 1 else cv2.INTER_LINEAR
+    canvas[y0:y0 + ph, x0:x0 + pw] = img if (pw, ph) == (iw, ih) else cv2.resize(img, (pw, ph), interpolation=interpolation)
+    return canvas, (x0, y0, x0 + pw, y0 + ph)
 
 
 # --- skeleton ---------------------------------------------------------------------------------------
@@ -276,7 +352,7 @@ def _value_px(g: GaugeView, u_px: int, big: bool) -> int:
 def _note_inline(g: GaugeView, u_px: int, width_px: int, big: bool) -> bool:
     """The note fits on the label's line, between the label and the value."""
     used = text_width(g.label, u_px * 0.85) + text_width(g.value_text, _value_px(g, u_px, big), True)
-    return bool(g.note) and used + text_width(g.note, u_px * 0.65) + u_px <= width_px
+    return bool(g.note) and used + text_width(g.note, u_px * SMALL_TEXT_U) + u_px <= width_px
 
 
 def gauge_height(g: GaugeView, u_px: int, width_px: int, big: bool) -> int:
@@ -301,17 +377,18 @@ def draw_gauge(img: np.ndarray, top_left: tuple[int, int], width_px: int, g: Gau
     b0, b1 = _x_of(g, g.band[0], x0, x1), _x_of(g, g.band[1], x0, x1)
     shade(img, (b0, bar_y0, b1, bar_y1), style.in_band_rgb, 0.5)
     if math.isfinite(g.value):
-        _marker(img, _x_of(g, g.value, x0, x1), (bar_y0 - u // 3, bar_y1 + u // 3), max(2, u // 5), g.rgb)
+        # the marker overhangs the bar by u/6: clear of the descenders of the note above it
+        _marker(img, _x_of(g, g.value, x0, x1), (bar_y0 - u // 6, bar_y1 + u // 6), max(2, u // 5), g.rgb)
     y = bar_y1 + round(u * 0.25)
     if any(g.band_text):
         y += round(u * 0.9)
         for text, bx in zip(g.band_text, (b0, b1)):
-            tw = text_width(text, u * 0.75)
-            put_text(img, text, (min(max(x0, bx - tw // 2), x1 - tw), y), u * 0.75, style.dim_text_rgb)
+            tw = text_width(text, u * SMALL_TEXT_U)
+            put_text(img, text, (min(max(x0, bx - tw // 2), x1 - tw), y), u * SMALL_TEXT_U, style.dim_text_rgb)
     if g.note:
         inline = _note_inline(g, u, width_px, big)
         at = (x + round(0.5 * u), base) if inline else (x0, y + round(u * 1.0))
-        put_text(img, g.note, at, u * 0.65, style.approaching_rgb)
+        put_text(img, g.note, at, u * SMALL_TEXT_U, style.approaching_rgb)
 
 
 def _marker(img: np.ndarray, x: int, ys: tuple[int, int], half_px: int, rgb: RGB) -> None:

@@ -19,6 +19,7 @@ from coach.measure.conventions import measure_label
 from coach.report.core import Report
 from coach.report.keyframes import KeyframePicker
 from coach.report.timeline import TimelineArrays
+from coach.usertext import side_words
 
 MAX_MEASURE_PLOTS = 6   # per segment: the envelope measures of an exercise rarely exceed four
 RULE_TITLES = {"twist": "Twisting too far", "neck_flexion": "Neck bent too far forward",
@@ -210,6 +211,9 @@ def context(report: Report, tl: TimelineArrays, picker: KeyframePicker, exercise
         "timeline": b64(timeline_plot(report, tl)) if tl.n > 1 else None,
         "keyframes": _keyframes(report, picker), "skipped_alert_frames": picker.alerts_skipped,
         "image_measures": _image_measures(report),
+        # a hold's side in the overlay's and the voice's words ("head tilted toward your right shoulder")
+        "side_words": lambda exercise_id, side: side_words(exercises[exercise_id], side) if exercise_id in exercises
+        else side,
     }
 
 

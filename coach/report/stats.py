@@ -172,6 +172,23 @@ def segment_summary(index: int, exercise: Exercise, start_s: float, score: float
         sides_done(index, exercise, tl, mine))
 
 
+def longest_hold(segments, holds) -> str:
+    """How far the holds got: the hold that came closest to its target, "20.0 of 30 s" ("-" with none).
+    A clip shorter than its hold target completes nothing, and this still shows how far it went."""
+    mine = [h for h in holds if any(s.exercise == h.exercise and s.start_s <= h.start_s <= s.end_s for s in segments)]
+    if not mine:
+        return "none"
+    best = max(mine, key=lambda h: (h.duration_s / h.target_s if h.target_s > 0 else 0.0, h.duration_s))
+    return f"{best.duration_s:.1f} of {best.target_s:.0f} s"
+
+
+def holds_done(segments) -> str:
+    """Completed holds of the target, in words: "0 of 3"."""
+    done = sum(n for s in segments for n in s.holds_completed.values())
+    target = sum(s.holds_target * len(s.holds_completed) for s in segments)
+    return f"{done} of {target}"
+
+
 def neutral_value(measure: str) -> float:
     """Where a measure reads in the anatomical rest position (the `zero` column of
     `coach.measure.conventions`): joints straight (hip, knee, elbow 180), arms down (shoulder 0), trunk

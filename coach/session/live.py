@@ -34,6 +34,7 @@ from coach.engine.verdict import Event
 from coach.io.sources import Frame
 from coach.pose.core import PoseFrame
 from coach.report.core import InputInfo, Report
+from coach.report.stats import holds_done, longest_hold
 from coach.session.feed import LOSSLESS, End, Feed, FramePipeline, Inferred
 from coach.session.live_session import KEYS, Action, Follow, LiveOptions, LiveSession
 from coach.session.loop import Sink, run_session
@@ -62,6 +63,7 @@ class LiveResult:
     wait_ms: float                       # median time a frame waited in the mailbox for the detector
     outputs: tuple[str, ...] = field(default=())
     follow: object | None = None         # with a demonstration: how closely it was followed (FollowSummary)
+    routine: tuple = field(default=())   # RoutineEntry per exercise: completed, stopped, skipped (why), unfinished
 
 
 def input_info(feed: Feed, detector=None) -> InputInfo:
@@ -113,7 +115,7 @@ def _analysed(pipe: FramePipeline, session: LiveSession, display) -> Iterator[tu
         if isinstance(result, Inferred) and session.take(result):
             yield session.frame_of(result), result.pose_frame   # the engine and the sinks run here
         if shown is not None:
-            display.show(session.render(shown))
+            display.show(session.render(shown, getattr(display, "canvas_px", None)))
             session.shown += 1
         action = KEYS.get(display.key())
         if action is not None:
@@ -136,7 +138,8 @@ def _result(session: LiveSession, report: Report | None, counts: tuple[int, int,
                       tuple(session.events), captured, analysed, shown, dropped, wall_s, fps,
                       (_percentile_ms(lat, 50), _percentile_ms(lat, 90)),
                       _percentile_ms(session.inference_s, 50), _percentile_ms(session.waits_s, 50),
-                      session.outputs, session.follow.summary() if session.follow is not None else None)
+                      session.outputs, session.follow.summary() if session.follow is not None else None,
+                      session.routine_summary())
 
 
 def summary_lines(result: LiveResult) -> list[str]:
@@ -148,11 +151,13 @@ def summary_lines(result: LiveResult) -> list[str]:
                         performance_line(result)]
     for seg in report.segments:
         reps = ", ".join(f"{side} {n}/{seg.reps_target}" for side, n in seg.reps.items())
-        holds = sum(seg.holds_completed.values())
-        lines.append(f"{seg.name}: {seg.status} - reps {reps}; holds done {holds}/{seg.holds_target * len(seg.reps)}; "
+        holds = f"holds done {holds_done([seg])}, longest {longest_hold([seg], report.holds)}"
+        lines.append(f"{seg.name}: {seg.status} - reps {reps}; {holds}; "
                      f"in position {seg.time_in_envelope_pct:.0f}% of the time")
         if seg.advice:
             lines.append(f"  {seg.advice}")
+    if len(result.routine) > 1 or any(e.outcome == "skipped" for e in result.routine):
+        lines += ["Routine:"] + [f"  {i}. {e.line()}" for i, e in enumerate(result.routine, 1)]
     rules = sorted({a.rule for a in report.alerts})
     lines.append(f"Alerts: {len(report.alerts)}" + (f" ({', '.join(rules)})" if rules else ""))
     if result.follow is not None:

@@ -34,13 +34,14 @@ import numpy as np
 
 from coach.engine.core import Coach
 from coach.engine.framing import FRAMING_HOLD_S, FramingGate
-from coach.engine.routine import Routine
+from coach.engine.routine import Routine, RoutineEntry
 from coach.engine.verdict import Event, EventKind, FrameVerdict, Severity, Status
 from coach.io.sources import Frame
 from coach.measure.measures import Measures
 from coach.pose.core import Pose, PoseFrame
 from coach.render.display import PROMPT_HEIGHT_U, blank, draw_plot, draw_prompt, draw_status
 from coach.render.overlay import Overlay, OverlayStyle
+from coach.render.overlay_widgets import LIVE_TEXT_UNIT
 from coach.render.voice import CuePicker
 from coach.report.core import InputInfo, Report, Summariser
 from coach.session.feed import Captured, Inferred
@@ -149,6 +150,9 @@ class LiveSession(Sink):
         self.out_dir = Path(options.out_dir)
         self._serial, self._result, self._coaching = 0, None, False
         self.report: Report | None = None
+        self.routine_log: list[RoutineEntry] = []   # every exercise left so far, with what became of it
+        self._reached = 0                            # the furthest routine index started
+        self.index = -1
         self._goto(0)
 
     # --- exercises --------------------------------------------------------------------------------
@@ -157,9 +161,13 @@ class LiveSession(Sink):
     def exercise(self):
         return self.routine.exercises[self.index]
 
-    def _goto(self, index: int) -> None:
-        """Start exercise `index` (clamped) from its framing step."""
+    def _goto(self, index: int, why: str = "") -> None:
+        """Start exercise `index` (clamped) from its framing step; the one left is logged (`why` it
+        was left when it was not completed)."""
+        if self.index >= 0:
+            self._log(why)
         self.index = min(max(index, 0), len(self.routine.exercises) - 1)
+        self._reached = max(self._reached, self.index)
         self.coach: _LiveCoach | None = None
         self._serial += 1   # the coached segment (if any) is over
         self.verdict: FrameVerdict | None = None
@@ -169,8 +177,36 @@ class LiveSession(Sink):
         self._intro = True   # the voice says the exercise at its next analysed frame
         self._restyle()
 
+    def _log(self, why: str) -> None:
+        """Record what became of the current exercise as it is left (`why`: the key pressed)."""
+        self.routine_log.append(self._entry(why))
+
+    def _current_entry(self) -> RoutineEntry:
+        return self._entry(f"the session ended: {self.message or 'it is still running'}")
+
+    def _entry(self, why: str) -> RoutineEntry:
+        ex, v = self.exercise, self.verdict
+        if v is not None and v.status == Status.COMPLETED:
+            entry = RoutineEntry(ex.id, ex.name, "completed")
+        elif v is not None and v.status == Status.STOPPED:
+            entry = RoutineEntry(ex.id, ex.name, "stopped", v.advice or "the exercise was stopped")
+        elif not self._coaching:
+            framing = self.gate.last.message or "the framing check did not pass"
+            entry = RoutineEntry(ex.id, ex.name, "skipped", f"never framed ({framing}); {why}")
+        else:
+            entry = RoutineEntry(ex.id, ex.name, "unfinished" if why.startswith("the session") else "skipped", why)
+        return entry
+
+    def routine_summary(self) -> tuple[RoutineEntry, ...]:
+        """Every exercise of the routine with what became of it: those left so far, the current one
+        as the session ended, and those never reached."""
+        done = [*self.routine_log, self._current_entry()]   # the current exercise is logged only when left
+        for ex in self.routine.exercises[self._reached + 1:]:
+            done.append(RoutineEntry(ex.id, ex.name, "skipped", f"not reached: {self.message or 'the session ended'}"))
+        return tuple(done)
+
     def _restyle(self) -> None:
-        style = OverlayStyle(presentation=self.options.present, text_scale=self.text_scale)
+        style = OverlayStyle(presentation=self.options.present, text_scale=self.text_scale, text_unit=LIVE_TEXT_UNIT)
         self.overlay = Overlay(self.exercise, style)
 
     # --- the session loop's plan and coach (`coach.session.loop.run_session`) ----------------------
@@ -268,7 +304,7 @@ class LiveSession(Sink):
             self.end("pain" if self._pain else "stopped", verdict.advice or "The exercise was stopped.")
         elif verdict.status == Status.COMPLETED:
             if self.index + 1 < len(self.routine.exercises):
-                self._goto(self.index + 1)
+                self._goto(self.index + 1, "completed")
             else:
                 self.end("done", "Well done: every exercise is complete.")
 
@@ -316,21 +352,26 @@ class LiveSession(Sink):
             self.end("quit", "You skipped past the last exercise.")
             return
         offset = {Action.NEXT: 1, Action.PREVIOUS: -1, Action.RESTART: 0}[action]
-        self._goto(self.index + offset)
+        why = {Action.NEXT: "you moved on to the next exercise", Action.PREVIOUS: "you went back to the one before",
+               Action.RESTART: "you restarted it"}[action]
+        self._goto(self.index + offset, why)
 
     # --- drawing ----------------------------------------------------------------------------------
 
-    def render(self, shown: Captured) -> np.ndarray:
-        """The frame to show: the overlay with the latest poses and verdict, then the live screens."""
+    def render(self, shown: Captured, canvas_px: tuple[int, int] | None = None) -> np.ndarray:
+        """The frame to show: the overlay with the latest poses and verdict, then the live screens.
+        `canvas_px`: the window's size - the frame is fitted into it and everything drawn at its size."""
         canvas = shown.rgb if shown.rgb is not None else self._canvas()
         pf = self.last_pose or PoseFrame(shown.t_s, shown.index, Pose.empty(self.info.size_px))
         ghost = self.follow.ghost if self.follow is not None else None
-        img = self.overlay.annotate(canvas, pf, self.verdict, mirror=self.mirror, ghost=ghost)
+        img = self.overlay.annotate(canvas, pf, self.verdict, mirror=self.mirror, ghost=ghost, canvas_px=canvas_px)
         lay = self.overlay.layout(img.shape[1], img.shape[0])
         u, style = lay.u_px, self.overlay.style
         if self.plot and self._coaching:
             self._draw_plot(img, lay)
-        bottom = lay.cue[1] - round(2.2 * u)   # above the status line
+        self.status_text = (f"{score_text(self.follow)}{self.model.tag}  |  {self._fps():.0f} fps  "
+                            f"{self._latency_ms():.0f} ms  |  {KEY_HELP}")
+        bottom = draw_status(img, self.status_text, u, style, lay.cue[1]) - u // 2   # prompts go above the status line
         if self.ended:
             draw_prompt(img, "Session over", self.message, u, style, bottom)
         elif self.paused:
@@ -341,9 +382,6 @@ class LiveSession(Sink):
         self.notice_text = self.model.screen_notice if not self._coaching and not self.ended else ""
         if self.notice_text:   # before coaching: why the model is not the default one that fits
             draw_status(img, self.notice_text, u, style, bottom - round(PROMPT_HEIGHT_U * u))
-        self.status_text = (f"{score_text(self.follow)}{self.model.tag}  |  {self._fps():.0f} fps  "
-                            f"{self._latency_ms():.0f} ms  |  {KEY_HELP}")
-        draw_status(img, self.status_text, u, style, lay.cue[1])
         self._count_show()
         return img
 
@@ -419,7 +457,7 @@ class LiveSession(Sink):
         report, timeline = self.summary.finish(partial=partial, outputs=self.outputs)
         for name, text in self.options.extra_files:
             write_text(Path(self.folder) / name, text)
-        more = {"model_choice": self.model.as_dict()}
+        more = {"model_choice": self.model.as_dict(), "routine": [e.as_dict() for e in self.routine_summary()]}
         if self.speech is not None:
             more["sound"] = self.speech.as_dict()
         if self.follow is not None:
