@@ -151,6 +151,14 @@ def test_sides_phases_the_end_and_a_stop_are_said():
                     "Stop and rest."]
 
 
+def test_a_side_is_said_as_the_person_feels_it():
+    """The voice names a side in the overlay's and the report's words (coach.usertext.side_words)."""
+    neck, picker = get_exercise("neck_side_bend"), CuePicker()
+    picker.exercise(neck, 0.0)
+    said = [c.text for c in picker.verdict(verdict(3.0, Event(EventKind.SIDE_CHANGED, 3.0, {"from": "right", "to": "left"})))]
+    assert said == ["Switch sides: now head tilted toward your left shoulder."]
+
+
 def test_every_alert_is_said_in_plain_words():
     """Each safety rule's user text, rendered as the engine renders it, speaks without numbers,
     degrees or template braces."""

@@ -28,7 +28,7 @@ from dataclasses import dataclass, field
 from enum import IntEnum
 
 from coach.engine.verdict import EventKind, FrameVerdict, HoldState, Severity, Status
-from coach.usertext import printable
+from coach.usertext import printable, switch_side_words  # the overlay's and the report's side words
 
 
 class Priority(IntEnum):
@@ -151,7 +151,8 @@ class CuePicker:
             return [SpokenCue(f"rest:{t:.3f}", f"Rest for {seconds(float(d.get('rest_s', v.rest_left_s)))}.",
                               Priority.MILESTONE, t)]
         if kind == EventKind.SIDE_CHANGED and d.get("from") is not None and d.get("to"):
-            return [SpokenCue(f"side:{d['to']}", f"Switch sides: now your {d['to']} side.", Priority.INSTRUCTION, t)]
+            text = switch_side_words(ex, d["to"]) if ex is not None else f"Switch sides: now your {d['to']} side."
+            return [SpokenCue(f"side:{d['to']}", text, Priority.INSTRUCTION, t)]
         if kind == EventKind.PHASE_CHANGED and ex is not None:
             phase = next((p for p in ex.phases if p.name == d.get("to")), None)
             if phase is not None and phase.cue:
