@@ -48,14 +48,21 @@ def _window(text: str) -> tuple[int, int]:
         raise argparse.ArgumentTypeError(str(exc)) from None
 
 
-def _scale(text: str) -> float:
-    try:
-        value = float(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"expected a number, got {text!r}") from None
-    if not 0.5 <= value <= 3.0:
-        raise argparse.ArgumentTypeError(f"expected 0.5 to 3, got {value}")
-    return value
+def _number_in(low: float, high: float):
+    """An argparse type: a number from `low` to `high`."""
+    def parse(text: str) -> float:
+        try:
+            value = float(text)
+        except ValueError:
+            raise argparse.ArgumentTypeError(f"expected a number, got {text!r}") from None
+        if not low <= value <= high:
+            raise argparse.ArgumentTypeError(f"expected {low:g} to {high:g}, got {value}")
+        return value
+    return parse
+
+
+_scale = _number_in(0.5, 3.0)
+_volume = _number_in(0.0, 1.0)
 
 
 def _rate(text: str) -> int:
@@ -68,16 +75,6 @@ def _rate(text: str) -> int:
         raise argparse.ArgumentTypeError(f"expected whole words per minute, got {text!r}") from None
     if not low <= value <= high:
         raise argparse.ArgumentTypeError(f"expected {low} to {high} words per minute, got {value}")
-    return value
-
-
-def _volume(text: str) -> float:
-    try:
-        value = float(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"expected a number, got {text!r}") from None
-    if not 0.0 <= value <= 1.0:
-        raise argparse.ArgumentTypeError(f"expected 0 to 1, got {value}")
     return value
 
 
