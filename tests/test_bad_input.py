@@ -262,3 +262,10 @@ def test_without_quiet_a_piped_stderr_gets_exactly_the_error_line(tmp_path):
     done = run_coach("record", source, "-o", tmp_path / "o.jsonl")  # no --quiet: no progress bar when piped
     assert done.returncode == 2 and done.stderr.startswith("coach: error: ") and done.stderr.count("\n") == 1, \
         repr(done.stderr)
+
+
+def test_a_negative_camera_index_is_a_one_line_error(tmp_path):
+    """OpenCV reads -1 as "any camera", and its V4L backend crashed the process on it (exit 139)."""
+    line = assert_one_line_error(run_coach("live", "-e", "bridge", "--camera", "-1", "--no-window", "--answers", "no",
+                                           "--mute", "-o", tmp_path / "out", timeout_s=30))
+    assert "camera -1" in line

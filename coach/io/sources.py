@@ -409,6 +409,8 @@ class CameraSource:
 
     def __init__(self, index: int):
         cv2 = _cv2()
+        if isinstance(index, int) and index < 0:   # OpenCV's "any camera" (-1) crashes its V4L backend
+            raise InputError(f"camera {index}: a camera index is 0 or more")
         self.index, self._reader = index, None
         self._cap = cv2.VideoCapture(index)
         if not self._cap.isOpened():
