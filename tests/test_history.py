@@ -172,10 +172,10 @@ def _model_sessions(db, models: str) -> list:
 
 
 @pytest.mark.parametrize("models, changes, legend", [
-    ("ffff", [], {"hip left (left)", "knee left (left)", "left", "right"}),
-    ("ffllf", ["lite", "full"], {f"{m} - {v}" for m in ("hip left (left)", "knee left (left)", "left", "right")
+    ("ffff", [], {"Left hip (left)", "Left knee (left)", "left", "right"}),
+    ("ffllf", ["lite", "full"], {f"{m} - {v}" for m in ("Left hip (left)", "Left knee (left)", "left", "right")
                                  for v in ("full", "lite")}),
-    ("??ff", ["full"], {f"{m} - {v}" for m in ("hip left (left)", "knee left (left)", "left", "right")
+    ("??ff", ["full"], {f"{m} - {v}" for m in ("Left hip (left)", "Left knee (left)", "left", "right")
                         for v in ("unknown", "full")}),
 ], ids=["one-model", "lite-between-full", "unknown-then-full"])
 def test_the_plot_never_joins_sessions_of_different_models(db, models, changes, legend):
@@ -209,6 +209,14 @@ def test_the_plot_never_joins_sessions_of_different_models(db, models, changes, 
         assert ("full model" in title) if len(set(models)) == 1 else "lines break where it changes" in title
     finally:
         plt.close(fig)
+
+
+@pytest.mark.parametrize("key, words", [("hip_{side}_deg", "Hip"), ("shoulder_{other}_deg", "Shoulder (other side)"),
+                                        ("trunk_rotation_deg", "Twist"), ("hip_left_deg", "Left hip")])
+def test_a_plotted_peak_is_named_in_words_never_by_its_template_key(key, words):
+    from coach.history.store import _peak_label
+
+    assert _peak_label(key) == words
 
 
 def test_plot_lines_of_different_measures_or_sides_look_different():

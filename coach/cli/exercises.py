@@ -92,7 +92,9 @@ def _print_show(ex) -> None:
     _out(f"  sides: {sides}    hold: {_hold_text(ex)}    rest: {ex.rest_s:g} s"
           + ("    guided hold (no angle claimed)" if ex.guided else ""))
     if ex.anchor:
-        _out(f"  anchor: {ex.anchor} (a hold is timed only while it reads at medium reliability or better)")
+        from coach.measure.conventions import measure_label
+
+        _out(f"  anchor: {measure_label(ex.anchor)} (a hold is timed only while it reads at medium reliability or better)")
     _out("  steps:")
     for i, step in enumerate(ex.instructions, 1):
         _out(f"    {i}. {step}")

@@ -453,6 +453,14 @@ def _model_changes(ax, sessions: list[Session]) -> None:
                 rotation=90, va="top", ha="right", fontsize=7, color="#555555", gid="model change")
 
 
+def _peak_label(key: str) -> str:
+    """An envelope key in the legend's words: "hip_{side}_deg" -> "Hip" (its side follows in brackets),
+    "shoulder_{other}_deg" -> "Shoulder (other side)", "trunk_rotation_deg" -> "Twist"."""
+    from coach.measure.conventions import measure_label
+
+    return key.split("_")[0].title() if "{side}" in key else measure_label(key)
+
+
 def plot_figure(sessions: list[Session], exercise: str):
     """The history plot as a matplotlib Figure (the caller closes it): range of motion (each envelope
     measure's peak) and holds completed over time, per side; lines break where the model changes."""
@@ -464,8 +472,7 @@ def plot_figure(sessions: list[Session], exercise: str):
 
     models = list(dict.fromkeys(s.model_label for s in sessions[::-1]))[::-1]   # the latest one last
     fig, (rom, holds) = plt.subplots(2, 1, figsize=(7, 6), sharex=True)
-    _side_lines(rom, sessions, lambda s: {k.replace("_deg", "").replace("_", " "): v for k, v in s.peaks.items()},
-                models)
+    _side_lines(rom, sessions, lambda s: {_peak_label(k): v for k, v in s.peaks.items()}, models)
     rom.set_ylabel("peak reached (deg)")
     which = (f"{models[0]} model" if len(models) == 1 else
              f"models {', '.join(models)}: lines break where it changes")
