@@ -18,7 +18,6 @@ import signal
 import subprocess
 import sys
 import time
-from pathlib import Path
 
 import numpy as np
 import pytest
@@ -36,11 +35,6 @@ def _need(ok: bool, why: str) -> None:
         (pytest.fail if REQUIRE_XVFB else pytest.skip)(why)
 
 
-def _free_display() -> int:
-    return next(n for n in range(90, 200) if not Path(f"/tmp/.X{n}-lock").exists()
-                and not Path(f"/tmp/.X11-unix/X{n}").exists())
-
-
 @pytest.fixture
 def xvfb():
     import cv2
@@ -48,14 +42,17 @@ def xvfb():
     _need(shutil.which("Xvfb") is not None, "Xvfb is not installed (apt-get install xvfb)")
     gui = next((line for line in cv2.getBuildInformation().splitlines() if line.strip().startswith("GUI:")), "")
     _need("NONE" not in gui.upper() and gui != "", f"this OpenCV has no GUI backend ({gui.strip()})")
-    n = _free_display()
-    server = subprocess.Popen(["Xvfb", f":{n}", "-screen", "0", SCREEN, "-nolisten", "tcp"],
-                              stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    # -displayfd: Xvfb picks a free display itself and writes its number to the pipe, so two test
+    # workers (pytest -n 2) never race for one number.
+    read_fd, write_fd = os.pipe()
+    server = subprocess.Popen(["Xvfb", "-displayfd", str(write_fd), "-screen", "0", SCREEN, "-nolisten", "tcp"],
+                              stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, pass_fds=(write_fd,))
+    os.close(write_fd)
     try:
-        deadline = time.monotonic() + 10
-        while not Path(f"/tmp/.X11-unix/X{n}").exists() and time.monotonic() < deadline:
-            time.sleep(0.05)
-        _need(Path(f"/tmp/.X11-unix/X{n}").exists(), "Xvfb did not start")
+        with os.fdopen(read_fd) as pipe:
+            number = pipe.readline().strip()   # written once the server accepts connections (EOF if it died)
+        _need(number.isdigit(), "Xvfb did not start")
+        n = int(number)
         yield f":{n}"
     finally:
         server.terminate()

@@ -277,17 +277,23 @@ def _coach(args, routine, follow, display) -> int:
         feed.close()
         if detector is not None:
             detector.close()
-    lines = summary_lines(result)
-    if not args.quiet:
-        print("\n".join(lines))
-    warnings = history.warnings if history is not None else []
-    for warning in warnings:
-        print(f"coach: warning: {warning}", file=sys.stderr)
-    lines += [f"Warning: {w}" for w in warnings]
-    if result.ended_by != "interrupted":
-        _wait_on_screen(display, "Session summary", lines, style)
-    # the last cues (a stop's advice, "well done") are let finish - not after a signal
-    speech.close(finish=result.ended_by != "interrupted")
+    finish = result.ended_by != "interrupted"
+    try:
+        lines = summary_lines(result)
+        if not args.quiet:
+            print("\n".join(lines))
+        warnings = history.warnings if history is not None else []
+        for warning in warnings:
+            print(f"coach: warning: {warning}", file=sys.stderr)
+        lines += [f"Warning: {w}" for w in warnings]
+        if finish:
+            _wait_on_screen(display, "Session summary", lines, style)
+    except BaseException:   # a signal on the summary screen: the worker and its player stop too
+        finish = False
+        raise
+    finally:
+        # the last cues (a stop's advice, "well done") are let finish - not after a signal
+        speech.close(finish=finish)
     if speech.voice is not None and speech.voice.lost and not args.quiet:
         print(f"coach: warning: the voice stopped during the session: {speech.voice.lost}", file=sys.stderr)
     if result.ended_by != "interrupted":

@@ -40,7 +40,7 @@ from coach.engine.envelope import detect_side, in_envelope, trusted
 from coach.engine.exercises import SAFETY_LIMITS, Exercise, Safety, reliability_at_least
 from coach.measure.conventions import MEASURE_NAMES, SPEC, Posture, Reliability, View, value_range
 from coach.measure.measures import Measures
-from coach.physio.teach_holds import NOT_TAUGHT, HeldSpan, MeasureSeries, TeachSettings
+from coach.physio.teach_holds import NOT_TAUGHT, HeldSpan, MeasureSeries, TeachError, TeachSettings
 
 _INDEX = {n: i for i, n in enumerate(MEASURE_NAMES)}
 MAD_TO_SD = 1.4826   # a normal distribution's standard deviation from its median absolute deviation
@@ -306,6 +306,9 @@ def people_band(col: Column, stretch: Exercise | None, settings: TeachSettings, 
             limited = f"kept within the safety limits {safe_lo:g} to {safe_hi:g}"
         lo, hi = max(lo, safe_lo), min(hi, safe_hi)
     low, high = max(lo, math.floor(low)), min(hi, math.ceil(high))
+    if low >= high:   # the whole demonstrated band lies past the safety limit: nothing safe to teach
+        raise TeachError(f"{name}: the demonstration holds it at {centre:.0f} deg, past the safety limits "
+                         f"{lo:g} to {hi:g} ({limited or 'what the measure reads'}); a taught band must lie within them")
     seen = np.isfinite(col.held)
     return PeopleBand(col.key, centre, float(low), float(high), len(np.unique(col.hold_of[seen])), int(seen.sum()),
                       sd, noise, between, source, col.min_reliability, rest_centre,

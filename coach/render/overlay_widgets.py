@@ -19,6 +19,7 @@ from dataclasses import dataclass, fields
 import cv2
 import numpy as np
 
+from coach.io.sources import solid
 from coach.pose.landmarks import SKELETON
 from coach.pose.landmarks import Landmark as L
 
@@ -277,8 +278,7 @@ def fit_into(img: np.ndarray, size_px: tuple[int, int], fill_rgb: RGB) -> tuple[
     scale = min(w / iw, h / ih)
     pw, ph = max(1, round(iw * scale)), max(1, round(ih * scale))
     x0, y0 = (w - pw) // 2, (h - ph) // 2
-    canvas = np.empty((h, w, 3), np.uint8)
-    canvas[:] = fill_rgb
+    canvas = solid(h, w, fill_rgb)   # copied, not filled: a live frame's canvas every frame
     interpolation = cv2.INTER_AREA if scale < 1 else cv2.INTER_LINEAR
     canvas[y0:y0 + ph, x0:x0 + pw] = img if (pw, ph) == (iw, ih) else cv2.resize(img, (pw, ph), interpolation=interpolation)
     return canvas, (x0, y0, x0 + pw, y0 + ph)

@@ -163,7 +163,8 @@ def _written(path: Path, until_s: float) -> float:
             with wave.open(str(path), "rb") as wav:
                 n, rate = wav.getnframes(), wav.getframerate()
                 size = 44 + n * wav.getsampwidth() * wav.getnchannels()
-            if path.stat().st_size >= size and rate > 0:
+            # 0 frames: the `wave` writer's header before it is patched after writeframes - not yet written
+            if n > 0 and path.stat().st_size >= size and rate > 0:
                 return n / float(rate)
         except (OSError, EOFError, wave.Error):
             try:

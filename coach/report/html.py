@@ -18,6 +18,7 @@ from coach.engine.exercises import Exercise
 from coach.measure.conventions import measure_label
 from coach.report.core import Report
 from coach.report.keyframes import KeyframePicker
+from coach.report.stats import holds_tally
 from coach.report.timeline import TimelineArrays
 from coach.usertext import side_words
 
@@ -83,18 +84,17 @@ class Card:
 def _holds_card(report: Report) -> Card:
     """Holds done against the target, over the sides done only (a side not done is said so, not
     counted as 0 of the target: the same numbers `coach compare` prints)."""
-    parts, done_all, target_all, skipped_any = [], 0, 0, False
+    parts, skipped_any = [], False
+    done_all, target_all = holds_tally(report.segments)
     for seg in report.segments:
         for side in seg.sides_done:
             done = seg.holds_completed.get(side, 0)
-            done_all, target_all = done_all + done, target_all + seg.holds_target
             parts.append(f"{seg.name}{'' if side == 'both' else ' ' + side}: {done} of {seg.holds_target}")
         skipped = [side for side in seg.holds_completed if side != "both" and side not in seg.sides_done]
         if seg.sides_done and skipped:
             skipped_any = True
             parts.append(f"{seg.name}: {' and '.join(skipped)} side not done")
         elif not seg.sides_done:
-            target_all += seg.holds_target
             parts.append(f"{seg.name}: not done")
     tone = "good" if target_all and done_all >= target_all and not skipped_any else "warn" if done_all else "bad"
     longest = max((h.duration_s for h in report.holds), default=0.0)

@@ -182,10 +182,20 @@ def longest_hold(segments, holds) -> str:
     return f"{best.duration_s:.1f} of {best.target_s:.0f} s"
 
 
+def holds_tally(segments) -> tuple[int, int]:
+    """(completed holds, their target) over the sides done only: a side not done is said so elsewhere,
+    not counted as 0 of its target; a segment with no side done counts one side's target."""
+    done = target = 0
+    for seg in segments:
+        sides = seg.sides_done or ()
+        done += sum(seg.holds_completed.get(side, 0) for side in sides)
+        target += seg.holds_target * max(1, len(sides))
+    return done, target
+
+
 def holds_done(segments) -> str:
-    """Completed holds of the target, in words: "0 of 3"."""
-    done = sum(n for s in segments for n in s.holds_completed.values())
-    target = sum(s.holds_target * len(s.holds_completed) for s in segments)
+    """Completed holds of the target, in words: "0 of 3" (`holds_tally`: the report's card, the same numbers)."""
+    done, target = holds_tally(segments)
     return f"{done} of {target}"
 
 
