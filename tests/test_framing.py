@@ -4,6 +4,7 @@ side-on to the camera" - it waits until the exercise's landmarks and camera view
 from __future__ import annotations
 
 import dataclasses
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -12,6 +13,7 @@ from coach.engine.core import Coach
 from coach.engine.exercises import get_exercise
 from coach.engine.framing import (
     COME_CLOSER,
+    FRAMING_BREAK_GRACE_S,
     STEP_BACK,
     STEP_INTO_VIEW,
     VIEW_ADVICE,
@@ -58,20 +60,49 @@ def test_too_close_too_far_and_nobody(prone):
     assert check_framing(exercise, Pose.empty((640, 480))).message == STEP_INTO_VIEW
 
 
-def test_the_gate_waits_for_an_unbroken_second_of_good_framing(prone):
+def test_the_gate_waits_for_a_second_of_good_framing_and_a_real_break_starts_it_again(prone):
     exercise = get_exercise("prone_extension")
     good, bad = _at(prone, 3.0).pose, _at(prone, 14.0).pose
     gate = FramingGate(exercise, hold_s=1.0)
     for t in np.arange(0.0, 0.9, 0.1):
         gate.step(good, float(t))
     assert not gate.passed and gate.progress(0.8) == pytest.approx(0.8)
-    gate.step(bad, 0.9)                        # a break starts the second again
-    assert gate.progress(0.9) == 0.0 and gate.last.message == "Turn side-on to the camera"
-    for t in np.arange(1.0, 1.95, 0.1):
+    for t in (0.9, 1.0, 1.1, 1.2, 1.25):        # a break longer than the grace starts the second again
+        gate.step(bad, t)
+    assert gate.progress(1.25) == 0.0 and gate.last.message == "Turn side-on to the camera"
+    for t in np.arange(1.3, 2.25, 0.1):
         gate.step(good, float(t))
     assert not gate.passed
-    gate.step(good, 2.0)
+    gate.step(good, 2.4)
     assert gate.passed
+
+
+def test_a_flicker_shorter_than_the_grace_does_not_restart_the_framing(prone):
+    """One or two frames read badly (the landmarker's flicker) are not a person leaving the picture."""
+    exercise = get_exercise("prone_extension")
+    good, bad = _at(prone, 3.0).pose, _at(prone, 14.0).pose
+    gate = FramingGate(exercise, hold_s=1.0)
+    for t in np.arange(0.0, 0.55, 0.05):
+        gate.step(good, float(t))
+    assert FRAMING_BREAK_GRACE_S > 0.1
+    gate.step(bad, 0.55)
+    gate.step(bad, 0.6)                          # 0.05-0.1 s of flicker
+    assert gate.progress(0.6) == pytest.approx(0.6)
+    for t in np.arange(0.65, 1.05, 0.05):
+        gate.step(good, float(t))
+    assert gate.passed
+
+
+def test_the_bundled_bridge_clip_is_framed():
+    """Measured: 116 of its 144 frames framed, in runs broken by 1-2 frames; it must pass the gate."""
+    gate = FramingGate(get_exercise("bridge"))
+    for f in Recording(Path(__file__).resolve().parent.parent / "samples" / "bridge.jsonl.gz").frames():
+        gate.step(f.pose, f.t_s, f.others)
+    assert gate.passed
+
+
+def test_the_gate_checks_its_hold(prone):
+    exercise = get_exercise("prone_extension")
     with pytest.raises(ValueError, match="hold_s"):
         FramingGate(exercise, hold_s=-1)
 
