@@ -23,6 +23,7 @@ averages the score over the coached frames. The average goes into session.json a
 from __future__ import annotations
 
 import math
+import statistics
 from collections.abc import Sequence
 from dataclasses import asdict, dataclass
 
@@ -32,7 +33,7 @@ from coach.io.sources import Frame
 from coach.measure.measures import Measures, compute_measures
 from coach.physio.follow import Follower, FollowStep
 from coach.physio.teach import HeldSpan, MeasureSeries
-from coach.physio.teach_file import HOLD_TARGET_FRACTION, hold_target_s
+from coach.physio.teach_file import HOLD_TARGET_FRACTION
 from coach.pose.core import Pose, PoseFrame
 from coach.session.loop import Sink
 
@@ -44,8 +45,12 @@ FOLLOW_HOLD_FRACTION = HOLD_TARGET_FRACTION
 
 
 def reference_hold_s(holds: Sequence[HeldSpan]) -> float:
-    """The hold a patient follows: teach's target rule (`hold_target_s`), at least 0.1 s."""
-    return hold_target_s(holds, min_s=0.1)
+    """The hold a patient follows: FOLLOW_HOLD_FRACTION of the reference's median hold, to the tenth
+    of a second below (at least 0.1 s)."""
+    if not holds:
+        raise ValueError("reference_hold_s: the reference has no hold to time")
+    median_s = statistics.median(h.duration_s for h in holds)
+    return max(0.1, math.floor(10 * FOLLOW_HOLD_FRACTION * median_s + 1e-9) / 10)
 
 
 def follow_exercise(exercise: Exercise, holds: Sequence[HeldSpan]) -> Exercise:

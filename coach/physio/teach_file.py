@@ -64,15 +64,11 @@ MAX_HOLD_S = 600.0       # --hold-s: ten minutes is past any static stretch (ACS
 MAX_TOLERANCE = 3.0      # --tolerance: three times the taught margins already takes in most postures
 
 
-def hold_target_s(holds: Sequence[HeldSpan], min_s: float = 1.0) -> float:
-    """HOLD_TARGET_FRACTION of the median demonstrated hold, to the tenth of a second BELOW (at least
-    `min_s`): rounding up or to the nearest would eat the margin that lets the demonstrator's own
-    typical hold complete when the engine times it (1.9 s would round to a 2 s target). The one rule
-    for teach's target and for the hold a follow-along patient keeps."""
-    if not holds:
-        raise ValueError("hold_target_s: no demonstrated hold to time")
+def hold_target_s(holds: Sequence[HeldSpan]) -> float:
+    """80% of the median demonstrated hold, to the nearest whole second (at least 1): the
+    demonstrator's own typical hold completes when the engine times it."""
     median_s = statistics.median(h.duration_s for h in holds)
-    return max(min_s, math.floor(10 * HOLD_TARGET_FRACTION * median_s + 1e-9) / 10)
+    return float(max(1, round(HOLD_TARGET_FRACTION * median_s)))
 
 
 def reps_and_rest(holds: Sequence[HeldSpan]) -> tuple[int, float]:
@@ -163,7 +159,7 @@ def value_comments(holds: Sequence[HeldSpan], data: dict, hold_given: bool) -> d
     durations = ", ".join(f"{h.duration_s:.1f}" for h in holds)
     gaps = [b.start_s - a.end_s for a, b in zip(holds[:-1], holds[1:])]
     hold = "--hold-s" if hold_given else \
-        f"{HOLD_TARGET_FRACTION:.0%} of the median demonstrated hold ({durations} s), to the tenth of a second below"
+        f"{HOLD_TARGET_FRACTION:.0%} of the median demonstrated hold ({durations} s), to the nearest second"
     rest = (f"half the median gap between holds ({statistics.median(gaps):.1f} s), at least {REST_FLOOR_S:g} s"
             if gaps else "one hold shown: the default rest")
     return {"hold_s": hold, "rest_s": rest,
