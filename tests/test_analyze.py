@@ -18,6 +18,9 @@ from conftest import SHARED
 from coach.engine.safety import NECK_RULE_IDS
 from coach.session.analyze import AnalyzeOptions, analyze
 
+# one worker runs this module (pytest -n 2 --dist loadgroup): its module fixtures are computed once
+pytestmark = pytest.mark.xdist_group("analyze")
+
 RECORDINGS = sorted(p.name.removesuffix(".jsonl.gz") for p in (SHARED / "landmarks").glob("*.jsonl.gz"))
 HOLD_STATES = ("hold", "cat", "cow")
 

@@ -18,6 +18,9 @@ from coach.physio.teach import teach
 from coach.pose.core import Pose
 from coach.render.ghost import facing_x, ghost_pose, torso_px
 
+# one worker runs this module (pytest -n 2 --dist loadgroup): its module fixtures are computed once
+pytestmark = pytest.mark.xdist_group("compare")
+
 REFERENCE = "seated_spinal_twist__01"   # two holds, left side, a view change between them
 
 

@@ -26,6 +26,9 @@ from coach.cli import main
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "bench"))
 import transforms as tf  # noqa: E402
 
+# one worker runs this module (pytest -n 2 --dist loadgroup): its module fixtures are computed once
+pytestmark = pytest.mark.xdist_group("compare_record")
+
 HOLDS = re.compile(r"(?:(left|right|both) )?(\d+) of (\d+) \(demonstrated (\d+)\)")
 TEMPLATE = re.compile(r"[{}]")
 

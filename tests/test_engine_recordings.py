@@ -49,6 +49,9 @@ from coach.engine.verdict import EventKind, FrameVerdict
 from coach.pose.recording import Recording
 from coach.session.loop import ListSink, run_session
 
+# one worker runs this module (pytest -n 2 --dist loadgroup): its module fixtures are computed once
+pytestmark = pytest.mark.xdist_group("engine_recordings")
+
 RECORDINGS = ("bridge__01", "cat_cow__01", "childs_pose__01", "neck_side_bend__01", "prone_extension__01",
               "seated_spinal_twist__01", "supine_twist__01")
 # variant -> its folder under ../shared/landmarks

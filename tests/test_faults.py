@@ -35,6 +35,9 @@ from coach.pose.recording import Recording, RecordingInfo, RecordingWriter
 
 PERSON = "neck_side_bend__Side_Neck_Stretch__0.jpg"   # one person standing, facing the camera
 REC, DEMO, PAIR = "cat_cow__01.jsonl.gz", "bridge__01.jsonl.gz", "childs_pose__01.jsonl.gz"
+# compare's input for the fault rows: the bundled 6 s bridge clip (144 frames, one lift and hold - the
+# fewest frames compare accepts as a demonstration) costs a quarter of child's pose (510 frames)
+PAIR_PATH = Path(__file__).resolve().parent.parent / "samples" / "bridge.jsonl.gz"
 CLIP_FRAMES = 40                                        # enough for a video of some size, fast with lite
 
 
@@ -131,7 +134,7 @@ def _budget(row: Row, clean: Path) -> int:
 
 @pytest.mark.parametrize("row", DISK_FULL, ids=[r.id for r in DISK_FULL])
 def test_a_full_disk_is_one_line_and_leaves_nothing_half_written(row, tmp_path, landmarks_dir, request):
-    paths = {"rec": landmarks_dir / REC, "demo": landmarks_dir / DEMO, "pair": landmarks_dir / PAIR}
+    paths = {"rec": landmarks_dir / REC, "demo": landmarks_dir / DEMO, "pair": PAIR_PATH}
     if row.model:
         paths["clip"] = request.getfixturevalue("clip")
         paths["model"] = request.getfixturevalue("lite_model_path")
@@ -213,7 +216,7 @@ SMALL_DISK = [
 
 @pytest.mark.parametrize("row", SMALL_DISK, ids=[r.id for r in SMALL_DISK])
 def test_a_real_full_disk_is_one_line_and_leaves_nothing(row, tmp_path, landmarks_dir, request):
-    paths = {"rec": landmarks_dir / REC, "demo": landmarks_dir / DEMO, "pair": landmarks_dir / PAIR}
+    paths = {"rec": landmarks_dir / REC, "demo": landmarks_dir / DEMO, "pair": PAIR_PATH}
     if row.model:
         paths["clip"] = request.getfixturevalue("clip")
         paths["model"] = request.getfixturevalue("lite_model_path")
@@ -257,7 +260,7 @@ def test_a_failing_history_insert_is_a_warning_and_the_results_stay(command, arg
             db = disk / "history.sqlite"
         else:
             db, _ = _unwritable_db(tmp_path)
-        paths = {"rec": landmarks_dir / REC, "pair": landmarks_dir / PAIR, "out": out, "db": db}
+        paths = {"rec": landmarks_dir / REC, "pair": PAIR_PATH, "out": out, "db": db}
         done, _ = run_coach(_fill(args, paths))
     lines = done.stderr.strip().splitlines()
     assert done.returncode == 0, done.stderr

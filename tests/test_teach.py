@@ -21,6 +21,9 @@ TRUTH_DIR = Path(__file__).resolve().parent.parent / "bench"
 sys.path.insert(0, str(TRUTH_DIR))
 import bench_accuracy as bench  # noqa: E402
 
+# one worker runs this module (pytest -n 2 --dist loadgroup): its module fixtures are computed once
+pytestmark = pytest.mark.xdist_group("teach")
+
 VARIANTS = ("original", "tracked")
 MIN_F1 = 0.9
 # Recordings where the taught file cannot reach F1 0.9 on its own recording, with the measured numbers.
