@@ -84,6 +84,35 @@ def check_trunk_floor():
         assert read(S.with_trunk_flexion(S.standing(), 60), view, "trunk_floor_deg") == pytest.approx(30, abs=0.01)
 
 
+def sphinx():
+    """Lying face down propped on the forearms: the upper arms vertical under the shoulders."""
+    j = S.prone()
+    for side in ("left", "right"):
+        j = S.rotate(j, S.arm(side), j[S._side("SHOULDER", side)], S.LEFT, -90)
+    return j
+
+
+def check_arm_support():
+    """0 = elbow straight below its shoulder, 90 = upper arm horizontal, 180 = overhead; from every view
+    (against gravity), the more upright of the two seen arms."""
+    for view in (*FACING, *SIDE_ON, 45.0):
+        assert read(S.standing(), view, "arm_support_deg") == pytest.approx(0, abs=0.5), view   # arms hanging
+        assert read(S.all_fours(), view, "arm_support_deg") == pytest.approx(0, abs=0.5), view
+        assert read(sphinx(), view, "arm_support_deg") == pytest.approx(0, abs=0.5), view       # head-on too
+        assert read(S.prone(), view, "arm_support_deg") == pytest.approx(90, abs=0.5), view     # arms by the sides
+        both = S.with_shoulder_flexion(S.with_shoulder_flexion(S.standing(), "left", 90), "right", 90)
+        assert read(both, view, "arm_support_deg") == pytest.approx(90, abs=0.5), view
+        one = S.with_shoulder_flexion(S.standing(), "left", 150)
+        assert read(one, view, "arm_support_deg") == pytest.approx(0, abs=0.5), view           # the more upright
+    # the arm whose elbow is hidden does not count; with neither seen it can't be read
+    raised = S.with_shoulder_flexion(S.standing(), "left", 120)
+    hidden = {L.RIGHT_ELBOW: 0.1}
+    def arm(visibility):
+        return compute_measures(S.make_pose(raised, "left", visibility=visibility))["arm_support_deg"]
+    assert arm(hidden) == pytest.approx(120, abs=0.5)
+    assert math.isnan(arm({L.RIGHT_ELBOW: 0.1, L.LEFT_ELBOW: 0.1}))
+
+
 def check_trunk_lateral():
     for view in FACING:
         assert read(S.standing(), view, "trunk_lateral_deg") == pytest.approx(0, abs=0.01)
@@ -167,6 +196,7 @@ CHECKS = {
     **{f"knee_{s}_deg": _joint("knee", S.with_knee_flexion, 180, 90) for s in ("left", "right")},
     **{f"elbow_{s}_deg": _joint("elbow", S.with_elbow_flexion, 180, 90) for s in ("left", "right")},
     **{f"shoulder_{s}_deg": _joint("shoulder", S.with_shoulder_flexion, 0, 90) for s in ("left", "right")},
+    "arm_support_deg": check_arm_support,
     "trunk_inclination_deg": check_trunk_inclination,
     "trunk_flexion_deg": check_trunk_flexion,
     "trunk_floor_deg": check_trunk_floor,

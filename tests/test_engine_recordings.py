@@ -66,8 +66,6 @@ SETTINGS = EngineSettings()
 #   "neck"  the start of a truth neck interval;  "clean" the start of a (joined) truth hold
 #   "side"  the start of a truth `sides` entry;  "total" 0.0: the recording's total hold time
 # Angles in degrees; "still" = a net change (EngineSettings.still_*) below 15 deg/s.
-_FRONT_FILMED_PRONE = ("filmed from the front; prone_extension is judged side-on or oblique only (the coach "
-                       "says 'turn side-on to the camera')")
 _SIDE_ON_NECK_HOLD = ("filmed side-on; a side bend of the neck is in the frontal plane and neck_side_bend is "
                       "judged from front/back/oblique only")
 _SIDE_ON_NECK_TILT = ("filmed side-on (the view reads side in all 408 frames of 8.9-15.7 s): the side tilt is not "
@@ -97,7 +95,6 @@ EXCEPTIONS: dict[tuple[str, str, str, float], str] = {
         "and the trunk 108-124, inside both bands) and a one-frame "
         "hold at 14.76 are each within the 1 s grace window of the next, so they join the lift held from "
         "15.72: one hold 13.05-18.52",
-    ("prone_extension__01", "original", "hold", 10.05): _FRONT_FILMED_PRONE,
     ("prone_extension__01", "original", "clean", 0.0):
         "neck_extension raised at 10.53 s: the camera cuts from oblique to front at 10.05 and the stable view "
         "follows 0.55 s later (10.6, the context's 0.6 s of a 1 s window: coach.engine.context); meanwhile the "
@@ -116,7 +113,6 @@ EXCEPTIONS: dict[tuple[str, str, str, float], str] = {
     ("neck_side_bend__01", "tracked", "hold", 9.5): _SIDE_ON_NECK_HOLD,
     ("neck_side_bend__01", "tracked", "hold", 1.8): _NECK_TILT_PAST_CAUTION,
     ("neck_side_bend__01", "tracked", "neck", 8.9): _SIDE_ON_NECK_TILT,
-    ("prone_extension__01", "tracked", "hold", 10.05): _FRONT_FILMED_PRONE,
     ("prone_extension__01", "tracked", "clean", 0.0):
         "neck_extension raised at 3.6 s: on the oblique part of the hold (2.9-10.05 s) the tracked landmarks "
         "put the head further back, neck extension median 44.6 deg and beyond the 45 limit in over 10% of "
@@ -139,7 +135,6 @@ EXCEPTIONS: dict[tuple[str, str, str, float], str] = {
     ("neck_side_bend__01", "lite", "hold", 9.5): _SIDE_ON_NECK_HOLD,
     ("neck_side_bend__01", "lite", "hold", 1.8): _NECK_TILT_PAST_CAUTION,
     ("neck_side_bend__01", "lite", "neck", 8.9): _SIDE_ON_NECK_TILT,
-    ("prone_extension__01", "lite", "hold", 10.05): _FRONT_FILMED_PRONE,
     ("prone_extension__01", "lite", "clean", 0.0):
         "neck_extension raised at 6.6 s: on the oblique part of the hold (2.9-10.05 s) the lite landmarks put "
         "the head further back, neck extension median 43.4 deg and beyond the 45 limit in over 10% of frames "

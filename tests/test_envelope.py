@@ -337,3 +337,31 @@ def test_lying_on_the_back_the_hip_reads_extension_signed(view, hip_deg):
         assert signed == pytest.approx(hip_deg, abs=0.5 if isinstance(view, str) else 6.0), (side, signed)
         assert hip_deg == 0 or np.sign(signed) == np.sign(hip_deg)
         assert m[f"hip_{side}_deg"] == pytest.approx(180 - abs(signed), abs=0.01)   # the inner angle cannot tell
+
+
+# --- stand-in bands: judged only while the band they replace can't be -----------------------------
+
+PRONE_HEAD_ON = dict(trunk_floor_deg=2.0, arm_support_deg=3.0)   # the trunk points at the camera
+
+
+@pytest.mark.parametrize("view, values, inside, judged", [
+    (View.FRONT, PRONE_HEAD_ON, True, {"arm_support_deg"}),               # trunk: low from the front
+    (View.FRONT, {**PRONE_HEAD_ON, "arm_support_deg": 85.0}, False, {"arm_support_deg"}),   # lying flat
+    (View.SIDE, dict(trunk_floor_deg=25.0, arm_support_deg=70.0), True, {"trunk_floor_deg"}),  # arms free
+    (View.SIDE, dict(trunk_floor_deg=2.0, arm_support_deg=3.0), False, {"trunk_floor_deg"}),
+    (View.SIDE, dict(arm_support_deg=3.0), True, {"arm_support_deg"}),    # trunk unseen: the arms tell
+], ids=["head-on propped", "head-on flat", "side, chest up, arms free", "side, flat", "side, trunk unseen"])
+def test_the_arms_stand_in_for_the_trunk_only_where_the_trunk_cant_be_read(view, values, inside, judged):
+    ex = get_exercise("prone_extension")
+    result = in_envelope(ex, make(view=view, posture=Posture.PRONE, **values))
+    assert result.inside is inside
+    assert {c.key for c in result.checks if c.inside is not None} == judged
+
+
+def test_a_stand_in_must_name_another_plain_band_of_its_envelope():
+    good = {"trunk_inclination_deg": band(20, 60), "arm_support_deg": band(0, 30, stands_in_for="trunk_inclination_deg")}
+    exercise(phases=[{"name": "hold", "hold_s": 1.0, "envelope": good}])
+    for target in ("arm_support_deg", "knee_left_deg"):
+        bad = {**good, "arm_support_deg": band(0, 30, stands_in_for=target)}
+        with pytest.raises(ValueError, match="stands_in_for must name another band"):
+            exercise(phases=[{"name": "hold", "hold_s": 1.0, "envelope": bad}])

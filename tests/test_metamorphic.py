@@ -62,7 +62,7 @@ HIP_FLEXION = ("hip_flexion_left_deg", "hip_flexion_right_deg")
 # may change where the roll changes the view, which decides what a view can read at all.)
 BODY_RELATIVE = ("trunk_lateral_deg", "trunk_rotation_deg", "neck_flexion_deg", "neck_rotation_deg",
                  "neck_lateral_deg", "hand_head_left_sw", "hand_head_right_sw")
-AGAINST_GRAVITY = ("trunk_inclination_deg", "trunk_flexion_deg", "trunk_floor_deg")
+AGAINST_GRAVITY = ("trunk_inclination_deg", "trunk_flexion_deg", "trunk_floor_deg", "arm_support_deg")
 GRACE_S = EngineSettings().grace_s
 
 # (check, variant, recording, parameter) -> what was measured when the engine failed the check.

@@ -174,6 +174,13 @@ def carried(exercise: Exercise, checks: tuple[BandCheck, ...]) -> bool:
     return any(trusted(c) for c in checks)
 
 
+def stand_ins(envelope: dict[str, Band], checks: tuple[BandCheck, ...]) -> tuple[BandCheck, ...]:
+    """`checks` without the stand-in bands (`Band.stands_in_for`) whose band stood in for was judged:
+    a stand-in counts only while the measure it replaces can't be."""
+    judged = {c.key for c in checks if c.inside is not None}
+    return tuple(c for c in checks if envelope[c.key].stands_in_for not in judged)
+
+
 def in_envelope(exercise: Exercise, measures: Measures, phase: int | str = 0, side: str | None = None,
                 was_inside: bool = False) -> EnvelopeResult:
     """Judge one pose against a phase (index or name) for a side ('left' / 'right' / None).
@@ -185,7 +192,8 @@ def in_envelope(exercise: Exercise, measures: Measures, phase: int | str = 0, si
     sided = exercise.sides == "left_right"
     side = side if sided else None
     judged = _phase(exercise, phase)
-    checks = tuple(check_band(k, b, measures, side, was_inside, sided) for k, b in judged.envelope.items())
+    checks = stand_ins(judged.envelope, tuple(check_band(k, b, measures, side, was_inside, sided)
+                                              for k, b in judged.envelope.items()))
     posture_ok = _gate(measures.posture, exercise.posture, Posture.UNKNOWN)
     view_ok = _gate(measures.view, exercise.view, View.UNKNOWN)
     verdicts = [posture_ok, view_ok, *(c.inside for c in checks)]

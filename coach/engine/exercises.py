@@ -85,6 +85,9 @@ class Band(_Strict):
     min_reliability: Literal["high", "medium", "low"] = "medium"
     hint_low: str = Field(min_length=1, description="correction when below min, e.g. 'lift your hips higher'")
     hint_high: str = Field(min_length=1, description="correction when above max, e.g. 'rotate less'")
+    # A stand-in: another key of the same envelope this band replaces while that one can't be judged
+    # (unseen, or read below its min_reliability from this view); while it can, this band is not judged.
+    stands_in_for: str | None = Field(default=None, min_length=1)
 
     @model_validator(mode="after")
     def _ordered(self) -> Band:
@@ -102,8 +105,12 @@ class Phase(_Strict):
     @field_validator("envelope")
     @classmethod
     def _known_measures(cls, v: dict[str, Band]) -> dict[str, Band]:
-        for key in v:
+        for key, band in v.items():
             _check_measure_key(key)
+            target = band.stands_in_for
+            if target is not None and (target == key or target not in v or v[target].stands_in_for is not None):
+                raise ValueError(f"{key}: stands_in_for must name another band of this envelope that is not a "
+                                 f"stand-in itself; got {target!r}")
         return v
 
 

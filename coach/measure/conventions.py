@@ -84,6 +84,15 @@ MEASURES: tuple[MeasureSpec, ...] = (
     *_joint("shoulder", "0 = arm along the trunk; 180 = arm overhead in line with the trunk",
             "inner angle between the trunk axis pointing down (shoulder -> hip midpoints) and the upper arm "
             "(shoulder -> elbow), larger = arm raised further"),
+    # The chest propped on the arms (a sphinx or press-up): the upper arm against gravity, so it reads from
+    # the front as well as the side. An elbow under its shoulder holds the shoulders up by the upper arm's
+    # length whatever the trunk's angle, which a head-on camera cannot read (the trunk points at it).
+    MeasureSpec("arm_support_deg", "deg", "0 = upper arm vertical, elbow straight below its shoulder",
+                "angle of the upper arm (elbow -> shoulder) from vertical, 0..180, of the more upright seen arm; "
+                "90 = upper arm horizontal (lying with the arms by the sides or overhead), > 90 = elbow above the "
+                "shoulder. Against gravity (the camera is assumed level). Medium from every view: a vertical upper "
+                "arm lies in the image plane from the front, side and half side",
+                View.UNKNOWN, _by_view(side=M, oblique=M, front=M)),
     MeasureSpec("trunk_inclination_deg", "deg", "0 = trunk upright (mid-hip -> mid-shoulder points up)",
                 "angle to vertical, 0..180; 90 = trunk horizontal, 180 = upside down", View.SIDE, SAGITTAL),
     MeasureSpec("trunk_flexion_deg", "deg", "0 = trunk upright (mid-hip -> mid-shoulder points up)",
@@ -132,11 +141,11 @@ PAIRED_BASES: tuple[str, ...] = ("hip", "knee", "elbow", "shoulder")
 
 # The values each measure can take, so exercise files can be checked against them (and a safety
 # limit beyond them, which could never fire, refused). As the table states: inner joint angles and
-# the trunk's angle to vertical lie in 0..180, the trunk to the floor in 0..90; every other angle is signed and cannot pass a half turn,
+# the trunk's and the upper arm's angles to vertical lie in 0..180, the trunk to the floor in 0..90; every other angle is signed and cannot pass a half turn,
 # -180..180. A distance in shoulder widths is >= 0, and a frame that still shows a body well enough
 # to find it is far less than 100 of that body's shoulder widths across.
 MAX_DISTANCE_SW = 100.0
-_RANGES = {"trunk_floor_deg": (0.0, 90.0)}
+_RANGES = {"trunk_floor_deg": (0.0, 90.0), "arm_support_deg": (0.0, 180.0)}
 
 
 def value_range(name: str) -> tuple[float, float]:
@@ -151,7 +160,7 @@ def value_range(name: str) -> tuple[float, float]:
     return -180.0, 180.0
 
 # The words the overlay, the report and the CLI use for a measure (one table, so they agree).
-_LABELS = {"trunk_inclination_deg": "Trunk lean", "trunk_flexion_deg": "Forward lean", "trunk_floor_deg": "Trunk to floor", "trunk_lateral_deg": "Side bend",
+_LABELS = {"trunk_inclination_deg": "Trunk lean", "trunk_flexion_deg": "Forward lean", "trunk_floor_deg": "Trunk to floor", "arm_support_deg": "Arm support", "trunk_lateral_deg": "Side bend",
            "trunk_rotation_deg": "Twist", "neck_flexion_deg": "Neck bend",
            "neck_rotation_deg": "Head turn", "neck_lateral_deg": "Head tilt", "hand_head_left_sw": "Left hand to head",
            "hand_head_right_sw": "Right hand to head", "other_hand_head_sw": "Other's hand to head",

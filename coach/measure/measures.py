@@ -33,6 +33,7 @@ MediaPipe only half sees), and NONE when the value is NaN or the table says the 
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass
 from typing import NamedTuple
 
@@ -147,6 +148,8 @@ NEEDS: dict[str, tuple[L, ...]] = {   # all must be seen; a hand measure also ne
     **{f"hip_flexion_{side}_deg": SHOULDERS_HIPS + (L[f"{side.upper()}_KNEE"],) for side in ("left", "right")},
     **{name: SHOULDERS_HIPS for name in ("trunk_inclination_deg", "trunk_flexion_deg", "trunk_floor_deg",
                                          "trunk_lateral_deg", "trunk_rotation_deg")},
+    # Either arm will do (`arm_support_deg` takes the seen elbows): the shoulders give the scale.
+    "arm_support_deg": SHOULDERS,
     # The neck frame is the shoulders and the head points, hips optional (`head_and_shoulders`).
     "neck_flexion_deg": SHOULDERS + EARS,
     "neck_rotation_deg": SHOULDERS + HEAD_POINTS,
@@ -251,6 +254,25 @@ def _pelvis_left(b: Body) -> np.ndarray:
     """The person's left from the hip and shoulder lines together (world, unit): the pelvis faces
     where the legs work, the shoulders keep it defined when the hips are foreshortened."""
     return unit(unit(b.line("w", L.LEFT_HIP, L.RIGHT_HIP)) + unit(b.line("w", L.LEFT_SHOULDER, L.RIGHT_SHOULDER)))
+
+
+_ARMS = np.array([[L.LEFT_SHOULDER, L.LEFT_ELBOW], [L.RIGHT_SHOULDER, L.RIGHT_ELBOW]])
+
+
+def arm_support_deg(b: Body, seen: np.ndarray) -> float:
+    """The more upright seen upper arm's angle from vertical (elbow -> shoulder against up), 0 = the
+    elbow straight below its shoulder. Blended like the joint angles: the pixel angle against the
+    image's up while the arm lies in the image plane, the world angle as it points at the camera.
+    The smaller of the two arms: the chest is propped as long as one arm is under it (from the side
+    the far elbow is hidden or guessed). NaN when neither elbow (with its shoulder) is seen."""
+    arms = _ARMS[seen[_ARMS].all(axis=1)]
+    if not len(arms):
+        return math.nan
+    u_w = b.w[arms[:, 0]] - b.w[arms[:, 1]]
+    pixel = angle_between_deg(b.p[arms[:, 0]] - b.p[arms[:, 1]], np.broadcast_to(IMAGE_UP, (len(arms), 2)))
+    world = angle_between_deg(u_w, np.broadcast_to(WORLD_UP, (len(arms), 3)))
+    angles = blend(pixel, world, in_image_plane(u_w))
+    return float(np.nanmin(angles)) if np.isfinite(angles).any() else math.nan
 
 
 def trunk_flexion_deg(b: Body) -> float:
@@ -460,6 +482,7 @@ _LOWER = {Reliability.HIGH: Reliability.MEDIUM, Reliability.MEDIUM: Reliability.
           Reliability.LOW: Reliability.LOW, Reliability.NONE: Reliability.NONE}
 _TABLE: dict[View, tuple[Reliability, ...]] = {v: tuple(SPEC[n].reliability[v] for n in MEASURE_NAMES) for v in View}
 _LATERAL, _FLOOR, _INCLINATION = _INDEX["trunk_lateral_deg"], _INDEX["trunk_floor_deg"], _INDEX["trunk_inclination_deg"]
+_ARM_SUPPORT = _INDEX["arm_support_deg"]
 _OTHER_HAND = _INDEX["other_hand_head_sw"]
 _NECK_FRAME = [_INDEX[n] for n in ("neck_flexion_deg", "neck_rotation_deg", "neck_lateral_deg", "hand_head_left_sw",
                                    "hand_head_right_sw", "other_hand_head_sw")]
@@ -478,6 +501,7 @@ def _raw_values(b: Body, pose: Pose, others: tuple[Pose, ...], seen: np.ndarray,
     values[_PAIR_SLOTS] = unsigned_angles(b)
     values[_LATERAL] = 90.0 - values[_LATERAL]
     values[_FLOOR] = abs(90.0 - values[_INCLINATION])
+    values[_ARM_SUPPORT] = arm_support_deg(b, seen)
     values[_SIGNED] = (hip_flexion_deg(b, "left", values[_HIP_L], posture),
                        hip_flexion_deg(b, "right", values[_HIP_R], posture),
                        trunk_flexion_deg(b),
