@@ -84,6 +84,28 @@ def check_trunk_floor():
         assert read(S.with_trunk_flexion(S.standing(), 60), view, "trunk_floor_deg") == pytest.approx(30, abs=0.01)
 
 
+def _lying(bend_deg: float):
+    """On the back with the upper body turned about the hips by `bend_deg` (- = shoulders down: the hips
+    above the shoulder-ankle line, as in a bridge; + = a sit-up), and that angle at the shoulders."""
+    j = S._whole(S.with_trunk_flexion(S.standing(), bend_deg), S.LEFT, -90)
+    sh, hip, ankle = (S.midpoint(j, a, b) for a, b in ((L.LEFT_SHOULDER, L.RIGHT_SHOULDER),
+                                                       (L.LEFT_HIP, L.RIGHT_HIP), (L.LEFT_ANKLE, L.RIGHT_ANKLE)))
+    u, v = hip - sh, ankle - sh
+    return j, math.degrees(math.acos(float(u @ v / np.linalg.norm(u) / np.linalg.norm(v))))
+
+
+def check_trunk_lift():
+    """0 lying flat; + hips above the shoulder-ankle line (a bridge), - below it; from either side."""
+    for view in SIDE_ON:
+        assert read(S.supine(), view, "trunk_lift_deg") == pytest.approx(0, abs=0.01)
+        assert read(S.prone(), view, "trunk_lift_deg") == pytest.approx(0, abs=0.01)
+        bridge, angle = _lying(-30)
+        assert angle > 15 and read(bridge, view, "trunk_lift_deg") == pytest.approx(angle, abs=0.01), view
+        sit_up, angle = _lying(20)
+        assert read(sit_up, view, "trunk_lift_deg") == pytest.approx(-angle, abs=0.01), view
+        assert math.isnan(read(S.standing(), view, "trunk_lift_deg"))   # upright: that line is no floor
+
+
 def sphinx():
     """Lying face down propped on the forearms: the upper arms vertical under the shoulders."""
     j = S.prone()
@@ -196,6 +218,7 @@ CHECKS = {
     **{f"knee_{s}_deg": _joint("knee", S.with_knee_flexion, 180, 90) for s in ("left", "right")},
     **{f"elbow_{s}_deg": _joint("elbow", S.with_elbow_flexion, 180, 90) for s in ("left", "right")},
     **{f"shoulder_{s}_deg": _joint("shoulder", S.with_shoulder_flexion, 0, 90) for s in ("left", "right")},
+    "trunk_lift_deg": check_trunk_lift,
     "arm_support_deg": check_arm_support,
     "trunk_inclination_deg": check_trunk_inclination,
     "trunk_flexion_deg": check_trunk_flexion,

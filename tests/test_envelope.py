@@ -41,7 +41,7 @@ def bridge():
     return get_exercise("bridge")
 
 
-BRIDGE_UP = dict(trunk_inclination_deg=115.0, hip_left_deg=170.0, hip_right_deg=168.0)
+BRIDGE_UP = dict(trunk_lift_deg=25.0, hip_left_deg=170.0, hip_right_deg=168.0)
 
 
 def test_a_bridge_pose_is_inside(bridge):
@@ -51,13 +51,13 @@ def test_a_bridge_pose_is_inside(bridge):
 
 
 def test_hips_too_low_is_outside_with_signed_distance_and_hint(bridge):
-    result = in_envelope(bridge, make(**{**BRIDGE_UP, "trunk_inclination_deg": 92.0}))
+    result = in_envelope(bridge, make(**{**BRIDGE_UP, "trunk_lift_deg": 7.0}))
     assert result.inside is False
     check = result.checks[0]
-    assert (check.measure, check.inside, check.distance, check.hint) == ("trunk_inclination_deg", False, -8.0,
+    assert (check.measure, check.inside, check.distance, check.hint) == ("trunk_lift_deg", False, -8.0,
                                                                          "lift your hips higher")
     assert result.hints == ["lift your hips higher"]
-    arched = in_envelope(bridge, make(**{**BRIDGE_UP, "trunk_inclination_deg": 150.0}))
+    arched = in_envelope(bridge, make(**{**BRIDGE_UP, "trunk_lift_deg": 60.0}))
     assert arched.checks[0].distance == 5.0 and arched.hints == ["lower your hips a little: don't arch your back"]
 
 

@@ -278,8 +278,8 @@ def test_cli_show_prints_the_envelope_table_view_and_reliability(capsys):
     assert out.startswith("bridge: Bridge\n")
     assert "  posture: supine    view: side, oblique\n" in out
     assert "  phase lift: hold 30 s - Lift your hips to a straight line.\n" in out
-    row = next(line for line in out.splitlines() if line.strip().startswith("trunk_inclination_deg"))
-    assert row.split()[:6] == ["trunk_inclination_deg", "100..145°", "±5", "medium", "side:high", "oblique:medium"]
+    row = next(line for line in out.splitlines() if line.strip().startswith("trunk_lift_deg"))
+    assert row.split()[:6] == ["trunk_lift_deg", "15..55°", "±5", "medium", "side:high", "oblique:medium"]
     assert row.endswith("lift your hips higher / lower your hips a little: don't arch your back")
     assert "hands on the neck forbidden" in out
     assert "    - Mayo Clinic" in out

@@ -165,7 +165,7 @@ def test_the_taught_files_accept_other_people_doing_the_same_stretch(taught_all,
 def test_bridge_gets_the_hip_angle_no_sides_and_one_posture(taught_all):
     ex = taught_all["original", "bridge__01"].exercise
     keys = set(ex.phases[0].envelope)
-    assert "hip_left_deg" in keys and "trunk_inclination_deg" in keys
+    assert "hip_left_deg" in keys and "trunk_lift_deg" in keys
     assert ex.sides == "none" and [p.value for p in ex.posture] == ["supine"]
     assert ex.phases[0].hold_s >= 2 and ex.rest_s >= 5   # holds of 2-5 s; never rest 0 between reps
 

@@ -84,6 +84,12 @@ MEASURES: tuple[MeasureSpec, ...] = (
     *_joint("shoulder", "0 = arm along the trunk; 180 = arm overhead in line with the trunk",
             "inner angle between the trunk axis pointing down (shoulder -> hip midpoints) and the upper arm "
             "(shoulder -> elbow), larger = arm raised further"),
+    MeasureSpec("trunk_lift_deg", "deg", "0 = hips on the line from the shoulders to the ankles",
+                "angle of the trunk (mid-shoulder -> mid-hip) above the line from the shoulders to the ankles - "
+                "the floor a body lying on its back or front rests on - + = hips above that line (a bridge), - = "
+                "below it; NaN when that line is within 30 deg of vertical (upright). Only its direction, up, is "
+                "read against gravity, so a tilted camera barely moves it (the trunk's angle to vertical moves by "
+                "the whole roll)", View.SIDE, SAGITTAL),
     # The chest propped on the arms (a sphinx or press-up): the upper arm against gravity, so it reads from
     # the front as well as the side. An elbow under its shoulder holds the shoulders up by the upper arm's
     # length whatever the trunk's angle, which a head-on camera cannot read (the trunk points at it).
@@ -160,7 +166,7 @@ def value_range(name: str) -> tuple[float, float]:
     return -180.0, 180.0
 
 # The words the overlay, the report and the CLI use for a measure (one table, so they agree).
-_LABELS = {"trunk_inclination_deg": "Trunk lean", "trunk_flexion_deg": "Forward lean", "trunk_floor_deg": "Trunk to floor", "arm_support_deg": "Arm support", "trunk_lateral_deg": "Side bend",
+_LABELS = {"trunk_inclination_deg": "Trunk lean", "trunk_flexion_deg": "Forward lean", "trunk_floor_deg": "Trunk to floor", "arm_support_deg": "Arm support", "trunk_lift_deg": "Hip lift", "trunk_lateral_deg": "Side bend",
            "trunk_rotation_deg": "Twist", "neck_flexion_deg": "Neck bend",
            "neck_rotation_deg": "Head turn", "neck_lateral_deg": "Head tilt", "hand_head_left_sw": "Left hand to head",
            "hand_head_right_sw": "Right hand to head", "other_hand_head_sw": "Other's hand to head",

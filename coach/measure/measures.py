@@ -148,6 +148,7 @@ NEEDS: dict[str, tuple[L, ...]] = {   # all must be seen; a hand measure also ne
     **{f"hip_flexion_{side}_deg": SHOULDERS_HIPS + (L[f"{side.upper()}_KNEE"],) for side in ("left", "right")},
     **{name: SHOULDERS_HIPS for name in ("trunk_inclination_deg", "trunk_flexion_deg", "trunk_floor_deg",
                                          "trunk_lateral_deg", "trunk_rotation_deg")},
+    "trunk_lift_deg": SHOULDERS_HIPS + (L.LEFT_ANKLE, L.RIGHT_ANKLE),
     # Either arm will do (`arm_support_deg` takes the seen elbows): the shoulders give the scale.
     "arm_support_deg": SHOULDERS,
     # The neck frame is the shoulders and the head points, hips optional (`head_and_shoulders`).
@@ -254,6 +255,36 @@ def _pelvis_left(b: Body) -> np.ndarray:
     """The person's left from the hip and shoulder lines together (world, unit): the pelvis faces
     where the legs work, the shoulders keep it defined when the hips are foreshortened."""
     return unit(unit(b.line("w", L.LEFT_HIP, L.RIGHT_HIP)) + unit(b.line("w", L.LEFT_SHOULDER, L.RIGHT_SHOULDER)))
+
+
+# The shoulder-ankle line is the floor for a body lying down (the shared bridge reads it 5-29 deg off
+# level, camera perspective included); sitting on the floor it slopes 24-41 deg, standing 78-90, where
+# "above the line" has no direction. Past 60 deg (upright, whatever the camera's roll) it is NaN; in
+# between the posture gate (lying) decides whether it is judged.
+LIFT_LINE_MAX_SLOPE = math.sin(math.radians(60.0))
+
+
+def _lift_deg(trunk: np.ndarray, line: np.ndarray, up: np.ndarray) -> float:
+    """asin of the trunk's offset from the line, toward up (gravity's up made square to the line),
+    over the trunk's length (deg)."""
+    along = unit(line)
+    if not abs(along @ up) <= LIFT_LINE_MAX_SLOPE:   # NaN too: no line
+        return math.nan
+    off, lifted = trunk - (trunk @ along) * along, unit(up - (up @ along) * along)
+    return float(np.degrees(np.arcsin(np.clip((off @ lifted) / norm(trunk), -1.0, 1.0))))
+
+
+def trunk_lift_deg(b: Body) -> float:
+    """The trunk's angle above the shoulder -> mid-ankle line (see the conventions row): the hips'
+    offset from that line, taken along up, over the trunk's length - in the image and in the world,
+    blended like the joint angles. Only "up" comes from gravity, and only the offset's direction
+    off the line: a camera rolled by a few degrees mixes in that much of a sideways offset (lying
+    askew), not the whole roll as the trunk's angle to vertical takes it."""
+    ankles = [L.LEFT_ANKLE, L.RIGHT_ANKLE]
+    world = _lift_deg(b.w[MID_HIP] - b.w[MID_SHOULDER], b.w[ankles].mean(axis=0) - b.w[MID_SHOULDER], WORLD_UP)
+    pixel = _lift_deg(b.p[MID_HIP] - b.p[MID_SHOULDER], b.p[ankles].mean(axis=0) - b.p[MID_SHOULDER], IMAGE_UP)
+    weight = in_image_plane(b.w[MID_HIP] - b.w[MID_SHOULDER]) * in_image_plane(b.w[ankles].mean(axis=0) - b.w[MID_SHOULDER])
+    return float(blend(pixel, world, weight))
 
 
 _ARMS = np.array([[L.LEFT_SHOULDER, L.LEFT_ELBOW], [L.RIGHT_SHOULDER, L.RIGHT_ELBOW]])
@@ -482,7 +513,7 @@ _LOWER = {Reliability.HIGH: Reliability.MEDIUM, Reliability.MEDIUM: Reliability.
           Reliability.LOW: Reliability.LOW, Reliability.NONE: Reliability.NONE}
 _TABLE: dict[View, tuple[Reliability, ...]] = {v: tuple(SPEC[n].reliability[v] for n in MEASURE_NAMES) for v in View}
 _LATERAL, _FLOOR, _INCLINATION = _INDEX["trunk_lateral_deg"], _INDEX["trunk_floor_deg"], _INDEX["trunk_inclination_deg"]
-_ARM_SUPPORT = _INDEX["arm_support_deg"]
+_ARM_SUPPORT, _LIFT = _INDEX["arm_support_deg"], _INDEX["trunk_lift_deg"]
 _OTHER_HAND = _INDEX["other_hand_head_sw"]
 _NECK_FRAME = [_INDEX[n] for n in ("neck_flexion_deg", "neck_rotation_deg", "neck_lateral_deg", "hand_head_left_sw",
                                    "hand_head_right_sw", "other_hand_head_sw")]
@@ -502,6 +533,7 @@ def _raw_values(b: Body, pose: Pose, others: tuple[Pose, ...], seen: np.ndarray,
     values[_LATERAL] = 90.0 - values[_LATERAL]
     values[_FLOOR] = abs(90.0 - values[_INCLINATION])
     values[_ARM_SUPPORT] = arm_support_deg(b, seen)
+    values[_LIFT] = trunk_lift_deg(b)
     values[_SIGNED] = (hip_flexion_deg(b, "left", values[_HIP_L], posture),
                        hip_flexion_deg(b, "right", values[_HIP_R], posture),
                        trunk_flexion_deg(b),
