@@ -25,7 +25,13 @@ What is scored (truth format: ../shared/landmarks/FORMAT.md; boundaries are +-0.
 - False hold time: detected hold time outside every truth hold widened by 0.5 s.
 - Side: for matched holds whose truth names a side, the side the engine reads in most of them.
 - Neck recall: truth neck intervals with `expect = alert`; one counts when a neck alert is active
-  in any frame inside it. Missed ones are listed with the truth's camera view there.
+  in any frame inside it. Missed ones are listed with the truth's camera view there. "Where the view
+  allows it": an interval without a neck alert in which the coach itself could not judge the
+  movement the truth names (`kind`: lateral_tilt, flexion, rotation) on any frame - that movement's
+  measure NaN, or read below the reliability its neck rules judge (`Rule.needs_high`: high;
+  `trust_estimates=False`: medium) - is counted apart as unreadable, not as a miss (printed
+  `1/1 (+1 unreadable)`; recall is over the readable ones). The coach's own can't-judge decides,
+  never the truth's view label: a view that does read the movement and raises nothing is a miss.
 - Wrong-form hold: detected hold time inside the truth's `wrong_form` intervals (a hold there must
   not be timed as a good one; goal 0 s), against the wrong-form time inside truth holds.
 - Clean hold: truth hold time less the neck intervals that expect an alert and the wrong-form
@@ -227,6 +233,7 @@ class Score:
     neck_hit: int = 0
     neck_n: int = 0
     neck_missed: list = field(default_factory=list)
+    neck_unreadable: int = 0           # intervals the coach could not judge at all (not in neck_n)
     clean_s: float = 0.0
     false_alerts: int = 0
     stop_alerts: int = 0
@@ -251,6 +258,35 @@ def f1(matched: int, truth: int, detected: int) -> float:
     if truth == 0 and detected == 0:
         return 1.0
     return 2.0 * matched / (truth + detected)
+
+
+# The measure each kind of truth neck interval names (FORMAT.md `neck` kinds); a kind not here is
+# always judged (e.g. a hand at the head: its distances are read from any view).
+NECK_KIND_MEASURE = {"lateral_tilt": "neck_lateral_deg", "flexion": "neck_flexion_deg",
+                     "extension": "neck_flexion_deg", "rotation": "neck_rotation_deg"}
+
+
+def neck_readable(v, measure: str) -> bool:
+    """True when the coach judges `measure` in verdict `v` by one of its neck rules: the value is
+    measured at the reliability the rule needs (high for `needs_high`, medium when it does not trust
+    estimates) - the rule table's own can't-judge, read from the verdict."""
+    from coach.engine.exercises import reliability_at_least
+    from coach.engine.safety import NECK_RULE_IDS, RULES
+    from coach.measure.conventions import Reliability
+
+    try:
+        m = v.measure(measure)
+    except KeyError:
+        return False
+    if not (v.pose_seen and m.valid):
+        return False
+    for rule in RULES:
+        if rule.id not in NECK_RULE_IDS or rule.measure != measure:
+            continue
+        need = Reliability.HIGH if rule.needs_high else Reliability.LOW if rule.trust_estimates else Reliability.MEDIUM
+        if reliability_at_least(m.reliability, need):
+            return True
+    return False
 
 
 def score(truth: dict, verdicts: list, exercise, max_frame_gap_s: float, grace_s: float, *, variant: str,
@@ -284,10 +320,15 @@ def score(truth: dict, verdicts: list, exercise, max_frame_gap_s: float, grace_s
     for a, b, kind, expect in truth["neck"]:
         if expect != "alert":
             continue
-        s.neck_n += 1
-        if any(a <= v.t_s <= b and set(v.alert_ids) & set(NECK_RULE_IDS) for v in verdicts):
+        inside = [v for v in verdicts if a <= v.t_s <= b]
+        measure = NECK_KIND_MEASURE.get(kind)
+        if any(set(v.alert_ids) & set(NECK_RULE_IDS) for v in inside):
+            s.neck_n += 1
             s.neck_hit += 1
+        elif measure is not None and not any(neck_readable(v, measure) for v in inside):
+            s.neck_unreadable += 1
         else:
+            s.neck_n += 1
             s.neck_missed.append(f"{a:g}-{b:g} {kind} ({truth_view_at(truth, a)})")
     clean = clean_spans(truth)
     s.clean_s = sum(b - a for a, b in clean)
@@ -352,6 +393,7 @@ def _pct(x: float) -> str:
 
 def row_text(s: Score) -> str:
     neck = f"{s.neck_hit}/{s.neck_n}" if s.neck_n else "-"
+    unreadable = f" (+{s.neck_unreadable} unreadable)" if s.neck_unreadable else ""
     side = f"{s.sides_ok}/{s.sides_n}" if s.sides_n else "-"
     missed = f"  missed {'; '.join(s.neck_missed)}" if s.neck_missed else ""
     if s.noisy_stops >= 0:
@@ -360,7 +402,7 @@ def row_text(s: Score) -> str:
     return (f"{s.variant:8} {'yes' if s.mirrored else 'no':3} {s.name:24} {s.truth_n:2d} {s.detected_n:3d} "
             f"{s.matched_n:3d} {s.f1:5.2f} {s.truth_hold_s:6.1f} {s.detected_hold_s:6.1f} {_pct(s.hold_err)} "
             f"{s.false_hold_s:6.1f} {side:>5} {neck:>5} {s.clean_s:6.1f} {s.false_alerts:4d} {s.stop_alerts:4d}  "
-            f"{s.auto}{missed}")
+            f"{s.auto}{unreadable}{missed}")
 
 
 HEADER = (f"{'variant':8} {'mir':3} {'recording':24} {'T':>2} {'det':>3} {'ok':>3} {'F1':>5} {'true s':>6} "
@@ -376,7 +418,7 @@ def totals(scores: list[Score]) -> dict:
             "hold_err": (t("detected_hold_s") - truth_s) / truth_s if truth_s else math.nan,
             "worst_hold_err": max((abs(s.hold_err) for s in scores if not math.isnan(s.hold_err)), default=math.nan),
             "false_hold_s": t("false_hold_s"), "sides": f"{t('sides_ok')}/{t('sides_n')}",
-            "neck": t("neck_hit") / t("neck_n") if t("neck_n") else math.nan, "neck_n": f"{t('neck_hit')}/{t('neck_n')}",
+            "neck": t("neck_hit") / t("neck_n") if t("neck_n") else math.nan, "neck_n": f"{t('neck_hit')}/{t('neck_n')}", "neck_unreadable": t("neck_unreadable"),
             "false_alerts_per_5min": t("false_alerts") * FIVE_MIN_S / clean_s if clean_s else math.nan,
             "clean_s": clean_s, "stop_alerts": t("stop_alerts"),
             "wrong_form_s": t("wrong_form_s"), "wrong_form_hold_s": t("wrong_form_hold_s"),
@@ -392,9 +434,10 @@ def totals_text(label: str, tot: dict) -> str:
     auto = tot["auto"]
     auto_txt = f"auto right {auto['right']} / wrong {auto['wrong']} / not sure {auto[NOT_SURE]}" if sum(auto.values()) \
         else "auto not run"
+    unreadable = f" (+{tot['neck_unreadable']} unreadable)" if tot.get("neck_unreadable") else ""
     return (f"{label:18} F1 {tot['f1']:.2f} (lowest {tot['min_f1']:.2f})  hold time {_pct(tot['hold_err'])} "
             f"(worst {100 * tot['worst_hold_err']:.0f}%)  false hold {tot['false_hold_s']:.1f} s  side {tot['sides']}  "
-            f"neck {tot['neck_n']}  false twist/neck {tot['false_alerts_per_5min']:.1f} per 5 min "
+            f"neck {tot['neck_n']}{unreadable}  false twist/neck {tot['false_alerts_per_5min']:.1f} per 5 min "
             f"(of {tot['clean_s']:.0f} s clean)  stop {tot['stop_alerts']}  "
             f"wrong-form hold {tot['wrong_form_hold_s']:.1f} of {tot['wrong_form_s']:.1f} s  {auto_txt}"
             + (f"  noise: {tot['noise_stops']} stop ({tot['plain_stops']} without), hold time off by > 15 % in {tot['noise_hold_off']} of "

@@ -175,13 +175,14 @@ def test_the_side_in_words_says_what_the_side_rule_measures(exercise_id, side, w
 
 def test_a_neck_tilt_toward_the_right_shoulder_is_the_right_side_and_inside_its_band():
     ex = get_exercise("neck_side_bend")
-    tilt = make(view=View.FRONT, posture=Posture.STANDING, neck_lateral_deg=-10.0)   # - = toward the right
+    tilt = make(view=View.FRONT, posture=Posture.STANDING, neck_lateral_deg=-20.0)   # - = toward the right
     side = detect_side(ex, tilt)
     assert side == "right" and in_envelope(ex, tilt, "tilt", side).inside is True
     assert in_envelope(ex, tilt, "tilt", "left").inside is False
-    # a 25 deg tilt is past the 15 deg neck caution: beyond the band, never coached as a hold
-    far = make(view=View.FRONT, posture=Posture.STANDING, neck_lateral_deg=-25.0)
+    # a 36 deg tilt is past the band and its hysteresis (30 + 4) and past the exercise's 35 deg caution
+    far = make(view=View.FRONT, posture=Posture.STANDING, neck_lateral_deg=-36.0)
     assert in_envelope(ex, far, "tilt", detect_side(ex, far)).inside is False
+    assert in_envelope(ex, far, "tilt", "right", was_inside=True).inside is False
 
 
 def test_phases_by_index_or_name():

@@ -90,8 +90,6 @@ DISAGREEMENTS: dict[tuple[str, str], float] = {
     ("childs_pose__Childs_Pose__1.jpg", "knee_right_deg"): 27.3,              # full 48.9, lite 76.2 (8)
     ("knee_to_chest__One_Knee_To_Chest__1.jpg", "hip_{side}_deg"): 124.9,     # full 54.0, lite 178.9: lite swaps
     ("knee_to_chest__One_Knee_To_Chest__1.jpg", "hip_{other}_deg"): 134.7,    # the legs (full 178.6, lite 43.9)
-    ("neck_side_bend__Side_Neck_Stretch__1.jpg", "neck_lateral_deg"): 2.3,  # full 19.9, lite 17.6 (2 since issue 15;
-    #                                                                        within the former 5)
     ("pelvic_tilt__Standing_Pelvic_Tilt__0.jpg", "knee_right_deg"): NAN,      # full 173.0, lite: unseen
     ("seated_spinal_twist__Dancers_Stretch__0.jpg", "knee_{side}_deg"): 21.7,  # full 81.6, lite 103.4 (8)
     ("seated_spinal_twist__Dancers_Stretch__0.jpg", "trunk_rotation_deg"): 6.0,  # full -2.0, lite -8.0 (5)

@@ -89,10 +89,6 @@ EXCEPTIONS: dict[tuple[str, str, str, float | None], str] = {
     ("drop", "lite", "bridge__01", 0.1):
         "lite reads the lifted hips on the 120 band's edge (median 117-125 deg), so which frames are kept "
         "decides where the last hold ends; measured: hold 24.0-25.8 reads 24.0-24.7",
-    ("fps", "original", "neck_side_bend__01", 15.0):
-        "the head passes through the neck side bend's 8-13 deg band (issue 15: below the 15 deg caution) on "
-        "its way to the recording's 20-24 deg tilt, and at 15 fps one sampled frame of that passage is held; "
-        "measured: 1 holds (1.5-1.5) against 0 (none)",
     ("fps", "lite", "cat_cow__01", 15.0):
         "a one-frame cow hold on the last frame (6.1 s) is not found; measured: 1 holds (3.0-4.0) against 2 "
         "(2.9-4.0, 6.1-6.1)",

@@ -29,7 +29,7 @@ from coach.engine.alerts import AlertBoard, StopRule
 from coach.engine.context import ContextSettings, StableContext
 from coach.engine.envelope import EnvelopeResult, detect_side, in_envelope
 from coach.engine.exercises import Exercise, reliability_at_least
-from coach.engine.holds import EPS_S, Change, HoldTracker, StillTracker, wrong_form
+from coach.engine.holds import EPS_S, Change, HoldTracker, StillTracker, overdone_measure, wrong_form
 from coach.engine.progress import ExerciseProgress
 from coach.engine.readout import (
     DEG,
@@ -301,7 +301,8 @@ class Coach:
         if p.finished or not self.holds_on:
             return []
         inside = self._inside(frame, env)
-        if inside and wrong_form(a.rule_id for a in self._alerts):   # last frame's alerts: no good hold
+        overdone = overdone_measure(self._alerts, {c.measure for c in env.checks})
+        if inside and wrong_form((a.rule_id for a in self._alerts), overdone):   # last frame's alerts: no good hold
             inside = False
         still = self._still_for(frame, env, p.phase_index)
         changes = self._tracker.step(frame.t_s, frame.dt_s, inside, still)

@@ -122,6 +122,15 @@ class Cues(_Strict):
     release: str = Field(min_length=1)
 
 
+# The neck's neutral tolerance for side tilt, in every exercise: no back stretch tilts the head, and
+# "never load the neck". A third of the normal cervical lateral flexion (about 45 deg per side,
+# AAOS normal values in Norkin & White, Measurement of Joint Motion, 5th ed. 2016) - a tilt anyone
+# can see, well past the 0-4 deg the shared recordings read with the head upright. The default of
+# `Safety.neck_lateral_max_deg`, and the limit of the neck-stretch notice (coach.engine.safety) in an
+# exercise that allows more.
+NECK_NEUTRAL_LATERAL_DEG = 15.0
+
+
 class Safety(_Strict):
     """Limits for the safety rules. Degrees; speeds in degrees per second."""
 
@@ -132,11 +141,9 @@ class Safety(_Strict):
     neck_flexion_max_deg: float = Field(default=45.0, gt=0, lt=MAX_ANGLE_LIMIT_DEG)
     neck_extension_max_deg: float = Field(default=45.0, gt=0, lt=MAX_ANGLE_LIMIT_DEG)
     neck_rotation_max_deg: float = Field(default=60.0, gt=0, lt=MAX_ANGLE_LIMIT_DEG)  # cervical rotation 60-80 deg
-    # The neck's neutral tolerance for side tilt, in every exercise: no back stretch tilts the head, and
-    # "never load the neck". A third of the normal cervical lateral flexion (about 45 deg per side,
-    # AAOS normal values in Norkin & White, Measurement of Joint Motion, 5th ed. 2016) - a tilt anyone
-    # can see, well past the 0-4 deg the shared recordings read with the head upright.
-    neck_lateral_max_deg: float = Field(default=15.0, gt=0, lt=MAX_ANGLE_LIMIT_DEG)
+    # The side tilt's caution: by default the neck's neutral tolerance (NECK_NEUTRAL_LATERAL_DEG); an
+    # exercise whose movement is the tilt itself (the neck side bend) sets its own, larger limit.
+    neck_lateral_max_deg: float = Field(default=NECK_NEUTRAL_LATERAL_DEG, gt=0, lt=MAX_ANGLE_LIMIT_DEG)
     hands_on_neck_forbidden: bool = True
     # hand nearer than this = at head/neck; at or past MAX_DISTANCE_SW every hand would be "at the head"
     hand_head_min_sw: float = Field(default=0.3, gt=0, lt=MAX_DISTANCE_SW)

@@ -35,12 +35,22 @@ EPS_S = 1e-9  # time comparisons tolerate float round-off (90 frames of 1/30 s r
 # distance, person lost), which say what the camera can't see; and, for now, the motion rules
 # (ballistic, bouncing): they fire on correct bridges today (issue 13, item 2), and a movement fast
 # enough to be one already breaks stillness. Once they are confirmed readings they belong here.
+# Also wrong form, in any exercise: a caution on a measure the phase's own envelope targets (the neck
+# side bend's tilt past its own limit): the stretch's own movement is overdone, and the overlay's cue
+# says "too far" then - a hold timed meanwhile would contradict it. A neck or hand rule on a measure
+# the envelope does not target (or on none, like the neck-stretch notice) still leaves the hold timed.
 WRONG_FORM_RULES = frozenset({"twist"})
 
 
-def wrong_form(alert_ids) -> bool:
-    """True when one of the active alerts (rule ids) says the stretch itself is done wrong."""
-    return not WRONG_FORM_RULES.isdisjoint(alert_ids)
+def wrong_form(alert_ids, overdone: bool = False) -> bool:
+    """True when one of the active alerts (rule ids) says the stretch itself is done wrong, or
+    `overdone`: an active alert is on a measure of the phase's envelope (`overdone_measure`)."""
+    return overdone or not WRONG_FORM_RULES.isdisjoint(alert_ids)
+
+
+def overdone_measure(alerts, envelope_measures) -> bool:
+    """True when an active alert judges one of the envelope's measures (past the exercise's own limit)."""
+    return any(a.measure is not None and a.measure in envelope_measures for a in alerts)
 
 
 class StillTracker:

@@ -24,7 +24,7 @@ from dataclasses import dataclass, field
 from enum import Enum
 from typing import NamedTuple
 
-from coach.engine.exercises import Safety
+from coach.engine.exercises import NECK_NEUTRAL_LATERAL_DEG, Safety
 from coach.engine.verdict import Severity
 from coach.measure.conventions import View
 
@@ -58,7 +58,7 @@ class RuleInput:
 
 
 class Reading(NamedTuple):
-    """One rule's reading for one frame (a named tuple: built 14 times a frame)."""
+    """One rule's reading for one frame (a named tuple: built 15 times a frame)."""
 
     level: Level
     value: float = math.nan
@@ -146,6 +146,30 @@ def read_hand_on_head(rule: Rule, inp: RuleInput, safety: Safety) -> Reading:
             if math.isfinite(v)]
     value = min(near) if near else math.nan
     return Reading(level_below(value, safety.hand_head_min_sw, rule.hysteresis), value, safety.hand_head_min_sw)
+
+
+NECK_LATERAL = "neck_lateral_deg"
+
+
+@_need_pose
+def read_neck_stretch(rule: Rule, inp: RuleInput, safety: Safety) -> Reading:
+    """The side tilt past the neck's neutral tolerance (the rule's limit) but inside the exercise's own
+    caution limit: only an exercise whose own limit lies beyond the neutral tolerance (its movement is
+    the tilt: the neck side bend) gets this notice; elsewhere the tilt caution itself fires at the
+    tolerance and this reads CLEAR. Read as the tilt caution reads it: only at high reliability
+    (facing the camera); a tilt the view can't read is UNKNOWN - no notice and no "clear". Past the
+    exercise's own limit it reads BETWEEN: the caution ("ease your head back up") speaks there, and
+    a notice already raised stays (it is still true)."""
+    tilt = abs(inp.values.get(NECK_LATERAL, math.nan))
+    if not math.isfinite(tilt) or NECK_LATERAL in inp.not_high:
+        return UNKNOWN
+    neutral, own = rule.limit_value(safety), safety.neck_lateral_max_deg
+    held = NECK_LATERAL in inp.held
+    if own <= neutral:
+        return Reading(Level.CLEAR, tilt, neutral, held=held)
+    if tilt > own:
+        return Reading(Level.BETWEEN, tilt, neutral, held=held)
+    return Reading(level_above(tilt, neutral, rule.hysteresis), tilt, neutral, held=held)
 
 
 @_need_pose
@@ -262,6 +286,16 @@ RULES: tuple[Rule, ...] = (
     Rule("neck_lateral", C, "Ease the side tilt of your head: {value}°, past {limit}°", "neck_lateral_max_deg",
          dwell_s=0.3, hysteresis=5.0, cooldown_s=5.0, read=_abs_measure("neck_lateral_deg"),
          measure="neck_lateral_deg", trust_estimates=False, needs_high=True),
+    # The neck-stretch notice: in an exercise whose own tilt limit lies beyond the neutral tolerance
+    # (the neck side bend), a tilt past the tolerance is the stretch itself - no "ease the tilt" while
+    # it is held (it does not stop the hold: coach.engine.holds), only the reminder that keeps it
+    # gentle. Caution is the lowest severity there is: the overlay, voice and report show every
+    # non-stop alert alike, and the words - not a colour - carry that it is a reminder. No `measure`:
+    # an alert on a measure of the envelope makes the overlay's cue "too far" and stops the hold, and
+    # this is neither; the reader itself applies the tilt rule's high-reliability rule. Its dwell,
+    # hysteresis and cooldown are the tilt caution's: it clears back at the band's bottom (10 deg).
+    Rule("neck_stretch", C, "Neck stretch: keep it gentle - no pulling with your hand", NECK_NEUTRAL_LATERAL_DEG,
+         dwell_s=0.3, hysteresis=5.0, cooldown_s=5.0, read=read_neck_stretch),
     Rule("hand_on_head", C, "Take your hand off your head: don't pull on your neck", "hand_head_min_sw",
          dwell_s=0.5, hysteresis=0.1, cooldown_s=5.0, read=read_hand_on_head),
     Rule("partner_hands_on_head", S, "Don't let anyone pull or crack your neck: stop now", "hand_head_min_sw",
@@ -288,7 +322,7 @@ RULES: tuple[Rule, ...] = (
 )
 
 NECK_RULE_IDS: tuple[str, ...] = ("neck_flexion", "neck_extension", "neck_rotation", "neck_lateral",
-                                  "hand_on_head", "partner_hands_on_head")
+                                  "neck_stretch", "hand_on_head", "partner_hands_on_head")
 TWIST_RULE_IDS: tuple[str, ...] = ("twist",)
 STOP_ADVICE = "If it doesn't release, let it go — stop and see a professional if pain persists."
 

@@ -25,12 +25,14 @@ from coach.usertext import side_words
 MAX_MEASURE_PLOTS = 6   # per segment: the envelope measures of an exercise rarely exceed four
 RULE_TITLES = {"twist": "Twisting too far", "neck_flexion": "Neck bent too far forward",
                "neck_extension": "Head tipped too far back", "neck_rotation": "Head turned too far",
-               "neck_lateral": "Head tilted too far", "hand_on_head": "Hand on the head or neck",
+               "neck_lateral": "Head tilted too far",
+               "neck_stretch": "Neck stretch (a reminder to keep it gentle)", "hand_on_head": "Hand on the head or neck",
                "partner_hands_on_head": "Someone else's hands on the head", "ballistic": "Moving too fast near the end",
                "bouncing": "Bouncing at the end of the stretch", "landmarks_missing": "Body parts out of view",
                "wrong_view": "Camera angle not suitable", "too_far": "Too far from the camera",
                "too_close": "Too close to the camera", "person_lost": "Person out of view"}
 _RULE_UNITS = {"twist": "°", "neck_flexion": "°", "neck_extension": "°", "neck_rotation": "°", "neck_lateral": "°",
+               "neck_stretch": "°",
                "hand_on_head": " shoulder widths", "partner_hands_on_head": " shoulder widths",
                "ballistic": "°/s", "bouncing": " reversals"}
 
