@@ -338,6 +338,26 @@ def merge_short(labels: np.ndarray, scores: np.ndarray, min_windows: int) -> np.
         labels[a:b] = max(neighbours, key=lambda n: s[a:b, n].sum())
 
 
+def place_boundaries(labels: np.ndarray, scores: np.ndarray, held: np.ndarray) -> np.ndarray:
+    """Which exercise a stretch of video shows is decided by its held windows (`voting`); where one
+    exercise ends and the next begins, by every window between the last held window of the one and
+    the first of the next: the boundary goes where the two exercises' own scores change places (the
+    largest sum of log scores, the first exercise before it, the second after it)."""
+    labels = labels.copy()
+    logp = np.log(np.clip(np.nan_to_num(scores, nan=1.0), FLOOR, None))
+    runs = _runs(labels)
+    for (first, a0, a1), (second, b0, b1) in zip(runs, runs[1:]):
+        held_a, held_b = np.flatnonzero(held[a0:a1]) + a0, np.flatnonzero(held[b0:b1]) + b0
+        lo = int(held_a[-1]) + 1 if len(held_a) else a0
+        hi = int(held_b[0]) if len(held_b) else b1
+        if hi <= lo:
+            continue
+        gain = [logp[lo:b, first].sum() + logp[b:hi, second].sum() for b in range(lo, hi + 1)]
+        cut = lo + int(np.argmax(gain))
+        labels[lo:cut], labels[cut:hi] = first, second
+    return labels
+
+
 def plan(features: Features, exercises: list[Exercise]) -> Plan:
     """Segment the input into exercises (see the module docstring)."""
     if not exercises:
@@ -348,6 +368,7 @@ def plan(features: Features, exercises: list[Exercise]) -> Plan:
         return Plan((PlannedSegment(exercises[0], -math.inf, math.inf, 0.0),), auto=True)
     scores = voting(all_scores, held)
     labels = merge_short(viterbi(scores), scores, max(1, round(MIN_SEGMENT_S / HOP_S)))
+    labels = place_boundaries(labels, all_scores, held)
     runs = _runs(labels)
     segments = []
     for n, (label, a, b) in enumerate(runs):
