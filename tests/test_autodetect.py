@@ -1,0 +1,154 @@
+"""`--exercise auto` (coach.engine.autodetect.plan) on every shared recording, in every variant
+(original, tracked/, lite/), as filmed and mirrored - and on the shared photos.
+
+Each case must be right or "not sure" (never a wrong exercise), and right where it is reached; the
+cases that stay "not sure" are strict xfails with their measured reason. The mirrored cases mirror
+the MEASURES (left and right swapped, signed left-positive measures negated): that this equals
+measuring the mirrored landmarks is itself tested, on one recording, so the 42 plans need the
+landmarks of 21 recordings measured once (a module fixture).
+"""
+
+from __future__ import annotations
+
+import csv
+import sys
+from pathlib import Path
+
+import numpy as np
+import pytest
+from conftest import SHARED
+
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "bench"))
+
+from coach.engine.autodetect import Features, plan  # noqa: E402
+from coach.engine.exercises import load_library  # noqa: E402
+from coach.measure.conventions import MEASURE_NAMES, SPEC  # noqa: E402
+from coach.measure.measures import Measures, compute_measures  # noqa: E402
+from coach.pose.recording import Recording  # noqa: E402
+
+pytestmark = pytest.mark.xdist_group("autodetect")   # one worker: the recordings are measured once
+
+VARIANTS = ("original", "tracked", "lite")
+NOT_SURE = "not sure"
+_INDEX = {n: i for i, n in enumerate(MEASURE_NAMES)}
+_SWAP = [_INDEX[n.replace("left", "@").replace("right", "left").replace("@", "right")] for n in MEASURE_NAMES]
+_SIGN = np.array([-1.0 if SPEC[n].lateral else 1.0 for n in MEASURE_NAMES])
+
+# Measured (bench/bench_accuracy.py and the plan's window scores): the cases still "not sure".
+STILL_NOT_SURE = {
+    ("lite", "bridge__01"):
+        "the lite model misreads the lying posture for seconds (as prone 12-15 s, upright 19-22 s), and "
+        "in those windows prone_extension / neck_side_bend are held as often as the bridge itself (3 "
+        "windows); the bridge's hip bands miss by a few degrees in the lite rest windows",
+    ("lite", "seated_spinal_twist__01"):
+        "the second hold is read from the front, where the lite model's knees read at low reliability "
+        "and flip the side rule: only the twist estimate is left, which a chair twist shares",
+}
+
+
+def mirrored(m: Measures) -> Measures:
+    return Measures(m.values[_SWAP] * _SIGN, tuple(m.reliability[i] for i in _SWAP), m.view, m.posture,
+                    m.others_unjudged)
+
+
+@pytest.fixture(scope="module")
+def library() -> list:
+    return list(load_library([]).values())
+
+
+@pytest.fixture(scope="module")
+def recorded(landmarks_dir) -> dict:
+    """(variant, name) -> [(t_s, Measures)] for every frame; measured once for the module."""
+    out = {}
+    for variant in VARIANTS:
+        folder = landmarks_dir if variant == "original" else landmarks_dir / variant
+        for name in RECORDINGS:
+            frames = Recording(folder / f"{name}.jsonl.gz", on_warning=lambda message: None).frames()
+            out[variant, name] = [(f.t_s, compute_measures(f.pose, f.others)) for f in frames]
+    return out
+
+
+@pytest.fixture(scope="module")
+def named(recorded, library) -> dict:
+    """(variant, name, mirrored) -> (the exercise covering most of the time or NOT_SURE, plan)."""
+    out = {}
+    for (variant, name), rows in recorded.items():
+        for flip in (False, True):
+            features = Features()
+            for t_s, m in rows:
+                features.add(t_s, mirrored(m) if flip else m)
+            p = plan(features, library)
+            t0, t1 = rows[0][0], rows[-1][0]
+            share: dict[str, float] = {}
+            for seg in p.segments:
+                key = NOT_SURE if seg.not_sure else seg.exercise.id
+                share[key] = share.get(key, 0.0) + max(0.0, min(seg.end_s, t1) - max(seg.start_s, t0))
+            out[variant, name, flip] = (max(share, key=share.get), p)
+    return out
+
+
+def test_mirroring_the_landmarks_mirrors_the_measures(landmarks_dir, recorded):
+    from transforms import mirror
+
+    frames = Recording(landmarks_dir / "cat_cow__01.jsonl.gz", on_warning=lambda message: None).frames()
+    direct = [compute_measures(f.pose, f.others) for f in mirror(list(frames))]
+    for (t_s, m), d in zip(recorded["original", "cat_cow__01"], direct, strict=True):
+        swapped = mirrored(m)
+        assert (swapped.view, swapped.posture, swapped.reliability) == (d.view, d.posture, d.reliability), t_s
+        np.testing.assert_allclose(swapped.values, d.values, atol=1e-6, equal_nan=True)
+
+
+RECORDINGS = sorted(p.name.removesuffix(".truth.json") for p in (SHARED / "landmarks").glob("*.truth.json"))
+CASES = [pytest.param(v, n, flip, id=f"{v}-{n}{'-mirrored' if flip else ''}")
+         for v in VARIANTS for n in RECORDINGS for flip in (False, True)]
+STRICT = [pytest.param(*c.values, id=c.id, marks=pytest.mark.xfail(strict=True, reason=STILL_NOT_SURE[c.values[:2]]))
+          if c.values[:2] in STILL_NOT_SURE else c for c in CASES]
+
+
+@pytest.mark.parametrize("variant, name, flip", CASES)
+def test_auto_is_never_wrong(named, variant, name, flip):
+    """Right or "not sure"; a "not sure" segment names the truth among its candidates."""
+    truth = name.split("__")[0]
+    got, p = named[variant, name, flip]
+    assert got in (truth, NOT_SURE), f"{variant} {name} mirrored={flip}: {got}"
+    assert all(truth in seg.candidates for seg in p.segments if seg.not_sure)
+
+
+@pytest.mark.parametrize("variant, name, flip", STRICT)
+def test_auto_is_right(named, variant, name, flip):
+    got, p = named[variant, name, flip]
+    assert got == name.split("__")[0], [(s.exercise.id, s.start_s, s.end_s, s.candidates) for s in p.segments]
+
+
+# --- photos: one frame each, through the full model ---------------------------------------------------
+
+PHOTO_WRONG = {  # measured; each was wrong before the held-window planner too
+    "chair_rotation__Spinal_Stretch__1.jpg":
+        "the twist is not measured in it (NaN) and the head is tilted 19 deg: a neck side bend is held",
+    "knee_to_chest__One_Knee_To_Chest__0.jpg":
+        "a start photo (both knees bent, lying): hips 123 / 133 deg, nearest to a supine twist",
+    "seated_spinal_twist__Dancers_Stretch__1.jpg":
+        "from the front the bent-up knee reads at low reliability and the head tilts 10 deg: a neck side bend",
+}
+
+
+@pytest.mark.model
+def test_auto_on_the_photos_is_right_or_not_sure(photos_dir, photo_poses, library):
+    from test_envelopes_photos import own_exercise
+
+    with open(photos_dir / "LABELS.tsv", newline="") as fh:
+        rows = list(csv.DictReader(fh, delimiter="\t"))
+    wrong, right = set(), 0
+    for row in rows:
+        own = own_exercise(row)
+        if own is None:
+            continue
+        pf = photo_poses("full")[row["file"]]
+        features = Features()
+        features.add(0.0, compute_measures(pf.pose, pf.others))
+        (seg,) = plan(features, library).segments
+        if not seg.not_sure and seg.exercise.id != own:
+            wrong.add(row["file"])
+        right += not seg.not_sure and seg.exercise.id == own
+    assert wrong <= set(PHOTO_WRONG), sorted(wrong - set(PHOTO_WRONG))
+    assert right >= 15   # measured 16 of the 26 photos of an exercise (20 "stretch", 6 "start" photos named)
