@@ -1,20 +1,31 @@
 """Which exercise does a video show, segment by segment? (`coach analyze --exercise auto`)
 
 1. `Features` collects each frame's measures (pure, `coach.measure.measures`) as the frames stream past,
-   about `SAMPLE_HZ` of them per second - small records, never pixels.
+   about `SAMPLE_HZ` of them per second - small records, never pixels - read in the engine's stable
+   context (`coach.engine.context`: view and posture with hysteresis).
 2. Windows of `WINDOW_S` (every `HOP_S`) are scored for every exercise of the library:
        score = posture fit x (0.5 + 0.5 x view fit) x best phase's (envelope fit x specificity)
    posture / view fit: the share of frames passing the exercise's posture / camera-view gate;
-   envelope fit: per frame, a weighted mean over the phase's bands of 1 inside the band and
-   max(0, 1 - distance / SOFT_DEG) outside (`UNKNOWN_FIT` when it cannot be judged), judged by the
-   engine's own `coach.engine.envelope.in_envelope` with the side the exercise's `side_from` rule sees.
+   envelope fit: per frame, a weighted mean over the phase's JUDGED bands of `band_fit` (1 inside;
+   a band asking to move away from rest scores 1 past its far edge - the movement taken further -
+   and fades toward rest, reaching 0 at the resting value at the latest; other bands fade over
+   SOFT_DEG), judged by the engine's own `coach.engine.envelope.in_envelope` with the side the
+   exercise's `side_from` rule sees. A band that cannot be judged (not seen, low reliability, side
+   unknown) counts neither way; with none judged the fit is `UNKNOWN_FIT`.
    A band that the posture's resting pose already satisfies (`NEUTRAL`: "keep the trunk upright",
    "legs straight" while lying) is hardly evidence of the exercise: it weighs `CONSTRAINT_WEIGHT`;
    a band judged on a low-reliability estimate (the twist) weighs `ESTIMATE_WEIGHT`;
-   specificity 1 - 0.5^(1 + evidence), so the exercise that explains more of the body wins.
-3. The window labels are smoothed by a Viterbi pass with a cost per change of exercise, then any
-   segment shorter than `MIN_SEGMENT_S` is merged into the neighbour that explains it better.
-4. Each segment is checked against the noise of its own window scores (`SURE_SE`): when another
+   specificity 1 - 0.5^(1 + evidence), evidence = the weighted fits of the judged bands that are not
+   constraints, so the exercise that explains more of what is seen wins.
+   A window is HELD for an exercise when most of its frames are in a hold of it (`FrameFit.held`:
+   every judged band reached, and the defining - non-constraint - bands carry the hold by the
+   engine's rule: the anchor, or some band, read at medium reliability or better).
+3. Only held windows vote (`voting`; all windows when too few are held): the window labels are
+   smoothed by a Viterbi pass with a cost per change of exercise, then any segment shorter than
+   `MIN_SEGMENT_S` is merged into the neighbour that explains it better; a boundary between two
+   exercises is placed by all the windows between their holds (`place_boundaries`).
+4. Each segment is checked against the noise of its window scores (`alike_exercises`, `SURE_SE`): the
+   median log-score difference over the windows held for either exercise of the pair; when another
    exercise scores alike, the segment is "not sure" and names the candidates.
 The result is a `Plan`: segments (exercise, start_s, end_s, score, candidates); `Plan.fixed(exercise)`
 is the one-segment plan of `--exercise ID`.
@@ -97,11 +108,6 @@ def _weights(exercise: Exercise, phase: Phase) -> list[float]:
     """Each band's weight as evidence: a constraint or a low-reliability estimate weighs less."""
     return [CONSTRAINT_WEIGHT if is_constraint(exercise, k, phase) else
             ESTIMATE_WEIGHT if band.min_reliability == "low" else 1.0 for k, band in phase.envelope.items()]
-
-
-def specificity(exercise: Exercise, phase: Phase) -> float:
-    """1 - 0.5^(1 + evidence), evidence = the summed weight of the bands that are not constraints."""
-    return 1.0 - 0.5 ** (1 + sum(w for w in _weights(exercise, phase) if w > CONSTRAINT_WEIGHT))
 
 
 @dataclass(frozen=True)
@@ -231,8 +237,8 @@ def frame_fit(exercise: Exercise, measures: Measures) -> FrameFit:
 
     Only judged bands count, for and against: a band that cannot be judged from this view (not seen,
     low reliability, side unknown) says nothing about which exercise this is - every exercise is
-    equally unable to show it - so it enters neither the fit nor the evidence of `specificity` (which
-    rewards explaining more of what is SEEN). With no band judged the fit is `UNKNOWN_FIT`."""
+    equally unable to show it - so it enters neither the fit nor the evidence of the specificity (which
+    rewards explaining more of what is SEEN; module doc). With no band judged the fit is `UNKNOWN_FIT`."""
     if not np.isfinite(measures.values).any():
         return FrameFit(math.nan, math.nan, math.nan, False)
     posture_ok = measures.posture in exercise.posture
