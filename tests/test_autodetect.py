@@ -5,12 +5,13 @@ Each case must be right or "not sure" (never a wrong exercise), and right where 
 cases that stay "not sure" are strict xfails with their measured reason. The mirrored cases mirror
 the MEASURES (left and right swapped, signed left-positive measures negated): that this equals
 measuring the mirrored landmarks is itself tested, on one recording, so the 42 plans need the
-landmarks of 21 recordings measured once (a module fixture).
+landmarks of 21 recordings measured once (per process: each case measures only its own recording).
 """
 
 from __future__ import annotations
 
 import csv
+import functools
 import sys
 from pathlib import Path
 
@@ -26,10 +27,9 @@ from coach.measure.conventions import MEASURE_NAMES, SPEC  # noqa: E402
 from coach.measure.measures import Measures, compute_measures  # noqa: E402
 from coach.pose.recording import Recording  # noqa: E402
 
-pytestmark = pytest.mark.xdist_group("autodetect")   # one worker: the recordings are measured once
-
 VARIANTS = ("original", "tracked", "lite")
 NOT_SURE = "not sure"
+RECORDINGS = sorted(p.name.removesuffix(".truth.json") for p in (SHARED / "landmarks").glob("*.truth.json"))
 _INDEX = {n: i for i, n in enumerate(MEASURE_NAMES)}
 _SWAP = [_INDEX[n.replace("left", "@").replace("right", "left").replace("@", "right")] for n in MEASURE_NAMES]
 _SIGN = np.array([-1.0 if SPEC[n].lateral else 1.0 for n in MEASURE_NAMES])
@@ -51,73 +51,68 @@ def mirrored(m: Measures) -> Measures:
                     m.others_unjudged)
 
 
-@pytest.fixture(scope="module")
-def library() -> list:
+@functools.lru_cache(maxsize=None)
+def _measured(landmarks_dir: Path, variant: str, name: str) -> tuple:
+    """((t_s, Measures), ...) of every frame of one recording, measured once per process (the case
+    as filmed and mirrored, on whichever xdist worker runs them, share it)."""
+    folder = landmarks_dir if variant == "original" else landmarks_dir / variant
+    frames = Recording(folder / f"{name}.jsonl.gz", on_warning=lambda message: None).frames()
+    return tuple((f.t_s, compute_measures(f.pose, f.others)) for f in frames)
+
+
+@functools.lru_cache(maxsize=1)
+def _library() -> list:
     return list(load_library([]).values())
 
 
-@pytest.fixture(scope="module")
-def recorded(landmarks_dir) -> dict:
-    """(variant, name) -> [(t_s, Measures)] for every frame; measured once for the module."""
-    out = {}
-    for variant in VARIANTS:
-        folder = landmarks_dir if variant == "original" else landmarks_dir / variant
-        for name in RECORDINGS:
-            frames = Recording(folder / f"{name}.jsonl.gz", on_warning=lambda message: None).frames()
-            out[variant, name] = [(f.t_s, compute_measures(f.pose, f.others)) for f in frames]
-    return out
+def auto_named(landmarks_dir: Path, variant: str, name: str, flip: bool):
+    """(the exercise the plan gives most of the recording's time, or NOT_SURE; the plan) - the
+    bench's `auto_name` rule."""
+    rows = _measured(landmarks_dir, variant, name)
+    features = Features()
+    for t_s, m in rows:
+        features.add(t_s, mirrored(m) if flip else m)
+    p = plan(features, _library())
+    t0, t1 = rows[0][0], rows[-1][0]
+    share: dict[str, float] = {}
+    for seg in p.segments:
+        key = NOT_SURE if seg.not_sure else seg.exercise.id
+        share[key] = share.get(key, 0.0) + max(0.0, min(seg.end_s, t1) - max(seg.start_s, t0))
+    return max(share, key=share.get), p
 
 
-@pytest.fixture(scope="module")
-def named(recorded, library) -> dict:
-    """(variant, name, mirrored) -> (the exercise covering most of the time or NOT_SURE, plan)."""
-    out = {}
-    for (variant, name), rows in recorded.items():
-        for flip in (False, True):
-            features = Features()
-            for t_s, m in rows:
-                features.add(t_s, mirrored(m) if flip else m)
-            p = plan(features, library)
-            t0, t1 = rows[0][0], rows[-1][0]
-            share: dict[str, float] = {}
-            for seg in p.segments:
-                key = NOT_SURE if seg.not_sure else seg.exercise.id
-                share[key] = share.get(key, 0.0) + max(0.0, min(seg.end_s, t1) - max(seg.start_s, t0))
-            out[variant, name, flip] = (max(share, key=share.get), p)
-    return out
-
-
-def test_mirroring_the_landmarks_mirrors_the_measures(landmarks_dir, recorded):
+def test_mirroring_the_landmarks_mirrors_the_measures(landmarks_dir):
     from transforms import mirror
 
-    frames = Recording(landmarks_dir / "cat_cow__01.jsonl.gz", on_warning=lambda message: None).frames()
-    direct = [compute_measures(f.pose, f.others) for f in mirror(list(frames))]
-    for (t_s, m), d in zip(recorded["original", "cat_cow__01"], direct, strict=True):
+    frames = list(Recording(landmarks_dir / "cat_cow__01.jsonl.gz", on_warning=lambda message: None).frames())
+    direct = [compute_measures(f.pose, f.others) for f in mirror(frames)]
+    for (t_s, m), d in zip(_measured(landmarks_dir, "original", "cat_cow__01"), direct, strict=True):
         swapped = mirrored(m)
         assert (swapped.view, swapped.posture, swapped.reliability) == (d.view, d.posture, d.reliability), t_s
         np.testing.assert_allclose(swapped.values, d.values, atol=1e-6, equal_nan=True)
 
 
-RECORDINGS = sorted(p.name.removesuffix(".truth.json") for p in (SHARED / "landmarks").glob("*.truth.json"))
-CASES = [pytest.param(v, n, flip, id=f"{v}-{n}{'-mirrored' if flip else ''}")
+class NotRight(AssertionError):
+    """The plan says "not sure" where the truth's exercise was expected (the strict xfails raise only this)."""
+
+
+CASES = [pytest.param(v, n, flip, id=f"{v}-{n}{'-mirrored' if flip else ''}",
+                      marks=[pytest.mark.xfail(strict=True, raises=NotRight, reason=STILL_NOT_SURE[v, n])]
+                      if (v, n) in STILL_NOT_SURE else [])
          for v in VARIANTS for n in RECORDINGS for flip in (False, True)]
-STRICT = [pytest.param(*c.values, id=c.id, marks=pytest.mark.xfail(strict=True, reason=STILL_NOT_SURE[c.values[:2]]))
-          if c.values[:2] in STILL_NOT_SURE else c for c in CASES]
 
 
 @pytest.mark.parametrize("variant, name, flip", CASES)
-def test_auto_is_never_wrong(named, variant, name, flip):
-    """Right or "not sure"; a "not sure" segment names the truth among its candidates."""
+def test_auto_names_the_recordings_exercise(landmarks_dir, variant, name, flip):
+    """Never wrong: right or "not sure", a "not sure" segment naming the truth among its candidates
+    (a plain failure even in the xfail cases); and right (NotRight: the strict xfails)."""
     truth = name.split("__")[0]
-    got, p = named[variant, name, flip]
-    assert got in (truth, NOT_SURE), f"{variant} {name} mirrored={flip}: {got}"
-    assert all(truth in seg.candidates for seg in p.segments if seg.not_sure)
-
-
-@pytest.mark.parametrize("variant, name, flip", STRICT)
-def test_auto_is_right(named, variant, name, flip):
-    got, p = named[variant, name, flip]
-    assert got == name.split("__")[0], [(s.exercise.id, s.start_s, s.end_s, s.candidates) for s in p.segments]
+    got, p = auto_named(landmarks_dir, variant, name, flip)
+    segments = [(s.exercise.id, s.start_s, s.end_s, s.candidates) for s in p.segments]
+    assert got in (truth, NOT_SURE), segments
+    assert all(truth in seg.candidates for seg in p.segments if seg.not_sure), segments
+    if got != truth:
+        raise NotRight(f"not sure: {segments}")
 
 
 # --- photos: one frame each, through the full model ---------------------------------------------------
@@ -133,7 +128,7 @@ PHOTO_WRONG = {  # measured; each was wrong before the held-window planner too
 
 
 @pytest.mark.model
-def test_auto_on_the_photos_is_right_or_not_sure(photos_dir, photo_poses, library):
+def test_auto_on_the_photos_is_right_or_not_sure(photos_dir, photo_poses):
     from test_envelopes_photos import own_exercise
 
     with open(photos_dir / "LABELS.tsv", newline="") as fh:
@@ -146,7 +141,7 @@ def test_auto_on_the_photos_is_right_or_not_sure(photos_dir, photo_poses, librar
         pf = photo_poses("full")[row["file"]]
         features = Features()
         features.add(0.0, compute_measures(pf.pose, pf.others))
-        (seg,) = plan(features, library).segments
+        (seg,) = plan(features, _library()).segments
         if not seg.not_sure and seg.exercise.id != own:
             wrong.add(row["file"])
         right += not seg.not_sure and seg.exercise.id == own
