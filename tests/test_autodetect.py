@@ -147,3 +147,42 @@ def test_auto_on_the_photos_is_right_or_not_sure(photos_dir, photo_poses):
         right += not seg.not_sure and seg.exercise.id == own
     assert wrong <= set(PHOTO_WRONG), sorted(wrong - set(PHOTO_WRONG))
     assert right >= 15   # measured: right 16, "not sure" 5 (start poses), wrong 3 of the 24 photos of an exercise
+
+
+# --- the scoring rules on synthetic numbers ----------------------------------------------------------
+
+def _band(exercise_id: str, key: str):
+    from coach.engine.exercises import get_exercise
+
+    exercise = get_exercise(exercise_id)
+    return exercise, exercise.phases[0].envelope[key]
+
+
+@pytest.mark.parametrize("exercise_id, key, value, fit", [
+    pytest.param("standing_rotation", "trunk_rotation_deg", 50.0, 1.0, id="past the far edge, away from rest: the movement, further"),
+    pytest.param("standing_rotation", "trunk_rotation_deg", 0.0, 0.0, id="at rest: no sign of the movement"),
+    pytest.param("standing_rotation", "trunk_rotation_deg", 5.0, 0.5, id="half-way from rest to the band"),
+    pytest.param("standing_back_extension", "trunk_flexion_deg", -2.0, 0.25, id="upright sway: the fade ends at rest (8 deg)"),
+    pytest.param("standing_back_extension", "trunk_flexion_deg", 10.0, 0.0, id="a forward bend: beyond rest, nothing"),
+    pytest.param("bridge", "hip_left_deg", 105.0, 0.0, id="a constraint fades both ways over SOFT_DEG: 15 deg off"),
+    pytest.param("bridge", "trunk_inclination_deg", 86.0, 0.0, id="lying flat (90) or below: no lift"),
+])
+def test_a_band_fit_credits_movement_away_from_rest_and_never_rest_itself(exercise_id, key, value, fit):
+    from coach.engine.autodetect import band_fit
+
+    exercise, band = _band(exercise_id, key)
+    distance = value - band.min if value < band.min else value - band.max if value > band.max else 0.0
+    assert band_fit(exercise, key, band, distance) == pytest.approx(fit)
+
+
+def test_not_sure_follows_the_majority_of_the_pairs_held_windows():
+    from coach.engine.autodetect import alike_exercises
+
+    steady = np.array([[0.9, 0.75]] * 10 + [[0.9, 0.05]] * 2)   # a steady edge, and two decisive windows
+    assert alike_exercises(steady, 0) == []                     # the decisive windows do not make it noisy
+    rest = np.array([[0.3, 0.3]] * 30)                          # a long rest both score alike
+    both = np.vstack([steady, rest])
+    held = np.zeros(both.shape, dtype=bool)
+    held[:12, 0] = True
+    assert alike_exercises(both, 0) == [1]                      # counted over every window, the rest decides
+    assert alike_exercises(both, 0, held) == []                 # over the pair's held windows, the holds do
