@@ -249,12 +249,15 @@ def test_a_multi_phase_exercise_whose_phases_judge_different_measures_is_analyse
 
 
 @pytest.mark.parametrize("name, code, candidates", [
-    pytest.param("seated_spinal_twist__01", 3, ("seated_spinal_twist", "chair_rotation"),
+    # the lite model's seated twist: its second hold is read from the front, where the bent-up knee
+    # (the twist's anchor) reads at low reliability - only the twist estimate, which a chair twist shares
+    pytest.param("lite/seated_spinal_twist__01", 3, ("seated_spinal_twist", "chair_rotation", "neck_side_bend"),
                  id="alike scores: not sure, names the candidates, exit 3"),
     pytest.param("cat_cow__01", 0, (), id="told apart: silent with -q, exit 0"),
 ])
 def test_auto_says_when_it_is_not_sure(tmp_path, landmarks_dir, capsys, name, code, candidates):
     source = landmarks_dir / f"{name}.jsonl.gz"
+    name = source.name.removesuffix(".jsonl.gz")
     assert cli.main(["analyze", str(source), "--exercise", "auto", "--no-video", "-q", "--out", str(tmp_path)]) == code
     err = capsys.readouterr().err
     session = json.loads((tmp_path / f"{name}.coach" / "session.json").read_text())
