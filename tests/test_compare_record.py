@@ -114,6 +114,66 @@ def test_the_readme_walkthrough_runs_as_written(walkthrough):
     assert all(h["target_s"] == 3 for h in live["holds"]), "the edit is what is timed"
     assert (out / "anna-live" / "report.html").exists()
     assert "Compared with the demonstration" in (out / "anna-vs-demo" / "report.html").read_text()
+    edited = (out / "exercises" / "anna_bridge.toml").read_text()
+    compared = json.loads((out / "anna-vs-demo" / "comparison.json").read_text())
+    assert compared["exercise"] == "anna_bridge" and compared["hold_target_s"] == 3, "compare: the edited file judges"
+    assert (out / "anna-vs-demo" / "reference.toml").read_text() == edited, "the file coached, as it was read"
+
+
+def _edited(text: str, **changes: str) -> str:
+    """The exercise file with `key = value` lines replaced (every line of that key: each band's)."""
+    for key, value in changes.items():
+        text, n = re.subn(rf"^{key} = [^\n]*$", f"{key} = {value}", text, flags=re.M)
+        assert n, key
+    return text
+
+
+def test_the_physios_edits_decide_what_compare_finds(walkthrough, tmp_path):
+    """The file taught from the shared bridge recording, edited two ways: each edit changes what
+    compare finds in the same patient against the same demonstration. Taught as is, the patient's
+    one lift (held 1.0 s, in band ~half the clip) completes no hold of the walk-through's 3 s; a 1 s
+    hold target completes it; every band moved out of reach (hip and trunk 10-20 deg: a body
+    folded flat, never a bridge) leaves no frame in band and no hold."""
+    _, out = walkthrough
+    text = (out / "exercises" / "anna_bridge.toml").read_text()
+    walked = json.loads((out / "anna-vs-demo" / "session.json").read_text())
+    assert walked["holds"] and walked["segments"][0]["holds_completed"] == {"both": 0}
+    assert walked["segments"][0]["time_in_envelope_pct"] > 20
+    found = {}
+    for name, changes in {"short": {"hold_s": "1"},
+                          "out_of_reach": {"hold_s": "1", "min": "10", "max": "20", "hysteresis": "2"}}.items():
+        path = tmp_path / f"{name}.toml"
+        path.write_text(_edited(text, **changes))
+        with contextlib.redirect_stderr(io.StringIO()), contextlib.redirect_stdout(io.StringIO()):
+            assert main(["compare", str(samples_dir() / "bridge.jsonl.gz"), "--reference", str(out / "demo.jsonl.gz"),
+                         "--exercise", str(path), "-o", str(tmp_path / name), "--no-video", "--no-history", "-q"]) == 0
+        found[name] = (json.loads((tmp_path / name / "comparison.json").read_text()),
+                       json.loads((tmp_path / name / "session.json").read_text())["segments"][0])
+    data, segment = found["short"]
+    assert data["hold_target_s"] == 1 and data["holds"]["both"]["achieved"] == 1 == segment["holds_completed"]["both"]
+    data, segment = found["out_of_reach"]
+    assert data["holds"]["both"]["achieved"] == 0 and segment["time_in_envelope_pct"] == 0
+    assert [m["key"] for m in data["measures"]] == [m["key"] for m in found["short"][0]["measures"]]
+
+
+@pytest.mark.parametrize("command", ["compare", "live"])
+@pytest.mark.parametrize("problem", ["missing", "invalid"])
+def test_a_bad_exercise_file_is_one_line_naming_the_file_and_key(walkthrough, tmp_path, command, problem, capsys):
+    """--exercise FILE.toml that is missing or invalid: exit 2, one line naming the file (and the
+    key), before the demonstration is read."""
+    _, out = walkthrough
+    path = tmp_path / "anna_bridge.toml"
+    if problem == "invalid":
+        path.write_text(_edited((out / "exercises" / "anna_bridge.toml").read_text(), hold_s='"long"'))
+    patient = str(samples_dir() / "bridge.jsonl.gz")
+    args = ["compare", patient] if command == "compare" else \
+        ["live", "--source", patient, "--no-window", "--answers", "no", "--mute"]
+    code = main([*args, "--reference", str(tmp_path / "never_read.jsonl.gz"), "--exercise", str(path),
+                 "-o", str(tmp_path / "out"), "--no-history", "-q"])
+    err = capsys.readouterr().err.strip()
+    assert code == 2 and len(err.splitlines()) == 1 and "Traceback" not in err, err
+    assert str(path) in err and ("does not exist" in err if problem == "missing" else "hold_s" in err), err
+    assert "never_read" not in err and not (tmp_path / "out").exists()
 
 
 def test_terminal_comparison_json_and_report_agree(bridge):
