@@ -162,6 +162,88 @@ def test_the_taught_files_accept_other_people_doing_the_same_stretch(taught_all,
     assert checked >= 4
 
 
+# Leave-one-out with the normal-range rule (no shipped stretch: median of the others +- the noise floor
+# and BETWEEN_PERSON_DEG in quadrature), the readings it refuses, measured (full model, IMAGE mode):
+# they are where people differ by more than 2 SD of the normal ranges, or a twist estimate reads the
+# other way. Each must stay refused: a change that makes one pass shows here, and is then dropped.
+NORMAL_RANGE_MISSES = {
+    ("bridge", "hip_left_deg", "bridge__Butt_Lift_Bridge__0.jpg"): "146 deg; the other two photos 175-176 "
+                                                                  "(band 158-180): a lower lift, 30 deg apart",
+    ("bridge", "hip_right_deg", "bridge__Butt_Lift_Bridge__0.jpg"): "149 deg; the others 172-176 (band 154-180)",
+    ("seated_spinal_twist", "trunk_rotation_deg", "seated_spinal_twist__Dancers_Stretch__0.jpg"):
+        "-2 deg toward its bent knee's side (an estimate: low from every view); the other photo 40",
+    ("seated_spinal_twist", "trunk_rotation_deg", "seated_spinal_twist__Dancers_Stretch__1.jpg"):
+        "40 deg; the other photo -2 (band -28 to 23)",
+}
+
+
+def _left_out(photo_labels, photo_measures):
+    """Every (label, key, photo, its reading, the band built from the other photos' readings, with the
+    matched stretch and with normal ranges): for each label with >= 2 `stretch` photos and a
+    one-phase shipped exercise, each key teach may judge (`candidate_keys`), read as teach reads a
+    hold - toward the photo's side, where its view reads it at medium or better (the twist: low)."""
+    from coach.engine.exercises import get_exercise, load_library
+    from coach.measure.conventions import MEASURE_NAMES, SPEC, Reliability
+    from coach.physio.teach_people import _RANK, TWIST, Column, candidate_keys, measure_of, people_band
+
+    library, index, out = load_library(), {n: i for i, n in enumerate(MEASURE_NAMES)}, []
+    labels = {}
+    for row in photo_labels:
+        if row["position"] == "stretch":
+            labels.setdefault(row["stretch"], []).append(row["file"])
+    for label, files in sorted(labels.items()):
+        if len(files) < 2 or label not in library or len(library[label].phases) != 1:
+            continue   # no shipped exercise says which measures define it (or a multi-phase flow)
+        stretch = get_exercise(label)
+        sided = stretch.sides == "left_right"
+        for key in candidate_keys(stretch, sided):
+            read = {}
+            for f in files:
+                m = photo_measures[f]
+                side = detect_side(stretch, m) if sided else None
+                if "{" in key and side is None:
+                    continue   # its side can't be told: a {side} key can't be read
+                name = measure_of(key, side) if side else key
+                need = 1 if name == TWIST else 2
+                rank, value = _RANK[m.reliability_of(name)], float(m.values[index[name]])
+                if SPEC[name].lateral and side == "right":
+                    value = -value
+                if rank >= need and np.isfinite(value):
+                    read[f] = (value, rank, Reliability.LOW if need == 1 else Reliability.MEDIUM)
+            for f, (value, _, rel) in read.items():
+                others = [r for o, r in read.items() if o != f]
+                if not others:
+                    continue
+                col = Column(key, np.array([r[0] for r in others]), np.arange(len(others)), np.array([]),
+                             int(np.median([r[1] for r in others])), rel)
+                out.append((label, key, f, value, people_band(col, stretch, TeachSettings(), 1.0),
+                            people_band(col, None, TeachSettings(), 1.0)))
+    return out
+
+
+@pytest.mark.model
+def test_a_band_built_without_a_photo_accepts_that_photo(photo_labels, photo_measures):
+    """Leave-one-out on the shared photos (other people than the demonstrators), with teach's own
+    band rule (`people_band`). As teach writes it for a matched stretch (the shipped band widened
+    to the others' median +- noise), the band accepts every left-out reading its shipped band accepts
+    (measured: 15 of 17; both misses the shipped band refuses too - a bridge photo's trunk lean 92 deg,
+    below its 100, and a seated twist photo's twist -2 deg, below its 10).
+    The shipped bands were calibrated on these photos, so that half is not independent of them; the
+    normal-range rule is (measured: 13 of 17), and refuses only NORMAL_RANGE_MISSES."""
+    from coach.engine.exercises import get_exercise
+
+    rows = _left_out(photo_labels, photo_measures)
+    assert len(rows) >= 12 and len({r[0] for r in rows}) >= 4, [r[:3] for r in rows]
+    for label, key, photo, value, taught, normal in rows:
+        shipped = get_exercise(label).phases[0].envelope[key]
+        assert taught.low <= shipped.min and taught.high >= shipped.max, (label, key)
+        if shipped.min <= value <= shipped.max:
+            assert taught.low <= value <= taught.high, (label, key, photo, value, taught.low, taught.high)
+    misses = {(label, key, photo) for label, key, photo, value, _, normal in rows
+              if not normal.low <= value <= normal.high}
+    assert misses == set(NORMAL_RANGE_MISSES), misses ^ set(NORMAL_RANGE_MISSES)
+
+
 def test_bridge_gets_the_hip_angle_no_sides_and_one_posture(taught_all):
     ex = taught_all["original", "bridge__01"].exercise
     keys = set(ex.phases[0].envelope)
