@@ -243,3 +243,47 @@ def test_a_patient_doing_the_mirrored_side_is_recognised(twist_and_mirror, tmp_p
     assert data["deviation_at_holds_deg"] < 1.0, "compared side for side: the mirror is the same stretch"
     assert ("the mirror of the demonstration" in terminal) is mirrored
     assert ("the mirror of the demonstration" in (tmp_path / "out" / "report.html").read_text()) is mirrored
+
+
+@pytest.fixture(scope="module")
+def neck_from_the_side(landmarks_dir, tmp_path_factory):
+    """The shared neck side bend from 9 s on, where the camera films it from the side (its first hold,
+    0-9 s, is filmed from the front, as the bundled clip cut from it)."""
+    from coach.pose.recording import Recording, RecordingWriter
+
+    out = tmp_path_factory.mktemp("side") / "neck_side.jsonl.gz"
+    recording = Recording(landmarks_dir / "neck_side_bend__01.jsonl.gz")
+    with RecordingWriter(out, recording.info) as writer:
+        for frame in recording.frames():
+            if frame.t_s >= 9.0:
+                writer.write(frame)
+    return out
+
+
+def test_a_patient_filmed_from_another_view_is_judged_on_what_that_view_reads(neck_from_the_side, tmp_path):
+    """Demonstration from the front (the bundled neck side bend clip), patient from the side: the head
+    tilt, head turn and side bend cannot be read from the side (conventions: none), so none of them
+    is compared, and the terminal, comparison.json and the report each say which were left out and why.
+    The same demonstration compared with itself leaves nothing out."""
+    from coach.physio.compare import compare_series
+    from coach.physio.compare_session import taught_from
+    from coach.physio.demonstration import read_measures
+
+    demo = samples_dir() / "neck_side_bend.jsonl.gz"
+    terminal = run_compare(neck_from_the_side, demo, tmp_path / "out")
+    data = json.loads((tmp_path / "out" / "comparison.json").read_text())
+    page = (tmp_path / "out" / "report.html").read_text()
+    keys = [m["key"] for m in data["measures"]]
+    assert "neck_lateral_deg" in keys
+    left = {m["key"]: m for m in data["left_out"]}
+    assert set(left) == set(keys), (keys, left)   # every measure of this stretch: none read from the side
+    for m in data["measures"]:
+        row, out = m, left[m["key"]]
+        assert row["at_holds"] is None and row["overall"] is None, row   # not compared
+        assert (out["who"], out["view"], out["read_share"]) == ("patient", "side", 0.0), out
+        assert f"left out: {out['text']}" in terminal
+        assert f"Left out (not judged): {html.escape(out['text'])}." in page
+        assert out["label"] in out["text"] and "side view" in out["text"] and not TEMPLATE.search(out["text"])
+    reference = read_measures(str(demo), None, quiet=True, what="reading")
+    taught = taught_from(reference, str(demo))
+    assert compare_series(reference.series, reference.series, taught).left_out == ()

@@ -6,7 +6,8 @@ two are aligned in time by DTW on its measures (`coach.physio.compare`), and the
 taught exercise (`coach.physio.compare_session`, through the session loop). DIR (default ./coach-out/PATIENT-vs-DEMO.coach) gets:
   comparison.json  per measure, how far the patient was from the demonstration (at its holds and
                    overall, degrees); holds done per side against the target and those
-                   demonstrated; which sides each did (a mirrored patient is said so); alerts
+                   demonstrated; which sides each did (a mirrored patient is said so); alerts;
+                   the measures left out (the patient's view cannot read them reliably) and why
   report.html      the `coach analyze` report of the patient, with a "Compared with the
                    demonstration" section first;   session.json  that report's data
   compare.mp4      side by side: the patient annotated, with the demonstrator's skeleton as a ghost
