@@ -392,3 +392,80 @@ def test_the_other_side_is_the_mirror_of_the_side_shown(taught_all, landmarks_di
     mirrored = [v for v in held if v.holding]
     assert own == {"left"}
     assert {v.side for v in mirrored} == {"right"} and len(mirrored) > 120, len(mirrored)   # over 2 s at 60 fps
+
+
+def test_the_hold_target_never_exceeds_the_demonstrated_median_hold():
+    """80 % of the median hold to the nearest second, but never above the median itself: a 1.9 s
+    median gives 1 s (0.8 x 1.9 = 1.52 rounds to 2 s, more than was shown)."""
+    from coach.physio.teach_file import hold_target_s
+    from coach.physio.teach_holds import HeldSpan
+
+    def target(*durations):
+        return hold_target_s([HeldSpan(0, 10, 0.0, d) for d in durations])
+
+    assert target(1.9) == 1 and target(1.5) == 1 and target(2.4) == 2 and target(2.35, 1.5, 4.7) == 2
+    assert target(5.0) == 4 and target(20.4) == 16
+    for d in np.arange(1.5, 12.0, 0.05):
+        assert 1 <= target(d) <= d, d
+
+
+def _without_the_side_rule_in(series, hold):
+    """The series with the straight leg's knee unread in one hold: the seated twist's side rule
+    (lower:knee, which knee is more bent) cannot tell that hold's side."""
+    from coach.measure.conventions import MEASURE_NAMES
+
+    values, rank = series.values.copy(), series.rank.copy()
+    for name in ("knee_right_deg",):
+        i = MEASURE_NAMES.index(name)
+        values[hold.first:hold.stop, i], rank[hold.first:hold.stop, i] = np.nan, 0
+    return MeasureSeries(series.t_s, values, rank, series.views, series.postures)
+
+
+def test_a_hold_whose_side_cannot_be_told_keeps_its_side_unknown(taught_all, landmarks_dir):
+    """The seated twist with its side rule unreadable in the first hold: that hold's side stays
+    unknown (never the second hold's), the file says so, and the working-side bands are taught from
+    the hold whose side is known."""
+    _, series = load(landmarks_dir, "seated_spinal_twist__01")
+    plain = taught_all["original", "seated_spinal_twist__01"]
+    assert [h.side for h in plain.holds] == ["left", "left"]
+    result = teach(_without_the_side_rule_in(series, plain.holds[0]), "twist")
+    assert result.stretch == "seated_spinal_twist"
+    assert [h.side for h in result.holds] == [None, "left"]
+    assert result.exercise.sides == "left_right"
+    assert "hold 1: side unknown (lower:knee not told there)" in result.toml
+    side_from = next(line for line in result.toml.splitlines() if line.startswith("side_from"))
+    assert "side from lower:knee as in seated_spinal_twist" in side_from and "hold 1: side unknown" in side_from
+    hip = next(b for b in result.bands if b.key == "hip_{side}_deg")
+    assert hip.holds == 1, hip   # the hold of unknown side is not read as either side
+
+
+def test_a_sided_stretch_taught_without_sides_keeps_its_shipped_bands(landmarks_dir):
+    """The seated twist taught with --sides none: its knee and hip, banded as {side} keys by the
+    shipped stretch, become plain left and right keys that keep the shipped band (the people it
+    accepts), not the 15 deg normal-range fallback."""
+    from coach.engine.exercises import get_exercise
+
+    _, series = load(landmarks_dir, "seated_spinal_twist__01")
+    shipped = get_exercise("seated_spinal_twist").phases[0].envelope
+    result = teach(series, "twist", sides="none")
+    plain = {b.key: b for b in result.bands if b.key.split("_")[0] in ("knee", "hip")}
+    assert plain and not any("{" in k for k in plain), list(plain)
+    for key, band in plain.items():
+        template = shipped[f"{key.split('_')[0]}_{{side}}_deg"]
+        assert band.shipped == (template.min, template.max), (key, band.shipped)
+        assert band.low <= template.min and band.high >= template.max
+        assert band.between_from.startswith("shipped seated_spinal_twist band"), band.between_from
+
+
+def test_exercises_show_never_prints_a_template_key(taught_all, tmp_path, capsys):
+    """`coach exercises show` of every shipped exercise and of a taught sided file: a {side} / {other}
+    key is shown in words ("knee, working side"), never raw."""
+    from coach.engine.exercises import load_library
+
+    (tmp_path / "taught_twist.toml").write_text(
+        taught_all["original", "seated_spinal_twist__01"].toml.replace('id = "taught"', 'id = "taught_twist"'))
+    for exercise_id in [*load_library(), "taught_twist"]:
+        assert main(["exercises", "show", exercise_id, "--exercises", str(tmp_path)]) == 0
+        out = capsys.readouterr().out
+        assert "{" not in out and "}" not in out, (exercise_id, [line for line in out.splitlines() if "{" in line])
+    assert "knee, working side" in out
