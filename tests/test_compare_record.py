@@ -284,6 +284,27 @@ def test_a_patient_filmed_from_another_view_is_judged_on_what_that_view_reads(ne
         assert f"left out: {out['text']}" in terminal
         assert f"Left out (not judged): {html.escape(out['text'])}." in page
         assert out["label"] in out["text"] and "side view" in out["text"] and not TEMPLATE.search(out["text"])
+    assert "the patient did no side" in data["sides"]["text"]   # never "did the no side"
     reference = read_measures(str(demo), None, quiet=True, what="reading")
     taught = taught_from(reference, str(demo))
     assert compare_series(reference.series, reference.series, taught).left_out == ()
+
+
+def test_an_exercise_is_named_by_its_file_or_by_its_id(walkthrough, tmp_path):
+    """--exercise FILE.toml reads that file as it stands (its id free); an id is looked up in the
+    library folders (--exercises), its file's text kept for reference.toml; each names the input on failure."""
+    from coach.errors import ExerciseError
+    from coach.physio.coached import coached_exercise
+
+    _, out = walkthrough
+    folder = out / "exercises"
+    by_file = coached_exercise(str(folder / "anna_bridge.toml"))
+    by_id = coached_exercise("anna_bridge", [folder])
+    assert by_file.exercise == by_id.exercise and by_file.text == by_id.text == (folder / "anna_bridge.toml").read_text()
+    assert by_file.exercise.phases[0].hold_s == 3
+    renamed = tmp_path / "for_anna.toml"
+    renamed.write_text(by_file.text)
+    assert coached_exercise(str(renamed)).exercise.id == "anna_bridge"   # a copy may be renamed
+    assert coached_exercise("bridge").exercise.id == "bridge"
+    with pytest.raises(ExerciseError, match="unknown exercise 'anna_bridge'"):
+        coached_exercise("anna_bridge")

@@ -31,7 +31,8 @@ HELP = "compare a patient with a demonstration: aligned deviations, ghost video,
 EXAMPLE = ("coach compare patient.mp4 --reference physio_bridge.mp4 -o coach-out/anna\n"
            "  coach compare patient.mp4 --reference physio_bridge.mp4 --exercise anna_bridge.toml   (the edited file)")
 EXERCISE_HELP = ("the exercise that coaches the patient: an exercise file (the one `coach teach` wrote, as edited) "
-                 "or an id (see `coach exercises list`); default: taught from DEMO, which then only guides")
+                 "or an id (see `coach exercises list`); its bands, hold and sides judge the patient and DEMO "
+                 "gives the ghost and the numbers to compare with (default: taught from DEMO)")
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:

@@ -152,7 +152,8 @@ def _sides(series: MeasureSeries, ctx: Context, holds: list[HeldSpan], stretch: 
         # A sided shipped stretch whose own side rule tells every hold's side (past its side_min_deg,
         # with its sign agreement) is asymmetric by that stretch's own definition - a twist is one
         # however uncertain its size: an estimate's floor (20 deg) would otherwise hide a 30 deg twist.
-        uneven, why = (True, f"{stretch.id} is a sided stretch and its {stretch.side_from} tells the holds' side") \
+        uneven, why = (True, f"{stretch.id} is a sided stretch and its {stretch.side_from} tells " + \
+            ("every hold's side" if all(stretch_votes) else "the side of every hold it can read")) \
             if stretch_decides else asymmetric(ctx, holds, candidate_keys(stretch, True), settings)
         if not uneven:
             return None, none, f"no sides: {why}"
