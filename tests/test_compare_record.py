@@ -308,3 +308,24 @@ def test_an_exercise_is_named_by_its_file_or_by_its_id(walkthrough, tmp_path):
     assert coached_exercise("bridge").exercise.id == "bridge"
     with pytest.raises(ExerciseError, match="unknown exercise 'anna_bridge'"):
         coached_exercise("anna_bridge")
+
+
+def test_a_named_sided_exercise_tells_the_demonstrations_sides_by_its_own_rule(twist_and_mirror, tmp_path):
+    """The bundled seated twist compared with itself, coached by the shipped seated_spinal_twist
+    named by id: the file's hold (30 s) is the target, and the demonstration's holds get their
+    sides from its own side rule - the side the truth names."""
+    from coach.engine.exercises import get_exercise
+    from coach.physio.coached import coached_exercise
+    from coach.physio.compare_session import compare
+
+    source, _ = twist_and_mirror
+    result = compare(str(source), str(source), tmp_path / "out", video=False, quiet=True,
+                     exercise=coached_exercise("seated_spinal_twist"))
+    truth = json.loads((samples_dir() / "seated_spinal_twist.truth.json").read_text())["sides"]
+    [[_, _, shown]] = truth
+    record = result.record
+    assert record.exercise == "seated_spinal_twist"
+    assert record.hold_target_s == get_exercise("seated_spinal_twist").phases[0].hold_s
+    assert record.reference_sides == (shown,) and record.holds[0].side == shown, record.holds
+    assert (tmp_path / "out" / "reference.toml").read_text() == \
+        (Path(coached_exercise("seated_spinal_twist").source)).read_text()
