@@ -132,7 +132,7 @@ def _option(parser, flag: str):
 # (flag, every option string, the text its help holds, the commands that take it)
 COMMON = [
     ("--model", ["--model"], "MODEL_HELP", ("record", "analyze", "live", "teach", "compare")),
-    ("--exercises", ["--exercises"], None, ("analyze", "live", "exercises list", "exercises show")),
+    ("--exercises", ["--exercises"], None, ("analyze", "live", "compare", "exercises list", "exercises show")),
     ("-q", ["-q", "--quiet"], "QUIET_HELP", ("demo", "record", "analyze", "live", "teach", "compare")),
     ("--out DIR", ["-o", "--out"], "OUT_FOLDER_HELP", ("demo", "analyze", "live", "compare")),
     ("--out FILE", ["-o", "--out"], "OUT_FILE_HELP", ("record", "teach")),

@@ -114,6 +114,66 @@ def test_the_readme_walkthrough_runs_as_written(walkthrough):
     assert all(h["target_s"] == 3 for h in live["holds"]), "the edit is what is timed"
     assert (out / "anna-live" / "report.html").exists()
     assert "Compared with the demonstration" in (out / "anna-vs-demo" / "report.html").read_text()
+    edited = (out / "exercises" / "anna_bridge.toml").read_text()
+    compared = json.loads((out / "anna-vs-demo" / "comparison.json").read_text())
+    assert compared["exercise"] == "anna_bridge" and compared["hold_target_s"] == 3, "compare: the edited file judges"
+    assert (out / "anna-vs-demo" / "reference.toml").read_text() == edited, "the file coached, as it was read"
+
+
+def _edited(text: str, **changes: str) -> str:
+    """The exercise file with `key = value` lines replaced (every line of that key: each band's)."""
+    for key, value in changes.items():
+        text, n = re.subn(rf"^{key} = [^\n]*$", f"{key} = {value}", text, flags=re.M)
+        assert n, key
+    return text
+
+
+def test_the_physios_edits_decide_what_compare_finds(walkthrough, tmp_path):
+    """The file taught from the shared bridge recording, edited two ways: each edit changes what
+    compare finds in the same patient against the same demonstration. Taught as is, the patient's
+    one lift (held 1.0 s, in band ~half the clip) completes no hold of the walk-through's 3 s; a 1 s
+    hold target completes it; every band moved out of reach (hip and trunk 10-20 deg: a body
+    folded flat, never a bridge) leaves no frame in band and no hold."""
+    _, out = walkthrough
+    text = (out / "exercises" / "anna_bridge.toml").read_text()
+    walked = json.loads((out / "anna-vs-demo" / "session.json").read_text())
+    assert walked["holds"] and walked["segments"][0]["holds_completed"] == {"both": 0}
+    assert walked["segments"][0]["time_in_envelope_pct"] > 20
+    found = {}
+    for name, changes in {"short": {"hold_s": "1"},
+                          "out_of_reach": {"hold_s": "1", "min": "10", "max": "20", "hysteresis": "2"}}.items():
+        path = tmp_path / f"{name}.toml"
+        path.write_text(_edited(text, **changes))
+        with contextlib.redirect_stderr(io.StringIO()), contextlib.redirect_stdout(io.StringIO()):
+            assert main(["compare", str(samples_dir() / "bridge.jsonl.gz"), "--reference", str(out / "demo.jsonl.gz"),
+                         "--exercise", str(path), "-o", str(tmp_path / name), "--no-video", "--no-history", "-q"]) == 0
+        found[name] = (json.loads((tmp_path / name / "comparison.json").read_text()),
+                       json.loads((tmp_path / name / "session.json").read_text())["segments"][0])
+    data, segment = found["short"]
+    assert data["hold_target_s"] == 1 and data["holds"]["both"]["achieved"] == 1 == segment["holds_completed"]["both"]
+    data, segment = found["out_of_reach"]
+    assert data["holds"]["both"]["achieved"] == 0 and segment["time_in_envelope_pct"] == 0
+    assert [m["key"] for m in data["measures"]] == [m["key"] for m in found["short"][0]["measures"]]
+
+
+@pytest.mark.parametrize("command", ["compare", "live"])
+@pytest.mark.parametrize("problem", ["missing", "invalid"])
+def test_a_bad_exercise_file_is_one_line_naming_the_file_and_key(walkthrough, tmp_path, command, problem, capsys):
+    """--exercise FILE.toml that is missing or invalid: exit 2, one line naming the file (and the
+    key), before the demonstration is read."""
+    _, out = walkthrough
+    path = tmp_path / "anna_bridge.toml"
+    if problem == "invalid":
+        path.write_text(_edited((out / "exercises" / "anna_bridge.toml").read_text(), hold_s='"long"'))
+    patient = str(samples_dir() / "bridge.jsonl.gz")
+    args = ["compare", patient] if command == "compare" else \
+        ["live", "--source", patient, "--no-window", "--answers", "no", "--mute"]
+    code = main([*args, "--reference", str(tmp_path / "never_read.jsonl.gz"), "--exercise", str(path),
+                 "-o", str(tmp_path / "out"), "--no-history", "-q"])
+    err = capsys.readouterr().err.strip()
+    assert code == 2 and len(err.splitlines()) == 1 and "Traceback" not in err, err
+    assert str(path) in err and ("does not exist" in err if problem == "missing" else "hold_s" in err), err
+    assert "never_read" not in err and not (tmp_path / "out").exists()
 
 
 def test_terminal_comparison_json_and_report_agree(bridge):
@@ -183,3 +243,89 @@ def test_a_patient_doing_the_mirrored_side_is_recognised(twist_and_mirror, tmp_p
     assert data["deviation_at_holds_deg"] < 1.0, "compared side for side: the mirror is the same stretch"
     assert ("the mirror of the demonstration" in terminal) is mirrored
     assert ("the mirror of the demonstration" in (tmp_path / "out" / "report.html").read_text()) is mirrored
+
+
+@pytest.fixture(scope="module")
+def neck_from_the_side(landmarks_dir, tmp_path_factory):
+    """The shared neck side bend from 9 s on, where the camera films it from the side (its first hold,
+    0-9 s, is filmed from the front, as the bundled clip cut from it)."""
+    from coach.pose.recording import Recording, RecordingWriter
+
+    out = tmp_path_factory.mktemp("side") / "neck_side.jsonl.gz"
+    recording = Recording(landmarks_dir / "neck_side_bend__01.jsonl.gz")
+    with RecordingWriter(out, recording.info) as writer:
+        for frame in recording.frames():
+            if frame.t_s >= 9.0:
+                writer.write(frame)
+    return out
+
+
+def test_a_patient_filmed_from_another_view_is_judged_on_what_that_view_reads(neck_from_the_side, tmp_path):
+    """Demonstration from the front (the bundled neck side bend clip), patient from the side: the head
+    tilt, head turn and side bend cannot be read from the side (conventions: none), so none of them
+    is compared, and the terminal, comparison.json and the report each say which were left out and why.
+    The same demonstration compared with itself leaves nothing out."""
+    from coach.physio.compare import compare_series
+    from coach.physio.compare_session import taught_from
+    from coach.physio.demonstration import read_measures
+
+    demo = samples_dir() / "neck_side_bend.jsonl.gz"
+    terminal = run_compare(neck_from_the_side, demo, tmp_path / "out")
+    data = json.loads((tmp_path / "out" / "comparison.json").read_text())
+    page = (tmp_path / "out" / "report.html").read_text()
+    keys = [m["key"] for m in data["measures"]]
+    assert "neck_lateral_deg" in keys
+    left = {m["key"]: m for m in data["left_out"]}
+    assert set(left) == set(keys), (keys, left)   # every measure of this stretch: none read from the side
+    for m in data["measures"]:
+        row, out = m, left[m["key"]]
+        assert row["at_holds"] is None and row["overall"] is None, row   # not compared
+        assert (out["who"], out["view"], out["read_share"]) == ("patient", "side", 0.0), out
+        assert f"left out: {out['text']}" in terminal
+        assert f"Left out (not judged): {html.escape(out['text'])}." in page
+        assert out["label"] in out["text"] and "side view" in out["text"] and not TEMPLATE.search(out["text"])
+    assert "the patient did no side" in data["sides"]["text"]   # never "did the no side"
+    reference = read_measures(str(demo), None, quiet=True, what="reading")
+    taught = taught_from(reference, str(demo))
+    assert compare_series(reference.series, reference.series, taught).left_out == ()
+
+
+def test_an_exercise_is_named_by_its_file_or_by_its_id(walkthrough, tmp_path):
+    """--exercise FILE.toml reads that file as it stands (its id free); an id is looked up in the
+    library folders (--exercises), its file's text kept for reference.toml; each names the input on failure."""
+    from coach.errors import ExerciseError
+    from coach.physio.coached import coached_exercise
+
+    _, out = walkthrough
+    folder = out / "exercises"
+    by_file = coached_exercise(str(folder / "anna_bridge.toml"))
+    by_id = coached_exercise("anna_bridge", [folder])
+    assert by_file.exercise == by_id.exercise and by_file.text == by_id.text == (folder / "anna_bridge.toml").read_text()
+    assert by_file.exercise.phases[0].hold_s == 3
+    renamed = tmp_path / "for_anna.toml"
+    renamed.write_text(by_file.text)
+    assert coached_exercise(str(renamed)).exercise.id == "anna_bridge"   # a copy may be renamed
+    assert coached_exercise("bridge").exercise.id == "bridge"
+    with pytest.raises(ExerciseError, match="unknown exercise 'anna_bridge'"):
+        coached_exercise("anna_bridge")
+
+
+def test_a_named_sided_exercise_tells_the_demonstrations_sides_by_its_own_rule(twist_and_mirror, tmp_path):
+    """The bundled seated twist compared with itself, coached by the shipped seated_spinal_twist
+    named by id: the file's hold (30 s) is the target, and the demonstration's holds get their
+    sides from its own side rule - the side the truth names."""
+    from coach.engine.exercises import get_exercise
+    from coach.physio.coached import coached_exercise
+    from coach.physio.compare_session import compare
+
+    source, _ = twist_and_mirror
+    result = compare(str(source), str(source), tmp_path / "out", video=False, quiet=True,
+                     exercise=coached_exercise("seated_spinal_twist"))
+    truth = json.loads((samples_dir() / "seated_spinal_twist.truth.json").read_text())["sides"]
+    [[_, _, shown]] = truth
+    record = result.record
+    assert record.exercise == "seated_spinal_twist"
+    assert record.hold_target_s == get_exercise("seated_spinal_twist").phases[0].hold_s
+    assert record.reference_sides == (shown,) and record.holds[0].side == shown, record.holds
+    assert (tmp_path / "out" / "reference.toml").read_text() == \
+        (Path(coached_exercise("seated_spinal_twist").source)).read_text()

@@ -33,9 +33,12 @@ TRUTH_LIMITS = {
     ("original", "bridge__01"): "F1 0.50: the truth rest at 11.6-14.9 s reads as a lift in this oblique view "
                                 "(trunk median 123 deg, 10-90 %: 118-135; hips 130 / 116), inside the shipped "
                                 "bridge bands, and is timed with the next hold (the shipped bridge: F1 0.67)",
-    ("original", "neck_side_bend__01"): "F1 0.67: the second hold is filmed from the side, where the head tilt "
-                                        "cannot be read (conventions: none); the shipped exercise: F1 0.67",
-    ("tracked", "neck_side_bend__01"): "F1 0.67: the second hold is filmed from the side (head tilt: none)",
+    ("original", "neck_side_bend__01"): "F1 0.00 (measured): the demonstrator holds the head tilt at 22 deg, past "
+                                        "the 15 deg safety limit, so the taught band is cut to 5-15 deg and no hold "
+                                        "is timed (the shipped neck_side_bend: F1 0.00, no match); the second hold "
+                                        "is filmed from the side, where the head tilt cannot be read",
+    ("tracked", "neck_side_bend__01"): "F1 0.00 (measured): head tilt held at 26 deg, the band cut to 8-15 deg by "
+                                       "the 15 deg safety limit; the second hold filmed from the side",
     ("original", "seated_spinal_twist__01"): "F1 0.67: the first hold (4.4-7.3 s) is seen from the front in all "
                                              "174 frames (stable view); the bent-up knee, the anchor, reads low "
                                              "from the front, so no hold is timed there (the shipped "
@@ -160,6 +163,88 @@ def test_the_taught_files_accept_other_people_doing_the_same_stretch(taught_all,
         checked += len(wanted)
         assert not refused, (variant, name, refused)
     assert checked >= 4
+
+
+# Leave-one-out with the normal-range rule (no shipped stretch: median of the others +- the noise floor
+# and BETWEEN_PERSON_DEG in quadrature), the readings it refuses, measured (full model, IMAGE mode):
+# they are where people differ by more than 2 SD of the normal ranges, or a twist estimate reads the
+# other way. Each must stay refused: a change that makes one pass shows here, and is then dropped.
+NORMAL_RANGE_MISSES = {
+    ("bridge", "hip_left_deg", "bridge__Butt_Lift_Bridge__0.jpg"): "146 deg; the other two photos 175-176 "
+                                                                  "(band 158-180): a lower lift, 30 deg apart",
+    ("bridge", "hip_right_deg", "bridge__Butt_Lift_Bridge__0.jpg"): "149 deg; the others 172-176 (band 154-180)",
+    ("seated_spinal_twist", "trunk_rotation_deg", "seated_spinal_twist__Dancers_Stretch__0.jpg"):
+        "-2 deg toward its bent knee's side (an estimate: low from every view); the other photo 40",
+    ("seated_spinal_twist", "trunk_rotation_deg", "seated_spinal_twist__Dancers_Stretch__1.jpg"):
+        "40 deg; the other photo -2 (band -28 to 23)",
+}
+
+
+def _left_out(photo_labels, photo_measures):
+    """Every (label, key, photo, its reading, the band built from the other photos' readings, with the
+    matched stretch and with normal ranges): for each label with >= 2 `stretch` photos and a
+    one-phase shipped exercise, each key teach may judge (`candidate_keys`), read as teach reads a
+    hold - toward the photo's side, where its view reads it at medium or better (the twist: low)."""
+    from coach.engine.exercises import get_exercise, load_library
+    from coach.measure.conventions import MEASURE_NAMES, SPEC, Reliability
+    from coach.physio.teach_people import _RANK, TWIST, Column, candidate_keys, measure_of, people_band
+
+    library, index, out = load_library(), {n: i for i, n in enumerate(MEASURE_NAMES)}, []
+    labels = {}
+    for row in photo_labels:
+        if row["position"] == "stretch":
+            labels.setdefault(row["stretch"], []).append(row["file"])
+    for label, files in sorted(labels.items()):
+        if len(files) < 2 or label not in library or len(library[label].phases) != 1:
+            continue   # no shipped exercise says which measures define it (or a multi-phase flow)
+        stretch = get_exercise(label)
+        sided = stretch.sides == "left_right"
+        for key in candidate_keys(stretch, sided):
+            read = {}
+            for f in files:
+                m = photo_measures[f]
+                side = detect_side(stretch, m) if sided else None
+                if "{" in key and side is None:
+                    continue   # its side can't be told: a {side} key can't be read
+                name = measure_of(key, side) if side else key
+                need = 1 if name == TWIST else 2
+                rank, value = _RANK[m.reliability_of(name)], float(m.values[index[name]])
+                if SPEC[name].lateral and side == "right":
+                    value = -value
+                if rank >= need and np.isfinite(value):
+                    read[f] = (value, rank, Reliability.LOW if need == 1 else Reliability.MEDIUM)
+            for f, (value, _, rel) in read.items():
+                others = [r for o, r in read.items() if o != f]
+                if not others:
+                    continue
+                col = Column(key, np.array([r[0] for r in others]), np.arange(len(others)), np.array([]),
+                             int(np.median([r[1] for r in others])), rel)
+                out.append((label, key, f, value, people_band(col, stretch, TeachSettings(), 1.0),
+                            people_band(col, None, TeachSettings(), 1.0)))
+    return out
+
+
+@pytest.mark.model
+def test_a_band_built_without_a_photo_accepts_that_photo(photo_labels, photo_measures):
+    """Leave-one-out on the shared photos (other people than the demonstrators), with teach's own
+    band rule (`people_band`). As teach writes it for a matched stretch (the shipped band widened
+    to the others' median +- noise), the band accepts every left-out reading its shipped band accepts
+    (measured: 15 of 17; both misses the shipped band refuses too - a bridge photo's trunk lean 92 deg,
+    below its 100, and a seated twist photo's twist -2 deg, below its 10).
+    The shipped bands were calibrated on these photos, so that half is not independent of them; the
+    normal-range rule is (measured: 13 of 17), and refuses only NORMAL_RANGE_MISSES."""
+    from coach.engine.exercises import get_exercise
+
+    rows = _left_out(photo_labels, photo_measures)
+    assert len(rows) >= 12 and len({r[0] for r in rows}) >= 4, [r[:3] for r in rows]
+    for label, key, photo, value, taught, normal in rows:
+        shipped = get_exercise(label).phases[0].envelope[key]
+        assert taught.low <= shipped.min and taught.high >= shipped.max, (label, key)
+        if shipped.min <= value <= shipped.max:
+            assert taught.low <= value <= taught.high, (label, key, photo, value, taught.low, taught.high)
+    misses = {(label, key, photo) for label, key, photo, value, _, normal in rows
+              if not normal.low <= value <= normal.high}
+    assert misses == set(NORMAL_RANGE_MISSES), misses ^ set(NORMAL_RANGE_MISSES)
 
 
 def test_bridge_gets_the_hip_angle_no_sides_and_one_posture(taught_all):
@@ -310,3 +395,80 @@ def test_the_other_side_is_the_mirror_of_the_side_shown(taught_all, landmarks_di
     mirrored = [v for v in held if v.holding]
     assert own == {"left"}
     assert {v.side for v in mirrored} == {"right"} and len(mirrored) > 120, len(mirrored)   # over 2 s at 60 fps
+
+
+def test_the_hold_target_never_exceeds_the_demonstrated_median_hold():
+    """80 % of the median hold to the nearest second, but never above the median itself: a 1.9 s
+    median gives 1 s (0.8 x 1.9 = 1.52 rounds to 2 s, more than was shown)."""
+    from coach.physio.teach_file import hold_target_s
+    from coach.physio.teach_holds import HeldSpan
+
+    def target(*durations):
+        return hold_target_s([HeldSpan(0, 10, 0.0, d) for d in durations])
+
+    assert target(1.9) == 1 and target(1.5) == 1 and target(2.4) == 2 and target(2.35, 1.5, 4.7) == 2
+    assert target(5.0) == 4 and target(20.4) == 16
+    for d in np.arange(1.5, 12.0, 0.05):
+        assert 1 <= target(d) <= d, d
+
+
+def _without_the_side_rule_in(series, hold):
+    """The series with the straight leg's knee unread in one hold: the seated twist's side rule
+    (lower:knee, which knee is more bent) cannot tell that hold's side."""
+    from coach.measure.conventions import MEASURE_NAMES
+
+    values, rank = series.values.copy(), series.rank.copy()
+    for name in ("knee_right_deg",):
+        i = MEASURE_NAMES.index(name)
+        values[hold.first:hold.stop, i], rank[hold.first:hold.stop, i] = np.nan, 0
+    return MeasureSeries(series.t_s, values, rank, series.views, series.postures)
+
+
+def test_a_hold_whose_side_cannot_be_told_keeps_its_side_unknown(taught_all, landmarks_dir):
+    """The seated twist with its side rule unreadable in the first hold: that hold's side stays
+    unknown (never the second hold's), the file says so, and the working-side bands are taught from
+    the hold whose side is known."""
+    _, series = load(landmarks_dir, "seated_spinal_twist__01")
+    plain = taught_all["original", "seated_spinal_twist__01"]
+    assert [h.side for h in plain.holds] == ["left", "left"]
+    result = teach(_without_the_side_rule_in(series, plain.holds[0]), "twist")
+    assert result.stretch == "seated_spinal_twist"
+    assert [h.side for h in result.holds] == [None, "left"]
+    assert result.exercise.sides == "left_right"
+    assert "hold 1: side unknown (lower:knee not told there)" in result.toml
+    side_from = next(line for line in result.toml.splitlines() if line.startswith("side_from"))
+    assert "side from lower:knee as in seated_spinal_twist" in side_from and "hold 1: side unknown" in side_from
+    hip = next(b for b in result.bands if b.key == "hip_{side}_deg")
+    assert hip.holds == 1, hip   # the hold of unknown side is not read as either side
+
+
+def test_a_sided_stretch_taught_without_sides_keeps_its_shipped_bands(landmarks_dir):
+    """The seated twist taught with --sides none: its knee and hip, banded as {side} keys by the
+    shipped stretch, become plain left and right keys that keep the shipped band (the people it
+    accepts), not the 15 deg normal-range fallback."""
+    from coach.engine.exercises import get_exercise
+
+    _, series = load(landmarks_dir, "seated_spinal_twist__01")
+    shipped = get_exercise("seated_spinal_twist").phases[0].envelope
+    result = teach(series, "twist", sides="none")
+    plain = {b.key: b for b in result.bands if b.key.split("_")[0] in ("knee", "hip")}
+    assert plain and not any("{" in k for k in plain), list(plain)
+    for key, band in plain.items():
+        template = shipped[f"{key.split('_')[0]}_{{side}}_deg"]
+        assert band.shipped == (template.min, template.max), (key, band.shipped)
+        assert band.low <= template.min and band.high >= template.max
+        assert band.between_from.startswith("shipped seated_spinal_twist band"), band.between_from
+
+
+def test_exercises_show_never_prints_a_template_key(taught_all, tmp_path, capsys):
+    """`coach exercises show` of every shipped exercise and of a taught sided file: a {side} / {other}
+    key is shown in words ("knee, working side"), never raw."""
+    from coach.engine.exercises import load_library
+
+    (tmp_path / "taught_twist.toml").write_text(
+        taught_all["original", "seated_spinal_twist__01"].toml.replace('id = "taught"', 'id = "taught_twist"'))
+    for exercise_id in [*load_library(), "taught_twist"]:
+        assert main(["exercises", "show", exercise_id, "--exercises", str(tmp_path)]) == 0
+        out = capsys.readouterr().out
+        assert "{" not in out and "}" not in out, (exercise_id, [line for line in out.splitlines() if "{" in line])
+    assert "knee, working side" in out

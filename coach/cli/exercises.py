@@ -68,13 +68,22 @@ def _print_list(library) -> None:
         _out("  ".join(cell.ljust(w) for cell, w in zip(row, widths)) + "  " + row[4])
 
 
+def measure_words(key: str) -> str:
+    """An envelope key as shown: a plain measure name as in the file; a template key in words, never
+    raw ("knee_{side}_deg" -> "knee, working side"; "shoulder_{other}_deg" -> "shoulder, other side")."""
+    if "{side}" not in key and "{other}" not in key:
+        return key
+    base = key.split("_{")[0].replace("_", " ")
+    return f"{base}, {'working' if '{side}' in key else 'other'} side"
+
+
 def _band_row(key: str, band, views) -> list[str]:
     from coach.measure.conventions import SPEC
 
     spec = SPEC[key.replace("{side}", "left").replace("{other}", "right")]
     rel = " ".join(f"{v.value}:{spec.reliability[v].value}" for v in views)
     unit = "°" if spec.unit == "deg" else f" {spec.unit}"
-    return [key, f"{band.min:g}..{band.max:g}{unit}", f"±{band.hysteresis:g}", band.min_reliability, rel,
+    return [measure_words(key), f"{band.min:g}..{band.max:g}{unit}", f"±{band.hysteresis:g}", band.min_reliability, rel,
             f"{band.hint_low} / {band.hint_high}"]
 
 

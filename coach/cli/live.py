@@ -10,7 +10,8 @@ offline default (full) unless it is measured too slow for real time on this mach
 
 --reference DEMO follows a physiotherapist's demonstration (a video or recording): its ghost is drawn
 over the person, advancing with them, with a 0-100 match score. The exercise coached is taught from the
-demonstration (`coach teach`), or is --exercise ID when given (the demonstration then only guides).
+demonstration (`coach teach`), or is --exercise ID|FILE.toml when given - the physio's edited file: its
+bands, hold and sides coach; the demonstration then only guides.
 Nothing heavy is imported until `run`.
 """
 
@@ -82,11 +83,14 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     from coach.render.speech import DEFAULT_RATE_WPM, DEFAULT_VOLUME
 
     what = parser.add_mutually_exclusive_group()   # one of them or --reference: checked in `run`
-    what.add_argument("-e", "--exercise", metavar="ID", help="the exercise to coach (see `coach exercises list`)")
+    what.add_argument("-e", "--exercise", metavar="ID|FILE.toml",
+                      help="the exercise to coach: an id (see `coach exercises list`) or an exercise file "
+                           "(e.g. the one `coach teach` wrote, as edited)")
     what.add_argument("--routine", metavar="FILE", help="a routine file: exercises in order (exercises/routines/)")
     parser.add_argument("--reference", metavar="DEMO",
                         help="a demonstration (video or .jsonl[.gz] recording) to follow: ghost and match score; "
-                             "the exercise is taught from it unless --exercise is given")
+                             "the exercise is taught from it unless --exercise is given (the file's bands, "
+                             "hold and sides then coach; the demonstration only guides)")
     src = parser.add_mutually_exclusive_group()
     src.add_argument("--camera", type=int, default=0, metavar="N", help="camera index (default 0)")
     src.add_argument("--source", metavar="VIDEO|URL", help="a video file, stream URL or .jsonl[.gz] landmark recording")
@@ -125,12 +129,12 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 
 def _routine(args):
-    from coach.engine.exercises import get_exercise
     from coach.engine.routine import Routine, load_routine
+    from coach.physio.coached import coached_exercise
 
     if args.routine:
         return load_routine(args.routine, args.exercises)
-    return Routine.single(get_exercise(args.exercise, args.exercises))
+    return Routine.single(coached_exercise(args.exercise, args.exercises).exercise)   # an id or a file
 
 
 def demo_id(name: str) -> str:
@@ -148,11 +152,12 @@ def _plan(args):
     from coach.physio.demonstration import load_poses
     from coach.physio.live_follow import FollowAlong, Reference
 
+    named = _routine(args).exercises[0] if args.exercise else None   # a bad file: before reading the demo
     demo = load_poses(args.reference, args.model, quiet=args.quiet, what="reading the demonstration",
                       wrap=progress_bar(args.quiet))
     name = Path(demo.name).name
-    if args.exercise:
-        exercise = _routine(args).exercises[0]
+    if named is not None:
+        exercise = named
     else:
         from coach.physio.live_follow import follow_exercise
         from coach.physio.teach import teach

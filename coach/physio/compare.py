@@ -5,9 +5,11 @@
 1. Key series (`KeySeries`): the taught envelope's keys, read per frame for the side that frame shows
    (`coach.engine.envelope.detect_side`, carried over frames where it can't be told) and toward that side,
    so a patient working the right side is compared with a demonstration of the left.
+   A reading below its band's `min_reliability` in the view that frame was filmed from is not read
+   (NaN): the patient is judged only on what their own view reads reliably, as the engine judges them.
 2. Both series are resampled to `rate_hz` on a common clock; gaps are interpolated (NaN never reaches
-   the warping); a key the patient or the reference never shows is left out of the warping and
-   reported as not measured.
+   the warping); a key the patient or the reference reads in under `MIN_READ_SHARE` of its frames is
+   left out of the warping and reported as left out (`LeftOut`: whose view, which view).
 3. Each key is z-normalised by the *reference's* mean and spread (the same scale for both, so a
    smaller range of motion stays smaller) and the multi-measure series are aligned by DTW
    (`dtaidistance.dtw_ndim` when installed, a numpy DTW otherwise).
@@ -24,12 +26,17 @@ import numpy as np
 
 from coach.engine.envelope import detect_side, resolve_key, toward_side
 from coach.engine.exercises import Exercise
-from coach.measure.conventions import SPEC
+from coach.measure.conventions import SPEC, Reliability, View
 from coach.physio.teach import MeasureSeries, Taught
 from coach.physio.teach_holds import HeldSpan
 
 RATE_HZ = 10.0          # warping rate: stretches change over seconds; 10 Hz keeps DTW small
 MIN_SCALE = 5.0         # z-normalising divides by at least this (deg): a still reference is not noise-scaled
+# A key read (at its band's reliability) in under a fifth of a series' frames is left out: teach's own
+# rule for a measure too seldom read to judge (`coach.physio.teach_people.column`); interpolating a few
+# readings over the rest would compare the patient with a guess.
+MIN_READ_SHARE = 0.2
+_RANK = {Reliability.NONE: 0, Reliability.LOW: 1, Reliability.MEDIUM: 2, Reliability.HIGH: 3}
 
 
 @dataclass(frozen=True, eq=False)
@@ -53,6 +60,25 @@ class MeasureDeviation:
     patient_at_holds: float
 
 
+@dataclass(frozen=True)
+class LeftOut:
+    """A key the comparison leaves out: `who` ("patient" / "demonstration") reads it at its band's
+    reliability in under MIN_READ_SHARE of the frames, mostly filmed from `view`."""
+
+    key: str
+    who: str
+    view: str
+    min_reliability: str
+    read_share: float
+    reason: str = "view"     # "view": not read reliably from it; "side": a {side} key, and no side was told
+
+    def __post_init__(self):
+        if self.who not in ("patient", "demonstration") or not 0 <= self.read_share < MIN_READ_SHARE \
+                or self.reason not in ("view", "side"):
+            raise ValueError(f"LeftOut: expected who patient/demonstration, a share below {MIN_READ_SHARE} and "
+                             f"a reason view/side, got {self.who!r} {self.read_share} {self.reason!r}")
+
+
 @dataclass(frozen=True, eq=False)
 class Comparison:
     deviations: tuple[MeasureDeviation, ...]
@@ -61,6 +87,7 @@ class Comparison:
     reference_t_s: np.ndarray
     patient: np.ndarray          # (P, K) resampled, gap-filled features
     reference: np.ndarray        # (R, K)
+    left_out: tuple[LeftOut, ...] = ()
 
     @property
     def overall(self) -> float:
@@ -101,17 +128,35 @@ def frame_sides(series: MeasureSeries, exercise: Exercise) -> list[str | None]:
     return out
 
 
+def needed_rank(exercise: Exercise, key: str) -> int:
+    """The reliability rank a key's band needs (the least strict of the phases that band it)."""
+    return min(_RANK[Reliability(p.envelope[key].min_reliability)] for p in exercise.phases if key in p.envelope)
+
+
 def features(series: MeasureSeries, exercise: Exercise) -> KeySeries:
-    """The envelope keys per frame, resolved and read toward each frame's side."""
+    """The envelope keys per frame, resolved and read toward each frame's side; NaN where the frame's
+    reading is below the band's min_reliability (for the view it was filmed from)."""
     keys, sides = envelope_keys(exercise), frame_sides(series, exercise)
     index = {name: i for i, name in enumerate(SPEC)}
+    need = [needed_rank(exercise, key) for key in keys]
     values = np.full((len(series), len(keys)), np.nan)
     for t, side in enumerate(sides):
         for k, key in enumerate(keys):
             name = resolve_key(key, side if exercise.sides != "none" else None)
-            if name is not None:
+            if name is not None and series.rank[t, index[name]] >= need[k]:
                 values[t, k] = toward_side(name, series.values[t, index[name]], side)
     return KeySeries(series.t_s, keys, values)
+
+
+def main_view(series: MeasureSeries) -> str:
+    """The view most of a series' frames were filmed from ("unknown" when none could be told)."""
+    told = [v.value for v in series.views if v != View.UNKNOWN]
+    return max(dict.fromkeys(told), key=told.count) if told else View.UNKNOWN.value
+
+
+def read_shares(f: KeySeries) -> np.ndarray:
+    """(K,) the share of frames each key was read in (0 for an empty series)."""
+    return np.isfinite(f.values).mean(axis=0) if len(f.t_s) else np.zeros(len(f.keys))
 
 
 def resample(f: KeySeries, rate_hz: float = RATE_HZ) -> KeySeries:
@@ -187,9 +232,22 @@ def _deviation(key: str, p: np.ndarray, r: np.ndarray, held: np.ndarray) -> Meas
 def compare_series(patient: MeasureSeries, reference: MeasureSeries, taught: Taught,
                    rate_hz: float = RATE_HZ) -> Comparison:
     """Align the patient with the reference on the taught envelope's keys; deviations per key."""
-    p = resample(features(patient, taught.exercise), rate_hz)
-    r = resample(features(reference, taught.exercise), rate_hz)
-    usable = np.isfinite(p.values).all(axis=0) & np.isfinite(r.values).all(axis=0)
+    exercise = taught.exercise
+    pf, rf = features(patient, exercise), features(reference, exercise)
+    p_share, r_share = read_shares(pf), read_shares(rf)
+    left_out, by_rank = [], {n: r for r, n in _RANK.items()}
+    no_side = {who: exercise.sides != "none" and not any(frame_sides(series, exercise))
+               for who, series in (("patient", patient), ("demonstration", reference))}
+    for k, key in enumerate(pf.keys):   # the patient's view first: what a physio can act on
+        need = by_rank[needed_rank(exercise, key)].value
+        for who, share, series in (("patient", p_share[k], patient), ("demonstration", r_share[k], reference)):
+            if share < MIN_READ_SHARE:
+                reason = "side" if no_side[who] and "{" in key else "view"
+                left_out.append(LeftOut(key, who, main_view(series), need, float(share), reason))
+                break
+    p, r = resample(pf, rate_hz), resample(rf, rate_hz)
+    usable = (p_share >= MIN_READ_SHARE) & (r_share >= MIN_READ_SHARE) \
+        & np.isfinite(p.values).all(axis=0) & np.isfinite(r.values).all(axis=0)
     if not usable.any() or not len(p.t_s) or not len(r.t_s):
         path = np.empty((0, 2), dtype=np.int64)
     else:
@@ -199,4 +257,4 @@ def compare_series(patient: MeasureSeries, reference: MeasureSeries, taught: Tau
     deviations = tuple(_deviation(key, p.values[pi, k], r.values[ri, k], held) if usable[k]
                        else _deviation(key, np.full(len(pi), np.nan), r.values[ri, k], held)
                        for k, key in enumerate(p.keys))
-    return Comparison(deviations, path, p.t_s, r.t_s, p.values, r.values)
+    return Comparison(deviations, path, p.t_s, r.t_s, p.values, r.values, tuple(left_out))

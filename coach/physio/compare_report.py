@@ -57,6 +57,30 @@ class SideHolds:
     demonstrated: int
 
 
+_VIEW_WORDS = {"side": "side view", "front": "front view", "oblique": "half-side view", "back": "view from behind",
+               "unknown": "view"}
+
+
+@dataclass(frozen=True)
+class LeftOutRow:
+    """A measure the comparison left out, and why, in words (`coach.physio.compare.LeftOut`)."""
+
+    key: str
+    label: str
+    who: str                 # "patient" or "demonstration": whose view could not read it
+    view: str
+    min_reliability: str
+    read_share: float
+    reason: str = "view"     # "view" or "side" (`coach.physio.compare.LeftOut`)
+
+    def text(self) -> str:
+        """"Head tilt: the patient's side view reads it in 0% of the frames at medium reliability or better"."""
+        if self.reason == "side":
+            return f"{self.label}: the {self.who}'s working side cannot be told, so it is not read"
+        return (f"{self.label}: the {self.who}'s {_VIEW_WORDS.get(self.view, 'view')} reads it in "
+                f"{self.read_share:.0%} of the frames at {self.min_reliability} reliability or better")
+
+
 @dataclass(frozen=True)
 class CompareRecord:
     """What `coach compare` found, once: the terminal summary, comparison.json and the report's
@@ -80,6 +104,7 @@ class CompareRecord:
     patient_sides: tuple[str, ...]
     mirrored: bool | None
     alerts: tuple[dict, ...]
+    left_out: tuple[LeftOutRow, ...] = ()   # not judged: a view that cannot read them reliably
 
     def __post_init__(self):
         for h in self.holds:
@@ -99,6 +124,7 @@ class CompareRecord:
             "sides": {"demonstration": list(self.reference_sides), "patient": list(self.patient_sides),
                       "mirrored": self.mirrored, "text": self.sides_text()},
             "alerts": list(self.alerts),
+            "left_out": [{**asdict(m), "text": m.text()} for m in self.left_out],
         }
 
     def holds_text(self) -> str:
@@ -111,8 +137,8 @@ class CompareRecord:
         if not self.reference_sides and not self.patient_sides:
             return ""
         def words(sides):
-            return " and ".join(sides) + (" side" if len(sides) == 1 else " sides") if sides else "no side"
-        text = f"the demonstration shows the {words(self.reference_sides)}; the patient did the {words(self.patient_sides)}"
+            return "the " + " and ".join(sides) + (" side" if len(sides) == 1 else " sides") if sides else "no side"
+        text = f"the demonstration shows {words(self.reference_sides)}; the patient did {words(self.patient_sides)}"
         if self.mirrored:
             text += " - the mirror of the demonstration, compared side for side"
         return text
@@ -128,6 +154,7 @@ class CompareRecord:
         lines.append(f"  holds: {self.holds_text()}; {self.hold_target_s:g} s each; alerts: {len(self.alerts)}")
         if self.sides_text():
             lines.append(f"  sides: {self.sides_text()}")
+        lines += [f"  left out: {m.text()}" for m in self.left_out]
         return lines
 
 
@@ -164,9 +191,11 @@ def compare_record(comparison: Comparison, taught: Taught, report: Report, patie
                                 _num(d.reference_at_holds), _num(d.patient_at_holds)) for d in comparison.deviations)
     alerts = tuple({"rule": a.rule, "severity": a.severity, "start_s": a.start_s, "end_s": a.end_s}
                    for a in report.alerts)
+    left_out = tuple(LeftOutRow(m.key, measure_label(m.key), m.who, m.view, m.min_reliability, round(m.read_share, 3),
+                                m.reason) for m in comparison.left_out)
     return CompareRecord(patient, reference, taught.exercise.id, bool(report.partial), _num(comparison.overall),
                          _num(comparison.at_holds), measures, holds, float(taught.exercise.phases[0].hold_s),
-                         ref_sides, pat_sides, mirrored, alerts)
+                         ref_sides, pat_sides, mirrored, alerts, left_out)
 
 
 def _cell(value: float | None, unit: str = "deg") -> str:
@@ -209,6 +238,8 @@ def section_html(record: CompareRecord, comparison: Comparison) -> str:
                 f'src="data:image/png;base64,{png}"><figcaption>Each measure over the patient\'s time, with the '
                 "demonstration aligned to it by dynamic time warping.</figcaption></figure>")
     sides = f'<p id="compare-sides">Sides: {html.escape(record.sides_text())}.</p>' if record.sides_text() else ""
+    sides += "".join(f'<p class="compare-left-out">Left out (not judged): {html.escape(m.text())}.</p>'
+                     for m in record.left_out)
     return (f'<section id="comparison"><h2>Compared with the demonstration</h2>'
             f'<p>Demonstration: {html.escape(record.reference)}. Average distance from it: '
             f'<b>{_cell(record.deviation_at_holds_deg)}</b> at its holds, <b>{_cell(record.deviation_overall_deg)}</b>'

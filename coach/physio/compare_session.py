@@ -1,6 +1,13 @@
 """`coach compare` as a library: teach from the demonstration, align the patient, coach the patient.
 
     result = compare(patient, reference, out_dir, model=None, video=True)
+    result = compare(patient, reference, out_dir, exercise=coached_exercise("anna_bridge.toml"))
+
+The exercise coached is taught from the demonstration, or is `exercise` when given (the physio's
+edited file, `coach.physio.coached`): its bands, hold and sides judge the patient and the
+measures compared are its envelope's; the demonstration still gives the ghost, the holds it
+demonstrated (found as `coach teach` finds them, each hold's side told by the file's own rule) and
+the reference's numbers at them.
     result.report, result.record        # the patient's session Report; the CompareRecord (comparison.json: .data)
 
 Frames stream: the demonstration is read once (its measures kept; its poses in a landmark recording
@@ -20,7 +27,7 @@ import json
 import re
 import tempfile
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 
 import numpy as np
@@ -29,6 +36,7 @@ from coach import interrupts
 from coach.engine.verdict import FrameVerdict
 from coach.io.sources import Frame
 from coach.measure.measures import Measures
+from coach.physio.coached import CoachedExercise
 from coach.physio.compare import Comparison, compare_series
 from coach.physio.compare_report import CompareRecord
 from coach.physio.demonstration import Demonstration, PoseCursor, Wrap, _plain, read_measures, replay
@@ -101,18 +109,37 @@ def taught_from(reference: Demonstration, reference_source: str) -> Taught:
     return teach(reference.series, exercise_id, name=f"As demonstrated in {ref_name}", source=ref_name)
 
 
+def with_exercise(taught: Taught, coached: CoachedExercise, series) -> Taught:
+    """The demonstration's holds, coached with the named exercise: its exercise and file text, each
+    hold's side re-told by the file's own side rule (the majority of the hold's frames whose side it
+    tells; None when it tells none - unknown stays unknown; every side None without sides)."""
+    from coach.engine.envelope import detect_side
+
+    exercise = coached.exercise
+    holds = []
+    for h in taught.holds:
+        told = [] if exercise.sides == "none" else \
+            [s for i in range(h.first, h.stop) if (s := detect_side(exercise, series.measures_at(i))) is not None]
+        side = max(("left", "right"), key=told.count) if told else None
+        holds.append(replace(h, side=side))
+    return replace(taught, exercise=exercise, toml=coached.text, holds=tuple(holds))
+
+
 def compare(patient_source: str, reference_source: str, out: Path, *, model: str | None = None,
             video: bool = True, quiet: bool = False, wrap: Wrap = _plain,
-            sinks: Sequence[Sink] = ()) -> CompareResult:
+            sinks: Sequence[Sink] = (), exercise: CoachedExercise | None = None) -> CompareResult:
     """Compare the patient with the demonstration into `out` (replaced only when it is an earlier
     coach result). `wrap` shows progress while each input is read. `sinks`: more readers of the
-    patient's session, after the result files (the CLI's history: its `published` runs once `out` is)."""
+    patient's session, after the result files (the CLI's history: its `published` runs once `out` is).
+    `exercise`: the exercise that coaches the patient (default: taught from the demonstration)."""
     inputs = (patient_source, reference_source)
     check_replaceable(out, inputs)   # before any work; checked again when publishing
     with tempfile.TemporaryDirectory(prefix="coach-compare-") as tmp:
         reference = read_measures(reference_source, model, quiet=quiet, what="reading the demonstration", wrap=wrap,
                                   keep=Path(tmp) / "reference.jsonl.gz")
         taught = taught_from(reference, reference_source)
+        if exercise is not None:
+            taught = with_exercise(taught, exercise, reference.series)
         patient = read_measures(patient_source, model, quiet=quiet, what="reading", wrap=wrap,
                                 keep=Path(tmp) / "patient.jsonl.gz", keep_measures=True)
         comparison = compare_series(patient.series, reference.series, taught)

@@ -20,7 +20,8 @@ The steps, each its own pure function:
                    between-person range and noise in quadrature; `tolerance=` scales them
   gates            the stable postures and views of the held frames (plus the stretch's views and every
                    view every band can be judged from)
-  hold target      80% of the median demonstrated hold, to the nearest second (`hold_s=` overrides);
+  hold target      80% of the median demonstrated hold, to the nearest second and at most the median
+                   hold (`hold_s=` overrides);
                    rest = half the median gap, at least 5 s
   safety           the stretch's limits (else the `Safety` defaults), with a note wherever the
                    demonstration goes past one
@@ -138,24 +139,32 @@ def _sides(series: MeasureSeries, ctx: Context, holds: list[HeldSpan], stretch: 
     if sides == "none":
         return None, none, "sides = none (--sides)"
     stretch_votes: list[str | None] = []
+    stretch_decides = False
     if stretch is not None and stretch.side_from and stretch.sides == "left_right":
         stretch_votes = [span_side(series, h, stretch.side_from, settings)[0] for h in holds]
         decided = set(stretch_votes) - {None}
-        if len(decided) == 1:   # a hold seen from a view the rule can't read is in the same position
-            stretch_votes = [v or next(iter(decided)) for v in stretch_votes]
-    stretch_decides = bool(stretch_votes) and all(stretch_votes)
+        # The rule decides when it tells every hold's side, or tells one side and no hold another
+        # (a hold seen from a view the rule can't read is in the same position). Such a hold's side
+        # stays unknown (None) - never the other hold's: it may be the mirror - so its readings
+        # are not used for the {side} bands (`teach_people.column`), and the file says so.
+        stretch_decides = all(stretch_votes) or len(decided) == 1
     if sides == "auto":
         # A sided shipped stretch whose own side rule tells every hold's side (past its side_min_deg,
         # with its sign agreement) is asymmetric by that stretch's own definition - a twist is one
         # however uncertain its size: an estimate's floor (20 deg) would otherwise hide a 30 deg twist.
-        uneven, why = (True, f"{stretch.id} is a sided stretch and its {stretch.side_from} tells every hold's side") \
+        uneven, why = (True, f"{stretch.id} is a sided stretch and its {stretch.side_from} tells " + \
+            ("every hold's side" if all(stretch_votes) else "the side of every hold it can read")) \
             if stretch_decides else asymmetric(ctx, holds, candidate_keys(stretch, True), settings)
         if not uneven:
             return None, none, f"no sides: {why}"
     else:
         why = "left_right (--sides)"
     if stretch_decides:
-        return stretch.side_from, tuple(stretch_votes), f"{why}; side from {stretch.side_from} as in {stretch.id}"
+        unknown = [str(i + 1) for i, v in enumerate(stretch_votes) if v is None]
+        untold = (f"; hold {', '.join(unknown)}: side unknown ({stretch.side_from} not told there), not used "
+                  "for the working-side bands") if unknown else ""
+        return stretch.side_from, tuple(stretch_votes), \
+            f"{why}; side from {stretch.side_from} as in {stretch.id}{untold}"
     rule, each = choose_side_rule(series, holds, settings)
     if rule is None:
         if sides == "left_right":
@@ -269,7 +278,7 @@ def teach(series: MeasureSeries, exercise_id: str, *, name: str | None = None, s
                 "posture": "the stable posture (coach/engine/context.py) in the held frames",
                 "view": "the stable views in the held frames" + (f", {stretch.id}'s views" if stretch else "")
                         + " and every view each band is judged from",
-                "sides": side_why.split(";")[0], "side_from": side_why.split("; ")[-1],
+                "sides": side_why.split(";")[0], "side_from": "; ".join(side_why.split("; ")[1:]),
                 "anchor": f"as in {stretch.id}: the measure that defines it" if stretch else ""}
     text = exercise_toml(data, bands, notes, header, {k: v for k, v in comments.items() if v})
     return Taught(_validated(text, source), text, tuple(holds), tuple(rests), tuple(bands), tuple(notes),

@@ -65,10 +65,13 @@ MAX_TOLERANCE = 3.0      # --tolerance: three times the taught margins already t
 
 
 def hold_target_s(holds: Sequence[HeldSpan]) -> float:
-    """80% of the median demonstrated hold, to the nearest whole second (at least 1): the
-    demonstrator's own typical hold completes when the engine times it."""
+    """80% of the median demonstrated hold, to the nearest whole second (at least 1), and never more
+    than the median hold itself (rounding 0.8 x 1.9 s up to 2 s would ask for more than was shown:
+    then the whole seconds below the median): the demonstrator's own typical hold completes when
+    the engine times it. A hold is at least `TeachSettings.min_hold_s` (1.5 s), so this is >= 1 s."""
     median_s = statistics.median(h.duration_s for h in holds)
-    return float(max(1, round(HOLD_TARGET_FRACTION * median_s)))
+    target = max(1, round(HOLD_TARGET_FRACTION * median_s))
+    return float(target if target <= median_s else max(1, math.floor(median_s)))
 
 
 def reps_and_rest(holds: Sequence[HeldSpan]) -> tuple[int, float]:
@@ -159,7 +162,8 @@ def value_comments(holds: Sequence[HeldSpan], data: dict, hold_given: bool) -> d
     durations = ", ".join(f"{h.duration_s:.1f}" for h in holds)
     gaps = [b.start_s - a.end_s for a, b in zip(holds[:-1], holds[1:])]
     hold = "--hold-s" if hold_given else \
-        f"{HOLD_TARGET_FRACTION:.0%} of the median demonstrated hold ({durations} s), to the nearest second"
+        f"{HOLD_TARGET_FRACTION:.0%} of the median demonstrated hold ({durations} s), to the nearest second, " \
+        "at most the median"
     rest = (f"half the median gap between holds ({statistics.median(gaps):.1f} s), at least {REST_FLOOR_S:g} s"
             if gaps else "one hold shown: the default rest")
     return {"hold_s": hold, "rest_s": rest,

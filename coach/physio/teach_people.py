@@ -187,8 +187,8 @@ def column(key: str, ctx: Context, holds: Sequence[HeldSpan], rest_frames: Seque
     for k, h in enumerate(holds):
         side = h.side if sided else None
         name = measure_of(key, side) if side else key
-        if "{" in name:
-            continue
+        if "{" in name or (sided and side is None and SPEC[name].lateral):
+            continue   # a hold whose side is unknown: its working side, or the sign toward it, can't be read
         i = _INDEX[name]
         v = ctx.values[h.first:h.stop, i].copy()
         r = ctx.rank[h.first:h.stop, i]
@@ -204,7 +204,7 @@ def column(key: str, ctx: Context, holds: Sequence[HeldSpan], rest_frames: Seque
     seen = np.isfinite(values)
     if seen.sum() < max(3, 0.2 * len(values)):   # read in under a fifth of the held frames: not judgeable
         return None
-    rest_side = holds[0].side if sided else None
+    rest_side = next((h.side for h in holds if h.side), None) if sided else None
     rest_name = measure_of(key, rest_side) if rest_side else key
     rest = np.array([], dtype=float)
     if "{" not in rest_name and rest_frames:
@@ -242,9 +242,22 @@ def noise_margin(col: Column, settings: TeachSettings) -> float:
 
 
 def library_band(stretch: Exercise | None, key: str):
+    """The matched stretch's band for `key`. A plain left/right key of a sided stretch taught without
+    sides (`candidate_keys` turns knee_{side}_deg into knee_left_deg and knee_right_deg) gets that
+    joint's template band - the same people do it - and, where the stretch bands the joint on both
+    sides ({side} and {other}), both: an unsided left knee is either; never the normal-range fallback."""
     if stretch is None:
         return None
-    return stretch.phases[0].envelope.get(key)
+    envelope = stretch.phases[0].envelope
+    if key in envelope:
+        return envelope[key]
+    spec = SPEC.get(key)
+    if spec is None or not spec.paired:
+        return None
+    bands = [envelope[t] for t in (f"{spec.base}_{{side}}_deg", f"{spec.base}_{{other}}_deg") if t in envelope]
+    if len(bands) <= 1:
+        return bands[0] if bands else None
+    return bands[0].model_copy(update={"min": min(b.min for b in bands), "max": max(b.max for b in bands)})
 
 
 @dataclass(frozen=True)
