@@ -492,6 +492,29 @@ def test_a_skipped_exercise_says_it_was_skipped_with_the_key(childs_pose_6s, tmp
     assert result.routine[1].outcome == "completed"
 
 
+def test_the_input_is_named_by_its_absolute_path_and_an_unused_model_is_said_once(landmarks_dir, tmp_path,
+                                                                                   monkeypatch, capsys):
+    """live and analyze, given a recording by a relative path: session.json names the file itself
+    (resolved), wherever the command was run from; --model with a recording (which replays its poses)
+    is said once on stderr as not used, and not at all with -q."""
+    from demo_data import first_seconds
+
+    from coach.cli import main
+
+    first_seconds(landmarks_dir / CHILDS_POSE, tmp_path / "clip.jsonl.gz", 1.5)
+    monkeypatch.chdir(tmp_path)
+    live = ["live", "--exercise", "childs_pose", "--source", "clip.jsonl.gz", "--no-window", "--answers", "no",
+            "--mute", "--no-history", "--model", "lite"]
+    analyze = ["analyze", "clip.jsonl.gz", "-e", "childs_pose", "--no-video", "--no-history", "--model", "lite"]
+    for args, out in ((live, "live"), (analyze, "an"), (analyze + ["-q"], "an-q")):   # each run costs ~2 s
+        assert main([*args, "-o", out]) == 0
+        err = capsys.readouterr().err.splitlines()
+        said = [line for line in err if "--model lite is not used" in line]
+        assert (err == [] if "-q" in args else said == err == err[:1] != []), err
+        session = next((tmp_path / out).rglob("session.json"))
+        assert json.loads(session.read_text())["input"]["path"] == str((tmp_path / "clip.jsonl.gz").resolve())
+
+
 @pytest.mark.parametrize("value, problem", [("12x", "expected WIDTHxHEIGHT"), ("big", "expected WIDTHxHEIGHT"),
                                             ("100x80", "smaller than 320x240")])
 def test_a_bad_window_size_is_a_one_line_error(capsys, value, problem):

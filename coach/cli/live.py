@@ -22,7 +22,15 @@ import sys
 import time
 from pathlib import Path
 
-from coach.cli.options import add_exercises, add_history, add_model, add_num_poses, add_out_folder, add_quiet
+from coach.cli.options import (
+    add_exercises,
+    add_history,
+    add_model,
+    add_num_poses,
+    add_out_folder,
+    add_quiet,
+    unused_model_note,
+)
 
 HELP = "coach a stretch live from a camera (or a video paced like one), with red-flag screening first"
 EXAMPLE = ("coach live --exercise childs_pose --camera 0    (no camera: --source clip.mp4 --realtime --no-window)\n"
@@ -228,6 +236,8 @@ def _detector(feed, args):
     def make(path):
         return PeopleDetector(path, watch_poses=args.num_poses, threaded=True)
 
+    if feed.info.kind == "recording" and args.model is not None and not args.quiet:
+        print(unused_model_note(args.model), file=sys.stderr)
     detector, choice, feed = choose_live_model(feed, args.model, make, progress=not args.quiet)
     if choice.notice and not args.quiet:   # -q: the screen and session.json still say it
         print(f"coach: warning: {choice.notice}", file=sys.stderr)

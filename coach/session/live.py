@@ -71,7 +71,9 @@ def input_info(feed: Feed, detector=None) -> InputInfo:
     video. The model is the detector's (pixels) or the one the recording was made with."""
     info = feed.info
     kind = {"stream": "camera", "image": "video", "folder": "video"}.get(info.kind, info.kind)
-    path = info.name if kind == "camera" else info.path   # a camera is named, not given as a path
+    # a camera is named, not given as a path; a file is given resolved, as analyze does: session.json
+    # and the history name the file itself, wherever the command was run from
+    path = info.name if kind == "camera" else str(Path(info.path).resolve())
     model_path = getattr(detector, "model_path", None)
     model = Path(model_path).name if model_path is not None else info.model
     return InputInfo(info.name, path, kind, info.fps, info.size_px, model)
