@@ -535,3 +535,35 @@ def test_the_window_fits_the_screen_with_room_for_a_window_manager():
     assert window_size((1920, 1080), (1280, 800)) == (1280, 800)   # never larger than the screen
     assert window_size((800, 600), None) == (800, 600)
     assert window_size(None, None) is None                          # unknown: each frame's own size
+
+
+def test_no_text_a_person_reads_names_a_rule_by_its_id(tmp_path):
+    """Every rule has words (`coach.usertext.RULE_WORDS`), and the texts of a session with an alert -
+    the terminal / window summary, the report's text and the spoken cues - never show a rule's id:
+    the bundled neck side bend clip raises the head-tilt caution (neck_lateral)."""
+    import re
+
+    from coach import samples_dir
+    from coach.engine.safety import RULES
+    from coach.usertext import RULE_WORDS, rule_words
+
+    ids = [r.id for r in RULES] + [PAIN_RULE]
+    assert set(ids) <= set(RULE_WORDS), set(ids) - set(RULE_WORDS)
+    assert rule_words("some_new_rule") == "Some new rule"
+    out = tmp_path / "session"
+    plan = Routine("t", (get_exercise("neck_side_bend"),))
+    from demo_data import first_seconds
+
+    clip = first_seconds(samples_dir() / "neck_side_bend.jsonl.gz", tmp_path / "clip.jsonl.gz", 2.5)   # raised at 0.9 s
+    result = run_live(open_feed(str(clip)), plan, NoWindow(), LiveOptions(out))
+    assert "neck_lateral" in {a.rule for a in result.report.alerts}, "the clip raises the head-tilt caution"
+    from coach.render.voice import CuePicker
+
+    picker = CuePicker(get_exercise("neck_side_bend"))
+    spoken = [c.text for e in result.events for c in picker._of_event(e, None) if e.kind == EventKind.ALERT_RAISED]
+    html = re.sub(r"<[^>]+>", " ", re.sub(r"<(script|style)\b.*?</\1>", " ", (out / "report.html").read_text(),
+                                          flags=re.S))
+    raw = re.compile(r"\b(" + "|".join(i for i in ids if "_" in i or i == "ballistic") + r")\b")
+    for name, text in (("summary", "\n".join(summary_lines(result))), ("report", html), ("voice", " ".join(spoken))):
+        assert not raw.search(text), (name, raw.search(text).group(0))
+    assert "Alerts: 1 (head tilted too far)" in summary_lines(result)

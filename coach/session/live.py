@@ -39,6 +39,7 @@ from coach.session.feed import LOSSLESS, End, Feed, FramePipeline, Inferred
 from coach.session.live_session import KEYS, Action, Follow, LiveOptions, LiveSession
 from coach.session.loop import Sink, run_session
 from coach.session.session_files import OutputFolder, SessionFiles
+from coach.usertext import rule_words
 
 WAIT_S = 0.1             # the loop wakes at least this often (keys, window events) when nothing arrives
 
@@ -160,7 +161,7 @@ def summary_lines(result: LiveResult) -> list[str]:
             lines.append(f"  {seg.advice}")
     if len(result.routine) > 1 or any(e.outcome == "skipped" for e in result.routine):
         lines += ["Routine:"] + [f"  {i}. {e.line()}" for i, e in enumerate(result.routine, 1)]
-    rules = sorted({a.rule for a in report.alerts})
+    rules = sorted({rule_words(a.rule).lower() for a in report.alerts})   # in words, never the rule's id
     lines.append(f"Alerts: {len(report.alerts)}" + (f" ({', '.join(rules)})" if rules else ""))
     if result.follow is not None:
         lines.append(follow_line(result.follow))
