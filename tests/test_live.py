@@ -567,3 +567,10 @@ def test_no_text_a_person_reads_names_a_rule_by_its_id(tmp_path):
     for name, text in (("summary", "\n".join(summary_lines(result))), ("report", html), ("voice", " ".join(spoken))):
         assert not raw.search(text), (name, raw.search(text).group(0))
     assert "Alerts: 1 (head tilted too far)" in summary_lines(result)
+    # the message quotes the stored (worst) value to its shown precision: it quoted the raise's first
+    # reading (21°) while the value stored was the worst (24°)
+    saved = json.loads((out / "session.json").read_text())["alerts"]
+    for alert in [*result.report.alerts, *saved]:
+        value = alert.value if hasattr(alert, "value") else alert["value"]
+        message = alert.message if hasattr(alert, "message") else alert["message"]
+        assert f"{value:.0f}°" in message, (value, message)
