@@ -116,6 +116,23 @@ def test_cues_come_by_priority_with_a_cooldown_each():
     assert len(picker.framing("Come closer to the camera", 28.5)) == 1
 
 
+def test_tones_have_the_cooldown_of_the_cue_they_stand_for():
+    """With tones instead of the voice, an alert that flickers beeps once per cooldown, as it is said
+    once (the tones had no cooldown: a caution raised three times in 6 s beeped three times); a stop
+    and each completed hold still sound."""
+    picker = CuePicker(get_exercise("childs_pose"))
+    caution = lambda t: alert(t, "twist", "caution", "Rotate less: your twist (52°) is past the safe 45°")  # noqa: E731
+    assert picker.tones(verdict(0.0, caution(0.0))) == ["caution"]
+    assert picker.tones(verdict(3.0, caution(3.0))) == picker.tones(verdict(6.0, caution(6.0))) == []
+    assert picker.tones(verdict(10.5, caution(10.5))) == ["caution"], "after the 10 s cooldown"
+    stop = alert(11.0, "bouncing", "stop", "Don't bounce at the end of the stretch: ease in")
+    assert picker.tones(verdict(11.0, stop, Event(EventKind.HOLD_COMPLETED, 11.0, {}))) == ["stop", "hold_complete"]
+    done = Event(EventKind.HOLD_COMPLETED, 12.0, {})
+    next_rep = FrameVerdict(12.0, "childs_pose", Status.ACTIVE, "rest", 0, None, HoldState.COMPLETED, False, 30.0,
+                            30.0, 1.0, {"both": 1}, (), True, events=(done,))
+    assert picker.tones(next_rep) == ["hold_complete"], "another hold (the next rep) is another cue"
+
+
 def test_hold_milestones_and_the_rest_countdown_are_crossings_of_the_stream():
     picker = CuePicker(get_exercise("childs_pose"))
     texts = []
@@ -288,6 +305,31 @@ def test_a_stop_cuts_the_cue_being_spoken(espeak):
     assert 0.4 < cut[3] < 1.5 < long_s, f"the instruction was cut after {cut[3]:.2f} s of {long_s:.1f} s"
     assert stop[1] - sent_s < 0.5, f"the stop started {stop[1] - sent_s:.2f} s after it was sent"
     assert voice.counts() == {"spoken": 3, "cut": 1, "dropped": 0, "restarts": 0, "lost": None}
+
+
+def test_the_end_does_not_wait_for_the_cues_a_killed_worker_held(espeak):
+    """The worker is killed while it speaks one cue and holds another: it is restarted, and the end of
+    the session (`finish`) waits only for what the running worker was given - not the full FINISH_S
+    (15 s) for the two cues that died with the old one."""
+    import signal
+
+    from coach.render.speech import FINISH_S
+
+    voice = Voice(VoiceSettings(player=PLAYER))
+    assert voice.start() is None
+    try:
+        voice.say(SpokenCue("exercise", LONG, Priority.INSTRUCTION, 0.0))
+        wait_for(voice, "start", "exercise")
+        voice.say(SpokenCue("framing", "Come closer to the camera.", Priority.INSTRUCTION, 0.5))   # held: waits
+        time.sleep(0.3)   # the manager thread hands it over (it wakes at once for a cue)
+        os.killpg(voice._proc.pid, signal.SIGKILL)
+        start_s = time.monotonic()
+        assert voice.finish()
+        waited_s = time.monotonic() - start_s
+    finally:
+        voice.close()
+    # the manager finds the dead worker within MANAGE_S (0.25 s) and restarts it
+    assert voice.restarts == 1 and waited_s < 2.0 < FINISH_S, f"waited {waited_s:.2f} s"
 
 
 # --- the frame loop never waits for the voice --------------------------------------------------------

@@ -305,6 +305,8 @@ class Voice:
         self.restarts = 0
         self.engine = self.player = ""   # the pyttsx3 driver and the player command, once started
         self._handed = 0   # cues handed to the worker (each ends as done, cut or dropped)
+        # cues sent to the worker running now and ended by it; those a killed worker held are lost with it
+        self._sent = self._ended = self._lost_with_worker = 0
         self._inbox: queue.SimpleQueue = queue.SimpleQueue()
         self._ctx = multiprocessing.get_context("spawn")
         self._reports = self._ctx.Queue()
@@ -345,7 +347,7 @@ class Voice:
         end_s = time.monotonic() + timeout_s
         while self._thread is not None and self.lost is None and time.monotonic() < end_s:
             ended = sum(1 for r in self.poll() if r[0] in ("done", "cut", "dropped"))
-            if ended >= self._handed:
+            if ended + self._lost_with_worker >= self._handed:   # a restarted worker's cues are not waited for
                 return True
             time.sleep(POLL_S)
         return self._thread is None or self.lost is not None
@@ -374,6 +376,7 @@ class Voice:
     # --- the manager thread ---------------------------------------------------------------------
 
     def _spawn(self) -> None:
+        self._sent = self._ended = 0
         self._commands = self._ctx.Queue()
         self._proc = self._ctx.Process(target=worker_main, args=(self.settings, self._commands, self._reports),
                                        name="coach-voice", daemon=True)
@@ -401,6 +404,8 @@ class Voice:
                 return
             self.log.append(report)
             kind = report[0]
+            if kind in ("done", "cut", "dropped"):
+                self._ended += 1
             if kind == "synth":
                 self._synth_since_s = report[1]
             elif kind == "start":
@@ -422,6 +427,7 @@ class Voice:
             if self._hung_or_dead():
                 continue
             if cue is not False:
+                self._sent += 1
                 self._commands.put(("say", cue.key, cue.text, int(cue.priority), time.monotonic()))
 
     def _hung_or_dead(self) -> bool:
@@ -430,6 +436,9 @@ class Voice:
         if self._proc.is_alive() and not hung:
             return False
         self._kill()
+        self._drain()   # what it said before it was killed; the rest of what it was sent is lost with it
+        self._lost_with_worker += max(0, self._sent - self._ended)
+        self._sent = self._ended = 0
         if self.restarts >= MAX_RESTARTS:
             self.lost = f"the speech worker {'hung' if hung else 'died'} {self.restarts + 1} times"
             return True

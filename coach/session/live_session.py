@@ -35,7 +35,7 @@ import numpy as np
 from coach.engine.core import Coach
 from coach.engine.framing import FRAMING_HOLD_S, FramingGate
 from coach.engine.routine import Routine, RoutineEntry
-from coach.engine.verdict import Event, EventKind, FrameVerdict, Severity, Status
+from coach.engine.verdict import Event, EventKind, FrameVerdict, Status
 from coach.io.sources import Frame
 from coach.measure.measures import Measures
 from coach.pose.core import Pose, PoseFrame
@@ -78,7 +78,6 @@ PRESENT_TEXT_SCALE = 1.3
 PLOT_SAMPLES = 150
 MAX_VIDEO_REPEAT_S = 5.0
 CANVAS_WIDTH_PX = 640    # a recording (no pixels) is drawn on a dark canvas this wide
-SOUND_OF = {EventKind.HOLD_COMPLETED: "hold_complete", EventKind.EXERCISE_STOPPED: "stop"}
 
 
 class Follow(Protocol):
@@ -296,7 +295,7 @@ class LiveSession(Sink):
             self._write_video(result, verdict)
         gauges = self.overlay.gauges(verdict)
         self.plot_values.append(gauges[0].value if gauges else math.nan)
-        self._sound(verdict.events)
+        self._sound(verdict)
         self._say(self.cues.verdict(verdict))
 
     def _after(self, verdict: FrameVerdict) -> None:
@@ -314,15 +313,12 @@ class LiveSession(Sink):
             for cue in cues:
                 self.voice.say(cue)
 
-    def _sound(self, events) -> None:
+    def _sound(self, verdict: FrameVerdict) -> None:
+        """The tones, each with the cooldown of the cue it stands for (`CuePicker.tones`)."""
         if self.sounds is None:
             return
-        for event in events:
-            name = SOUND_OF.get(event.kind)
-            if event.kind == EventKind.ALERT_RAISED:
-                name = "stop" if event.details.get("severity") == Severity.STOP.value else "caution"
-            if name:
-                self.sounds.play(name)
+        for name in self.cues.tones(verdict):
+            self.sounds.play(name)
 
     # --- keys -------------------------------------------------------------------------------------
 
