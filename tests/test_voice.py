@@ -235,6 +235,55 @@ def test_without_a_speech_engine_the_same_session_runs_silently(landmarks_dir, t
                        VoiceSettings(driver=NO_ENGINE, wav_dir=str(tmp_path / "wav"))) == []
 
 
+def _player_script(folder: Path, name: str, body: str) -> Path:
+    folder.mkdir(parents=True, exist_ok=True)
+    path = folder / name
+    path.write_text(f"#!/bin/sh\n{body}\n")
+    path.chmod(0o755)
+    return path
+
+
+# What aplay (alsa-utils) does on a machine with no sound card - the CI machine has none: it complains
+# on stderr and exits 1 at once.
+NO_CARD = "echo 'aplay: main:831: audio open error: No such file or directory' >&2; exit 1"
+
+
+def test_with_no_audio_device_the_session_is_silent_from_the_start(tmp_path, monkeypatch):
+    """A player that cannot play (no output device) is found before the session by playing 20 ms of
+    silence: the voice and the tones give way to silence at once, with why - rather than every cue
+    failing in turn; a player that hangs (a sound server that never answers) is given up the same way."""
+    from coach.render import sound
+
+    failing = _player_script(tmp_path / "bin", "aplay", NO_CARD)
+    for asked in ("voice", "tones"):
+        with choose_sound(asked, VoiceSettings(player=(str(failing),)), player=str(failing)) as speech:
+            assert speech.used == "none" and speech.voice is None and speech.sounds is None, speech
+            assert "no audio output device (aplay failed: aplay: main:831: audio open error" in speech.reason
+    monkeypatch.setattr(sound, "PROBE_TIMEOUT_S", 0.3)
+    hanging = _player_script(tmp_path / "bin", "paplay", "exec sleep 30")
+    start_s = time.monotonic()
+    with choose_sound("tones", player=str(hanging)) as speech:
+        assert speech.used == "none" and "did not finish playing 20 ms of silence within 0.3 s" in speech.reason
+    assert time.monotonic() - start_s < 2.0
+    assert sound.audio_device_problem(PLAYER) is None, "a player that plays is kept"
+
+
+def test_the_command_says_once_that_there_is_no_audio_device(landmarks_dir, tmp_path, monkeypatch, capsys):
+    from coach.cli import main
+
+    _player_script(tmp_path / "bin", "aplay", NO_CARD)
+    monkeypatch.setenv("PATH", f"{tmp_path / 'bin'}{os.pathsep}{os.environ['PATH']}")
+    clip = first_seconds(landmarks_dir / CHILDS_POSE, tmp_path / "clip.jsonl.gz", 1.0)
+    args = ["live", "--exercise", "childs_pose", "--source", str(clip), "--no-window", "--answers", "no", "--no-history"]
+    assert main(args + ["-o", str(tmp_path / "a")]) == 0
+    err = capsys.readouterr().err.splitlines()
+    assert len(err) == 1 and "voice unavailable: no audio output device (aplay failed" in err[0], err
+    assert err[0].endswith("; no sound")
+    assert json.loads((tmp_path / "a" / "session.json").read_text())["sound"]["used"] == "none"
+    assert main(args + ["--no-voice", "-q", "-o", str(tmp_path / "b")]) == 0
+    assert capsys.readouterr().err == ""
+
+
 @pytest.mark.parametrize("option, value, problem", [
     ("--voice-rate", "20", "expected 80 to 300 words per minute, got 20"),
     ("--voice-rate", "fast", "expected whole words per minute, got 'fast'"),

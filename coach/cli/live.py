@@ -325,9 +325,9 @@ def _speech(args):
     asked = "mute" if args.mute else "voice" if args.voice else "tones"
     settings = VoiceSettings(args.voice_rate, args.voice_volume, driver=os.environ.get("COACH_VOICE_DRIVER") or None)
     speech = choose_sound(asked, settings)
-    if asked == "voice" and speech.used != "voice" and not args.quiet:
+    if asked != "mute" and speech.used != asked and not args.quiet:   # once, before the session
         instead = "using tones" if speech.used == "tones" else "no sound"
-        print(f"coach: warning: voice unavailable: {speech.reason}; {instead}", file=sys.stderr)
+        print(f"coach: warning: {asked} unavailable: {speech.reason}; {instead}", file=sys.stderr)
     return speech
 
 

@@ -15,7 +15,8 @@ cuts the one being spoken (a stop cuts anything); a cue of the same or lower pri
 most (a newer one replaces it), and is dropped when it has waited too long to still be true.
 
 No speech engine, no audio player, or a player that fails (no audio device): `choose_sound` falls
-back to the tones, then to silence, and never fails; `reason` says why, for the one warning the CLI
+back to the tones, then to silence, and never fails; the player is first tried on a short silent file
+(`coach.render.sound.audio_device_problem`): with no output device the session is silent from the start; `reason` says why, for the one warning the CLI
 prints and for session.json.
 """
 
@@ -37,7 +38,7 @@ import wave
 from dataclasses import dataclass
 from pathlib import Path
 
-from coach.render.sound import Sounds, find_player
+from coach.render.sound import Sounds, audio_device_problem, find_player
 
 # Speech rate: conversational English runs at about 150 words/min and eSpeak NG's default is 175;
 # instructions heard face down on a mat, over one's own breathing, are taken at the slower end.
@@ -496,8 +497,12 @@ def choose_sound(asked: str, settings: VoiceSettings | None = None, *, player: s
     reason = None
     if asked == "voice":
         settings = settings or VoiceSettings()
-        if player_command(settings) is None and sys.platform != "win32":
+        command = player_command(settings)
+        device = audio_device_problem(command) if command else None
+        if command is None and sys.platform != "win32":
             reason = "no audio player (paplay, aplay or afplay) for the voice"
+        elif device is not None:   # the tones would need the same device: silence, said once
+            return SoundChoice(asked, "none", device)
         else:
             voice = Voice(settings)
             reason = voice.start()
@@ -505,7 +510,10 @@ def choose_sound(asked: str, settings: VoiceSettings | None = None, *, player: s
                 return SoundChoice(asked, "voice", voice=voice)
     sounds = Sounds(player=player)
     if sounds.available:
-        return SoundChoice(asked, "tones", reason, sounds=sounds)
+        device = audio_device_problem((sounds.player,)) if sounds.player else None
+        if device is None:
+            return SoundChoice(asked, "tones", reason, sounds=sounds)
+        reason = f"{reason}; {device}" if reason else device
     sounds.close()
     return SoundChoice(asked, "none", reason or "no audio player for the tones")
 
