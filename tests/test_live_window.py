@@ -214,3 +214,22 @@ def test_fullscreen_covers_the_screen_without_a_window_manager(xvfb, tmp_path):
     rects = [tuple(map(int, line.split())) for line in done.stdout.splitlines()]
     centred = ((SCREEN_PX[0] - 800) // 2, (SCREEN_PX[1] - 600) // 2, 800, 600)
     assert rects == [centred, (0, 0, *SCREEN_PX), centred], rects
+
+
+def test_the_screen_size_is_read_from_the_display_without_a_screenshot(xvfb, monkeypatch):
+    """The window's default size comes from the size the X display reports (Xlib), not from a full
+    screenshot (a 1280x800 grab is 3 MB read over the X connection); no display: unknown."""
+    from PIL import ImageGrab
+
+    from coach.render import display
+
+    def no_screenshot(*args, **kwargs):
+        raise AssertionError("a screenshot was taken to read the screen's size")
+
+    monkeypatch.setattr(ImageGrab, "grab", no_screenshot)
+    monkeypatch.setenv("DISPLAY", xvfb)
+    start_s = time.perf_counter()
+    assert display.screen_size_px() == SCREEN_PX
+    assert time.perf_counter() - start_s < 0.5
+    monkeypatch.setenv("DISPLAY", ":4711")   # no server there
+    assert display.screen_size_px() is None

@@ -83,16 +83,52 @@ def parse_window(text: str) -> tuple[int, int]:
 
 
 def screen_size_px() -> tuple[int, int] | None:
-    """The screen's size in pixels, or None when it cannot be read (Pillow's screen grab: X11 through
-    $DISPLAY, Windows, macOS; not Wayland)."""
+    """The screen's size in pixels as the display reports it, or None when it cannot be read (no
+    display, Wayland): X11 through $DISPLAY (Xlib's DisplayWidth / DisplayHeight, by ctypes: no
+    screenshot), Windows' system metrics; elsewhere (macOS) Pillow's screen grab, the one way left."""
     try:
-        from PIL import ImageGrab
+        if sys.platform == "win32":
+            import ctypes
 
-        size = ImageGrab.grab(xdisplay=os.environ.get("DISPLAY") or None).size if sys.platform.startswith("linux") \
-            else ImageGrab.grab().size
+            metrics = ctypes.windll.user32.GetSystemMetrics
+            size = (metrics(0), metrics(1))   # SM_CXSCREEN, SM_CYSCREEN
+        elif sys.platform == "darwin":
+            from PIL import ImageGrab
+
+            size = ImageGrab.grab().size
+        else:
+            size = _x11_screen_px(os.environ.get("DISPLAY"))
     except Exception:  # noqa: BLE001 - any failure means "unknown": the window then takes the frame's size
         return None
-    return (int(size[0]), int(size[1])) if size[0] > 0 and size[1] > 0 else None
+    return (int(size[0]), int(size[1])) if size and size[0] > 0 and size[1] > 0 else None
+
+
+def _x11_screen_px(display: str | None) -> tuple[int, int] | None:
+    """The default screen's size of the X display (None: no display, or no libX11)."""
+    import ctypes
+    import ctypes.util
+
+    if not display:
+        return None
+    try:
+        xlib = ctypes.CDLL("libX11.so.6")
+    except OSError:
+        found = ctypes.util.find_library("X11")
+        if found is None:
+            return None
+        xlib = ctypes.CDLL(found)
+    xlib.XOpenDisplay.restype, xlib.XOpenDisplay.argtypes = ctypes.c_void_p, [ctypes.c_char_p]
+    xlib.XDefaultScreen.argtypes = [ctypes.c_void_p]
+    xlib.XDisplayWidth.argtypes = xlib.XDisplayHeight.argtypes = [ctypes.c_void_p, ctypes.c_int]
+    xlib.XCloseDisplay.argtypes = [ctypes.c_void_p]
+    connection = xlib.XOpenDisplay(display.encode())
+    if not connection:
+        return None
+    try:
+        screen = xlib.XDefaultScreen(connection)
+        return xlib.XDisplayWidth(connection, screen), xlib.XDisplayHeight(connection, screen)
+    finally:
+        xlib.XCloseDisplay(connection)
 
 
 def window_size(requested: tuple[int, int] | None, screen: tuple[int, int] | None) -> tuple[int, int] | None:
