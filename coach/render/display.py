@@ -282,6 +282,7 @@ def draw_prompt(img: np.ndarray, title: str, message: str, u_px: int, style: Ove
     w = img.shape[1]
     box = (2 * u_px, bottom_px - round(PROMPT_HEIGHT_U * u_px), w - 2 * u_px, bottom_px)
     shade(img, box, style.panel_rgb, min(1.0, style.panel_alpha + 0.2), radius_px=u_px)
+    title = wrap(title, box[2] - box[0] - 2 * u_px, u_px * 1.0, 1, bold=True)[0]   # a narrow window: cut with "..."
     put_text(img, title, (box[0] + u_px, box[1] + round(2.0 * u_px)), u_px * 1.0, style.approaching_rgb, bold=True)
     draw_lines(img, (box[0] + u_px, box[1] + round(2.6 * u_px), box[2] - u_px, box[3] - round(1.2 * u_px)),
                message, (u_px * 1.8, u_px * 1.3), style.text_rgb, bold=True)

@@ -41,7 +41,7 @@ from coach.measure.measures import Measures
 from coach.pose.core import Pose, PoseFrame
 from coach.render.display import PROMPT_HEIGHT_U, blank, draw_plot, draw_prompt, draw_status
 from coach.render.overlay import Overlay, OverlayStyle
-from coach.render.overlay_widgets import LIVE_TEXT_UNIT
+from coach.render.overlay_widgets import LIVE_MIN_TEXT_OF_HEIGHT, LIVE_TEXT_UNIT
 from coach.render.voice import CuePicker
 from coach.report.core import InputInfo, Report, Summariser
 from coach.session.feed import Captured, Inferred
@@ -205,7 +205,8 @@ class LiveSession(Sink):
         return tuple(done)
 
     def _restyle(self) -> None:
-        style = OverlayStyle(presentation=self.options.present, text_scale=self.text_scale, text_unit=LIVE_TEXT_UNIT)
+        style = OverlayStyle(presentation=self.options.present, text_scale=self.text_scale, text_unit=LIVE_TEXT_UNIT,
+                             min_text_of_height=LIVE_MIN_TEXT_OF_HEIGHT)
         self.overlay = Overlay(self.exercise, style)
 
     # --- the session loop's plan and coach (`coach.session.loop.run_session`) ----------------------
@@ -367,7 +368,12 @@ class LiveSession(Sink):
             self._draw_plot(img, lay)
         self.status_text = (f"{score_text(self.follow)}{self.model.tag}  |  {self._fps():.0f} fps  "
                             f"{self._latency_ms():.0f} ms  |  {KEY_HELP}")
-        bottom = draw_status(img, self.status_text, u, style, lay.cue[1]) - u // 2   # prompts go above the status line
+        # prompts go above the status line; in a portrait window (panels stacked, the hold panel down to
+        # the cue) the status line would cover the hold panel: it shows only while nothing is coached
+        if lay.stacked and self._coaching and not (self.paused or self.ended):
+            bottom = lay.cue[1] - u // 2
+        else:
+            bottom = draw_status(img, self.status_text, u, style, lay.cue[1]) - u // 2
         if self.ended:
             draw_prompt(img, "Session over", self.message, u, style, bottom)
         elif self.paused:
