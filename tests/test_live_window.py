@@ -152,11 +152,11 @@ def _wait_for_window(display: str, proc, size_px: tuple[int, int], timeout_s: fl
 
 @pytest.mark.model
 @pytest.mark.parametrize("source_px, window", [((1920, 1080), None), ((1280, 720), None), ((720, 1280), None),
-                                               ((720, 1280), (720, 800))],
+                                               ((720, 1280), (600, 760))],
                          ids=["1920x1080", "1280x720", "720x1280", "720x1280 in a portrait window"])
 def test_the_window_fits_the_screen_with_every_panel_inside(xvfb, photos_dir, lite_model_path, tmp_path, source_px,
                                                            window):
-    """A portrait window (--window 720x800, taller than wide): its text follows its height (the
+    """A portrait window (--window 600x760, taller than wide): its text follows its height (the
     smallest at 1/30 of it) and the panels stack, each inside the window and drawn where laid out."""
     from coach.render.display import window_size
     from coach.render.overlay_widgets import SMALL_TEXT_U, fit_into
@@ -196,7 +196,7 @@ def test_the_window_fits_the_screen_with_every_panel_inside(xvfb, photos_dir, li
         ring = _ring(shot, size, (x0, y0), upper_half=True)[None]   # the framing prompt may cover its lower half
         assert _near(ring, TRACK_RGB) + _near(ring, IN_BAND_RGB) > 0.8 * ring.shape[1], "the ring is not where it belongs"
     else:
-        assert window == (720, 800) and lay.status_panel[3] <= lay.hold_panel[1], "the panels stack"
+        assert window == (600, 760) and lay.status_panel[3] <= lay.hold_panel[1], "the panels stack"
     # the frame is fitted with its aspect kept: the rest of the window is the letterbox's dark grey
     px0, py0, px1, py1 = picture
     assert abs((px1 - px0) / (py1 - py0) - source_px[0] / source_px[1]) < 0.01
