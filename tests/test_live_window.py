@@ -175,7 +175,7 @@ def test_the_window_fits_the_screen_with_every_panel_inside(xvfb, photos_dir, li
         if proc.poll() is None:
             proc.send_signal(signal.SIGINT)
         _, err = proc.communicate(timeout=60)
-    assert shot is not None, f"no {size[0]}x{size[1]} window appeared; stderr:\n{err[-2000:]}"
+    assert shot is not None, f"no {size[0]}x{size[1]} window appeared (exit {proc.returncode}); stderr:\n{err[-2000:]}"
     if os.environ.get("COACH_SCREENSHOT"):
         from PIL import Image
 
