@@ -46,6 +46,28 @@ def printable(text: str) -> str:
     return "".join(" " if is_control(c) else c for c in text)
 
 
+# --- rules, in words ---------------------------------------------------------------------------------
+
+# Every safety rule's title, as the summaries (terminal, window), the report and its plots name it: a
+# person never reads a rule's id ("ballistic"). The ids are the engine's (`coach.engine.safety.RULES`,
+# and the live session's "pain_reported"); a test keeps every one of them here.
+RULE_WORDS = {"twist": "Twisting too far", "neck_flexion": "Neck bent too far forward",
+              "neck_extension": "Head tipped too far back", "neck_rotation": "Head turned too far",
+              "neck_lateral": "Head tilted too far", "neck_stretch": "Neck stretch (a reminder to keep it gentle)",
+              "hand_on_head": "Hand on the head or neck",
+              "partner_hands_on_head": "Someone else's hands on the head",
+              "ballistic": "Moving too fast near the end", "bouncing": "Bouncing at the end of the stretch",
+              "landmarks_missing": "Body parts out of view", "wrong_view": "Camera angle not suitable",
+              "too_far": "Too far from the camera", "too_close": "Too close to the camera",
+              "person_lost": "Person out of view", "pain_reported": "Pain reported"}
+
+
+def rule_words(rule_id: str) -> str:
+    """A rule's title ("Moving too fast near the end"); a rule of an unknown id (a newer file's) in
+    words made from the id, never the id itself."""
+    return RULE_WORDS.get(rule_id) or rule_id.replace("_", " ").strip().capitalize() or "A safety rule"
+
+
 # --- sides, in the words said to the person ---------------------------------------------------------
 
 def side_words(exercise, side: str | None) -> str:

@@ -171,9 +171,12 @@ def test_bad_output_is_a_one_line_error(tmp_path, photos_dir, lite_model_path, m
 
 def test_missing_model_file(tmp_path, photos_dir, isolated_env):
     model = tmp_path / "absent.task"
-    line = assert_one_line_error(run_coach("record", photos_dir / PERSON, "-o", tmp_path / "o.jsonl", "--model",
-                                           model, "--quiet", env=isolated_env), model)
-    assert "no such model file" in line
+    done = run_coach("record", photos_dir / PERSON, "-o", tmp_path / "o.jsonl", "--model", model, "--quiet",
+                     env=isolated_env)
+    lines = done.stderr.strip().splitlines()   # refused with the options, before any work: argparse's one line
+    assert done.returncode == 2 and len(lines) == 1, done.stderr
+    assert lines[0].startswith("coach record: error: argument --model: ") and str(model) in lines[0]
+    assert "no such model file" in lines[0]
 
 
 def test_corrupt_model_file(tmp_path, photos_dir, isolated_env):

@@ -175,3 +175,20 @@ def test_the_old_spellings_still_work(argv, dest):
     assert getattr(args, dest) == argv[-1]
     assert "--output" not in build_parser().format_help()
 
+
+
+@pytest.mark.parametrize("command", ["record", "analyze", "live", "teach", "compare"])
+@pytest.mark.parametrize("model, problem", [("tiny", "tiny: is no model name, and no such model file"),
+                                            (".", ".: is a directory")], ids=["unknown name", "folder"])
+def test_an_unknown_model_is_refused_by_every_command_before_any_work(capsys, command, model, problem):
+    """--model tiny is wrong whatever the input - a recording, which needs no model, too: one line,
+    exit 2, before anything is read (the input named here does not even exist)."""
+    from coach.cli import main
+
+    inputs = {"record": ["x.mp4", "-o", "x.jsonl"], "analyze": ["x.jsonl.gz"], "live": ["--exercise", "bridge",
+              "--source", "x.jsonl.gz"], "teach": ["x.jsonl.gz"], "compare": ["x.jsonl.gz", "y.jsonl.gz"]}[command]
+    with pytest.raises(SystemExit) as end:
+        main([command, *inputs, "--model", model])
+    assert end.value.code == 2
+    err = capsys.readouterr().err.strip().splitlines()
+    assert len(err) == 1 and "--model" in err[0] and problem in err[0] and "lite, full, heavy" in err[0], err

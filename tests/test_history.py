@@ -95,6 +95,22 @@ def test_plot_of_range_of_motion_and_holds_per_side(db, tmp_path, capsys):
     assert main(["history", "--db", str(db), "--plot"]) == 2   # a plot is of one exercise
 
 
+def test_an_unknown_exercise_is_a_one_line_error(db, capsys):
+    """A misspelt id is an error (exit 2, one line naming it), not an empty table; a known exercise
+    with no session lists none, and an id known only from stored sessions (a taught one) is listed."""
+    with History(db) as history:
+        _add(history, "anna_bridge", WHEN, 150.0, 1)   # taught from a demonstration: not in the library
+    assert main(["history", "--db", str(db), "--exercise", "nosuch"]) == 2
+    captured = capsys.readouterr()
+    err = captured.err.strip().splitlines()
+    assert len(err) == 1 and "'nosuch'" in err[0] and "no such exercise" in err[0], err
+    assert captured.out == ""
+    assert main(["history", "--db", str(db), "--exercise", "bridge"]) == 0
+    assert "0 session(s)" in capsys.readouterr().out
+    assert main(["history", "--db", str(db), "--exercise", "anna_bridge"]) == 0
+    assert "1 session(s)" in capsys.readouterr().out
+
+
 @pytest.mark.parametrize("start, kind, mine", [
     (1, "live", True),       # a live session is the person's own
     (1, "analyze", False),   # before v3 nobody said whose a recording was: kept, not counted

@@ -492,6 +492,29 @@ def test_a_skipped_exercise_says_it_was_skipped_with_the_key(childs_pose_6s, tmp
     assert result.routine[1].outcome == "completed"
 
 
+def test_the_input_is_named_by_its_absolute_path_and_an_unused_model_is_said_once(landmarks_dir, tmp_path,
+                                                                                   monkeypatch, capsys):
+    """live and analyze, given a recording by a relative path: session.json names the file itself
+    (resolved), wherever the command was run from; --model with a recording (which replays its poses)
+    is said once on stderr as not used, and not at all with -q."""
+    from demo_data import first_seconds
+
+    from coach.cli import main
+
+    first_seconds(landmarks_dir / CHILDS_POSE, tmp_path / "clip.jsonl.gz", 1.5)
+    monkeypatch.chdir(tmp_path)
+    live = ["live", "--exercise", "childs_pose", "--source", "clip.jsonl.gz", "--no-window", "--answers", "no",
+            "--mute", "--no-history", "--model", "lite"]
+    analyze = ["analyze", "clip.jsonl.gz", "-e", "childs_pose", "--no-video", "--no-history", "--model", "lite"]
+    for args, out in ((live, "live"), (analyze, "an"), (analyze + ["-q"], "an-q")):   # each run costs ~2 s
+        assert main([*args, "-o", out]) == 0
+        err = capsys.readouterr().err.splitlines()
+        said = [line for line in err if "--model lite is not used" in line]
+        assert (err == [] if "-q" in args else said == err == err[:1] != []), err
+        session = next((tmp_path / out).rglob("session.json"))
+        assert json.loads(session.read_text())["input"]["path"] == str((tmp_path / "clip.jsonl.gz").resolve())
+
+
 @pytest.mark.parametrize("value, problem", [("12x", "expected WIDTHxHEIGHT"), ("big", "expected WIDTHxHEIGHT"),
                                             ("100x80", "smaller than 320x240")])
 def test_a_bad_window_size_is_a_one_line_error(capsys, value, problem):
@@ -512,3 +535,42 @@ def test_the_window_fits_the_screen_with_room_for_a_window_manager():
     assert window_size((1920, 1080), (1280, 800)) == (1280, 800)   # never larger than the screen
     assert window_size((800, 600), None) == (800, 600)
     assert window_size(None, None) is None                          # unknown: each frame's own size
+
+
+def test_no_text_a_person_reads_names_a_rule_by_its_id(tmp_path):
+    """Every rule has words (`coach.usertext.RULE_WORDS`), and the texts of a session with an alert -
+    the terminal / window summary, the report's text and the spoken cues - never show a rule's id:
+    the bundled neck side bend clip raises the head-tilt caution (neck_lateral)."""
+    import re
+
+    from coach import samples_dir
+    from coach.engine.safety import RULES
+    from coach.usertext import RULE_WORDS, rule_words
+
+    ids = [r.id for r in RULES] + [PAIN_RULE]
+    assert set(ids) <= set(RULE_WORDS), set(ids) - set(RULE_WORDS)
+    assert rule_words("some_new_rule") == "Some new rule"
+    out = tmp_path / "session"
+    plan = Routine("t", (get_exercise("neck_side_bend"),))
+    from demo_data import first_seconds
+
+    clip = first_seconds(samples_dir() / "neck_side_bend.jsonl.gz", tmp_path / "clip.jsonl.gz", 2.5)   # raised at 0.9 s
+    result = run_live(open_feed(str(clip)), plan, NoWindow(), LiveOptions(out))
+    assert "neck_lateral" in {a.rule for a in result.report.alerts}, "the clip raises the head-tilt caution"
+    from coach.render.voice import CuePicker
+
+    picker = CuePicker(get_exercise("neck_side_bend"))
+    spoken = [c.text for e in result.events for c in picker._of_event(e, None) if e.kind == EventKind.ALERT_RAISED]
+    html = re.sub(r"<[^>]+>", " ", re.sub(r"<(script|style)\b.*?</\1>", " ", (out / "report.html").read_text(),
+                                          flags=re.S))
+    raw = re.compile(r"\b(" + "|".join(i for i in ids if "_" in i or i == "ballistic") + r")\b")
+    for name, text in (("summary", "\n".join(summary_lines(result))), ("report", html), ("voice", " ".join(spoken))):
+        assert not raw.search(text), (name, raw.search(text).group(0))
+    assert "Alerts: 1 (head tilted too far)" in summary_lines(result)
+    # the message quotes the stored (worst) value to its shown precision: it quoted the raise's first
+    # reading (21°) while the value stored was the worst (24°)
+    saved = json.loads((out / "session.json").read_text())["alerts"]
+    for alert in [*result.report.alerts, *saved]:
+        value = alert.value if hasattr(alert, "value") else alert["value"]
+        message = alert.message if hasattr(alert, "message") else alert["message"]
+        assert f"{value:.0f}°" in message, (value, message)

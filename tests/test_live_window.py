@@ -85,9 +85,10 @@ def _live_overlay():
     """The overlay as `coach live` draws it (its text unit is the live one, readable from 3 m)."""
     from coach.engine.exercises import get_exercise
     from coach.render.overlay import Overlay, OverlayStyle
-    from coach.render.overlay_widgets import LIVE_TEXT_UNIT
+    from coach.render.overlay_widgets import LIVE_MIN_TEXT_OF_HEIGHT, LIVE_TEXT_UNIT
 
-    return Overlay(get_exercise("knee_to_chest"), OverlayStyle(text_unit=LIVE_TEXT_UNIT))
+    return Overlay(get_exercise("knee_to_chest"),
+                   OverlayStyle(text_unit=LIVE_TEXT_UNIT, min_text_of_height=LIVE_MIN_TEXT_OF_HEIGHT))
 
 
 def _window_box(img: np.ndarray) -> tuple[int, int, int, int]:
@@ -150,25 +151,31 @@ def _wait_for_window(display: str, proc, size_px: tuple[int, int], timeout_s: fl
 
 
 @pytest.mark.model
-@pytest.mark.parametrize("source_px", [(1920, 1080), (1280, 720), (720, 1280)], ids=["1920x1080", "1280x720", "720x1280"])
-def test_the_window_fits_the_screen_with_every_panel_inside(xvfb, photos_dir, lite_model_path, tmp_path, source_px):
+@pytest.mark.parametrize("source_px, window", [((1920, 1080), None), ((1280, 720), None), ((720, 1280), None),
+                                               ((720, 1280), (600, 760))],
+                         ids=["1920x1080", "1280x720", "720x1280", "720x1280 in a portrait window"])
+def test_the_window_fits_the_screen_with_every_panel_inside(xvfb, photos_dir, lite_model_path, tmp_path, source_px,
+                                                           window):
+    """A portrait window (--window 600x760, taller than wide): its text follows its height (the
+    smallest at 1/30 of it) and the panels stack, each inside the window and drawn where laid out."""
     from coach.render.display import window_size
-    from coach.render.overlay_widgets import fit_into
+    from coach.render.overlay_widgets import SMALL_TEXT_U, fit_into
 
     video = write_video(tmp_path / "clip.mp4", [(photos_dir / "knee_to_chest__Hug_Knees_To_Chest__1.jpg", 4.0)],
                         size=source_px)
     env = {**os.environ, "DISPLAY": xvfb, "COACH_STATE_DIR": str(tmp_path / "state"), "QT_QPA_PLATFORM": "xcb"}
     cmd = [sys.executable, "-m", "coach", "live", "--exercise", "knee_to_chest", "--source", str(video), "--realtime",
-           "--answers", "no", "--model", str(lite_model_path), "-o", str(tmp_path / "out"), "--mute"]
+           "--answers", "no", "--model", str(lite_model_path), "-o", str(tmp_path / "out"), "--mute",
+           *(("--window", f"{window[0]}x{window[1]}") if window else ())]
     proc = subprocess.Popen(cmd, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
-    size = window_size(None, SCREEN_PX)   # the default: fit the screen, with room for a window manager
+    size = window_size(window, SCREEN_PX)   # default: fit the screen, with room for a window manager
     try:
         shot = _wait_for_window(xvfb, proc, size)
     finally:
         if proc.poll() is None:
             proc.send_signal(signal.SIGINT)
         _, err = proc.communicate(timeout=60)
-    assert shot is not None, f"no {size[0]}x{size[1]} window appeared; stderr:\n{err[-2000:]}"
+    assert shot is not None, f"no {size[0]}x{size[1]} window appeared (exit {proc.returncode}); stderr:\n{err[-2000:]}"
     if os.environ.get("COACH_SCREENSHOT"):
         from PIL import Image
 
@@ -178,14 +185,18 @@ def test_the_window_fits_the_screen_with_every_panel_inside(xvfb, photos_dir, li
     # the overlay's own layout of that window: every panel inside the screen, and drawn where it says
     _, picture = fit_into(np.zeros((source_px[1], source_px[0], 3), np.uint8), size, (0, 0, 0))
     lay = _live_overlay().layout(*size, picture=picture)
+    assert lay.u_px * SMALL_TEXT_U >= size[1] / 30 - 0.01, "the smallest text is 1/30 of the window's height"
     for name, (bx0, by0, bx1, by1) in lay.boxes().items():
         assert 0 <= x0 + bx0 < x0 + bx1 <= SCREEN_PX[0] and 0 <= y0 + by0 < y0 + by1 <= SCREEN_PX[1], name
     for name in ("hold_panel", "cue"):   # the panels hide the picture behind them: dark, whatever the frame
         bx0, by0, bx1, by1 = lay.boxes()[name]
         inside = shot[y0 + by0 + 4:y0 + by1 - 4, x0 + bx0 + 4:x0 + bx1 - 4]
         assert np.median(inside.max(axis=2)) <= 60, f"{name} is not drawn where the layout puts it"
-    ring = _ring(shot, size, (x0, y0), upper_half=True)[None]   # the framing prompt may cover its lower half
-    assert _near(ring, TRACK_RGB) + _near(ring, IN_BAND_RGB) > 0.8 * ring.shape[1], "the ring is not where it belongs"
+    if not lay.stacked:   # stacked (portrait), the hold panel is under the framing prompt: the ring shows later
+        ring = _ring(shot, size, (x0, y0), upper_half=True)[None]   # the framing prompt may cover its lower half
+        assert _near(ring, TRACK_RGB) + _near(ring, IN_BAND_RGB) > 0.8 * ring.shape[1], "the ring is not where it belongs"
+    else:
+        assert window == (600, 760) and lay.status_panel[3] <= lay.hold_panel[1], "the panels stack"
     # the frame is fitted with its aspect kept: the rest of the window is the letterbox's dark grey
     px0, py0, px1, py1 = picture
     assert abs((px1 - px0) / (py1 - py0) - source_px[0] / source_px[1]) < 0.01
@@ -214,3 +225,22 @@ def test_fullscreen_covers_the_screen_without_a_window_manager(xvfb, tmp_path):
     rects = [tuple(map(int, line.split())) for line in done.stdout.splitlines()]
     centred = ((SCREEN_PX[0] - 800) // 2, (SCREEN_PX[1] - 600) // 2, 800, 600)
     assert rects == [centred, (0, 0, *SCREEN_PX), centred], rects
+
+
+def test_the_screen_size_is_read_from_the_display_without_a_screenshot(xvfb, monkeypatch):
+    """The window's default size comes from the size the X display reports (Xlib), not from a full
+    screenshot (a 1280x800 grab is 3 MB read over the X connection); no display: unknown."""
+    from PIL import ImageGrab
+
+    from coach.render import display
+
+    def no_screenshot(*args, **kwargs):
+        raise AssertionError("a screenshot was taken to read the screen's size")
+
+    monkeypatch.setattr(ImageGrab, "grab", no_screenshot)
+    monkeypatch.setenv("DISPLAY", xvfb)
+    start_s = time.perf_counter()
+    assert display.screen_size_px() == SCREEN_PX
+    assert time.perf_counter() - start_s < 0.5
+    monkeypatch.setenv("DISPLAY", ":4711")   # no server there
+    assert display.screen_size_px() is None

@@ -496,9 +496,10 @@ LIVE_WINDOW_PX = (1152, 720)   # the default live window on a 1280x800 screen (c
 
 
 def _styles():
-    from coach.render.overlay_widgets import LIVE_TEXT_UNIT
+    from coach.render.overlay_widgets import LIVE_MIN_TEXT_OF_HEIGHT, LIVE_TEXT_UNIT
 
-    return {"analyze": (OverlayStyle(), None), "live": (OverlayStyle(text_unit=LIVE_TEXT_UNIT), LIVE_WINDOW_PX)}
+    live = OverlayStyle(text_unit=LIVE_TEXT_UNIT, min_text_of_height=LIVE_MIN_TEXT_OF_HEIGHT)   # as LiveSession's
+    return {"analyze": (OverlayStyle(), None), "live": (live, LIVE_WINDOW_PX)}
 
 
 @pytest.mark.parametrize("mode", ["analyze", "live"])
@@ -519,10 +520,12 @@ def test_every_text_reads_at_aa_contrast_in_every_status_colour(bridge, frame, b
     assert worst[0][0] >= 4.5, worst[:5]
 
 
-@pytest.mark.parametrize("window_px", [LIVE_WINDOW_PX, (1280, 720), (640, 480)])
+@pytest.mark.parametrize("window_px", [LIVE_WINDOW_PX, (1280, 720), (640, 480), (720, 1280), (720, 800)])
 def test_live_text_is_at_least_a_thirtieth_of_the_window_height_and_inside_it(bridge, frame, window_px):
     """Every text of the live overlay and its screens (status line, prompt), in every status: capitals
-    at least 1/30 of the window's height, and every text and panel inside the window."""
+    at least 1/30 of the window's height, and every text and panel inside the window - a portrait
+    window too (720x1280, 720x800: the panels stack; the shorter side alone made its text 1/53 of the
+    height)."""
     from coach.render.display import draw_prompt, draw_status
     from coach.render.overlay_widgets import recording
 
@@ -537,6 +540,13 @@ def test_live_text_is_at_least_a_thirtieth_of_the_window_height_and_inside_it(br
                         lay.cue[1])
             draw_prompt(img, "Bridge: get ready", "Come closer to the camera", lay.u_px, style, lay.cue[1] - 2 * lay.u_px)
         assert img.shape[:2] == (h, w)
+        # side by side, or stacked in a portrait window: the panels never cover one another
+        sx0, sy0, sx1, sy1 = lay.status_panel
+        hx0, hy0, hx1, hy1 = lay.hold_panel
+        assert sx1 <= hx0 or sy1 <= hy0, (lay.status_panel, lay.hold_panel)
+        assert hy1 <= lay.cue[1] and lay.banner[3] <= min(sy0, hy0)
+        status = [d for d in drawn if d.kind == "panel" and d.box[:2] == (sx0, sy0)]
+        assert status and all(d.box[3] <= sy1 for d in status), ([d.box for d in status], lay.status_panel)
         for d in drawn:
             assert d.kind != "text" or d.height_px >= h / 30 - 0.01, (d.text, d.height_px, h / 30)
             if d.kind == "text" or d.alpha >= 0.5:

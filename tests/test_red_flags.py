@@ -45,8 +45,23 @@ def test_flags_for_area_filters_neck_only_and_back_only_questions():
 
 
 def test_flags_for_rejects_an_unknown_area():
-    with pytest.raises(ValueError, match="area: expected 'back' or 'neck', got 'knee'"):
+    with pytest.raises(ValueError, match="area: expected 'back', 'neck' or 'twist', got 'knee'"):
         flags_for("knee")
+
+
+def test_a_question_is_asked_for_every_stretch_its_advice_names():
+    """The neck-dizziness advice says "do not do neck or twisting stretches": it is asked before every
+    neck stretch and every twisting one (judged on the trunk's rotation: the supine, seated, chair and
+    standing twists), by that rule and not by a list of ids; it was not asked for the twists."""
+    from coach.engine.exercises import load_library
+    from coach.session.screening import TWIST_MEASURE, questions_for
+
+    flag = next(f for f in load_red_flags() if f.id == "neck_dizziness")
+    assert "twisting stretches" in flag.advice
+    twists = {i for i, ex in load_library().items() if any(TWIST_MEASURE in p.envelope for p in ex.phases)}
+    assert {"supine_twist", "seated_spinal_twist", "chair_rotation", "standing_rotation"} <= twists
+    asked = {i for i, ex in load_library().items() if flag in questions_for([ex])}
+    assert twists | {"neck_side_bend"} <= asked and "bridge" not in asked, asked
 
 
 def test_default_path_is_inside_the_package():
@@ -67,6 +82,8 @@ BROKEN = [
     ("bad urgency", GOOD.replace('id = "a"', 'id = "a"\nurgency = "later"'), "flag.0.urgency: Input should be 'urgent' or 'soon'"),
     ("no professional", GOOD.replace("Please see a professional.", "Rest."), "flag.0: advice must send the user to a professional"),
     ("duplicate id", GOOD + GOOD, "duplicate id(s): a"),
+    ("advice names a stretch not asked for", GOOD.replace('id = "a"', 'id = "a"\narea = "neck"').replace(
+        "Please see", "Do not do twisting stretches. Please see"), 'flag.0: advice names twist stretches'),
     ("no flags", 'title = "x"\n', "flag: Field required"),
     ("bad TOML", "[[flag]\n", "not valid TOML"),
 ]

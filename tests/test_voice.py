@@ -116,6 +116,23 @@ def test_cues_come_by_priority_with_a_cooldown_each():
     assert len(picker.framing("Come closer to the camera", 28.5)) == 1
 
 
+def test_tones_have_the_cooldown_of_the_cue_they_stand_for():
+    """With tones instead of the voice, an alert that flickers beeps once per cooldown, as it is said
+    once (the tones had no cooldown: a caution raised three times in 6 s beeped three times); a stop
+    and each completed hold still sound."""
+    picker = CuePicker(get_exercise("childs_pose"))
+    caution = lambda t: alert(t, "twist", "caution", "Rotate less: your twist (52°) is past the safe 45°")  # noqa: E731
+    assert picker.tones(verdict(0.0, caution(0.0))) == ["caution"]
+    assert picker.tones(verdict(3.0, caution(3.0))) == picker.tones(verdict(6.0, caution(6.0))) == []
+    assert picker.tones(verdict(10.5, caution(10.5))) == ["caution"], "after the 10 s cooldown"
+    stop = alert(11.0, "bouncing", "stop", "Don't bounce at the end of the stretch: ease in")
+    assert picker.tones(verdict(11.0, stop, Event(EventKind.HOLD_COMPLETED, 11.0, {}))) == ["stop", "hold_complete"]
+    done = Event(EventKind.HOLD_COMPLETED, 12.0, {})
+    next_rep = FrameVerdict(12.0, "childs_pose", Status.ACTIVE, "rest", 0, None, HoldState.COMPLETED, False, 30.0,
+                            30.0, 1.0, {"both": 1}, (), True, events=(done,))
+    assert picker.tones(next_rep) == ["hold_complete"], "another hold (the next rep) is another cue"
+
+
 def test_hold_milestones_and_the_rest_countdown_are_crossings_of_the_stream():
     picker = CuePicker(get_exercise("childs_pose"))
     texts = []
@@ -218,6 +235,55 @@ def test_without_a_speech_engine_the_same_session_runs_silently(landmarks_dir, t
                        VoiceSettings(driver=NO_ENGINE, wav_dir=str(tmp_path / "wav"))) == []
 
 
+def _player_script(folder: Path, name: str, body: str) -> Path:
+    folder.mkdir(parents=True, exist_ok=True)
+    path = folder / name
+    path.write_text(f"#!/bin/sh\n{body}\n")
+    path.chmod(0o755)
+    return path
+
+
+# What aplay (alsa-utils) does on a machine with no sound card - the CI machine has none: it complains
+# on stderr and exits 1 at once.
+NO_CARD = "echo 'aplay: main:831: audio open error: No such file or directory' >&2; exit 1"
+
+
+def test_with_no_audio_device_the_session_is_silent_from_the_start(tmp_path, monkeypatch):
+    """A player that cannot play (no output device) is found before the session by playing 20 ms of
+    silence: the voice and the tones give way to silence at once, with why - rather than every cue
+    failing in turn; a player that hangs (a sound server that never answers) is given up the same way."""
+    from coach.render import sound
+
+    failing = _player_script(tmp_path / "bin", "aplay", NO_CARD)
+    for asked in ("voice", "tones"):
+        with choose_sound(asked, VoiceSettings(player=(str(failing),)), player=str(failing)) as speech:
+            assert speech.used == "none" and speech.voice is None and speech.sounds is None, speech
+            assert "no audio output device (aplay failed: aplay: main:831: audio open error" in speech.reason
+    monkeypatch.setattr(sound, "PROBE_TIMEOUT_S", 0.3)
+    hanging = _player_script(tmp_path / "bin", "paplay", "exec sleep 30")
+    start_s = time.monotonic()
+    with choose_sound("tones", player=str(hanging)) as speech:
+        assert speech.used == "none" and "did not finish playing 20 ms of silence within 0.3 s" in speech.reason
+    assert time.monotonic() - start_s < 2.0
+    assert sound.audio_device_problem(PLAYER) is None, "a player that plays is kept"
+
+
+def test_the_command_says_once_that_there_is_no_audio_device(landmarks_dir, tmp_path, monkeypatch, capsys):
+    from coach.cli import main
+
+    _player_script(tmp_path / "bin", "aplay", NO_CARD)
+    monkeypatch.setenv("PATH", f"{tmp_path / 'bin'}{os.pathsep}{os.environ['PATH']}")
+    clip = first_seconds(landmarks_dir / CHILDS_POSE, tmp_path / "clip.jsonl.gz", 1.0)
+    args = ["live", "--exercise", "childs_pose", "--source", str(clip), "--no-window", "--answers", "no", "--no-history"]
+    assert main(args + ["-o", str(tmp_path / "a")]) == 0
+    err = capsys.readouterr().err.splitlines()
+    assert len(err) == 1 and "voice unavailable: no audio output device (aplay failed" in err[0], err
+    assert err[0].endswith("; no sound")
+    assert json.loads((tmp_path / "a" / "session.json").read_text())["sound"]["used"] == "none"
+    assert main(args + ["--no-voice", "-q", "-o", str(tmp_path / "b")]) == 0
+    assert capsys.readouterr().err == ""
+
+
 @pytest.mark.parametrize("option, value, problem", [
     ("--voice-rate", "20", "expected 80 to 300 words per minute, got 20"),
     ("--voice-rate", "fast", "expected whole words per minute, got 'fast'"),
@@ -288,6 +354,31 @@ def test_a_stop_cuts_the_cue_being_spoken(espeak):
     assert 0.4 < cut[3] < 1.5 < long_s, f"the instruction was cut after {cut[3]:.2f} s of {long_s:.1f} s"
     assert stop[1] - sent_s < 0.5, f"the stop started {stop[1] - sent_s:.2f} s after it was sent"
     assert voice.counts() == {"spoken": 3, "cut": 1, "dropped": 0, "restarts": 0, "lost": None}
+
+
+def test_the_end_does_not_wait_for_the_cues_a_killed_worker_held(espeak):
+    """The worker is killed while it speaks one cue and holds another: it is restarted, and the end of
+    the session (`finish`) waits only for what the running worker was given - not the full FINISH_S
+    (15 s) for the two cues that died with the old one."""
+    import signal
+
+    from coach.render.speech import FINISH_S
+
+    voice = Voice(VoiceSettings(player=PLAYER))
+    assert voice.start() is None
+    try:
+        voice.say(SpokenCue("exercise", LONG, Priority.INSTRUCTION, 0.0))
+        wait_for(voice, "start", "exercise")
+        voice.say(SpokenCue("framing", "Come closer to the camera.", Priority.INSTRUCTION, 0.5))   # held: waits
+        time.sleep(0.3)   # the manager thread hands it over (it wakes at once for a cue)
+        os.killpg(voice._proc.pid, signal.SIGKILL)
+        start_s = time.monotonic()
+        assert voice.finish()
+        waited_s = time.monotonic() - start_s
+    finally:
+        voice.close()
+    # the manager finds the dead worker within MANAGE_S (0.25 s) and restarts it
+    assert voice.restarts == 1 and waited_s < 2.0 < FINISH_S, f"waited {waited_s:.2f} s"
 
 
 # --- the frame loop never waits for the voice --------------------------------------------------------

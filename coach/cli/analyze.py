@@ -28,6 +28,7 @@ from coach.cli.options import (
     add_num_poses,
     add_out_folder,
     add_quiet,
+    unused_model_note,
 )
 
 HELP = "analyse videos, images or recordings: annotated video, CSV, landmarks, session.json, report.html"
@@ -202,6 +203,10 @@ def run(args: argparse.Namespace) -> int:
     options = AnalyzeOptions(exercise=args.exercise, model=args.model, video=args.video, num_poses=args.num_poses,
                              exercise_dirs=tuple(args.exercises))
     sources = expand_inputs(args.inputs)
+    from coach.pose.recording import is_recording_path
+
+    if args.model is not None and not args.quiet and all(is_recording_path(s) for s in sources):
+        print(unused_model_note(args.model), file=sys.stderr)
 
     def on_error(message: str) -> None:
         from coach.usertext import printable

@@ -83,6 +83,8 @@ def run(args: argparse.Namespace) -> int:
         _check_plot_path(path)
     with History(args.db) as history:
         sessions = history.sessions(args.exercise)
+    if args.exercise and not sessions:
+        _check_exercise(args.exercise)
     for warning in history.skipped:
         print(f"coach: warning: {warning}", file=sys.stderr)
     if args.plot is None:
@@ -97,6 +99,18 @@ def run(args: argparse.Namespace) -> int:
     for warning in overuse_warnings(sessions):
         print(f"coach: warning: {warning}", file=sys.stderr)
     return 0
+
+
+def _check_exercise(exercise_id: str) -> None:
+    """An exercise with no stored session must at least exist (in the library, or $COACH_EXERCISES):
+    a misspelt id is an error, not an empty table. A taught exercise lives only in the history, so
+    one with stored sessions is never checked."""
+    from coach.engine.exercises import load_library
+
+    known = load_library()
+    if exercise_id not in known:
+        raise CoachError(f"--exercise {exercise_id!r}: no such exercise and no stored session of it "
+                         "(see `coach exercises list`)")
 
 
 def _check_plot_path(path: Path) -> None:

@@ -23,7 +23,15 @@ import sys
 import time
 from pathlib import Path
 
-from coach.cli.options import add_exercises, add_history, add_model, add_num_poses, add_out_folder, add_quiet
+from coach.cli.options import (
+    add_exercises,
+    add_history,
+    add_model,
+    add_num_poses,
+    add_out_folder,
+    add_quiet,
+    unused_model_note,
+)
 
 HELP = "coach a stretch live from a camera (or a video paced like one), with red-flag screening first"
 EXAMPLE = ("coach live --exercise childs_pose --camera 0    (no camera: --source clip.mp4 --realtime --no-window)\n"
@@ -233,6 +241,8 @@ def _detector(feed, args):
     def make(path):
         return PeopleDetector(path, watch_poses=args.num_poses, threaded=True)
 
+    if feed.info.kind == "recording" and args.model is not None and not args.quiet:
+        print(unused_model_note(args.model), file=sys.stderr)
     detector, choice, feed = choose_live_model(feed, args.model, make, progress=not args.quiet)
     if choice.notice and not args.quiet:   # -q: the screen and session.json still say it
         print(f"coach: warning: {choice.notice}", file=sys.stderr)
@@ -320,9 +330,9 @@ def _speech(args):
     asked = "mute" if args.mute else "voice" if args.voice else "tones"
     settings = VoiceSettings(args.voice_rate, args.voice_volume, driver=os.environ.get("COACH_VOICE_DRIVER") or None)
     speech = choose_sound(asked, settings)
-    if asked == "voice" and speech.used != "voice" and not args.quiet:
+    if asked != "mute" and speech.used != asked and not args.quiet:   # once, before the session
         instead = "using tones" if speech.used == "tones" else "no sound"
-        print(f"coach: warning: voice unavailable: {speech.reason}; {instead}", file=sys.stderr)
+        print(f"coach: warning: {asked} unavailable: {speech.reason}; {instead}", file=sys.stderr)
     return speech
 
 

@@ -17,8 +17,33 @@ OUT_FOLDER_HELP = "the output folder"
 OUT_FILE_HELP = "one file, where analyze, compare, demo and live write a folder"
 
 
+def model_spec(text: str) -> str:
+    """An argparse type for --model: a variant name, or the path of a file that exists (whether it is
+    a readable bundle is checked when it is loaded). Anything else - a misspelt variant ("tiny") - is
+    refused at once, whatever the input: a recording needs no model, but a wrong name is still wrong."""
+    from pathlib import Path
+
+    from coach.pose.models import VARIANTS  # a light module: no mediapipe
+
+    if text.lower() in VARIANTS:
+        return text
+    path = Path(text).expanduser()
+    if path.is_file():
+        return text
+    what = "is a directory" if path.is_dir() else "is no model name, and no such model file"
+    raise argparse.ArgumentTypeError(f"{text}: {what}; expected {', '.join(VARIANTS)} or the path of a .task bundle")
+
+
 def add_model(parser: argparse.ArgumentParser, default: str = "full; recordings need none") -> None:
-    parser.add_argument("--model", default=None, metavar=MODEL_METAVAR, help=f"{MODEL_HELP} (default {default})")
+    parser.add_argument("--model", type=model_spec, default=None, metavar=MODEL_METAVAR,
+                        help=f"{MODEL_HELP} (default {default})")
+
+
+def unused_model_note(model: str | None) -> str:
+    """The one stderr line (not with -q) when --model is given for inputs that are all landmark
+    recordings, which replay their stored poses and run no model."""
+    return (f"coach: note: --model {model} is not used: landmark recordings replay the poses stored in them "
+            "(made with the model they name)")
 
 
 def add_quiet(parser: argparse.ArgumentParser) -> None:

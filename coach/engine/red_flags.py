@@ -8,6 +8,7 @@ and the key (`red_flags.toml: flag.2.question: Field required`).
 from __future__ import annotations
 
 import os
+import re
 from pathlib import Path
 from typing import Literal
 
@@ -23,9 +24,17 @@ class RedFlagError(CoachError):
     """The red-flag file is invalid; the message names the file and the key."""
 
 
+AREAS = ("back", "neck", "twist")   # a back stretch, a neck stretch, a twisting stretch (see `stretch_areas`)
+Area = Literal["back", "neck", "twist"]
+# The stretches an advice can name, by the words that name them: a flag whose advice says "do not do
+# neck or twisting stretches" must be asked before every neck and every twisting stretch.
+_NAMED_IN_ADVICE = (("neck", re.compile(r"\bneck (?:or [a-z]+ )?stretch", re.I)),
+                    ("twist", re.compile(r"\btwist(?:ing|s)?\b", re.I)))
+
+
 class RedFlag(StrictRecord):
     id: str = Field(pattern=r"^[a-z0-9_]+$")
-    area: Literal["back", "neck", "any"] = "any"
+    area: Literal["back", "neck", "twist", "any"] | list[Area] = "any"
     urgency: Literal["urgent", "soon"] = "soon"
     question: str = Field(min_length=1)
     advice: str = Field(min_length=1)
@@ -36,9 +45,22 @@ class RedFlag(StrictRecord):
             raise ValueError("advice must send the user to a professional (say 'professional' or 'medical help')")
         return self
 
+    @model_validator(mode="after")
+    def _asked_where_its_advice_applies(self) -> RedFlag:
+        """A flag whose advice names a kind of stretch is asked before every stretch of that kind."""
+        for area, words in _NAMED_IN_ADVICE:
+            if words.search(self.advice) and not self.applies_to(area):
+                raise ValueError(f"advice names {area} stretches ({words.search(self.advice).group(0)!r}): "
+                                 f"area must be \"any\" or include \"{area}\"")
+        return self
+
+    @property
+    def areas(self) -> tuple[str, ...]:
+        return AREAS if self.area == "any" else (self.area,) if isinstance(self.area, str) else tuple(self.area)
+
     def applies_to(self, area: str) -> bool:
-        """Whether the question matters for stretches of `area` ("back" or "neck")."""
-        return self.area in ("any", area)
+        """Whether the question matters for stretches of `area` ("back", "neck" or "twist")."""
+        return area in self.areas
 
 
 class RedFlags(StrictRecord):
@@ -62,7 +84,7 @@ def load_red_flags(path: str | os.PathLike | None = None) -> tuple[RedFlag, ...]
 
 
 def flags_for(area: str, flags: tuple[RedFlag, ...] | None = None) -> tuple[RedFlag, ...]:
-    """The questions that matter before stretches of `area` ("back" or "neck")."""
-    if area not in ("back", "neck"):
-        raise ValueError(f"area: expected 'back' or 'neck', got {area!r}")
+    """The questions that matter before stretches of `area` ("back", "neck" or "twist")."""
+    if area not in AREAS:
+        raise ValueError(f"area: expected 'back', 'neck' or 'twist', got {area!r}")
     return tuple(f for f in (flags if flags is not None else load_red_flags()) if f.applies_to(area))

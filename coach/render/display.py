@@ -83,16 +83,52 @@ def parse_window(text: str) -> tuple[int, int]:
 
 
 def screen_size_px() -> tuple[int, int] | None:
-    """The screen's size in pixels, or None when it cannot be read (Pillow's screen grab: X11 through
-    $DISPLAY, Windows, macOS; not Wayland)."""
+    """The screen's size in pixels as the display reports it, or None when it cannot be read (no
+    display, Wayland): X11 through $DISPLAY (Xlib's DisplayWidth / DisplayHeight, by ctypes: no
+    screenshot), Windows' system metrics; elsewhere (macOS) Pillow's screen grab, the one way left."""
     try:
-        from PIL import ImageGrab
+        if sys.platform == "win32":
+            import ctypes
 
-        size = ImageGrab.grab(xdisplay=os.environ.get("DISPLAY") or None).size if sys.platform.startswith("linux") \
-            else ImageGrab.grab().size
+            metrics = ctypes.windll.user32.GetSystemMetrics
+            size = (metrics(0), metrics(1))   # SM_CXSCREEN, SM_CYSCREEN
+        elif sys.platform == "darwin":
+            from PIL import ImageGrab
+
+            size = ImageGrab.grab().size
+        else:
+            size = _x11_screen_px(os.environ.get("DISPLAY"))
     except Exception:  # noqa: BLE001 - any failure means "unknown": the window then takes the frame's size
         return None
-    return (int(size[0]), int(size[1])) if size[0] > 0 and size[1] > 0 else None
+    return (int(size[0]), int(size[1])) if size and size[0] > 0 and size[1] > 0 else None
+
+
+def _x11_screen_px(display: str | None) -> tuple[int, int] | None:
+    """The default screen's size of the X display (None: no display, or no libX11)."""
+    import ctypes
+    import ctypes.util
+
+    if not display:
+        return None
+    try:
+        xlib = ctypes.CDLL("libX11.so.6")
+    except OSError:
+        found = ctypes.util.find_library("X11")
+        if found is None:
+            return None
+        xlib = ctypes.CDLL(found)
+    xlib.XOpenDisplay.restype, xlib.XOpenDisplay.argtypes = ctypes.c_void_p, [ctypes.c_char_p]
+    xlib.XDefaultScreen.argtypes = [ctypes.c_void_p]
+    xlib.XDisplayWidth.argtypes = xlib.XDisplayHeight.argtypes = [ctypes.c_void_p, ctypes.c_int]
+    xlib.XCloseDisplay.argtypes = [ctypes.c_void_p]
+    connection = xlib.XOpenDisplay(display.encode())
+    if not connection:
+        return None
+    try:
+        screen = xlib.XDefaultScreen(connection)
+        return xlib.XDisplayWidth(connection, screen), xlib.XDisplayHeight(connection, screen)
+    finally:
+        xlib.XCloseDisplay(connection)
 
 
 def window_size(requested: tuple[int, int] | None, screen: tuple[int, int] | None) -> tuple[int, int] | None:
@@ -246,6 +282,7 @@ def draw_prompt(img: np.ndarray, title: str, message: str, u_px: int, style: Ove
     w = img.shape[1]
     box = (2 * u_px, bottom_px - round(PROMPT_HEIGHT_U * u_px), w - 2 * u_px, bottom_px)
     shade(img, box, style.panel_rgb, min(1.0, style.panel_alpha + 0.2), radius_px=u_px)
+    title = wrap(title, box[2] - box[0] - 2 * u_px, u_px * 1.0, 1, bold=True)[0]   # a narrow window: cut with "..."
     put_text(img, title, (box[0] + u_px, box[1] + round(2.0 * u_px)), u_px * 1.0, style.approaching_rgb, bold=True)
     draw_lines(img, (box[0] + u_px, box[1] + round(2.6 * u_px), box[2] - u_px, box[3] - round(1.2 * u_px)),
                message, (u_px * 1.8, u_px * 1.3), style.text_rgb, bold=True)

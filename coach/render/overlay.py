@@ -67,6 +67,12 @@ _STATUS_WORDS = {Status.RESTING: "Rest", Status.STOPPED: "Stopped", Status.COMPL
 
 
 
+# Beside the "Breathe out" label, the cue needs room for its longest words ("comfortable", "shoulders":
+# about 8 units at its smaller size); a narrower strip says "Breathe out." in the cue's own text.
+CUE_MIN_U = 8.0
+STATUS_HEAD_U = 3.6   # the status panel's head (a one-line title and the subtitle), in text units
+
+
 @dataclass(frozen=True)
 class OverlayLayout:
     """Where each element goes on one frame size. Boxes are (x0, y0, x1, y1) pixels, x1 / y1 exclusive.
@@ -84,6 +90,7 @@ class OverlayLayout:
     cue: Box
     bone_px: int                    # skeleton line thickness
     picture: Box = (0, 0, 0, 0)     # where the video frame sits (the whole image unless fitted into a window)
+    stacked: bool = False           # a portrait window: the hold panel under the status panel, down to the cue
 
     def boxes(self) -> dict[str, Box]:
         """Every panel's box by name: what must stay inside the window."""
@@ -142,16 +149,44 @@ class Overlay:
         """The element boxes for an image size (live mode can use it to place its own status line);
         `picture`: where the video frame sits in it (default: all of it)."""
         s, w, h = self.style, int(width_px), int(height_px)
-        u = max(6, round(min(h, w) * s.text_unit * s.text_scale))
-        m = u
+        # the height's floor is rounded up: it is a minimum (1280 / 24 = 53.3 px must be 54, not 53)
+        floor_u = math.ceil(h * s.min_text_of_height / SMALL_TEXT_U * s.text_scale - 1e-9)
+        u = max(6, round(min(h, w) * s.text_unit * s.text_scale), floor_u)
+        while True:   # the text yields only where the panels would not fit at all (a large +/- scale)
+            lay = self._laid_out(w, h, u, picture)
+            if lay is not None or u <= 6:
+                return lay or self._laid_out(w, h, u, picture, force=True)
+            u -= 1
+
+    def _laid_out(self, w: int, h: int, u: int, picture: Box | None, force: bool = False) -> OverlayLayout | None:
+        """The boxes at text unit `u`: the status panel and the hold panel side by side under the
+        banner when the width holds both; else (a portrait window) stacked - the status panel across
+        the top, the hold panel at the right above the cue, its ring a little smaller. None when they
+        do not fit even so (unless `force`)."""
+        s, m = self.style, u
         banner = (m, m // 2, w - m, m // 2 + round(2.9 * u))
         top = banner[3] + m // 2
         cue = (m, h - m // 2 - round(3.4 * u), w - m, h - m // 2)
-        status = (m, top, m + round(u * (20 if s.presentation else 16.5)), cue[1] - m // 2)
-        r, hold_w, lines = round(3.0 * u), round(9.5 * u), 1 if self.exercise.sides == "none" else 2
-        hold = (w - m - hold_w, top, w - m, top + 2 * r + round((3.6 + 1.5 * lines) * u))
-        return OverlayLayout(w, h, u, banner, status, hold, (hold[0] + hold_w // 2, top + u + r), r,
-                             max(3, round(0.55 * u)), cue, max(2, round(0.3 * u)), picture or (0, 0, w, h))
+        status_w, hold_w, lines = round(u * (20 if s.presentation else 16.5)), round(9.5 * u), \
+            1 if self.exercise.sides == "none" else 2
+        side_by_side = 3 * m + status_w + hold_w <= w
+        # stacked, the ring's radius is 2.4 units (not 3): with the smallest text at 1/30 of the height
+        # (24 units), banner, status title, hold panel and cue then fit one above the other
+        r = round((3.0 if side_by_side else 2.4) * u)
+        hold_h = 2 * r + round((3.6 + 1.5 * lines) * u)
+        if side_by_side:
+            hold = (w - m - hold_w, top, w - m, top + hold_h)
+            status = (m, top, m + status_w, cue[1] - m // 2)
+        else:
+            hold = (w - m - hold_w, cue[1] - m // 2 - hold_h, w - m, cue[1] - m // 2)
+            status = (m, top, w - m, hold[1] - m // 2)
+            if not force and (hold_w + 2 * m > w or status[3] - status[1] < round(STATUS_HEAD_U * u)):
+                return None
+        if not force and hold[3] > cue[1]:
+            return None
+        return OverlayLayout(w, h, u, banner, status, hold, (hold[0] + hold_w // 2, hold[1] + u + r), r,
+                             max(3, round(0.55 * u)), cue, max(2, round(0.3 * u)), picture or (0, 0, w, h),
+                             not side_by_side)
 
     # --- colours and words, read from the verdict ------------------------------------------------
 
@@ -249,15 +284,16 @@ class Overlay:
         x, width = x0 + u, x1 - x0 - 2 * u
         title, title_px = fit_lines(self.exercise.name, width, (u * 1.15, u * 0.9))
         subtitle = wrap(self._subtitle(verdict), width, u * SMALL_TEXT_U, max_lines=2)   # the side in words may be long
-        head = round(u * (3.6 + 1.45 * (len(title) - 1) + 1.05 * (len(subtitle) - 1)))
+        head = round(u * (STATUS_HEAD_U + 1.45 * (len(title) - 1) + 1.05 * (len(subtitle) - 1)))
         gauges = self.gauges(verdict)
         heights = [gauge_height(g, u, width, s.presentation) + round(0.7 * u) for g in gauges]
         room, more = y_max - y0 - head, round(1.5 * u)
         shown = len(gauges) if sum(heights) <= room else next(
             (i for i in range(len(gauges) - 1, -1, -1) if sum(heights[:i]) + more <= room), 0)
-        y1 = y0 + head + sum(heights[:shown]) + (more if shown < len(gauges) else 0)
+        said_more = shown < len(gauges) and head + more <= y_max - y0   # a stacked panel may hold the title only
+        y1 = y0 + head + sum(heights[:shown]) + (more if said_more else 0)
         shade(img, (x0, y0, x1, y1), s.panel_rgb, s.panel_alpha, radius_px=u // 2)
-        if shown < len(gauges):
+        if said_more:
             put_text(img, f"+{len(gauges) - shown} more", (x, y1 - round(0.8 * u)), u * SMALL_TEXT_U, s.dim_text_rgb)
         for i, line in enumerate(title):
             put_text(img, line, (x, y0 + round((1.7 + 1.45 * i) * u)), title_px, s.text_rgb, bold=True)
@@ -334,7 +370,10 @@ class Overlay:
         text, breathe = self.cue(verdict)
         x0, y0, x1, y1 = lay.cue
         u = lay.u_px
-        if breathe:
+        label_w = text_width("Breathe out", u * 1.05, bold=True) + 2 * round(u * 1.05 * 0.6)
+        if breathe and x1 - x0 - label_w - 3 * u < CUE_MIN_U * u:   # a narrow window: said in the cue instead
+            text = f"Breathe out. {text}"
+        elif breathe:
             x0 += pill(img, "Breathe out", (x0 + u, (y0 + y1) // 2 - round(1.05 * u)), u * 1.05, s.out_rgb,
                        s.dark_text_rgb) + u
         draw_lines(img, (x0 + u, y0, x1 - u, y1), text, (u * 1.25, u * 0.95), s.text_rgb)

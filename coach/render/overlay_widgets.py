@@ -57,6 +57,9 @@ class OverlayStyle:
     ghost_alpha: float = 0.45
     text_unit: float = 0.03                # body text capital height, as a fraction of the shorter side (live: LIVE_TEXT_UNIT)
     text_scale: float = 1.0                # live mode's +/- keys
+    # the smallest text's capital height as a fraction of the window's height, at least (live:
+    # LIVE_MIN_TEXT_OF_HEIGHT): in a portrait window the shorter side alone would make it smaller
+    min_text_of_height: float = 0.0
     presentation: bool = False             # larger values and the envelope numbers on each gauge
     draw_others: bool = True
 
@@ -70,6 +73,8 @@ class OverlayStyle:
                 raise ValueError(f"OverlayStyle.{name}: expected 0..1, got {getattr(self, name)}")
         if not 0.005 <= self.text_unit <= 0.2:
             raise ValueError(f"OverlayStyle.text_unit: expected 0.005..0.2, got {self.text_unit}")
+        if not 0.0 <= self.min_text_of_height <= 0.1:
+            raise ValueError(f"OverlayStyle.min_text_of_height: expected 0..0.1, got {self.min_text_of_height}")
         if not 0.25 <= self.text_scale <= 4.0:
             raise ValueError(f"OverlayStyle.text_scale: expected 0.25..4, got {self.text_scale}")
 Box = tuple[int, int, int, int]  # x0, y0, x1, y1 in pixels, x1 / y1 exclusive
@@ -80,6 +85,9 @@ SMALL_TEXT_U = 0.8
 # landscape window's height. The annotated video of `coach analyze` is watched up close and keeps
 # OverlayStyle.text_unit (0.03), which leaves more of the picture free.
 LIVE_TEXT_UNIT = 1 / 24
+# ... and in a portrait window (taller than wide) the same 1/30 of its height: the unit then follows the
+# height, and the panels stack (`Overlay.layout`) since they no longer fit side by side.
+LIVE_MIN_TEXT_OF_HEIGHT = 1 / 30
 FONT = cv2.FONT_HERSHEY_DUPLEX
 _AA = cv2.LINE_AA
 _ASCII = str.maketrans({"—": "-", "–": "-", "’": "'", "‘": "'", "“": '"', "”": '"', "…": "...", "×": "x",

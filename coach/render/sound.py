@@ -28,6 +28,12 @@ CUES: dict[str, tuple[tuple[float, float], ...]] = {
 }
 VOLUME = 0.35
 FADE_S = 0.01
+# The audio-device check: a player is run once on a short silent file before the session. Starting
+# aplay or paplay and playing 20 ms takes well under 0.5 s; with no output device they fail at once
+# (aplay: "audio open error", paplay: "Connection failure"), and a player still waiting after 3 s for
+# a sound server that does not answer is taken as no device, so the session neither fails nor hangs.
+PROBE_S = 0.02
+PROBE_TIMEOUT_S = 3.0
 
 
 def tone_samples(notes: tuple[tuple[float, float], ...], rate_hz: int = SAMPLE_RATE_HZ) -> bytes:
@@ -57,6 +63,27 @@ def find_player() -> str | None:
     return next((p for p in PLAYERS if shutil.which(p)), None)
 
 
+def audio_device_problem(command: tuple[str, ...] | list[str], timeout_s: float | None = None) -> str | None:
+    """Why `command` (a WAV player) cannot play here - no output device, a broken player - or None
+    when it plays a short silent file: one line, with the player's own first line of complaint."""
+    timeout_s = PROBE_TIMEOUT_S if timeout_s is None else timeout_s
+    name = Path(command[0]).name
+    with tempfile.TemporaryDirectory(prefix="coach-probe-") as folder:
+        path = write_wav(Path(folder) / "silence.wav", ((0.0, PROBE_S),))
+        try:
+            done = subprocess.run([*command, str(path)], stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL,
+                                  stderr=subprocess.PIPE, timeout=timeout_s, start_new_session=True)
+        except subprocess.TimeoutExpired:
+            return f"no audio output device ({name} did not finish playing {PROBE_S * 1000:.0f} ms of silence " \
+                   f"within {timeout_s:g} s)"
+        except OSError as exc:
+            return f"the audio player {name} cannot run ({exc.strerror or type(exc).__name__})"
+    if done.returncode != 0:
+        said = next((line.strip() for line in done.stderr.decode(errors="replace").splitlines() if line.strip()), "")
+        return f"no audio output device ({name} failed: {said[:120] or f'exit code {done.returncode}'})"
+    return None
+
+
 class Sounds:
     """Plays the cues. `play(name)` returns True when a player was started (False: muted, no player,
     busy or failed). Use as a context manager, or call `close()`: it stops a cue still playing."""
@@ -68,6 +95,11 @@ class Sounds:
         self._folder: tempfile.TemporaryDirectory | None = None
         self._files: dict[str, Path] = {}
         self._playing: subprocess.Popen | None = None
+
+    @property
+    def player(self) -> str | None:
+        """The command-line player the tones use (None: muted, none found, or winsound)."""
+        return self._player
 
     @property
     def available(self) -> bool:

@@ -15,7 +15,8 @@ cuts the one being spoken (a stop cuts anything); a cue of the same or lower pri
 most (a newer one replaces it), and is dropped when it has waited too long to still be true.
 
 No speech engine, no audio player, or a player that fails (no audio device): `choose_sound` falls
-back to the tones, then to silence, and never fails; `reason` says why, for the one warning the CLI
+back to the tones, then to silence, and never fails; the player is first tried on a short silent file
+(`coach.render.sound.audio_device_problem`): with no output device the session is silent from the start; `reason` says why, for the one warning the CLI
 prints and for session.json.
 """
 
@@ -37,7 +38,7 @@ import wave
 from dataclasses import dataclass
 from pathlib import Path
 
-from coach.render.sound import Sounds, find_player
+from coach.render.sound import Sounds, audio_device_problem, find_player
 
 # Speech rate: conversational English runs at about 150 words/min and eSpeak NG's default is 175;
 # instructions heard face down on a mat, over one's own breathing, are taken at the slower end.
@@ -305,6 +306,8 @@ class Voice:
         self.restarts = 0
         self.engine = self.player = ""   # the pyttsx3 driver and the player command, once started
         self._handed = 0   # cues handed to the worker (each ends as done, cut or dropped)
+        # cues sent to the worker running now and ended by it; those a killed worker held are lost with it
+        self._sent = self._ended = self._lost_with_worker = 0
         self._inbox: queue.SimpleQueue = queue.SimpleQueue()
         self._ctx = multiprocessing.get_context("spawn")
         self._reports = self._ctx.Queue()
@@ -345,7 +348,7 @@ class Voice:
         end_s = time.monotonic() + timeout_s
         while self._thread is not None and self.lost is None and time.monotonic() < end_s:
             ended = sum(1 for r in self.poll() if r[0] in ("done", "cut", "dropped"))
-            if ended >= self._handed:
+            if ended + self._lost_with_worker >= self._handed:   # a restarted worker's cues are not waited for
                 return True
             time.sleep(POLL_S)
         return self._thread is None or self.lost is not None
@@ -374,6 +377,7 @@ class Voice:
     # --- the manager thread ---------------------------------------------------------------------
 
     def _spawn(self) -> None:
+        self._sent = self._ended = 0
         self._commands = self._ctx.Queue()
         self._proc = self._ctx.Process(target=worker_main, args=(self.settings, self._commands, self._reports),
                                        name="coach-voice", daemon=True)
@@ -401,6 +405,8 @@ class Voice:
                 return
             self.log.append(report)
             kind = report[0]
+            if kind in ("done", "cut", "dropped"):
+                self._ended += 1
             if kind == "synth":
                 self._synth_since_s = report[1]
             elif kind == "start":
@@ -422,6 +428,7 @@ class Voice:
             if self._hung_or_dead():
                 continue
             if cue is not False:
+                self._sent += 1
                 self._commands.put(("say", cue.key, cue.text, int(cue.priority), time.monotonic()))
 
     def _hung_or_dead(self) -> bool:
@@ -430,6 +437,9 @@ class Voice:
         if self._proc.is_alive() and not hung:
             return False
         self._kill()
+        self._drain()   # what it said before it was killed; the rest of what it was sent is lost with it
+        self._lost_with_worker += max(0, self._sent - self._ended)
+        self._sent = self._ended = 0
         if self.restarts >= MAX_RESTARTS:
             self.lost = f"the speech worker {'hung' if hung else 'died'} {self.restarts + 1} times"
             return True
@@ -487,8 +497,12 @@ def choose_sound(asked: str, settings: VoiceSettings | None = None, *, player: s
     reason = None
     if asked == "voice":
         settings = settings or VoiceSettings()
-        if player_command(settings) is None and sys.platform != "win32":
+        command = player_command(settings)
+        device = audio_device_problem(command) if command else None
+        if command is None and sys.platform != "win32":
             reason = "no audio player (paplay, aplay or afplay) for the voice"
+        elif device is not None:   # the tones would need the same device: silence, said once
+            return SoundChoice(asked, "none", device)
         else:
             voice = Voice(settings)
             reason = voice.start()
@@ -496,7 +510,10 @@ def choose_sound(asked: str, settings: VoiceSettings | None = None, *, player: s
                 return SoundChoice(asked, "voice", voice=voice)
     sounds = Sounds(player=player)
     if sounds.available:
-        return SoundChoice(asked, "tones", reason, sounds=sounds)
+        device = audio_device_problem((sounds.player,)) if sounds.player else None
+        if device is None:
+            return SoundChoice(asked, "tones", reason, sounds=sounds)
+        reason = f"{reason}; {device}" if reason else device
     sounds.close()
     return SoundChoice(asked, "none", reason or "no audio player for the tones")
 

@@ -105,6 +105,7 @@ class CuePicker:
     _said: dict[str, float] = field(default_factory=dict)
     _last: FrameVerdict | None = None
     _rest_s: float = 0.0
+    _toned: dict[str, float] = field(default_factory=dict)   # the tones' own cooldowns, by the same keys
 
     # --- the session's own moments --------------------------------------------------------------
 
@@ -161,6 +162,29 @@ class CuePicker:
             name = spoken(ex.name).rstrip(".") if ex is not None else "The exercise"
             return [SpokenCue("completed", f"Well done: {name} is complete.", Priority.MILESTONE, t)]
         return []
+
+    def tones(self, v: FrameVerdict) -> list[str]:
+        """The tones (`coach.render.sound.CUES`) due with this verdict's events, when the tones stand
+        in for the voice: a stop, a caution, a hold complete. Each has the per-cue cooldown of the
+        spoken cue it stands for (the same key, `COOLDOWN_S`): an alert that flickers on and off
+        beeps once per cooldown, as it is said once. Independent of `verdict` (call both or either)."""
+        out = []
+        for event in v.events:
+            kind, d = event.kind, event.details
+            if kind == EventKind.ALERT_RAISED:
+                name, key = ("stop" if d.get("severity") == Severity.STOP.value else "caution"), f"alert:{d.get('rule')}"
+            elif kind == EventKind.HOLD_COMPLETED:
+                name, key = "hold_complete", f"hold:{_hold_key(v)}:done"
+            elif kind == EventKind.EXERCISE_STOPPED:
+                name, key = "stop", "stopped"
+            else:
+                continue
+            said = self._toned.get(key)
+            if said is not None and event.t_s - said < COOLDOWN_S:
+                continue
+            self._toned[key] = event.t_s
+            out.append(name)
+        return out
 
     def _milestones(self, last: FrameVerdict | None, v: FrameVerdict) -> list[SpokenCue]:
         """Crossings between the previous verdict and this one: entering the stretch, halfway, five

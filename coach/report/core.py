@@ -151,7 +151,7 @@ class Summariser:
         for event in verdict.events:
             self._event(event, verdict)
         for alert in verdict.alerts:
-            self._worsen(alert.rule_id, alert.value)
+            self._worsen(alert.rule_id, alert.value, alert.message)
         self._last[-1], self._last_t = verdict, verdict.t_s
         return inside
 
@@ -170,12 +170,17 @@ class Summariser:
         elif event.kind == EventKind.ALERT_CLEARED and d.get("rule") in self._open_alerts:
             self._close_alert(d["rule"], event.t_s, ended=True)
 
-    def _worsen(self, rule: str, value: float) -> None:
+    def _worsen(self, rule: str, value: float, message: str) -> None:
+        """The span keeps its worst reading, and the message that quotes it: the raise's message
+        quoted the first reading past the limit ("138°/s") while the stored value was the worst
+        (139.27), so the two disagreed; now the message is the one rendered from the stored value."""
         alert = self._open_alerts.get(rule)
         if alert is None or not math.isfinite(value):
             return
         if not math.isfinite(alert.worst) or (value > alert.worst if alert.above else value < alert.worst):
             alert.worst = value
+            if message:
+                alert.details["message"] = message
 
     def _close_hold(self, end_s: float, duration_s: float, completed: bool) -> None:
         h, ex = self._open_holds, self.exercise

@@ -20,17 +20,9 @@ from coach.report.core import Report
 from coach.report.keyframes import KeyframePicker
 from coach.report.stats import holds_tally
 from coach.report.timeline import TimelineArrays
-from coach.usertext import side_words
+from coach.usertext import rule_words, side_words
 
 MAX_MEASURE_PLOTS = 6   # per segment: the envelope measures of an exercise rarely exceed four
-RULE_TITLES = {"twist": "Twisting too far", "neck_flexion": "Neck bent too far forward",
-               "neck_extension": "Head tipped too far back", "neck_rotation": "Head turned too far",
-               "neck_lateral": "Head tilted too far",
-               "neck_stretch": "Neck stretch (a reminder to keep it gentle)", "hand_on_head": "Hand on the head or neck",
-               "partner_hands_on_head": "Someone else's hands on the head", "ballistic": "Moving too fast near the end",
-               "bouncing": "Bouncing at the end of the stretch", "landmarks_missing": "Body parts out of view",
-               "wrong_view": "Camera angle not suitable", "too_far": "Too far from the camera",
-               "too_close": "Too close to the camera", "person_lost": "Person out of view"}
 _RULE_UNITS = {"twist": "°", "neck_flexion": "°", "neck_extension": "°", "neck_rotation": "°", "neck_lateral": "°",
                "neck_stretch": "°",
                "hand_on_head": " shoulder widths", "partner_hands_on_head": " shoulder widths",
@@ -111,7 +103,7 @@ def _alerts_card(report: Report) -> Card:
     cautions = len(report.alerts) - stops
     if not report.alerts:
         return Card("Safety", "No alerts", "no safety rule was triggered", "good")
-    rules = "; ".join(dict.fromkeys(RULE_TITLES.get(a.rule, a.rule).lower() for a in report.alerts))
+    rules = "; ".join(dict.fromkeys(rule_words(a.rule).lower() for a in report.alerts))
     value = " · ".join(p for p in (f"{stops} stop" if stops else "", f"{cautions} caution{'s' if cautions > 1 else ''}"
                                    if cautions else "") if p)
     return Card("Safety alerts", value, rules, "bad" if stops else "warn")
@@ -162,7 +154,7 @@ def _alert_groups(report: Report) -> list[dict]:
         worst = (max if above else min)(spans, key=lambda a: a.value if math.isfinite(a.value) else -math.inf)
         unit = _RULE_UNITS.get(rule)
         groups.append({
-            "rule": rule, "title": RULE_TITLES.get(rule, rule.replace("_", " ").capitalize()),
+            "rule": rule, "title": rule_words(rule),
             "severity": "stop" if any(a.severity == "stop" for a in spans) else "caution",
             "count": len(spans), "total": duration(sum(a.end_s - a.start_s for a in spans)),
             "message": spans[0].message,
@@ -185,7 +177,7 @@ def _keyframes(report: Report, picker: KeyframePicker) -> list[dict]:
             reading = f"{measure_label(f.measure)} {number(f.value, _unit(f.measure))}"
             caption = f"Furthest into the stretch ({f.phase}): {reading}"
         elif f.kind == "alert":
-            caption = f"First alert: {RULE_TITLES.get(f.measure, f.measure).lower()}"
+            caption = f"First alert: {rule_words(f.measure).lower()}"
         else:
             caption = f"The photo, judged as {f.exercise.name}"
         same = next((o for o in out if o["t_s"] == f.t_s and o["kind"] == f.kind), None)

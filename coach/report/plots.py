@@ -18,6 +18,7 @@ import numpy as np
 from coach.engine.envelope import resolve_key, toward_side
 from coach.engine.exercises import Exercise
 from coach.report.timeline import SIDES, TimelineArrays
+from coach.usertext import rule_words
 
 MAX_POINTS = 1500
 WIDTH_IN, DPI = 4.8, 160   # about 770 px, shown at phone width (fonts stay legible)
@@ -128,7 +129,7 @@ def timeline_plot(report, tl: TimelineArrays) -> bytes:
         rows.setdefault(name, []).append((hold.start_s, max(hold.end_s - hold.start_s, 0.05),
                                           HOLD_RGB if hold.completed else OUT_RGB))
     for alert in report.alerts:
-        rows.setdefault(alert.rule.replace("_", " "), []).append(
+        rows.setdefault(rule_words(alert.rule).lower(), []).append(
             (alert.start_s, max(alert.end_s - alert.start_s, 0.05), STOP_RGB if alert.severity == "stop" else CAUTION_RGB))
     fig, ax = plt.subplots(figsize=(WIDTH_IN, 0.7 + 0.26 * len(rows)))
     for i, spans in enumerate(rows.values()):

@@ -279,6 +279,9 @@ def _share(fraction: float, n_frames: int) -> str:
     return "in this photo" if n_frames == 1 else f"{fraction:.0%} of the time"
 
 
+_RELIABILITY_OF = {code: level for level, code in RELIABILITY_CODE.items()}
+
+
 def _measure_notes(index: int, exercise: Exercise, tl: TimelineArrays) -> list[Note]:
     """Per envelope measure: how often it was not seen, or seen too unreliably to judge."""
 
@@ -298,13 +301,16 @@ def _measure_notes(index: int, exercise: Exercise, tl: TimelineArrays) -> list[N
             notes.append(Note(f"{measure_label(measure)}: not measurable {_share(unseen, tl.n)} - the landmarks it "
                               f"needs were hidden or out of the frame", measure, exercise.id))
         if weak >= NOTE_MIN_SHARE:
-            bad = views[np.isfinite(values) & (rel < RELIABILITY_CODE[Reliability(need)])]
+            under = np.isfinite(values) & (rel < RELIABILITY_CODE[Reliability(need)])
+            bad = views[under]
             view = VIEWS[int(np.bincount(bad).argmax())] if len(bad) else VIEWS[-1]
             article = "an" if view.value[0] in "aeiou" else "a"
+            # the reliability the refused frames were read with (below `need` by construction), not the
+            # view's nominal one: a medium view read at low (a hidden joint) said "medium (needs medium)"
+            had = _RELIABILITY_OF[int(np.bincount(rel[under].astype(int)).argmax())]
             notes.append(Note(f"{measure_label(measure)}: too unreliable to judge {_share(weak, tl.n)} - mostly in "
-                              f"{article} {view.value} view, from which this angle reads with "
-                              f"{SPEC[measure].reliability[view].value} reliability (needs {need})",
-                              measure, exercise.id))
+                              f"{article} {view.value} view, where this angle was read with {had.value} "
+                              f"reliability (needs {Reliability(need).value})", measure, exercise.id))
         if SPEC[measure].reliability and all(r in (Reliability.LOW, Reliability.NONE)
                                              for r in SPEC[measure].reliability.values()):
             notes.append(Note(f"{measure_label(measure)}: an estimate from one camera (low reliability at best) - "

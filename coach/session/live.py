@@ -39,6 +39,7 @@ from coach.session.feed import LOSSLESS, End, Feed, FramePipeline, Inferred
 from coach.session.live_session import KEYS, Action, Follow, LiveOptions, LiveSession
 from coach.session.loop import Sink, run_session
 from coach.session.session_files import OutputFolder, SessionFiles
+from coach.usertext import rule_words
 
 WAIT_S = 0.1             # the loop wakes at least this often (keys, window events) when nothing arrives
 
@@ -71,7 +72,9 @@ def input_info(feed: Feed, detector=None) -> InputInfo:
     video. The model is the detector's (pixels) or the one the recording was made with."""
     info = feed.info
     kind = {"stream": "camera", "image": "video", "folder": "video"}.get(info.kind, info.kind)
-    path = info.name if kind == "camera" else info.path   # a camera is named, not given as a path
+    # a camera is named, not given as a path; a file is given resolved, as analyze does: session.json
+    # and the history name the file itself, wherever the command was run from
+    path = info.name if kind == "camera" else str(Path(info.path).resolve())
     model_path = getattr(detector, "model_path", None)
     model = Path(model_path).name if model_path is not None else info.model
     return InputInfo(info.name, path, kind, info.fps, info.size_px, model)
@@ -158,7 +161,7 @@ def summary_lines(result: LiveResult) -> list[str]:
             lines.append(f"  {seg.advice}")
     if len(result.routine) > 1 or any(e.outcome == "skipped" for e in result.routine):
         lines += ["Routine:"] + [f"  {i}. {e.line()}" for i, e in enumerate(result.routine, 1)]
-    rules = sorted({a.rule for a in report.alerts})
+    rules = sorted({rule_words(a.rule).lower() for a in report.alerts})   # in words, never the rule's id
     lines.append(f"Alerts: {len(report.alerts)}" + (f" ({', '.join(rules)})" if rules else ""))
     if result.follow is not None:
         lines.append(follow_line(result.follow))

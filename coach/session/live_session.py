@@ -35,13 +35,13 @@ import numpy as np
 from coach.engine.core import Coach
 from coach.engine.framing import FRAMING_HOLD_S, FramingGate
 from coach.engine.routine import Routine, RoutineEntry
-from coach.engine.verdict import Event, EventKind, FrameVerdict, Severity, Status
+from coach.engine.verdict import Event, EventKind, FrameVerdict, Status
 from coach.io.sources import Frame
 from coach.measure.measures import Measures
 from coach.pose.core import Pose, PoseFrame
 from coach.render.display import PROMPT_HEIGHT_U, blank, draw_plot, draw_prompt, draw_status
 from coach.render.overlay import Overlay, OverlayStyle
-from coach.render.overlay_widgets import LIVE_TEXT_UNIT
+from coach.render.overlay_widgets import LIVE_MIN_TEXT_OF_HEIGHT, LIVE_TEXT_UNIT
 from coach.render.voice import CuePicker
 from coach.report.core import InputInfo, Report, Summariser
 from coach.session.feed import Captured, Inferred
@@ -78,7 +78,6 @@ PRESENT_TEXT_SCALE = 1.3
 PLOT_SAMPLES = 150
 MAX_VIDEO_REPEAT_S = 5.0
 CANVAS_WIDTH_PX = 640    # a recording (no pixels) is drawn on a dark canvas this wide
-SOUND_OF = {EventKind.HOLD_COMPLETED: "hold_complete", EventKind.EXERCISE_STOPPED: "stop"}
 
 
 class Follow(Protocol):
@@ -206,7 +205,8 @@ class LiveSession(Sink):
         return tuple(done)
 
     def _restyle(self) -> None:
-        style = OverlayStyle(presentation=self.options.present, text_scale=self.text_scale, text_unit=LIVE_TEXT_UNIT)
+        style = OverlayStyle(presentation=self.options.present, text_scale=self.text_scale, text_unit=LIVE_TEXT_UNIT,
+                             min_text_of_height=LIVE_MIN_TEXT_OF_HEIGHT)
         self.overlay = Overlay(self.exercise, style)
 
     # --- the session loop's plan and coach (`coach.session.loop.run_session`) ----------------------
@@ -296,7 +296,7 @@ class LiveSession(Sink):
             self._write_video(result, verdict)
         gauges = self.overlay.gauges(verdict)
         self.plot_values.append(gauges[0].value if gauges else math.nan)
-        self._sound(verdict.events)
+        self._sound(verdict)
         self._say(self.cues.verdict(verdict))
 
     def _after(self, verdict: FrameVerdict) -> None:
@@ -314,15 +314,12 @@ class LiveSession(Sink):
             for cue in cues:
                 self.voice.say(cue)
 
-    def _sound(self, events) -> None:
+    def _sound(self, verdict: FrameVerdict) -> None:
+        """The tones, each with the cooldown of the cue it stands for (`CuePicker.tones`)."""
         if self.sounds is None:
             return
-        for event in events:
-            name = SOUND_OF.get(event.kind)
-            if event.kind == EventKind.ALERT_RAISED:
-                name = "stop" if event.details.get("severity") == Severity.STOP.value else "caution"
-            if name:
-                self.sounds.play(name)
+        for name in self.cues.tones(verdict):
+            self.sounds.play(name)
 
     # --- keys -------------------------------------------------------------------------------------
 
@@ -371,7 +368,12 @@ class LiveSession(Sink):
             self._draw_plot(img, lay)
         self.status_text = (f"{score_text(self.follow)}{self.model.tag}  |  {self._fps():.0f} fps  "
                             f"{self._latency_ms():.0f} ms  |  {KEY_HELP}")
-        bottom = draw_status(img, self.status_text, u, style, lay.cue[1]) - u // 2   # prompts go above the status line
+        # prompts go above the status line; in a portrait window (panels stacked, the hold panel down to
+        # the cue) the status line would cover the hold panel: it shows only while nothing is coached
+        if lay.stacked and self._coaching and not (self.paused or self.ended):
+            bottom = lay.cue[1] - u // 2
+        else:
+            bottom = draw_status(img, self.status_text, u, style, lay.cue[1]) - u // 2
         if self.ended:
             draw_prompt(img, "Session over", self.message, u, style, bottom)
         elif self.paused:

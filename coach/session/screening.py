@@ -1,7 +1,7 @@
 """Red-flag screening before `coach live` coaches anything.
 
 The questions are the red-flag file's (`coach.engine.red_flags`), those that matter for the exercises
-about to be coached (neck stretches add the neck questions). They are asked in the window (keys y / n)
+about to be coached (neck stretches add the neck questions, twisting stretches those whose advice names them). They are asked in the window (keys y / n)
 or in the terminal (`input()`); answers are remembered for the day in `screening.json` in the user
 state folder (`platformdirs.user_state_dir("coach")`, or `$COACH_STATE_DIR`), so a second session
 the same day does not ask again (`--rescreen` asks again).
@@ -69,16 +69,27 @@ class ScreeningResult:
                 "answers": {f.id: ("yes" if self.answers[f.id] else "no") for f in self.flags}}
 
 
+TWIST_MEASURE = "trunk_rotation_deg"   # a stretch whose target band is on it is a twisting stretch
+
+
 def area_of(exercise: Exercise) -> str:
     """"neck" for a stretch judged on neck measures (or named so), else "back"."""
     keys = [k for p in exercise.phases for k in p.envelope]
     return "neck" if exercise.id.startswith("neck") or any(k.startswith("neck_") for k in keys) else "back"
 
 
+def areas_of(exercise: Exercise) -> set[str]:
+    """The kinds of stretch an exercise is, for the red-flag questions: its area (`area_of`), and
+    "twist" when it is judged on the trunk's rotation (a twisting stretch: the supine, seated, chair
+    and standing twists)."""
+    keys = {k for p in exercise.phases for k in p.envelope}
+    return {area_of(exercise)} | ({"twist"} if TWIST_MEASURE in keys else set())
+
+
 def questions_for(exercises: Iterable[Exercise], flags: tuple[RedFlag, ...] | None = None) -> tuple[RedFlag, ...]:
     """The questions for these exercises, in the red-flag file's order, each once."""
     flags = load_red_flags() if flags is None else flags
-    areas = {area_of(ex) for ex in exercises}
+    areas = {a for ex in exercises for a in areas_of(ex)}
     return tuple(f for f in flags if any(f.applies_to(a) for a in areas))
 
 
