@@ -84,9 +84,10 @@ _SIGNED = {"trunk_lateral_deg": 0.0, "trunk_rotation_deg": 0.0, "neck_flexion_de
            "neck_rotation_deg": 0.0, "neck_lateral_deg": 0.0}
 _LEGS_STRAIGHT = {f"{j}_{s}_deg": 175.0 for j in ("hip", "knee") for s in ("left", "right")}
 # Upright: the trunk points up (inclination 0, signed flexion 0, 90 deg to the floor); lying: the
-# trunk lies flat (90 deg from vertical, 0 to the floor; the conventions table).
+# trunk lies flat (90 deg from vertical, 0 to the floor, hips on the shoulder-ankle line) with the
+# arms by the sides (upper arms level: 90 from vertical; the conventions table).
 _UPRIGHT = {"trunk_inclination_deg": 0.0, "trunk_flexion_deg": 0.0, "trunk_floor_deg": 90.0}
-_LYING = {"trunk_inclination_deg": 90.0, "trunk_floor_deg": 0.0}
+_LYING = {"trunk_inclination_deg": 90.0, "trunk_floor_deg": 0.0, "trunk_lift_deg": 0.0, "arm_support_deg": 90.0}
 NEUTRAL: dict[Posture, dict[str, float]] = {
     Posture.STANDING: {**_LEGS_STRAIGHT, **_UPRIGHT},
     Posture.SEATED: dict(_UPRIGHT),

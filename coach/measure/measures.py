@@ -159,8 +159,19 @@ NEEDS: dict[str, tuple[L, ...]] = {   # all must be seen; a hand measure also ne
                                                    "other_hand_head_sw")},
     "pelvic_tilt_deg": (),
 }
+# The landmarks whose visibility sets a measure's reliability (MARGINAL_VISIBILITY), where not all it
+# needs: the trunk lift's ankles only aim its floor line, ~1.3 m long, so a landmark misplaced by a few
+# centimetres (MediaPipe's at marginal visibility) turns it by about 2 deg.
+MARGINAL: dict[str, tuple[L, ...]] = {"trunk_lift_deg": SHOULDERS_HIPS}
 _WIDEST = max(len(v) for v in NEEDS.values())
-_NEED_IDX = np.array([[*NEEDS[n], *(NEEDS[n] or (L.NOSE,))[:1] * (_WIDEST - len(NEEDS[n]))] for n in MEASURE_NAMES])
+
+
+def _padded(table: dict) -> np.ndarray:
+    return np.array([[*table[n], *(table[n] or (L.NOSE,))[:1] * (_WIDEST - len(table[n]))] for n in MEASURE_NAMES])
+
+
+_NEED_IDX = _padded(NEEDS)
+_MARGINAL_IDX = _padded({**NEEDS, **MARGINAL})
 _NEED_ANY = np.array([bool(NEEDS[n]) for n in MEASURE_NAMES])
 _HANDS = np.array(LEFT_HAND + RIGHT_HAND)
 
@@ -546,10 +557,10 @@ def judge(values: np.ndarray, pose: Pose, view: View,
           seen: np.ndarray | None = None) -> tuple[np.ndarray, tuple[Reliability, ...]]:
     """Apply the visibility rule and the reliability table: NaN where a needed landmark is not seen
     or the view cannot support the measure; the table's reliability for `view`, one step lower when
-    the least visible needed landmark is below `MARGINAL_VISIBILITY`."""
+    the least visible needed landmark (of `MARGINAL` where it names them) is below `MARGINAL_VISIBILITY`."""
     seen = (pose.seen_mask() if seen is None else seen) & np.isfinite(pose.world).all(axis=1)
     ok = (seen[_NEED_IDX].all(axis=1) | ~_NEED_ANY) & ~_NEVER[view]
-    score = np.minimum(pose.visibility, pose.presence)[_NEED_IDX].min(axis=1)
+    score = np.minimum(pose.visibility, pose.presence)[_MARGINAL_IDX].min(axis=1)
     marginal = (score < MARGINAL_VISIBILITY) & _NEED_ANY
     rel = tuple(lower if m else r for r, lower, m in zip(_TABLE[view], _LOWERED[view], marginal.tolist()))
     return np.where(ok, values, np.nan), rel
