@@ -53,7 +53,7 @@ def printable(text: str) -> str:
 # and the live session's "pain_reported"); a test keeps every one of them here.
 RULE_WORDS = {"twist": "Twisting too far", "neck_flexion": "Neck bent too far forward",
               "neck_extension": "Head tipped too far back", "neck_rotation": "Head turned too far",
-              "neck_lateral": "Head tilted too far", "neck_stretch": "Neck stretch (a reminder to keep it gentle)",
+              "neck_lateral": "Head tilted too far", "neck_stretch": "Neck stretch: keep it gentle",
               "hand_on_head": "Hand on the head or neck",
               "partner_hands_on_head": "Someone else's hands on the head",
               "ballistic": "Moving too fast near the end", "bouncing": "Bouncing at the end of the stretch",

@@ -165,7 +165,7 @@ def _band(exercise_id: str, key: str):
     pytest.param("standing_back_extension", "trunk_flexion_deg", -2.0, 0.25, id="upright sway: the fade ends at rest (8 deg)"),
     pytest.param("standing_back_extension", "trunk_flexion_deg", 10.0, 0.0, id="a forward bend: beyond rest, nothing"),
     pytest.param("bridge", "hip_left_deg", 105.0, 0.0, id="a constraint fades both ways over SOFT_DEG: 15 deg off"),
-    pytest.param("bridge", "trunk_inclination_deg", 86.0, 0.0, id="lying flat (90) or below: no lift"),
+    pytest.param("bridge", "trunk_lift_deg", -4.0, 0.0, id="lying flat (0) or below: no lift"),
 ])
 def test_a_band_fit_credits_movement_away_from_rest_and_never_rest_itself(exercise_id, key, value, fit):
     from coach.engine.autodetect import band_fit

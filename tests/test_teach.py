@@ -297,9 +297,9 @@ def test_the_start_position_is_rest_and_the_bands_leave_it_out(landmarks_dir):
     assert len(rests) == 1 and rests[0].end_s < 6.8   # lying flat before the first lift
     for start_s, end_s in truth_holds(landmarks_dir, "bridge__01"):   # every lift is found as a hold
         assert any(h.start_s < end_s and h.end_s > start_s for h in holds), (start_s, end_s)
-    band = teach(series, "bridge_demo").exercise.phases[0].envelope["trunk_inclination_deg"]
-    assert band.min <= 117 <= band.max   # the hips lifted, as demonstrated
-    assert band.min > 90                  # lying flat (the rest position reads about 82) is outside
+    band = teach(series, "bridge_demo").exercise.phases[0].envelope["trunk_lift_deg"]
+    assert band.min <= 37 <= band.max   # the hips lifted, as demonstrated (the holds' median lift)
+    assert band.min > 5                  # lying flat (hips on the shoulder-ankle line, 0) is outside
     _, every = find_holds(series, TeachSettings(rest="none"))
     assert every == []
 

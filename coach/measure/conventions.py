@@ -147,11 +147,11 @@ PAIRED_BASES: tuple[str, ...] = ("hip", "knee", "elbow", "shoulder")
 
 # The values each measure can take, so exercise files can be checked against them (and a safety
 # limit beyond them, which could never fire, refused). As the table states: inner joint angles and
-# the trunk's and the upper arm's angles to vertical lie in 0..180, the trunk to the floor in 0..90; every other angle is signed and cannot pass a half turn,
+# the trunk's and the upper arm's angles to vertical lie in 0..180, the trunk to the floor in 0..90 and its lift above the shoulder-ankle line in -90..90; every other angle is signed and cannot pass a half turn,
 # -180..180. A distance in shoulder widths is >= 0, and a frame that still shows a body well enough
 # to find it is far less than 100 of that body's shoulder widths across.
 MAX_DISTANCE_SW = 100.0
-_RANGES = {"trunk_floor_deg": (0.0, 90.0), "arm_support_deg": (0.0, 180.0)}
+_RANGES = {"trunk_floor_deg": (0.0, 90.0), "arm_support_deg": (0.0, 180.0), "trunk_lift_deg": (-90.0, 90.0)}
 
 
 def value_range(name: str) -> tuple[float, float]:

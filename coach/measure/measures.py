@@ -148,7 +148,7 @@ NEEDS: dict[str, tuple[L, ...]] = {   # all must be seen; a hand measure also ne
     **{f"hip_flexion_{side}_deg": SHOULDERS_HIPS + (L[f"{side.upper()}_KNEE"],) for side in ("left", "right")},
     **{name: SHOULDERS_HIPS for name in ("trunk_inclination_deg", "trunk_flexion_deg", "trunk_floor_deg",
                                          "trunk_lateral_deg", "trunk_rotation_deg")},
-    "trunk_lift_deg": SHOULDERS_HIPS + (L.LEFT_ANKLE, L.RIGHT_ANKLE),
+    "trunk_lift_deg": SHOULDERS_HIPS,   # and a seen ankle (`trunk_lift_deg`): from the side the far one hides
     # Either arm will do (`arm_support_deg` takes the seen elbows): the shoulders give the scale.
     "arm_support_deg": SHOULDERS,
     # The neck frame is the shoulders and the head points, hips optional (`head_and_shoulders`).
@@ -159,10 +159,6 @@ NEEDS: dict[str, tuple[L, ...]] = {   # all must be seen; a hand measure also ne
                                                    "other_hand_head_sw")},
     "pelvic_tilt_deg": (),
 }
-# The landmarks whose visibility sets a measure's reliability (MARGINAL_VISIBILITY), where not all it
-# needs: the trunk lift's ankles only aim its floor line, ~1.3 m long, so a landmark misplaced by a few
-# centimetres (MediaPipe's at marginal visibility) turns it by about 2 deg.
-MARGINAL: dict[str, tuple[L, ...]] = {"trunk_lift_deg": SHOULDERS_HIPS}
 _WIDEST = max(len(v) for v in NEEDS.values())
 
 
@@ -171,7 +167,7 @@ def _padded(table: dict) -> np.ndarray:
 
 
 _NEED_IDX = _padded(NEEDS)
-_MARGINAL_IDX = _padded({**NEEDS, **MARGINAL})
+
 _NEED_ANY = np.array([bool(NEEDS[n]) for n in MEASURE_NAMES])
 _HANDS = np.array(LEFT_HAND + RIGHT_HAND)
 
@@ -285,13 +281,18 @@ def _lift_deg(trunk: np.ndarray, line: np.ndarray, up: np.ndarray) -> float:
     return float(np.degrees(np.arcsin(np.clip((off @ lifted) / norm(trunk), -1.0, 1.0))))
 
 
-def trunk_lift_deg(b: Body) -> float:
+def trunk_lift_deg(b: Body, seen: np.ndarray) -> float:
     """The trunk's angle above the shoulder -> mid-ankle line (see the conventions row): the hips'
     offset from that line, taken along up, over the trunk's length - in the image and in the world,
     blended like the joint angles. Only "up" comes from gravity, and only the offset's direction
     off the line: a camera rolled by a few degrees mixes in that much of a sideways offset (lying
-    askew), not the whole roll as the trunk's angle to vertical takes it."""
-    ankles = [L.LEFT_ANKLE, L.RIGHT_ANKLE]
+    askew), not the whole roll as the trunk's angle to vertical takes it. The seen ankles aim the
+    line (NaN with neither): from the side the far one is hidden, and either lies where the other does
+    along the body. Their visibility does not lower the reliability (NEEDS): they only aim a line
+    ~1.3 m long, which an ankle misplaced by a few centimetres turns by about 2 deg."""
+    ankles = [a for a in (L.LEFT_ANKLE, L.RIGHT_ANKLE) if seen[a]]
+    if not ankles:
+        return math.nan
     world = _lift_deg(b.w[MID_HIP] - b.w[MID_SHOULDER], b.w[ankles].mean(axis=0) - b.w[MID_SHOULDER], WORLD_UP)
     pixel = _lift_deg(b.p[MID_HIP] - b.p[MID_SHOULDER], b.p[ankles].mean(axis=0) - b.p[MID_SHOULDER], IMAGE_UP)
     weight = in_image_plane(b.w[MID_HIP] - b.w[MID_SHOULDER]) * in_image_plane(b.w[ankles].mean(axis=0) - b.w[MID_SHOULDER])
@@ -544,7 +545,7 @@ def _raw_values(b: Body, pose: Pose, others: tuple[Pose, ...], seen: np.ndarray,
     values[_LATERAL] = 90.0 - values[_LATERAL]
     values[_FLOOR] = abs(90.0 - values[_INCLINATION])
     values[_ARM_SUPPORT] = arm_support_deg(b, seen)
-    values[_LIFT] = trunk_lift_deg(b)
+    values[_LIFT] = trunk_lift_deg(b, seen)
     values[_SIGNED] = (hip_flexion_deg(b, "left", values[_HIP_L], posture),
                        hip_flexion_deg(b, "right", values[_HIP_R], posture),
                        trunk_flexion_deg(b),
@@ -557,10 +558,10 @@ def judge(values: np.ndarray, pose: Pose, view: View,
           seen: np.ndarray | None = None) -> tuple[np.ndarray, tuple[Reliability, ...]]:
     """Apply the visibility rule and the reliability table: NaN where a needed landmark is not seen
     or the view cannot support the measure; the table's reliability for `view`, one step lower when
-    the least visible needed landmark (of `MARGINAL` where it names them) is below `MARGINAL_VISIBILITY`."""
+    the least visible needed landmark is below `MARGINAL_VISIBILITY`."""
     seen = (pose.seen_mask() if seen is None else seen) & np.isfinite(pose.world).all(axis=1)
     ok = (seen[_NEED_IDX].all(axis=1) | ~_NEED_ANY) & ~_NEVER[view]
-    score = np.minimum(pose.visibility, pose.presence)[_MARGINAL_IDX].min(axis=1)
+    score = np.minimum(pose.visibility, pose.presence)[_NEED_IDX].min(axis=1)
     marginal = (score < MARGINAL_VISIBILITY) & _NEED_ANY
     rel = tuple(lower if m else r for r, lower, m in zip(_TABLE[view], _LOWERED[view], marginal.tolist()))
     return np.where(ok, values, np.nan), rel

@@ -198,7 +198,7 @@ def _select(ctx: Context, holds: list[HeldSpan], rest_frames: list[int], stretch
         if steady_only and margin > settings.floor(col.rank):
             why.append(f"{key}: not steady in the holds (noise {margin:.0f})")
             continue
-        bands.append(people_band(col, stretch, settings, tolerance, rest_centre))
+        bands.append(people_band(col, stretch, settings, tolerance, rest_centre, sided=sided))
     bands += _mirrored(bands, unread, why)
     return bands, why
 

@@ -41,15 +41,19 @@ def label(key: str) -> str:
 
 
 BAND_COMMENTS = {"hysteresis": "half the margin, at most 5 deg: drift a held pose may make before it counts as out",
-                 "min_reliability": "the reliability it was read at in the demonstration's holds"}
+                 "min_reliability": "the reliability it was read at in the demonstration's holds",
+                 "stands_in_for": "as in the matched stretch: judged only while that band can't be"}
 
 
-def band_data(band: PeopleBand) -> dict:
+def band_data(band: PeopleBand, taught: frozenset[str] = frozenset()) -> dict:
+    """The band as written; a stand-in of the matched stretch stays one while the band it stands in
+    for is taught too (`taught`: the file's keys) - else it is a plain band."""
     hysteresis = round(min(5.0, band.half_width / 2), 1)
+    stand_in = {"stands_in_for": band.stands_in_for} if band.stands_in_for in taught else {}
     return {"min": band.low, "max": band.high, "hysteresis": hysteresis,
             "min_reliability": band.min_reliability.value,
             "hint_low": f"{label(band.key)} too small: aim for about {band.centre:.0f} deg",
-            "hint_high": f"{label(band.key)} too large: aim for about {band.centre:.0f} deg"}
+            "hint_high": f"{label(band.key)} too large: aim for about {band.centre:.0f} deg", **stand_in}
 
 
 # The engine starts timing a hold only once the person has settled (and pauses on jitter), so it
@@ -110,7 +114,7 @@ def exercise_data(exercise_id: str, name: str, source: str, *, postures: Sequenc
                                                     "normal ranges of motion") + ") - see coach/physio/teach_people.py"],
         "cues": dict(CUES),
         "phases": [{"name": PHASE, "hold_s": hold_s, "cue": CUES["hold"],
-                    "envelope": {b.key: band_data(b) for b in bands}}],
+                    "envelope": {b.key: band_data(b, frozenset(x.key for x in bands)) for b in bands}}],
         "safety": Safety().model_dump(),
     }
     if side_rule:

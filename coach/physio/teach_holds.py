@@ -30,10 +30,11 @@ from coach.measure.smoothing import series_speed, smooth_series
 
 RANK = {Reliability.NONE: 0, Reliability.LOW: 1, Reliability.MEDIUM: 2, Reliability.HIGH: 3}
 MEDIUM_RANK = RANK[Reliability.MEDIUM]
-# Measures never taught: trunk_floor_deg repeats trunk_inclination_deg, and trunk_flexion_deg and
+# Measures never taught: trunk_floor_deg repeats trunk_inclination_deg (and trunk_lift_deg restates it
+# for a body lying down, its floor line aimed by jittery ankles), and trunk_flexion_deg and
 # hip_flexion_*_deg repeat it and hip_*_deg with a sign (one band per angle); pelvic tilt is never
 # measured; hands at the head are the safety rules' business.
-NOT_TAUGHT = frozenset({"trunk_floor_deg", "trunk_flexion_deg", "hip_flexion_left_deg", "hip_flexion_right_deg",
+NOT_TAUGHT = frozenset({"trunk_floor_deg", "trunk_lift_deg", "trunk_flexion_deg", "hip_flexion_left_deg", "hip_flexion_right_deg",
                         "pelvic_tilt_deg", "hand_head_left_sw",
                         "hand_head_right_sw", "other_hand_head_sw"})
 ANGLES = np.array([SPEC[n].unit == "deg" and n not in NOT_TAUGHT for n in MEASURE_NAMES])

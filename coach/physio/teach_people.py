@@ -280,6 +280,7 @@ class PeopleBand:
     shipped: tuple[float, float] | None = None   # the matched stretch's band this one contains
     tolerance: float = 1.0
     limited: str = ""        # how the safety limits cut the band ("" when they did not)
+    stands_in_for: str | None = None   # the matched stretch's band stands in for this key (`Band.stands_in_for`)
 
     @property
     def measure(self) -> str:
@@ -291,11 +292,18 @@ class PeopleBand:
 
 
 def people_band(col: Column, stretch: Exercise | None, settings: TeachSettings, tolerance: float,
-                rest_centre: float = math.nan) -> PeopleBand:
+                rest_centre: float = math.nan, sided: bool = True) -> PeopleBand:
+    """`sided`: the taught file's own sides. A sided stretch bands a signed measure (a head tilt) toward
+    the working side; taught without sides the values keep their own sign, so that band is turned to
+    the demonstrated direction (-30..-10 for a tilt to the right) rather than read as both."""
     centre = float(np.nanmedian(col.held))
     noise = noise_margin(col, settings)
     sd = noise_sd(col.held, col.hold_of)
     shipped = library_band(stretch, col.key)
+    name = col.key.replace("{side}", "left").replace("{other}", "right")
+    if (shipped is not None and not sided and stretch.sides == "left_right" and SPEC[name].lateral
+            and centre < 0):
+        shipped = shipped.model_copy(update={"min": -shipped.max, "max": -shipped.min})
     if shipped is not None:
         between = (shipped.max - shipped.min) / 2
         source = f"shipped {stretch.id} band {shipped.min:g}-{shipped.max:g}"
@@ -327,7 +335,7 @@ def people_band(col: Column, stretch: Exercise | None, settings: TeachSettings, 
                       sd, noise, between, source, col.min_reliability, rest_centre,
                       estimate=col.min_reliability == Reliability.LOW,
                       shipped=(shipped.min, shipped.max) if shipped is not None else None, tolerance=tolerance,
-                      limited=limited)
+                      limited=limited, stands_in_for=shipped.stands_in_for if shipped is not None else None)
 
 
 def candidate_keys(stretch: Exercise | None, sided: bool) -> list[str]:
