@@ -82,6 +82,10 @@ EXCEPTIONS: dict[tuple[str, str, str, float | None], str] = {
     ("fps", "original", "bridge__01", 60.0):
         "the last lift's start sits on the band's edge, so which frames a camera gives decides it; "
         "measured: hold 23.2-26.0 reads 24.1-26.0",
+    ("roll", "original", "bridge__01", 5.0):
+        "the rest between the first two lifts is read lifted by the re-detected pose and sits on the band's "
+        "edge, so a 5 deg roll joins two holds the recording as filmed splits; measured: 4 holds (8.6-10.1, "
+        "13.4-18.6, 21.2-21.3, 23.3-26.0) against 5 (8.6-10.1, 13.4-14.1, 16.2-18.6, 21.2-21.3, 23.2-26.0)",
     ("drop", "original", "bridge__01", 0.1):
         "rest read as a short hold comes and goes with the sampling; measured: a hold at 0.8-1.2 (lying, "
         "before the first lift) is added, the others kept (8.3-10.1, 13.4-18.5, 23.2-26.0 against 8.6-10.1, "
@@ -335,6 +339,11 @@ def test_camera_roll_leaves_body_relative_measures_unchanged_and_shifts_gravity_
         got_g[near_lift_limit, -1] = ref_here[near_lift_limit, -1] = np.nan
         assert not (flips[:, :1] | flips[:, 2:]).any(), f"roll {angle:+g}: the trunk inclination appears or vanishes"
         assert not (flips[:, 1] & ~near_limit).any(), f"roll {angle:+g}: the lean vanishes away from its tilt limit"
+        # The lift's size is not checked here: it takes only "up" from gravity, squared to a floor line
+        # that may slope, and a roll mixes in the body's sideways offset by up to about the roll over the
+        # cosines of the lift and of that slope - not a shift by the roll. Its verdicts are checked under
+        # roll with the holds (test_the_same_movement_gives_the_same_holds).
+        ref_here[:, -1] = np.nan
         both = np.isfinite(ref_here) & np.isfinite(got_g)
         worst = float(np.max(_turn(got_g[both] - ref_here[both]), initial=0.0))
         assert worst <= abs(angle) + ANGLE_TOL_DEG, f"roll {angle:+g}: a gravity measure moves {worst:.2f} deg"

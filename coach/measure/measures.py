@@ -286,12 +286,14 @@ def trunk_lift_deg(b: Body, seen: np.ndarray) -> float:
     offset from that line, taken along up, over the trunk's length - in the image and in the world,
     blended like the joint angles. Only "up" comes from gravity, and only the offset's direction
     off the line: a camera rolled by a few degrees mixes in that much of a sideways offset (lying
-    askew), not the whole roll as the trunk's angle to vertical takes it. The seen ankles aim the
-    line (NaN with neither): from the side the far one is hidden, and either lies where the other does
-    along the body. Their visibility does not lower the reliability (NEEDS): they only aim a line
-    ~1.3 m long, which an ankle misplaced by a few centimetres turns by about 2 deg."""
-    ankles = [a for a in (L.LEFT_ANKLE, L.RIGHT_ANKLE) if seen[a]]
-    if not ankles:
+    askew), not the whole roll as the trunk's angle to vertical takes it. The mid-ankle aims the line
+    once either ankle is seen (NaN with neither): from the side the far one is hidden, and MediaPipe
+    places it beside the near one; taking the seen one alone would swing the line by the ankles' width
+    each time the far one flickers in and out of sight. Their visibility does not lower the
+    reliability (NEEDS): they only aim a line ~1.3 m long, which an ankle misplaced by a few
+    centimetres turns by about 2 deg."""
+    ankles = [L.LEFT_ANKLE, L.RIGHT_ANKLE]
+    if not seen[ankles].any() or not np.isfinite(b.w[ankles]).all():
         return math.nan
     world = _lift_deg(b.w[MID_HIP] - b.w[MID_SHOULDER], b.w[ankles].mean(axis=0) - b.w[MID_SHOULDER], WORLD_UP)
     pixel = _lift_deg(b.p[MID_HIP] - b.p[MID_SHOULDER], b.p[ankles].mean(axis=0) - b.p[MID_SHOULDER], IMAGE_UP)
