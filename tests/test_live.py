@@ -512,7 +512,7 @@ def test_the_input_is_named_by_its_absolute_path_and_an_unused_model_is_said_onc
         said = [line for line in err if "--model lite is not used" in line]
         assert (err == [] if "-q" in args else said == err == err[:1] != []), err
         session = next((tmp_path / out).rglob("session.json"))
-        assert json.loads(session.read_text())["input"]["path"] == str((tmp_path / "clip.jsonl.gz").resolve())
+        assert json.loads(session.read_text())["input"]["path"] == str((tmp_path / "clip.jsonl.gz").absolute())
 
 
 @pytest.mark.parametrize("value, problem", [("12x", "expected WIDTHxHEIGHT"), ("big", "expected WIDTHxHEIGHT"),

@@ -199,7 +199,8 @@ def cut(source, path, start_s: float, end_s: float):
 
 
 def test_follow_along_times_the_hold_from_the_references_holds(landmarks_dir, tmp_path, monkeypatch):
-    """A patient does the bridge (a cut of the shared recording from the rest before its second hold,
+    """A patient does the bridge (a cut of the shared tracked recording - one tracked pose, as `coach record`
+    makes them - from the rest before its second hold,
     15.6-18.0 s, to the rest after) following the first 20 s of the recording as the demonstration:
     the hold is timed from the demonstration's holds, not a fixed second (before: 1 s, so a patient
     still holding was told to rest after 1 s)."""
@@ -209,8 +210,8 @@ def test_follow_along_times_the_hold_from_the_references_holds(landmarks_dir, tm
     follow_exercise = live_follow.follow_exercise
     monkeypatch.setattr(live_follow, "follow_exercise",
                         lambda exercise, holds: taught.append(holds) or follow_exercise(exercise, holds))
-    demo, _ = cut(landmarks_dir / "bridge__01.jsonl.gz", tmp_path / "demo.jsonl.gz", 0.0, 20.0)
-    patient, _ = cut(landmarks_dir / "bridge__01.jsonl.gz", tmp_path / "patient.jsonl.gz", 12.0, 20.0)
+    demo, _ = cut(landmarks_dir / "tracked" / "bridge__01.jsonl.gz", tmp_path / "demo.jsonl.gz", 0.0, 20.0)
+    patient, _ = cut(landmarks_dir / "tracked" / "bridge__01.jsonl.gz", tmp_path / "patient.jsonl.gz", 12.0, 20.0)
     out = tmp_path / "out"
     assert main(["live", "--reference", str(demo), "--source", str(patient), "-o", str(out), *LIVE, "-q"]) == 0
     holds = json.loads((out / "session.json").read_text())["holds"]

@@ -230,7 +230,7 @@ def _frame_count(source, stream_info) -> int | None:
 def _input_info(source, stream_info) -> InputInfo:
     kind = {"folder": "image"}.get(stream_info.kind, stream_info.kind)
     # resolved: session.json and the history name the file itself, wherever the command was run from
-    return InputInfo(Path(str(source)).name, str(Path(str(source)).resolve()), kind, stream_info.fps, stream_info.size_px, stream_info.model)
+    return InputInfo(Path(str(source)).name, str(Path(str(source)).absolute()), kind, stream_info.fps, stream_info.size_px, stream_info.model)
 
 
 def input_stem(path: str | os.PathLike) -> str:

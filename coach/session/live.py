@@ -74,7 +74,7 @@ def input_info(feed: Feed, detector=None) -> InputInfo:
     kind = {"stream": "camera", "image": "video", "folder": "video"}.get(info.kind, info.kind)
     # a camera is named, not given as a path; a file is given resolved, as analyze does: session.json
     # and the history name the file itself, wherever the command was run from
-    path = info.name if kind == "camera" else str(Path(info.path).resolve())
+    path = info.name if kind == "camera" else str(Path(info.path).absolute())
     model_path = getattr(detector, "model_path", None)
     model = Path(model_path).name if model_path is not None else info.model
     return InputInfo(info.name, path, kind, info.fps, info.size_px, model)
