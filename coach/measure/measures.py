@@ -162,11 +162,7 @@ NEEDS: dict[str, tuple[L, ...]] = {   # all must be seen; a hand measure also ne
 _WIDEST = max(len(v) for v in NEEDS.values())
 
 
-def _padded(table: dict) -> np.ndarray:
-    return np.array([[*table[n], *(table[n] or (L.NOSE,))[:1] * (_WIDEST - len(table[n]))] for n in MEASURE_NAMES])
-
-
-_NEED_IDX = _padded(NEEDS)
+_NEED_IDX = np.array([[*NEEDS[n], *(NEEDS[n] or (L.NOSE,))[:1] * (_WIDEST - len(NEEDS[n]))] for n in MEASURE_NAMES])
 
 _NEED_ANY = np.array([bool(NEEDS[n]) for n in MEASURE_NAMES])
 _HANDS = np.array(LEFT_HAND + RIGHT_HAND)
