@@ -103,24 +103,12 @@ def test_the_window_shows_the_overlay_with_the_hold_ring(xvfb, photos_dir, lite_
     video = write_video(tmp_path / "k2c.mp4", [(photos_dir / "knee_to_chest__Hug_Knees_To_Chest__0.jpg", 1.0),
                                                (photos_dir / "knee_to_chest__Hug_Knees_To_Chest__1.jpg", 12.0)])
     (tmp_path / "r.toml").write_text('name = "t"\n[[exercise]]\nid = "knee_to_chest"\nhold_s = 8\n')
-    env = {**os.environ, "DISPLAY": xvfb, "COACH_STATE_DIR": str(tmp_path / "state"), "QT_QPA_PLATFORM": "xcb"}
     cmd = [sys.executable, "-m", "coach", "live", "--routine", str(tmp_path / "r.toml"), "--source", str(video),
-           "--realtime", "--answers", "no", "--model", str(lite_model_path), "-o", str(tmp_path / "out"), "--mute",
-           "--window", "640x480"]
+           "--realtime", "--answers", "no", "--model", str(lite_model_path), "--mute", "--window", "640x480"]
     at = ((SCREEN_PX[0] - 640) // 2, (SCREEN_PX[1] - 480) // 2)   # the window is centred on the screen
-    proc = subprocess.Popen(cmd, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
-    shot, deadline = None, time.monotonic() + 40
-    try:
-        while time.monotonic() < deadline and proc.poll() is None:
-            time.sleep(0.5)
-            img = _grab(xvfb)
-            if _near(_ring(img, (640, 480), at)[None], IN_BAND_RGB) > 40:  # the ring fills in green: a hold runs
-                shot = img
-                break
-    finally:
-        if proc.poll() is None:
-            proc.send_signal(signal.SIGINT)
-        out, err = proc.communicate(timeout=60)
+    # the ring fills in green: a hold runs
+    shot, proc, err, out = _live_on_screen(xvfb, cmd, tmp_path, lambda img: _near(_ring(img, (640, 480), at)[None],
+                                                                                  IN_BAND_RGB) > 40, timeout_s=40)
     assert shot is not None, f"no green hold ring appeared on the screen; stderr:\n{err[-2000:]}"
     if os.environ.get("COACH_SCREENSHOT"):
         from PIL import Image
@@ -132,20 +120,58 @@ def test_the_window_shows_the_overlay_with_the_hold_ring(xvfb, photos_dir, lite_
     assert _near(ring, TRACK_RGB) + _near(ring, IN_BAND_RGB) > 0.8 * ring.shape[1], "the ring is not where it belongs"
     assert _window_box(shot) == (at[0], at[1], at[0] + 640, at[1] + 480), "drawn outside the 640x480 window"
     assert proc.returncode == 130, err[-2000:]
-    data = json.loads((tmp_path / "out" / "session.json").read_text())
+    data = json.loads((out / "session.json").read_text())
     assert data["partial"] is True and data["holds"], "Ctrl-C saved the summary of the hold in progress"
 
 
-def _wait_for_window(display: str, proc, size_px: tuple[int, int], timeout_s: float = 60.0) -> np.ndarray | None:
-    """A screenshot once the window has its size and has been drawn on for half a second."""
-    deadline = time.monotonic() + timeout_s
-    while time.monotonic() < deadline and proc.poll() is None:
-        time.sleep(0.3)
-        img = _grab(display)
-        if img.max() > 0 and _fills(_window_box(img), size_px):
-            time.sleep(0.5)
-            return _grab(display)
-    return None
+# Qt on a bare X server sometimes never paints a window it has mapped: the window is there at its
+# size and place (xwininfo), the session runs and shows frames, and the screen stays black to the end.
+# Measured here with two busy loops on the two cores: a bare `namedWindow` + `imshow` script stayed
+# black in 4 of 14 runs and `coach live` in 2 of 10; never without the load (0 of 12); opencv-python
+# issue 362 reports the same black window. It is not the layout these tests check, so a run whose
+# screen stays wholly black for PAINT_GRACE_S (the window appears in 1-7 s in the runs under load) is
+# run once more; anything drawn, right or wrong, is judged.
+PAINT_GRACE_S = 20.0
+
+
+def _live_on_screen(display: str, cmd: list[str], tmp_path, ready, timeout_s: float = 60.0, settle_s: float = 0.0,
+                    attempts: int = 2):
+    """Run `coach live` (`cmd`, given its own -o folder and state per attempt) and screenshot it until
+    `ready(img)`: (the screenshot `settle_s` after that, or None; the process, its stderr, its -o
+    folder). The process is interrupted (Ctrl-C) if still running."""
+    for attempt in range(attempts):
+        out = tmp_path / f"out{attempt}"
+        env = {**os.environ, "DISPLAY": display, "COACH_STATE_DIR": str(tmp_path / f"state{attempt}"),
+               "QT_QPA_PLATFORM": "xcb"}
+        proc = subprocess.Popen([*cmd, "-o", str(out)], env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                                text=True)
+        start = time.monotonic()
+        shot, painted = None, False
+        try:
+            while time.monotonic() < start + timeout_s and proc.poll() is None:
+                time.sleep(0.3)
+                img = _grab(display)
+                painted = painted or img.max() > 0
+                if painted and ready(img):
+                    time.sleep(settle_s)
+                    shot = _grab(display) if settle_s else img
+                    break
+                if not painted and time.monotonic() > start + PAINT_GRACE_S:
+                    break   # never painted: Qt's race above, not the layout
+        finally:
+            if proc.poll() is None:
+                proc.send_signal(signal.SIGINT)
+            _, err = proc.communicate(timeout=60)
+        if painted or attempt == attempts - 1:
+            return shot, proc, err, out
+    raise AssertionError("unreachable")
+
+
+def _wait_for_window(display: str, cmd: list[str], tmp_path, size_px: tuple[int, int]):
+    """`_live_on_screen` until the window has its size, and has been drawn on for half a second."""
+    shot, proc, err, _ = _live_on_screen(display, cmd, tmp_path, lambda img: _fills(_window_box(img), size_px),
+                                         settle_s=0.5)
+    return shot, proc, err
 
 
 def _fills(box: tuple[int, int, int, int], size_px: tuple[int, int], share: float = 0.9) -> bool:
@@ -171,18 +197,11 @@ def test_the_window_fits_the_screen_with_every_panel_inside(xvfb, photos_dir, li
 
     video = write_video(tmp_path / "clip.mp4", [(photos_dir / "knee_to_chest__Hug_Knees_To_Chest__1.jpg", 4.0)],
                         size=source_px)
-    env = {**os.environ, "DISPLAY": xvfb, "COACH_STATE_DIR": str(tmp_path / "state"), "QT_QPA_PLATFORM": "xcb"}
     cmd = [sys.executable, "-m", "coach", "live", "--exercise", "knee_to_chest", "--source", str(video), "--realtime",
-           "--answers", "no", "--model", str(lite_model_path), "-o", str(tmp_path / "out"), "--mute",
+           "--answers", "no", "--model", str(lite_model_path), "--mute",
            *(("--window", f"{window[0]}x{window[1]}") if window else ())]
-    proc = subprocess.Popen(cmd, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
     size = window_size(window, SCREEN_PX)   # default: fit the screen, with room for a window manager
-    try:
-        shot = _wait_for_window(xvfb, proc, size)
-    finally:
-        if proc.poll() is None:
-            proc.send_signal(signal.SIGINT)
-        _, err = proc.communicate(timeout=60)
+    shot, proc, err = _wait_for_window(xvfb, cmd, tmp_path, size)
     assert shot is not None, f"no {size[0]}x{size[1]} window appeared (exit {proc.returncode}); stderr:\n{err[-2000:]}"
     if os.environ.get("COACH_SCREENSHOT"):
         from PIL import Image
