@@ -132,17 +132,30 @@ def _budget(row: Row, clean: Path) -> int:
     return sum(sizes[name] for name in row.before_video) + video // 2
 
 
-@pytest.mark.parametrize("row", DISK_FULL, ids=[r.id for r in DISK_FULL])
-def test_a_full_disk_is_one_line_and_leaves_nothing_half_written(row, tmp_path, landmarks_dir, request):
+_CLEAN: dict[tuple[str, ...], Path] = {}
+
+
+def clean_run(args: tuple[str, ...], paths: dict[str, Path], tmp_path_factory) -> Path:
+    """The folder a run of `args` without a fault wrote (made once per command and worker: the rows of
+    one command share it, and run on one worker)."""
+    if args not in _CLEAN:
+        clean = tmp_path_factory.mktemp("clean")
+        done, _ = run_coach(_fill(args, {**paths, "out": clean}))
+        assert done.returncode == 0, done.stderr
+        _CLEAN[args] = clean
+    return _CLEAN[args]
+
+
+@pytest.mark.parametrize("row", [pytest.param(r, id=r.id, marks=pytest.mark.xdist_group("faults " + " ".join(r.args[:4])))
+                                 for r in DISK_FULL])
+def test_a_full_disk_is_one_line_and_leaves_nothing_half_written(row, tmp_path, landmarks_dir, request,
+                                                                  tmp_path_factory):
     paths = {"rec": landmarks_dir / REC, "demo": landmarks_dir / DEMO, "pair": PAIR_PATH}
     if row.model:
         paths["clip"] = request.getfixturevalue("clip")
         paths["model"] = request.getfixturevalue("lite_model_path")
-    clean, out = tmp_path / "clean", tmp_path / "out"
-    for folder in (clean, out):
-        folder.mkdir()
-    done, _ = run_coach(_fill(row.args, {**paths, "out": clean}))
-    assert done.returncode == 0, done.stderr
+    clean, out = clean_run(row.args, paths, tmp_path_factory), tmp_path / "out"
+    out.mkdir()
     if row.earlier:
         shutil.copytree(clean, out, dirs_exist_ok=True)
     before = _files(out)

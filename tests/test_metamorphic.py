@@ -121,6 +121,17 @@ def cases() -> list:
     return out
 
 
+def on_one_worker(variant: str, name: str):
+    """Every test of one recording runs on one worker (pytest-xdist --dist loadgroup), so the reference
+    run and the measures a worker caches are made once per recording, not once per worker."""
+    return pytest.mark.xdist_group(f"recording-{variant}-{name}")
+
+
+def by_recording(rows) -> list:
+    """(variant, recording) rows as parameters, each on the one worker of its recording."""
+    return [pytest.param(v, n, marks=on_one_worker(v, n), id=f"{n}-{v}") for v, n in rows]
+
+
 def _id(case) -> str:
     check, variant, name, param = case
     return f"{check}-{variant}-{name}" + ("" if param is None else f"-{param:g}")
@@ -224,7 +235,7 @@ def failure(case) -> str:
     return hold_differences(reference_holds(variant, name), got, HOLD_TOL_S[check], False)
 
 
-@pytest.mark.parametrize("case", cases(), ids=_id)
+@pytest.mark.parametrize("case", [pytest.param(c, marks=on_one_worker(c[1], c[2]), id=_id(c)) for c in cases()])
 def test_the_same_movement_gives_the_same_holds(landmarks_dir, case):
     why = failure(case)
     if case in EXCEPTIONS:
@@ -293,8 +304,7 @@ def bench_measure_names() -> tuple[str, ...]:
     return MEASURE_NAMES
 
 
-@pytest.mark.parametrize("variant", VARIANTS)
-@pytest.mark.parametrize("name", RECORDINGS)
+@pytest.mark.parametrize("variant, name", by_recording([(v, n) for n in RECORDINGS for v in VARIANTS]))
 def test_camera_roll_leaves_joint_angles_unchanged(landmarks_dir, variant, name):
     ref = joint_angles(measured(variant, name)[1])
     for angle in ROLL_DEG:
@@ -305,8 +315,7 @@ def test_camera_roll_leaves_joint_angles_unchanged(landmarks_dir, variant, name)
         assert worst <= ANGLE_TOL_DEG, f"roll {angle:+g}: a joint angle moves {worst:.2f} deg"
 
 
-@pytest.mark.parametrize("variant", VARIANTS)
-@pytest.mark.parametrize("name", RECORDINGS)
+@pytest.mark.parametrize("variant, name", by_recording([(v, n) for n in RECORDINGS for v in VARIANTS]))
 def test_camera_roll_leaves_body_relative_measures_unchanged_and_shifts_gravity_ones_by_the_roll(
         landmarks_dir, variant, name):
     from coach.measure.measures import LEAN_MAX_LEFT_TILT_DEG, LIFT_LINE_MAX_SLOPE

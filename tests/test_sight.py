@@ -10,7 +10,7 @@ from scripted import SETTINGS
 
 from coach.engine.core import Coach
 from coach.engine.exercises import get_exercise
-from coach.engine.sight import legs_collapsed, sentence
+from coach.engine.sight import KEEP_FRAMES, _OwnLength, legs_collapsed, sentence
 from coach.pose.core import Pose
 from coach.pose.landmarks import Landmark as L
 
@@ -119,3 +119,14 @@ def test_legs_collapse_only_closer_than_legs_can_be(apart_m, together):
 ], ids=["far knee", "left knee", "ankle out", "face"])
 def test_sentences_name_the_part_and_the_fix(landmark, why, far, words):
     assert sentence(landmark, why, far) == words
+
+
+def test_the_own_length_is_the_median_of_the_last_good_readings():
+    """The running median (kept sorted as readings come and go) is np.median of the last KEEP_FRAMES
+    readings, through the window filling, ties, and readings leaving it."""
+    rng = np.random.default_rng(3)
+    own, recent = _OwnLength(), []
+    for value in np.round(rng.normal(0.4, 0.05, 3 * KEEP_FRAMES + 7), 3):   # rounded: ties happen
+        own.add(float(value))
+        recent = (recent + [float(value)])[-KEEP_FRAMES:]
+        assert len(own) == len(recent) and own.median() == pytest.approx(float(np.median(recent)), abs=1e-12)

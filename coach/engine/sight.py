@@ -21,6 +21,7 @@ Stateful (the lengths, the dwell), owned by the engine; nothing here reads a clo
 
 from __future__ import annotations
 
+import bisect
 import math
 from collections import deque
 
@@ -105,12 +106,34 @@ def sentence(landmark: L, why: str, far: str | None) -> str:
     return f"I can't see {name}{clearly} - {fix}"
 
 
+class _OwnLength:
+    """The median of a bone's last KEEP_FRAMES good lengths, kept sorted as they come and go (the
+    same number as np.median of them, without sorting every frame)."""
+
+    def __init__(self):
+        self._recent: deque[float] = deque()
+        self._sorted: list[float] = []
+
+    def __len__(self) -> int:
+        return len(self._recent)
+
+    def add(self, length: float) -> None:
+        if len(self._recent) == KEEP_FRAMES:
+            del self._sorted[bisect.bisect_left(self._sorted, self._recent.popleft())]
+        self._recent.append(length)
+        bisect.insort(self._sorted, length)
+
+    def median(self) -> float:
+        n, s = len(self._sorted), self._sorted
+        return s[n // 2] if n % 2 else (s[n // 2 - 1] + s[n // 2]) / 2
+
+
 class SightCheck:
     """Which needed landmarks are hidden or implausible now, for one exercise (see the module doc)."""
 
     def __init__(self, exercise: Exercise):
         self.exercise = exercise
-        self._lengths = {bone: deque(maxlen=KEEP_FRAMES) for bone in BONES}
+        self._lengths = {bone: _OwnLength() for bone in BONES}
         self._since: dict[tuple[L, str], float] = {}
 
     def needed(self, phase_index: int, side: str | None) -> dict[str, bool]:
@@ -135,18 +158,19 @@ class SightCheck:
             weaker = min(("left", "right"), key=lambda s: float(score[list(LEG[s][1:])].mean()))
             bad.update(dict.fromkeys(LEG[weaker][1:], "collapsed"))
         score = np.minimum(pose.visibility, pose.presence)
+        world = pose.world.tolist()
         for bone, (a, b) in BONES.items():
-            length = float(np.linalg.norm(pose.world[a] - pose.world[b]))
+            length = math.dist(world[a], world[b])
             if not math.isfinite(length) or length <= 0:
                 continue
             known = self._lengths[bone]
             if len(known) >= LEARN_FRAMES:
-                own = float(np.median(known))
+                own = known.median()
                 if not own / BONE_RATIO_MAX <= length <= own * BONE_RATIO_MAX:
                     bad.setdefault(b, "implausible")
                     continue
             if not collapsed and min(score[a], score[b]) >= MARGINAL_VISIBILITY:
-                known.append(length)
+                known.add(length)
         return bad
 
     def step(self, pose: Pose, measures: Measures, t_s: float, phase_index: int,

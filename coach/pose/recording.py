@@ -299,8 +299,8 @@ def _parse_pose(where: str, item: dict, size: tuple[int, int]) -> Pose:
     if image.shape != (NUM_LANDMARKS, 5) or world.shape != (NUM_LANDMARKS, 3):
         raise RecordingError(f"{where}: expected {NUM_LANDMARKS} landmarks of 5 image and 3 world fields, "
                              f"got image {image.shape} and world {world.shape}")
-    _check_values(where, "image", image, IMAGE_FIELDS)
-    _check_values(where, "world", world, WORLD_FIELDS)
+    _check_values(where, "image", image)
+    _check_values(where, "world", world)
     pose = Pose.from_arrays(image, world, size)
     if "age" not in item and not item.get("other"):
         return pose
@@ -316,17 +316,25 @@ def _split_marked(poses: list[Pose]) -> tuple[list[Pose], list[Pose]]:
     return [p for p in poses if not isinstance(p, Other)], [p for p in poses if isinstance(p, Other)]
 
 
-def _check_values(where: str, key: str, values: np.ndarray, fields: list[str]) -> None:
-    """Every number finite and in range: coordinates within MAX_ABS_COORD, scores within [0, 1]."""
+def _bounds(fields: list[str]) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """(is a score, lowest, highest) per field: scores within [0, 1], coordinates within MAX_ABS_COORD."""
     scores = np.array([f in ("visibility", "presence") for f in fields])
-    low = np.where(scores, 0.0, -MAX_ABS_COORD)
-    high = np.where(scores, 1.0, MAX_ABS_COORD)
-    bad = ~((values >= low) & (values <= high))   # NaN compares False: bad too
-    if bad.any():
-        i, j = (int(k) for k in np.argwhere(bad)[0])
-        expected = "from 0 to 1" if scores[j] else f"a finite number within ±{MAX_ABS_COORD:g}"
-        raise BadValueError(f"{where}: {key} {fields[j]} of landmark {i} ({LANDMARK_NAMES[i]}) is "
-                            f"{float(values[i, j])!r}, expected {expected}")
+    return scores, np.where(scores, 0.0, -MAX_ABS_COORD), np.where(scores, 1.0, MAX_ABS_COORD)
+
+
+_FIELDS = {"image": IMAGE_FIELDS, "world": WORLD_FIELDS}
+_BOUNDS = {key: _bounds(fields) for key, fields in _FIELDS.items()}
+
+
+def _check_values(where: str, key: str, values: np.ndarray) -> None:
+    """Every number of a pose's `key` array ("image" or "world") finite and in range (`_bounds`)."""
+    fields, (scores, low, high) = _FIELDS[key], _BOUNDS[key]
+    if (values >= low).all() and (values <= high).all():   # NaN compares False: not all
+        return
+    i, j = (int(k) for k in np.argwhere(~((values >= low) & (values <= high)))[0])
+    expected = "from 0 to 1" if scores[j] else f"a finite number within ±{MAX_ABS_COORD:g}"
+    raise BadValueError(f"{where}: {key} {fields[j]} of landmark {i} ({LANDMARK_NAMES[i]}) is "
+                        f"{float(values[i, j])!r}, expected {expected}")
 
 
 def _frame_time(where: str, rec: dict) -> tuple[float, int]:
