@@ -153,11 +153,10 @@ class SightCheck:
         its length is off the person's own; the person's own lengths learn from the good frames."""
         bad: dict[L, str] = {}
         collapsed = legs_collapsed(pose)
+        score = np.minimum(pose.visibility, pose.presence)
         if collapsed:
-            score = np.minimum(pose.visibility, pose.presence)
             weaker = min(("left", "right"), key=lambda s: float(score[list(LEG[s][1:])].mean()))
             bad.update(dict.fromkeys(LEG[weaker][1:], "collapsed"))
-        score = np.minimum(pose.visibility, pose.presence)
         world = pose.world.tolist()
         for bone, (a, b) in BONES.items():
             length = math.dist(world[a], world[b])

@@ -49,14 +49,9 @@ class PrimaryTracker:
         poses = [p for p in poses if not p.is_empty]
         if not poses:
             return None, ()
-        if len(poses) == 1:   # the one pose is the primary, however far it moved: only remember where
-            centre = torso_centre(poses[0])
-            if np.isfinite(centre).all():
-                self._last = centre
-            return poses[0], ()
         centres = [torso_centre(p) for p in poses]
-        best = None
-        if self._last is not None:
+        best = 0 if len(poses) == 1 else None   # the one pose is the primary, however far it moved
+        if best is None and self._last is not None:
             dist = [float(np.linalg.norm(c - self._last)) if np.isfinite(c).all() else np.inf for c in centres]
             i = int(np.argmin(dist))
             if dist[i] <= self.max_jump:
