@@ -249,9 +249,9 @@ def test_a_multi_phase_exercise_whose_phases_judge_different_measures_is_analyse
 
 
 @pytest.mark.parametrize("name, code, candidates", [
-    # the lite model's seated twist: its second hold is read from the front, where the bent-up knee
-    # (the twist's anchor) reads at low reliability - only the twist estimate, which a chair twist shares
-    pytest.param("lite/seated_spinal_twist__01", 3, ("seated_spinal_twist", "chair_rotation", "neck_side_bend"),
+    # the lite model's bridge: it misreads the lying posture for seconds (prone, then upright), where
+    # the prone press-up scores as well as the bridge (tests/test_autodetect.py STILL_NOT_SURE)
+    pytest.param("lite/bridge__01", 3, ("bridge", "prone_extension"),
                  id="alike scores: not sure, names the candidates, exit 3"),
     pytest.param("cat_cow__01", 0, (), id="told apart: silent with -q, exit 0"),
 ])
@@ -264,6 +264,9 @@ def test_auto_says_when_it_is_not_sure(tmp_path, landmarks_dir, capsys, name, co
     if not candidates:
         assert err == "" and session["not_sure"] == []
         return
-    assert err.count("\n") == 1 and err.startswith(f"coach: warning: {source}: not sure which exercise")
-    assert " or ".join(candidates) in err and "--exercise" in err
-    assert session["not_sure"] == [f"the whole input: {' or '.join(candidates)}"]
+    lines = err.splitlines()
+    assert lines and len(lines) == len(session["not_sure"])   # one line per stretch it is not sure of
+    for line, where in zip(lines, session["not_sure"]):
+        assert line.startswith(f"coach: warning: {source}: not sure which exercise") and "--exercise" in line
+        assert where.split(": ", 1)[1] in line   # the same candidates on the terminal and in the session
+    assert session["not_sure"][0].split(": ", 1)[1].startswith(" or ".join(candidates))

@@ -40,15 +40,13 @@ STILL_NOT_SURE = {
         "the lite model misreads the lying posture for seconds (as prone 12-15 s, upright 19-22 s), and "
         "in those windows prone_extension / neck_side_bend are held as often as the bridge itself (3 "
         "windows); the bridge's hip bands miss by a few degrees in the lite rest windows",
-    ("lite", "seated_spinal_twist__01"):
-        "the second hold is read from the front, where the lite model's knees read at low reliability "
-        "and flip the side rule: only the twist estimate is left, which a chair twist shares",
 }
 
 
 def mirrored(m: Measures) -> Measures:
     return Measures(m.values[_SWAP] * _SIGN, tuple(m.reliability[i] for i in _SWAP), m.view, m.posture,
-                    m.others_unjudged)
+                    m.others_unjudged, m.face_on[_SWAP], m.limb_plane_deg[_SWAP],
+                    None if m.marginal is None else m.marginal[_SWAP])
 
 
 @functools.lru_cache(maxsize=None)

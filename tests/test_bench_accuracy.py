@@ -86,11 +86,11 @@ def test_hold_time_inside_a_wrong_form_interval_is_counted(holding_until_s, wron
 
 
 def test_auto_not_sure_is_counted_apart_from_right_and_wrong(landmarks_dir):
-    """The lite model's seated twist, its second hold read from the front (the bent-up knee at low
-    reliability), scores alike as a chair rotation: "not sure", not a guess."""
+    """The lite model's bridge, whose lying posture it misreads for seconds (as prone, then upright),
+    scores alike as a prone press-up there: "not sure", not a guess."""
     from coach.engine.exercises import load_library
 
-    frames = bench.load(landmarks_dir, "lite", "seated_spinal_twist__01")
+    frames = bench.load(landmarks_dir, "lite", "bridge__01")
     named, _ = bench.auto_name(frames, list(load_library([]).values()))
     assert named == bench.NOT_SURE
     s = bench.Score("original", False, "x", auto=bench.NOT_SURE)

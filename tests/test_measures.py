@@ -203,6 +203,7 @@ def test_joint_angles_and_hand_distances_ignore_image_rotation_scale_and_shift(h
     a, b = compute_measures(pose), compute_measures(_in_plane(pose, rot, scale, shift))
     for name in JOINT_NAMES + ["hand_head_left_sw", "hand_head_right_sw"]:
         assert b[name] == pytest.approx(a[name], abs=1e-4, nan_ok=True), name
+    assert (a.face_on == b.face_on).all() and a.reliability == b.reliability   # a limb's face-on too
 
 
 @settings(max_examples=60, deadline=None)
@@ -248,6 +249,99 @@ def test_reliability_follows_the_view_and_drops_a_step_for_marginal_visibility()
     assert marginal.reliability_of("hip_right_deg") == Reliability.HIGH
     for name, value, rel in zip(MEASURE_NAMES, front.values, front.reliability):
         assert (rel == Reliability.NONE) == math.isnan(value), name
+
+
+def _turned_to_camera(twist_deg: float = -80.0) -> Pose:
+    """Seated side-on to the camera, the left knee bent up, the chest turned to face the camera."""
+    j = S.with_knee_flexion(S.with_hip_flexion(S.seated_on_floor(), "left", 30), "left", 100)
+    return S.make_pose(S.with_twist(j, twist_deg), "left")
+
+
+@pytest.mark.parametrize("twist_deg", [-80.0, 80.0])
+def test_a_bent_leg_face_on_to_the_camera_is_medium_though_the_chest_faces_it(twist_deg):
+    """The trunk's view is not the limb's: a seated twist turns the chest to the camera (view front,
+    where the table calls sagittal angles low) while the bent-up leg stays side-on, its plane facing
+    the camera - read at medium. The straight leg has no plane (and from the front a bend toward the
+    camera would not show): it keeps the table's low."""
+    m = compute_measures(_turned_to_camera(twist_deg))
+    assert m.view == View.FRONT
+    assert m["knee_left_deg"] == pytest.approx(80, abs=0.5) and m["hip_left_deg"] == pytest.approx(60, abs=0.5)
+    assert m.reliability_of("knee_left_deg") == m.reliability_of("hip_left_deg") == Reliability.MEDIUM
+    assert m.reliability_of("knee_right_deg") == Reliability.LOW
+    assert m.face_on[MEASURE_INDEX["knee_left_deg"]] and not m.face_on[MEASURE_INDEX["knee_right_deg"]]
+
+
+def test_a_leg_pointing_at_the_camera_stays_low():
+    j = S.with_knee_flexion(S.with_hip_flexion(S.seated_on_floor(), "left", 30), "left", 100)
+    m = compute_measures(S.make_pose(j, "front"))
+    assert m.reliability_of("knee_left_deg") == m.reliability_of("hip_left_deg") == Reliability.LOW
+
+
+def test_face_on_needs_the_image_to_agree_and_a_marginal_knee_lowers_it_again():
+    """World depth alone can't claim face-on: the same world with the shin drawn foreshortened in
+    the image (a depth the model flattened) stays low; so does a knee MediaPipe only half sees."""
+    pose = _turned_to_camera()
+    px = pose.pixel_xy.copy()
+    px[L.LEFT_ANKLE] = px[L.LEFT_KNEE] + 0.6 * (px[L.LEFT_ANKLE] - px[L.LEFT_KNEE])
+    assert compute_measures(S.with_pixels(pose, px)).reliability_of("knee_left_deg") == Reliability.LOW
+    half_seen = Pose(pose.xy, pose.z, np.where(np.arange(33) == L.LEFT_KNEE, MARGINAL_VISIBILITY - 0.05, 1.0),
+                     pose.presence, pose.world, pose.image_size)
+    assert compute_measures(half_seen).reliability_of("knee_left_deg") == Reliability.LOW
+
+
+def test_face_on_is_kept_when_the_stable_view_rejudges_the_frame():
+    from coach.engine.context import rejudge
+
+    m = compute_measures(_turned_to_camera())
+    _, rel = rejudge(m, View.BACK)
+    assert rel[MEASURE_INDEX["knee_left_deg"]] == Reliability.MEDIUM
+    assert rel[MEASURE_INDEX["knee_right_deg"]] == Reliability.LOW
+    _, rel = rejudge(m, View.SIDE)
+    assert rel[MEASURE_INDEX["knee_left_deg"]] == rel[MEASURE_INDEX["knee_right_deg"]] == Reliability.HIGH
+
+
+def _with_plane(m: Measures, name: str, plane_deg: float) -> Measures:
+    plane = m.limb_plane_deg.copy()
+    plane[MEASURE_INDEX[name]] = plane_deg
+    return Measures(m.values, m.reliability, m.view, m.posture, m.others_unjudged, m.face_on, plane, m.marginal)
+
+
+def test_a_limb_held_in_the_dead_band_stays_face_on_however_long():
+    """Face-on at 20 deg for a second, then held at 38 deg (between the 30 deg bound and the 45 deg
+    exit) for 20 s: the stable context keeps it face-on (no vote would let it lapse after forget_s);
+    past 45 deg it leaves within the window."""
+    from coach.engine.context import StableContext
+
+    m, ctx, knee = compute_measures(_turned_to_camera()), StableContext(), MEASURE_INDEX["knee_left_deg"]
+    t = 0.0
+    for plane, until_s in ((20.0, 1.0), (38.0, 21.0)):
+        while t < until_s:
+            ctx.step_measures(t, _with_plane(m, "knee_left_deg", plane))
+            t += 1 / 30
+    assert ctx.apply(m).reliability[knee] == Reliability.MEDIUM
+    while t < 23.0:
+        ctx.step_measures(t, _with_plane(m, "knee_left_deg", 60.0))
+        t += 1 / 30
+    assert ctx.apply(m).reliability[knee] == Reliability.LOW
+
+
+def test_a_marginal_knee_stays_a_step_lower_when_the_stable_context_reads_it_face_on():
+    """The frame read the knee marginal and not face-on (low from the front); a stable face-on raises
+    it to medium and the marginal landmark lowers it again: low, never medium."""
+    from coach.engine.context import rejudge
+
+    pose = _turned_to_camera()
+    knee = MEASURE_INDEX["knee_left_deg"]
+    half_seen = Pose(pose.xy, pose.z, np.where(np.arange(33) == L.LEFT_KNEE, MARGINAL_VISIBILITY - 0.05, 1.0),
+                     pose.presence, pose.world, pose.image_size)
+    m = compute_measures(half_seen)
+    frame = Measures(m.values, m.reliability, m.view, m.posture, m.others_unjudged, np.zeros(len(m.values), bool),
+                     m.limb_plane_deg, m.marginal)
+    assert frame.reliability[knee] == Reliability.LOW and frame.marginal[knee]
+    _, rel = rejudge(frame, View.FRONT, m.face_on)
+    assert rel[knee] == Reliability.LOW
+    _, rel = rejudge(frame, View.SIDE, m.face_on)
+    assert rel[knee] == Reliability.MEDIUM   # side: high, a step lower
 
 
 def test_measures_record_validates_and_reads_by_name():

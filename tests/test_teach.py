@@ -4,6 +4,7 @@ recordings and the photos of the other stretches; a demonstration with no stable
 
 from __future__ import annotations
 
+import statistics
 import sys
 from pathlib import Path
 
@@ -39,12 +40,13 @@ TRUTH_LIMITS = {
                                         "is filmed from the side, where the head tilt cannot be read",
     ("tracked", "neck_side_bend__01"): "F1 0.00 (measured): head tilt held at 26 deg, the band cut to 8-15 deg by "
                                        "the 15 deg safety limit; the second hold filmed from the side",
-    ("original", "seated_spinal_twist__01"): "F1 0.67: the first hold (4.4-7.3 s) is seen from the front in all "
-                                             "174 frames (stable view); the bent-up knee, the anchor, reads low "
-                                             "from the front, so no hold is timed there (the shipped "
-                                             "seated_spinal_twist: the same, F1 0.67)",
-    ("tracked", "seated_spinal_twist__01"): "F1 0.50: the first hold is seen from the front (knee: low), and a "
-                                            "0.3 s hold at 12.0 s before the second counts as a detection",
+    ("original", "seated_spinal_twist__01"): "F1 0.50 (measured): the first hold (4.4-7.3 s) is filmed with the "
+                                             "chest toward the camera (view front), where the bent-up knee is "
+                                             "judged only while its leg reads face-on; its plane reads 34-40 deg "
+                                             "until 5.2 s, so the hold is timed from 6.1 s (the shipped "
+                                             "seated_spinal_twist: the same, F1 0.50)",
+    ("tracked", "seated_spinal_twist__01"): "F1 0.80 (measured): both holds are found, and a 0.26 s hold at "
+                                            "11.8 s, turning into the second, counts as a third detection",
 }
 
 
@@ -288,7 +290,9 @@ def test_teach_finds_each_hold_and_its_side(landmarks_dir):
     for hold in result.holds:   # the side teach names is the one the engine's detect_side reads
         sides = [detect_side(ex, series.measures_at(i)) for i in range(hold.first, hold.stop)]
         assert set(sides) - {None} == {hold.side} and sides.count(None) < 0.2 * len(sides)
-    assert "knee_{side}_deg" in ex.phases[0].envelope and ex.phases[0].hold_s == 3.0  # 80% of ~3.5 s, to the nearest second
+    truth_median_s = statistics.median(end_s - start_s for start_s, end_s in truth)   # about 3 s
+    assert "knee_{side}_deg" in ex.phases[0].envelope
+    assert ex.phases[0].hold_s == max(1, round(0.8 * truth_median_s))   # 80 % of the hold, to the second
 
 
 def test_the_start_position_is_rest_and_the_bands_leave_it_out(landmarks_dir):
@@ -349,16 +353,17 @@ def test_coach_teach_writes_a_validated_editable_file(landmarks_dir, tmp_path, c
 
 def test_a_patient_in_another_view_is_judged_only_on_what_that_view_reads(taught_all, landmarks_dir):
     """The file taught from the seated twist (its holds filmed front and oblique) on the same recording:
-    in every frame seen from the front, the leg angles (sagittal: low from the front) are left out -
-    each verdict lists them as in the envelope, not judged (inside None), read at low reliability - and
-    only what the front view reads at the band's reliability is judged."""
+    in every frame seen from the front, a band is judged only where its measure reads at the band's
+    reliability - the trunk's sagittal lean (low from the front) is left out: each verdict lists it as in
+    the envelope, not judged (inside None), read at low reliability - while a bent leg whose own
+    plane faces the camera reads at medium and is judged (`face_on_joints`)."""
     from coach.engine.exercises import reliability_at_least
-    from coach.measure.conventions import SPEC, View
+    from coach.measure.conventions import SPEC, Reliability, View
 
     exercise = taught_all["original", "seated_spinal_twist__01"].exercise
     frames, series = _load(landmarks_dir, "original", "seated_spinal_twist__01")
     envelope = exercise.phases[0].envelope
-    left_out = judged = 0
+    left_out = judged = face_on = 0
     for v in verdicts(exercise, frames, series):
         if v.view != View.FRONT or v.side is None:
             continue
@@ -367,13 +372,13 @@ def test_a_patient_in_another_view_is_judged_only_on_what_that_view_reads(taught
                 continue
             key = next(k for k in envelope if k.replace("{side}", v.side).replace(
                 "{other}", "right" if v.side == "left" else "left") == m.name)
-            readable = reliability_at_least(SPEC[m.name].reliability[View.FRONT], envelope[key].min_reliability)
-            if readable:
+            if reliability_at_least(m.reliability, envelope[key].min_reliability):
                 judged += m.inside is not None
+                face_on += SPEC[m.name].reliability[View.FRONT] == Reliability.LOW
             else:
-                assert m.inside is None and m.reliability.value == "low", (v.t_s, m)
+                assert m.inside is None and m.reliability == Reliability.LOW, (v.t_s, m)
                 left_out += 1
-    assert left_out > 100 and judged > 100, (left_out, judged)   # front frames of both kinds
+    assert left_out > 100 and judged > 100 and face_on > 100, (left_out, judged, face_on)   # front frames of all kinds
 
 
 def test_the_other_side_is_the_mirror_of_the_side_shown(taught_all, landmarks_dir):

@@ -34,7 +34,7 @@ def context(**columns) -> Context:
     for name, v in columns.items():
         values[:, I[name]] = v
     rank = np.where(np.isfinite(values), 3, 0).astype(np.int8)
-    return Context((View.SIDE,) * T, (Posture.SUPINE,) * T, rank, values)
+    return Context((View.SIDE,) * T, (Posture.SUPINE,) * T, rank, values, np.zeros((T, N), dtype=bool))
 
 
 def step(rest: float, hold: float, sd: float = 1.0) -> np.ndarray:

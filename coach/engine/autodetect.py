@@ -180,7 +180,7 @@ class Features:
 
     def add(self, t_s: float, measures: Measures) -> None:
         seen = bool(np.isfinite(measures.values).any())
-        self._context.step(float(t_s), measures.view, measures.posture, seen=seen)
+        self._context.step_measures(float(t_s), measures, seen=seen)
         if t_s >= self._next_s:
             self.t_s.append(float(t_s))
             self.measures.append(self._context.apply(measures) if seen else measures)

@@ -26,8 +26,9 @@ everything to "can't judge" anyway, so there is nothing to protect - and it is a
 differs from the last known stable value. Every other change of a stable value is an Event
 (`EventKind.CONTEXT_CHANGED`: context "view" / "posture" / "side", from, to).
 
-`rejudge` re-reads each measure's reliability for the stable view (the conventions table), so the
-reliability of a view-dependent measure does not flicker with the per-frame view either.
+`rejudge` re-reads each measure's reliability for the stable view (the conventions table, and each
+joint's stable face-on: `StableContext.step_measures`), so the reliability of a view-dependent measure
+does not flicker with the per-frame view either.
 """
 
 from __future__ import annotations
@@ -40,15 +41,19 @@ from typing import Generic, TypeVar
 import numpy as np
 
 from coach.engine.verdict import Event, EventKind
-from coach.measure.conventions import MEASURE_NAMES, SPEC, Posture, Reliability, View
-from coach.measure.measures import Measures
+from coach.measure.conventions import MEASURE_NAMES, Posture, Reliability, View
+from coach.measure.measures import (
+    FACE_OFF_MIN_DEG,
+    FACE_ON_MAX_DEG,
+    JOINT_SLOTS,
+    ONE_STEP_LOWER,
+    Measures,
+    reliability_for,
+)
 
 T = TypeVar("T")
 EPS_S = 1e-9   # time comparisons tolerate float round-off
 
-_LOWER = {Reliability.HIGH: Reliability.MEDIUM, Reliability.MEDIUM: Reliability.LOW,
-          Reliability.LOW: Reliability.LOW, Reliability.NONE: Reliability.NONE}
-_TABLE: dict[View, tuple[Reliability, ...]] = {v: tuple(SPEC[n].reliability[v] for n in MEASURE_NAMES) for v in View}
 
 
 @dataclass(frozen=True)
@@ -131,6 +136,14 @@ class StableContext:
         self._view: StableValue[View] = StableValue(View.UNKNOWN, self.settings)
         self._posture: StableValue[Posture] = StableValue(Posture.UNKNOWN, self.settings)
         self._side: StableValue[str | None] = StableValue(None, self.settings)
+        # Each joint's "face-on" (`coach.measure.measures.limb_plane_deg`) is the limb's own view and
+        # flickers as the trunk's does near its bound: made stable the same way (a limb turns no
+        # faster than a body turns on the mat), with a dead band - a plane within FACE_ON_MAX_DEG votes
+        # face-on, past FACE_OFF_MIN_DEG (or none: a straight limb) not, in between for the stable
+        # value as it stands (so a limb held in the band keeps it, however long) - and silently: it
+        # moves a reliability, not what the person is told.
+        self._limbs = {i: StableValue(None, self.settings) for i in JOINT_SLOTS}
+        self._face_on = np.zeros(len(MEASURE_NAMES), dtype=bool)
 
     @property
     def view(self) -> View:
@@ -151,6 +164,17 @@ class StableContext:
             view, posture = View.UNKNOWN, Posture.UNKNOWN
         return self._changes(t_s, (("view", self._view, view), ("posture", self._posture, posture)))
 
+    def step_measures(self, t_s: float, measures: Measures, seen: bool = True) -> list[Event]:
+        """`step` with this frame's view and posture, and the face-on votes of its measured joints."""
+        events = self.step(t_s, measures.view, measures.posture, seen)
+        for i, limb in self._limbs.items():
+            vote = None
+            if seen and math.isfinite(measures.values[i]):
+                deg = float(measures.limb_plane_deg[i])
+                vote = True if deg <= FACE_ON_MAX_DEG else (limb.value if deg <= FACE_OFF_MIN_DEG else False)
+            self._face_on[i] = limb.step(vote, t_s)[0] is True
+        return events
+
     def step_side(self, t_s: float, side: str | None) -> list[Event]:
         """This frame's detected side ('left' / 'right', None = can't tell: no vote) -> its events."""
         return self._changes(t_s, (("side", self._side, side),))
@@ -166,32 +190,37 @@ class StableContext:
         return events
 
     def apply(self, measures: Measures) -> Measures:
-        """`measures` in the stable context: its view and posture, and reliability for that view."""
-        view, posture = self.view, self.posture
-        if view == measures.view and posture == measures.posture:
+        """`measures` in the stable context: its view and posture, and reliability for that view and
+        the stable face-on joints (as `step_measures` last read them)."""
+        view, posture, face_on = self.view, self.posture, self._face_on & np.isfinite(measures.values)
+        if view == measures.view and posture == measures.posture and (face_on == measures.face_on).all():
             return measures
-        values, reliability = rejudge(measures, view)
-        return Measures(values, reliability, view, posture, measures.others_unjudged)
+        values, reliability = rejudge(measures, view, face_on)
+        return Measures(values, reliability, view, posture, measures.others_unjudged, face_on,
+                        measures.limb_plane_deg, measures.marginal)
 
 
 def _word(value) -> str | None:
     return getattr(value, "value", value)
 
 
-def rejudge(measures: Measures, view: View) -> tuple[np.ndarray, tuple[Reliability, ...]]:
-    """(values, reliability) of `measures` read for `view` instead of the view they were judged in:
-    the conventions table's reliability for `view`, one step lower where the per-frame judgement had
-    lowered it (a marginal landmark, `coach.measure.measures.judge`); NaN where `view` cannot carry
-    the measure. A value the per-frame view could not carry stays NaN (it was never read)."""
-    was = _TABLE[measures.view]
-    now = _TABLE[view]
-    values = measures.values.copy()
-    rel = []
-    for i, (r, before, after) in enumerate(zip(measures.reliability, was, now)):
-        if after == Reliability.NONE:
-            values[i] = np.nan
-            rel.append(Reliability.NONE)
-            continue
-        marginal = r != before and r == _LOWER[before] and r != Reliability.NONE
-        rel.append(_LOWER[after] if marginal else after)
-    return values, tuple(rel)
+def rejudge(measures: Measures, view: View,
+            face_on: np.ndarray | None = None) -> tuple[np.ndarray, tuple[Reliability, ...]]:
+    """(values, reliability) of `measures` read for `view` (and the face-on joints `face_on`; default:
+    the frame's own) instead of what they were judged in: `reliability_for` `view` (the table, a
+    face-on limb at MEDIUM at least), one step lower where the per-frame judgement had lowered it (a
+    marginal landmark, `coach.measure.measures.judge`); NaN where `view` cannot carry the measure. A
+    value the per-frame view could not carry stays NaN (it was never read). Marginal: as the record
+    says (`Measures.marginal`), or for a record built by hand, where its reliability sits one step
+    below the table's."""
+    clear = [False] * len(MEASURE_NAMES)
+    if measures.marginal is not None:
+        marginal = measures.marginal.tolist()
+    else:
+        was = reliability_for(measures.view, clear, measures.face_on)
+        marginal = [r != before and r == ONE_STEP_LOWER[before] and r != Reliability.NONE
+                    for r, before in zip(measures.reliability, was)]
+    now = reliability_for(view, marginal, measures.face_on if face_on is None else face_on)
+    never = [r == Reliability.NONE for r in reliability_for(view, clear)]
+    values = np.where(never, np.nan, measures.values)
+    return values, tuple(Reliability.NONE if n else r for r, n in zip(now, never))

@@ -171,6 +171,7 @@ class Coach:
         self._last_t: float | None = None
         self._seen: bool | None = None
         self._reliability = [Reliability.NONE] * n
+        self._face_on = np.zeros(n, dtype=bool)   # per measure, as last read (with `_reliability`)
         self._alerts: tuple[Alert, ...] = ()
         self._sight, self._sight_words = SightCheck(exercise), ()   # hidden / implausible landmarks, said aloud
         self.last_measures: Measures = _EMPTY   # the last `update`'s measures as measured (before smoothing)
@@ -210,8 +211,8 @@ class Coach:
         if not math.isfinite(t_s := float(t_s)):
             raise ValueError(f"Coach.update: t_s must be a finite time in seconds, got {t_s}")
         seen = bool(np.isfinite(measures.values).any()) if seen is None else bool(seen)
-        events = self._context.step(t_s if self._last_t is None else max(t_s, self._last_t), measures.view,
-                                    measures.posture, seen=seen)
+        events = self._context.step_measures(t_s if self._last_t is None else max(t_s, self._last_t), measures,
+                                             seen=seen)
         measures = self._context.apply(measures)   # the stable view and posture gate, and set reliability
         frame = self._frame(measures, t_s, seen, framing, measures.values if measured is None else measured)
         events = self._presence(frame) + events
@@ -245,9 +246,12 @@ class Coach:
         seen = bool(np.isfinite(measures.values).any()) if seen is None else bool(seen)
         if not seen:
             return SmoothedFrame(t_s, dt_s, False, _EMPTY, np.full(len(MEASURE_NAMES), np.nan), (math.nan, math.nan))
-        for i in np.flatnonzero(np.isfinite(measures.values)):
+        fresh = np.flatnonzero(np.isfinite(measures.values))
+        for i in fresh:
             self._reliability[i] = measures.reliability[i]
-        m = Measures(smoothed.values, self._reliability, measures.view, measures.posture, measures.others_unjudged)
+        self._face_on[fresh] = measures.face_on[fresh]
+        m = Measures(smoothed.values, self._reliability, measures.view, measures.posture, measures.others_unjudged,
+                     self._face_on, measures.limb_plane_deg)
         return SmoothedFrame(t_s, dt_s, True, m, smoothed.speed_per_s, tuple(framing))
 
     def _presence(self, frame: SmoothedFrame) -> list[Event]:

@@ -185,7 +185,8 @@ class SightCheck:
             values = values.copy()
             values[wrong] = np.nan
             measures = Measures(values, measures.reliability, measures.view, measures.posture,
-                                measures.others_unjudged)
+                                measures.others_unjudged, measures.face_on, measures.limb_plane_deg,
+                                measures.marginal)
         seen = pose.seen_mask()
         inside_image = ((pose.xy >= 0) & (pose.xy <= 1)).all(axis=1)
         needed = self.needed(phase_index, side)

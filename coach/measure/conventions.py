@@ -5,6 +5,9 @@ refers to measures by these names; tests/test_conventions.py checks each row's s
 Sign rule for every signed measure: toward the person's own LEFT is positive.
 Reliability: HIGH (trust the number), MEDIUM (trust the trend), LOW (a rough estimate, never a
 reason to pass someone), NONE (cannot be measured from these landmarks / this view: reported as NaN).
+The view is the trunk's (its shoulder line); a joint angle (`_joint` rows) whose own plane faces the
+camera is read at MEDIUM at least whatever that view (`coach.measure.measures.face_on_joints`: a
+seated twist turns the chest to the camera while the bent leg stays side-on).
 """
 
 from __future__ import annotations

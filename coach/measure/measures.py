@@ -26,9 +26,11 @@ read both ways and blended by how well the image plane holds it:
 - hands at the head: image distances, checked against the world (see `hands_at_head_sw`).
 Vertical is image-up / world-up (both camera-aligned: the camera is assumed level).
 
-Reliability = the conventions table's entry for the detected view (`coach.measure.posture`), one step lower
-when the least visible landmark a measure needs is marginal (below `MARGINAL_VISIBILITY`: a guess
-MediaPipe only half sees), and NONE when the value is NaN or the table says the view cannot carry it.
+Reliability = the conventions table's entry for the detected view (`coach.measure.posture`), raised to
+MEDIUM for a joint angle whose limb is face-on to the camera (`limb_plane_deg`: the trunk's view need not
+be the limb's), one step lower when the least visible landmark a measure needs is marginal (below
+`MARGINAL_VISIBILITY`: a guess MediaPipe only half sees), and NONE when the value is NaN or the table
+says the view cannot carry it.
 """
 
 from __future__ import annotations
@@ -44,6 +46,7 @@ from coach.measure.geometry import (
     angle_between_deg,
     blend,
     body_frame,
+    cross,
     in_image_plane,
     norm,
     point_segment_distance,
@@ -87,6 +90,17 @@ class Measures:
     # Someone else is in view whose hands can't be judged now (stale or unseen, `others_unjudged`):
     # `other_hand_head_sw` then covers only the others whose hands are seen, so it is no "clear".
     others_unjudged: bool = False
+    # (n,) bool per measure: a joint angle whose limb was judged face-on to the camera (`face_on_joints`),
+    # so at MEDIUM at least whatever the trunk's view (given None: none). Kept so a re-judgement for
+    # another view (the stable context) keeps it; False wherever the value is NaN.
+    face_on: np.ndarray | None = None
+    # (n,) the evidence: each joint's plane from the image plane, deg (`limb_plane_deg`; NaN: no plane,
+    # not a joint, or the image disagrees - not face-on; given None: all NaN). The stable context votes on it.
+    limb_plane_deg: np.ndarray | None = None
+    # (n,) bool: the least visible landmark the measure needs was marginal (`marginal_of`), so its
+    # reliability is one step lower in any view; None = not known (a record built by hand: `rejudge`
+    # then infers it from the reliability).
+    marginal: np.ndarray | None = None
 
     def __post_init__(self) -> None:
         n = len(MEASURE_NAMES)
@@ -104,6 +118,18 @@ class Measures:
         object.__setattr__(self, "view", View(self.view))
         object.__setattr__(self, "posture", Posture(self.posture))
         object.__setattr__(self, "others_unjudged", bool(self.others_unjudged))
+        for name, dtype, default in (("face_on", bool, False), ("limb_plane_deg", np.float64, np.nan),
+                                     ("marginal", bool, None)):
+            given = getattr(self, name)
+            if given is None and default is None:
+                continue
+            arr = np.full(n, default, dtype=dtype) if given is None else np.array(given, dtype=dtype)
+            if arr.shape != (n,):
+                raise ValueError(f"Measures.{name}: expected shape ({n},), got {arr.shape}")
+            if name == "face_on":
+                arr &= np.isfinite(values)
+            arr.setflags(write=False)
+            object.__setattr__(self, name, arr)
 
     @classmethod
     def empty(cls) -> Measures:
@@ -235,6 +261,61 @@ def unsigned_angles(b: Body) -> np.ndarray:
     pixel = angle_between_deg(b.p[_UA] - b.p[_UB], b.p[_VA] - b.p[_VB])
     flat = in_image_plane(np.concatenate([u_w, v_w]))
     return blend(pixel, angle_between_deg(u_w, v_w), flat[:len(u_w)] * flat[len(u_w):])
+
+
+# A joint angle is read squarely when the joint's own plane faces the camera, whatever the trunk's
+# view: a seated twist turns the chest to the camera (view "front") while the legs, bent side-on, stay
+# in the image plane. Face-on = the plane of the angle's two vectors within FACE_ON_MAX_DEG of the image
+# plane by the world depth, the joint bent at least FACE_ON_MAX_DEG from straight and from folded (so
+# that plane is defined: a straight leg seen from the front has none, and a bend toward the camera
+# would not show in the image), and each vector's pixel length at least cos FACE_ON_MAX_DEG of its
+# world length at the trunk's pixels per metre (the image agrees it is not foreshortened: a depth
+# guess alone can't claim it). The bend window: the plane's normal is the cross product of the two
+# bones, so a landmark error e tilts it by about e / (bone length x sin(bend)) - at 30 deg from straight
+# (or folded) twice its error at a right angle, and unbounded toward straight; the bone ratio: a bone
+# in a plane within the bound lies within it too, so its pixel length is at least cos of the bound.
+# 30 deg is the posture module's side-on bound (SIDE_MAX_DEG): a sagittal
+# angle is HIGH from a camera within 30 deg of the body's side plane, and a limb this square to the
+# camera is seen at least as well. Such an angle counts MEDIUM at least (`judge`), not HIGH: its depth
+# is the model's guess and the pixel/world length ratio is noisy. Measured (the lite and the full model
+# on the same frames of the shared recordings, front view, every joint angle, by the lite reading's
+# plane): 0-15 deg differ by median 5.8 (75th percentile 6.5), 15-30 by 5.8 (13.5), 30-45 by 27.9
+# (44.8) - the bound is where the two models stop agreeing; oblique-view MEDIUM readings differ by 9.2 (31).
+FACE_ON_MAX_DEG = 30.0
+# ... and a limb the stable context holds face-on leaves it only past FACE_OFF_MIN_DEG: the plane of
+# a still joint, read over each truth hold of the shared recordings (all three variants, 112 joints
+# with a plane), has an SD of 1.2 deg median, 6.1 at the 90th percentile (lite alone: 3.1, 7.6); 15
+# deg above the bound is two of those SDs, so a still limb's noise does not flip it
+# (`coach.engine.context`). Per frame (`judge`) the bound alone decides.
+FACE_OFF_MIN_DEG = 45.0
+_FACE_ON_COS = math.cos(math.radians(FACE_ON_MAX_DEG))
+_FACE_ON_SIN = math.sin(math.radians(FACE_ON_MAX_DEG))
+_JOINT_NAMES = [n for n in ANGLE_PAIRS if n in JOINTS]
+JOINT_SLOTS: tuple[int, ...] = tuple(_INDEX[n] for n in _JOINT_NAMES)   # the joint angles' places in `Measures.values`
+_JA, _JB, _JC, _JD = (np.array([ANGLE_PAIRS[n][k] for n in _JOINT_NAMES]) for k in range(4))
+
+
+def limb_plane_deg(b: Body) -> np.ndarray:
+    """(n,) over `MEASURE_NAMES`: for each joint angle (`JOINTS`), the angle between its plane (of its
+    two vectors, world) and the image plane, 0..90 deg; NaN for every other measure, without an image
+    size, and where the plane is undefined or the image disagrees (see FACE_ON_MAX_DEG)."""
+    out = np.full(len(MEASURE_NAMES), np.nan)
+    u_w, v_w = b.w[_JA] - b.w[_JB], b.w[_JC] - b.w[_JD]
+    with np.errstate(invalid="ignore", divide="ignore"):
+        normal = cross(u_w, v_w)
+        bent = norm(normal) >= _FACE_ON_SIN * norm(u_w) * norm(v_w)      # 30..150 deg: the plane is defined
+        ppm = pixels_per_metre(b)
+        shown = [norm(b.p[a] - b.p[c]) >= _FACE_ON_COS * norm(b.w[a] - b.w[c]) * ppm   # NaN -> False
+                 for a, c in ((_JA, _JB), (_JC, _JD))]
+        plane = np.degrees(np.arccos(np.clip(np.abs(normal[:, 2]) / norm(normal), 0.0, 1.0)))
+    out[list(JOINT_SLOTS)] = np.where(bent & shown[0] & shown[1], plane, np.nan)
+    return out
+
+
+def face_on_joints(plane_deg: np.ndarray) -> np.ndarray:
+    """(n,) bool: the joints whose `limb_plane_deg` is within FACE_ON_MAX_DEG (NaN: not face-on)."""
+    with np.errstate(invalid="ignore"):
+        return np.asarray(plane_deg) <= FACE_ON_MAX_DEG
 
 
 def trunk_rotation_deg(b: Body) -> float:
@@ -519,7 +600,7 @@ def hands_at_head_sw(b: Body, pose: Pose, others: tuple[Pose, ...] = (),
 
 # --- all of them, with reliability ------------------------------------------------------------------
 
-_LOWER = {Reliability.HIGH: Reliability.MEDIUM, Reliability.MEDIUM: Reliability.LOW,
+ONE_STEP_LOWER = {Reliability.HIGH: Reliability.MEDIUM, Reliability.MEDIUM: Reliability.LOW,
           Reliability.LOW: Reliability.LOW, Reliability.NONE: Reliability.NONE}
 _TABLE: dict[View, tuple[Reliability, ...]] = {v: tuple(SPEC[n].reliability[v] for n in MEASURE_NAMES) for v in View}
 _LATERAL, _FLOOR, _INCLINATION = _INDEX["trunk_lateral_deg"], _INDEX["trunk_floor_deg"], _INDEX["trunk_inclination_deg"]
@@ -531,7 +612,6 @@ _HIP_L, _HIP_R = _INDEX["hip_left_deg"], _INDEX["hip_right_deg"]
 _SIGNED = [_INDEX[n] for n in ("hip_flexion_left_deg", "hip_flexion_right_deg", "trunk_flexion_deg",
                                "trunk_rotation_deg", "neck_flexion_deg", "neck_rotation_deg",
                                "neck_lateral_deg", "hand_head_left_sw", "hand_head_right_sw", "other_hand_head_sw")]
-_LOWERED = {v: tuple(_LOWER[r] for r in rels) for v, rels in _TABLE.items()}
 _NEVER = {v: np.array([r == Reliability.NONE for r in rels]) for v, rels in _TABLE.items()}
 
 
@@ -552,17 +632,34 @@ def _raw_values(b: Body, pose: Pose, others: tuple[Pose, ...], seen: np.ndarray,
     return values
 
 
-def judge(values: np.ndarray, pose: Pose, view: View,
-          seen: np.ndarray | None = None) -> tuple[np.ndarray, tuple[Reliability, ...]]:
+def reliability_for(view: View, marginal, face_on=None) -> tuple[Reliability, ...]:
+    """Each measure's reliability read from `view`: the conventions table's entry, raised to MEDIUM
+    for a joint whose limb is face-on (`face_on`, see FACE_ON_MAX_DEG) where the view can carry it at
+    all, then one step lower where `marginal` (the least visible needed landmark below
+    MARGINAL_VISIBILITY: a guess MediaPipe only half sees)."""
+    table = _TABLE[view]
+    if face_on is not None and face_on.any():
+        table = tuple(Reliability.MEDIUM if f and r == Reliability.LOW else r
+                      for r, f in zip(table, face_on.tolist()))
+    return tuple(ONE_STEP_LOWER[r] if m else r for r, m in zip(table, list(marginal)))
+
+
+def marginal_of(pose: Pose) -> np.ndarray:
+    """(n,) bool: the least visible landmark a measure needs is below MARGINAL_VISIBILITY."""
+    score = np.minimum(pose.visibility, pose.presence)[_NEED_IDX].min(axis=1)
+    return (score < MARGINAL_VISIBILITY) & _NEED_ANY
+
+
+def judge(values: np.ndarray, pose: Pose, view: View, seen: np.ndarray | None = None,
+          face_on: np.ndarray | None = None,
+          marginal: np.ndarray | None = None) -> tuple[np.ndarray, tuple[Reliability, ...]]:
     """Apply the visibility rule and the reliability table: NaN where a needed landmark is not seen
-    or the view cannot support the measure; the table's reliability for `view`, one step lower when
-    the least visible needed landmark is below `MARGINAL_VISIBILITY`."""
+    or the view cannot support the measure; `reliability_for` the view otherwise (`marginal`:
+    `marginal_of(pose)` when the caller has it)."""
     seen = (pose.seen_mask() if seen is None else seen) & np.isfinite(pose.world).all(axis=1)
     ok = (seen[_NEED_IDX].all(axis=1) | ~_NEED_ANY) & ~_NEVER[view]
-    score = np.minimum(pose.visibility, pose.presence)[_NEED_IDX].min(axis=1)
-    marginal = (score < MARGINAL_VISIBILITY) & _NEED_ANY
-    rel = tuple(lower if m else r for r, lower, m in zip(_TABLE[view], _LOWERED[view], marginal.tolist()))
-    return np.where(ok, values, np.nan), rel
+    marginal = marginal_of(pose) if marginal is None else marginal
+    return np.where(ok, values, np.nan), reliability_for(view, marginal.tolist(), face_on)
 
 
 # A head-and-shoulders picture (a laptop webcam) shows no hips. The neck measures and the hand-at-head
@@ -628,9 +725,11 @@ def compute_measures(pose: Pose, others: tuple[Pose, ...] = ()) -> Measures:
         values = _raw_values(b, framed, tuple(others), seen, posture)
         if not (stand_in or seen[list(HIPS)].all()):
             values[_NECK_FRAME] = np.nan   # no hips and no upright stand-in: no trunk to read the neck against
-    values, reliability = judge(values, pose, view, seen)
+    plane_deg = limb_plane_deg(b)
+    face_on, marginal = face_on_joints(plane_deg), marginal_of(pose)
+    values, reliability = judge(values, pose, view, seen, face_on, marginal)
     # Someone else is there but their hands' distance to this head can't be measured (the head or the
     # shoulders unseen - as when a partner's hands cover the face): missing is no "clear" either.
     unjudged = others_unjudged(tuple(others)) or (bool(fresh_others(tuple(others)))
                                                    and not np.isfinite(values[_OTHER_HAND]))
-    return Measures(values, reliability, view, posture, unjudged)
+    return Measures(values, reliability, view, posture, unjudged, face_on, plane_deg, marginal)

@@ -84,13 +84,17 @@ class TeachSettings:
 @dataclass(frozen=True, eq=False)
 class MeasureSeries:
     """Measures over time: `values` (T, n) in `MEASURE_NAMES` order (NaN = not measured), `rank` (T, n)
-    reliability rank (0 none, 1 low, 2 medium, 3 high), and each frame's view and posture."""
+    reliability rank (0 none, 1 low, 2 medium, 3 high), each frame's view and posture, and the joints
+    read face-on: `face_on` (T, n) bool and its evidence `limb_plane_deg` (T, n) (`Measures`; None:
+    none / not read)."""
 
     t_s: np.ndarray
     values: np.ndarray
     rank: np.ndarray
     views: tuple[View, ...]
     postures: tuple[Posture, ...]
+    face_on: np.ndarray | None = None
+    limb_plane_deg: np.ndarray | None = None
 
     def __post_init__(self) -> None:
         t_s, n = np.asarray(self.t_s, dtype=np.float64), len(MEASURE_NAMES)
@@ -103,7 +107,14 @@ class MeasureSeries:
                              f"got {len(self.views)} and {len(self.postures)}")
         if len(t_s) > 1 and not (np.diff(t_s) > 0).all():
             raise ValueError("MeasureSeries.t_s: times must be strictly increasing")
-        for name, arr in (("t_s", t_s), ("values", values), ("rank", rank)):
+        face_on = np.zeros(values.shape, dtype=bool) if self.face_on is None else np.asarray(self.face_on, dtype=bool)
+        plane = (np.full(values.shape, np.nan) if self.limb_plane_deg is None
+                 else np.asarray(self.limb_plane_deg, dtype=np.float64))
+        if face_on.shape != values.shape or plane.shape != values.shape:
+            raise ValueError(f"MeasureSeries: expected face_on and limb_plane_deg of shape {values.shape}, "
+                             f"got {face_on.shape} and {plane.shape}")
+        for name, arr in (("t_s", t_s), ("values", values), ("rank", rank), ("face_on", face_on),
+                          ("limb_plane_deg", plane)):
             arr.setflags(write=False)
             object.__setattr__(self, name, arr)
 
@@ -111,15 +122,18 @@ class MeasureSeries:
     def from_measures(cls, t_s: Sequence[float], measures: Sequence[Measures]) -> MeasureSeries:
         values = np.array([m.values for m in measures]).reshape(len(measures), len(MEASURE_NAMES))
         rank = np.array([[RANK[r] for r in m.reliability] for m in measures], dtype=np.int8)
+        face_on = np.array([m.face_on for m in measures], dtype=bool).reshape(values.shape)
+        plane = np.array([m.limb_plane_deg for m in measures], dtype=np.float64).reshape(values.shape)
         return cls(np.asarray(t_s, dtype=np.float64), values, rank.reshape(values.shape),
-                   tuple(m.view for m in measures), tuple(m.posture for m in measures))
+                   tuple(m.view for m in measures), tuple(m.posture for m in measures), face_on, plane)
 
     def __len__(self) -> int:
         return len(self.t_s)
 
     def measures_at(self, i: int) -> Measures:
         rel = [r for r, k in sorted(RANK.items(), key=lambda kv: kv[1])]
-        return Measures(self.values[i], tuple(rel[k] for k in self.rank[i]), self.views[i], self.postures[i])
+        return Measures(self.values[i], tuple(rel[k] for k in self.rank[i]), self.views[i], self.postures[i],
+                        face_on=self.face_on[i], limb_plane_deg=self.limb_plane_deg[i])
 
     def reliable(self, min_rank: int = MEDIUM_RANK) -> np.ndarray:
         """(T, n) values, NaN where read below `min_rank`."""

@@ -35,7 +35,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from coach.engine.context import StableContext, rejudge
+from coach.engine.context import StableContext
 from coach.engine.envelope import detect_side, in_envelope, trusted
 from coach.engine.exercises import SAFETY_LIMITS, Exercise, Safety, reliability_at_least
 from coach.measure.conventions import MEASURE_NAMES, SPEC, Posture, Reliability, View, value_range
@@ -80,6 +80,7 @@ class Context:
     postures: tuple[Posture, ...]
     rank: np.ndarray      # (T, n) reliability rank in the stable view
     values: np.ndarray    # (T, n) values, NaN where the stable view cannot carry the measure
+    face_on: np.ndarray   # (T, n) the joints the stable context reads face-on (what `rank` used)
 
 
 _RANK = {Reliability.NONE: 0, Reliability.LOW: 1, Reliability.MEDIUM: 2, Reliability.HIGH: 3}
@@ -88,21 +89,23 @@ _RANK = {Reliability.NONE: 0, Reliability.LOW: 1, Reliability.MEDIUM: 2, Reliabi
 def stable_context(series: MeasureSeries) -> Context:
     ctx = StableContext()
     views, postures = [], []
-    values, rank = series.values.copy(), series.rank.copy()
+    values, rank, face_on = series.values.copy(), series.rank.copy(), series.face_on.copy()
     for i in range(len(series)):
         seen = bool(np.isfinite(series.values[i]).any())
-        ctx.step(float(series.t_s[i]), series.views[i], series.postures[i], seen)
+        frame = series.measures_at(i)
+        ctx.step_measures(float(series.t_s[i]), frame, seen)
         views.append(ctx.view)
         postures.append(ctx.posture)
-        if ctx.view != View.UNKNOWN and ctx.view != series.views[i]:
-            v, rel = rejudge(series.measures_at(i), ctx.view)
-            values[i], rank[i] = v, [_RANK[r] for r in rel]
-    return Context(tuple(views), tuple(postures), rank, values)
+        if ctx.view != View.UNKNOWN:
+            stable = ctx.apply(frame)
+            values[i], rank[i], face_on[i] = stable.values, [_RANK[r] for r in stable.reliability], stable.face_on
+    return Context(tuple(views), tuple(postures), rank, values, face_on)
 
 
 def stable_measures(series: MeasureSeries, ctx: Context, i: int) -> Measures:
     rel = {v: k for k, v in _RANK.items()}
-    return Measures(ctx.values[i], tuple(rel[int(r)] for r in ctx.rank[i]), ctx.views[i], ctx.postures[i])
+    return Measures(ctx.values[i], tuple(rel[int(r)] for r in ctx.rank[i]), ctx.views[i], ctx.postures[i],
+                    face_on=ctx.face_on[i], limb_plane_deg=series.limb_plane_deg[i])
 
 
 def held_frames(holds: Sequence[HeldSpan]) -> list[int]:
