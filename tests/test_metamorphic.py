@@ -317,6 +317,30 @@ def test_camera_roll_leaves_joint_angles_unchanged(landmarks_dir, variant, name)
         both = np.isfinite(ref) & np.isfinite(got)
         worst = float(np.max(np.abs(got[both] - ref[both]), initial=0.0))
         assert worst <= ANGLE_TOL_DEG, f"roll {angle:+g}: a joint angle moves {worst:.2f} deg"
+    # ... and so does each limb's own view (its plane from the image plane: face-on or not)
+    ref_planes = np.array([m.limb_plane_deg for m in measured(variant, name)[1]])
+    for angle in ROLL_DEG:
+        got_planes = np.array([m.limb_plane_deg for m in measured(variant, name, angle)[1]])
+        assert (np.isnan(got_planes) == np.isnan(ref_planes)).all(), f"roll {angle:+g}: a limb's plane appears or vanishes"
+        both = np.isfinite(ref_planes)
+        worst = float(np.max(np.abs(got_planes[both] - ref_planes[both]), initial=0.0))
+        assert worst <= ANGLE_TOL_DEG, f"roll {angle:+g}: a limb's plane turns {worst:.2f} deg"
+
+
+@pytest.mark.parametrize("variant, name", by_recording([(v, n) for n in RECORDINGS for v in VARIANTS]))
+def test_a_mirror_swaps_each_limbs_own_view_with_its_twin(landmarks_dir, variant, name):
+    """Each joint's plane from the image plane (face-on or not) is the same in the mirror image, read
+    on the other side of the body: the limb's own view is no property of the image's handedness."""
+    from coach.measure.conventions import MEASURE_NAMES
+
+    twin = [MEASURE_NAMES.index(n.replace("left", "@").replace("right", "left").replace("@", "right"))
+            for n in MEASURE_NAMES]
+    frames, measures = measured(variant, name)
+    ref = np.array([m.limb_plane_deg for m in measures])[:, twin]
+    got = np.array([compute_measures(f.pose, f.others).limb_plane_deg for f in tf.mirror(frames)])
+    assert (np.isnan(got) == np.isnan(ref)).all(), "mirrored: a limb's plane appears or vanishes"
+    both = np.isfinite(ref)
+    assert float(np.max(np.abs(got[both] - ref[both]), initial=0.0)) <= ANGLE_TOL_DEG
 
 
 @pytest.mark.parametrize("variant, name", by_recording([(v, n) for n in RECORDINGS for v in VARIANTS]))

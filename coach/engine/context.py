@@ -92,16 +92,22 @@ class StableValue(Generic[T]):
         self.value: T = unknown
         self._last_known: T = unknown
         self._votes: deque[tuple[float, T]] = deque()
+        self._counts: dict[T, int] = {}   # votes per value in `_votes`, kept as they come and go
         self._known_at = -math.inf
 
     def step(self, reading: T, t_s: float) -> tuple[T, T | None]:
         """(stable value, the last known stable value it changed from - None when no change)."""
         s = self.settings
+        counts = self._counts
         if reading != self.unknown:
             self._votes.append((t_s, reading))
+            counts[reading] = counts.get(reading, 0) + 1
             self._known_at = t_s
         while self._votes and self._votes[0][0] <= t_s - s.window_s:
-            self._votes.popleft()
+            old_vote = self._votes.popleft()[1]
+            counts[old_vote] -= 1
+            if not counts[old_vote]:
+                del counts[old_vote]
         if t_s - self._known_at > s.forget_s:
             self.value = self.unknown    # silent: missing is never a change
             return self.value, None
@@ -110,9 +116,8 @@ class StableValue(Generic[T]):
         if self.value == self.unknown:
             new = reading if reading != self.unknown else self._votes[-1][1]
         else:
-            counts: dict[T, int] = {}
-            for _, v in self._votes:
-                counts[v] = counts.get(v, 0) + 1
+            # a tie never switches (a new value needs switch_share > 0.5), so which of tied values
+            # `max` names does not matter
             best = max(counts, key=counts.__getitem__)
             span_s = t_s - self._votes[0][0]   # after a gap the window holds fewer seconds of readings
             switch = counts[best] >= s.switch_share * len(self._votes) and span_s >= s.switch_share * s.window_s - EPS_S
