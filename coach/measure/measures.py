@@ -601,7 +601,7 @@ def hands_at_head_sw(b: Body, pose: Pose, others: tuple[Pose, ...] = (),
 # --- all of them, with reliability ------------------------------------------------------------------
 
 ONE_STEP_LOWER = {Reliability.HIGH: Reliability.MEDIUM, Reliability.MEDIUM: Reliability.LOW,
-          Reliability.LOW: Reliability.LOW, Reliability.NONE: Reliability.NONE}
+                  Reliability.LOW: Reliability.LOW, Reliability.NONE: Reliability.NONE}
 _TABLE: dict[View, tuple[Reliability, ...]] = {v: tuple(SPEC[n].reliability[v] for n in MEASURE_NAMES) for v in View}
 _LATERAL, _FLOOR, _INCLINATION = _INDEX["trunk_lateral_deg"], _INDEX["trunk_floor_deg"], _INDEX["trunk_inclination_deg"]
 _ARM_SUPPORT, _LIFT = _INDEX["arm_support_deg"], _INDEX["trunk_lift_deg"]
