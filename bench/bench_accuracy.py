@@ -234,6 +234,7 @@ class Score:
     neck_n: int = 0
     neck_missed: list = field(default_factory=list)
     neck_unreadable: int = 0           # intervals the coach could not judge at all (not in neck_n)
+    holds_cant_judge: int = 0          # missed truth holds the coach said it can't judge through (see score)
     clean_s: float = 0.0
     false_alerts: int = 0
     stop_alerts: int = 0
@@ -291,7 +292,7 @@ def neck_readable(v, measure: str) -> bool:
 
 def score(truth: dict, verdicts: list, exercise, max_frame_gap_s: float, grace_s: float, *, variant: str,
           mirrored: bool, name: str) -> Score:
-    from coach.engine.safety import NECK_RULE_IDS, TWIST_RULE_IDS
+    from coach.engine.safety import FRAMING_RULE_IDS, NECK_RULE_IDS, TWIST_RULE_IDS
     from coach.engine.verdict import EventKind
 
     s = Score(variant, mirrored, name)
@@ -311,6 +312,16 @@ def score(truth: dict, verdicts: list, exercise, max_frame_gap_s: float, grace_s
                 s.false_hold_s += step
             if _inside(v.t_s, wrong):
                 s.wrong_form_hold_s += step
+    # A missed truth hold the coach said it could not judge in for most of its frames (a majority: it
+    # could not read the stretch, rather than read it wrongly) - a "can't judge" note, or a framing
+    # alert saying what the camera can't see (wrong view, a body part out of sight, nobody) - is
+    # counted apart; it is still a miss in F1.
+    matched_truths = {i for i, _, _ in pairs}
+    for i, (a, b, _) in enumerate(truths):
+        inside = [v for v in verdicts if a <= v.t_s <= b]
+        said = sum(bool(v.cant_judge) or not set(v.alert_ids).isdisjoint(FRAMING_RULE_IDS) for v in inside)
+        if i not in matched_truths and inside and said > len(inside) / 2:
+            s.holds_cant_judge += 1
     for i, j, _ in pairs:
         want = truth_side(truth, truths[i], mirrored)
         if want is not None:
@@ -396,6 +407,8 @@ def row_text(s: Score) -> str:
     unreadable = f" (+{s.neck_unreadable} unreadable)" if s.neck_unreadable else ""
     side = f"{s.sides_ok}/{s.sides_n}" if s.sides_n else "-"
     missed = f"  missed {'; '.join(s.neck_missed)}" if s.neck_missed else ""
+    if s.holds_cant_judge:
+        missed += f"  {s.holds_cant_judge} missed hold(s): can't judge"
     if s.noisy_stops >= 0:
         change = (s.noisy_hold_s - s.detected_hold_s) / s.detected_hold_s if s.detected_hold_s else math.nan
         missed += f"  noise: hold {s.noisy_hold_s:.1f} s ({_pct(change).strip()}), {s.noisy_stops} stop ({s.plain_stops} without)"
@@ -415,6 +428,7 @@ def totals(scores: list[Score]) -> dict:
     autos = Counter("wrong" if s.auto.startswith("wrong") else s.auto for s in scores if s.auto)
     return {"recordings": len(scores), "f1": f1(t("matched_n"), t("truth_n"), t("detected_n")),
             "min_f1": min(s.f1 for s in scores),
+            "holds_missed": t("truth_n") - t("matched_n"), "holds_cant_judge": t("holds_cant_judge"),
             "hold_err": (t("detected_hold_s") - truth_s) / truth_s if truth_s else math.nan,
             "worst_hold_err": max((abs(s.hold_err) for s in scores if not math.isnan(s.hold_err)), default=math.nan),
             "false_hold_s": t("false_hold_s"), "sides": f"{t('sides_ok')}/{t('sides_n')}",
@@ -435,7 +449,9 @@ def totals_text(label: str, tot: dict) -> str:
     auto_txt = f"auto right {auto['right']} / wrong {auto['wrong']} / not sure {auto[NOT_SURE]}" if sum(auto.values()) \
         else "auto not run"
     unreadable = f" (+{tot['neck_unreadable']} unreadable)" if tot.get("neck_unreadable") else ""
-    return (f"{label:18} F1 {tot['f1']:.2f} (lowest {tot['min_f1']:.2f})  hold time {_pct(tot['hold_err'])} "
+    cant = (f"  missed {tot['holds_missed']} holds ({tot['holds_cant_judge']} saying can't judge)"
+            if "holds_missed" in tot else "")
+    return (f"{label:18} F1 {tot['f1']:.2f} (lowest {tot['min_f1']:.2f}){cant}  hold time {_pct(tot['hold_err'])} "
             f"(worst {100 * tot['worst_hold_err']:.0f}%)  false hold {tot['false_hold_s']:.1f} s  side {tot['sides']}  "
             f"neck {tot['neck_n']}{unreadable}  false twist/neck {tot['false_alerts_per_5min']:.1f} per 5 min "
             f"(of {tot['clean_s']:.0f} s clean)  stop {tot['stop_alerts']}  "

@@ -66,7 +66,7 @@ def test_the_bench_runs_the_engine_as_coach_analyze_does(landmarks_dir, tmp_path
 def _verdict(t_s: float, holding: bool):
     from types import SimpleNamespace
 
-    return SimpleNamespace(t_s=t_s, holding=holding, phase="hold", side=None, alert_ids=(), events=())
+    return SimpleNamespace(t_s=t_s, holding=holding, phase="hold", side=None, alert_ids=(), events=(), cant_judge=())
 
 
 @pytest.mark.parametrize("holding_until_s, wrong_form_hold_s", [
@@ -83,6 +83,23 @@ def test_hold_time_inside_a_wrong_form_interval_is_counted(holding_until_s, wron
     assert s.wrong_form_s == pytest.approx(3.0)
     assert s.wrong_form_hold_s == pytest.approx(wrong_form_hold_s, abs=0.11)
     assert bench.totals([s])["wrong_form_hold_s"] == pytest.approx(s.wrong_form_hold_s)
+
+
+def test_a_missed_hold_the_coach_could_not_judge_is_counted_apart(landmarks_dir):
+    """The lite seated twist's second hold is read as a front view with the bent leg not face-on: the
+    coach says "can't judge: only an estimate" throughout, and the benchmark counts that miss apart.
+    The tracked cat-cow's cow is missed because the head keeps moving: a miss, not a can't-judge. The
+    neck side bend's second hold, filmed side-on, is missed with the coach asking for another view."""
+    twist = bench.bench_one(landmarks_dir, "lite", "seated_spinal_twist__01", False, None)
+    assert twist.truth_n - twist.matched_n == 1 and twist.holds_cant_judge == 1
+    assert "1 missed hold(s): can't judge" in bench.row_text(twist)
+    cat_cow = bench.bench_one(landmarks_dir, "tracked", "cat_cow__01", False, None)
+    assert cat_cow.truth_n - cat_cow.matched_n == 1 and cat_cow.holds_cant_judge == 0
+    neck = bench.bench_one(landmarks_dir, "tracked", "neck_side_bend__01", False, None)
+    assert neck.truth_n - neck.matched_n == 1 and neck.holds_cant_judge == 1
+    tot = bench.totals([twist, cat_cow, neck])
+    assert (tot["holds_missed"], tot["holds_cant_judge"]) == (3, 2)
+    assert "missed 3 holds (2 saying can't judge)" in bench.totals_text("x", tot)
 
 
 def test_auto_not_sure_is_counted_apart_from_right_and_wrong(landmarks_dir):
