@@ -245,17 +245,13 @@ def test_a_patient_doing_the_mirrored_side_is_recognised(twist_and_mirror, tmp_p
     assert ("the mirror of the demonstration" in (tmp_path / "out" / "report.html").read_text()) is mirrored
 
 
-_CLIP_KNEE_AT_THE_BOUND = (
-    "measured: taught from the 5 s clip, the file bands the bent-up knee alone (its chest turned to the "
-    "camera: view front), judged only while that leg reads face-on; its plane reads 28-47 deg from the image "
-    "plane (per 0.5 s, 1.0-2.5 s), at the 30 deg bound, so the hold is timed from 2.64 s (truth 1.4-4.3 s) "
-    "for 1.48 s of the 2 s target")
-
-
-@pytest.mark.parametrize("patient", [
-    pytest.param("self", marks=pytest.mark.xfail(strict=True, reason=_CLIP_KNEE_AT_THE_BOUND)),
-    pytest.param("mirror", marks=pytest.mark.xfail(strict=True, reason=_CLIP_KNEE_AT_THE_BOUND))])
+@pytest.mark.parametrize("patient", ["self", "mirror"])
 def test_the_patient_achieves_the_demonstrated_hold_on_their_own_side(twist_and_mirror, tmp_path, patient):
+    """The bundled 5 s twist clip (60 fps) against itself and its mirror reaches the file's 2 s hold
+    taught from it. (It did not while the stillness test counted each of the 60 frames a second as
+    independent noise - a smaller margin than at 30 fps: the bent-up knee's net speed read 18 deg/s at
+    1.2 s instead of 14, the hold missed its settling spell before the jitter at 1.5-2.1 s and started
+    at 2.4-2.6 s (truth 1.4 s), short of the target; EngineSettings.still_max_rate_hz.)"""
     source, mirror = twist_and_mirror
     run_compare(mirror if patient == "mirror" else source, source, tmp_path / "out")
     data = json.loads((tmp_path / "out" / "comparison.json").read_text())

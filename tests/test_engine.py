@@ -185,6 +185,7 @@ def test_time_running_backwards_is_taken_as_the_last_time():
 @pytest.mark.parametrize("bad, message", [
     (dict(settle_s=-1.0), "settle_s"), (dict(min_cutoff_hz=0.0), "min_cutoff_hz"),
     (dict(still_enter_deg_s=30.0, still_exit_deg_s=20.0), "still_exit_deg_s"), (dict(stop_count=0), "stop_count"),
+    (dict(still_max_rate_hz=0.0), "still_max_rate_hz"),
 ])
 def test_settings_are_checked_and_name_the_field(bad, message):
     with pytest.raises(ValueError, match=message):
@@ -218,6 +219,29 @@ def test_net_speed_reads_a_drift_at_its_speed_and_jitter_as_zero():
         t = i / 16
         out = net.step(np.array([40 + JITTER_DEG * (-1) ** i, 25 + DRIFT_DEG_S * t]), t)
     assert out[0] == 0.0 and out[1] == pytest.approx(DRIFT_DEG_S)
+
+
+def _net_speed_of(samples: list[tuple[float, float]], max_rate_hz: float) -> float:
+    net = NetSpeed(1, window_s=0.4, min_span_s=0.1, noise_k=1.5, max_rate_hz=max_rate_hz)
+    for t, v in samples:
+        out = net.step(np.array([v]), t)
+    return float(out[0])
+
+
+def test_a_faster_camera_does_not_make_a_jittery_slope_surer():
+    """A movement of 20 deg/s under +-4 deg jitter that changes 30 times a second, filmed at 30 fps and
+    at 60 fps (each jitter value seen on two frames: MediaPipe's noise is not new on every frame,
+    bench/noise_correlation.py). The 60 fps window has twice the samples and the same scatter: counted
+    as independent, its error would shrink by sqrt(2) and the jitter would read as surer movement.
+    Counting at most 30 samples a second, both cameras read about the same net speed (the 60 fps
+    window spans one frame more); at 30 fps the cap changes nothing."""
+    jitter = [4.0 * (-1) ** k for k in range(13)]
+    at_30 = [(k / 30, 20.0 * k / 30 + jitter[k]) for k in range(13)]
+    at_60 = [(k / 60, 20.0 * (k // 2) / 30 + jitter[k // 2]) for k in range(26)]
+    capped_30, capped_60 = _net_speed_of(at_30, 30.0), _net_speed_of(at_60, 30.0)
+    assert capped_30 == _net_speed_of(at_30, math.inf)            # at the cap: as before
+    assert capped_60 == pytest.approx(capped_30, abs=2.5)         # 60 fps reads about as 30 fps does ...
+    assert _net_speed_of(at_60, math.inf) > capped_30 + 6.0       # ... where uncapped it would read surer
 
 
 def test_a_value_held_over_a_gap_does_not_advance_an_alert_dwell():

@@ -83,6 +83,13 @@ class EngineSettings:
     still_min_span_s: float = 0.1     # ... when they span at least this (else unknown; short, so a
                                       # hold from the first frames starts as early as before),
     still_noise_k: float = 1.5        # ... less this many standard errors (jitter is not movement)
+    still_max_rate_hz: float = 30.0   # ... counting at most this many samples a second: on the still holds
+                                      # of the shared recordings (bench/noise_correlation.py) the slope's
+                                      # scatter is 2-4x that error at 24-30 fps and 3-6x at 60 fps - the
+                                      # noise decorrelates at about 6 Hz, so more frames make no surer
+                                      # slope. The thresholds above were set on the shared recordings,
+                                      # 5 of 7 at 24-30 fps; the cap keeps them there and makes a 60 fps
+                                      # camera read as a 30 fps one (below 30 fps the margin still grows)
     estimate_speed_discount: float = 2.5  # an unjudged, low-reliability angle's speed counts / this
     max_frame_gap_s: float = 0.5      # frames further apart than this do not add hold time
     # motion rules
@@ -123,7 +130,7 @@ class EngineSettings:
             value = getattr(self, f.name)
             if isinstance(value, float) and not (math.isfinite(value) and value >= 0):
                 raise ValueError(f"EngineSettings.{f.name}: expected a finite number >= 0, got {value}")
-        for name in ("min_cutoff_hz", "d_cutoff_hz", "max_frame_gap_s", "bounce_amplitude_deg",
+        for name in ("min_cutoff_hz", "d_cutoff_hz", "max_frame_gap_s", "still_max_rate_hz", "bounce_amplitude_deg",
                      "bounce_window_s", "noise_window_s", "stop_window_s"):
             if getattr(self, name) <= 0:
                 raise ValueError(f"EngineSettings.{name}: expected > 0, got {getattr(self, name)}")
@@ -156,7 +163,7 @@ class Coach:
         self._board = AlertBoard(s.rules, s.alert_stale_s, StopRule(s.stop_count, s.stop_window_s),
                                  s.estimate_dwell_factor)
         self._net = NetSpeed(n, window_s=s.still_window_s, min_span_s=s.still_min_span_s,
-                             noise_k=s.still_noise_k)
+                             noise_k=s.still_noise_k, max_rate_hz=s.still_max_rate_hz)
         self._net_speed = np.full(n, np.nan)   # this frame's net speed per measure (deg/s)
         self._held = np.zeros(n, dtype=bool)   # this frame's values the smoother held over a gap
         self._reversals = ReversalTracker(n, amplitude_deg=s.bounce_amplitude_deg, window_s=s.bounce_window_s,

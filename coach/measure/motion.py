@@ -170,11 +170,12 @@ class NetSpeed:
     `step(values, t_s)` takes NaN where a measure was not measured this frame (a value the smoother
     only held over a gap is not evidence of anything)."""
 
-    def __init__(self, size: int, *, window_s: float, min_span_s: float, noise_k: float):
-        if not 0 < min_span_s <= window_s or noise_k < 0:
-            raise ValueError(f"NetSpeed: expected 0 < min_span_s <= window_s and noise_k >= 0, "
-                             f"got {min_span_s}, {window_s}, {noise_k}")
-        self.window_s, self.min_span_s, self.noise_k = window_s, min_span_s, noise_k
+    def __init__(self, size: int, *, window_s: float, min_span_s: float, noise_k: float,
+                 max_rate_hz: float = math.inf):
+        if not 0 < min_span_s <= window_s or noise_k < 0 or not max_rate_hz > 0:
+            raise ValueError(f"NetSpeed: expected 0 < min_span_s <= window_s, noise_k >= 0 and max_rate_hz > 0, "
+                             f"got {min_span_s}, {window_s}, {noise_k}, {max_rate_hz}")
+        self.window_s, self.min_span_s, self.noise_k, self.max_rate_hz = window_s, min_span_s, noise_k, max_rate_hz
         self._t = np.full(RING_ROWS, np.nan)
         self._v = np.full((RING_ROWS, size), np.nan)
         self._next = 0
@@ -190,12 +191,17 @@ class NetSpeed:
         n = seen.sum(axis=0)
         span = np.where(seen, t, -np.inf).max(axis=0) - np.where(seen, t, np.inf).min(axis=0)
         ok = (n >= MIN_SAMPLES) & (span >= self.min_span_s - 1e-9)
-        return np.where(ok, _sure_slope(seen, n, t, v, self.noise_k), np.nan)
+        # the samples a max_rate_hz stream would give over the same span (span is -inf where none was seen)
+        counted = n if math.isinf(self.max_rate_hz) else np.minimum(n, np.maximum(span, 0.0) * self.max_rate_hz + 1)
+        return np.where(ok, _sure_slope(seen, n, t, v, self.noise_k, counted), np.nan)
 
 
-def _sure_slope(seen: np.ndarray, n: np.ndarray, t: np.ndarray, v: np.ndarray, k: float) -> np.ndarray:
+def _sure_slope(seen: np.ndarray, n: np.ndarray, t: np.ndarray, v: np.ndarray, k: float,
+                counted: np.ndarray) -> np.ndarray:
     """max(0, |slope| - k * standard error) per column of (rows, columns) samples; `seen` marks the
-    samples, `n` counts them per column; `t` is (rows, 1)."""
+    samples, `n` counts them per column, `counted` how many of them the error may count on (it grows
+    by sqrt(n / counted): the same scatter over more samples is no surer when their noise is not
+    independent); `t` is (rows, 1)."""
     with np.errstate(divide="ignore", invalid="ignore"):
         nn = np.maximum(n, 1)
         mt = np.where(seen, t, 0.0).sum(axis=0) / nn
@@ -203,5 +209,5 @@ def _sure_slope(seen: np.ndarray, n: np.ndarray, t: np.ndarray, v: np.ndarray, k
         tc, vc = np.where(seen, t - mt, 0.0), np.where(seen, v - mv, 0.0)
         sxx, sxy, syy = (tc * tc).sum(axis=0), (tc * vc).sum(axis=0), (vc * vc).sum(axis=0)
         slope = sxy / sxx
-        se = np.sqrt(np.maximum(syy - slope * sxy, 0.0) / np.maximum(n - 2, 1) / sxx)
+        se = np.sqrt(np.maximum(syy - slope * sxy, 0.0) / np.maximum(n - 2, 1) / sxx * n / counted)
         return np.maximum(np.abs(slope) - k * se, 0.0)
