@@ -89,7 +89,10 @@ class EngineSettings:
                                       # noise decorrelates at about 6 Hz, so more frames make no surer
                                       # slope. The thresholds above were set on the shared recordings,
                                       # 5 of 7 at 24-30 fps; the cap keeps them there and makes a 60 fps
-                                      # camera read as a 30 fps one (below 30 fps the margin still grows)
+                                      # camera read as a 30 fps one (below 30 fps the margin still grows).
+                                      # A video file is analysed at 30 frames/s anyway (the same
+                                      # argument: coach.session.feed.ANALYSIS_RATE_HZ); this covers
+                                      # recordings replayed and cameras at their own rate
     estimate_speed_discount: float = 2.5  # an unjudged, low-reliability angle's speed counts / this
     max_frame_gap_s: float = 0.5      # frames further apart than this do not add hold time
     # motion rules
