@@ -85,7 +85,7 @@ class EngineSettings:
     still_noise_k: float = 1.5        # ... less this many standard errors (jitter is not movement)
     still_max_rate_hz: float = 30.0   # ... counting at most this many samples a second: on the still holds
                                       # of the shared recordings (bench/noise_correlation.py) the slope's
-                                      # scatter is 2-4x that error at 24-30 fps and 3-6x at 60 fps - the
+                                      # scatter is 2.2x that error at 24-30 fps, 3.0x at 60 fps (medians) - the
                                       # noise decorrelates at about 6 Hz, so more frames make no surer
                                       # slope. The thresholds above were set on the shared recordings,
                                       # 5 of 7 at 24-30 fps; the cap keeps them there and makes a 60 fps
