@@ -87,11 +87,12 @@ def truth_of(landmarks_dir: Path, name: str) -> dict:
     return json.loads((landmarks_dir / f"{name}.truth.json").read_text())
 
 
-def truth_holds(truth: dict) -> list[tuple[float, float, str]]:
-    """The truth's holds, touching neighbours of the same kind joined (a hold split by a cut)."""
+def truth_holds(truth: dict, skip: frozenset[float] = frozenset()) -> list[tuple[float, float, str]]:
+    """The truth's holds, touching neighbours of the same kind joined (a hold split by a cut);
+    segments starting at a time in `skip` left out."""
     out: list[list] = []
     for a, b, state in truth["segments"]:
-        if state not in HOLD_STATES:
+        if state not in HOLD_STATES or a in skip:
             continue
         if out and out[-1][2] == state and abs(out[-1][1] - a) < 1e-6:
             out[-1][1] = b
@@ -507,9 +508,14 @@ def main(argv: list[str] | None = None) -> int:
         result["totals"][label] = totals(group)
         print(totals_text(label, result["totals"][label]))
     print("\ngoals (issue 13): " + "; ".join(GOALS.values()))
+    return finish(result, args.json, start)
+
+
+def finish(result: dict, json_path: Path | None, start: float) -> int:
+    """The run's time on stdout, `result` written to `json_path` (when asked for); the exit status."""
     print(f"({time.perf_counter() - start:.0f} s)")
-    if args.json:
-        args.json.write_text(json.dumps(result, indent=1, default=str))
+    if json_path:
+        json_path.write_text(json.dumps(result, indent=1, default=str))
     return 0
 
 

@@ -24,7 +24,6 @@ an alert / expected.
 from __future__ import annotations
 
 import argparse
-import json
 import sys
 import time
 from pathlib import Path
@@ -98,10 +97,7 @@ def main(argv: list[str] | None = None) -> int:
     worst = min(result, key=lambda k: result[k]["all"]["f1"])
     print(f"F1 as filmed {base:.2f}; the worst condition, {worst}: {result[worst]['all']['f1']:.2f} "
           f"({result[worst]['all']['f1'] / base:.2f} of it)" if base else "no holds scored")
-    print(f"({time.perf_counter() - start:.0f} s)")
-    if args.json:
-        args.json.write_text(json.dumps(result, indent=1, default=str))
-    return 0
+    return acc.finish(result, args.json, start)
 
 
 if __name__ == "__main__":

@@ -178,19 +178,6 @@ def exercise_of(name: str) -> str:
     return name.split("__")[0]
 
 
-def truth_holds(truth: dict, skip: set[float] = frozenset()) -> list[tuple[float, float, str]]:
-    """The truth's holds, touching neighbours of the same kind joined; segments starting at `skip` left out."""
-    out: list[list] = []
-    for a, b, state in truth["segments"]:
-        if state not in HOLD_STATES or a in skip:
-            continue
-        if out and out[-1][2] == state and abs(out[-1][1] - a) < 1e-6:
-            out[-1][1] = b
-        else:
-            out.append([a, b, state])
-    return [tuple(s) for s in out]
-
-
 def detected_holds(verdicts, multi_phase: bool, merge_s: float) -> list[tuple[float, float, str]]:
     """(start_s, end_s, label) of the holds, found as the accuracy benchmark finds them (one rule)."""
     return [(a, b, label) for a, b, label, _ in bench.detected_holds(verdicts, multi_phase, merge_s)]
@@ -217,7 +204,7 @@ def hold_report(runs: Runs, name: str, variant: str, exceptions: dict = EXCEPTIO
     skip = excepted(name, variant, "hold", exceptions)
     left_out = [(a, b) for a, b, state in truth["segments"] if a in skip and state in HOLD_STATES]
     rows = []
-    for seg in truth_holds(truth, skip):
+    for seg in bench.truth_holds(truth, skip):
         match = best_match(seg, detected)
         rows.append({"truth": seg, "detected": match,
                      "errors_s": None if match is None else (match[0] - seg[0], match[1] - seg[1])})
@@ -288,7 +275,7 @@ def clean_hold_alerts(runs: Runs, name: str, variant: str, exceptions: dict = EX
     for rule, t in alert_events(verdicts):
         if rule not in NECK_RULE_IDS + TWIST_RULE_IDS or any(a <= t <= b for a, b in dirty):
             continue
-        out += [(seg[0], rule, t) for seg in truth_holds(truth) if seg[0] <= t <= seg[1] and seg[0] not in skip]
+        out += [(seg[0], rule, t) for seg in bench.truth_holds(truth) if seg[0] <= t <= seg[1] and seg[0] not in skip]
     return out
 
 
@@ -322,7 +309,7 @@ def test_every_exception_names_a_real_part_of_a_truth_file(runs, key):
     truth = runs.truth(name, variant)
     starts = {"hold": [a for a, _, s in truth["segments"] if s in HOLD_STATES], "total": [0.0],
               "side": [a for a, *_ in truth["sides"]] if truth["sides"] != "n/a" else [],
-              "neck": [a for a, *_ in truth["neck"]], "clean": [s[0] for s in truth_holds(truth)]}[check]
+              "neck": [a for a, *_ in truth["neck"]], "clean": [s[0] for s in bench.truth_holds(truth)]}[check]
     assert start_s in starts and EXCEPTIONS[key].strip()
 
 
@@ -362,6 +349,6 @@ def test_the_session_loop_with_default_settings_finds_the_same_long_holds(runs, 
                 get_exercise(exercise_of(name)), [sink])
     verdicts = sink.verdicts
     detected = detected_holds(verdicts, False, SETTINGS.grace_s)
-    for seg in truth_holds(runs.truth(name, "original")):
+    for seg in bench.truth_holds(runs.truth(name, "original")):
         match = best_match(seg, detected)
         assert match is not None and abs(match[0] - seg[0]) <= TOLERANCE_S and abs(match[1] - seg[1]) <= TOLERANCE_S

@@ -30,6 +30,7 @@ from coach.cli.options import (
     add_num_poses,
     add_out_folder,
     add_quiet,
+    number_in,
     unused_model_note,
 )
 
@@ -57,34 +58,14 @@ def _window(text: str) -> tuple[int, int]:
         raise argparse.ArgumentTypeError(str(exc)) from None
 
 
-def _number_in(low: float, high: float):
-    """An argparse type: a number from `low` to `high`."""
-    def parse(text: str) -> float:
-        try:
-            value = float(text)
-        except ValueError:
-            raise argparse.ArgumentTypeError(f"expected a number, got {text!r}") from None
-        if not low <= value <= high:
-            raise argparse.ArgumentTypeError(f"expected {low:g} to {high:g}, got {value}")
-        return value
-    return parse
-
-
-_scale = _number_in(0.5, 3.0)
-_volume = _number_in(0.0, 1.0)
+_scale = number_in(0.5, 3.0)
+_volume = number_in(0.0, 1.0)
 
 
 def _rate(text: str) -> int:
     from coach.render.speech import RATE_RANGE_WPM
 
-    low, high = RATE_RANGE_WPM
-    try:
-        value = int(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"expected whole words per minute, got {text!r}") from None
-    if not low <= value <= high:
-        raise argparse.ArgumentTypeError(f"expected {low} to {high} words per minute, got {value}")
-    return value
+    return number_in(*RATE_RANGE_WPM, whole=True, unit="words per minute")(text)
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:

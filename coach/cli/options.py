@@ -75,14 +75,22 @@ def add_out_file(parser: argparse.ArgumentParser, detail: str, *, required: bool
 MAX_NUM_POSES = 100
 
 
-def people_count(text: str) -> int:
-    try:
-        value = int(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"expected a whole number, got {text!r}") from None
-    if not 0 <= value <= MAX_NUM_POSES:
-        raise argparse.ArgumentTypeError(f"expected 0 to {MAX_NUM_POSES}, got {value}")
-    return value
+def number_in(low: float, high: float, *, whole: bool = False, unit: str = ""):
+    """An argparse type: a number from `low` to `high` (`whole`: a whole number), `unit` named in its errors."""
+    units = f" {unit}" if unit else ""
+    def parse(text: str) -> float:
+        try:
+            value = int(text) if whole else float(text)
+        except ValueError:
+            what = (f"whole {unit}" if unit else "a whole number") if whole else f"a number{units}"
+            raise argparse.ArgumentTypeError(f"expected {what}, got {text!r}") from None
+        if not low <= value <= high:
+            raise argparse.ArgumentTypeError(f"expected {low:g} to {high:g}{units}, got {value}")
+        return value
+    return parse
+
+
+people_count = number_in(0, MAX_NUM_POSES, whole=True)
 
 
 def add_num_poses(parser: argparse.ArgumentParser) -> None:
