@@ -183,8 +183,8 @@ def _left_out(photo_labels, photo_measures):
     one-phase shipped exercise, each key teach may judge (`candidate_keys`), read as teach reads a
     hold - toward the photo's side, where its view reads it at medium or better (the twist: low)."""
     from coach.engine.exercises import get_exercise, load_library
-    from coach.measure.conventions import MEASURE_NAMES, SPEC, Reliability
-    from coach.physio.teach_people import _RANK, TWIST, Column, candidate_keys, measure_of, people_band
+    from coach.measure.conventions import MEASURE_NAMES, RELIABILITY_RANK, SPEC, Reliability
+    from coach.physio.teach_people import TWIST, Column, candidate_keys, measure_of, people_band
 
     library, index, out = load_library(), {n: i for i, n in enumerate(MEASURE_NAMES)}, []
     labels = {}
@@ -205,7 +205,7 @@ def _left_out(photo_labels, photo_measures):
                     continue   # its side can't be told: a {side} key can't be read
                 name = measure_of(key, side) if side else key
                 need = 1 if name == TWIST else 2
-                rank, value = _RANK[m.reliability_of(name)], float(m.values[index[name]])
+                rank, value = RELIABILITY_RANK[m.reliability_of(name)], float(m.values[index[name]])
                 if SPEC[name].lateral and side == "right":
                     value = -value
                 if rank >= need and np.isfinite(value):

@@ -28,6 +28,7 @@ from coach.measure.conventions import (
     MAX_DISTANCE_SW,
     MEASURE_NAMES,
     PAIRED_BASES,
+    RELIABILITY_RANK,
     SPEC,
     Posture,
     Reliability,
@@ -156,12 +157,11 @@ class Safety(_Strict):
         return self
 
 
-_RANK = {Reliability.NONE: 0, Reliability.LOW: 1, Reliability.MEDIUM: 2, Reliability.HIGH: 3}
 
 
 def reliability_at_least(have: Reliability | str, need: Reliability | str) -> bool:
     """True when reliability `have` is `need` or better (high > medium > low > none)."""
-    return _RANK[Reliability(have)] >= _RANK[Reliability(need)]
+    return RELIABILITY_RANK[Reliability(have)] >= RELIABILITY_RANK[Reliability(need)]
 
 
 def _check_measure_key(key: str) -> None:

@@ -23,6 +23,10 @@ class Reliability(str, Enum):
     NONE = "none"
 
 
+# Reliability as a number to compare and sort by: high > medium > low > none.
+RELIABILITY_RANK = {Reliability.NONE: 0, Reliability.LOW: 1, Reliability.MEDIUM: 2, Reliability.HIGH: 3}
+
+
 class View(str, Enum):
     FRONT = "front"      # facing the camera
     BACK = "back"        # back to the camera

@@ -26,7 +26,7 @@ import numpy as np
 
 from coach.engine.envelope import detect_side, resolve_key, toward_side
 from coach.engine.exercises import Exercise
-from coach.measure.conventions import SPEC, Reliability, View
+from coach.measure.conventions import RELIABILITY_RANK, SPEC, Reliability, View
 from coach.physio.teach import MeasureSeries, Taught
 from coach.physio.teach_holds import HeldSpan
 
@@ -36,7 +36,6 @@ MIN_SCALE = 5.0         # z-normalising divides by at least this (deg): a still 
 # rule for a measure too seldom read to judge (`coach.physio.teach_people.column`); interpolating a few
 # readings over the rest would compare the patient with a guess.
 MIN_READ_SHARE = 0.2
-_RANK = {Reliability.NONE: 0, Reliability.LOW: 1, Reliability.MEDIUM: 2, Reliability.HIGH: 3}
 
 
 @dataclass(frozen=True, eq=False)
@@ -130,7 +129,7 @@ def frame_sides(series: MeasureSeries, exercise: Exercise) -> list[str | None]:
 
 def needed_rank(exercise: Exercise, key: str) -> int:
     """The reliability rank a key's band needs (the least strict of the phases that band it)."""
-    return min(_RANK[Reliability(p.envelope[key].min_reliability)] for p in exercise.phases if key in p.envelope)
+    return min(RELIABILITY_RANK[Reliability(p.envelope[key].min_reliability)] for p in exercise.phases if key in p.envelope)
 
 
 def features(series: MeasureSeries, exercise: Exercise) -> KeySeries:
@@ -235,7 +234,7 @@ def compare_series(patient: MeasureSeries, reference: MeasureSeries, taught: Tau
     exercise = taught.exercise
     pf, rf = features(patient, exercise), features(reference, exercise)
     p_share, r_share = read_shares(pf), read_shares(rf)
-    left_out, by_rank = [], {n: r for r, n in _RANK.items()}
+    left_out, by_rank = [], {n: r for r, n in RELIABILITY_RANK.items()}
     no_side = {who: exercise.sides != "none" and not any(frame_sides(series, exercise))
                for who, series in (("patient", patient), ("demonstration", reference))}
     for k, key in enumerate(pf.keys):   # the patient's view first: what a physio can act on

@@ -24,12 +24,11 @@ import numpy as np
 from coach.engine.core import EngineSettings
 from coach.engine.holds import StillTracker
 from coach.errors import CoachError
-from coach.measure.conventions import MEASURE_NAMES, SPEC, Posture, Reliability, View
+from coach.measure.conventions import MEASURE_NAMES, RELIABILITY_RANK, SPEC, Posture, Reliability, View
 from coach.measure.measures import Measures
 from coach.measure.smoothing import series_speed, smooth_series
 
-RANK = {Reliability.NONE: 0, Reliability.LOW: 1, Reliability.MEDIUM: 2, Reliability.HIGH: 3}
-MEDIUM_RANK = RANK[Reliability.MEDIUM]
+MEDIUM_RANK = RELIABILITY_RANK[Reliability.MEDIUM]
 # Measures never taught: trunk_floor_deg repeats trunk_inclination_deg (and trunk_lift_deg restates it
 # for a body lying down, its floor line aimed by jittery ankles), and trunk_flexion_deg and
 # hip_flexion_*_deg repeat it and hip_*_deg with a sign (one band per angle); pelvic tilt is never
@@ -121,7 +120,7 @@ class MeasureSeries:
     @classmethod
     def from_measures(cls, t_s: Sequence[float], measures: Sequence[Measures]) -> MeasureSeries:
         values = np.array([m.values for m in measures]).reshape(len(measures), len(MEASURE_NAMES))
-        rank = np.array([[RANK[r] for r in m.reliability] for m in measures], dtype=np.int8)
+        rank = np.array([[RELIABILITY_RANK[r] for r in m.reliability] for m in measures], dtype=np.int8)
         face_on = np.array([m.face_on for m in measures], dtype=bool).reshape(values.shape)
         plane = np.array([m.limb_plane_deg for m in measures], dtype=np.float64).reshape(values.shape)
         return cls(np.asarray(t_s, dtype=np.float64), values, rank.reshape(values.shape),
@@ -131,7 +130,7 @@ class MeasureSeries:
         return len(self.t_s)
 
     def measures_at(self, i: int) -> Measures:
-        rel = [r for r, k in sorted(RANK.items(), key=lambda kv: kv[1])]
+        rel = [r for r, k in sorted(RELIABILITY_RANK.items(), key=lambda kv: kv[1])]
         return Measures(self.values[i], tuple(rel[k] for k in self.rank[i]), self.views[i], self.postures[i],
                         face_on=self.face_on[i], limb_plane_deg=self.limb_plane_deg[i])
 

@@ -38,7 +38,7 @@ import numpy as np
 from coach.engine.context import StableContext
 from coach.engine.envelope import detect_side, in_envelope, trusted
 from coach.engine.exercises import SAFETY_LIMITS, Exercise, Safety, reliability_at_least
-from coach.measure.conventions import MEASURE_NAMES, SPEC, Posture, Reliability, View, value_range
+from coach.measure.conventions import MEASURE_NAMES, RELIABILITY_RANK, SPEC, Posture, Reliability, View, value_range
 from coach.measure.measures import Measures
 from coach.physio.teach_holds import NOT_TAUGHT, HeldSpan, MeasureSeries, TeachError, TeachSettings
 
@@ -83,7 +83,6 @@ class Context:
     face_on: np.ndarray   # (T, n) the joints the stable context reads face-on (what `rank` used)
 
 
-_RANK = {Reliability.NONE: 0, Reliability.LOW: 1, Reliability.MEDIUM: 2, Reliability.HIGH: 3}
 
 
 def stable_context(series: MeasureSeries) -> Context:
@@ -98,12 +97,12 @@ def stable_context(series: MeasureSeries) -> Context:
         postures.append(ctx.posture)
         if ctx.view != View.UNKNOWN:
             stable = ctx.apply(frame)
-            values[i], rank[i], face_on[i] = stable.values, [_RANK[r] for r in stable.reliability], stable.face_on
+            values[i], rank[i], face_on[i] = stable.values, [RELIABILITY_RANK[r] for r in stable.reliability], stable.face_on
     return Context(tuple(views), tuple(postures), rank, values, face_on)
 
 
 def stable_measures(series: MeasureSeries, ctx: Context, i: int) -> Measures:
-    rel = {v: k for k, v in _RANK.items()}
+    rel = {v: k for k, v in RELIABILITY_RANK.items()}
     return Measures(ctx.values[i], tuple(rel[int(r)] for r in ctx.rank[i]), ctx.views[i], ctx.postures[i],
                     face_on=ctx.face_on[i], limb_plane_deg=series.limb_plane_deg[i])
 
