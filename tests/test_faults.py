@@ -329,6 +329,15 @@ def _own_file_in_old_result(tmp: Path, lm: Path) -> None:
     (tmp / "d" / "cat_cow__01.coach" / "my_notes.txt").write_text("the physio's notes on this session\n")
 
 
+def _own_file_named_like_another_commands_output(tmp: Path, lm: Path) -> None:
+    """An analyze result (of a recording: no video) holding the user's compare.mp4 and annotated.mp4:
+    names coach writes elsewhere, but this result's session.json does not list them."""
+    done, _ = run_coach(["analyze", str(lm / REC), "-e", "cat_cow", "--out", str(tmp / "d"), "-q", "--no-history"])
+    assert done.returncode == 0, done.stderr
+    for name in ("compare.mp4", "annotated.mp4"):
+        (tmp / "d" / "cat_cow__01.coach" / name).write_bytes(b"the user's own video\n")
+
+
 def _plain_file(name: str) -> Callable[[Path, Path], None]:
     def setup(tmp: Path, lm: Path) -> None:
         (tmp / "d").mkdir(exist_ok=True)
@@ -359,6 +368,10 @@ CLASHES = [
     ClashRow("analyze: an old result holding a file of the user's", _own_file_in_old_result,
              ("analyze", "{lm}/" + REC, "-e", "cat_cow", "--out", "{tmp}/d", "-q"), "{tmp}/d/cat_cow__01.coach",
              words=("my_notes.txt", "coach did not write")),
+    ClashRow("analyze: an old result holding a file named like another command's output",
+             _own_file_named_like_another_commands_output,
+             ("analyze", "{lm}/" + REC, "-e", "cat_cow", "--out", "{tmp}/d", "-q"), "{tmp}/d/cat_cow__01.coach",
+             words=("annotated.mp4", "compare.mp4", "coach did not write")),
     ClashRow("analyze: the output inside an old result", _input_inside_old_result,
              ("analyze", "{lm}/" + REC, "-e", "cat_cow", "--out", "{tmp}/d/cat_cow__01.coach/again", "-q"),
              "{tmp}/d/cat_cow__01.coach/again", words=("is inside the coach result",)),

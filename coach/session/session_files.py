@@ -94,12 +94,17 @@ RESULT_NAMES = frozenset({"session.json", "frames.csv", "landmarks.jsonl.gz", "r
 
 
 def _written_by_coach(path: Path) -> set[str]:
-    """The names in a result folder that coach wrote: the fixed set and what its session.json lists."""
+    """The names in a result folder that coach wrote: what its session.json lists as its outputs (and
+    session.json itself). A name another command writes is not enough: an analyze result holding a
+    compare.mp4 holds the user's file. Only a session.json without the list (or with a damaged one)
+    falls back to every name a result of any command may hold."""
     try:
-        listed = json.loads((path / SESSION).read_text(encoding="utf-8")).get("outputs", [])
+        listed = json.loads((path / SESSION).read_text(encoding="utf-8")).get("outputs")
     except (OSError, ValueError, AttributeError):
-        listed = []
-    return set(RESULT_NAMES) | {name for name in listed if isinstance(name, str)}
+        listed = None
+    if not isinstance(listed, list) or not all(isinstance(name, str) for name in listed):
+        return set(RESULT_NAMES)
+    return {SESSION, *listed}
 
 
 def check_replaceable(path: Path, inputs: tuple[str | os.PathLike, ...] = ()) -> None:
