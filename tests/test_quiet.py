@@ -53,7 +53,7 @@ def _analyze_video(clip, tmp, model):
 
 
 def _teach(clip, tmp, model):
-    return ["teach", clip, "--id", "quiet_bridge", "--model", model, "-o", tmp / "t.toml"], tmp / "t.toml"
+    return ["teach", clip, "--id", "quiet_bridge", "--model", model, "-o", tmp / "quiet_bridge.toml"], tmp / "quiet_bridge.toml"
 
 
 def _compare(clip, tmp, model):

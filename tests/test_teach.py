@@ -316,6 +316,15 @@ def test_a_demonstration_without_a_stable_hold_is_refused(landmarks_dir):
         teach(sweep, "sweep")
 
 
+def test_coach_teach_refuses_a_file_not_named_after_its_id(landmarks_dir, tmp_path, capsys):
+    """An exercise file named otherwise would break every command given its folder (`--exercises DIR`)."""
+    demo = str(landmarks_dir / "childs_pose__01.jsonl.gz")
+    assert main(["teach", demo, "--id", "anna", "-o", str(tmp_path / "other_name.toml"), "-q"]) == 2
+    err = capsys.readouterr().err.strip().splitlines()
+    assert len(err) == 1 and "other_name.toml" in err[0] and "anna.toml" in err[0] and "--id other_name" in err[0], err
+    assert list(tmp_path.iterdir()) == []
+
+
 def test_coach_teach_writes_a_validated_editable_file(landmarks_dir, tmp_path, capsys):
     out = tmp_path / "kids_demo.toml"
     demo = str(landmarks_dir / "childs_pose__01.jsonl.gz")

@@ -27,7 +27,8 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--id", required=True, dest="exercise_id",
                         help="the new exercise's id: lower_snake_case (also the file name)")
     parser.add_argument("--name", default=None, help="the exercise's name as shown to the patient (default from the id)")
-    add_out_file(parser, "the exercise file to write, default ./ID.toml - put it in a $COACH_EXERCISES folder")
+    add_out_file(parser, "the exercise file to write, named ID.toml (default ./ID.toml) - put it in a "
+                         "$COACH_EXERCISES folder")
     parser.add_argument("--force", action="store_true", help="replace FILE if it exists (only an exercise file)")
     parser.add_argument("--rest", choices=("auto", "none"), default="auto",
                         help="auto: the position the demonstration starts in is rest when it later holds another; "
@@ -101,6 +102,9 @@ def _output(args: argparse.Namespace) -> Path:
     path = Path(args.out) if args.out else Path(f"{args.exercise_id}.toml")
     if path.suffix.lower() != ".toml":
         raise OutputError(f"{path}: an exercise file's name must end in .toml")
+    if path.stem != args.exercise_id:   # the library rule: an exercises folder holding it would not load
+        raise OutputError(f"{path}: an exercise file is named after its id; use -o "
+                          f"{path.with_name(args.exercise_id + path.suffix)} or --id {path.stem}")
     if (path.exists() or path.is_symlink()) and not args.force:
         raise OutputError(f"{path}: exists; pass --force to replace it")
     if (path.exists() or path.is_symlink()) and not _is_exercise_file(path):
@@ -155,12 +159,7 @@ def run(args: argparse.Namespace) -> int:
                    settings=TeachSettings(rest=args.rest), sides=args.sides, hold_s=args.hold_s,
                    tolerance=args.tolerance)
     write_text(path, taught.toml)
-    if path.stem == args.exercise_id:
-        load_exercise_file(path)   # the library rule: the id equals the file name
-    else:
-        from coach.engine.exercises import load_exercise
-
-        load_exercise(path)
+    load_exercise_file(path)   # as an exercises folder will load it (the id equals the file name)
     if not args.quiet:
         from coach.usertext import printable
 
