@@ -165,7 +165,11 @@ def test_ctrl_c_writes_partial_outputs(tmp_path, landmarks_dir, monkeypatch, cap
 def test_rerun_replaces_the_folder_whole(tmp_path, landmarks_dir):
     out = tmp_path / "cat"
     analyze(landmarks_dir / "cat_cow__01.jsonl.gz", out, AnalyzeOptions(exercise="cat_cow"))
-    (out / "annotated.mp4").write_bytes(b"an output of an earlier run with video")   # a name coach writes
+    # as an earlier run with video left it: its annotated.mp4, listed among its session's outputs
+    (out / "annotated.mp4").write_bytes(b"an output of an earlier run with video")
+    session = json.loads((out / "session.json").read_text())
+    session["outputs"].append("annotated.mp4")
+    (out / "session.json").write_text(json.dumps(session))
     analyze(landmarks_dir / "cat_cow__01.jsonl.gz", out, AnalyzeOptions(exercise="cat_cow"))
     assert not (out / "annotated.mp4").exists() and (out / "session.json").exists()
     assert [p.name for p in tmp_path.iterdir()] == ["cat"]

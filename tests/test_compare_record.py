@@ -343,3 +343,50 @@ def test_a_named_sided_exercise_tells_the_demonstrations_sides_by_its_own_rule(t
     assert record.reference_sides == (shown,) and record.holds[0].side == shown, record.holds
     assert (tmp_path / "out" / "reference.toml").read_text() == \
         (Path(coached_exercise("seated_spinal_twist").source)).read_text()
+
+
+@pytest.mark.parametrize("when", ["while the patient is read", "while the two are aligned"])
+def test_a_signal_during_compare_keeps_what_was_read(tmp_path, monkeypatch, landmarks_dir, when):
+    """Ctrl-C while the patient is read: the frames read so far are compared and coached, published
+    partial. Ctrl-C during the alignment: it waits; the patient is coached whole and the result is
+    complete. Either way the command stops with 130 and every file parses."""
+    import csv
+    import os
+    import signal
+
+    from coach.physio import compare_session, demonstration
+
+    reference = landmarks_dir / "seated_spinal_twist__01.jsonl.gz"
+    patient = landmarks_dir / "tracked" / "seated_spinal_twist__01.jsonl.gz"
+    reference_frames, cut_after = 1157, 300
+    if when == "while the patient is read":
+        real_frame, seen = demonstration.MeasureCollector.frame, [0]
+
+        def frame(self, *args, **kwargs):
+            seen[0] += 1
+            if seen[0] == reference_frames + cut_after:   # the demonstration is read first, whole
+                os.kill(os.getpid(), signal.SIGINT)
+            return real_frame(self, *args, **kwargs)
+
+        monkeypatch.setattr(demonstration.MeasureCollector, "frame", frame)
+    else:
+        real_align = compare_session.compare_series
+
+        def align(*args, **kwargs):
+            os.kill(os.getpid(), signal.SIGINT)
+            return real_align(*args, **kwargs)
+
+        monkeypatch.setattr(compare_session, "compare_series", align)
+    out = tmp_path / "cmp"
+    with contextlib.redirect_stderr(io.StringIO()), contextlib.redirect_stdout(io.StringIO()):
+        assert main(["compare", str(patient), "--reference", str(reference), "-o", str(out), "--no-video",
+                     "--no-history"]) == 130
+    comparison = json.loads((out / "comparison.json").read_text())
+    session = json.loads((out / "session.json").read_text())
+    with open(out / "frames.csv", newline="") as fh:
+        rows = len(list(csv.reader(fh))) - 1
+    partial = when == "while the patient is read"
+    assert comparison["partial"] is partial and session["partial"] is partial
+    assert rows == session["frames"] and (rows <= cut_after + 1 if partial else rows == 1157), rows
+    assert "[[phases]]" in (out / "reference.toml").read_text()
+    assert not [p.name for p in tmp_path.iterdir() if p.name.startswith(".")], "a hidden staging folder was left"

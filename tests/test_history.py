@@ -518,3 +518,33 @@ def test_an_interrupted_batch_keeps_its_complete_sessions_in_the_history(landmar
     assert code == 130
     with History(db) as history:
         assert [(s.kind, s.exercise) for s in history.sessions()] == [("analyze", "cat_cow")]
+
+
+def test_a_signal_while_the_results_are_published_keeps_the_session_and_its_summary(landmarks_dir, tmp_path, db,
+                                                                                       monkeypatch, capsys):
+    """Ctrl-C after the last frame, while the result files are being written: the signal waits for
+    the publication, and then the session is as whole as without it - stored in the history, its
+    summary printed (saying nothing is partial) - and the command still exits 130."""
+    import json
+    import os
+    import signal
+
+    from coach.session.session_files import SessionFiles
+
+    real_write = SessionFiles.write_summary
+
+    def write_summary(self, *args, **kwargs):
+        os.kill(os.getpid(), signal.SIGINT)   # delivered now, held back by the flush
+        return real_write(self, *args, **kwargs)
+
+    monkeypatch.setattr(SessionFiles, "write_summary", write_summary)
+    rec = landmarks_dir / "cat_cow__01.jsonl.gz"
+    code = main(["analyze", str(rec), "-e", "cat_cow", "--out", str(tmp_path / "out"), "--db", str(db)])
+    assert code == 130
+    session = json.loads((tmp_path / "out" / "cat_cow__01.coach" / "session.json").read_text())
+    assert session["partial"] is False
+    with History(db) as history:
+        assert [(s.kind, s.exercise) for s in history.sessions()] == [("analyze", "cat_cow")]
+    out = capsys.readouterr()
+    assert "coach analyze (interrupted)" in out.out and "partial" not in out.out, out.out
+    assert out.err.strip().splitlines()[-1] == "coach: interrupted", out.err

@@ -202,6 +202,25 @@ def test_published_runs_once_the_callers_stack_is_left_without_an_error(how, sto
     assert [x for x in log if x[1] != "frame" and x[1] != "segment"] == expected
 
 
+def test_a_signal_during_the_flush_waits_for_published_and_is_raised_after_it():
+    """The results are whole and on disk when the waiting signal is raised: what acts on a finished
+    session (the history) still runs, first."""
+    import contextlib
+    import os
+
+    class SignalAtClose(Sink):
+        def close(self, partial):
+            os.kill(os.getpid(), signal.SIGINT)   # the flush holds it back
+
+    log: list = []
+    with interrupts.handling(), pytest.raises(interrupts.Interrupted):
+        with contextlib.ExitStack() as flush:
+            run_session(pairs(), get_exercise("bridge"), [Summary(), SignalAtClose(), Published(log, "p")], flush=flush)
+            log.append(("left", "stack"))
+    assert [x for x in log if x[1] not in ("frame", "segment")] == [("p", "close", False), ("left", "stack"),
+                                                                      ("p", "published", False)]
+
+
 def test_published_gets_no_report_when_no_sink_made_one():
     log: list = []
     run_session(pairs(), get_exercise("bridge"), [Published(log, "p")])

@@ -221,7 +221,10 @@ def run(args: argparse.Namespace) -> int:
     except BatchInterrupted as stop:
         print_warnings(history)
         if not args.quiet:
-            print_summary(stop.results, "coach analyze (interrupted: the last input is partial)")
+            last = stop.results[-1].report if stop.results else None
+            whole = last is not None and not last.partial   # the signal came as its results were published
+            print_summary(stop.results, "coach analyze (interrupted" + ("" if whole else ": the last input is partial")
+                          + ")")
         raise
     print_warnings(history)
     if not args.quiet and any(not r.error for r in results):

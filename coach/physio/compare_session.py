@@ -18,11 +18,17 @@ and the poses in a recording), then the patient's poses are replayed through the
 result files (frames.csv, key frames, then comparison.json, reference.toml, report.html with its
 comparison section and session.json) and, when asked, compare.mp4 (the patient annotated with the
 demonstrator's ghost, beside the demonstration at the aligned moment).
+
+Ctrl-C (or SIGTERM, SIGHUP) while the patient is read: the frames read so far are aligned, coached
+and published, marked partial, and the command then stops (`Interrupted`); while the demonstration
+is read, nothing is written (there is nothing to compare with yet). During the alignment a signal
+waits: the patient, read whole, is coached whole and published complete, and then the command stops.
 """
 
 from __future__ import annotations
 
 import contextlib
+import itertools
 import json
 import re
 import tempfile
@@ -140,13 +146,21 @@ def compare(patient_source: str, reference_source: str, out: Path, *, model: str
         taught = taught_from(reference, reference_source)
         if exercise is not None:
             taught = with_exercise(taught, exercise, reference.series)
+        # Ctrl-C while the patient is read: what was read is compared and coached, published partial
         patient = read_measures(patient_source, model, quiet=quiet, what="reading", wrap=wrap,
-                                keep=Path(tmp) / "patient.jsonl.gz", keep_measures=True)
-        comparison = compare_series(patient.series, reference.series, taught)
+                                keep=Path(tmp) / "patient.jsonl.gz", keep_measures=True, partial_ok=True)
+        stopped = False
+        try:
+            with interrupts.deferred():   # a signal now waits for the alignment ...
+                comparison = compare_series(patient.series, reference.series, taught)
+        except interrupts.Interrupted:    # ... then the patient, read whole, is coached whole, and the command stops
+            stopped = True
         flush = contextlib.ExitStack()   # from the end of the frames until `out` is published: signals wait
         with flush, OutputFolder(out, inputs) as folder:
             data = _coach_patient(patient, patient_source, reference, taught, comparison, folder, video,
                                   sinks, flush)
+    if stopped:
+        raise interrupts.Interrupted(interrupts.received())
     return data
 
 
@@ -170,8 +184,9 @@ def _coach_patient(patient: Demonstration, source: str, reference: Demonstration
             sinks.append(CompareVideo(folder / VIDEO, patient.analysed_fps, reference, comparison))
         pairs = replay(patient, source, pixels=patient.kind == "video")
         with contextlib.closing(pairs):
-            end = run_session(pairs, taught.exercise, [*sinks, *more], measured=iter(patient.measures),
-                              flush=flush)
+            read = itertools.islice(pairs, len(patient.measures))   # a partial reading: its frames only
+            end = run_session(read, taught.exercise, [*sinks, *more], measured=iter(patient.measures),
+                              interrupted=patient.partial, flush=flush)
     if end.interrupted:
         raise interrupts.Interrupted(interrupts.received())
     return CompareResult(results.report, written["record"])

@@ -54,6 +54,7 @@ class Demonstration:
     frames: tuple[PoseFrame, ...] = ()   # load_poses only: every frame's poses
     model: str = ""                   # the model's file name (a recording: the one it was made with)
     max_rate_hz: float | None = None  # the rate cap it was read with (a video: `feed.ANALYSIS_RATE_HZ`)
+    partial: bool = False             # a signal stopped the reading (read with `partial_ok`): the frames before it
 
     @property
     def analysed_fps(self) -> float:
@@ -65,10 +66,12 @@ class Demonstration:
 
 def read_measures(source: str, model: str | None = None, *, quiet: bool = False, what: str = "reading",
                   wrap: Wrap = _plain, keep: Path | None = None, keep_measures: bool = False,
-                  keep_poses: bool = False) -> Demonstration:
+                  keep_poses: bool = False, partial_ok: bool = False) -> Demonstration:
     """Detect (or replay) every frame of `source` and measure it once. `keep`: where to write a
     recording of its poses when it is not one already (a recording is its own); `keep_measures`:
-    also keep each frame's `Measures`; `keep_poses`: keep every `PoseFrame` in memory."""
+    also keep each frame's `Measures`; `keep_poses`: keep every `PoseFrame` in memory.
+    A signal (Ctrl-C) ends a camera's reading; any other input's raises `Interrupted`, unless
+    `partial_ok` and a frame was read: then the frames before it, marked `partial`."""
     from coach.pose.recording import RecordingInfo, RecordingWriter
     from coach.session.feed import ANALYSIS, open_feed
 
@@ -84,14 +87,15 @@ def read_measures(source: str, model: str | None = None, *, quiet: bool = False,
         pairs = ((None, pose_frame) for pose_frame in wrap(stream, f"{what} {Path(info.name).name}"))
         with contextlib.closing(pairs):
             end = run_session(pairs, None, [reading])   # no exercise yet: no engine runs
-        if end.interrupted and info.kind != "camera":
+        partial = end.interrupted and info.kind != "camera"
+        if partial and not (partial_ok and reading.t_s):
             raise interrupts.Interrupted(interrupts.received())
     if not reading.t_s:
         raise InputError(f"{source}: no frames")
     series = MeasureSeries.from_measures(reading.t_s, reading.measures)
     return Demonstration(info.name, info.kind, info.fps, tuple(info.size_px), series,
                          tuple(reading.measures) if keep_measures else (), landmarks, tuple(reading.frames),
-                         info.model, stream.max_rate_hz)
+                         info.model, stream.max_rate_hz, partial)
 
 
 class MeasureCollector(Sink):

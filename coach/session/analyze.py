@@ -100,28 +100,36 @@ def analyze(source: str | os.PathLike, out_dir: str | os.PathLike, options: Anal
     info = _input_info(source, stream.info)
     _warm_up_report()
     flush = contextlib.ExitStack()   # entered when the frames are done; left once the folder is published
-    with flush, OutputFolder(out_dir, inputs=(source,)) as folder, stream:
-        summary = Summariser(info)
-        if options.exercise == AUTO:
-            copy = folder / PIXELS_COPY if options.video and info.kind == "video" else None
-            plan_, interrupted = _first_pass(stream, folder, exercises, progress, copy,
-                                             analysed_fps(info.fps, stream.max_rate_hz))
-            summary.not_sure = plan_.not_sure_notes()   # said in session.json, report.html and by the CLI
-            if copy is not None and copy.exists():   # holds exactly the frames kept: no cap again
-                pairs = _replay(folder / LANDMARKS, copy, info, options, None)
+    results = None
+    try:
+        with flush, OutputFolder(out_dir, inputs=(source,)) as folder, stream:
+            summary = Summariser(info)
+            if options.exercise == AUTO:
+                copy = folder / PIXELS_COPY if options.video and info.kind == "video" else None
+                plan_, interrupted = _first_pass(stream, folder, exercises, progress, copy,
+                                                 analysed_fps(info.fps, stream.max_rate_hz))
+                summary.not_sure = plan_.not_sure_notes()   # said in session.json, report.html and by the CLI
+                if copy is not None and copy.exists():   # holds exactly the frames kept: no cap again
+                    pairs = _replay(folder / LANDMARKS, copy, info, options, None)
+                else:
+                    pairs = _replay(folder / LANDMARKS, source, info, options, stream.max_rate_hz)
             else:
-                pairs = _replay(folder / LANDMARKS, source, info, options, stream.max_rate_hz)
-        else:
-            plan_, interrupted = Plan.fixed(exercises[0]), False
-            pairs = stream.frames_and_poses()   # detected in a thread, ahead of the engine
-        with SessionFiles(folder, info, target=Path(out_dir), video=options.video, landmarks=not plan_.auto,
-                          video_fps=analysed_fps(info.fps, stream.max_rate_hz)) as files:
-            progress.start(f"analysing {_short(info.name)}", _frame_count(source, stream.info))
-            results = ResultFiles(files, summary)
-            with contextlib.closing(pairs):
-                end = run_session(pairs, plan_, [results, ProgressSink(progress), *sinks], coach_for=_coach_for(info.kind),
-                                  interrupted=interrupted, flush=flush)
-        (folder / PIXELS_COPY).unlink(missing_ok=True)   # the first pass's copy is never published
+                plan_, interrupted = Plan.fixed(exercises[0]), False
+                pairs = stream.frames_and_poses()   # detected in a thread, ahead of the engine
+            with SessionFiles(folder, info, target=Path(out_dir), video=options.video, landmarks=not plan_.auto,
+                              video_fps=analysed_fps(info.fps, stream.max_rate_hz)) as files:
+                progress.start(f"analysing {_short(info.name)}", _frame_count(source, stream.info))
+                results = ResultFiles(files, summary)
+                with contextlib.closing(pairs):
+                    end = run_session(pairs, plan_, [results, ProgressSink(progress), *sinks], coach_for=_coach_for(info.kind),
+                                      interrupted=interrupted, flush=flush)
+            (folder / PIXELS_COPY).unlink(missing_ok=True)   # the first pass's copy is never published
+    except KeyboardInterrupt:
+        if results is None or results.report is None:
+            raise
+        # A signal that waited while the results were being published: they are whole (`run_session`
+        # kept the history too), and the command stops now with them, as after a signal mid-video.
+        raise AnalysisInterrupted(results.report) from None
     if end.interrupted:
         raise AnalysisInterrupted(results.report)
     return results.report

@@ -67,7 +67,7 @@ class Sink:
 
     def published(self, report: Report | None) -> None:
         """The results are published: every sink is closed and the caller's folder is complete on
-        disk (`flush` left without an error or a signal). `report`: the session's report, None when
+        disk (`flush` left without an error; a signal that waited for it is raised after this). `report`: the session's report, None when
         none was made. What acts on a finished session (the history) does it here."""
 
 
@@ -131,9 +131,10 @@ def run_session(pairs: PosePairs, plan: Plan | Exercise | None | Any, sinks: Seq
     patient for its alignment first): they are not measured again. `interrupted`: an earlier stage
     (the first pass of `--exercise auto`) was already stopped, so the result is partial anyway.
     `flush`: the caller's stack, left once it has published; signals wait from the end of the frames
-    until then (default: until the sinks are closed). When it is left without an error or a
-    signal, every sink's `published(report)` runs (signals no longer wait then, as for any work
-    after the command's results are safe)."""
+    until then (default: until the sinks are closed). When it is left without an error, every
+    sink's `published(report)` runs - also when a signal waited meanwhile, which is raised only
+    after them: the results are whole and published by then, and the history keeps the session
+    (signals no longer wait during `published`, as for any work after the results are safe)."""
     plan = Plan.fixed(plan) if isinstance(plan, Exercise) else _UNJUDGED if plan is None else plan
     coach, segment, count = None, None, 0
     try:
@@ -157,7 +158,7 @@ def run_session(pairs: PosePairs, plan: Plan | Exercise | None | Any, sinks: Seq
         interrupted = True
     with contextlib.ExitStack() as own:
         stack = flush or own
-        stack.push(lambda error, *_: _published(sinks) if error is None else None)   # runs last
+        stack.push(lambda error, *_: _published(sinks) if _results_safe(error) else None)   # runs last
         stack.enter_context(interrupts.deferred())
         for sink in sinks:
             sink.close(interrupted)
@@ -179,6 +180,12 @@ class _Unjudged:
 
 
 _UNJUDGED = _Unjudged()
+
+
+def _results_safe(error: type[BaseException] | None) -> bool:
+    """Whether the flush ended with the results published: without an error, or with a signal that
+    waited for the publication (`interrupts.deferred` raises it last, once they are)."""
+    return error is None or issubclass(error, KeyboardInterrupt)
 
 
 def _published(sinks: Sequence[Sink]) -> None:
