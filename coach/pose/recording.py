@@ -448,6 +448,8 @@ class _Clock:
         self.last_read_s: float | None = None   # the last kept frame's time as written
         self.shift_s = 0.0                      # taken out of the times after jumps
         self.kept = self.dropped = self.jumps = 0
+        self.first_drop = ""                    # where time first went back (said at the end: once
+                                                # most frames go back, that error is the one line)
 
     def place(self, lineno: int, t_s: float) -> float | None:
         """The time to use for this frame, or None to drop it."""
@@ -455,8 +457,7 @@ class _Clock:
         if last is not None and not t_s > last:
             self.dropped += 1
             if self.dropped == 1:
-                self.warn(f"{self.path}: line {lineno}: t goes from {last:g} s back to {t_s:g} s; frames "
-                          "that do not move forward in time are dropped")
+                self.first_drop = f"line {lineno}: t goes from {last:g} s back to {t_s:g} s"
             if self.dropped >= MIN_BACKWARDS_FOR_ERROR and self.dropped > self.kept:
                 raise RecordingError(f"{self.path}: line {lineno}: most frames go back in time "
                                      f"({self.dropped} of {self.dropped + self.kept}); not a recording in time order")
@@ -475,8 +476,9 @@ class _Clock:
         """The end of the file: no frame at all is an error; repeated problems are summed up."""
         if self.kept == 0:
             raise RecordingError(f"{self.path}: no frames (a header only)")
-        if self.dropped > 1:
-            self.warn(f"{self.path}: {self.dropped} frames going back in time were dropped")
+        if self.dropped:
+            count = "1 frame" if self.dropped == 1 else f"{self.dropped} frames"
+            self.warn(f"{self.path}: {self.first_drop}; {count} that did not move forward in time dropped")
         if self.jumps > 1:
             self.warn(f"{self.path}: {self.jumps} jumps forward in time were not counted as time")
 
