@@ -274,3 +274,26 @@ def test_auto_says_when_it_is_not_sure(tmp_path, landmarks_dir, capsys, name, co
         assert line.startswith(f"coach: warning: {source}: not sure which exercise") and "--exercise" in line
         assert where.split(": ", 1)[1] in line   # the same candidates on the terminal and in the session
     assert session["not_sure"][0].split(": ", 1)[1].startswith(" or ".join(candidates))
+
+
+def test_an_exercise_file_is_analysed_as_the_library_exercise_it_holds(tmp_path, landmarks_dir, capsys):
+    """`--exercise FILE.toml`, as live and compare take it: a copy of the shipped bridge under another
+    name judges as `--exercise bridge`; a folder, a missing file or a broken file is one line naming it."""
+    from coach import exercises_dir
+
+    rec = str(landmarks_dir / "bridge__01.jsonl.gz")
+    mine = tmp_path / "my copy.toml"
+    mine.write_text((exercises_dir() / "bridge.toml").read_text())
+    assert cli.main(["analyze", rec, "-e", str(mine), "--out", str(tmp_path / "a"), "-q", "--no-history"]) == 0
+    assert cli.main(["analyze", rec, "-e", "bridge", "--out", str(tmp_path / "b"), "-q", "--no-history"]) == 0
+    a, b = (json.loads((tmp_path / d / "bridge__01.coach" / "session.json").read_text()) for d in "ab")
+    assert a["holds"] == b["holds"] and a["segments"] == b["segments"] and a["alerts"] == b["alerts"]
+    broken = tmp_path / "broken.toml"
+    broken.write_text(mine.read_text().replace("hold_s = ", "hold_s = -", 1))
+    for spec, words in [(tmp_path, "is a folder"), (tmp_path / "none.toml", "does not exist"),
+                        (broken, "hold_s")]:
+        capsys.readouterr()
+        assert cli.main(["analyze", rec, "-e", str(spec), "--out", str(tmp_path / "c"), "-q", "--no-history"]) == 2
+        err = capsys.readouterr().err.strip().splitlines()
+        assert len(err) == 1 and str(spec) in err[0] and words in err[0], err
+    assert not (tmp_path / "c").exists()

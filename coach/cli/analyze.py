@@ -1,4 +1,4 @@
-"""`coach analyze INPUT... [--exercise ID|auto] [--out DIR]`: a folder of results per input.
+"""`coach analyze INPUT... [--exercise ID|FILE.toml|auto] [--out DIR]`: a folder of results per input.
 
 INPUT is a video, an image, a landmark recording (.jsonl[.gz]) or a folder of those (each file in it
 is one input). Each goes to DIR/<input name>.coach/ (default DIR ./coach-out; inputs sharing a name
@@ -41,9 +41,9 @@ NOT_SURE_EXIT = 3   # analysed, but --exercise auto could not tell the exercise 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("inputs", nargs="+", metavar="INPUT",
                         help="video, image, .jsonl[.gz] landmark recording, or a folder of them")
-    parser.add_argument("-e", "--exercise", default="auto", metavar="ID|auto",
-                        help="the exercise shown (see `coach exercises list`), or auto to find it, segment by "
-                             "segment (default auto)")
+    parser.add_argument("-e", "--exercise", default="auto", metavar="ID|FILE.toml|auto",
+                        help="the exercise shown: an id (see `coach exercises list`) or an exercise file, or auto "
+                             "to find it, segment by segment (default auto)")
     add_out_folder(parser, f"one result folder per input goes in it; default ./{DEFAULT_OUT}", default=DEFAULT_OUT)
     add_model(parser)
     parser.add_argument("--no-video", dest="video", action="store_false",

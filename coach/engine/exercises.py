@@ -336,3 +336,22 @@ def get_exercise(exercise_id: str, extra: list[str | os.PathLike] | None = None)
     if exercise_id not in library:
         raise ExerciseError(f"unknown exercise {exercise_id!r}; known: {', '.join(sorted(library))}")
     return library[exercise_id]
+
+
+def is_file_name(spec: str) -> bool:
+    """An --exercise value naming a file rather than an id (ids are lower_snake_case: no dot, no slash)."""
+    return spec.lower().endswith(".toml") or "/" in spec or os.sep in spec
+
+
+def exercise_named(spec: str, extra: list[str | os.PathLike] | None = None) -> Exercise:
+    """The exercise `--exercise ID|FILE.toml` names: a file (`is_file_name`), loaded and validated as
+    it stands (its id free: a copy may be renamed), or an id of the library (`get_exercise`)."""
+    if not is_file_name(spec):
+        return get_exercise(spec, extra)
+    path = Path(spec)
+    if path.is_dir():
+        raise ExerciseError(f"{spec}: is a folder, not an exercise file (a folder of exercises: --exercises DIR)")
+    if not path.is_file():
+        raise ExerciseError(f"{spec}: exercise file does not exist")
+    return load_exercise(path)   # names the file and the key of any mistake
+

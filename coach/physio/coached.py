@@ -19,7 +19,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
-from coach.engine.exercises import Exercise, exercise_dirs, get_exercise, load_exercise
+from coach.engine.exercises import Exercise, exercise_dirs, exercise_named, get_exercise, is_file_name
 from coach.errors import ExerciseError
 
 
@@ -36,19 +36,11 @@ class CoachedExercise:
             raise ValueError(f"CoachedExercise {self.source}: empty file text")
 
 
-def is_file_name(spec: str) -> bool:
-    """An --exercise value naming a file rather than an id (ids are lower_snake_case: no dot, no slash)."""
-    return spec.lower().endswith(".toml") or "/" in spec or os.sep in spec
-
-
 def coached_exercise(spec: str, dirs: Sequence[str | os.PathLike] = ()) -> CoachedExercise:
     """The exercise `--exercise ID|FILE.toml` names (see the module docstring)."""
     if is_file_name(spec):
-        path = Path(spec)
-        if not path.is_file():
-            raise ExerciseError(f"{spec}: exercise file does not exist")
-        exercise = load_exercise(path)   # names the file and the key of any mistake
-        return CoachedExercise(exercise, _read(path), str(path))
+        exercise = exercise_named(spec)   # names the file and the key of any mistake
+        return CoachedExercise(exercise, _read(Path(spec)), spec)
     exercise = get_exercise(spec, list(dirs))
     path = next((p for d in reversed(exercise_dirs(list(dirs))) if (p := Path(d) / f"{spec}.toml").is_file()), None)
     if path is None:   # pragma: no cover - the library read it from one of these folders

@@ -27,7 +27,7 @@ from dataclasses import dataclass, replace
 from pathlib import Path
 
 from coach.engine.autodetect import Features, Plan, plan
-from coach.engine.exercises import Exercise, get_exercise, load_library
+from coach.engine.exercises import Exercise, exercise_named, load_library
 from coach.errors import CoachError, InputError
 from coach.io.sources import Frame
 from coach.pose.core import PoseFrame
@@ -218,7 +218,7 @@ def _zipped(pixels: Iterator[Frame], poses: Iterator[PoseFrame]) -> Iterator[tup
 
 def _exercises(options: AnalyzeOptions) -> list[Exercise]:
     if options.exercise != AUTO:
-        return [get_exercise(options.exercise, list(options.exercise_dirs))]
+        return [exercise_named(options.exercise, list(options.exercise_dirs))]   # an id or a file
     return list(load_library(list(options.exercise_dirs)).values())
 
 
