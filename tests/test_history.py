@@ -548,3 +548,27 @@ def test_a_signal_while_the_results_are_published_keeps_the_session_and_its_summ
     out = capsys.readouterr()
     assert "coach analyze (interrupted)" in out.out and "partial" not in out.out, out.out
     assert out.err.strip().splitlines()[-1] == "coach: interrupted", out.err
+
+
+def test_an_input_analysed_again_is_plotted_once_as_last_analysed(db):
+    """Analysing the same recording twice is one session done: it counts once toward the daily limit
+    and is one point on the progress plot (the later analysis); a live session is always its own."""
+    from coach.history.store import one_per_input, plot_figure
+
+    with History(db) as history:
+        history.add("analyze", "bridge", WHEN, 30.0, {"both": 1}, {"hip_left_deg": {"both": 150.0}}, 0, "a.mp4", mine=True)
+        history.add("live", "bridge", WHEN + timedelta(hours=1), 30.0, {"both": 1}, {"hip_left_deg": {"both": 152.0}}, 0,
+                    "a.mp4", mine=True)
+        history.add("analyze", "bridge", WHEN + timedelta(hours=2), 30.0, {"both": 2}, {"hip_left_deg": {"both": 151.0}},
+                    0, "a.mp4", mine=True)
+        sessions = history.sessions("bridge")
+    kept = one_per_input(sessions)
+    assert [(s.kind, s.holds["both"]) for s in kept] == [("live", 1), ("analyze", 2)]
+    fig = plot_figure(kept, "bridge")
+    try:
+        points = sum(len(line.get_xdata()) for line in fig.axes[0].get_lines() if line.get_gid() != "model change")
+    finally:
+        import matplotlib.pyplot as plt
+
+        plt.close(fig)
+    assert points == 2

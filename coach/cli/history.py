@@ -73,7 +73,7 @@ def _table(sessions) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    from coach.history.store import History, overuse_warnings, plot_png
+    from coach.history.store import History, one_per_input, overuse_warnings, plot_png
     from coach.io.atomic import write_bytes
 
     if args.plot is not None and not args.exercise:
@@ -94,7 +94,7 @@ def run(args: argparse.Namespace) -> int:
         if not mine:
             others = f" ({len(sessions)} not yours: recordings analysed without --mine)" if sessions else ""
             raise CoachError(f"no stored sessions of your own of {args.exercise!r} to plot{others}")
-        write_bytes(path, plot_png(mine, args.exercise))
+        write_bytes(path, plot_png(one_per_input(mine), args.exercise))   # an input analysed again: once
         print(path)
     for warning in overuse_warnings(sessions):
         print(f"coach: warning: {warning}", file=sys.stderr)

@@ -333,12 +333,24 @@ def _one_line(exc: BaseException) -> str:
     return "".join(c if c.isprintable() else repr(c)[1:-1] for c in text)
 
 
+def _what_was_done(s: Session) -> tuple[str, object]:
+    """What a stored session stands for: analysing the same recorded input again is not another
+    session (the recording's file), anything else is its own (its row)."""
+    return ("input", s.source) if s.kind == "analyze" and s.source else ("id", s.id)
+
+
+def one_per_input(sessions: list[Session]) -> list[Session]:
+    """`sessions` with each recorded input analysed more than once kept once, as last analysed (a
+    plot of progress draws one point per session done, not per analysis), in their order."""
+    last = {_what_was_done(s): i for i, s in enumerate(sessions)}
+    return [s for i, s in enumerate(sessions) if last[_what_was_done(s)] == i]
+
+
 def overuse_warnings(sessions: list[Session]) -> list[str]:
     """A warning per exercise and day with more than MAX_SESSIONS_PER_DAY of the person's own sessions."""
     seen: dict[tuple[str, date], set] = {}
-    for s in (s for s in sessions if s.mine):  # analysing the same recorded input again is not another session
-        key = ("input", s.source) if s.kind == "analyze" and s.source else ("id", s.id)
-        seen.setdefault((s.exercise, s.day), set()).add(key)
+    for s in (s for s in sessions if s.mine):
+        seen.setdefault((s.exercise, s.day), set()).add(_what_was_done(s))
     counts = {k: len(v) for k, v in seen.items()}
     return [overuse_message(ex, day, n) for (ex, day), n in sorted(counts.items()) if n > MAX_SESSIONS_PER_DAY]
 
