@@ -111,6 +111,7 @@ def _frame_line(n_landmarks: int = NUM_LANDMARKS, index: int = 0) -> str:
 BAD = [  # (name, lines, message)
     ("bad json line", [_header(), _frame_line(), "{not json"], r"line 3: not JSON"),
     ("wrong format tag", [_header(format="pose-landmarks/2"), _frame_line()], r"line 1: format is 'pose-landmarks/2'"),
+    ("header a JSON list", ["[1, 2]", _frame_line()], r"line 1: the header is a JSON list, expected an object"),
     ("32 landmarks", [_header(), _frame_line(n_landmarks=32)], r"line 2: expected 33 landmarks"),
     ("32 landmark names", [_header(landmark_names=["x"] * 32)], r"line 1: 32 landmark_names"),
     ("frame without t", [_header(), json.dumps({"frame": 0, "poses": []})], r"line 2: frame needs"),

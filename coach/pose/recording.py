@@ -249,9 +249,11 @@ def _parse_header(path: Path, line: str) -> RecordingInfo:
         head = json.loads(line)
     except json.JSONDecodeError as exc:
         raise RecordingError(f"{path}: line 1: not JSON ({exc.msg})") from None
-    if not isinstance(head, dict) or head.get("format") != FORMAT:
-        got = head.get("format") if isinstance(head, dict) else type(head).__name__
-        raise RecordingError(f"{path}: line 1: format is {got!r}, expected {FORMAT!r}")
+    if not isinstance(head, dict):
+        raise RecordingError(f"{path}: line 1: the header is a JSON {type(head).__name__}, expected an object "
+                             f"with \"format\": {FORMAT!r}")
+    if head.get("format") != FORMAT:
+        raise RecordingError(f"{path}: line 1: format is {head.get('format')!r}, expected {FORMAT!r}")
     names = head.get("landmark_names", list(LANDMARK_NAMES))
     if len(names) != NUM_LANDMARKS:
         raise RecordingError(f"{path}: line 1: {len(names)} landmark_names, expected {NUM_LANDMARKS}")
