@@ -25,11 +25,12 @@ _WHAT = {signal.SIGINT: "interrupted", signal.SIGTERM: "terminated (SIGTERM)", s
 
 
 class Interrupted(KeyboardInterrupt):
-    """A stop requested by a signal (`signum`): the writers treat it exactly as Ctrl-C."""
+    """A stop requested by a signal (`signum`): the writers treat it exactly as Ctrl-C. `waited`: it
+    was held back by `deferred()` and raised when the block ended, so what the block wrote is whole."""
 
-    def __init__(self, signum: int = signal.SIGINT):
+    def __init__(self, signum: int = signal.SIGINT, waited: bool = False):
         super().__init__(signum)
-        self.signum = signum
+        self.signum, self.waited = signum, waited
 
 
 class _State:
@@ -82,7 +83,12 @@ def deferred() -> Iterator[None]:
         _state.depth -= 1
     if _state.depth == 0 and _state.signum is not None and not _state.raised:
         _state.raised = True
-        raise Interrupted(_state.signum)
+        raise Interrupted(_state.signum, waited=True)
+
+
+def waited(exc: BaseException | None) -> bool:
+    """Whether `exc` is a signal `deferred()` held back until its block was done (see `Interrupted`)."""
+    return isinstance(exc, Interrupted) and exc.waited
 
 
 def received() -> int:

@@ -377,10 +377,10 @@ def test_a_signal_during_compare_keeps_what_was_read(tmp_path, monkeypatch, land
             return real_align(*args, **kwargs)
 
         monkeypatch.setattr(compare_session, "compare_series", align)
-    out = tmp_path / "cmp"
+    out, db = tmp_path / "cmp", tmp_path / "history.sqlite"
     with contextlib.redirect_stderr(io.StringIO()), contextlib.redirect_stdout(io.StringIO()):
         assert main(["compare", str(patient), "--reference", str(reference), "-o", str(out), "--no-video",
-                     "--no-history"]) == 130
+                     "--db", str(db)]) == 130
     comparison = json.loads((out / "comparison.json").read_text())
     session = json.loads((out / "session.json").read_text())
     with open(out / "frames.csv", newline="") as fh:
@@ -390,3 +390,33 @@ def test_a_signal_during_compare_keeps_what_was_read(tmp_path, monkeypatch, land
     assert rows == session["frames"] and (rows <= cut_after + 1 if partial else rows == 1157), rows
     assert "[[phases]]" in (out / "reference.toml").read_text()
     assert not [p.name for p in tmp_path.iterdir() if p.name.startswith(".")], "a hidden staging folder was left"
+    from coach.history.store import History
+
+    with History(db) as history:   # a whole session is one done; a partial one is not
+        assert [s.kind for s in history.sessions()] == ([] if partial else ["compare"])
+
+
+def test_a_compare_stopped_after_storing_its_session_still_says_its_history_warnings(tmp_path, monkeypatch, capsys,
+                                                                                     landmarks_dir):
+    """Ctrl-C during the alignment: the session is published whole, then the command stops - and a
+    history that could not be written is still said (one warning line), before the stop."""
+    import os
+    import signal
+
+    from coach.physio import compare_session
+
+    real_align = compare_session.compare_series
+
+    def align(*args, **kwargs):
+        os.kill(os.getpid(), signal.SIGINT)
+        return real_align(*args, **kwargs)
+
+    monkeypatch.setattr(compare_session, "compare_series", align)
+    db = tmp_path / "history.sqlite"
+    db.mkdir()   # a folder where the database should be: it cannot be written
+    rec = landmarks_dir / "seated_spinal_twist__01.jsonl.gz"
+    assert main(["compare", str(rec), "--reference", str(rec), "-o", str(tmp_path / "cmp"), "--no-video", "-q",
+                 "--db", str(db)]) == 130
+    err = capsys.readouterr().err.strip().splitlines()
+    assert len(err) == 2 and err[0].startswith("coach: warning: ") and "history" in err[0], err
+    assert err[1] == "coach: interrupted", err

@@ -275,8 +275,6 @@ def test_a_failing_history_insert_is_a_warning_and_the_results_stay(command, arg
             db, _ = _unwritable_db(tmp_path)
         paths = {"rec": landmarks_dir / REC, "pair": PAIR_PATH, "out": out, "db": db}
         done, _ = run_coach(_fill(args, paths))
-        if how == "a full disk":   # nothing half-written: no empty database to read as a history later
-            assert not db.exists() and not list(disk.glob("history.sqlite*")), list(disk.iterdir())
     lines = done.stderr.strip().splitlines()
     assert done.returncode == 0, done.stderr
     assert "Traceback" not in done.stderr and len(lines) == 1, done.stderr

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import gzip
+import itertools
 import json
 import subprocess
 import sys
@@ -284,3 +285,23 @@ def test_sample_truth_sides_are_the_shared_truth_cut(name, landmarks_dir):
     shared = json.loads((landmarks_dir / truth["source"]["recording"].replace(".jsonl.gz", ".truth.json")).read_text())
     shift_s = truth["source"]["shift_s"]
     assert truth["sides"] == make_samples.cut_intervals(shared["sides"], shift_s, shift_s + truth["duration_s"], shift_s)
+
+
+def test_frames_dropped_as_going_back_are_said_also_when_the_reading_stops_early(tmp_path, landmarks_dir):
+    """The warning is said once, at the end of the reading: also at an early end (Ctrl-C, a partial
+    replay), not only after the last line; never before a frame was dropped."""
+    import gzip
+
+    lines = gzip.open(landmarks_dir / "cat_cow__01.jsonl.gz", "rt").read().splitlines()
+    rec = json.loads(lines[21])
+    rec["t"] = 0.0
+    lines[21] = json.dumps(rec)
+    path = tmp_path / "back.jsonl"
+    path.write_text("\n".join(lines) + "\n")
+    for stop_after, said in [(60, 1), (None, 1), (1, 0)]:
+        heard: list[str] = []
+        frames = Recording(path, heard.append).frames()
+        for _ in (frames if stop_after is None else itertools.islice(frames, stop_after)):
+            pass
+        frames.close()
+        assert len(heard) == said and all("line 22" in h and "back to 0 s" in h for h in heard), (stop_after, heard)

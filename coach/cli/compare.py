@@ -61,9 +61,15 @@ def run(args: argparse.Namespace) -> int:
         Path("coach-out") / result_name(f"{input_stem(args.patient)}-vs-{input_stem(args.reference)}")
     exercise = coached_exercise(args.exercise, args.exercises) if args.exercise else None   # before any reading
     history = HistorySink(args.db, "compare", mine=args.mine) if args.history else None
-    result = compare(args.patient, args.reference, out, model=args.model, video=args.video, quiet=args.quiet,
-                     wrap=progress_bar(args.quiet), sinks=(history,) if history is not None else (), exercise=exercise)
     warnings = history.warnings if history is not None else []
+    try:
+        result = compare(args.patient, args.reference, out, model=args.model, video=args.video, quiet=args.quiet,
+                         wrap=progress_bar(args.quiet), sinks=(history,) if history is not None else (),
+                         exercise=exercise)
+    except KeyboardInterrupt:   # stopped after the session was stored: its history warnings still count
+        for w in warnings:
+            print(f"coach: warning: {w}", file=sys.stderr)
+        raise
     if not args.quiet:
         from coach.usertext import printable
 

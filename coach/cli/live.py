@@ -265,9 +265,12 @@ def _coach(args, routine, follow, display) -> int:
         speech = _speech(args)
         result = run_live(feed, routine, display, _options(args, feed, screening_json, choice), detector=detector,
                           speech=speech, follow=follow, sinks=(history,) if history is not None else ())
-    except BaseException:
+    except BaseException as exc:
         if speech is not None:
             speech.close()
+        if isinstance(exc, KeyboardInterrupt):   # a signal after the session was stored: its warnings stand
+            for warning in history.warnings if history is not None else ():
+                print(f"coach: warning: {warning}", file=sys.stderr)
         raise
     finally:
         feed.close()

@@ -100,11 +100,12 @@ def _output(args: argparse.Namespace) -> Path:
             raise ExerciseError(f"--name {printable(args.name)!r}: holds the control character {found}; "
                                 "an exercise's name is plain text on one line")
     path = Path(args.out) if args.out else Path(f"{args.exercise_id}.toml")
-    if path.suffix.lower() != ".toml":
+    if path.suffix != ".toml":   # an exercises folder loads *.toml (a .TOML file there is never read)
         raise OutputError(f"{path}: an exercise file's name must end in .toml")
     if path.stem != args.exercise_id:   # the library rule: an exercises folder holding it would not load
+        other = f" or --id {path.stem}" if ID_PATTERN.match(path.stem) else ""
         raise OutputError(f"{path}: an exercise file is named after its id; use -o "
-                          f"{path.with_name(args.exercise_id + path.suffix)} or --id {path.stem}")
+                          f"{path.with_name(args.exercise_id + '.toml')}{other}")
     if (path.exists() or path.is_symlink()) and not args.force:
         raise OutputError(f"{path}: exists; pass --force to replace it")
     if (path.exists() or path.is_symlink()) and not _is_exercise_file(path):

@@ -245,15 +245,12 @@ class History:
         self.path = Path(path) if path is not None else default_path()
         self.skipped: list[str] = []
         self.conn: sqlite3.Connection | None = None
-        existed = self.path.exists() or self.path.is_symlink()
         try:
             ensure_dir(self.path.parent)
             self.conn = connect(self.path)
             migrate(self.conn, migrate_to)
         except sqlite3.Error as exc:
             self.close()
-            if not existed:
-                self._remove_empty_new_file()
             raise OutputError(f"{self.path}: cannot open the history database ({_one_line(exc)})") from None
         except OutputError as exc:   # a schema newer than this coach
             self.close()
@@ -261,14 +258,6 @@ class History:
         except BaseException:
             self.close()
             raise
-
-    def _remove_empty_new_file(self) -> None:
-        """A database this call created and could not even set up (a full disk): SQLite rolled its
-        first transaction back to an empty file, which would read as a history later. Only an empty
-        file is removed: anything with content was written by someone else meanwhile."""
-        with contextlib.suppress(OSError):
-            if self.path.is_file() and not self.path.is_symlink() and self.path.stat().st_size == 0:
-                self.path.unlink()
 
     def __enter__(self) -> History:
         return self

@@ -22,13 +22,13 @@ demonstrator's ghost, beside the demonstration at the aligned moment).
 Ctrl-C (or SIGTERM, SIGHUP) while the patient is read: the frames read so far are aligned, coached
 and published, marked partial, and the command then stops (`Interrupted`); while the demonstration
 is read, nothing is written (there is nothing to compare with yet). During the alignment a signal
-waits: the patient, read whole, is coached whole and published complete, and then the command stops.
+waits: the patient, read whole, is coached whole from its kept poses and published complete but
+without compare.mp4 (its video is not decoded again), and then the command stops.
 """
 
 from __future__ import annotations
 
 import contextlib
-import itertools
 import json
 import re
 import tempfile
@@ -153,12 +153,12 @@ def compare(patient_source: str, reference_source: str, out: Path, *, model: str
         try:
             with interrupts.deferred():   # a signal now waits for the alignment ...
                 comparison = compare_series(patient.series, reference.series, taught)
-        except interrupts.Interrupted:    # ... then the patient, read whole, is coached whole, and the command stops
-            stopped = True
+        except interrupts.Interrupted:    # ... then the patient, read whole, is coached whole, and the command stops:
+            stopped, video = True, False  # the engine over the kept poses only (seconds; no video decoded again)
         flush = contextlib.ExitStack()   # from the end of the frames until `out` is published: signals wait
         with flush, OutputFolder(out, inputs) as folder:
             data = _coach_patient(patient, patient_source, reference, taught, comparison, folder, video,
-                                  sinks, flush)
+                                  sinks, flush, pixels=not stopped)
     if stopped:
         raise interrupts.Interrupted(interrupts.received())
     return data
@@ -166,7 +166,7 @@ def compare(patient_source: str, reference_source: str, out: Path, *, model: str
 
 def _coach_patient(patient: Demonstration, source: str, reference: Demonstration, taught: Taught,
                    comparison: Comparison, folder: Path, video: bool, more: Sequence[Sink],
-                   flush: contextlib.ExitStack) -> CompareResult:
+                   flush: contextlib.ExitStack, pixels: bool = True) -> CompareResult:
     """The engine over the patient's replayed frames, through the session loop."""
     patient_name, ref_name = Path(patient.name).name, Path(reference.name).name
     info = InputInfo(patient_name, source, patient.kind if patient.kind != "camera" else "video",
@@ -182,10 +182,9 @@ def _coach_patient(patient: Demonstration, source: str, reference: Demonstration
         sinks: list[Sink] = [results]
         if video:
             sinks.append(CompareVideo(folder / VIDEO, patient.analysed_fps, reference, comparison))
-        pairs = replay(patient, source, pixels=patient.kind == "video")
+        pairs = replay(patient, source, pixels=pixels and patient.kind == "video")
         with contextlib.closing(pairs):
-            read = itertools.islice(pairs, len(patient.measures))   # a partial reading: its frames only
-            end = run_session(read, taught.exercise, [*sinks, *more], measured=iter(patient.measures),
+            end = run_session(pairs, taught.exercise, [*sinks, *more], measured=iter(patient.measures),
                               interrupted=patient.partial, flush=flush)
     if end.interrupted:
         raise interrupts.Interrupted(interrupts.received())

@@ -434,6 +434,9 @@ class Recording:
                 yield PoseFrame(t_s=t_s, index=index, pose=pose if pose is not None else Pose.empty(size),
                                 others=(*others, *marked))
             clock.finish()
+        except GeneratorExit:   # the reader stopped early (Ctrl-C, a partial replay): say what was dropped so far
+            clock.say_dropped()
+            raise
         finally:
             lines.close()
 
@@ -450,6 +453,7 @@ class _Clock:
         self.last_read_s: float | None = None   # the last kept frame's time as written
         self.shift_s = 0.0                      # taken out of the times after jumps
         self.kept = self.dropped = self.jumps = 0
+        self.said = False
         self.first_drop = ""                    # where time first went back (said at the end: once
                                                 # most frames go back, that error is the one line)
 
@@ -474,13 +478,18 @@ class _Clock:
         self.kept += 1
         return t_s - self.shift_s
 
+    def say_dropped(self) -> None:
+        """One warning for the frames dropped as going back in time, if any (once)."""
+        if self.dropped and not self.said:
+            self.said = True
+            count = "1 frame" if self.dropped == 1 else f"{self.dropped} frames"
+            self.warn(f"{self.path}: {self.first_drop}; {count} that did not move forward in time dropped")
+
     def finish(self) -> None:
         """The end of the file: no frame at all is an error; repeated problems are summed up."""
         if self.kept == 0:
             raise RecordingError(f"{self.path}: no frames (a header only)")
-        if self.dropped:
-            count = "1 frame" if self.dropped == 1 else f"{self.dropped} frames"
-            self.warn(f"{self.path}: {self.first_drop}; {count} that did not move forward in time dropped")
+        self.say_dropped()
         if self.jumps > 1:
             self.warn(f"{self.path}: {self.jumps} jumps forward in time were not counted as time")
 

@@ -26,6 +26,7 @@ from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, replace
 from pathlib import Path
 
+from coach import interrupts
 from coach.engine.autodetect import Features, Plan, plan
 from coach.engine.exercises import Exercise, exercise_named, load_library
 from coach.errors import CoachError, InputError
@@ -124,8 +125,8 @@ def analyze(source: str | os.PathLike, out_dir: str | os.PathLike, options: Anal
                     end = run_session(pairs, plan_, [results, ProgressSink(progress), *sinks], coach_for=_coach_for(info.kind),
                                       interrupted=interrupted, flush=flush)
             (folder / PIXELS_COPY).unlink(missing_ok=True)   # the first pass's copy is never published
-    except KeyboardInterrupt:
-        if results is None or results.report is None:
+    except KeyboardInterrupt as stop:
+        if not interrupts.waited(stop) or results is None or results.report is None:
             raise
         # A signal that waited while the results were being published: they are whole (`run_session`
         # kept the history too), and the command stops now with them, as after a signal mid-video.

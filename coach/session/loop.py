@@ -158,7 +158,7 @@ def run_session(pairs: PosePairs, plan: Plan | Exercise | None | Any, sinks: Seq
         interrupted = True
     with contextlib.ExitStack() as own:
         stack = flush or own
-        stack.push(lambda error, *_: _published(sinks) if _results_safe(error) else None)   # runs last
+        stack.push(lambda _, exc, __: _published(sinks) if exc is None or interrupts.waited(exc) else None)  # last
         stack.enter_context(interrupts.deferred())
         for sink in sinks:
             sink.close(interrupted)
@@ -180,12 +180,6 @@ class _Unjudged:
 
 
 _UNJUDGED = _Unjudged()
-
-
-def _results_safe(error: type[BaseException] | None) -> bool:
-    """Whether the flush ended with the results published: without an error, or with a signal that
-    waited for the publication (`interrupts.deferred` raises it last, once they are)."""
-    return error is None or issubclass(error, KeyboardInterrupt)
 
 
 def _published(sinks: Sequence[Sink]) -> None:
