@@ -356,6 +356,21 @@ def test_answers_are_remembered_for_the_day_and_no_input_is_not_a_no():
     assert "neck_dizziness" in neck.answers and neck.source == "terminal"
 
 
+def test_a_remembered_yes_to_another_exercises_question_does_not_answer_this_ones():
+    """A "yes" given today to a back-only question (pain down a leg, before a bridge) decides nothing
+    for a neck stretch: with no input, its own dizziness question is unanswered and coaching does not
+    start (it started, the question never asked)."""
+    from coach.session.screening import remember
+
+    back, neck = [get_exercise("bridge")], [get_exercise("neck_side_bend")]
+    back_only = [f.id for f in questions_for(back) if f.id not in {g.id for g in questions_for(neck)}]
+    assert back_only, "the test needs a question the bridge asks and the neck stretch does not"
+    replies = ["y" if f.id == back_only[0] else "n" for f in questions_for(back)]
+    remember(screen(back, terminal_asker(read=answers(*replies), write=lambda s: None), today="2030-01-01"))
+    with pytest.raises(ScreeningNotAnswered):
+        screen(neck, terminal_asker(read=no_input, write=lambda s: None), today="2030-01-01")
+
+
 def test_a_scripted_no_does_not_erase_a_yes_given_today():
     """`--answers no` after a "yes" the same day still blocks (it used to replace the remembered yes);
     `--rescreen` asks again."""

@@ -160,7 +160,9 @@ def screen(exercises: Iterable[Exercise], ask: Asker | None, *, scripted: str | 
     answers = dict(known)
     for number, flag in enumerate(missing, start=1):
         reply = ask(flag, number, len(missing))
-        if reply is None and not any(answers.values()):
+        # only a "yes" to one of THESE exercises' questions decides (a remembered "yes" to a back-only
+        # question says nothing about the neck question a neck stretch needs answered)
+        if reply is None and not any(answers.get(f.id) for f in flags):
             raise ScreeningNotAnswered("the red-flag questions were not answered: coaching does not start "
                                        "without them (pass --answers no to state that none of them applies)")
         if reply is None:  # a "yes" was given before the input ended: that answer decides
