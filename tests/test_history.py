@@ -6,6 +6,7 @@ a warning and a database that cannot be written is one OutputError."""
 from __future__ import annotations
 
 import contextlib
+import json
 import re
 import sqlite3
 from datetime import datetime, timedelta, timezone
@@ -427,6 +428,16 @@ def test_a_pain_stop_in_live_is_stored_and_shown(landmarks_dir, tmp_path, db, ca
                       LiveOptions(tmp_path / "live"), sinks=(history,))
     assert result.ended_by == "pain"
     assert history.warnings == []
+    # a safety event in every place a clinician reads: the terminal, session.json and the report
+    from coach.session.live import summary_lines
+
+    pains = [a for a in result.report.alerts if a.rule == "pain_reported"]
+    assert len(pains) == 1 and pains[0].severity == "stop", result.report.alerts
+    assert any(line.startswith("Alerts: 1") and "pain reported" in line for line in summary_lines(result))
+    session = json.loads((tmp_path / "live" / "session.json").read_text())
+    assert [a["rule"] for a in session["alerts"]] == ["pain_reported"]
+    page = (tmp_path / "live" / "report.html").read_text()
+    assert "No alerts" not in page and "No safety rule was triggered" not in page and "Pain reported" in page
     with History(db) as history:
         (s,) = history.sessions()
     assert (s.kind, s.mine, s.pain_stop, s.input_name) == ("live", True, True, "childs.jsonl.gz")

@@ -169,6 +169,18 @@ class Summariser:
             self._open_alerts[d["rule"]] = _Open(event.t_s, dict(d), value, above)
         elif event.kind == EventKind.ALERT_CLEARED and d.get("rule") in self._open_alerts:
             self._close_alert(d["rule"], event.t_s, ended=True)
+        elif event.kind == EventKind.EXERCISE_STOPPED:
+            self._stopped(event)
+
+    def _stopped(self, event) -> None:
+        """A stop for a reason no alert raised (the person reported pain, `coach live`'s x key) is a
+        stop-level safety event of its own: counted and listed with the alerts, never "no alerts".
+        A stop the safety rules made is already there, as the stop alerts that made it."""
+        raised = set(self._open_alerts) | {a.rule for a in self._alerts if a.exercise == self.exercise.id}
+        for rule in event.details.get("rules", ()):
+            if rule not in raised:
+                self._alerts.append(AlertSpan(self.exercise.id, rule, "stop", event.t_s, event.t_s, math.nan,
+                                              math.nan, str(event.details.get("advice", "")), active_at_end=False))
 
     def _worsen(self, rule: str, value: float, message: str) -> None:
         """The span keeps its worst reading, and the message that quotes it: the raise's message
