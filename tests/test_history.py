@@ -583,3 +583,25 @@ def test_an_input_analysed_again_is_plotted_once_as_last_analysed(db):
 
         plt.close(fig)
     assert points == 2
+
+
+def test_an_exercise_gone_back_to_in_one_session_is_one_session_of_it(landmarks_dir, tmp_path, db):
+    """A routine that returns to child's pose (or restarts it) did one session of child's pose: one
+    row, its segments' time and holds added up, and it counts once toward the daily limit (three
+    segments of it counted three and warned 'rest it until tomorrow')."""
+    from dataclasses import replace
+
+    from coach.history.store import record_session
+    from coach.session.analyze import AnalyzeOptions, analyze
+
+    report = analyze(landmarks_dir / "childs_pose__01.jsonl.gz", tmp_path / "out", AnalyzeOptions(exercise="childs_pose"))
+    (child,) = report.segments
+    cat = replace(child, exercise="cat_cow", name="Cat-cow", holds_completed={"both": 0})
+    segments = (child, cat, replace(child, holds_completed={"both": 2}), child)
+    record_session(replace(report, segments=segments), "live", db, now=WHEN, pain_stop=True)
+    with History(db) as history:
+        rows = history.sessions()
+        assert [(s.exercise, s.holds, s.pain_stop) for s in rows] == [
+            ("childs_pose", {"both": 2 * child.holds_completed["both"] + 2}, True), ("cat_cow", {"both": 0}, False)]
+        assert rows[0].duration_s == pytest.approx(3 * (child.end_s - child.start_s), abs=0.05)
+        assert history.count_on("childs_pose", WHEN.date()) == 1

@@ -352,17 +352,23 @@ def overuse_message(exercise: str, day: date, count: int) -> str:
 # --- from a Report --------------------------------------------------------------------------------
 
 def session_rows(report: Report) -> list[dict]:
-    """What is stored, per exercise segment of a report: exercise, duration, holds, peaks, alerts."""
-    rows = []
+    """What is stored, per exercise of a report (in the order first done): exercise, duration, holds,
+    peaks, alerts. An exercise done in several segments of one session (a routine gone back to or
+    restarted, `--exercise auto` between two others) is one row: one session of it, toward the daily
+    limit too - durations, holds and alerts added up, each peak the latest segment's that read it."""
+    rows: dict[str, dict] = {}
     for index, seg in enumerate(report.segments):
-        peaks: dict[str, dict[str, float]] = {}
+        row = rows.setdefault(seg.exercise, {"exercise": seg.exercise, "duration_s": 0.0, "holds": {}, "peaks": {},
+                                             "alerts": 0})
         for m in report.measures:
             if m.segment == index and math.isfinite(m.peak):
-                peaks.setdefault(m.key, {})[m.side] = round(float(m.peak), 2)
-        alerts = sum(1 for a in report.alerts if a.exercise == seg.exercise and seg.start_s <= a.start_s <= seg.end_s)
-        rows.append({"exercise": seg.exercise, "duration_s": max(0.0, seg.end_s - seg.start_s),
-                     "holds": dict(seg.holds_completed), "peaks": peaks, "alerts": alerts})
-    return rows
+                row["peaks"].setdefault(m.key, {})[m.side] = round(float(m.peak), 2)
+        row["alerts"] += sum(1 for a in report.alerts
+                             if a.exercise == seg.exercise and seg.start_s <= a.start_s <= seg.end_s)
+        row["duration_s"] += max(0.0, seg.end_s - seg.start_s)
+        for side, n in seg.holds_completed.items():
+            row["holds"][side] = row["holds"].get(side, 0) + n
+    return list(rows.values())
 
 
 def record_session(report: Report, kind: str, db: str | os.PathLike | None = None,
@@ -372,15 +378,16 @@ def record_session(report: Report, kind: str, db: str | os.PathLike | None = Non
     `mine`: the session is the person's own - default: a `live` session is, an analysed or compared
     recording is not (it may be anyone's) unless the user says so. Only the person's own sessions
     count toward the overuse warning. `pain_stop`: the session ended with a pain stop (its last
-    exercise is the one stopped). `OutputError` when the database cannot be opened or written."""
+    segment's exercise is the one stopped). `OutputError` when the database cannot be opened or written."""
     now = now or datetime.now().astimezone()
     mine = (kind == "live") if mine is None else bool(mine)
     warnings = []
     rows = session_rows(report)
     with History(db) as history:
-        for index, row in enumerate(rows):
+        stopped = report.segments[-1].exercise if report.segments else None   # the pain stop's exercise
+        for row in rows:
             history.add(kind, row["exercise"], now, row["duration_s"], row["holds"], row["peaks"], row["alerts"],
-                        report.input.path, mine=mine, pain_stop=pain_stop and index == len(rows) - 1,
+                        report.input.path, mine=mine, pain_stop=pain_stop and row["exercise"] == stopped,
                         model=report.input.model)
             count = history.count_on(row["exercise"], now.date()) if mine else 0
             if count > MAX_SESSIONS_PER_DAY:
