@@ -232,3 +232,12 @@ def test_a_reliability_note_names_the_reliability_the_frames_were_read_with():
         had, need = re.search(r"with (\w+) reliability \(needs (\w+)\)", text).groups()
         order = ["none", "low", "medium", "high"]
         assert order.index(had) < order.index(need), text
+
+
+@pytest.mark.parametrize("target_s, words", [(30.0, "30"), (1.9, "1.9"), (2.17, "2.2"), (2.0, "2")])
+def test_a_hold_target_is_shown_as_set_not_rounded_to_whole_seconds(target_s, words):
+    """A taught 1.9 s target read "2": a completed hold showed as "1.9 of 2 s", as if short of it."""
+    from coach.report.stats import target_text
+
+    assert target_text(target_s) == words
+

@@ -18,7 +18,7 @@ from coach.engine.exercises import Exercise
 from coach.measure.conventions import measure_label
 from coach.report.core import Report
 from coach.report.keyframes import KeyframePicker
-from coach.report.stats import holds_tally
+from coach.report.stats import holds_tally, target_text
 from coach.report.timeline import TimelineArrays
 from coach.usertext import rule_words, side_words
 
@@ -93,7 +93,7 @@ def _holds_card(report: Report) -> Card:
     tone = "good" if target_all and done_all >= target_all and not skipped_any else "warn" if done_all else "bad"
     longest = max((h.duration_s for h in report.holds), default=0.0)
     target = max((h.target_s for h in report.holds), default=0.0)
-    detail = "; ".join(parts) + (f". Longest hold {longest:.1f} s of {target:.0f} s" if report.holds else
+    detail = "; ".join(parts) + (f". Longest hold {longest:.1f} s of {target_text(target)} s" if report.holds else
                                  ". No hold was started")
     return Card("Holds done", f"{done_all} of {target_all}", detail, tone)
 

@@ -179,7 +179,13 @@ def longest_hold(segments, holds) -> str:
     if not mine:
         return "none"
     best = max(mine, key=lambda h: (h.duration_s / h.target_s if h.target_s > 0 else 0.0, h.duration_s))
-    return f"{best.duration_s:.1f} of {best.target_s:.0f} s"
+    return f"{best.duration_s:.1f} of {target_text(best.target_s)} s"
+
+
+def target_text(seconds: float) -> str:
+    """A hold target in seconds as a person reads it: "30", "1.9" (a taught 1.9 s target read "2", so
+    a completed hold showed as "1.9 of 2 s", short of it)."""
+    return f"{seconds:.1f}".removesuffix(".0")
 
 
 def holds_tally(segments) -> tuple[int, int]:
