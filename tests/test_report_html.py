@@ -4,6 +4,7 @@ headless Chromium when one is installed (that part is skipped only when /usr/bin
 from __future__ import annotations
 
 import json
+import re
 import shutil
 import subprocess
 from html.parser import HTMLParser
@@ -241,3 +242,13 @@ def test_a_hold_target_is_shown_as_set_not_rounded_to_whole_seconds(target_s, wo
 
     assert target_text(target_s) == words
 
+
+
+def test_the_neck_stretch_notice_is_not_shown_as_a_limit_passed_inside_its_own_target(landmarks_dir, tmp_path):
+    """The neck side bend's target is 10-30 deg of tilt; its 'keep it gentle' notice is said from 15
+    deg. The report said 'worst 24 deg (limit 15 deg)', as if the patient had gone past a limit."""
+    from coach.session.analyze import AnalyzeOptions, analyze
+
+    analyze(landmarks_dir / "neck_side_bend__01.jsonl.gz", tmp_path / "out", AnalyzeOptions(exercise="neck_side_bend"))
+    page = (tmp_path / "out" / "report.html").read_text()
+    assert re.search(r"worst \d+° at [\d:.]+ \(said from 15°\)", page) and "(limit 15°)" not in page

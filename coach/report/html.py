@@ -27,6 +27,10 @@ _RULE_UNITS = {"twist": "°", "neck_flexion": "°", "neck_extension": "°", "nec
                "neck_stretch": "°",
                "hand_on_head": " shoulder widths", "partner_hands_on_head": " shoulder widths",
                "ballistic": "°/s", "bouncing": " reversals"}
+# What a rule's threshold is to the person: a limit, except for a notice that is said while a stretch
+# goes as it should (the neck stretch's "keep it gentle", from 15 deg of tilt, inside its 10-30 deg
+# target: "limit 15" read as if the target were past a limit).
+_THRESHOLD_WORDS = {"neck_stretch": "said from"}
 
 
 def b64(data: bytes) -> str:
@@ -158,7 +162,7 @@ def _alert_groups(report: Report) -> list[dict]:
             "severity": "stop" if any(a.severity == "stop" for a in spans) else "caution",
             "count": len(spans), "total": duration(sum(a.end_s - a.start_s for a in spans)),
             "message": spans[0].message,
-            "worst": f"worst {number(worst.value, unit)} at {clock(worst.start_s)} (limit {number(worst.limit, unit)})"
+            "worst": f"worst {number(worst.value, unit)} at {clock(worst.start_s)} ({_THRESHOLD_WORDS.get(rule, 'limit')} {number(worst.limit, unit)})"
             if unit and math.isfinite(worst.value) else "",
             "times": [f"{clock(a.start_s)}–{clock(a.end_s)}{' (still on at the end)' if a.active_at_end else ''}"
                       for a in spans]})
