@@ -56,14 +56,14 @@ RULE_WORDS = {"twist": "Twisting too far", "neck_flexion": "Neck bent too far fo
               "neck_lateral": "Head tilted too far", "neck_stretch": "Neck stretch: keep it gentle",
               "hand_on_head": "Hand on the head or neck",
               "partner_hands_on_head": "Someone else's hands on the head",
-              "ballistic": "Moving too fast near the end", "bouncing": "Bouncing at the end of the stretch",
+              "ballistic": "Moving too fast at the end of the stretch", "bouncing": "Bouncing at the end of the stretch",
               "landmarks_missing": "Body parts out of view", "wrong_view": "Camera angle not suitable",
               "too_far": "Too far from the camera", "too_close": "Too close to the camera",
               "person_lost": "Person out of view", "pain_reported": "Pain reported"}
 
 
 def rule_words(rule_id: str) -> str:
-    """A rule's title ("Moving too fast near the end"); a rule of an unknown id (a newer file's) in
+    """A rule's title ("Moving too fast at the end of the stretch"); a rule of an unknown id (a newer file's) in
     words made from the id, never the id itself."""
     return RULE_WORDS.get(rule_id) or rule_id.replace("_", " ").strip().capitalize() or "A safety rule"
 
