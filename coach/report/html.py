@@ -179,7 +179,9 @@ def _keyframes(report: Report, picker: KeyframePicker) -> list[dict]:
     for f in frames:
         if f.kind == "peak":
             reading = f"{measure_label(f.measure)} {number(f.value, _unit(f.measure))}"
-            caption = f"Furthest into the stretch ({f.phase}): {reading}"
+            # said so: the table's peak is over every frame, a moment's reading included
+            held = {"holding": " while holding", "in position": " while in position"}.get(f.tier, "")
+            caption = f"Furthest into the stretch{held} ({f.phase}): {reading}"
         elif f.kind == "alert":
             caption = f"First alert: {rule_words(f.measure).lower()}"
         else:

@@ -47,6 +47,7 @@ class Keyframe:
     rgb: np.ndarray | None
     measure: str = ""     # the measure of a peak; the rule of an alert
     value: float = math.nan
+    tier: str = ""        # a peak's: from the frames "holding", "in position" or "any" (`TIERS`)
 
     @property
     def t_s(self) -> float:
@@ -147,7 +148,7 @@ class KeyframePicker:
                 held = self._extremes.get(slot)
                 if held is None or better(value, held.value):
                     small = small if small is not None or rgb is None else shrink(rgb)
-                    self._extremes[slot] = Keyframe("peak", exercise, pose_frame, verdict, small, measure, value)
+                    self._extremes[slot] = Keyframe("peak", exercise, pose_frame, verdict, small, measure, value, tier)
 
     def peaks(self, peak_of: Callable[[str, str, str], float | None]) -> list[Keyframe]:
         """One peak frame per exercise phase, in time order: from the best tier that has one, of its
