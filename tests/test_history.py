@@ -433,7 +433,9 @@ def test_a_pain_stop_in_live_is_stored_and_shown(landmarks_dir, tmp_path, db, ca
 
     pains = [a for a in result.report.alerts if a.rule == "pain_reported"]
     assert len(pains) == 1 and pains[0].severity == "stop", result.report.alerts
-    assert any(line.startswith("Alerts: 1") and "pain reported" in line for line in summary_lines(result))
+    lines = summary_lines(result)
+    assert any(line.startswith("Alerts: 1") and "pain reported" in line for line in lines)
+    assert sum("You reported pain" in line for line in lines) == 1, lines   # said once, first
     session = json.loads((tmp_path / "live" / "session.json").read_text())
     assert [a["rule"] for a in session["alerts"]] == ["pain_reported"]
     page = (tmp_path / "live" / "report.html").read_text()

@@ -157,7 +157,7 @@ def summary_lines(result: LiveResult) -> list[str]:
         holds = f"holds done {holds_done([seg])}, longest {longest_hold([seg], report.holds)}"
         lines.append(f"{seg.name}: {seg.status} - reps {reps}; {holds}; "
                      f"in position {seg.time_in_envelope_pct:.0f}% of the time")
-        if seg.advice:
+        if seg.advice and seg.advice != result.message:   # the pain stop's advice opens the summary already
             lines.append(f"  {seg.advice}")
     if len(result.routine) > 1 or any(e.outcome == "skipped" for e in result.routine):
         lines += ["Routine:"] + [f"  {i}. {e.line()}" for i, e in enumerate(result.routine, 1)]
