@@ -25,7 +25,15 @@ import argparse
 import sys
 from pathlib import Path
 
-from coach.cli.options import add_exercises, add_history, add_mine, add_model, add_out_folder, add_quiet
+from coach.cli.options import (
+    add_exercises,
+    add_history,
+    add_mine,
+    add_model,
+    add_out_folder,
+    add_quiet,
+    print_history_warnings,
+)
 
 HELP = "compare a patient with a demonstration: aligned deviations, ghost video, report"
 EXAMPLE = ("coach compare patient.mp4 --reference physio_bridge.mp4 -o coach-out/anna\n"
@@ -61,20 +69,17 @@ def run(args: argparse.Namespace) -> int:
         Path("coach-out") / result_name(f"{input_stem(args.patient)}-vs-{input_stem(args.reference)}")
     exercise = coached_exercise(args.exercise, args.exercises) if args.exercise else None   # before any reading
     history = HistorySink(args.db, "compare", mine=args.mine) if args.history else None
-    warnings = history.warnings if history is not None else []
     try:
         result = compare(args.patient, args.reference, out, model=args.model, video=args.video, quiet=args.quiet,
                          wrap=progress_bar(args.quiet), sinks=(history,) if history is not None else (),
                          exercise=exercise)
     except KeyboardInterrupt:   # stopped after the session was stored: its history warnings still count
-        for w in warnings:
-            print(f"coach: warning: {w}", file=sys.stderr)
+        print_history_warnings(history)
         raise
     if not args.quiet:
         from coach.usertext import printable
 
         print("\n".join(printable(line) for line in result.record.lines(out)), file=sys.stderr)
-    for w in warnings:
-        print(f"coach: warning: {w}", file=sys.stderr)
+    print_history_warnings(history)
     print(out)
     return 0

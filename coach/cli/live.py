@@ -31,6 +31,7 @@ from coach.cli.options import (
     add_out_folder,
     add_quiet,
     number_in,
+    print_history_warnings,
     unused_model_note,
 )
 
@@ -269,8 +270,7 @@ def _coach(args, routine, follow, display) -> int:
         if speech is not None:
             speech.close()
         if isinstance(exc, KeyboardInterrupt):   # a signal after the session was stored: its warnings stand
-            for warning in history.warnings if history is not None else ():
-                print(f"coach: warning: {warning}", file=sys.stderr)
+            print_history_warnings(history)
         raise
     finally:
         feed.close()
@@ -282,8 +282,7 @@ def _coach(args, routine, follow, display) -> int:
         if not args.quiet:
             print("\n".join(lines))
         warnings = history.warnings if history is not None else []
-        for warning in warnings:
-            print(f"coach: warning: {warning}", file=sys.stderr)
+        print_history_warnings(history)
         lines += [f"Warning: {w}" for w in warnings]
         if finish:
             _wait_on_screen(display, "Session summary", lines, style)

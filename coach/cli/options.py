@@ -117,6 +117,15 @@ def add_history(parser: argparse.ArgumentParser) -> None:
     add_db(parser)
 
 
+def print_history_warnings(history) -> None:
+    """The history sink's warnings (not stored, done too often today), one `coach: warning:` line each;
+    nothing for None (--no-history)."""
+    import sys
+
+    for warning in history.warnings if history is not None else ():
+        print(f"coach: warning: {warning}", file=sys.stderr)
+
+
 def add_mine(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--mine", action="store_true",
                         help="the recording is of you: count it toward the daily limit of the same stretch "
