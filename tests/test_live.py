@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import subprocess
 import sys
 import threading
@@ -505,6 +506,60 @@ def test_a_skipped_exercise_says_it_was_skipped_with_the_key(childs_pose_6s, tmp
     assert (first.outcome, first.reason) == ("skipped", "never framed (Face the camera); you moved on to the next "
                                                         "exercise"), first
     assert result.routine[1].outcome == "completed"
+
+
+def test_a_routine_gone_back_to_is_reported_as_one_exercise_with_its_routine(landmarks_dir, tmp_path):
+    """Child's pose, on to cat-cow, back to child's pose, on to the bridge (the child's pose recording
+    throughout). report.html lists the routine as the terminal and session.json do; the holds card
+    counts child's pose's target once (it added each visit's: "1 of 39" for a 21-hold routine); holds
+    are named by the exercise, not its id; each thing that could not be measured is said once, named by
+    its exercise; a segment moved past reads "not finished", not the engine's "active"."""
+    import html as html_lib
+
+    from coach.report.stats import holds_tally
+
+    out = tmp_path / "session"
+    plan = routine(("childs_pose", {"hold_s": 3.0, "reps_per_side": 2, "rest_s": 1.0}), ("cat_cow", {}),
+                   ("bridge", {}))
+    result = run_live(open_feed(str(landmarks_dir / CHILDS_POSE)), plan,
+                      ScriptedKeys({100: "n", 200: "p", 400: "n", 450: "n"}), LiveOptions(out))
+    report = result.report
+    assert [s.exercise for s in report.segments] == ["childs_pose", "cat_cow", "childs_pose", "cat_cow", "bridge"]
+    assert [s.routine_index for s in report.segments] == [0, 1, 0, 1, 2]
+    done, target = holds_tally(report.segments)
+    childs, cat_cow, bridge = (next(s for s in report.segments if s.exercise == e).holds_target
+                               for e in ("childs_pose", "cat_cow", "bridge"))
+    assert target == childs + cat_cow + bridge, (target, childs, cat_cow, bridge)
+    assert done == sum(h.completed for h in report.holds) >= 1
+    page = html_lib.unescape((out / "report.html").read_text())
+    text = re.sub(r"<[^>]+>", " ", page)
+    assert f"{done} of {target}" in text
+    saved = json.loads((out / "session.json").read_text())
+    assert [e["outcome"] for e in saved["routine"]] == [e.outcome for e in result.routine]
+    for entry in result.routine:
+        assert entry.line() in text, entry.line()
+    assert "childs_pose:" not in text and "Child's pose: hold" in text
+    notes = [n.text for n in report.notes]
+    assert notes and len(notes) == len(set(notes)), notes
+    assert all(n.startswith(("Child's pose – ", "Cat-cow – ", "Bridge – ")) for n in notes if "not measurable" in n)
+    assert "active" not in [s for s in re.findall(r"Status\s*</dt>\s*<dd>([^<]*)", page)]
+    assert "not finished" in re.findall(r"Status\s*</dt>\s*<dd>([^<]*)", page)
+    assert not any(": active -" in line for line in summary_lines(result))
+
+
+def test_a_routine_listing_one_exercise_twice_counts_each_target():
+    """The tally of holds groups the segments by the routine's exercise: one gone back to is one target,
+    the same exercise listed twice (a warm-up and a cool-down) is two, and analyze's segments (no
+    routine) are each their own."""
+    from coach.report.stats import SegmentSummary, holds_tally
+
+    def seg(index, done):
+        return SegmentSummary("childs_pose", "Child's pose", 0.0, 1.0, 10, "active", {"both": done}, 2,
+                              {"both": done}, 2, 50.0, 20.0, 1.0, sides_done=("both",), routine_index=index)
+
+    assert holds_tally([seg(0, 1), seg(0, 1)]) == (2, 2)        # gone back to: one target
+    assert holds_tally([seg(0, 1), seg(3, 1)]) == (2, 4)        # listed twice in the routine
+    assert holds_tally([seg(None, 1), seg(None, 2)]) == (3, 4)  # coach analyze: each part coached afresh
 
 
 def test_the_input_is_named_by_its_absolute_path_and_an_unused_model_is_said_once(landmarks_dir, tmp_path,

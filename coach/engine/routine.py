@@ -76,12 +76,15 @@ class RoutineEntry:
         if self.outcome != "completed" and not self.reason:
             raise ValueError(f"RoutineEntry.reason: a {self.outcome} exercise needs the reason")
 
-    def as_dict(self) -> dict:
-        return {"exercise": self.exercise, "name": self.name, "outcome": self.outcome, "reason": self.reason}
-
     def line(self) -> str:
         """One line of the summary: "Bridge: skipped - never framed (Come closer to the camera)"."""
         return f"{self.name}: {self.outcome}" + (f" - {self.reason}" if self.reason else "")
+
+
+def worth_listing(entries: tuple[RoutineEntry, ...]) -> bool:
+    """Whether the summaries (terminal, window, report.html) list the routine: when it had more than one
+    exercise or one was skipped. A single exercise done, stopped or unfinished is said by its segment."""
+    return len(entries) > 1 or any(e.outcome == "skipped" for e in entries)
 
 
 def apply_overrides(exercise: Exercise, item: RoutineItem) -> Exercise:

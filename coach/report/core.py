@@ -1,7 +1,8 @@
 """The session summary: a frozen `Report`, built from the verdict stream by `Summariser`.
 
     summary = Summariser(input_info)
-    summary.start_segment(exercise, t_s)             # once per exercise segment (one, unless --exercise auto)
+    summary.start_segment(exercise, t_s)             # once per exercise segment (one, unless --exercise auto
+                                                     # or a live routine)
     for verdict in verdicts:
         summary.add(verdict)                         # incremental: events -> holds / alerts, a timeline row
     report, timeline = summary.finish(partial=False)
@@ -20,6 +21,7 @@ from dataclasses import asdict, dataclass, field
 
 from coach import __version__
 from coach.engine.exercises import Exercise
+from coach.engine.routine import RoutineEntry
 from coach.engine.verdict import EventKind, FrameVerdict
 from coach.io.sources import InputInfo
 from coach.report.stats import (
@@ -56,6 +58,9 @@ class Report:
     # --exercise auto could not tell these parts apart: "0:00-0:31: bridge or supine_twist", one per
     # segment (coached as the first named; `coach.engine.autodetect.PlannedSegment.candidates`)
     not_sure: tuple[str, ...] = ()
+    # `coach live`: what became of every exercise of the routine, in the order they were left
+    # (completed, stopped, skipped with why, unfinished); empty for the other commands
+    routine: tuple[RoutineEntry, ...] = ()
     version: str = __version__
 
     @property
@@ -85,6 +90,8 @@ class Report:
         if self.input.kind != "image":
             data.pop("in_envelope")
             data.pop("hints")
+        if not self.routine:
+            data.pop("routine")
         return _clean(data)
 
     def to_json(self, extra: dict | None = None) -> str:
@@ -120,7 +127,8 @@ class Summariser:
     def __init__(self, info: InputInfo):
         self.info = info
         self.timeline = Timeline()
-        self._segments: list[tuple[Exercise, float, float | None]] = []   # (exercise, start_s, score)
+        # (exercise, start_s, auto-detection score, the live routine's exercise index)
+        self._segments: list[tuple[Exercise, float, float | None, int | None]] = []
         self._last: list[FrameVerdict | None] = []
         self._holds: list[Hold] = []
         self._alerts: list[AlertSpan] = []
@@ -136,12 +144,15 @@ class Summariser:
     @property
     def exercises(self) -> dict[str, Exercise]:
         """The exercises of the segments so far, by id."""
-        return {ex.id: ex for ex, _, _ in self._segments}
+        return {ex.id: ex for ex, *_ in self._segments}
 
-    def start_segment(self, exercise: Exercise, t_s: float, score: float | None = None) -> None:
+    def start_segment(self, exercise: Exercise, t_s: float, score: float | None = None,
+                      routine_index: int | None = None) -> None:
+        """`score`: --exercise auto's confidence; `routine_index`: `coach live`'s routine exercise (the
+        segments of one count its target once, `coach.report.stats.same_exercise`)."""
         if self._segments:
             self._close_all()
-        self._segments.append((exercise, t_s, score))
+        self._segments.append((exercise, t_s, score, routine_index))
         self._last.append(None)
 
     def add(self, verdict: FrameVerdict) -> bool | None:
@@ -217,22 +228,23 @@ class Summariser:
         for rule in list(self._open_alerts):
             self._close_alert(rule, self._last_t, ended=False)
 
-    def finish(self, partial: bool = False, outputs: tuple[str, ...] = ()) -> tuple[Report, TimelineArrays]:
+    def finish(self, partial: bool = False, outputs: tuple[str, ...] = (),
+               routine: tuple[RoutineEntry, ...] = ()) -> tuple[Report, TimelineArrays]:
         if self._segments:
             self._close_all()
         tl = self.timeline.arrays()
-        segments = tuple(segment_summary(i, ex, start_s, score, last, tl, self._holds)
-                         for i, ((ex, start_s, score), last) in enumerate(zip(self._segments, self._last)))
-        exercises = [ex for ex, _, _ in self._segments]
+        segments = tuple(segment_summary(i, ex, start_s, score, last, tl, self._holds, slot)
+                         for i, ((ex, start_s, score, slot), last) in enumerate(zip(self._segments, self._last)))
+        exercises = [ex for ex, *_ in self._segments]
         stats = tuple(s for i, ex in enumerate(exercises)
                       for s in measure_stats(i, ex, tl, reported_sides(i, ex, tl, segments[i].sides_done)))
         notes = tuple(notes_for(exercises, tl))
         duration_s = float(tl.t_s[-1] - tl.t_s[0]) if tl.n > 1 else 0.0
         image = self.info.kind == "image"
         last = self._last[-1] if self._last else None
-        report = Report(self.info, tl.n, duration_s, partial, any(s is not None for _, _, s in self._segments),
+        report = Report(self.info, tl.n, duration_s, partial, any(s is not None for _, _, s, _ in self._segments),
                         segments, tuple(self._holds), tuple(self._alerts), stats, notes,
                         in_envelope=last.in_envelope if image and last else None,
                         hints=tuple(m.hint for m in last.measures if m.hint) if image and last else (),
-                        outputs=tuple(outputs), not_sure=tuple(self.not_sure))
+                        outputs=tuple(outputs), not_sure=tuple(self.not_sure), routine=tuple(routine))
         return report, tl

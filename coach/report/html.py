@@ -15,10 +15,11 @@ import math
 from dataclasses import dataclass
 
 from coach.engine.exercises import Exercise
+from coach.engine.routine import worth_listing
 from coach.measure.conventions import measure_label
 from coach.report.core import Report
 from coach.report.keyframes import KeyframePicker
-from coach.report.stats import holds_tally, target_text
+from coach.report.stats import holds_tally, same_exercise, status_text, target_text
 from coach.report.timeline import TimelineArrays
 from coach.usertext import rule_words, side_words
 
@@ -81,18 +82,21 @@ class Card:
 
 def _holds_card(report: Report) -> Card:
     """Holds done against the target, over the sides done only (a side not done is said so, not
-    counted as 0 of the target: the same numbers `coach compare` prints)."""
+    counted as 0 of the target: the same numbers `coach compare` prints); one routine exercise coached
+    in several segments (gone back to, restarted) is one part, its holds added up (`same_exercise`)."""
     parts, skipped_any = [], False
     done_all, target_all = holds_tally(report.segments)
-    for seg in report.segments:
-        for side in seg.sides_done:
-            done = seg.holds_completed.get(side, 0)
+    for group in same_exercise(report.segments):
+        seg = group[0]
+        sides_done = tuple(dict.fromkeys(side for g in group for side in g.sides_done))
+        for side in sides_done:
+            done = sum(g.holds_completed.get(side, 0) for g in group)
             parts.append(f"{seg.name}{'' if side == 'both' else ' ' + side}: {done} of {seg.holds_target}")
-        skipped = [side for side in seg.holds_completed if side != "both" and side not in seg.sides_done]
-        if seg.sides_done and skipped:
+        skipped = [side for side in seg.holds_completed if side != "both" and side not in sides_done]
+        if sides_done and skipped:
             skipped_any = True
             parts.append(f"{seg.name}: {' and '.join(skipped)} side not done")
-        elif not seg.sides_done:
+        elif not sides_done:
             parts.append(f"{seg.name}: not done")
     tone = "good" if target_all and done_all >= target_all and not skipped_any else "warn" if done_all else "bad"
     longest = max((h.duration_s for h in report.holds), default=0.0)
@@ -128,15 +132,18 @@ def _measure_sections(report: Report, tl: TimelineArrays, exercises: dict[str, E
     from coach.report.plots import measure_plot
 
     sections = []
+    visits = [s.exercise for s in report.segments]
     for index, seg in enumerate(report.segments):
         ex = exercises[seg.exercise]
+        # an exercise coached in more than one segment: each section says which one (its time)
+        when = f" ({clock(seg.start_s)}–{clock(seg.end_s)})" if visits.count(seg.exercise) > 1 else ""
         keys = list(dict.fromkeys(k for p in ex.phases for k in p.envelope))[:MAX_MEASURE_PLOTS]
         for key in keys:
             rows = [m for m in report.measures if m.segment == index and m.key == key and m.frames]
             unit = rows[0].unit if rows else "deg"
             measured = any(math.isfinite(m.median) for m in rows)
             plot = measure_plot(ex, key, index, tl, measure_label(key), unit) if tl.n > 1 and measured else None
-            sections.append({"title": f"{measure_label(key)} – {ex.name}", "plot": b64(plot) if plot else None,
+            sections.append({"title": f"{measure_label(key)} – {ex.name}{when}", "plot": b64(plot) if plot else None,
                              "measured": measured, "rows": [_stat_row(m) for m in rows], "segment": seg.name})
     return sections
 
@@ -175,13 +182,15 @@ def _keyframes(report: Report, picker: KeyframePicker) -> list[dict]:
         return next((p for p in found if math.isfinite(p)), None)
 
     frames = [picker.last] if picker.last is not None else picker.peaks(peak_of) + picker.alert_frames
+    several = len({s.exercise for s in report.segments}) > 1
     out: list[dict] = []
     for f in frames:
         if f.kind == "peak":
             reading = f"{measure_label(f.measure)} {number(f.value, _unit(f.measure))}"
             # said so: the table's peak is over every frame, a moment's reading included
             held = {"holding": " while holding", "in position": " while in position"}.get(f.tier, "")
-            caption = f"Furthest into the stretch{held} ({f.phase}): {reading}"
+            which = f"{f.exercise.name}, {f.phase}" if several else f.phase
+            caption = f"Furthest into the stretch{held} ({which}): {reading}"
         elif f.kind == "alert":
             caption = f"First alert: {rule_words(f.measure).lower()}"
         else:
@@ -210,7 +219,11 @@ def context(report: Report, tl: TimelineArrays, picker: KeyframePicker, exercise
         "alert_groups": _alert_groups(report), "measures": _measure_sections(report, tl, exercises),
         "timeline": b64(timeline_plot(report, tl)) if tl.n > 1 else None,
         "keyframes": _keyframes(report, picker), "skipped_alert_frames": picker.alerts_skipped,
-        "image_measures": _image_measures(report),
+        "image_measures": _image_measures(report), "status_text": status_text, "target_text": target_text,
+        "routine": report.routine if worth_listing(report.routine) else (),
+        "several": len({s.exercise for s in report.segments}) > 1,
+        # an exercise by its name (a hold's, in the holds table), the id when it is not known
+        "exercise_name": lambda exercise_id: exercises[exercise_id].name if exercise_id in exercises else exercise_id,
         # a hold's side in the overlay's and the voice's words ("head tilted toward your right shoulder")
         "side_words": lambda exercise_id, side: side_words(exercises[exercise_id], side) if exercise_id in exercises
         else side,

@@ -104,6 +104,9 @@ class SegmentSummary:
     advice: str = ""
     # The sides the person did (`sides_done`): only these get rows in the report ("both" without sides)
     sides_done: tuple[str, ...] = ()
+    # `coach live`: the routine's exercise this segment coached (0-based). A routine gone back to, or an
+    # exercise restarted, coaches one routine exercise in several segments: its target counts once.
+    routine_index: int | None = None
 
 
 @dataclass(frozen=True)
@@ -154,7 +157,8 @@ def reported_sides(index: int, exercise: Exercise, tl: TimelineArrays, done: tup
 
 
 def segment_summary(index: int, exercise: Exercise, start_s: float, score: float | None,
-                    last: FrameVerdict | None, tl: TimelineArrays, holds: list[Hold]) -> SegmentSummary:
+                    last: FrameVerdict | None, tl: TimelineArrays, holds: list[Hold],
+                    routine_index: int | None = None) -> SegmentSummary:
 
     rows = tl.segment == index
     w = frame_weights(tl.t_s)[rows]
@@ -169,7 +173,16 @@ def segment_summary(index: int, exercise: Exercise, start_s: float, score: float
         exercise.reps_per_side * len(exercise.phases),
         _pct(float(w[tl.envelope[rows] == 1].sum()), total), _pct(float(w[tl.holding[rows] == 1].sum()), total),
         max((h.duration_s for h in mine), default=0.0), score, last.advice if last is not None else "",
-        sides_done(index, exercise, tl, mine))
+        sides_done(index, exercise, tl, mine), routine_index)
+
+
+STATUS_TEXT = {"active": "not finished", "resting": "not finished (resting between reps)"}
+
+
+def status_text(status: str) -> str:
+    """A segment's status as a person reads it once the session is over: the engine's "active" (still
+    coaching when the segment ended) is "not finished"; completed and stopped read as they are."""
+    return STATUS_TEXT.get(status, status)
 
 
 def longest_hold(segments, holds) -> str:
@@ -190,13 +203,25 @@ def target_text(seconds: float) -> str:
 
 def holds_tally(segments) -> tuple[int, int]:
     """(completed holds, their target) over the sides done only: a side not done is said so elsewhere,
-    not counted as 0 of its target; a segment with no side done counts one side's target."""
+    not counted as 0 of its target; a segment with no side done counts one side's target. The
+    segments of one routine exercise (`same_exercise`) count its target once, their holds added up."""
     done = target = 0
-    for seg in segments:
-        sides = seg.sides_done or ()
-        done += sum(seg.holds_completed.get(side, 0) for side in sides)
-        target += seg.holds_target * max(1, len(sides))
+    for group in same_exercise(segments):
+        sides = tuple(dict.fromkeys(side for seg in group for side in seg.sides_done))
+        done += sum(seg.holds_completed.get(side, 0) for seg in group for side in sides)
+        target += group[0].holds_target * max(1, len(sides))
     return done, target
+
+
+def same_exercise(segments) -> list[list]:
+    """The segments grouped by the routine exercise they coached (in the order first coached): a
+    `coach live` routine gone back to, or an exercise restarted, is one exercise with one target.
+    Without a routine (`coach analyze`, each auto-detected part coached afresh) every segment is its own."""
+    groups: dict[object, list] = {}
+    for i, seg in enumerate(segments):
+        key = ("routine", seg.routine_index) if seg.routine_index is not None else ("segment", i)
+        groups.setdefault(key, []).append(seg)
+    return list(groups.values())
 
 
 def holds_done(segments) -> str:
@@ -288,11 +313,12 @@ def _share(fraction: float, n_frames: int) -> str:
 _RELIABILITY_OF = {code: level for level, code in RELIABILITY_CODE.items()}
 
 
-def _measure_notes(index: int, exercise: Exercise, tl: TimelineArrays) -> list[Note]:
-    """Per envelope measure: how often it was not seen, or seen too unreliably to judge."""
+def _measure_notes(segment_rows: np.ndarray, exercise: Exercise, tl: TimelineArrays) -> list[Note]:
+    """Per envelope measure: how often it was not seen, or seen too unreliably to judge, over the
+    frames of `segment_rows` (the exercise's segments) where a person was seen."""
 
     notes: list[Note] = []
-    rows = (tl.segment == index) & (tl.seen == 1)
+    rows = segment_rows & (tl.seen == 1)
     if not rows.any():
         return notes
     keys = {resolve_key(k, s if s != "both" else None): band.min_reliability
@@ -324,19 +350,22 @@ def _measure_notes(index: int, exercise: Exercise, tl: TimelineArrays) -> list[N
     return notes
 
 
-def _cant_judge_notes(index: int, exercise: Exercise, tl: TimelineArrays) -> list[Note]:
-    """What the engine said it could not judge (only an estimate, a body part hidden), and how often."""
-    rows = (tl.segment == index) & (tl.seen == 1)
+def _cant_judge_notes(segment_rows: np.ndarray, exercise: Exercise, tl: TimelineArrays) -> list[Note]:
+    """What the engine said it could not judge (only an estimate, a body part hidden), and how often:
+    a share of the exercise's own frames where a person was seen, as the measure notes are (it was a
+    share of the whole session's, so a routine's later exercise read too rarely to be said)."""
+    rows = segment_rows & (tl.seen == 1)
     if not rows.any() or not tl.reasons:
         return []
+    n = int(rows.sum())
     counts = np.bincount(tl.why[rows][tl.why[rows] >= 0], minlength=len(tl.reasons))
-    return [Note(f"{text} ({_share(count / tl.n, tl.n)})", None, exercise.id)
-            for text, count in zip(tl.reasons, counts.tolist()) if count / tl.n >= NOTE_MIN_SHARE]
+    return [Note(f"{text} ({_share(count / n, tl.n)})", None, exercise.id)
+            for text, count in zip(tl.reasons, counts.tolist()) if count / n >= NOTE_MIN_SHARE]
 
 
-def _view_note(index: int, exercise: Exercise, tl: TimelineArrays) -> list[Note]:
+def _view_note(segment_rows: np.ndarray, exercise: Exercise, tl: TimelineArrays) -> list[Note]:
 
-    rows = (tl.segment == index) & (tl.seen == 1)
+    rows = segment_rows & (tl.seen == 1)
     wanted = [VIEWS.index(v) for v in exercise.view]
     wrong = float(np.mean(~np.isin(tl.view[rows], wanted))) if rows.any() else 0.0
     if wrong < NOTE_MIN_SHARE:
@@ -346,18 +375,29 @@ def _view_note(index: int, exercise: Exercise, tl: TimelineArrays) -> list[Note]
 
 
 def notes_for(exercises: list[Exercise], tl: TimelineArrays) -> list[Note]:
-
+    """What could not be measured, per exercise over all its segments (a routine gone back to, or
+    `--exercise auto` finding it twice, says each thing once); with several exercises each note is
+    named by its exercise ("Child's pose – Right hip: not measurable ...")."""
     notes: list[Note] = []
     if tl.n:
         unseen = float(np.mean(tl.seen == 0))
         if unseen >= NOTE_MIN_SHARE:
             notes.append(Note("nobody was detected in the photo" if tl.n == 1 else
                               f"nobody was detected in {unseen:.0%} of the frames"))
+    segments: dict[str, list[int]] = {}
     for i, ex in enumerate(exercises):
-        if ex.guided:
-            notes.append(Note(f"{ex.name} is a guided hold: timed while posture and view fit; the angles "
-                              "shown are not claimed as the movement itself", None, ex.id))
-        notes += _view_note(i, ex, tl) + _cant_judge_notes(i, ex, tl) + _measure_notes(i, ex, tl)
+        segments.setdefault(ex.id, []).append(i)
+    by_id = {ex.id: ex for ex in exercises}
+    for exercise_id, indices in segments.items():
+        ex = by_id[exercise_id]
+        mine = [Note(f"{ex.name} is a guided hold: timed while posture and view fit; the angles "
+                     "shown are not claimed as the movement itself", None, ex.id)] if ex.guided else []
+        rows = np.isin(tl.segment, indices)
+        mine += _view_note(rows, ex, tl) + _cant_judge_notes(rows, ex, tl) + _measure_notes(rows, ex, tl)
+        if len(segments) > 1:
+            mine = [Note(f"{ex.name} – {n.text[:1].upper()}{n.text[1:]}", n.measure, n.exercise)
+                    if not n.text.startswith(ex.name) else n for n in mine]
+        notes += mine
     if any(ex.guided for ex in exercises):
         notes.append(Note("pelvic tilt cannot be measured from body landmarks (no points on the spine or "
                           "pelvis)", "pelvic_tilt_deg"))

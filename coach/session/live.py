@@ -29,12 +29,12 @@ from pathlib import Path
 
 import numpy as np
 
-from coach.engine.routine import Routine
+from coach.engine.routine import Routine, worth_listing
 from coach.engine.verdict import Event
 from coach.io.sources import Frame
 from coach.pose.core import PoseFrame
 from coach.report.core import InputInfo, Report
-from coach.report.stats import holds_done, longest_hold
+from coach.report.stats import holds_done, longest_hold, status_text
 from coach.session.feed import LOSSLESS, End, Feed, FramePipeline, Inferred
 from coach.session.live_session import KEYS, Action, Follow, LiveOptions, LiveSession
 from coach.session.loop import Sink, run_session
@@ -155,11 +155,11 @@ def summary_lines(result: LiveResult) -> list[str]:
     for seg in report.segments:
         reps = ", ".join(f"{side} {n}/{seg.reps_target}" for side, n in seg.reps.items())
         holds = f"holds done {holds_done([seg])}, longest {longest_hold([seg], report.holds)}"
-        lines.append(f"{seg.name}: {seg.status} - reps {reps}; {holds}; "
+        lines.append(f"{seg.name}: {status_text(seg.status)} - reps {reps}; {holds}; "
                      f"in position {seg.time_in_envelope_pct:.0f}% of the time")
         if seg.advice and seg.advice != result.message:   # the pain stop's advice opens the summary already
             lines.append(f"  {seg.advice}")
-    if len(result.routine) > 1 or any(e.outcome == "skipped" for e in result.routine):
+    if worth_listing(result.routine):
         lines += ["Routine:"] + [f"  {i}. {e.line()}" for i, e in enumerate(result.routine, 1)]
     rules = sorted({rule_words(a.rule).lower() for a in report.alerts})   # in words, never the rule's id
     lines.append(f"Alerts: {len(report.alerts)}" + (f" ({', '.join(rules)})" if rules else ""))

@@ -264,7 +264,7 @@ class LiveSession(Sink):
 
     def segment(self, exercise, t_s: float, score) -> None:
         if exercise is not None:   # None: the framing step, summarised as nothing
-            self.summary.start_segment(exercise, t_s)
+            self.summary.start_segment(exercise, t_s, routine_index=self.index)
 
     def frame(self, frame: Frame | None, pose_frame: PoseFrame, verdict: FrameVerdict | None,
               measures: Measures | None = None) -> None:
@@ -456,10 +456,10 @@ class LiveSession(Sink):
         extra = tuple(name for name, _ in self.options.extra_files)
         names = tuple(n for n in self.files.names() if n != LANDMARKS or self.options.record)  # names() lists it always
         self.outputs = names + ((VIDEO,) if self._video else ()) + extra
-        report, timeline = self.summary.finish(partial=partial, outputs=self.outputs)
+        report, timeline = self.summary.finish(partial=partial, outputs=self.outputs, routine=self.routine_summary())
         for name, text in self.options.extra_files:
             write_text(Path(self.folder) / name, text)
-        more = {"model_choice": self.model.as_dict(), "routine": [e.as_dict() for e in self.routine_summary()]}
+        more = {"model_choice": self.model.as_dict()}
         if self.speech is not None:
             more["sound"] = self.speech.as_dict()
         if self.follow is not None:
