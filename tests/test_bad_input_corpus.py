@@ -360,8 +360,8 @@ CASES = [
     Case("frames in reverse order, teach", recording(reverse), TEACH, words=("most frames go back in time",)),
     # exercise files: finite, possible numbers; limits that can fire; plain text; bounded parsing
     Case("hold_s = inf", exercise((r"^hold_s = .*", "hold_s = inf")), VALIDATE, on_stdout=True,
-         words=("phases.0.hold_s", "finite")),
-    Case("hold_s = inf, analyze", exercise((r"^hold_s = .*", "hold_s = inf")), WITH_EX, words=("phases.0.hold_s",)),
+         words=("phases #1 (lift).hold_s", "finite")),
+    Case("hold_s = inf, analyze", exercise((r"^hold_s = .*", "hold_s = inf")), WITH_EX, words=("phases #1 (lift).hold_s",)),
     Case("hold_s = nan", exercise((r"^hold_s = .*", "hold_s = nan")), VALIDATE, on_stdout=True, words=("hold_s",)),
     Case("hold_s = 1e9", exercise((r"^hold_s = .*", "hold_s = 1e9")), VALIDATE, on_stdout=True,
          words=("hold_s", "less than or equal to 600")),

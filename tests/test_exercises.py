@@ -165,45 +165,54 @@ def _edit(old: str, new: str) -> str:
 BROKEN = [
     ("unknown key", _edit('name = "Mini"', 'name = "Mini"\ncolour = "red"'), "colour: Extra inputs are not permitted"),
     ("unknown band key", _edit("min = 10", "min = 10\nmni = 3"),
-     "phases.0.envelope.hip_left_deg.mni: Extra inputs are not permitted"),
+     "phases #1 (hug).envelope.hip_left_deg.mni: Extra inputs are not permitted"),
     ("min >= max", _edit("min = 10", "min = 80"),
-     "phases.0.envelope.hip_left_deg: min (80.0) must be less than max (80.0)"),
+     "phases #1 (hug).envelope.hip_left_deg: min (80.0) must be less than max (80.0)"),
     ("unknown measure", _edit("envelope.hip_left_deg", "envelope.spine_deg"),
-     "phases.0.envelope: unknown measure 'spine_deg'; known: hip_left_deg"),
+     "phases #1 (hug).envelope: unknown measure 'spine_deg'; known: hip_left_deg"),
     ("unmeasurable measure", _edit("envelope.hip_left_deg", "envelope.pelvic_tilt_deg"),
-     "phases.0.envelope: measure 'pelvic_tilt_deg' cannot be measured from body landmarks; use a guided hold"),
-    ("negative hold", _edit("hold_s = 30", "hold_s = -5"), "phases.0.hold_s: Input should be greater than 0"),
-    ("hold as text", _edit("hold_s = 30", 'hold_s = "thirty"'), "phases.0.hold_s: Input should be a valid number"),
-    ("posture not a list", _edit('posture = ["supine"]', 'posture = "supine"'), "posture: Input should be a valid list"),
-    ("unknown posture", _edit('posture = ["supine"]', 'posture = ["lying"]'), "posture.0: Input should be 'standing'"),
+     "phases #1 (hug).envelope: measure 'pelvic_tilt_deg' cannot be measured from body landmarks; use a guided hold"),
+    ("negative hold", _edit("hold_s = 30", "hold_s = -5"), "phases #1 (hug).hold_s: Input should be greater than 0"),
+    ("hold as text", _edit("hold_s = 30", 'hold_s = "thirty"'), "phases #1 (hug).hold_s: Input should be a valid number"),
+    ("posture not a list", _edit('posture = ["supine"]', 'posture = "supine"'), "posture: Input should be a valid array"),
+    ("unknown posture", _edit('posture = ["supine"]', 'posture = ["lying"]'), "posture #1: Input should be 'standing'"),
     ("reps not an integer", _edit('name = "Mini"', 'name = "Mini"\nreps_per_side = 1.5'),
      "reps_per_side: Input should be a valid integer"),
     ("negative hysteresis", _edit("min = 10", "min = 10\nhysteresis = -1"),
-     "phases.0.envelope.hip_left_deg.hysteresis: Input should be greater than or equal to 0"),
+     "phases #1 (hug).envelope.hip_left_deg.hysteresis: Input should be greater than or equal to 0"),
     ("bad reliability", _edit("min = 10", 'min = 10\nmin_reliability = "great"'),
-     "phases.0.envelope.hip_left_deg.min_reliability: Input should be 'high', 'medium' or 'low'"),
+     "phases #1 (hug).envelope.hip_left_deg.min_reliability: Input should be 'high', 'medium' or 'low'"),
     ("side key without sides", _edit("envelope.hip_left_deg", 'envelope."hip_{side}_deg"'),
-     "phases.0.envelope.hip_{side}_deg: envelope key 'hip_{side}_deg' uses {side} but the exercise has sides = 'none'"),
+     "phases #1 (hug).envelope.hip_{side}_deg: envelope key 'hip_{side}_deg' uses {side} but the exercise has sides = 'none'"),
     ("sides without side_from", _edit('view = ["side"]', 'view = ["side"]\nsides = "left_right"'),
      "side_from: sides = 'left_right' needs side_from"),
     ("bad side_from", _edit('view = ["side"]', 'view = ["side"]\nsides = "left_right"\nside_from = "sign:hip_left_deg"'),
      "side_from: Value error, side_from 'sign:hip_left_deg': expected 'sign:' or 'opposite:' + one of "
      "trunk_lateral_deg, trunk_rotation_deg"),
     ("never judgeable from the view", _edit('view = ["side"]', 'view = ["front"]'),
-     "phases.0.envelope.hip_left_deg: 'hip_left_deg' is never medium or better from the exercise's views (front: low)"),
+     "phases #1 (hug).envelope.hip_left_deg: 'hip_left_deg' is never medium or better from the exercise's views (front: low)"),
     ("empty envelope", GOOD.split("[phases.envelope")[0],
-     "phases.0: phase 'hug' has an empty envelope; set guided = true for a guided hold"),
+     "phases #1 (hug): phase 'hug' has an empty envelope; set guided = true for a guided hold"),
     ("missing cues", _edit('[cues]\nenter = "e"\nhold = "h"\ntoo_far = "t"\nbreathe = "b"\nrelease = "r"\n', ""),
      "cues: Field required"),
     ("stricter twist larger", _edit("[cues]", "[safety]\nmax_twist_flexed_deg = 50\n\n[cues]"),
      "safety: Value error, max_twist_flexed_deg must not exceed max_twist_deg"),
     ("band beyond its own safety limit", _edit("envelope.hip_left_deg", "envelope.neck_flexion_deg"),
-     "phases.0.envelope.neck_flexion_deg.max: 80 lies beyond the exercise's own safety limit "
+     "phases #1 (hug).envelope.neck_flexion_deg.max: 80 lies beyond the exercise's own safety limit "
      "safety.neck_flexion_max_deg = 45: a pose in the band would raise a caution"),
     ("band beyond the limit on the other side of 0",
      _edit("envelope.hip_left_deg]\nmin = 10\nmax = 80", "envelope.neck_flexion_deg]\nmin = -60\nmax = -10"),
-     "phases.0.envelope.neck_flexion_deg.min: -60 lies beyond the exercise's own safety limit "
+     "phases #1 (hug).envelope.neck_flexion_deg.min: -60 lies beyond the exercise's own safety limit "
      "safety.neck_extension_max_deg = 45 (on the other side of 0)"),
+    ("hold as quoted number", _edit("hold_s = 30", 'hold_s = "30"'), "phases #1 (hug).hold_s: Input should be a valid number"),
+    ("hold as true", _edit("hold_s = 30", "hold_s = true"), "phases #1 (hug).hold_s: Input should be a valid number"),
+    ("reps as text", _edit('name = "Mini"', 'name = "Mini"\nreps_per_side = "2"'),
+     "reps_per_side: Input should be a valid integer"),
+    ("name as a number", _edit('name = "Mini"', "name = 5"), "name: Input should be a valid string"),
+    ("a TOML date", _edit("hold_s = 30", "hold_s = 2026-12-03"),
+     "phases #1 (hug).hold_s: a TOML date or time, and exercise files hold none"),
+    ("a phase name used twice", GOOD + GOOD[GOOD.index("[[phases]]"):],
+     "phases: the phase name 'hug' is used 2 times; each phase needs its own name"),
     ("bad TOML", "id = \n", "not valid TOML"),
 ]
 
@@ -256,7 +265,7 @@ def test_a_user_folder_adds_and_overrides_exercises(tmp_path, monkeypatch):
 
 def test_a_broken_user_folder_is_validated_like_the_shipped_one(tmp_path):
     (tmp_path / "mini.toml").write_text(GOOD.replace("hold_s = 30", "hold_s = 0"))
-    with pytest.raises(ExerciseError, match=r"mini.toml: phases.0.hold_s: Input should be greater than 0"):
+    with pytest.raises(ExerciseError, match=r"mini.toml: phases #1 \(hug\)\.hold_s: Input should be greater than 0"):
         load_library([tmp_path])
     with pytest.raises(ExerciseError, match="exercise folder does not exist"):
         load_library([tmp_path / "missing"])
@@ -317,14 +326,14 @@ def test_cli_validate_prints_one_line_per_file_and_exits_2_on_any_bad(tmp_path, 
     assert main(["exercises", "validate", str(good), str(bad)]) == 2
     assert capsys.readouterr().out.splitlines() == [
         f"OK   {good} (mini)",
-        f"FAIL {bad}: phases.0.envelope.hip_left_deg: min (90.0) must be less than max (80.0)"]
+        f"FAIL {bad}: phases #1 (hug).envelope.hip_left_deg: min (90.0) must be less than max (80.0)"]
     bad.write_text(GOOD)
     assert main(["exercises", "validate", str(bad)]) == 2
     assert capsys.readouterr().out == f"FAIL {bad}: id: 'mini' must match the file name 'bad'\n"
     (tmp_path / "sub").mkdir()
     (tmp_path / "sub" / "mini.toml").write_text(_edit("min = 10", "min = 90"))
     assert main(["exercises", "validate", str(tmp_path / "sub")]) == 2
-    assert capsys.readouterr().out == (f"FAIL {tmp_path / 'sub' / 'mini.toml'}: phases.0.envelope.hip_left_deg: "
+    assert capsys.readouterr().out == (f"FAIL {tmp_path / 'sub' / 'mini.toml'}: phases #1 (hug).envelope.hip_left_deg: "
                                        "min (90.0) must be less than max (80.0)\n")
 
 

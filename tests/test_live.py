@@ -306,10 +306,13 @@ def test_example_routine_loads_with_its_overrides():
 
 
 @pytest.mark.parametrize("body, expected", [
-    ('name = "x"\n[[exercise]]\nid = "childs_pose"\nhold = 3\n', "exercise.0.hold: Extra inputs"),
-    ('name = "x"\n[[exercise]]\nid = "no_such"\n', "exercise.0.id: unknown exercise 'no_such'"),
-    ('name = "x"\n[[exercise]]\nid = "childs_pose"\nreps_per_side = 0\n', "exercise.0.reps_per_side"),
+    ('name = "x"\n[[exercise]]\nid = "childs_pose"\nhold = 3\n', "exercise #1 (childs_pose).hold: Extra inputs"),
+    ('name = "x"\n[[exercise]]\nid = "no_such"\n', "exercise #1 (no_such).id: unknown exercise 'no_such'"),
+    ('name = "x"\n[[exercise]]\nid = "childs_pose"\nreps_per_side = 0\n', "exercise #1 (childs_pose).reps_per_side"),
     ('name = "x"\n', "exercise: Field required"),
+    ('name = "x"\n[[exercise]]\nid = "childs_pose"\n[[exercise]]\nid = "bridge"\nhold_s = "20"\n',
+     "exercise #2 (bridge).hold_s: Input should be a valid number"),   # not read as 20 s
+    ('name = "x"\n[[exercise]]\nid = "bridge"\nreps_per_side = true\n', "exercise #1 (bridge).reps_per_side"),
 ])
 def test_bad_routine_files_name_the_file_and_the_key(tmp_path, body, expected):
     path = tmp_path / "bad.toml"

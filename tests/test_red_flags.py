@@ -76,14 +76,14 @@ def test_a_minimal_file_loads_with_the_defaults(tmp_path):
 
 
 BROKEN = [
-    ("unknown key", GOOD.replace('id = "a"', 'id = "a"\ncolour = "red"'), "flag.0.colour: Extra inputs are not permitted"),
-    ("missing question", GOOD.replace('question = "Is it a?"\n', ""), "flag.0.question: Field required"),
-    ("wrong type", GOOD.replace('"Is it a?"', "3"), "flag.0.question: Input should be a valid string"),
-    ("bad urgency", GOOD.replace('id = "a"', 'id = "a"\nurgency = "later"'), "flag.0.urgency: Input should be 'urgent' or 'soon'"),
-    ("no professional", GOOD.replace("Please see a professional.", "Rest."), "flag.0: advice must send the user to a professional"),
+    ("unknown key", GOOD.replace('id = "a"', 'id = "a"\ncolour = "red"'), "flag #1 (a).colour: Extra inputs are not permitted"),
+    ("missing question", GOOD.replace('question = "Is it a?"\n', ""), "flag #1 (a).question: Field required"),
+    ("wrong type", GOOD.replace('"Is it a?"', "3"), "flag #1 (a).question: Input should be a valid string"),
+    ("bad urgency", GOOD.replace('id = "a"', 'id = "a"\nurgency = "later"'), "flag #1 (a).urgency: Input should be 'urgent' or 'soon'"),
+    ("no professional", GOOD.replace("Please see a professional.", "Rest."), "flag #1 (a): advice must send the user to a professional"),
     ("duplicate id", GOOD + GOOD, "duplicate id(s): a"),
     ("advice names a stretch not asked for", GOOD.replace('id = "a"', 'id = "a"\narea = "neck"').replace(
-        "Please see", "Do not do twisting stretches. Please see"), 'flag.0: advice names twist stretches'),
+        "Please see", "Do not do twisting stretches. Please see"), 'flag #1 (a): advice names twist stretches'),
     ("no flags", 'title = "x"\n', "flag: Field required"),
     ("bad TOML", "[[flag]\n", "not valid TOML"),
 ]

@@ -1,11 +1,17 @@
 """Loading a validated TOML data file (exercises, routines, red flags) with one-line errors.
 
 Every problem becomes the caller's named error, on one line, naming the file and the key:
-`exercises/bridge.toml: phases.0.envelope.hip_left_deg.min: Input should be a valid number`.
+`exercises/bridge.toml: phases #1 (lift).envelope.hip_left_deg.min: Input should be a valid number`.
+An item of an array of tables is counted from 1, as a person counts the `[[phases]]` in the file,
+and named by its `name` (or `id`) when it has one.
+
+Values are taken as TOML typed them (pydantic's strict mode): `hold_s = "30"` or `hold_s = true` is
+an error, not 30 or 1 s; only an integer is taken where a number is expected (`hold_s = 30`).
 """
 
 from __future__ import annotations
 
+import json
 import os
 import sys
 from pathlib import Path
@@ -33,14 +39,45 @@ class StrictRecord(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True, str_strip_whitespace=True)
 
 
-def format_validation_error(path: Path, err: ValidationError) -> str:
-    """`path: key.path: message; other.key: message` — always one line."""
+def format_validation_error(path: Path, err: ValidationError, data=None) -> str:
+    """`path: key.path: message; other.key: message` — always one line; `data`: what was validated,
+    to name the items of an array (`key_path`)."""
     parts = []
     for e in err.errors():
         msg = " ".join(e["msg"].removeprefix("Value error, ").split())
-        key = ".".join(str(x) for x in e["loc"])
+        key = key_path(e["loc"], data)
         parts.append(f"{key}: {msg}" if key else msg)
     return f"{path}: " + "; ".join(parts)
+
+
+def item_label(index: int, item=None) -> str:
+    """An array item as a person finds it in the file: "#2 (cow)" - counted from 1, with its name or id."""
+    name = next((item[k] for k in ("name", "id") if isinstance(item, dict) and isinstance(item.get(k), str)), None)
+    return f"#{index + 1}" + (f" ({name})" if name else "")
+
+
+def key_path(loc, data=None) -> str:
+    """A validation error's location in the file's words: `phases #1 (lift).envelope.hip_left_deg.min`
+    (pydantic's `phases.0.envelope...` counts from 0 and names no phase)."""
+    out, here = "", data
+    for part in loc:
+        if isinstance(part, int):
+            item = here[part] if isinstance(here, list) and 0 <= part < len(here) else None
+            out += " " + item_label(part, item)
+            here = item
+        else:
+            out += ("." if out else "") + str(part)
+            here = here.get(part) if isinstance(here, dict) else None
+    return out
+
+
+def _not_json(value, loc=()) -> tuple | None:
+    """The key of the first value TOML typed as a date or time (JSON has none), or None."""
+    if isinstance(value, dict):
+        return next((bad for k, v in value.items() if (bad := _not_json(v, (*loc, k))) is not None), None)
+    if isinstance(value, list):
+        return next((bad for i, v in enumerate(value) if (bad := _not_json(v, (*loc, i))) is not None), None)
+    return None if value is None or isinstance(value, (str, int, float, bool)) else loc
 
 
 def read_toml(path: str | os.PathLike, error: type[CoachError], what: str) -> dict:
@@ -67,7 +104,12 @@ def read_toml(path: str | os.PathLike, error: type[CoachError], what: str) -> di
 def load_model(path: str | os.PathLike, model: type[M], error: type[CoachError], what: str) -> M:
     """Parse and validate a TOML file as `model`; every failure is one `error` line."""
     data = read_toml(path, error, what)
+    dated = _not_json(data)
+    if dated is not None:
+        raise error(f"{path}: {key_path(dated, data)}: a TOML date or time, and {what}s hold none")
     try:
-        return model.model_validate(data)
+        # strict, from JSON: a number must be a number (no "30" or true read as 30 s), while arrays
+        # still fill tuples and strings the enumerations, as TOML has no other way to write them
+        return model.model_validate_json(json.dumps(data), strict=True)
     except ValidationError as exc:
-        raise error(format_validation_error(Path(path), exc)) from None
+        raise error(format_validation_error(Path(path), exc, data)) from None

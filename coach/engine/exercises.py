@@ -22,7 +22,7 @@ from typing import Literal
 from pydantic import ConfigDict, Field, field_validator, model_validator
 
 from coach import exercises_dir
-from coach.engine.datafile import StrictRecord, load_model
+from coach.engine.datafile import StrictRecord, item_label, load_model
 from coach.errors import ExerciseError
 from coach.measure.conventions import (
     MAX_DISTANCE_SW,
@@ -229,7 +229,8 @@ def _check_anchor(anchor: str, phases: list[Phase], views: list[View]) -> None:
     for i, phase in enumerate(phases):
         if anchor not in phase.envelope:
             keys = ", ".join(phase.envelope) or "none"
-            raise ValueError(f"anchor: {anchor!r} is not a band of phase {i} ({phase.name!r}); its bands: {keys}")
+            raise ValueError(f"anchor: {anchor!r} is not a band of phase {item_label(i, {'name': phase.name})}; "
+                             f"its bands: {keys}")
     reliability = SPEC[anchor.replace("{side}", "left").replace("{other}", "right")].reliability
     if not any(reliability_at_least(reliability[v], Reliability.MEDIUM) for v in views):
         best = ", ".join(f"{v.value}: {reliability[v].value}" for v in views)
@@ -285,14 +286,18 @@ class Exercise(_Strict):
         if not sided and self.side_from is not None:
             raise ValueError("side_from: only for sides = 'left_right'")
         for i, phase in enumerate(self.phases):
+            where = f"phases {item_label(i, {'name': phase.name})}"
             for key, band in phase.envelope.items():
-                _check_band_fits(f"phases.{i}.envelope.{key}", key, band, sided, self.view)
-                _check_band_within_safety(f"phases.{i}.envelope.{key}", key, band, self.safety)
+                _check_band_fits(f"{where}.envelope.{key}", key, band, sided, self.view)
+                _check_band_within_safety(f"{where}.envelope.{key}", key, band, self.safety)
             if not phase.envelope and not self.guided:
-                raise ValueError(f"phases.{i}: phase {phase.name!r} has an empty envelope; "
+                raise ValueError(f"{where}: phase {phase.name!r} has an empty envelope; "
                                  "set guided = true for a guided hold")
-        if len({p.name for p in self.phases}) != len(self.phases):
-            raise ValueError("phases: phase names must be unique")
+        names = [p.name for p in self.phases]
+        twice = next((name for i, name in enumerate(names) if name in names[:i]), None)
+        if twice is not None:
+            raise ValueError(f"phases: the phase name {twice!r} is used {names.count(twice)} times; "
+                             "each phase needs its own name")
         if self.anchor is not None:
             _check_anchor(self.anchor, self.phases, self.view)
         return self

@@ -22,7 +22,7 @@ from pathlib import Path
 
 from pydantic import Field, ValidationError
 
-from coach.engine.datafile import StrictRecord, format_validation_error, load_model
+from coach.engine.datafile import StrictRecord, format_validation_error, item_label, load_model
 from coach.engine.exercises import Exercise, load_library
 from coach.errors import ExerciseError
 
@@ -111,11 +111,12 @@ def load_routine(path: str | os.PathLike, extra_dirs: list[str | os.PathLike] | 
     library = load_library(extra_dirs)
     exercises = []
     for i, item in enumerate(spec.exercise):
+        where = f"exercise {item_label(i, {'id': item.id})}"
         if item.id not in library:
-            raise RoutineError(f"{path}: exercise.{i}.id: unknown exercise {item.id!r}; "
+            raise RoutineError(f"{path}: {where}.id: unknown exercise {item.id!r}; "
                                f"known: {', '.join(sorted(library))}")
         try:
             exercises.append(apply_overrides(library[item.id], item))
         except ValidationError as exc:
-            raise RoutineError(format_validation_error(path, exc).replace(f"{path}: ", f"{path}: exercise.{i}: ", 1)) from None
+            raise RoutineError(format_validation_error(path, exc).replace(f"{path}: ", f"{path}: {where}: ", 1)) from None
     return Routine(spec.name, tuple(exercises))
