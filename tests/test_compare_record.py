@@ -378,9 +378,16 @@ def test_a_signal_during_compare_keeps_what_was_read(tmp_path, monkeypatch, land
 
         monkeypatch.setattr(compare_session, "compare_series", align)
     out, db = tmp_path / "cmp", tmp_path / "history.sqlite"
-    with contextlib.redirect_stderr(io.StringIO()), contextlib.redirect_stdout(io.StringIO()):
+    with contextlib.redirect_stderr(io.StringIO()) as err, contextlib.redirect_stdout(io.StringIO()) as said:
         assert main(["compare", str(patient), "--reference", str(reference), "-o", str(out), "--no-video",
                      "--db", str(db)]) == 130
+    # where the result is, as on success (stdout), and the summary says it was stopped, then the one stop line
+    assert said.getvalue() == f"{out}\n", said.getvalue()
+    lines = [line for line in err.getvalue().splitlines() if not line.startswith(("reading", "\r"))]
+    summary = next(line for line in lines if line.startswith("compared "))
+    assert summary.endswith("(interrupted; partial: the patient's frames read)" if when == "while the patient is read"
+                            else "(interrupted; whole)"), summary
+    assert lines[-1] == "coach: interrupted", lines
     comparison = json.loads((out / "comparison.json").read_text())
     session = json.loads((out / "session.json").read_text())
     with open(out / "frames.csv", newline="") as fh:

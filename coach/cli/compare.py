@@ -61,7 +61,7 @@ def run(args: argparse.Namespace) -> int:
     from coach.cli.teach import progress_bar
     from coach.history.sink import HistorySink
     from coach.physio.coached import coached_exercise
-    from coach.physio.compare_session import compare
+    from coach.physio.compare_session import CompareInterrupted, compare
     from coach.session.analyze import input_stem
     from coach.session.session_files import result_name
 
@@ -73,6 +73,18 @@ def run(args: argparse.Namespace) -> int:
         result = compare(args.patient, args.reference, out, model=args.model, video=args.video, quiet=args.quiet,
                          wrap=progress_bar(args.quiet), sinks=(history,) if history is not None else (),
                          exercise=exercise)
+    except CompareInterrupted as stop:   # stopped after the result was published: say where it is
+        print_history_warnings(history)
+        if stop.result is not None:
+            if not args.quiet:
+                from coach.usertext import printable
+
+                what = "partial: the patient's frames read" if stop.result.report.partial else "whole"
+                lines = stop.result.record.lines(out)
+                print("\n".join(printable(line) for line in [f"{lines[0]} (interrupted; {what})", *lines[1:]]),
+                      file=sys.stderr)
+            print(out)
+        raise
     except KeyboardInterrupt:   # stopped after the session was stored: its history warnings still count
         print_history_warnings(history)
         raise

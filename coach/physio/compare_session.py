@@ -67,6 +67,15 @@ class CompareResult:
         return self.record.as_dict()
 
 
+class CompareInterrupted(interrupts.Interrupted):
+    """A signal stopped `compare` after it published a result (`result`; its report says whether it is
+    partial), or before (`result` None). The CLI says where it is before the one-line stop."""
+
+    def __init__(self, result: CompareResult | None):
+        super().__init__(interrupts.received(), waited=result is not None and not result.report.partial)
+        self.result = result
+
+
 class CompareVideo(Sink):
     """compare.mp4: each patient frame annotated with the demonstrator's ghost, side by side with the
     demonstration's aligned frame (read forward from its kept recording)."""
@@ -160,7 +169,7 @@ def compare(patient_source: str, reference_source: str, out: Path, *, model: str
             data = _coach_patient(patient, patient_source, reference, taught, comparison, folder, video,
                                   sinks, flush, pixels=not stopped)
     if stopped:
-        raise interrupts.Interrupted(interrupts.received())
+        raise CompareInterrupted(data)
     return data
 
 
@@ -186,9 +195,10 @@ def _coach_patient(patient: Demonstration, source: str, reference: Demonstration
         with contextlib.closing(pairs):
             end = run_session(pairs, taught.exercise, [*sinks, *more], measured=iter(patient.measures),
                               interrupted=patient.partial, flush=flush)
+    result = CompareResult(results.report, written["record"]) if "record" in written else None
     if end.interrupted:
-        raise interrupts.Interrupted(interrupts.received())
-    return CompareResult(results.report, written["record"])
+        raise CompareInterrupted(result)
+    return result
 
 
 def _write(folder: Path, taught: Taught, comparison: Comparison, report: Report, timeline, picker,
