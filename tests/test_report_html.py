@@ -254,3 +254,31 @@ def test_the_neck_stretch_notice_is_not_shown_as_a_limit_passed_inside_its_own_t
     analyze(landmarks_dir / "neck_side_bend__01.jsonl.gz", tmp_path / "out", AnalyzeOptions(exercise="neck_side_bend"))
     page = (tmp_path / "out" / "report.html").read_text()
     assert re.search(r"worst \d+° at [\d:.]+ \(said from 15°\)", page) and "(limit 15°)" not in page
+
+
+def test_a_later_exercise_says_how_often_it_could_not_judge_over_its_own_frames(landmarks_dir):
+    """Two exercises over the cat-cow recording (side-on: the far knee is hidden), the second over its
+    last quarter only: the seated twist's "I can't see your far knee" is a share of its own frames. It
+    was a share of the whole session's, so a routine's later exercise read under a quarter of it."""
+    from coach.engine.core import Coach
+    from coach.io.sources import InputInfo
+    from coach.pose.recording import Recording
+    from coach.report.core import Summariser
+
+    rec = Recording(landmarks_dir / "cat_cow__01.jsonl.gz")
+    frames = list(rec.frames())
+    summary = Summariser(InputInfo("cat_cow__01.jsonl.gz", "x", "recording", rec.info.fps,
+                                   (rec.info.width, rec.info.height)))
+    cut = len(frames) * 3 // 4
+    for exercise_id, part in (("childs_pose", frames[:cut]), ("seated_spinal_twist", frames[cut:])):
+        exercise = get_exercise(exercise_id)
+        summary.start_segment(exercise, part[0].t_s)
+        coach = Coach(exercise)
+        for pf in part:
+            summary.add(coach.update(pf.pose, pf.t_s, others=pf.others))
+    notes = [n.text for n in summary.finish()[0].notes
+             if n.exercise == "seated_spinal_twist" and "far knee" in n.text]
+    assert len(notes) == 1, notes
+    share = int(re.search(r"\((\d+)% of the time\)", notes[0]).group(1))
+    assert share > 25, notes   # of its own frames (36%); a share of the session's is at most its 25%
+    assert notes[0].startswith("Seated floor twist – "), notes

@@ -222,7 +222,7 @@ def estimate_only_words(exercise: Exercise, env: EnvelopeResult) -> str:
     names = [k.replace("{side}", "left").replace("{other}", "right") for k in keys]
     views = [v for v in exercise.view if v in _VIEW_WORDS
              and any(reliability_at_least(SPEC[n].reliability[v], TRUSTED) for n in names)]
-    what = ", ".join(dict.fromkeys(estimates)).lower() or "the stretch"
+    what = ", ".join(dict.fromkeys(estimates)).lower() or "stretch"   # "the stretch", not "the the stretch"
     where = " or ".join(_VIEW_WORDS[v] for v in views)
     fix = f" - film {where} so I can judge it" if where else ""
     return f"Can't judge: only an estimate of the {what}{fix}"
