@@ -213,8 +213,19 @@ BROKEN = [
      "phases #1 (hug).hold_s: a TOML date or time, and exercise files hold none"),
     ("a phase name used twice", GOOD + GOOD[GOOD.index("[[phases]]"):],
      "phases: the phase name 'hug' is used 2 times; each phase needs its own name"),
+    ("posture unknown", _edit('posture = ["supine"]', 'posture = ["unknown"]'),
+     "posture: item 1 is 'unknown', which the coach reads only when it cannot tell"),
+    ("view unknown", _edit('view = ["side"]', 'view = ["side", "unknown"]'),
+     "view: item 2 is 'unknown', which the coach reads only when it cannot tell"),
     ("bad TOML", "id = \n", "not valid TOML"),
 ]
+
+
+def test_a_file_saved_with_a_byte_order_mark_loads(tmp_path):
+    """Windows Notepad saves UTF-8 with a BOM: it read "not valid TOML (Invalid statement (at line 1, column 1))"."""
+    path = tmp_path / "mini.toml"
+    path.write_bytes(b"\xef\xbb\xbf" + GOOD.replace("\n", "\r\n").encode())
+    assert load_exercise(path).id == "mini"
 
 
 @pytest.mark.parametrize("text, expected", [(t, e) for _, t, e in BROKEN], ids=[n for n, _, _ in BROKEN])

@@ -143,3 +143,17 @@ def test_the_framing_step_and_the_alerts_share_one_out_of_frame_limit(prone, cut
     framing = check_framing(exercise, pose)
     assert (framing.ready, framing.message) == (ready, "" if ready else STEP_BACK)
     assert _too_close_raised(exercise, pose) is alert
+
+
+def test_what_kept_the_framing_from_passing_is_what_stood_longest_not_the_last_frame(prone):
+    """A person too far away for 3 s, then a fade to nobody for 0.3 s (a recording's end): the reason
+    the exercise was never framed is "come closer" - the routine said "Step into view", the last frame's."""
+    exercise = get_exercise("prone_extension")
+    far = _scaled(_at(prone, 3.0).pose, 0.2)
+    gate = FramingGate(exercise, hold_s=1.0)
+    for t in np.arange(0.0, 3.0, 0.05):
+        gate.step(far, float(t))
+    for t in np.arange(3.0, 3.3, 0.05):
+        gate.step(Pose.empty((640, 480)), float(t))
+    assert not gate.passed and gate.last.message == STEP_INTO_VIEW
+    assert gate.main_reason == COME_CLOSER

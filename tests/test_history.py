@@ -76,6 +76,7 @@ def test_live_stores_a_session_that_history_lists_and_warns_of_overuse(landmarks
     assert main(["history", "--db", str(db), "--exercise", "childs_pose"]) == 0
     out = capsys.readouterr().out
     assert f"{MAX_SESSIONS_PER_DAY + 1} session(s)" in out and "live" in out
+    assert "both" not in out, out   # the key of an exercise without sides is not a word for a person
 
 
 def _add(history: History, exercise: str, when: datetime, hip: float, holds: int) -> None:
@@ -607,3 +608,35 @@ def test_an_exercise_gone_back_to_in_one_session_is_one_session_of_it(landmarks_
             ("childs_pose", {"both": 2 * child.holds_completed["both"] + 2}, True), ("cat_cow", {"both": 0}, False)]
         assert rows[0].duration_s == pytest.approx(3 * (child.end_s - child.start_s), abs=0.05)
         assert history.count_on("childs_pose", WHEN.date()) == 1
+
+
+def test_an_exercise_reached_and_never_done_is_not_a_session_of_it(landmarks_dir, tmp_path):
+    """A routine of a bridge then a supine twist, on a bridge recording: the twist is reached (its
+    segment runs) but no side of it is done - it was stored, counted toward the daily limit ("4
+    sessions ... rest it until tomorrow" on the 4th run) and plotted peaks of a twist never done."""
+    from coach.engine.core import Coach
+    from coach.engine.exercises import get_exercise
+    from coach.history.store import record_session
+    from coach.io.sources import InputInfo
+    from coach.pose.recording import Recording
+    from coach.report.core import Summariser
+
+    rec = Recording(landmarks_dir / "tracked" / "bridge__01.jsonl.gz")
+    frames = list(rec.frames())
+    summary = Summariser(InputInfo("b", "b", "recording", rec.info.fps, (rec.info.width, rec.info.height)))
+    half = len(frames) // 2
+    for exercise_id, part in (("bridge", frames[:half]), ("supine_twist", frames[half:])):
+        exercise = get_exercise(exercise_id)
+        summary.start_segment(exercise, part[0].t_s)
+        coach = Coach(exercise)
+        for pf in part:
+            summary.add(coach.update(pf.pose, pf.t_s, others=pf.others))
+    report = summary.finish()[0]
+    assert [s.sides_done for s in report.segments][1] == (), report.segments[1]
+    db = tmp_path / "h.sqlite"
+    record_session(report, "live", db)
+    with History(db) as history:
+        assert [s.exercise for s in history.sessions()] == ["bridge"]
+    record_session(report, "live", db, pain_stop=True)   # a pain stop on it is kept: the stop is the record
+    with History(db) as history:
+        assert sorted(s.exercise for s in history.sessions()) == ["bridge", "bridge", "supine_twist"]

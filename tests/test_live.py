@@ -313,6 +313,11 @@ def test_example_routine_loads_with_its_overrides():
     ('name = "x"\n[[exercise]]\nid = "childs_pose"\n[[exercise]]\nid = "bridge"\nhold_s = "20"\n',
      "exercise #2 (bridge).hold_s: Input should be a valid number"),   # not read as 20 s
     ('name = "x"\n[[exercise]]\nid = "bridge"\nreps_per_side = true\n', "exercise #1 (bridge).reps_per_side"),
+    # the bounds of the exercise file, named by this file's key (was "exercise #1 (bridge): phases #1.hold_s")
+    ('name = "x"\n[[exercise]]\nid = "bridge"\nhold_s = 1e9\n',
+     "exercise #1 (bridge).hold_s: Input should be less than or equal to 600"),
+    ('name = "x"\n[[exercise]]\nid = "bridge"\nhold_s = nan\n', "exercise #1 (bridge).hold_s: Input should be a finite number"),
+    ('name = "x\\u001b[31mRED"\n[[exercise]]\nid = "bridge"\n', "name: holds the control character U+001B"),
 ])
 def test_bad_routine_files_name_the_file_and_the_key(tmp_path, body, expected):
     path = tmp_path / "bad.toml"
@@ -491,8 +496,8 @@ def test_a_routine_records_every_exercise_even_one_never_framed(childs_pose_6s, 
     assert [(e.exercise, e.outcome) for e in result.routine] == [
         ("childs_pose", "completed"), ("standing_rotation", "skipped"), ("cat_cow", "skipped")]
     never, cat_cow = result.routine[1], result.routine[2]
-    assert never.reason == "never framed (Face the camera); the session ended: The video ended.", never
-    assert cat_cow.reason == "not reached: The video ended.", cat_cow
+    assert never.reason == "never framed (Face the camera); the session ended: The recording ended.", never
+    assert cat_cow.reason == "not reached: The recording ended.", cat_cow
     text = "\n".join(summary_lines(result))
     assert "  2. Standing trunk rotation: skipped - never framed (Face the camera)" in text, text
     assert "  3. Cat-cow: skipped - not reached" in text, text
@@ -539,6 +544,7 @@ def test_a_routine_gone_back_to_is_reported_as_one_exercise_with_its_routine(lan
     assert f"{done} of {target}" in text
     saved = json.loads((out / "session.json").read_text())
     assert [e["outcome"] for e in saved["routine"]] == [e.outcome for e in result.routine]
+    assert saved["routine_name"] == "test" and "Routine: test" in text and "Routine: test" in summary_lines(result)
     for entry in result.routine:
         assert entry.line() in text, entry.line()
     assert "childs_pose:" not in text and "Child's pose: hold" in text
@@ -548,6 +554,7 @@ def test_a_routine_gone_back_to_is_reported_as_one_exercise_with_its_routine(lan
     assert "active" not in [s for s in re.findall(r"Status\s*</dt>\s*<dd>([^<]*)", page)]
     assert "not finished" in re.findall(r"Status\s*</dt>\s*<dd>([^<]*)", page)
     assert not any(": active -" in line for line in summary_lines(result))
+    assert not any("both" in line for line in summary_lines(result)), summary_lines(result)   # "reps 0/2"
 
 
 def test_a_routine_listing_one_exercise_twice_counts_each_target():

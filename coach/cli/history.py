@@ -57,7 +57,9 @@ def _table(sessions) -> None:
                          no_wrap=column != "exercise / input (model)", overflow="fold",
                          min_width=20 if column == "exercise / input (model)" else None)   # ids are <= 20 or so
     for s in sessions:
-        holds = Text("\n").join(_cell(f"{side} {n}") for side, n in s.holds.items()) or Text("-")
+        # "both" is the key of an exercise without sides, never a word for a person ("holds both 0")
+        holds = Text("\n").join(_cell(str(n) if side == "both" else f"{side} {n}") for side, n in s.holds.items()) \
+            or Text("-")
         kind = Text(s.kind)
         for note, shown in (("not yours", not s.mine), ("pain stop", s.pain_stop)):
             if shown:

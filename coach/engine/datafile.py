@@ -88,7 +88,7 @@ def read_toml(path: str | os.PathLike, error: type[CoachError], what: str) -> di
             data = fh.read(MAX_BYTES + 1)
         if len(data) > MAX_BYTES:
             raise error(f"{path}: larger than {MAX_BYTES} bytes, more than any {what} holds")
-        return tomllib.loads(data.decode("utf-8"))
+        return tomllib.loads(data.decode("utf-8-sig"))   # a BOM (Windows Notepad) is not TOML, and means nothing here
     except FileNotFoundError:
         raise error(f"{path}: no such {what}") from None
     except IsADirectoryError:

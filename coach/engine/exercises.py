@@ -52,8 +52,8 @@ MAX_ANGLE_LIMIT_DEG = 180.0
 MAX_SPEED_LIMIT_DEG_S = 360.0
 
 
-class _Strict(StrictRecord):
-    """Exercise records also refuse non-finite numbers and text with control characters."""
+class CheckedRecord(StrictRecord):
+    """Exercise records (and routine files) also refuse non-finite numbers and text with control characters."""
 
     model_config = ConfigDict(allow_inf_nan=False)
 
@@ -71,7 +71,7 @@ class _Strict(StrictRecord):
         return value
 
 
-class Band(_Strict):
+class Band(CheckedRecord):
     """Target range of one measure. Enter when inside [min, max]; leave when outside by more than
     `hysteresis` (so a reading wobbling on the edge does not flicker).
 
@@ -97,7 +97,7 @@ class Band(_Strict):
         return self
 
 
-class Phase(_Strict):
+class Phase(CheckedRecord):
     name: str = Field(min_length=1)
     hold_s: float = Field(gt=0, le=MAX_HOLD_S, description="seconds to hold this phase, per rep")
     cue: str = ""
@@ -115,7 +115,7 @@ class Phase(_Strict):
         return v
 
 
-class Cues(_Strict):
+class Cues(CheckedRecord):
     enter: str = Field(min_length=1)
     hold: str = Field(min_length=1)
     too_far: str = Field(min_length=1)
@@ -132,7 +132,7 @@ class Cues(_Strict):
 NECK_NEUTRAL_LATERAL_DEG = 15.0
 
 
-class Safety(_Strict):
+class Safety(CheckedRecord):
     """Limits for the safety rules. Degrees; speeds in degrees per second."""
 
     # Every angle limit is below MAX_ANGLE_LIMIT_DEG, where it can still be passed.
@@ -251,7 +251,7 @@ def _check_side_from(rule: str) -> None:
                      f"'higher:' + one of {', '.join(PAIRED_BASES)}")
 
 
-class Exercise(_Strict):
+class Exercise(CheckedRecord):
     id: str = Field(pattern=r"^[a-z0-9_]+$")
     name: str = Field(min_length=1)
     summary: str = Field(min_length=1)
@@ -270,6 +270,17 @@ class Exercise(_Strict):
     phases: list[Phase] = Field(min_length=1)
     safety: Safety = Safety()
     sources: list[str] = Field(min_length=1)
+
+    @field_validator("posture", "view")
+    @classmethod
+    def _known_context(cls, v: list):
+        """'unknown' is what the coach reads when it cannot tell the posture or view, never one an
+        exercise is done in: a file listing it validated and then never timed a hold."""
+        for i, item in enumerate(v):
+            if item.value == "unknown":
+                raise ValueError(f"item {i + 1} is 'unknown', which the coach reads only when it cannot tell; "
+                                 "name the ones the exercise is done in")
+        return v
 
     @field_validator("side_from")
     @classmethod

@@ -97,8 +97,22 @@ class FramingGate:
         self._ready_since: float | None = None
         self._unready_since: float | None = None   # the start of the current break in the framing
         self.last = Framing(False, STEP_INTO_VIEW)
+        self._blocked_s: dict[str, float] = {}    # frame time each "not ready" message stood, until the next frame
+        self._last_t: float | None = None
+
+    @property
+    def main_reason(self) -> str:
+        """What kept the framing from passing for the longest time ("Come closer to the camera"), not the
+        last frame's message: a recording's fade-out to black said "Step into view" for a person who was
+        too far away for 29 of its 30 s."""
+        if not self._blocked_s:
+            return self.last.message
+        return max(self._blocked_s.items(), key=lambda kv: kv[1])[0]
 
     def step(self, pose: Pose, t_s: float, others: tuple[Pose, ...] = ()) -> Framing:
+        if self._last_t is not None and not self.last.ready and t_s > self._last_t:
+            self._blocked_s[self.last.message] = self._blocked_s.get(self.last.message, 0.0) + t_s - self._last_t
+        self._last_t = t_s
         self.last = check_framing(self.exercise, pose, others)
         if not self.last.ready:
             if self._unready_since is None:

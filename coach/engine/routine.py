@@ -22,8 +22,8 @@ from pathlib import Path
 
 from pydantic import Field, ValidationError
 
-from coach.engine.datafile import StrictRecord, format_validation_error, item_label, load_model
-from coach.engine.exercises import Exercise, load_library
+from coach.engine.datafile import format_validation_error, item_label, load_model
+from coach.engine.exercises import MAX_HOLD_S, MAX_REPS_PER_SIDE, MAX_REST_S, CheckedRecord, Exercise, load_library
 from coach.errors import ExerciseError
 
 
@@ -31,14 +31,17 @@ class RoutineError(ExerciseError):
     """A routine file is invalid or names an unknown exercise; the message names the file and the key."""
 
 
-class RoutineItem(StrictRecord):
+class RoutineItem(CheckedRecord):
+    """One exercise of a routine, with the exercise file's own bounds on what it overrides (so an error
+    names this file's key, not the exercise's `phases #1.hold_s`)."""
+
     id: str = Field(pattern=r"^[a-z0-9_]+$")
-    hold_s: float | None = Field(default=None, gt=0, description="seconds every phase is held")
-    reps_per_side: int | None = Field(default=None, ge=1)
-    rest_s: float | None = Field(default=None, ge=0)
+    hold_s: float | None = Field(default=None, gt=0, le=MAX_HOLD_S, description="seconds every phase is held")
+    reps_per_side: int | None = Field(default=None, ge=1, le=MAX_REPS_PER_SIDE)
+    rest_s: float | None = Field(default=None, ge=0, le=MAX_REST_S)
 
 
-class RoutineFile(StrictRecord):
+class RoutineFile(CheckedRecord):
     name: str = Field(min_length=1)
     exercise: list[RoutineItem] = Field(min_length=1)
 

@@ -351,13 +351,19 @@ def overuse_message(exercise: str, day: date, count: int) -> str:
 
 # --- from a Report --------------------------------------------------------------------------------
 
-def session_rows(report: Report) -> list[dict]:
+def session_rows(report: Report, keep: str | None = None) -> list[dict]:
     """What is stored, per exercise of a report (in the order first done): exercise, duration, holds,
     peaks, alerts. An exercise done in several segments of one session (a routine gone back to or
     restarted, `--exercise auto` between two others) is one row: one session of it, toward the daily
-    limit too - durations, holds and alerts added up, each peak the latest segment's that read it."""
+    limit too - durations, holds and alerts added up, each peak the latest segment's that read it.
+    A segment in which no side was done (`SegmentSummary.sides_done` empty: no hold started, not a
+    second in position; a routine's exercise reached and never done) is not a session of that stretch:
+    it is not stored, so it neither counts toward the daily limit nor plots a peak - unless it is
+    `keep`, the exercise a pain stop ended."""
     rows: dict[str, dict] = {}
     for index, seg in enumerate(report.segments):
+        if not seg.sides_done and seg.exercise != keep:
+            continue
         row = rows.setdefault(seg.exercise, {"exercise": seg.exercise, "duration_s": 0.0, "holds": {}, "peaks": {},
                                              "alerts": 0})
         for m in report.measures:
@@ -382,9 +388,9 @@ def record_session(report: Report, kind: str, db: str | os.PathLike | None = Non
     now = now or datetime.now().astimezone()
     mine = (kind == "live") if mine is None else bool(mine)
     warnings = []
-    rows = session_rows(report)
+    stopped = report.segments[-1].exercise if report.segments else None   # the pain stop's exercise
+    rows = session_rows(report, keep=stopped if pain_stop else None)
     with History(db) as history:
-        stopped = report.segments[-1].exercise if report.segments else None   # the pain stop's exercise
         for row in rows:
             history.add(kind, row["exercise"], now, row["duration_s"], row["holds"], row["peaks"], row["alerts"],
                         report.input.path, mine=mine, pain_stop=pain_stop and row["exercise"] == stopped,

@@ -61,6 +61,7 @@ class Report:
     # `coach live`: what became of every exercise of the routine, in the order they were left
     # (completed, stopped, skipped with why, unfinished); empty for the other commands
     routine: tuple[RoutineEntry, ...] = ()
+    routine_name: str = ""                # the routine file's `name` ("" without a routine)
     version: str = __version__
 
     @property
@@ -92,6 +93,7 @@ class Report:
             data.pop("hints")
         if not self.routine:
             data.pop("routine")
+            data.pop("routine_name")
         return _clean(data)
 
     def to_json(self, extra: dict | None = None) -> str:
@@ -229,7 +231,7 @@ class Summariser:
             self._close_alert(rule, self._last_t, ended=False)
 
     def finish(self, partial: bool = False, outputs: tuple[str, ...] = (),
-               routine: tuple[RoutineEntry, ...] = ()) -> tuple[Report, TimelineArrays]:
+               routine: tuple[RoutineEntry, ...] = (), routine_name: str = "") -> tuple[Report, TimelineArrays]:
         if self._segments:
             self._close_all()
         tl = self.timeline.arrays()
@@ -246,5 +248,6 @@ class Summariser:
                         segments, tuple(self._holds), tuple(self._alerts), stats, notes,
                         in_envelope=last.in_envelope if image and last else None,
                         hints=tuple(m.hint for m in last.measures if m.hint) if image and last else (),
-                        outputs=tuple(outputs), not_sure=tuple(self.not_sure), routine=tuple(routine))
+                        outputs=tuple(outputs), not_sure=tuple(self.not_sure), routine=tuple(routine),
+                        routine_name=routine_name if routine else "")
         return report, tl

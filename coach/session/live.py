@@ -65,6 +65,7 @@ class LiveResult:
     outputs: tuple[str, ...] = field(default=())
     follow: object | None = None         # with a demonstration: how closely it was followed (FollowSummary)
     routine: tuple = field(default=())   # RoutineEntry per exercise: completed, stopped, skipped (why), unfinished
+    routine_name: str = ""
 
 
 def input_info(feed: Feed, detector=None) -> InputInfo:
@@ -142,7 +143,7 @@ def _result(session: LiveSession, report: Report | None, counts: tuple[int, int,
                       (_percentile_ms(lat, 50), _percentile_ms(lat, 90)),
                       _percentile_ms(session.inference_s, 50), _percentile_ms(session.waits_s, 50),
                       session.outputs, session.follow.summary() if session.follow is not None else None,
-                      session.routine_summary())
+                      session.routine_summary(), session.routine.name)
 
 
 def summary_lines(result: LiveResult) -> list[str]:
@@ -153,14 +154,16 @@ def summary_lines(result: LiveResult) -> list[str]:
         return lines + ["Nothing was analysed, so no summary was saved.",
                         performance_line(result)]
     for seg in report.segments:
-        reps = ", ".join(f"{side} {n}/{seg.reps_target}" for side, n in seg.reps.items())
+        # "both": the key of an exercise without sides, not said ("reps both 0/4" read as both sides done)
+        reps = ", ".join(f"{'' if side == 'both' else side + ' '}{n}/{seg.reps_target}" for side, n in seg.reps.items())
         holds = f"holds done {holds_done([seg])}, longest {longest_hold([seg], report.holds)}"
         lines.append(f"{seg.name}: {status_text(seg.status)} - reps {reps}; {holds}; "
                      f"in position {seg.time_in_envelope_pct:.0f}% of the time")
         if seg.advice and seg.advice != result.message:   # the pain stop's advice opens the summary already
             lines.append(f"  {seg.advice}")
     if worth_listing(result.routine):
-        lines += ["Routine:"] + [f"  {i}. {e.line()}" for i, e in enumerate(result.routine, 1)]
+        lines += [f"Routine: {result.routine_name}" if result.routine_name else "Routine:"]
+        lines += [f"  {i}. {e.line()}" for i, e in enumerate(result.routine, 1)]
     rules = sorted({rule_words(a.rule).lower() for a in report.alerts})   # in words, never the rule's id
     lines.append(f"Alerts: {len(report.alerts)}" + (f" ({', '.join(rules)})" if rules else ""))
     if result.follow is not None:

@@ -190,7 +190,7 @@ class LiveSession(Sink):
         elif v is not None and v.status == Status.STOPPED:
             entry = RoutineEntry(ex.id, ex.name, "stopped", v.advice or "the exercise was stopped")
         elif not self._coaching:
-            framing = self.gate.last.message or "the framing check did not pass"
+            framing = self.gate.main_reason or "the framing check did not pass"
             entry = RoutineEntry(ex.id, ex.name, "skipped", f"never framed ({framing}); {why}")
         else:
             entry = RoutineEntry(ex.id, ex.name, "unfinished" if why.startswith("the session") else "skipped", why)
@@ -231,7 +231,7 @@ class LiveSession(Sink):
 
     def feed_ended(self, error: BaseException | None) -> None:
         if error is None:
-            self.end("source_ended", "The video ended.")
+            self.end("source_ended", f"The {'recording' if self.info.kind == 'recording' else 'video'} ended.")
         else:
             self.end("source_lost", f"The input stopped ({error}); the session ended.")
 
@@ -456,7 +456,8 @@ class LiveSession(Sink):
         extra = tuple(name for name, _ in self.options.extra_files)
         names = tuple(n for n in self.files.names() if n != LANDMARKS or self.options.record)  # names() lists it always
         self.outputs = names + ((VIDEO,) if self._video else ()) + extra
-        report, timeline = self.summary.finish(partial=partial, outputs=self.outputs, routine=self.routine_summary())
+        report, timeline = self.summary.finish(partial=partial, outputs=self.outputs, routine=self.routine_summary(),
+                                               routine_name=self.routine.name)
         for name, text in self.options.extra_files:
             write_text(Path(self.folder) / name, text)
         more = {"model_choice": self.model.as_dict()}
