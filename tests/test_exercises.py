@@ -3,6 +3,8 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import pytest
 
 from coach import exercises_dir
@@ -217,6 +219,8 @@ BROKEN = [
      "posture: item 1 is 'unknown', which the coach reads only when it cannot tell"),
     ("view unknown", _edit('view = ["side"]', 'view = ["side", "unknown"]'),
      "view: item 2 is 'unknown', which the coach reads only when it cannot tell"),
+    ("a routine file", (Path(__file__).resolve().parent.parent / "exercises" / "routines" / "gentle_back.toml").read_text(),
+     "this is a routine file ([[exercise]]: give it to coach live --routine), not an exercise file"),
     ("bad TOML", "id = \n", "not valid TOML"),
 ]
 

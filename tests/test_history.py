@@ -640,3 +640,13 @@ def test_an_exercise_reached_and_never_done_is_not_a_session_of_it(landmarks_dir
     record_session(report, "live", db, pain_stop=True)   # a pain stop on it is kept: the stop is the record
     with History(db) as history:
         assert sorted(s.exercise for s in history.sessions()) == ["bridge", "bridge", "supine_twist"]
+
+
+def test_listing_a_database_that_does_not_exist_creates_none(tmp_path, capsys):
+    """`coach history --db mistyped.sqlite` listed 0 sessions and left an empty database behind."""
+    from coach.cli import main
+
+    db = tmp_path / "mistyped.sqlite"
+    assert main(["history", "--db", str(db)]) == 0
+    assert "0 session(s)" in capsys.readouterr().out and not db.exists()
+    assert main(["history", "--db", str(db), "--exercise", "nosuch"]) == 2 and not db.exists()

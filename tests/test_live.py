@@ -310,6 +310,8 @@ def test_example_routine_loads_with_its_overrides():
     ('name = "x"\n[[exercise]]\nid = "no_such"\n', "exercise #1 (no_such).id: unknown exercise 'no_such'"),
     ('name = "x"\n[[exercise]]\nid = "childs_pose"\nreps_per_side = 0\n', "exercise #1 (childs_pose).reps_per_side"),
     ('name = "x"\n', "exercise: Field required"),
+    ((REPO / "exercises" / "bridge.toml").read_text(), "this is an exercise file ([[phases]]: give it to --exercise), "
+                                                        "not a routine file"),
     ('name = "x"\n[[exercise]]\nid = "childs_pose"\n[[exercise]]\nid = "bridge"\nhold_s = "20"\n',
      "exercise #2 (bridge).hold_s: Input should be a valid number"),   # not read as 20 s
     ('name = "x"\n[[exercise]]\nid = "bridge"\nreps_per_side = true\n', "exercise #1 (bridge).reps_per_side"),

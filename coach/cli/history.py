@@ -75,7 +75,7 @@ def _table(sessions) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    from coach.history.store import History, one_per_input, overuse_warnings, plot_png
+    from coach.history.store import History, default_path, one_per_input, overuse_warnings, plot_png
     from coach.io.atomic import write_bytes
 
     if args.plot is not None and not args.exercise:
@@ -83,11 +83,14 @@ def run(args: argparse.Namespace) -> int:
     path = Path(args.plot or f"history-{args.exercise}.png") if args.plot is not None else None
     if path is not None:
         _check_plot_path(path)
-    with History(args.db) as history:
-        sessions = history.sessions(args.exercise)
+    db = Path(args.db) if args.db is not None else default_path()
+    sessions, skipped = [], []
+    if db.exists():   # a listing never creates a database (a mistyped --db made an empty one)
+        with History(db) as history:
+            sessions, skipped = history.sessions(args.exercise), history.skipped
     if args.exercise and not sessions:
         _check_exercise(args.exercise)
-    for warning in history.skipped:
+    for warning in skipped:
         print(f"coach: warning: {warning}", file=sys.stderr)
     if args.plot is None:
         _table(sessions)

@@ -101,9 +101,14 @@ def read_toml(path: str | os.PathLike, error: type[CoachError], what: str) -> di
         raise error(f"{path}: not valid TOML (values nested too deeply)") from None
 
 
-def load_model(path: str | os.PathLike, model: type[M], error: type[CoachError], what: str) -> M:
-    """Parse and validate a TOML file as `model`; every failure is one `error` line."""
+def load_model(path: str | os.PathLike, model: type[M], error: type[CoachError], what: str,
+               other: tuple[str, str] | None = None) -> M:
+    """Parse and validate a TOML file as `model`; every failure is one `error` line. `other`: (a top-level
+    key only another kind of file has, what that file is): such a file is named as what it is, not
+    refused key by key ("phases: Field required; cues: Field required; ..." for a routine file)."""
     data = read_toml(path, error, what)
+    if other is not None and isinstance(data.get(other[0]), list) and other[0] not in model.model_fields:
+        raise error(f"{path}: this is {other[1]}, not {'an' if what[0] in 'aeiou' else 'a'} {what}")
     dated = _not_json(data)
     if dated is not None:
         raise error(f"{path}: {key_path(dated, data)}: a TOML date or time, and {what}s hold none")

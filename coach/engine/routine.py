@@ -104,7 +104,8 @@ def apply_overrides(exercise: Exercise, item: RoutineItem) -> Exercise:
 
 
 def _read(path: Path) -> RoutineFile:
-    return load_model(path, RoutineFile, RoutineError, "routine file")
+    return load_model(path, RoutineFile, RoutineError, "routine file",
+                      other=("phases", "an exercise file ([[phases]]: give it to --exercise)"))
 
 
 def load_routine(path: str | os.PathLike, extra_dirs: list[str | os.PathLike] | None = None) -> Routine:
