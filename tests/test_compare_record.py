@@ -403,6 +403,30 @@ def test_a_signal_during_compare_keeps_what_was_read(tmp_path, monkeypatch, land
         assert [s.kind for s in history.sessions()] == ([] if partial else ["compare"])
 
 
+def test_a_signal_while_the_comparison_is_written_keeps_it_whole_and_says_where(tmp_path, monkeypatch, landmarks_dir):
+    """Ctrl-C while the result files are written (after the last frame): it waits, the result is
+    published whole, and the command says so and where before stopping - it printed only the stop line."""
+    import os
+    import signal
+
+    from coach.physio import compare_session
+
+    real_write = compare_session._write
+
+    def write(*args, **kwargs):
+        os.kill(os.getpid(), signal.SIGINT)
+        return real_write(*args, **kwargs)
+
+    monkeypatch.setattr(compare_session, "_write", write)
+    out, rec = tmp_path / "cmp", landmarks_dir / "seated_spinal_twist__01.jsonl.gz"
+    with contextlib.redirect_stderr(io.StringIO()) as err, contextlib.redirect_stdout(io.StringIO()) as said:
+        assert main(["compare", str(rec), "--reference", str(rec), "-o", str(out), "--no-video", "--no-history"]) == 130
+    assert said.getvalue() == f"{out}\n" and json.loads((out / "session.json").read_text())["partial"] is False
+    lines = [line for line in err.getvalue().splitlines() if not line.startswith(("reading", "\r"))]
+    assert any(line.startswith("compared ") and line.endswith("(interrupted; whole)") for line in lines), lines
+    assert lines[-1] == "coach: interrupted", lines
+
+
 def test_a_compare_stopped_after_storing_its_session_still_says_its_history_warnings(tmp_path, monkeypatch, capsys,
                                                                                      landmarks_dir):
     """Ctrl-C during the alignment: the session is published whole, then the command stops - and a

@@ -36,13 +36,24 @@ INC = "trunk_inclination_deg"
 ALL_FOURS, NECK = "all_fours", "neck_flexion_deg"
 
 SCRIPTS = {
-    "hold, rest, next rep, release, rep": (
+    # staying in the position after the rest is not the next rep: the rest ends once the person came
+    # out of it (4.0 s; read out from the next frame), and the second rep is the second time in
+    "hold, rest, still in position, out, in again: the next rep": (
         dict(reps_per_side=2, rest_s=0.5),
         [Segment(1.0, {INC: 0}), Segment(3.0, {INC: 40}), Segment(1.0, {INC: 0}), Segment(2.0, {INC: 40})],
         [("exercise_started", 0.0), ("hold_started", 1.4375), ("hold_completed", 2.4375), ("rep_completed", 2.4375),
-         ("rest_started", 2.4375), ("rest_ended", 2.9375), ("hold_started", 3.1875), ("hold_paused", 4.0),
-         ("hold_released", 4.5625), ("hold_started", 5.4375), ("hold_completed", 6.4375), ("rep_completed", 6.4375),
-         ("exercise_completed", 6.4375)]),
+         ("rest_started", 2.4375), ("rest_ended", 4.0625), ("hold_started", 5.4375), ("hold_completed", 6.4375),
+         ("rep_completed", 6.4375), ("exercise_completed", 6.4375)]),
+    "one long hold with rest_s = 0 is one rep": (
+        dict(reps_per_side=3, rest_s=0.0),
+        [Segment(6.0, {INC: 40})],
+        [("exercise_started", 0.0), ("hold_started", 0.375), ("hold_completed", 1.375), ("rep_completed", 1.375)]),
+    "rest_s = 0: out and in again is the next rep": (
+        dict(reps_per_side=2, rest_s=0.0),
+        [Segment(2.0, {INC: 40}), Segment(1.0, {INC: 0}), Segment(2.0, {INC: 40})],
+        [("exercise_started", 0.0), ("hold_started", 0.375), ("hold_completed", 1.375), ("rep_completed", 1.375),
+         ("hold_started", 3.4375), ("hold_completed", 4.4375), ("rep_completed", 4.4375),
+         ("exercise_completed", 4.4375)]),
     "a brief jitter out pauses, then resumes (grace)": (
         {},
         [Segment(1.0, {INC: 40}), Segment(0.25, {INC: 70}), Segment(2.0, {INC: 40})],
@@ -125,9 +136,11 @@ def test_event_details_name_phase_side_and_times():
 
 
 def test_release_reports_when_the_hold_really_ended():
-    run = run_script(exercise(reps_per_side=2, rest_s=0.5), SCRIPTS["hold, rest, next rep, release, rep"][1])
+    """In for 1 s of a 2 s hold, then out: paused at 1.0 s, released once the grace is over - held until 1.0 (0.5625 s timed from 0.4375)."""
+    run = run_script(exercise(phases=[{"name": "hold", "hold_s": 2.0, "envelope": {INC: band(20, 60)}}]),
+                     [Segment(1.0, {INC: 40}), Segment(1.0, {INC: 0})])
     released = [e for e in run.events if e.kind == EventKind.HOLD_RELEASED]
-    assert [(e.t_s, e.details["held_until_s"], e.details["hold_s"]) for e in released] == [(4.5625, 4.0, 0.75)]
+    assert [(e.t_s, e.details["held_until_s"], e.details["hold_s"]) for e in released] == [(1.5625, 1.0, 0.562)]
 
 
 def test_follow_and_next_phase_reasons():
@@ -287,15 +300,22 @@ def test_a_nan_measure_is_explicitly_not_valid():
     assert _verdict(progress=1.0).progress == 1.0
 
 
-def test_rest_s_zero_starts_the_next_rep_at_once():
-    """With no rest between reps the next rep's hold begins right after the last one ends (before,
-    the finished hold's tracker was kept, because the phase index does not change: no second rep ever)."""
-    coach = Coach(exercise(reps_per_side=3, rest_s=0.0), smoothing="none", settings=SETTINGS)
-    t_s = np.arange(0, 8, 1 / 30)
-    verdicts = [coach.update_measures(measures({INC: 40.0}), t) for t in t_s]
-    reps = [e for v in verdicts for e in v.events if e.kind == EventKind.REP_COMPLETED]
+def test_rest_s_zero_starts_the_next_rep_as_soon_as_the_person_comes_out_and_goes_in_again():
+    """With no rest between reps each rep is a movement in and out: three times in, 2 s each with 1 s
+    out between, is three reps and the exercise done (before a fix, the finished hold's tracker was
+    kept: no second rep ever); one long hold is one rep, however long (it counted three)."""
+    def run(inside_s, outside_s, total_s):
+        coach = Coach(exercise(reps_per_side=3, rest_s=0.0), smoothing="none", settings=SETTINGS)
+        period = inside_s + outside_s
+        verdicts = [coach.update_measures(measures({INC: 40.0 if t % period < inside_s else 0.0}), t)
+                    for t in np.arange(0, total_s, 1 / 30)]
+        return coach, [e for v in verdicts for e in v.events if e.kind == EventKind.REP_COMPLETED]
+
+    coach, reps = run(2.0, 1.0, 9.0)
     assert len(reps) == 3 and coach.status == Status.COMPLETED
-    assert all(later.t_s - earlier.t_s < 2.0 for earlier, later in zip(reps, reps[1:]))   # settle + 1 s hold each
+    assert [int(r.t_s // 3.0) for r in reps] == [0, 1, 2], reps   # one rep per time in
+    coach, reps = run(8.0, 1.0, 8.0)
+    assert len(reps) == 1 and coach.status == Status.RESTING, reps   # waiting for the person to come out
 
 
 @pytest.mark.parametrize("twist_deg, timed", [

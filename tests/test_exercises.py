@@ -208,11 +208,12 @@ BROKEN = [
      "safety.neck_extension_max_deg = 45 (on the other side of 0)"),
     ("hold as quoted number", _edit("hold_s = 30", 'hold_s = "30"'), "phases #1 (hug).hold_s: Input should be a valid number"),
     ("hold as true", _edit("hold_s = 30", "hold_s = true"), "phases #1 (hug).hold_s: Input should be a valid number"),
+    ("reps 2.5", _edit('name = "Mini"', 'name = "Mini"\nreps_per_side = 2.5'), "reps_per_side: Input should be a valid integer"),
     ("reps as text", _edit('name = "Mini"', 'name = "Mini"\nreps_per_side = "2"'),
      "reps_per_side: Input should be a valid integer"),
     ("name as a number", _edit('name = "Mini"', "name = 5"), "name: Input should be a valid string"),
     ("a TOML date", _edit("hold_s = 30", "hold_s = 2026-12-03"),
-     "phases #1 (hug).hold_s: a TOML date or time, and exercise files hold none"),
+     "phases #1 (hug).hold_s: is a TOML date or time; no key of an exercise file takes one"),
     ("a phase name used twice", GOOD + GOOD[GOOD.index("[[phases]]"):],
      "phases: the phase name 'hug' is used 2 times; each phase needs its own name"),
     ("posture unknown", _edit('posture = ["supine"]', 'posture = ["unknown"]'),
@@ -220,9 +221,16 @@ BROKEN = [
     ("view unknown", _edit('view = ["side"]', 'view = ["side", "unknown"]'),
      "view: item 2 is 'unknown', which the coach reads only when it cannot tell"),
     ("a routine file", (Path(__file__).resolve().parent.parent / "exercises" / "routines" / "gentle_back.toml").read_text(),
-     "this is a routine file ([[exercise]]: give it to coach live --routine), not an exercise file"),
+     "a routine file (it lists [[exercise]]; give it to coach live --routine), not an exercise file"),
     ("bad TOML", "id = \n", "not valid TOML"),
 ]
+
+
+def test_a_whole_number_written_as_a_float_is_that_integer(tmp_path):
+    """`reps_per_side = 3.0` loaded before the loader was made strict; it still does (TOML writes 3.0 as a float)."""
+    path = tmp_path / "mini.toml"
+    path.write_text(GOOD.replace('name = "Mini"', 'name = "Mini"\nreps_per_side = 3.0'))
+    assert load_exercise(path).reps_per_side == 3
 
 
 def test_a_file_saved_with_a_byte_order_mark_loads(tmp_path):

@@ -6,6 +6,7 @@ a warning and a database that cannot be written is one OutputError."""
 from __future__ import annotations
 
 import contextlib
+import dataclasses
 import json
 import re
 import sqlite3
@@ -625,9 +626,9 @@ def test_an_exercise_reached_and_never_done_is_not_a_session_of_it(landmarks_dir
     frames = list(rec.frames())
     summary = Summariser(InputInfo("b", "b", "recording", rec.info.fps, (rec.info.width, rec.info.height)))
     half = len(frames) // 2
-    for exercise_id, part in (("bridge", frames[:half]), ("supine_twist", frames[half:])):
+    for index, (exercise_id, part) in enumerate((("bridge", frames[:half]), ("supine_twist", frames[half:]))):
         exercise = get_exercise(exercise_id)
-        summary.start_segment(exercise, part[0].t_s)
+        summary.start_segment(exercise, part[0].t_s, routine_index=index)
         coach = Coach(exercise)
         for pf in part:
             summary.add(coach.update(pf.pose, pf.t_s, others=pf.others))
@@ -640,6 +641,12 @@ def test_an_exercise_reached_and_never_done_is_not_a_session_of_it(landmarks_dir
     record_session(report, "live", db, pain_stop=True)   # a pain stop on it is kept: the stop is the record
     with History(db) as history:
         assert sorted(s.exercise for s in history.sessions()) == ["bridge", "bridge", "supine_twist"]
+    # outside a live session (analyze, compare: no routine) an attempt is stored whatever it did
+    analyzed = dataclasses.replace(report, segments=tuple(dataclasses.replace(s, routine_index=None)
+                                                          for s in report.segments))
+    record_session(analyzed, "analyze", db)
+    with History(db) as history:
+        assert sorted(s.exercise for s in history.sessions() if s.kind == "analyze") == ["bridge", "supine_twist"]
 
 
 def test_listing_a_database_that_does_not_exist_creates_none(tmp_path, capsys):

@@ -273,6 +273,8 @@ def test_cue_follows_the_verdict(bridge, twist):
     assert ov.cue(verdict(pose_seen=False))[0].startswith("Step into view")
     assert ov.cue(verdict(status=Status.STOPPED, advice="Stop and rest."))[0] == "Stop and rest."
     assert "8 s" in ov.cue(verdict(status=Status.RESTING, rest_left_s=7.2))[0]
+    # the rest is over and the person is still in the position: the next rep starts from outside it
+    assert ov.cue(verdict(status=Status.RESTING, rest_left_s=0.0))[0] == f"{cues.release} - then the next rep."
     assert ov.cue(None) == (bridge.phases[0].cue, False)
     alert = Alert("twist", Severity.CAUTION, "Rotate less", 52.0, 45.0, 0.5, "trunk_rotation_deg")
     assert Overlay(twist).cue(verdict("seated_spinal_twist", alerts=(alert,)))[0] == twist.cues.too_far

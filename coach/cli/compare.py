@@ -74,24 +74,26 @@ def run(args: argparse.Namespace) -> int:
                          wrap=progress_bar(args.quiet), sinks=(history,) if history is not None else (),
                          exercise=exercise)
     except CompareInterrupted as stop:   # stopped after the result was published: say where it is
-        print_history_warnings(history)
         if stop.result is not None:
-            if not args.quiet:
-                from coach.usertext import printable
-
-                what = "partial: the patient's frames read" if stop.result.report.partial else "whole"
-                lines = stop.result.record.lines(out)
-                print("\n".join(printable(line) for line in [f"{lines[0]} (interrupted; {what})", *lines[1:]]),
-                      file=sys.stderr)
-            print(out)
+            what = "partial: the patient's frames read" if stop.result.report.partial else "whole"
+            _said(stop.result, out, args, history, f" (interrupted; {what})")
+        else:
+            print_history_warnings(history)
         raise
     except KeyboardInterrupt:   # stopped after the session was stored: its history warnings still count
         print_history_warnings(history)
         raise
-    if not args.quiet:
-        from coach.usertext import printable
+    _said(result, out, args, history)
+    return 0
 
-        print("\n".join(printable(line) for line in result.record.lines(out)), file=sys.stderr)
+
+def _said(result, out: Path, args: argparse.Namespace, history, stopped: str = "") -> None:
+    """The summary (stderr, not with -q; `stopped` marks its first line), the history's warnings and the
+    result's path (stdout): on success and when a signal stopped the command after publishing."""
+    from coach.usertext import printable
+
+    if not args.quiet:
+        lines = result.record.lines(out)
+        print("\n".join(printable(line) for line in [lines[0] + stopped, *lines[1:]]), file=sys.stderr)
     print_history_warnings(history)
     print(out)
-    return 0

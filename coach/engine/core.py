@@ -178,6 +178,7 @@ class Coach:
         self._tracker = self._new_tracker()
         self._still = [StillTracker(s.still_enter_deg_s, s.still_exit_deg_s, s.max_gap_s) for _ in exercise.phases]
         self._follow_since: dict[int, float] = {}
+        self._released = True   # the person came out of the position since the last rep (`_rest`)
         self._last_t: float | None = None
         self._seen: bool | None = None
         self._reliability = [Reliability.NONE] * n
@@ -275,9 +276,13 @@ class Coach:
         return events
 
     def _rest(self, t_s: float) -> list[Event]:
-        events = self._progress.tick(t_s)
-        if any(e.kind == EventKind.REST_ENDED for e in events):
+        """The rest between reps ends when its time is up and the person has come out of the position
+        (`_released`); the next rep's hold is a fresh one."""
+        resting = self._progress.status == Status.RESTING
+        events = self._progress.tick(t_s, self._released)
+        if resting and self._progress.active:
             self._tracker = self._new_tracker()
+            self._follow_since.clear()
         return events
 
     # --- envelope, stillness, holds -------------------------------------------------------------
@@ -315,6 +320,8 @@ class Coach:
         if p.finished or not self.holds_on:
             return []
         inside = self._inside(frame, env)
+        if inside is False:   # out of the position held (can't judge is not out: `_rest`)
+            self._released = True
         overdone = overdone_measure(self._alerts, {c.measure for c in env.checks})
         if inside and wrong_form((a.rule_id for a in self._alerts), overdone):   # last frame's alerts: no good hold
             inside = False
@@ -347,7 +354,9 @@ class Coach:
     def _phase_done(self, t_s: float) -> list[Event]:
         p = self._progress
         events = p.phase_completed(t_s)
-        if p.active:   # a next phase, or (rest_s = 0) the next rep at once: a fresh hold either way
+        if any(e.kind == EventKind.REP_COMPLETED for e in events):
+            self._released = False   # the next rep waits until the person comes out of this position
+        if p.active:   # a next phase of this rep: a fresh hold
             self._tracker = self._new_tracker()
             self._follow_since.clear()
         return events

@@ -50,6 +50,10 @@ def format_validation_error(path: Path, err: ValidationError, data=None) -> str:
     return f"{path}: " + "; ".join(parts)
 
 
+def _a(what: str) -> str:
+    return f"{'an' if what[0] in 'aeiou' else 'a'} {what}"
+
+
 def item_label(index: int, item=None) -> str:
     """An array item as a person finds it in the file: "#2 (cow)" - counted from 1, with its name or id."""
     name = next((item[k] for k in ("name", "id") if isinstance(item, dict) and isinstance(item.get(k), str)), None)
@@ -69,6 +73,16 @@ def key_path(loc, data=None) -> str:
             out += ("." if out else "") + str(part)
             here = here.get(part) if isinstance(here, dict) else None
     return out
+
+
+def _whole_numbers(value):
+    """`reps_per_side = 3.0` is the integer 3 (TOML writes it as a float): a whole float becomes an int,
+    which every number field takes too; 2.5 stays a float, refused where an integer is needed."""
+    if isinstance(value, dict):
+        return {k: _whole_numbers(v) for k, v in value.items()}
+    if isinstance(value, list):
+        return [_whole_numbers(v) for v in value]
+    return int(value) if isinstance(value, float) and value.is_integer() else value
 
 
 def _not_json(value, loc=()) -> tuple | None:
@@ -108,13 +122,13 @@ def load_model(path: str | os.PathLike, model: type[M], error: type[CoachError],
     refused key by key ("phases: Field required; cues: Field required; ..." for a routine file)."""
     data = read_toml(path, error, what)
     if other is not None and isinstance(data.get(other[0]), list) and other[0] not in model.model_fields:
-        raise error(f"{path}: this is {other[1]}, not {'an' if what[0] in 'aeiou' else 'a'} {what}")
+        raise error(f"{path}: {other[1]}, not {_a(what)}")
     dated = _not_json(data)
     if dated is not None:
-        raise error(f"{path}: {key_path(dated, data)}: a TOML date or time, and {what}s hold none")
+        raise error(f"{path}: {key_path(dated, data)}: is a TOML date or time; no key of {_a(what)} takes one")
     try:
         # strict, from JSON: a number must be a number (no "30" or true read as 30 s), while arrays
         # still fill tuples and strings the enumerations, as TOML has no other way to write them
-        return model.model_validate_json(json.dumps(data), strict=True)
+        return model.model_validate_json(json.dumps(_whole_numbers(data)), strict=True)
     except ValidationError as exc:
         raise error(format_validation_error(Path(path), exc, data)) from None

@@ -317,7 +317,7 @@ class Exercise(CheckedRecord):
 def load_exercise(path: str | os.PathLike) -> Exercise:
     """Load and validate one exercise file; `ExerciseError` names the file and the key."""
     return load_model(path, Exercise, ExerciseError, "exercise file",
-                      other=("exercise", "a routine file ([[exercise]]: give it to coach live --routine)"))
+                      other=("exercise", "a routine file (it lists [[exercise]]; give it to coach live --routine)"))
 
 
 def load_exercise_file(path: str | os.PathLike) -> Exercise:

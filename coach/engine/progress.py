@@ -9,6 +9,10 @@ caused. Rules:
   a side with no progress is unlocked again when its hold is released. `reps_per_side` reps per
   side, then the other side; both done = exercise complete.
 - Rest `rest_s` after every rep but the last (also when switching sides).
+- A rep is a movement into the stretch and out of it: the next rep starts only once the person has
+  come out of the position just held (the engine tells `tick` when the envelope read "out", never on
+  "can't judge") and the rest is over. Staying in one long hold is one rep, however long it lasts:
+  a physio's "3 reps" means three times into the stretch. With `rest_s = 0` the wait is only that.
 """
 
 from __future__ import annotations
@@ -115,10 +119,12 @@ class ExerciseProgress:
         return events + self._rest_or_restart(t_s)
 
     def _rest_or_restart(self, t_s: float) -> list[Event]:
+        """Rest (status RESTING) until `rest_s` is over and the person came out of the position; with
+        rest_s = 0 only the latter, said by no rest event."""
+        self.status, self.rest_until_s = Status.RESTING, t_s + self.exercise.rest_s
         if self.exercise.rest_s > 0:
-            self.status, self.rest_until_s = Status.RESTING, t_s + self.exercise.rest_s
             return [self._event(EventKind.REST_STARTED, t_s, rest_s=self.exercise.rest_s)]
-        return self._restart(t_s)
+        return []
 
     def _restart(self, t_s: float) -> list[Event]:
         self.status, self.rest_until_s = Status.ACTIVE, math.nan
@@ -127,11 +133,12 @@ class ExerciseProgress:
         old, self.phase_index = self.phase.name, 0
         return [self._event(EventKind.PHASE_CHANGED, t_s, **{"from": old, "to": self.phase.name, "reason": "next rep"})]
 
-    def tick(self, t_s: float) -> list[Event]:
-        """End the rest when its time is up."""
-        if self.status != Status.RESTING or t_s < self.rest_until_s:
+    def tick(self, t_s: float, released: bool = True) -> list[Event]:
+        """End the rest when its time is up and (`released`) the person has come out of the position."""
+        if self.status != Status.RESTING or t_s < self.rest_until_s or not released:
             return []
-        return [self._event(EventKind.REST_ENDED, t_s)] + self._restart(t_s)
+        ended = [self._event(EventKind.REST_ENDED, t_s)] if self.exercise.rest_s > 0 else []
+        return ended + self._restart(t_s)
 
     def stop(self, t_s: float, advice: str, reasons: list[str]) -> list[Event]:
         self.status, self.advice = Status.STOPPED, advice

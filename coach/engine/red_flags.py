@@ -2,7 +2,7 @@
 
 Each flag is a yes/no question; "yes" means: do not start the stretches, show the advice, which
 always sends the user to a professional. Unknown keys are rejected and every error names the file
-and the key (`red_flags.toml: flag.2.question: Field required`).
+and the key (`red_flags.toml: flag #4 (fever_weight_loss).question: Field required`).
 """
 
 from __future__ import annotations

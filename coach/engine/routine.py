@@ -55,8 +55,9 @@ class Routine:
 
     @classmethod
     def single(cls, exercise: Exercise) -> Routine:
-        """The routine of `coach live --exercise ID`: one exercise as its file says."""
-        return cls(exercise.name, (exercise,))
+        """The routine of `coach live --exercise ID`: one exercise as its file says, with no name of its
+        own (the summaries name the routine only when a routine file did)."""
+        return cls("", (exercise,))
 
 
 OUTCOMES = ("completed", "stopped", "skipped", "unfinished")
@@ -105,7 +106,7 @@ def apply_overrides(exercise: Exercise, item: RoutineItem) -> Exercise:
 
 def _read(path: Path) -> RoutineFile:
     return load_model(path, RoutineFile, RoutineError, "routine file",
-                      other=("phases", "an exercise file ([[phases]]: give it to --exercise)"))
+                      other=("phases", "an exercise file (it has [[phases]]; give it to --exercise)"))
 
 
 def load_routine(path: str | os.PathLike, extra_dirs: list[str | os.PathLike] | None = None) -> Routine:

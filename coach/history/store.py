@@ -42,6 +42,7 @@ from coach.errors import OutputError
 from coach.io.atomic import ensure_dir
 from coach.pose.models import variant_label
 from coach.report.core import Report
+from coach.report.stats import was_done
 
 DB_ENV = "COACH_DB"
 KINDS = ("analyze", "live", "compare")
@@ -356,21 +357,23 @@ def session_rows(report: Report, keep: str | None = None) -> list[dict]:
     peaks, alerts. An exercise done in several segments of one session (a routine gone back to or
     restarted, `--exercise auto` between two others) is one row: one session of it, toward the daily
     limit too - durations, holds and alerts added up, each peak the latest segment's that read it.
-    A segment in which no side was done (`SegmentSummary.sides_done` empty: no hold started, not a
-    second in position; a routine's exercise reached and never done) is not a session of that stretch:
-    it is not stored, so it neither counts toward the daily limit nor plots a peak - unless it is
-    `keep`, the exercise a pain stop ended."""
+    A `coach live` exercise that was reached and never done (`coach.report.stats.was_done`: no hold
+    started, not a second in position) is not a session of that stretch: it is not stored, so it
+    neither counts toward the daily limit nor plots a peak - unless it is `keep`, the exercise a pain
+    stop ended. Its alerts stay in its session.json and report: they came from judging a stretch the
+    person was not doing (a bridge read as a supine twist raised "twisting too far"). Outside a live
+    session (`analyze`, `compare`: no `routine_index`) every session is stored."""
     rows: dict[str, dict] = {}
     for index, seg in enumerate(report.segments):
-        if not seg.sides_done and seg.exercise != keep:
+        alerts = sum(1 for a in report.alerts if a.exercise == seg.exercise and seg.start_s <= a.start_s <= seg.end_s)
+        if seg.routine_index is not None and not was_done(seg) and seg.exercise != keep:
             continue
         row = rows.setdefault(seg.exercise, {"exercise": seg.exercise, "duration_s": 0.0, "holds": {}, "peaks": {},
                                              "alerts": 0})
         for m in report.measures:
             if m.segment == index and math.isfinite(m.peak):
                 row["peaks"].setdefault(m.key, {})[m.side] = round(float(m.peak), 2)
-        row["alerts"] += sum(1 for a in report.alerts
-                             if a.exercise == seg.exercise and seg.start_s <= a.start_s <= seg.end_s)
+        row["alerts"] += alerts
         row["duration_s"] += max(0.0, seg.end_s - seg.start_s)
         for side, n in seg.holds_completed.items():
             row["holds"][side] = row["holds"].get(side, 0) + n

@@ -72,7 +72,7 @@ class CompareInterrupted(interrupts.Interrupted):
     partial), or before (`result` None). The CLI says where it is before the one-line stop."""
 
     def __init__(self, result: CompareResult | None):
-        super().__init__(interrupts.received(), waited=result is not None and not result.report.partial)
+        super().__init__(interrupts.received())
         self.result = result
 
 
@@ -165,9 +165,15 @@ def compare(patient_source: str, reference_source: str, out: Path, *, model: str
         except interrupts.Interrupted:    # ... then the patient, read whole, is coached whole, and the command stops:
             stopped, video = True, False  # the engine over the kept poses only (seconds; no video decoded again)
         flush = contextlib.ExitStack()   # from the end of the frames until `out` is published: signals wait
-        with flush, OutputFolder(out, inputs) as folder:
-            data = _coach_patient(patient, patient_source, reference, taught, comparison, folder, video,
-                                  sinks, flush, pixels=not stopped)
+        data = None
+        try:
+            with flush, OutputFolder(out, inputs) as folder:
+                data = _coach_patient(patient, patient_source, reference, taught, comparison, folder, video,
+                                      sinks, flush, pixels=not stopped)
+        except interrupts.Interrupted as stop:   # held back until `out` was published: the result is whole
+            if isinstance(stop, CompareInterrupted) or data is None or not interrupts.waited(stop):
+                raise
+            raise CompareInterrupted(data) from None
     if stopped:
         raise CompareInterrupted(data)
     return data

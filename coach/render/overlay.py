@@ -218,7 +218,9 @@ class Overlay:
         if verdict is None:
             return phase.cue or ex.cues.enter, False
         if verdict.status != Status.ACTIVE:
-            rest = f"Rest - next rep in {math.ceil(verdict.rest_left_s)} s. {ex.cues.release}"
+            # the rest is over but the person is still in the position: a rep starts from outside it
+            rest = (f"Rest - next rep in {math.ceil(verdict.rest_left_s)} s. {ex.cues.release}"
+                    if verdict.rest_left_s > 0 else f"{ex.cues.release} - then the next rep.")
             return {Status.STOPPED: verdict.advice or "Stopped.", Status.COMPLETED: "Well done - all reps complete.",
                     Status.RESTING: rest}[verdict.status], False
         if not verdict.pose_seen:

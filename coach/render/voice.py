@@ -208,6 +208,9 @@ class CuePicker:
             for n in (n for n in COUNTDOWN_S if self._rest_s - n >= MILESTONE_GAP_S):   # after "Rest for ..."
                 if last.rest_left_s > n >= v.rest_left_s > n - 1:
                     out.append(SpokenCue(f"rest_count:{n}:{v.t_s:.3f}", f"{n}.", Priority.MILESTONE, v.t_s))
+            if last.rest_left_s > 0 >= v.rest_left_s:   # the rest is over and the next rep waits for the release
+                out.append(SpokenCue(f"rest_over:{v.t_s:.3f}", f"{spoken(self.exercise_obj.cues.release)} "
+                                     "Then the next rep.", Priority.MILESTONE, v.t_s))
         return out
 
     def _due(self, cues: list[SpokenCue], cooldown_s: float | None = None) -> list[SpokenCue]:

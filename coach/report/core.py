@@ -93,7 +93,11 @@ class Report:
             data.pop("hints")
         if not self.routine:
             data.pop("routine")
+        if not self.routine_name:
             data.pop("routine_name")
+        for seg in data["segments"]:   # only a live session's segments coach a routine's exercise
+            if seg["routine_index"] is None:
+                seg.pop("routine_index")
         return _clean(data)
 
     def to_json(self, extra: dict | None = None) -> str:

@@ -19,7 +19,7 @@ from coach.engine.routine import worth_listing
 from coach.measure.conventions import measure_label
 from coach.report.core import Report
 from coach.report.keyframes import KeyframePicker
-from coach.report.stats import holds_tally, same_exercise, status_text, target_text
+from coach.report.stats import group_holds, holds_tally, same_exercise, status_text, target_text
 from coach.report.timeline import TimelineArrays
 from coach.usertext import rule_words, side_words
 
@@ -88,9 +88,9 @@ def _holds_card(report: Report) -> Card:
     done_all, target_all = holds_tally(report.segments)
     for group in same_exercise(report.segments):
         seg = group[0]
-        sides_done = tuple(dict.fromkeys(side for g in group for side in g.sides_done))
-        for side in sides_done:
-            done = sum(g.holds_completed.get(side, 0) for g in group)
+        done_by_side = group_holds(group)
+        sides_done = tuple(done_by_side)
+        for side, done in done_by_side.items():
             parts.append(f"{seg.name}{'' if side == 'both' else ' ' + side}: {done} of {seg.holds_target}")
         skipped = [side for side in seg.holds_completed if side != "both" and side not in sides_done]
         if sides_done and skipped:

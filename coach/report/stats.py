@@ -176,6 +176,14 @@ def segment_summary(index: int, exercise: Exercise, start_s: float, score: float
         sides_done(index, exercise, tl, mine), routine_index)
 
 
+def was_done(seg: SegmentSummary) -> bool:
+    """Whether the person did the segment's exercise at all: a hold was started, or they were in position
+    for SIDE_DONE_MIN_S (the same rule as a side done, with or without sides)."""
+    in_position_s = seg.time_in_envelope_pct / 100.0 * max(0.0, seg.end_s - seg.start_s) \
+        if math.isfinite(seg.time_in_envelope_pct) else 0.0
+    return seg.longest_hold_s > 0 or in_position_s >= SIDE_DONE_MIN_S
+
+
 STATUS_TEXT = {"active": "not finished", "resting": "not finished (resting between reps)"}
 
 
@@ -207,10 +215,19 @@ def holds_tally(segments) -> tuple[int, int]:
     segments of one routine exercise (`same_exercise`) count its target once, their holds added up."""
     done = target = 0
     for group in same_exercise(segments):
-        sides = tuple(dict.fromkeys(side for seg in group for side in seg.sides_done))
-        done += sum(seg.holds_completed.get(side, 0) for seg in group for side in sides)
-        target += group[0].holds_target * max(1, len(sides))
+        per_side = group_holds(group)
+        done += sum(per_side.values())
+        target += group[0].holds_target * max(1, len(per_side))
     return done, target
+
+
+def group_holds(group) -> dict[str, int]:
+    """Holds completed per side done, over the segments of one routine exercise (`same_exercise`), each
+    side at most its target: a side held on every visit must not make up for a side never done
+    ("4 of 4" for left 4 of 2, right 0 of 2)."""
+    sides = tuple(dict.fromkeys(side for seg in group for side in seg.sides_done))
+    return {side: min(sum(seg.holds_completed.get(side, 0) for seg in group), group[0].holds_target)
+            for side in sides}
 
 
 def same_exercise(segments) -> list[list]:
