@@ -345,6 +345,20 @@ def test_a_named_sided_exercise_tells_the_demonstrations_sides_by_its_own_rule(t
         (Path(coached_exercise("seated_spinal_twist").source)).read_text()
 
 
+def ctrl_c_on_entering(monkeypatch, module, name: str) -> None:
+    """`module.name` sends this process a real SIGINT as it is called, then runs as before."""
+    import os
+    import signal
+
+    real = getattr(module, name)
+
+    def interrupted(*args, **kwargs):
+        os.kill(os.getpid(), signal.SIGINT)
+        return real(*args, **kwargs)
+
+    monkeypatch.setattr(module, name, interrupted)
+
+
 @pytest.mark.parametrize("when", ["while the patient is read", "while the two are aligned"])
 def test_a_signal_during_compare_keeps_what_was_read(tmp_path, monkeypatch, landmarks_dir, when):
     """Ctrl-C while the patient is read: the frames read so far are compared and coached, published
@@ -370,13 +384,7 @@ def test_a_signal_during_compare_keeps_what_was_read(tmp_path, monkeypatch, land
 
         monkeypatch.setattr(demonstration.MeasureCollector, "frame", frame)
     else:
-        real_align = compare_session.compare_series
-
-        def align(*args, **kwargs):
-            os.kill(os.getpid(), signal.SIGINT)
-            return real_align(*args, **kwargs)
-
-        monkeypatch.setattr(compare_session, "compare_series", align)
+        ctrl_c_on_entering(monkeypatch, compare_session, "compare_series")
     out, db = tmp_path / "cmp", tmp_path / "history.sqlite"
     with contextlib.redirect_stderr(io.StringIO()) as err, contextlib.redirect_stdout(io.StringIO()) as said:
         assert main(["compare", str(patient), "--reference", str(reference), "-o", str(out), "--no-video",
@@ -406,18 +414,9 @@ def test_a_signal_during_compare_keeps_what_was_read(tmp_path, monkeypatch, land
 def test_a_signal_while_the_comparison_is_written_keeps_it_whole_and_says_where(tmp_path, monkeypatch, landmarks_dir):
     """Ctrl-C while the result files are written (after the last frame): it waits, the result is
     published whole, and the command says so and where before stopping - it printed only the stop line."""
-    import os
-    import signal
-
     from coach.physio import compare_session
 
-    real_write = compare_session._write
-
-    def write(*args, **kwargs):
-        os.kill(os.getpid(), signal.SIGINT)
-        return real_write(*args, **kwargs)
-
-    monkeypatch.setattr(compare_session, "_write", write)
+    ctrl_c_on_entering(monkeypatch, compare_session, "_write")
     out, rec = tmp_path / "cmp", landmarks_dir / "seated_spinal_twist__01.jsonl.gz"
     with contextlib.redirect_stderr(io.StringIO()) as err, contextlib.redirect_stdout(io.StringIO()) as said:
         assert main(["compare", str(rec), "--reference", str(rec), "-o", str(out), "--no-video", "--no-history"]) == 130
@@ -431,18 +430,10 @@ def test_a_compare_stopped_after_storing_its_session_still_says_its_history_warn
                                                                                      landmarks_dir):
     """Ctrl-C during the alignment: the session is published whole, then the command stops - and a
     history that could not be written is still said (one warning line), before the stop."""
-    import os
-    import signal
 
     from coach.physio import compare_session
 
-    real_align = compare_session.compare_series
-
-    def align(*args, **kwargs):
-        os.kill(os.getpid(), signal.SIGINT)
-        return real_align(*args, **kwargs)
-
-    monkeypatch.setattr(compare_session, "compare_series", align)
+    ctrl_c_on_entering(monkeypatch, compare_session, "compare_series")
     db = tmp_path / "history.sqlite"
     db.mkdir()   # a folder where the database should be: it cannot be written
     rec = landmarks_dir / "seated_spinal_twist__01.jsonl.gz"
