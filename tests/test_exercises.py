@@ -334,6 +334,16 @@ def test_cli_show_unknown_id_is_a_one_line_error(capsys):
     assert err.startswith("coach: error: unknown exercise 'nope'; known: bridge,") and err.count("\n") == 1
 
 
+def test_cli_validate_says_a_folder_without_exercise_files_beside_good_files(tmp_path, capsys):
+    """`validate empty_dir mini.toml` checked the file and skipped the folder without a word."""
+    good, empty = tmp_path / "mini.toml", tmp_path / "empty"
+    good.write_text(GOOD)
+    empty.mkdir()
+    assert main(["exercises", "validate", str(empty), str(good)]) == 2
+    assert capsys.readouterr().out.splitlines() == [f"FAIL {empty}: no .toml files found in this folder",
+                                                   f"OK   {good} (mini)"]
+
+
 def test_cli_show_reads_a_user_folder(tmp_path, capsys):
     (tmp_path / "mini.toml").write_text(GOOD)
     assert main(["exercises", "show", "mini", "--exercises", str(tmp_path)]) == 0

@@ -165,6 +165,19 @@ def test_next_previous_restart_and_quit(landmarks_dir, tmp_path):
     assert [s.exercise for s in result.report.segments] == started(result)
 
 
+def test_an_interrupted_routine_says_so_once_for_the_exercise_it_stopped():
+    """The reason read "the session ended: Stopped: interrupted."."""
+    from coach.session.live import input_info
+
+    feed = Feed(InputInfo("camera 0", "0", "camera", 30.0, (320, 240)), lambda: iter(()))
+    session = LiveSession(routine(("childs_pose", {}), ("cat_cow", {})), LiveOptions(Path("unused")), input_info(feed))
+    session.end("interrupted", "Stopped: interrupted.")
+    current, after = session.routine_summary()
+    assert (current.outcome, current.reason) == ("skipped", "never framed (Step into view of the camera); "
+                                                            "the session was interrupted"), current
+    assert after.reason == "not reached: Stopped: interrupted.", after
+
+
 def test_every_action_has_a_key_and_the_help_names_it():
     assert set(KEYS.values()) == set(Action)
     for key in ("space", "n/p", "r", "m", "f", "+/-", "x", "q"):

@@ -140,6 +140,10 @@ def _validate(paths: list[str]) -> int:
     if not files:
         _out(f"FAIL {' '.join(paths)}: no .toml files found")
         return 2
+    empty = [p for p in map(Path, paths) if p.is_dir() and not any(p.glob("*.toml"))]
+    for folder in empty:   # said, not skipped, beside the files that were found
+        bad += 1
+        _out(f"FAIL {folder}: no .toml files found in this folder")
     for path in files:
         try:
             ex = load_exercise_file(path)

@@ -32,6 +32,7 @@ from typing import Protocol
 
 import numpy as np
 
+from coach import interrupts
 from coach.engine.core import Coach
 from coach.engine.framing import FRAMING_HOLD_S, FramingGate
 from coach.engine.routine import Routine, RoutineEntry
@@ -181,6 +182,8 @@ class LiveSession(Sink):
         self.routine_log.append(self._entry(why))
 
     def _current_entry(self) -> RoutineEntry:
+        if self.ended_by == "interrupted":   # "the session was interrupted", not "...ended: Stopped: interrupted."
+            return self._entry(f"the session was {interrupts.describe()}")
         return self._entry(f"the session ended: {self.message or 'it is still running'}")
 
     def _entry(self, why: str) -> RoutineEntry:
@@ -278,8 +281,6 @@ class LiveSession(Sink):
     def close(self, partial: bool) -> None:
         """The frames are done: a signal ended the session (`partial`), or it ended on its own."""
         if partial:
-            from coach import interrupts
-
             self.end("interrupted", f"Stopped: {interrupts.describe()}.")
         self.report = self.finish()
 
