@@ -606,6 +606,15 @@ def test_a_routine_listing_one_exercise_twice_counts_each_target():
     # left done twice over on two visits, right tried and not held: 2 of 4, not "4 of 4" (good)
     assert holds_tally([sided(2, 0, True), sided(2, 0, False)]) == (2, 4)
 
+    from types import SimpleNamespace
+
+    from coach.report.html import _holds_card
+
+    card = _holds_card(SimpleNamespace(segments=(seg(0, 1), seg(3, 1)), holds=()))   # a warm-up and a cool-down
+    assert card.detail.startswith("Child's pose (#1): 1 of 2; Child's pose (#4): 1 of 2"), card
+    card = _holds_card(SimpleNamespace(segments=(sided(2, 0, True), sided(2, 0, False)), holds=()))
+    assert (card.value, card.tone) == ("2 of 4", "warn") and "right: 0 of 2" in card.detail, card
+
 
 def test_the_input_is_named_by_its_absolute_path_and_an_unused_model_is_said_once(landmarks_dir, tmp_path,
                                                                                    monkeypatch, capsys):

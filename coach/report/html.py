@@ -86,18 +86,24 @@ def _holds_card(report: Report) -> Card:
     in several segments (gone back to, restarted) is one part, its holds added up (`same_exercise`)."""
     parts, skipped_any = [], False
     done_all, target_all = holds_tally(report.segments)
-    for group in same_exercise(report.segments):
+    groups = same_exercise(report.segments)
+    names = [g[0].name for g in groups]
+    for group in groups:
         seg = group[0]
+        # one exercise in two parts (a routine listing it twice, auto finding it twice): said which
+        name = seg.name if names.count(seg.name) == 1 else \
+            f"{seg.name} (#{seg.routine_index + 1})" if seg.routine_index is not None else \
+            f"{seg.name} (from {clock(seg.start_s)})"
         done_by_side = group_holds(group)
         sides_done = tuple(done_by_side)
         for side, done in done_by_side.items():
-            parts.append(f"{seg.name}{'' if side == 'both' else ' ' + side}: {done} of {seg.holds_target}")
+            parts.append(f"{name}{'' if side == 'both' else ' ' + side}: {done} of {seg.holds_target}")
         skipped = [side for side in seg.holds_completed if side != "both" and side not in sides_done]
         if sides_done and skipped:
             skipped_any = True
-            parts.append(f"{seg.name}: {' and '.join(skipped)} side not done")
+            parts.append(f"{name}: {' and '.join(skipped)} side not done")
         elif not sides_done:
-            parts.append(f"{seg.name}: not done")
+            parts.append(f"{name}: not done")
     tone = "good" if target_all and done_all >= target_all and not skipped_any else "warn" if done_all else "bad"
     longest = max((h.duration_s for h in report.holds), default=0.0)
     target = max((h.target_s for h in report.holds), default=0.0)
