@@ -6,7 +6,8 @@ An item of an array of tables is counted from 1, as a person counts the `[[phase
 and named by its `name` (or `id`) when it has one.
 
 Values are taken as TOML typed them (pydantic's strict mode): `hold_s = "30"` or `hold_s = true` is
-an error, not 30 or 1 s; only an integer is taken where a number is expected (`hold_s = 30`).
+an error, not 30 or 1 s. A number field also takes an integer (`hold_s = 30`), and an integer field a
+whole float (`reps_per_side = 3.0`).
 """
 
 from __future__ import annotations

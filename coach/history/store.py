@@ -365,7 +365,6 @@ def session_rows(report: Report, keep: str | None = None) -> list[dict]:
     session (`analyze`, `compare`: no `routine_index`) every session is stored."""
     rows: dict[str, dict] = {}
     for index, seg in enumerate(report.segments):
-        alerts = sum(1 for a in report.alerts if a.exercise == seg.exercise and seg.start_s <= a.start_s <= seg.end_s)
         if seg.routine_index is not None and not was_done(seg) and seg.exercise != keep:
             continue
         row = rows.setdefault(seg.exercise, {"exercise": seg.exercise, "duration_s": 0.0, "holds": {}, "peaks": {},
@@ -373,7 +372,8 @@ def session_rows(report: Report, keep: str | None = None) -> list[dict]:
         for m in report.measures:
             if m.segment == index and math.isfinite(m.peak):
                 row["peaks"].setdefault(m.key, {})[m.side] = round(float(m.peak), 2)
-        row["alerts"] += alerts
+        row["alerts"] += sum(1 for a in report.alerts
+                             if a.exercise == seg.exercise and seg.start_s <= a.start_s <= seg.end_s)
         row["duration_s"] += max(0.0, seg.end_s - seg.start_s)
         for side, n in seg.holds_completed.items():
             row["holds"][side] = row["holds"].get(side, 0) + n

@@ -201,10 +201,9 @@ def _coach_patient(patient: Demonstration, source: str, reference: Demonstration
         with contextlib.closing(pairs):
             end = run_session(pairs, taught.exercise, [*sinks, *more], measured=iter(patient.measures),
                               interrupted=patient.partial, flush=flush)
-    result = CompareResult(results.report, written["record"]) if "record" in written else None
-    if end.interrupted:
-        raise CompareInterrupted(result)
-    return result
+    if end.interrupted:   # published partial, unless the signal came before any frame was coached
+        raise CompareInterrupted(CompareResult(results.report, written["record"]) if "record" in written else None)
+    return CompareResult(results.report, written["record"])
 
 
 def _write(folder: Path, taught: Taught, comparison: Comparison, report: Report, timeline, picker,

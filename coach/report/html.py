@@ -188,7 +188,7 @@ def _keyframes(report: Report, picker: KeyframePicker) -> list[dict]:
         return next((p for p in found if math.isfinite(p)), None)
 
     frames = [picker.last] if picker.last is not None else picker.peaks(peak_of) + picker.alert_frames
-    several = len({s.exercise for s in report.segments}) > 1
+    several = _several(report)
     out: list[dict] = []
     for f in frames:
         if f.kind == "peak":
@@ -210,6 +210,11 @@ def _keyframes(report: Report, picker: KeyframePicker) -> list[dict]:
     return out
 
 
+def _several(report: Report) -> bool:
+    """More than one exercise was coached: holds and key frames then say which one."""
+    return report.exercise is None and bool(report.segments)
+
+
 def _unit(measure: str) -> str:
     return "sw" if measure.endswith("_sw") else "deg"
 
@@ -227,7 +232,7 @@ def context(report: Report, tl: TimelineArrays, picker: KeyframePicker, exercise
         "keyframes": _keyframes(report, picker), "skipped_alert_frames": picker.alerts_skipped,
         "image_measures": _image_measures(report), "status_text": status_text, "target_text": target_text,
         "routine": report.routine if worth_listing(report.routine) else (),
-        "several": len({s.exercise for s in report.segments}) > 1,
+        "several": _several(report),
         # an exercise by its name (a hold's, in the holds table), the id when it is not known
         "exercise_name": lambda exercise_id: exercises[exercise_id].name if exercise_id in exercises else exercise_id,
         # a hold's side in the overlay's and the voice's words ("head tilted toward your right shoulder")
