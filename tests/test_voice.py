@@ -223,6 +223,55 @@ def test_a_recorded_session_renders_its_cues_to_wav_in_order(espeak, landmarks_d
         assert 0.15 * words < seconds_long < 1.0 + 0.6 * words, (cue.text, seconds_long)
 
 
+class _FirstTrySoundless:
+    """The real pyttsx3 engine, except that its first render leaves a WAV of 0 frames: what eSpeak NG's
+    driver once wrote for "Halfway." on a loaded CI machine (a fault injected, not a stand-in engine)."""
+
+    def __init__(self, engine):
+        self.engine, self.tries = engine, 0
+
+    def save_to_file(self, text, path):
+        self.tries += 1
+        if self.tries == 1:
+            with wave.open(path, "wb") as w:
+                w.setnchannels(1)
+                w.setsampwidth(2)
+                w.setframerate(22050)
+                w.writeframes(b"")
+        else:
+            self.engine.save_to_file(text, path)
+
+    def runAndWait(self):
+        if self.tries > 1:
+            self.engine.runAndWait()
+
+
+def test_a_cue_rendered_without_sound_is_rendered_again(espeak, tmp_path):
+    """The worker's own loop, in this process, with the real engine: a cue whose file came out without
+    sound is rendered once more (at once: a 0-frame file is not awaited for the full timeout)."""
+    import queue
+
+    import pyttsx3
+
+    from coach.render.speech import _Worker
+
+    engine, reports = _FirstTrySoundless(pyttsx3.init()), queue.SimpleQueue()
+    worker = _Worker(engine, (), tmp_path, reports, keep=True)
+    started_s = time.monotonic()
+    worker.speak(("milestone:half", "Halfway.", Priority.MILESTONE, started_s))
+    took_s = time.monotonic() - started_s
+    (path,) = tmp_path.glob("*.wav")
+    with wave.open(str(path)) as w:
+        samples = np.frombuffer(w.readframes(w.getnframes()), dtype="<i2").astype(float)
+    assert engine.tries == 2 and samples.size and float(np.sqrt(np.mean(samples ** 2))) > RMS_FLOOR
+    start = []
+    while not reports.empty():
+        report = reports.get_nowait()
+        start += [report] if report[0] == "start" else []
+    assert len(start) == 1 and start[0][3] == pytest.approx(samples.size / 22050)
+    assert took_s < 2.0, f"the soundless first try was waited on for {took_s:.1f} s"
+
+
 def test_without_a_speech_engine_the_same_session_runs_silently(landmarks_dir, tmp_path):
     speech = choose_sound("voice", VoiceSettings(driver=NO_ENGINE, player=PLAYER), player=str(tmp_path / "no-player"))
     with speech:

@@ -164,9 +164,15 @@ def _written(path: Path, until_s: float) -> float:
             with wave.open(str(path), "rb") as wav:
                 n, rate = wav.getnframes(), wav.getframerate()
                 size = 44 + n * wav.getsampwidth() * wav.getnchannels()
-            # 0 frames: the `wave` writer's header before it is patched after writeframes - not yet written
             if n > 0 and path.stat().st_size >= size and rate > 0:
                 return n / float(rate)
+            # 0 frames: a header not yet patched, or a file without sound (eSpeak NG's driver writes its
+            # buffer at the end of the utterance in one `writeframes`: a header that stays at 0 frames is final)
+            now_size = path.stat().st_size
+            if n == 0 and now_size != size_seen:
+                size_seen, since_s = now_size, time.monotonic()
+            elif n == 0 and time.monotonic() - since_s >= SETTLED_S:
+                return 0.0
         except (OSError, EOFError, wave.Error):
             try:
                 head, now_size = path.read_bytes()[:4], path.stat().st_size
@@ -180,6 +186,17 @@ def _written(path: Path, until_s: float) -> float:
         if time.monotonic() > until_s:
             return 0.0
         time.sleep(0.002)
+
+
+def _soundless_wav(path: Path) -> bool:
+    """True when `path` is a WAV file holding no sound: no frames, or only zero samples (another
+    format, or no file, is not judged here: False)."""
+    try:
+        with wave.open(str(path), "rb") as wav:
+            frames = wav.readframes(wav.getnframes())
+    except (OSError, EOFError, wave.Error):
+        return False
+    return not frames.strip(b"\x00")
 
 
 def worker_main(settings: VoiceSettings, commands, reports) -> None:
@@ -274,9 +291,11 @@ class _Worker:
         self.count += 1
         path = self.folder / f"{self.count:03d}-{re.sub(r'[^A-Za-z0-9_.-]+', '_', key)[:60]}.wav"
         self.report("synth", key)
-        self.engine.save_to_file(text, str(path))
-        self.engine.runAndWait()
-        duration_s = _written(path, time.monotonic() + SYNTH_TIMEOUT_S)
+        duration_s = self.render(text, path)
+        # A WAV without sound ("Halfway." came out as 0 frames once, on a loaded CI machine: the driver's
+        # buffer was empty when it wrote the file) is rendered once more, if it can still be said in time.
+        if _soundless_wav(path) and time.monotonic() - cue[3] <= MAX_WAIT_S:
+            duration_s = self.render(text, path)
         self.report("start", key, duration_s)
         try:
             playback = _Playback(self.command, path, duration_s)
@@ -284,6 +303,13 @@ class _Worker:
             playback = _Playback((), path, 0.0)
             playback.failed = True
         self.playing = (cue, playback, time.monotonic(), path)
+
+    def render(self, text: str, path: Path) -> float:
+        """`text` spoken into the file at `path`; its length in seconds (0: not written in time)."""
+        path.unlink(missing_ok=True)   # a soundless file from a first try is not taken for the new one
+        self.engine.save_to_file(text, str(path))
+        self.engine.runAndWait()
+        return _written(path, time.monotonic() + SYNTH_TIMEOUT_S)
 
     def discard(self) -> None:
         """The cue playing is over: its file goes unless the files are kept (`wav_dir`)."""
