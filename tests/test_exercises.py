@@ -174,7 +174,9 @@ BROKEN = [
      "phases #1 (hug).envelope: unknown measure 'spine_deg'; known: hip_left_deg"),
     ("unmeasurable measure", _edit("envelope.hip_left_deg", "envelope.pelvic_tilt_deg"),
      "phases #1 (hug).envelope: measure 'pelvic_tilt_deg' cannot be measured from body landmarks; use a guided hold"),
-    ("negative hold", _edit("hold_s = 30", "hold_s = -5"), "phases #1 (hug).hold_s: Input should be greater than 0"),
+    ("negative hold", _edit("hold_s = 30", "hold_s = -5"), "phases #1 (hug).hold_s: Input should be greater than or equal to 1"),
+    ("hold shorter than the timer can tell", _edit("hold_s = 30", "hold_s = 0.5"),
+     "phases #1 (hug).hold_s: Input should be greater than or equal to 1"),
     ("hold as text", _edit("hold_s = 30", 'hold_s = "thirty"'), "phases #1 (hug).hold_s: Input should be a valid number"),
     ("posture not a list", _edit('posture = ["supine"]', 'posture = "supine"'), "posture: Input should be a valid array"),
     ("unknown posture", _edit('posture = ["supine"]', 'posture = ["lying"]'), "posture #1: Input should be 'standing'"),
@@ -288,7 +290,7 @@ def test_a_user_folder_adds_and_overrides_exercises(tmp_path, monkeypatch):
 
 def test_a_broken_user_folder_is_validated_like_the_shipped_one(tmp_path):
     (tmp_path / "mini.toml").write_text(GOOD.replace("hold_s = 30", "hold_s = 0"))
-    with pytest.raises(ExerciseError, match=r"mini.toml: phases #1 \(hug\)\.hold_s: Input should be greater than 0"):
+    with pytest.raises(ExerciseError, match=r"mini.toml: phases #1 \(hug\)\.hold_s: Input should be greater than or equal to 1"):
         load_library([tmp_path])
     with pytest.raises(ExerciseError, match="exercise folder does not exist"):
         load_library([tmp_path / "missing"])

@@ -343,6 +343,8 @@ def test_example_routine_loads_with_its_overrides():
     # the bounds of the exercise file, named by this file's key (was "exercise #1 (bridge): phases #1.hold_s")
     ('name = "x"\n[[exercise]]\nid = "bridge"\nhold_s = 1e9\n',
      "exercise #1 (bridge).hold_s: Input should be less than or equal to 600"),
+    ('name = "x"\n[[exercise]]\nid = "bridge"\nhold_s = 1e-9\n',   # shorter than the hold timer can tell
+     "exercise #1 (bridge).hold_s: Input should be greater than or equal to 1"),
     ('name = "x"\n[[exercise]]\nid = "bridge"\nhold_s = nan\n', "exercise #1 (bridge).hold_s: Input should be a finite number"),
     ('name = "x\\u001b[31mRED"\n[[exercise]]\nid = "bridge"\n', "name: holds the control character U+001B"),
 ])

@@ -347,6 +347,11 @@ def test_coach_teach_writes_a_validated_editable_file(landmarks_dir, tmp_path, c
     assert stopped.value.code == 2
     err = capsys.readouterr().err
     assert err.count("\n") == 1 and "--tolerance" in err and "'0'" in err
+    with pytest.raises(SystemExit) as stopped:   # a hold shorter than the timer can tell (MIN_HOLD_S)
+        main(["teach", demo, "--id", "kids_demo", "-o", str(out), "-q", "--force", "--hold-s", "0.5"])
+    assert stopped.value.code == 2
+    err = capsys.readouterr().err
+    assert err.count("\n") == 1 and "--hold-s: expected 1 to 600 seconds, got 0.5" in err
     assert main(["teach", demo, "--id", "kids_demo", "-o", str(out), "-q"]) == 2
     assert "exists; pass --force" in capsys.readouterr().err
     cat_cow = str(landmarks_dir / "cat_cow__01.jsonl.gz")

@@ -56,9 +56,10 @@ def _number(text: str, what: str, high: float) -> float:
 
 
 def _seconds(text: str) -> float:
-    from coach.physio.teach_file import MAX_HOLD_S
+    from coach.cli.options import number_in
+    from coach.engine.exercises import MAX_HOLD_S, MIN_HOLD_S
 
-    return _number(text, "seconds", MAX_HOLD_S)
+    return number_in(MIN_HOLD_S, MAX_HOLD_S, unit="seconds")(text)
 
 
 def _factor(text: str) -> float:

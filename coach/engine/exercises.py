@@ -42,6 +42,10 @@ EXERCISES_ENV = "COACH_EXERCISES"  # extra exercise folders, separated by os.pat
 # static stretches are held 10-60 s (ACSM), a guided hold a few minutes - ten minutes is no longer a
 # stretch; a rest between reps is shorter still; no plan repeats one stretch 50 times per side.
 MAX_HOLD_S = 600.0
+# The shortest hold: a detected hold starts 0.2-0.5 s after the person settles (the stillness window
+# and settle_s, `coach.engine.core.CoachSettings`), so a target under a second would be timed mostly
+# by that delay - shorter than the timer can tell apart from noise, and no stretch (ACSM: 10-60 s).
+MIN_HOLD_S = 1.0
 MAX_REST_S = 600.0
 MAX_REPS_PER_SIDE = 50
 # Angle limits of the safety rules: every angle they read is within a half turn, so a limit of 180
@@ -99,7 +103,7 @@ class Band(CheckedRecord):
 
 class Phase(CheckedRecord):
     name: str = Field(min_length=1)
-    hold_s: float = Field(gt=0, le=MAX_HOLD_S, description="seconds to hold this phase, per rep")
+    hold_s: float = Field(ge=MIN_HOLD_S, le=MAX_HOLD_S, description="seconds to hold this phase, per rep")
     cue: str = ""
     envelope: dict[str, Band] = Field(default_factory=dict)
 

@@ -9,7 +9,7 @@
     hold_s = 20                # optional: every phase of this exercise held this long
 
 Keys of each [[exercise]]: `id` (an exercise of the library or of --exercises DIR), and optionally
-`hold_s` (seconds > 0, applied to every phase), `reps_per_side` (>= 1) and `rest_s` (seconds >= 0).
+`hold_s` (seconds >= 1, applied to every phase), `reps_per_side` (>= 1) and `rest_s` (seconds >= 0).
 Unknown keys are rejected; every error names the file and the key, like the exercise files. The
 overridden exercise is validated again as a whole, so an override cannot make an invalid exercise.
 """
@@ -23,7 +23,15 @@ from pathlib import Path
 from pydantic import Field, ValidationError
 
 from coach.engine.datafile import format_validation_error, item_label, load_model
-from coach.engine.exercises import MAX_HOLD_S, MAX_REPS_PER_SIDE, MAX_REST_S, CheckedRecord, Exercise, load_library
+from coach.engine.exercises import (
+    MAX_HOLD_S,
+    MAX_REPS_PER_SIDE,
+    MAX_REST_S,
+    MIN_HOLD_S,
+    CheckedRecord,
+    Exercise,
+    load_library,
+)
 from coach.errors import ExerciseError
 
 
@@ -36,7 +44,7 @@ class RoutineItem(CheckedRecord):
     names this file's key, not the exercise's `phases #1.hold_s`)."""
 
     id: str = Field(pattern=r"^[a-z0-9_]+$")
-    hold_s: float | None = Field(default=None, gt=0, le=MAX_HOLD_S, description="seconds every phase is held")
+    hold_s: float | None = Field(default=None, ge=MIN_HOLD_S, le=MAX_HOLD_S, description="seconds every phase is held")
     reps_per_side: int | None = Field(default=None, ge=1, le=MAX_REPS_PER_SIDE)
     rest_s: float | None = Field(default=None, ge=0, le=MAX_REST_S)
 

@@ -38,10 +38,10 @@ from functools import lru_cache
 import numpy as np
 from pydantic import ValidationError
 
-from coach.engine.exercises import Exercise, Safety, load_exercise_file
+from coach.engine.exercises import MAX_HOLD_S, MIN_HOLD_S, Exercise, Safety, load_exercise_file
 from coach.measure.conventions import SPEC, Posture, View
 from coach.physio.teach_envelope import choose_side_rule, common_values, safety_notes, span_side, views_for
-from coach.physio.teach_file import MAX_HOLD_S, MAX_TOLERANCE, exercise_data, exercise_toml, value_comments
+from coach.physio.teach_file import MAX_TOLERANCE, exercise_data, exercise_toml, value_comments
 from coach.physio.teach_holds import (
     MEDIUM_RANK,
     HeldSpan,
@@ -236,8 +236,8 @@ def teach(series: MeasureSeries, exercise_id: str, *, name: str | None = None, s
         raise TeachError(f"sides {sides!r}: expected auto, none or left_right")
     if not (math.isfinite(tolerance) and 0 < tolerance <= MAX_TOLERANCE):
         raise TeachError(f"tolerance {tolerance!r}: expected a number above 0 and at most {MAX_TOLERANCE:g}")
-    if hold_s is not None and not (math.isfinite(hold_s) and 0 < hold_s <= MAX_HOLD_S):
-        raise TeachError(f"hold {hold_s!r} s: expected seconds above 0 and at most {MAX_HOLD_S:g}")
+    if hold_s is not None and not (math.isfinite(hold_s) and MIN_HOLD_S <= hold_s <= MAX_HOLD_S):
+        raise TeachError(f"hold {hold_s!r} s: expected {MIN_HOLD_S:g} to {MAX_HOLD_S:g} seconds")
     holds, rests = find_holds(series, settings, source)
     ctx = stable_context(series)
     library = shipped_library() if library is None else library

@@ -64,7 +64,6 @@ HOLD_TARGET_FRACTION = 0.8
 # or gets up in about 2 s, coach/engine/context.py) plus one calm breath (3-5 s at 12-20 breaths a
 # minute): 5 s. A rest of 0 would start the next rep's hold while the person is still in the last.
 REST_FLOOR_S = 5.0
-MAX_HOLD_S = 600.0       # --hold-s: ten minutes is past any static stretch (ACSM: 10-60 s)
 MAX_TOLERANCE = 3.0      # --tolerance: three times the taught margins already takes in most postures
 
 
