@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from coach.usertext import control_character, printable
+from coach.usertext import control_character, degrees, printable
 
 PRINTABLE = [  # (id, text as written, text as printed)
     ("plain text stays", "Bridge (Anna) – 30 s, 45°", "Bridge (Anna) – 30 s, 45°"),
@@ -48,3 +48,15 @@ def test_sides_are_named_as_the_person_feels_them_for_overlay_voice_and_report(e
     ex = get_exercise(exercise_id)
     assert side_words(ex, side) == words
     assert switch_side_words(ex, side) == switch
+
+
+@pytest.mark.parametrize("value, shown", [(42.4, "42°"), (-0.3, "0°"), (-0.0, "0°"), (-0.6, "-1°"), (179.6, "180°"),
+                                          (float("nan"), "–"), (float("inf"), "–")])
+def test_an_angle_that_rounds_to_zero_has_no_sign(value, shown):
+    """The report's, the overlay's and compare's angles: a side bend of -0.3° reads "0°", not "-0°"."""
+    from coach.physio.compare_report import _cell
+    from coach.render.overlay import _number
+    from coach.report.html import number
+
+    assert degrees(value) == shown
+    assert number(value) == _number(value, "deg") == _cell(value) == shown

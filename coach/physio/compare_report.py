@@ -22,6 +22,7 @@ from coach.physio.compare import Comparison
 from coach.physio.teach import Taught
 from coach.pose.core import Pose
 from coach.report.core import Report
+from coach.usertext import degrees
 
 FORMAT = "coach-compare/1"
 SECTION_ANCHOR = '<section id="summary">'
@@ -201,7 +202,7 @@ def compare_record(comparison: Comparison, taught: Taught, report: Report, patie
 def _cell(value: float | None, unit: str = "deg") -> str:
     if value is None:
         return "–"
-    return f"{value:.0f}°" if unit == "deg" else f"{value:.2f} {html.escape(unit)}"
+    return degrees(value) if unit == "deg" else f"{value:.2f} {html.escape(unit)}"
 
 
 def _plot_png(comparison: Comparison) -> bytes:

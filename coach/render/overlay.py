@@ -53,7 +53,7 @@ from coach.render.overlay_widgets import (
     text_width,
     wrap,
 )
-from coach.usertext import side_words
+from coach.usertext import degrees, side_words
 
 # Alerts about the camera, not the body: shown in the banner, but they do not turn the skeleton red.
 CAMERA_RULE_IDS = frozenset({"landmarks_missing", "wrong_view", "too_far", "too_close", "person_lost"})
@@ -99,7 +99,7 @@ class OverlayLayout:
 
 
 def _number(value: float, unit: str) -> str:
-    return f"{value:.0f}°" if unit == "deg" else f"{value:.2f} {unit}"
+    return degrees(value) if unit == "deg" else f"{value:.2f} {unit}"
 
 
 def _body_alerts(verdict: FrameVerdict) -> list[Alert]:

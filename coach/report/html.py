@@ -21,7 +21,7 @@ from coach.report.core import Report
 from coach.report.keyframes import KeyframePicker
 from coach.report.stats import group_holds, holds_tally, same_exercise, status_text, target_text
 from coach.report.timeline import TimelineArrays
-from coach.usertext import rule_words, side_words
+from coach.usertext import degrees, rule_words, side_words
 
 MAX_MEASURE_PLOTS = 6   # per segment: the envelope measures of an exercise rarely exceed four
 _RULE_UNITS = {"twist": "°", "neck_flexion": "°", "neck_extension": "°", "neck_rotation": "°", "neck_lateral": "°",
@@ -43,7 +43,7 @@ def number(value: float | None, unit: str = "deg") -> str:
     if value is None or not math.isfinite(value):
         return "–"
     if unit in ("deg", "°"):
-        return f"{value:.0f}°"
+        return degrees(value)
     if unit == "sw":
         unit = " shoulder widths"
     digits = 2 if abs(value) < 10 and unit.strip() != "reversals" else 0
