@@ -530,9 +530,15 @@ def test_a_routine_records_every_exercise_even_one_never_framed(childs_pose_6s, 
     text = "\n".join(summary_lines(result))
     assert "  2. Standing trunk rotation: skipped - never framed (Face the camera)" in text, text
     assert "  3. Cat-cow: skipped - not reached" in text, text
-    saved = json.loads((out / "session.json").read_text())["routine"]
-    assert [(e["exercise"], e["outcome"], e["reason"]) for e in saved] == \
+    # its segment (the safety rules judged its frames) says so too, not "not finished"
+    assert "Standing trunk rotation: never framed (Face the camera) - reps" in text, text
+    assert "Child's pose: completed - reps" in text, text
+    saved = json.loads((out / "session.json").read_text())
+    assert [(e["exercise"], e["outcome"], e["reason"]) for e in saved["routine"]] == \
         [(e.exercise, e.outcome, e.reason) for e in result.routine]
+    assert [s.get("unframed") for s in saved["segments"]] == [None, "Face the camera"]
+    statuses = re.findall(r"<dt>Status</dt><dd>([^<]*)</dd>", (out / "report.html").read_text())
+    assert statuses == ["completed", "never framed (Face the camera)"], statuses
 
 
 def test_a_skipped_exercise_says_it_was_skipped_with_the_key(childs_pose_6s, tmp_path):

@@ -98,6 +98,8 @@ class Report:
         for seg in data["segments"]:   # only a live session's segments coach a routine's exercise
             if seg["routine_index"] is None:
                 seg.pop("routine_index")
+            if not seg["unframed"]:
+                seg.pop("unframed")
         return _clean(data)
 
     def to_json(self, extra: dict | None = None) -> str:
@@ -136,6 +138,8 @@ class Summariser:
         # (exercise, start_s, auto-detection score, the live routine's exercise index)
         self._segments: list[tuple[Exercise, float, float | None, int | None]] = []
         self._last: list[FrameVerdict | None] = []
+        self._unframed: list[str] = []   # per segment, `framing`
+        self._framed: list[bool] = []
         self._holds: list[Hold] = []
         self._alerts: list[AlertSpan] = []
         self._open_holds: _Open | None = None
@@ -160,6 +164,16 @@ class Summariser:
             self._close_all()
         self._segments.append((exercise, t_s, score, routine_index))
         self._last.append(None)
+        self._unframed.append("")
+        self._framed.append(False)
+
+    def framing(self, why: str) -> None:
+        """`coach live`: why the current segment's framing step has not passed yet ("" once it has). A
+        segment framed once stays so; one never framed is reported with the last reason."""
+        if why == "":
+            self._framed[-1], self._unframed[-1] = True, ""
+        elif not self._framed[-1]:
+            self._unframed[-1] = why
 
     def add(self, verdict: FrameVerdict) -> bool | None:
         """Take one frame's verdict; returns the frame's envelope flag (True / False / None)."""
@@ -239,7 +253,7 @@ class Summariser:
         if self._segments:
             self._close_all()
         tl = self.timeline.arrays()
-        segments = tuple(segment_summary(i, ex, start_s, score, last, tl, self._holds, slot)
+        segments = tuple(segment_summary(i, ex, start_s, score, last, tl, self._holds, slot, self._unframed[i])
                          for i, ((ex, start_s, score, slot), last) in enumerate(zip(self._segments, self._last)))
         exercises = [ex for ex, *_ in self._segments]
         stats = tuple(s for i, ex in enumerate(exercises)

@@ -107,6 +107,9 @@ class SegmentSummary:
     # `coach live`: the routine's exercise this segment coached (0-based). A routine gone back to, or an
     # exercise restarted, coaches one routine exercise in several segments: its target counts once.
     routine_index: int | None = None
+    # `coach live`: why this segment's framing step never passed ("Face the camera"); "" when it did (or
+    # there was none): the safety rules judged its frames, the exercise was never coached
+    unframed: str = ""
 
 
 @dataclass(frozen=True)
@@ -158,7 +161,7 @@ def reported_sides(index: int, exercise: Exercise, tl: TimelineArrays, done: tup
 
 def segment_summary(index: int, exercise: Exercise, start_s: float, score: float | None,
                     last: FrameVerdict | None, tl: TimelineArrays, holds: list[Hold],
-                    routine_index: int | None = None) -> SegmentSummary:
+                    routine_index: int | None = None, unframed: str = "") -> SegmentSummary:
 
     rows = tl.segment == index
     w = frame_weights(tl.t_s)[rows]
@@ -173,7 +176,7 @@ def segment_summary(index: int, exercise: Exercise, start_s: float, score: float
         exercise.reps_per_side * len(exercise.phases),
         _pct(float(w[tl.envelope[rows] == 1].sum()), total), _pct(float(w[tl.holding[rows] == 1].sum()), total),
         max((h.duration_s for h in mine), default=0.0), score, last.advice if last is not None else "",
-        sides_done(index, exercise, tl, mine), routine_index)
+        sides_done(index, exercise, tl, mine), routine_index, unframed)
 
 
 def was_done(seg: SegmentSummary) -> bool:
@@ -187,10 +190,13 @@ def was_done(seg: SegmentSummary) -> bool:
 STATUS_TEXT = {"active": "not finished", "resting": "not finished (resting between reps)"}
 
 
-def status_text(status: str) -> str:
+def status_text(seg: SegmentSummary) -> str:
     """A segment's status as a person reads it once the session is over: the engine's "active" (still
-    coaching when the segment ended) is "not finished"; completed and stopped read as they are."""
-    return STATUS_TEXT.get(status, status)
+    coaching when the segment ended) is "not finished", or "never framed (why)" when the framing step
+    never passed; completed and stopped read as they are."""
+    if seg.unframed and seg.status in STATUS_TEXT:
+        return f"never framed ({seg.unframed})"
+    return STATUS_TEXT.get(seg.status, seg.status)
 
 
 def longest_hold(segments, holds) -> str:

@@ -157,7 +157,7 @@ def summary_lines(result: LiveResult) -> list[str]:
         # "both": the key of an exercise without sides, not said ("reps both 0/4" read as both sides done)
         reps = ", ".join(f"{'' if side == 'both' else side + ' '}{n}/{seg.reps_target}" for side, n in seg.reps.items())
         holds = f"holds done {holds_done([seg])}, longest {longest_hold([seg], report.holds)}"
-        lines.append(f"{seg.name}: {status_text(seg.status)} - reps {reps}; {holds}; "
+        lines.append(f"{seg.name}: {status_text(seg)} - reps {reps}; {holds}; "
                      f"in position {seg.time_in_envelope_pct:.0f}% of the time")
         if seg.advice and seg.advice != result.message:   # the pain stop's advice opens the summary already
             lines.append(f"  {seg.advice}")

@@ -72,6 +72,7 @@ KEYS: dict[str | None, Action] = {
 }
 KEY_HELP = "space pause | n/p exercise | r restart | m mirror | f full | +/- text | x PAIN | q quit"
 PAIN_RULE = "pain_reported"
+FRAMING_NOT_PASSED = "the framing check did not pass"   # the reason when the gate names none
 PAIN_ADVICE = ("You reported pain, so this stretch is stopped. Rest and breathe; if the pain does not settle, "
                "see a professional before stretching again.")
 TEXT_SCALE_STEP, TEXT_SCALE_RANGE = 1.15, (0.5, 3.0)
@@ -193,7 +194,7 @@ class LiveSession(Sink):
         elif v is not None and v.status == Status.STOPPED:
             entry = RoutineEntry(ex.id, ex.name, "stopped", v.advice or "the exercise was stopped")
         elif not self._coaching:
-            framing = self.gate.main_reason or "the framing check did not pass"
+            framing = self.gate.main_reason or FRAMING_NOT_PASSED
             entry = RoutineEntry(ex.id, ex.name, "skipped", f"never framed ({framing}); {why}")
         else:
             entry = RoutineEntry(ex.id, ex.name, "unfinished" if why.startswith("the session") else "skipped", why)
@@ -290,6 +291,7 @@ class LiveSession(Sink):
 
     def _keep(self, frame: Frame | None, result: Inferred, verdict: FrameVerdict) -> None:
         self.verdict = verdict
+        self.summary.framing("" if self._coaching else self.gate.main_reason or FRAMING_NOT_PASSED)
         self.events.extend(verdict.events)
         inside = self.summary.add(verdict)
         self.files.write_frame(frame, result.pose_frame, verdict, inside, self.exercise)
