@@ -486,3 +486,22 @@ def test_exercises_show_never_prints_a_template_key(taught_all, tmp_path, capsys
         out = capsys.readouterr().out
         assert "{" not in out and "}" not in out, (exercise_id, [line for line in out.splitlines() if "{" in line])
     assert "knee, working side" in out
+
+
+def test_a_taught_band_says_too_large_on_its_side_away_from_zero(taught_all):
+    """A hint names the size of the angle: past the end of the band further from 0 is "too large", short of
+    the end nearer 0 "too small" - also for a band of negative values (the supine twist's hips turned
+    toward the working side, -80 to -10: a twist of -90 is too large, not "too small"). A band across 0
+    has no larger side: its hints give the target only."""
+    negative = 0
+    for taught in (t for t in taught_all.values() if t is not None):
+        for phase in taught.exercise.phases:
+            for key, band in phase.envelope.items():
+                far_low = abs(band.min) > abs(band.max)   # the end below min is the one further from 0
+                if band.min < 0 < band.max:
+                    assert "too" not in band.hint_low + band.hint_high and "aim for about" in band.hint_low, key
+                    continue
+                negative += band.max <= 0
+                assert ("too large" in band.hint_low) == far_low and ("too small" in band.hint_high) == far_low, \
+                    (key, band.min, band.max, band.hint_low, band.hint_high)
+    assert negative, "a taught band of negative values is checked (the supine twist's)"

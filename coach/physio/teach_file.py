@@ -52,8 +52,18 @@ def band_data(band: PeopleBand, taught: frozenset[str] = frozenset()) -> dict:
     stand_in = {"stands_in_for": band.stands_in_for} if band.stands_in_for in taught else {}
     return {"min": band.low, "max": band.high, "hysteresis": hysteresis,
             "min_reliability": band.min_reliability.value,
-            "hint_low": f"{label(band.key)} too small: aim for about {band.centre:.0f} deg",
-            "hint_high": f"{label(band.key)} too large: aim for about {band.centre:.0f} deg", **stand_in}
+            **band_hints(band), **stand_in}
+
+
+def band_hints(band: PeopleBand) -> dict[str, str]:
+    """The words shown below and above the band, by size: a band of negative values (a twist or a tilt
+    read away from the working side) is "too large" below its min - past it, further from 0. A band
+    across 0 has no "larger" side, so both hints give the target only."""
+    name, aim = label(band.key), f"aim for about {round(band.centre) + 0:d} deg"
+    if band.low < 0 < band.high:
+        return {"hint_low": f"{name}: {aim}", "hint_high": f"{name}: {aim}"}
+    small, large = f"{name} too small: {aim}", f"{name} too large: {aim}"
+    return {"hint_low": large, "hint_high": small} if band.high <= 0 else {"hint_low": small, "hint_high": large}
 
 
 # The engine starts timing a hold only once the person has settled (and pauses on jitter), so it
