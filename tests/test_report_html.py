@@ -201,6 +201,17 @@ def test_the_peak_is_the_furthest_point_in_the_exercises_own_direction(one_sided
     assert lean["peak"] > lean["median"] and lean["peak"] >= 0.9 * lean["highest"]
 
 
+def test_a_press_up_peaks_at_its_highest_lift(landmarks_dir, tmp_path):
+    """The prone press-up, band 10-70 deg of trunk to the floor, every value inside it: the stretch lifts
+    away from the floor (0), so the peak is the highest lift (it was the lowest, 52 deg below the median
+    54, taking upright - 90 - as the rest position of a measure read against the floor)."""
+    analyze(landmarks_dir / "prone_extension__01.jsonl.gz", tmp_path / "out",
+            AnalyzeOptions(exercise="prone_extension", video=False))
+    session = json.loads((tmp_path / "out" / "session.json").read_text())
+    lift = next(m for m in session["measures"] if m["key"] == "trunk_floor_deg")
+    assert lift["peak"] > lift["median"] and lift["peak"] >= 0.9 * lift["highest"], lift
+
+
 def test_the_key_frame_is_chosen_by_the_exercises_primary_measure(one_sided):
     session, page = one_sided
     captions = [a.get("alt", "") for a in Page(page).all("img") if "Furthest into the stretch" in a.get("alt", "")]

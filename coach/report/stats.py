@@ -256,14 +256,15 @@ def holds_done(segments) -> str:
 def neutral_value(measure: str) -> float:
     """Where a measure reads in the anatomical rest position (the `zero` column of
     `coach.measure.conventions`): joints straight (hip, knee, elbow 180), arms down (shoulder 0), trunk
-    upright (inclination 0, to the floor 90), no bend, turn or tilt (signed angles 0). NaN for
-    distances, which have no rest value."""
+    upright (inclination 0), no bend, turn or tilt (signed angles 0). The measures read against the
+    floor rest on it: the trunk to the floor is 0 lying flat (a press-up lifts it away from 0), the
+    hip lift 0. NaN for distances, which have no rest value."""
     spec = SPEC[measure]
     if spec.unit != "deg":
         return math.nan
     if spec.base in ("hip", "knee", "elbow"):
         return 180.0
-    return 90.0 if measure == "trunk_floor_deg" else 0.0
+    return 0.0
 
 
 def stretch_direction(values: np.ndarray, band_min: float, band_max: float, neutral: float = math.nan) -> float:
