@@ -181,3 +181,31 @@ def test_a_complete_recording_is_not_marked_partial(tmp_path, landmarks_dir):
         assert done.returncode == 0 and done.stderr == "", done.stderr
     assert Recording(out).info.partial is False
     assert json.loads(out.read_text().splitlines()[0])["partial"] is False
+
+
+@pytest.mark.model
+def test_a_signal_on_a_rerun_keeps_the_whole_earlier_result(tmp_path, landmarks_dir, lite_model_path):
+    """The same recording analysed again into the same folder and stopped: the whole result of the first
+    run stays as it was; the partial one goes beside it (`<stem>.partial.coach`) and the summary says so."""
+    stem = RECORDING.removesuffix(".jsonl.gz")
+    args = ["analyze", str(landmarks_dir / RECORDING), "-e", "seated_spinal_twist", "--out", str(tmp_path / "out"),
+            "--no-history"]
+    done = subprocess.run([sys.executable, "-m", "coach", *args, "-q"], capture_output=True, text=True, timeout=300)
+    assert done.returncode == 0 and done.stderr == "", done.stderr
+    whole = tmp_path / "out" / f"{stem}.coach"
+    before = {p.name: p.read_bytes() for p in whole.iterdir()}
+    child = subprocess.Popen([sys.executable, "-m", "coach", *args], stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                             text=True)
+    try:
+        _wait_until_growing(child, tmp_path / "out", ".*.partial/.frames.csv.*.tmp")
+        child.send_signal(signal.SIGTERM)
+        stdout, stderr = child.communicate(timeout=STOP_TIMEOUT_S)
+    finally:
+        child.kill()
+        child.wait()
+    assert child.returncode == 128 + signal.SIGTERM and "Traceback" not in stderr, stderr
+    assert {p.name: p.read_bytes() for p in whole.iterdir()} == before, "the whole result is untouched"
+    beside = tmp_path / "out" / f"{stem}.partial.coach"
+    _check_analysis(beside, video=False)
+    assert str(beside / "report.html") in (stdout + stderr).replace("\n", ""), (stdout, stderr)
+    assert _hidden(tmp_path / "out") == []

@@ -93,7 +93,7 @@ def _said(result, out: Path, args: argparse.Namespace, history, stopped: str = "
     from coach.usertext import printable
 
     if not args.quiet:
-        lines = result.record.lines(out)
+        lines = result.record.lines(result.out_dir or out)
         print("\n".join(printable(line) for line in [lines[0] + stopped, *lines[1:]]), file=sys.stderr)
     print_history_warnings(history)
-    print(out)
+    print(result.out_dir or out)

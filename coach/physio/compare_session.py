@@ -60,6 +60,7 @@ FILES = ("comparison.json", "report.html", "session.json", CSV, VIDEO, "referenc
 class CompareResult:
     report: Report
     record: CompareRecord   # the one record the terminal, comparison.json and the report are written from
+    out_dir: Path | None = None   # where it was published (a partial beside a whole earlier result: `OutputFolder`)
 
     @property
     def data(self) -> dict:
@@ -165,15 +166,16 @@ def compare(patient_source: str, reference_source: str, out: Path, *, model: str
         except interrupts.Interrupted:    # ... then the patient, read whole, is coached whole, and the command stops:
             stopped, video = True, False  # the engine over the kept poses only (seconds; no video decoded again)
         flush = contextlib.ExitStack()   # from the end of the frames until `out` is published: signals wait
-        data = None
+        data, output = None, OutputFolder(out, inputs)
         try:
-            with flush, OutputFolder(out, inputs) as folder:
+            with flush, output as folder:
                 data = _coach_patient(patient, patient_source, reference, taught, comparison, folder, video,
                                       sinks, flush, pixels=not stopped)
         except interrupts.Interrupted as stop:   # held back until `out` was published: the result is whole
             if isinstance(stop, CompareInterrupted) or data is None or not interrupts.waited(stop):
                 raise
-            raise CompareInterrupted(data) from None
+            raise CompareInterrupted(replace(data, out_dir=output.published)) from None
+        data = replace(data, out_dir=output.published)
     if stopped:
         raise CompareInterrupted(data)
     return data

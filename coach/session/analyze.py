@@ -70,9 +70,10 @@ class Progress:
 class AnalysisInterrupted(KeyboardInterrupt):
     """Ctrl-C: the outputs for what was analysed are written (partial) and `report` says so."""
 
-    def __init__(self, report: Report | None):
+    def __init__(self, report: Report | None, out_dir: Path | None = None):
         super().__init__()
         self.report = report
+        self.out_dir = out_dir   # where the partial results went (beside a whole earlier result: `OutputFolder`)
 
 
 # --- the pipeline ------------------------------------------------------------------------------
@@ -101,9 +102,9 @@ def analyze(source: str | os.PathLike, out_dir: str | os.PathLike, options: Anal
     info = _input_info(source, stream.info)
     _warm_up_report()
     flush = contextlib.ExitStack()   # entered when the frames are done; left once the folder is published
-    results = None
+    results, output = None, OutputFolder(out_dir, inputs=(source,))
     try:
-        with flush, OutputFolder(out_dir, inputs=(source,)) as folder, stream:
+        with flush, output as folder, stream:
             summary = Summariser(info)
             if options.exercise == AUTO:
                 copy = folder / PIXELS_COPY if options.video and info.kind == "video" else None
@@ -130,9 +131,9 @@ def analyze(source: str | os.PathLike, out_dir: str | os.PathLike, options: Anal
             raise
         # A signal that waited while the results were being published: they are whole (`run_session`
         # kept the history too), and the command stops now with them, as after a signal mid-video.
-        raise AnalysisInterrupted(results.report) from None
+        raise AnalysisInterrupted(results.report, output.published) from None
     if end.interrupted:
-        raise AnalysisInterrupted(results.report)
+        raise AnalysisInterrupted(results.report, output.published)
     return results.report
 
 
@@ -321,7 +322,7 @@ def analyze_batch(sources: list[str], out_root: str | os.PathLike, options: Anal
         try:
             results.append(BatchResult(source, out_dir, analyze(source, out_dir, options, progress, sinks)))
         except AnalysisInterrupted as stop:
-            results.append(BatchResult(source, out_dir, stop.report))
+            results.append(BatchResult(source, stop.out_dir or out_dir, stop.report))
             raise BatchInterrupted(results) from None
         except CoachError as exc:
             results.append(BatchResult(source, out_dir, error=str(exc)))

@@ -96,7 +96,8 @@ def run_live(feed: Feed, routine: Routine, display, options: LiveOptions, *, det
     detect = detector.detect if detector is not None else None
     source = () if feed.info.live else (feed.info.name,)
     flush = contextlib.ExitStack()   # from the end of the loop until the folder is published: signals wait
-    with flush, OutputFolder(options.out_dir, inputs=source) as folder, contextlib.ExitStack() as stack:
+    output = OutputFolder(options.out_dir, inputs=source)
+    with flush, output as folder, contextlib.ExitStack() as stack:
         files = stack.enter_context(SessionFiles(folder, info, video=False, landmarks=options.record))
         session.attach(folder, files, stack)
         with FramePipeline(feed, detect, lossless=lossless, realtime=options.realtime) as pipe:
@@ -105,6 +106,7 @@ def run_live(feed: Feed, routine: Routine, display, options: LiveOptions, *, det
                 run_session(pairs, session, [*follows, session, *sinks], coach_for=session.new_coach, flush=flush)
         report = session.report
     counts = (pipe.captured, session.analysed, session.shown, pipe.infer.dropped)  # never analysed
+    session.out_dir = output.published   # a stopped session beside a whole earlier one: `OutputFolder`
     return _result(session, report, counts, time.monotonic() - start_s)
 
 

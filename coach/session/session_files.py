@@ -20,6 +20,10 @@ Every file is written atomically inside the staging folder; `OutputFolder` moves
 place when the block ends normally or by Ctrl-C (if a session.json was written), and deletes it
 after any other error. A failed write becomes a one-line `OutputError`.
 
+A partial result never replaces a whole one: a run stopped early (its session.json says partial) whose
+folder already holds a whole earlier result is published beside it instead, as `<name>.partial`
+(`OutputFolder.published` says where), and the earlier result stays as it was.
+
 A result replaces only a result: the folder coach names itself ends in `.coach` (`result_name`), so
 it cannot be an input file of the same stem, and an existing path is replaced only when it is a
 coach result folder (its session.json carries the coach session format tag) - anything else, and a
@@ -74,17 +78,35 @@ def result_name(stem: str) -> str:
     return stem + RESULT_SUFFIX
 
 
-def is_result(path: Path) -> bool:
-    """Whether `path` is a folder coach wrote: a real folder whose session.json has the format tag."""
+def _session_of(path: Path) -> dict | None:
+    """The session.json of the result folder `path` (None: not a folder coach wrote)."""
     session = path / SESSION
     try:
         if path.is_symlink() or not path.is_dir() or session.stat().st_size > MAX_SESSION_JSON_BYTES:
-            return False
+            return None
         with open(session, encoding="utf-8") as fh:
             data = json.load(fh)
     except (OSError, ValueError):
-        return False
-    return isinstance(data, dict) and data.get("format") == SESSION_FORMAT
+        return None
+    return data if isinstance(data, dict) and data.get("format") == SESSION_FORMAT else None
+
+
+def is_result(path: Path) -> bool:
+    """Whether `path` is a folder coach wrote: a real folder whose session.json has the format tag."""
+    return _session_of(path) is not None
+
+
+def is_whole_result(path: Path) -> bool:
+    """Whether `path` is a result folder of a run that was not stopped early."""
+    data = _session_of(path)
+    return data is not None and data.get("partial") is False
+
+
+def partial_name(path: Path) -> Path:
+    """Where a partial result goes when `path` holds a whole one: "clip.coach" -> "clip.partial.coach"."""
+    if path.suffix == RESULT_SUFFIX:
+        return path.with_name(path.stem + ".partial" + RESULT_SUFFIX)
+    return path.with_name(path.name + ".partial")
 
 
 # Every name a result folder of any command may hold (analyze, demo, live, compare); a result folder
@@ -138,6 +160,7 @@ class OutputFolder:
 
     def __init__(self, path: str | os.PathLike, inputs: tuple[str | os.PathLike, ...] = ()):
         self.path = Path(path)
+        self.published = self.path   # where the results went (`partial_name` for a partial beside a whole result)
         self.inputs = tuple(inputs)
         self.staging: Path | None = None
         self.created: list[Path] = []   # the folders above `path` this run made, deepest first
@@ -174,23 +197,27 @@ class OutputFolder:
 
     def _publish(self) -> None:
         _ordinary_permissions(self.staging)
-        old = None
+        old, path = None, self.path
         try:
-            check_replaceable(self.path, self.inputs)   # again: something may have appeared meanwhile
+            check_replaceable(path, self.inputs)   # again: something may have appeared meanwhile
+            if is_whole_result(path) and not is_whole_result(self.staging):   # a stopped run keeps the whole one
+                path = partial_name(path)
+                check_replaceable(path, self.inputs)
         except OutputError:
             shutil.rmtree(self.staging, ignore_errors=True)
             raise
         try:
-            if self.path.exists():
-                old = Path(tempfile.mkdtemp(prefix=f".{self.path.name}.", suffix=".old", dir=self.path.parent))
-                os.replace(self.path, old / self.path.name)
-            os.replace(self.staging, self.path)
+            if path.exists():
+                old = Path(tempfile.mkdtemp(prefix=f".{path.name}.", suffix=".old", dir=path.parent))
+                os.replace(path, old / path.name)
+            os.replace(self.staging, path)
         except OSError as err:
             shutil.rmtree(self.staging, ignore_errors=True)
-            raise OutputError(f"{self.path}: cannot move the results into place ({_why(err)})") from None
+            raise OutputError(f"{path}: cannot move the results into place ({_why(err)})") from None
         finally:
             if old is not None:
                 shutil.rmtree(old, ignore_errors=True)
+        self.published = path
 
 
 def _ordinary_permissions(folder: Path) -> None:
