@@ -130,6 +130,7 @@ def test_error_after_some_frames_keeps_them_and_says_so(tmp_path):
     out = tmp_path / "o.jsonl"
     line = assert_one_line_error(run_coach("record", source, "-o", out, "--quiet"), source)
     assert "line 4: not JSON" in line and len(list(Recording(out).frames())) == 2
+    assert line.endswith(f"kept the 2 frames before it in {out}, marked partial") and Recording(out).info.partial
 
 
 def test_an_input_failing_at_once_leaves_an_existing_output_untouched(tmp_path):

@@ -118,17 +118,25 @@ def _record(stream, output: Path, header, quiet: bool) -> int:
     first frame; a recording copied keeps its own header's settings)."""
     from dataclasses import replace
 
+    from coach.errors import BadValueError, CoachError, OutputError
     from coach.pose.recording import RecordingWriter
 
+    writer = None
     with contextlib.closing(iter(stream)) as pose_frames:
         first = next(pose_frames, None)
         settings = dict(stream.detector_settings)
         header = replace(header, model=settings.pop("model", header.model), settings=settings)
-        with RecordingWriter(output, header) as writer, \
-                _progress(stream.info.frame_count, stream.info.path, quiet) as advance:
-            for pose_frame in itertools.chain([first] if first is not None else [], pose_frames):
-                writer.write(pose_frame)  # Ctrl-C anywhere here: the writer keeps what is written
-                advance()
+        try:
+            with RecordingWriter(output, header) as writer, \
+                    _progress(stream.info.frame_count, stream.info.path, quiet) as advance:
+                for pose_frame in itertools.chain([first] if first is not None else [], pose_frames):
+                    writer.write(pose_frame)  # Ctrl-C anywhere here: the writer keeps what is written
+                    advance()
+        except CoachError as err:   # the input failed part way (a recording cut short): the error says what was kept
+            if isinstance(err, (BadValueError, OutputError)) or writer is None or not writer.frames_written:
+                raise   # nothing was kept
+            raise type(err)(f"{err}; kept the {writer.frames_written} frames before it in {output}, "
+                            "marked partial") from None
     return writer.frames_written
 
 
