@@ -64,7 +64,7 @@ def test_live_stores_a_session_that_history_lists_and_warns_of_overuse(landmarks
     args = ["live", "--exercise", "childs_pose", "--source", rec, "--no-window", "--answers", "no", "--mute"]
     assert main(args + ["-o", str(tmp_path / "live"), "--db", str(db)]) == 0
     err = capsys.readouterr().err
-    assert f"coach: warning: childs_pose: {MAX_SESSIONS_PER_DAY + 1} sessions on {now.date().isoformat()}" in err
+    assert f"coach: warning: Child's pose: {MAX_SESSIONS_PER_DAY + 1} sessions on {now.date().isoformat()}" in err
     assert main(args + ["-o", str(tmp_path / "again"), "--db", str(db), "--no-history"]) == 0
     with History(db) as history:
         sessions = history.sessions("childs_pose")
@@ -75,9 +75,13 @@ def test_live_stores_a_session_that_history_lists_and_warns_of_overuse(landmarks
     assert live.peaks and all(set(v) == {"both"} for v in live.peaks.values())
     capsys.readouterr()
     assert main(["history", "--db", str(db), "--exercise", "childs_pose"]) == 0
-    out = capsys.readouterr().out
+    out, err = capsys.readouterr()
     assert f"{MAX_SESSIONS_PER_DAY + 1} session(s)" in out and "live" in out
     assert "both" not in out, out   # the key of an exercise without sides is not a word for a person
+    assert "coach: warning: Child's pose: " in err   # the listing says it too, by the exercise's name
+    # with -q a run that goes well prints nothing: the advice is in the window's summary, not on stderr
+    assert main(args + ["-o", str(tmp_path / "quiet"), "--db", str(db), "-q"]) == 0
+    assert capsys.readouterr().err == ""
 
 
 def _add(history: History, exercise: str, when: datetime, hip: float, holds: int) -> None:
@@ -169,7 +173,7 @@ def test_the_same_stretch_too_often_in_a_day_warns(db, landmarks_dir, tmp_path):
         copy.write_bytes((landmarks_dir / "cat_cow__01.jsonl.gz").read_bytes())
         reports.append(analyze(copy, tmp_path / f"out{n}", AnalyzeOptions("cat_cow", video=False)))
         warnings.append(record_session(reports[-1], "analyze", other, now=WHEN + timedelta(minutes=n), mine=True))
-    assert warnings[:3] == [[], [], []] and len(warnings[3]) == 1 and "cat_cow: 4 sessions" in warnings[3][0]
+    assert warnings[:3] == [[], [], []] and len(warnings[3]) == 1 and "Cat-cow: 4 sessions" in warnings[3][0]
     batch = tmp_path / "batch.sqlite"   # the same four recordings, not said to be the person's own
     assert [record_session(r, "analyze", batch, now=WHEN) for r in reports] == [[], [], [], []]
     with History(batch) as history:
@@ -228,6 +232,36 @@ def test_the_plot_never_joins_sessions_of_different_models(db, models, changes, 
         assert ("full model" in title) if len(set(models)) == 1 else "lines break where it changes" in title
     finally:
         plt.close(fig)
+
+
+def test_the_plot_of_an_exercise_without_sides_never_says_both(db, tmp_path, capsys, monkeypatch):
+    """The child's pose has no sides: its lines are "Left hip" and "holds", never "Left hip (both)" or
+    "both" (the key of an exercise without sides); `coach history --plot` titles it by its name."""
+    import matplotlib.pyplot as plt
+
+    from coach.history.store import plot_figure
+
+    with History(db) as history:
+        for day in range(2):
+            history.add("live", "childs_pose", WHEN + timedelta(days=day), 30.0, {"both": 1},
+                        {"hip_left_deg": {"both": 25.0 + day}}, 0, model=MODEL_FILE["full"])
+        sessions = history.sessions()
+    fig = plot_figure(sessions, "Child's pose")
+    try:
+        labels = {t.get_text() for ax in fig.axes for t in ax.get_legend().get_texts()}
+        assert labels == {"Left hip", "holds"}, labels
+    finally:
+        plt.close(fig)
+    png = tmp_path / "plot.png"
+    assert main(["history", "--db", str(db), "--exercise", "childs_pose", "--plot", str(png)]) == 0
+    assert capsys.readouterr().out.strip() == str(png) and png.read_bytes()[:4] == b"\x89PNG"
+    from coach.history import store
+
+    titles, real = [], store.plot_figure
+    monkeypatch.setattr(store, "plot_figure", lambda sessions, exercise: titles.append(exercise) or
+                        real(sessions, exercise))
+    assert main(["history", "--db", str(db), "--exercise", "childs_pose", "--plot", str(png)]) == 0
+    assert titles == ["Child's pose"]
 
 
 @pytest.mark.parametrize("key, words", [("hip_{side}_deg", "Hip"), ("shoulder_{other}_deg", "Shoulder (other side)"),
@@ -387,10 +421,10 @@ def test_only_the_persons_own_analyses_count_toward_the_daily_limit(landmarks_di
         for n in range(MAX_SESSIONS_PER_DAY):
             history.add("live", "childs_pose", now - timedelta(seconds=n + 1), 20.0, {"both": 1}, {}, 0, "camera 0")
     rec = first_seconds(landmarks_dir / "childs_pose__01.jsonl.gz", tmp_path / "patient7.jsonl.gz", 3.0)
-    args = ["analyze", str(rec), "--exercise", "childs_pose", "--out", str(tmp_path / "out"), "--no-video", "-q"]
+    args = ["analyze", str(rec), "--exercise", "childs_pose", "--out", str(tmp_path / "out"), "--no-video"]
     assert main(args + ["--db", str(db), *flags]) == 0
     err = capsys.readouterr().err
-    assert ("rest it until tomorrow" in err) == yours and (err == "") == (not yours), err
+    assert ("rest it until tomorrow" in err) == yours and ("coach: warning" in err) == yours, err
     with History(db) as history:
         (analysed,) = [s for s in history.sessions() if s.kind == "analyze"]
         assert analysed.mine == yours and analysed.input_name == "patient7.jsonl.gz"

@@ -215,14 +215,14 @@ def run(args: argparse.Namespace) -> int:
             results = analyze_batch(sources, args.out, options, progress, on_error=on_error,
                                     sinks=(history,) if history is not None else ())
     except BatchInterrupted as stop:
-        print_history_warnings(history)
+        print_history_warnings(history, args.quiet)
         if not args.quiet:
             last = stop.results[-1].report if stop.results else None
             whole = last is not None and not last.partial   # the signal came as its results were published
             print_summary(stop.results, "coach analyze (interrupted" + ("" if whole else ": the last input is partial")
                           + ")")
         raise
-    print_history_warnings(history)
+    print_history_warnings(history, args.quiet)
     if not args.quiet and any(not r.error for r in results):
         print_summary(results)   # when every input failed, their one-line errors said it all
     from coach.usertext import printable

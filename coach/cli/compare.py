@@ -78,10 +78,10 @@ def run(args: argparse.Namespace) -> int:
             what = "partial: the patient's frames read" if stop.result.report.partial else "whole"
             _said(stop.result, out, args, history, f" (interrupted; {what})")
         else:
-            print_history_warnings(history)
+            print_history_warnings(history, args.quiet)
         raise
     except KeyboardInterrupt:   # stopped after the session was stored: its history warnings still count
-        print_history_warnings(history)
+        print_history_warnings(history, args.quiet)
         raise
     _said(result, out, args, history)
     return 0
@@ -95,5 +95,5 @@ def _said(result, out: Path, args: argparse.Namespace, history, stopped: str = "
     if not args.quiet:
         lines = result.record.lines(result.out_dir or out)
         print("\n".join(printable(line) for line in [lines[0] + stopped, *lines[1:]]), file=sys.stderr)
-    print_history_warnings(history)
+    print_history_warnings(history, args.quiet)
     print(result.out_dir or out)

@@ -99,11 +99,24 @@ def run(args: argparse.Namespace) -> int:
         if not mine:
             others = f" ({len(sessions)} not yours: recordings analysed without --mine)" if sessions else ""
             raise CoachError(f"no stored sessions of your own of {args.exercise!r} to plot{others}")
-        write_bytes(path, plot_png(one_per_input(mine), args.exercise))   # an input analysed again: once
+        names = _names()
+        write_bytes(path, plot_png(one_per_input(mine), names.get(args.exercise, args.exercise)))   # once per input
         print(path)
-    for warning in overuse_warnings(sessions):
+    for warning in overuse_warnings(sessions, _names() if sessions else {}):
         print(f"coach: warning: {warning}", file=sys.stderr)
     return 0
+
+
+def _names() -> dict[str, str]:
+    """The library's exercise names by id, for the plot's title and the warnings ({} when the library
+    cannot be read: the stored ids are said instead - the history does not need the library)."""
+    from coach.engine.exercises import load_library
+    from coach.errors import ExerciseError
+
+    try:
+        return {ex_id: ex.name for ex_id, ex in load_library().items()}
+    except ExerciseError:
+        return {}
 
 
 def _check_exercise(exercise_id: str) -> None:

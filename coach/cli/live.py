@@ -270,7 +270,7 @@ def _coach(args, routine, follow, display) -> int:
         if speech is not None:
             speech.close()
         if isinstance(exc, KeyboardInterrupt):   # a signal after the session was stored: its warnings stand
-            print_history_warnings(history)
+            print_history_warnings(history, args.quiet)
         raise
     finally:
         feed.close()
@@ -281,8 +281,8 @@ def _coach(args, routine, follow, display) -> int:
         lines = summary_lines(result)
         if not args.quiet:
             print("\n".join(lines))
-        warnings = history.warnings if history is not None else []
-        print_history_warnings(history)
+        warnings = [*history.advice, *history.warnings] if history is not None else []   # the window shows both
+        print_history_warnings(history, args.quiet)
         lines += [f"Warning: {w}" for w in warnings]
         if finish:
             _wait_on_screen(display, "Session summary", lines, style)

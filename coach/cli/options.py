@@ -117,12 +117,12 @@ def add_history(parser: argparse.ArgumentParser) -> None:
     add_db(parser)
 
 
-def print_history_warnings(history) -> None:
-    """The history sink's warnings (not stored, done too often today), one `coach: warning:` line each;
-    nothing for None (--no-history)."""
+def print_history_warnings(history, quiet: bool = False) -> None:
+    """The history sink's warnings, one `coach: warning:` line each: why a session was not stored, and
+    (not with -q: a run that goes well prints nothing) the overuse advice; nothing for None (--no-history)."""
     import sys
 
-    for warning in history.warnings if history is not None else ():
+    for warning in ([] if history is None else [*([] if quiet else history.advice), *history.warnings]):
         print(f"coach: warning: {warning}", file=sys.stderr)
 
 

@@ -2,7 +2,7 @@
 
     history = HistorySink(db, "analyze", mine=False)      # built by the CLI, passed in with the sinks
     run_session(pairs, plan, [results, history], flush=flush)
-    history.warnings                                       # overuse, or why it could not be stored
+    history.advice, history.warnings                       # overuse; why it could not be stored
 
 It only reads: the verdicts (did the session end with a pain stop?) and, once the results are
 published (`Sink.published`), the report. The results are complete on disk by then, so a history
@@ -23,19 +23,19 @@ from coach.session.live_session import PAIN_RULE
 from coach.session.loop import Sink
 
 
-def store_session(report: Report, kind: str, db: str | os.PathLike | None, **details) -> list[str]:
-    """Store a published session in the history database; the warnings to print (overuse, or one
-    line saying why it was not stored - never an error: the results are kept either way)."""
+def store_session(report: Report, kind: str, db: str | os.PathLike | None, **details) -> tuple[list[str], list[str]]:
+    """Store a published session in the history database: (the overuse advice it causes, the line
+    saying why it was not stored - never an error: the results are kept either way)."""
     import sqlite3
 
     from coach.errors import CoachError
     from coach.history.store import record_session
 
     try:
-        return record_session(report, kind, db, **details)
+        return record_session(report, kind, db, **details), []
     except (CoachError, sqlite3.Error, OSError) as exc:
         why = " ".join(str(exc).split()) or type(exc).__name__
-        return [f"the session was not stored in the history database ({why}); its results are kept"]
+        return [], [f"the session was not stored in the history database ({why}); its results are kept"]
 
 
 class HistorySink(Sink):
@@ -47,7 +47,8 @@ class HistorySink(Sink):
     def __init__(self, db: str | os.PathLike | None, kind: str, *, mine: bool | None = None,
                  partial_too: bool = False):
         self.db, self.kind, self.mine, self.partial_too = db, kind, mine, partial_too
-        self.warnings: list[str] = []
+        self.warnings: list[str] = []   # why a session could not be stored
+        self.advice: list[str] = []     # the overuse advice (an exercise done more often today than advised)
         self._pain = False
 
     def frame(self, frame: Frame | None, pose_frame: PoseFrame, verdict: FrameVerdict | None,
@@ -61,7 +62,9 @@ class HistorySink(Sink):
         pain, self._pain = self._pain, False   # the next session of a batch starts clear
         if report is None or (report.partial and not self.partial_too):
             return
-        self.warnings += store_session(report, self.kind, self.db, mine=self.mine, pain_stop=pain)
+        advice, problems = store_session(report, self.kind, self.db, mine=self.mine, pain_stop=pain)
+        self.advice += advice
+        self.warnings += problems
 
 
 __all__ = ["HistorySink", "store_session"]

@@ -34,6 +34,7 @@ import json
 import math
 import os
 import sqlite3
+from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import date, datetime
 from pathlib import Path
@@ -336,17 +337,19 @@ def one_per_input(sessions: list[Session]) -> list[Session]:
     return [s for i, s in enumerate(sessions) if last[_what_was_done(s)] == i]
 
 
-def overuse_warnings(sessions: list[Session]) -> list[str]:
-    """A warning per exercise and day with more than MAX_SESSIONS_PER_DAY of the person's own sessions."""
+def overuse_warnings(sessions: list[Session], names: Mapping[str, str] | None = None) -> list[str]:
+    """A warning per exercise and day with more than MAX_SESSIONS_PER_DAY of the person's own sessions;
+    `names`: the exercises' names by id (an id without one is said as it is stored)."""
     seen: dict[tuple[str, date], set] = {}
     for s in (s for s in sessions if s.mine):
         seen.setdefault((s.exercise, s.day), set()).add(_what_was_done(s))
     counts = {k: len(v) for k, v in seen.items()}
-    return [overuse_message(ex, day, n) for (ex, day), n in sorted(counts.items()) if n > MAX_SESSIONS_PER_DAY]
+    return [overuse_message((names or {}).get(ex, ex), day, n) for (ex, day), n in sorted(counts.items())
+            if n > MAX_SESSIONS_PER_DAY]
 
 
-def overuse_message(exercise: str, day: date, count: int) -> str:
-    return (f"{exercise}: {count} sessions on {day.isoformat()}, more than the {MAX_SESSIONS_PER_DAY} a day "
+def overuse_message(name: str, day: date, count: int) -> str:
+    return (f"{name}: {count} sessions on {day.isoformat()}, more than the {MAX_SESSIONS_PER_DAY} a day "
             f"advised - {OVERUSE_ADVICE}")
 
 
@@ -393,6 +396,7 @@ def record_session(report: Report, kind: str, db: str | os.PathLike | None = Non
     warnings = []
     stopped = report.segments[-1].exercise if report.segments else None   # the pain stop's exercise
     rows = session_rows(report, keep=stopped if pain_stop else None)
+    names = {seg.exercise: seg.name for seg in report.segments}
     with History(db) as history:
         for row in rows:
             history.add(kind, row["exercise"], now, row["duration_s"], row["holds"], row["peaks"], row["alerts"],
@@ -400,7 +404,7 @@ def record_session(report: Report, kind: str, db: str | os.PathLike | None = Non
                         model=report.input.model)
             count = history.count_on(row["exercise"], now.date()) if mine else 0
             if count > MAX_SESSIONS_PER_DAY:
-                warnings.append(overuse_message(row["exercise"], now.date(), count))
+                warnings.append(overuse_message(names.get(row["exercise"], row["exercise"]), now.date(), count))
     return warnings
 
 
@@ -460,7 +464,9 @@ def _side_lines(ax, sessions: list[Session], values, models: list[str]) -> None:
         for n in dict.fromkeys(p[0] for p in points):
             model = runs[n]
             xs, ys = zip(*[(t, v) for m, t, v in points if m == n])
-            text = f"{label} ({side})" if label else side
+            # "both" is the key of an exercise without sides: never shown ("Left hip (both)" read as both hips)
+            text = (f"{label} ({side})" if side != "both" else label) if label else \
+                (side if side != "both" else "holds")
             if len(models) > 1:
                 text = f"{text} - {model}" if model not in named else "_"   # "_": no second legend entry
             named.add(model)
@@ -491,7 +497,8 @@ def _peak_label(key: str) -> str:
 
 def plot_figure(sessions: list[Session], exercise: str):
     """The history plot as a matplotlib Figure (the caller closes it): range of motion (each envelope
-    measure's peak) and holds completed over time, per side; lines break where the model changes."""
+    measure's peak) and holds completed over time, per side; lines break where the model changes.
+    `exercise`: the exercise as its title names it (its name)."""
     import matplotlib
 
     matplotlib.use("Agg", force=True)
