@@ -212,6 +212,19 @@ def test_a_press_up_peaks_at_its_highest_lift(landmarks_dir, tmp_path):
     assert lift["peak"] > lift["median"] and lift["peak"] >= 0.9 * lift["highest"], lift
 
 
+def test_a_measure_hidden_by_the_camera_angle_says_so(landmarks_dir, tmp_path):
+    """The neck side bend, side-on from 8 s: the far ear is hidden, the head tilt unseen for 47% of the
+    time. The note says the view hid it (not "hidden or out of the frame": the person is in view), and
+    no "I can't see what this stretch needs" alert is raised beside "Please face the camera"."""
+    analyze(landmarks_dir / "neck_side_bend__01.jsonl.gz", tmp_path / "out",
+            AnalyzeOptions(exercise="neck_side_bend", video=False))
+    session = json.loads((tmp_path / "out" / "session.json").read_text())
+    (tilt,) = [n["text"] for n in session["notes"] if n["text"].startswith("Head tilt: not measurable")]
+    assert "mostly in a side view, which hides the landmarks it needs" in tilt, tilt
+    rules = {a["rule"] for a in session["alerts"]}
+    assert "wrong_view" in rules and "landmarks_missing" not in rules, rules
+
+
 def test_the_key_frame_is_chosen_by_the_exercises_primary_measure(one_sided):
     session, page = one_sided
     captions = [a.get("alt", "") for a in Page(page).all("img") if "Furthest into the stretch" in a.get("alt", "")]

@@ -334,3 +334,17 @@ MISSING_ALL = RuleInput(pose_seen=True, values={n: math.nan for n in MEASURE_NAM
 def test_a_missing_input_is_never_clear(rule_id):
     reading = evaluate((rule_by_id(rule_id),), MISSING_ALL, Safety())[rule_id]
     assert reading.level == U, f"{rule_id} reads {reading.level.value} on a missing input"
+
+
+@pytest.mark.parametrize("view, level, words", [(View.FRONT, Level.VIOLATED, "Head tilt"),
+                                                (View.UNKNOWN, Level.VIOLATED, "Head tilt"),
+                                                (View.SIDE, Level.UNKNOWN, "")])
+def test_a_part_hidden_by_a_view_the_exercise_is_not_judged_from_is_the_views_alert(view, level, words):
+    """The neck side bend filmed side-on: the far ear is hidden, so the head tilt is unseen - by the
+    angle, not by the person being out of view. Then "move so it is in view" would send a person fully
+    in view looking for it: the missing-measure rule can't judge, and `wrong_view` says how to turn.
+    From a view the exercise is judged from, the part is out of view and said in words ("Head tilt")."""
+    inp = RuleInput(pose_seen=True, values={}, missing=("neck_lateral_deg",), view=view,
+                    wanted_views=(View.FRONT, View.BACK, View.OBLIQUE))
+    reading = evaluate((rule_by_id("landmarks_missing"),), inp, Safety())["landmarks_missing"]
+    assert reading.level == level and reading.detail == words, reading

@@ -26,7 +26,7 @@ from typing import NamedTuple
 
 from coach.engine.exercises import NECK_NEUTRAL_LATERAL_DEG, Safety
 from coach.engine.verdict import Severity
-from coach.measure.conventions import View
+from coach.measure.conventions import View, measure_label
 
 
 class Level(str, Enum):
@@ -206,7 +206,12 @@ def read_bouncing(rule: Rule, inp: RuleInput, safety: Safety) -> Reading:
 
 @_need_pose
 def read_missing(rule: Rule, inp: RuleInput, safety: Safety) -> Reading:
-    names = ", ".join(m.removesuffix("_deg").removesuffix("_sw").replace("_", " ") for m in inp.missing)
+    """The measures the stretch needs that are unseen, in words ("Head tilt"). Seen from a view the
+    exercise is not judged from, can't judge: parts hidden from that angle are the view's doing, and
+    `wrong_view` says how to turn ("move so it is in view" sent a person fully in view looking for it)."""
+    if inp.missing and inp.view != View.UNKNOWN and inp.wanted_views and inp.view not in inp.wanted_views:
+        return Reading(Level.UNKNOWN)
+    names = ", ".join(measure_label(m) for m in inp.missing)
     return Reading(Level.VIOLATED if inp.missing else Level.CLEAR, len(inp.missing), 0, names)
 
 

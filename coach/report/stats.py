@@ -354,8 +354,16 @@ def _measure_notes(segment_rows: np.ndarray, exercise: Exercise, tl: TimelineArr
         unseen = float(np.mean(~np.isfinite(values)))
         weak = float(np.mean(np.isfinite(values) & (rel < RELIABILITY_CODE[Reliability(need)])))
         if unseen >= NOTE_MIN_SHARE:
-            notes.append(Note(f"{measure_label(measure)}: not measurable {_share(unseen, tl.n)} - the landmarks it "
-                              f"needs were hidden or out of the frame", measure, exercise.id))
+            missing_views = views[~np.isfinite(values)]
+            off = ~np.isin(missing_views, [VIEWS.index(v) for v in exercise.view])
+            if off.mean() > 0.5:   # mostly seen from an angle the exercise is not judged from: the view hid them
+                view = VIEWS[int(np.bincount(missing_views[off]).argmax())]
+                why = (f"mostly in {'an' if view.value[0] in 'aeiou' else 'a'} {view.value} view, which hides the "
+                       f"landmarks it needs ({exercise.name} is judged from {' / '.join(v.value for v in exercise.view)})")
+            else:
+                why = "the landmarks it needs were hidden or out of the frame"
+            notes.append(Note(f"{measure_label(measure)}: not measurable {_share(unseen, tl.n)} - {why}",
+                              measure, exercise.id))
         if weak >= NOTE_MIN_SHARE:
             under = np.isfinite(values) & (rel < RELIABILITY_CODE[Reliability(need)])
             bad = views[under]
