@@ -184,3 +184,20 @@ def test_not_sure_follows_the_majority_of_the_pairs_held_windows():
     held[:12, 0] = True
     assert alike_exercises(both, 0) == [1]                      # counted over every window, the rest decides
     assert alike_exercises(both, 0, held) == []                 # over the pair's held windows, the holds do
+
+
+def test_when_no_exercise_fits_the_note_says_so_instead_of_listing_them_all():
+    """A photo no exercise fits (every score a plain "no", below NO_SCORE: all alike) listed all 15
+    exercises as "not sure"; it says none fits, and the closest, which it was judged as."""
+    import math
+
+    from coach.engine.autodetect import NO_SCORE, Plan, PlannedSegment
+
+    library = load_library()
+    everything = tuple(library)
+    none_fits = PlannedSegment(library["prone_extension"], -math.inf, math.inf, NO_SCORE * 0.8, everything)
+    assert Plan((none_fits,), auto=True).not_sure_notes() == (
+        "the whole input: no exercise fits it well; the closest is prone_extension",)
+    close = PlannedSegment(library["seated_spinal_twist"], -math.inf, math.inf, 0.6,
+                           ("seated_spinal_twist", "chair_rotation"))
+    assert Plan((close,), auto=True).not_sure_notes() == ("the whole input: seated_spinal_twist or chair_rotation",)

@@ -230,5 +230,5 @@ def run(args: argparse.Namespace) -> int:
     unsure = [(r, note) for r in results if not r.error and r.report is not None for note in r.report.not_sure]
     for r, note in unsure:   # asked even with -q: the results hold a guess the person must confirm
         print(f"coach: warning: {printable(str(r.source))}: not sure which exercise this is ({note}); it was judged as "
-              f"the first - name it with --exercise ID", file=sys.stderr)
+              f"the first named - name it with --exercise ID", file=sys.stderr)
     return 2 if any(r.error for r in results) else NOT_SURE_EXIT if unsure else 0

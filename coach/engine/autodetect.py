@@ -145,7 +145,8 @@ class Plan:
         return cls((PlannedSegment(exercise, -math.inf, math.inf),))
 
     def not_sure_notes(self) -> tuple[str, ...]:
-        """One line per "not sure" segment: where, and the exercises it could be, best first."""
+        """One line per "not sure" segment: where, and the exercises it could be, best first - or, when
+        every exercise scores a plain "no" (`NO_SCORE`), that none fits and which is closest."""
         def clock(t_s: float) -> str:
             return f"{int(t_s // 60)}:{t_s % 60:04.1f}"
 
@@ -157,7 +158,10 @@ class Plan:
                      f"until {clock(seg.end_s)}" if seg.start_s == -math.inf else
                      f"from {clock(seg.start_s)}" if seg.end_s == math.inf else
                      f"{clock(seg.start_s)}-{clock(seg.end_s)}")
-            notes.append(f"{where}: {' or '.join(seg.candidates)}")
+            if seg.score is not None and seg.score <= NO_SCORE:   # every exercise a plain "no": none to list
+                notes.append(f"{where}: no exercise fits it well; the closest is {seg.exercise.id}")
+            else:
+                notes.append(f"{where}: {' or '.join(seg.candidates)}")
         return tuple(notes)
 
     def at(self, t_s: float) -> PlannedSegment:
