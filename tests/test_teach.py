@@ -505,3 +505,32 @@ def test_a_taught_band_says_too_large_on_its_side_away_from_zero(taught_all):
                 assert ("too large" in band.hint_low) == far_low and ("too small" in band.hint_high) == far_low, \
                     (key, band.min, band.max, band.hint_low, band.hint_high)
     assert negative, "a taught band of negative values is checked (the supine twist's)"
+
+
+def test_a_stopped_teach_says_on_its_one_line_that_nothing_was_written(landmarks_dir, tmp_path, capsys, monkeypatch):
+    """Ctrl-C while the demonstration is taught: exit 130, one line that says no file was written - and
+    an existing file stays as it was."""
+    import os
+    import signal
+
+    from coach.physio import teach as teach_module
+
+    real = teach_module.teach
+
+    def interrupted(*args, **kwargs):
+        os.kill(os.getpid(), signal.SIGINT)
+        return real(*args, **kwargs)
+
+    monkeypatch.setattr(teach_module, "teach", interrupted)
+    demo, out = str(landmarks_dir / "childs_pose__01.jsonl.gz"), tmp_path / "kids.toml"
+    assert main(["teach", demo, "--id", "kids", "-o", str(out), "-q"]) == 130
+    assert capsys.readouterr().err.splitlines() == [f"coach: interrupted; nothing was written to {out}"]
+    assert not out.exists()
+    monkeypatch.setattr(teach_module, "teach", real)
+    assert main(["teach", demo, "--id", "kids", "-o", str(out), "-q"]) == 0
+    before = out.read_bytes()
+    capsys.readouterr()
+    monkeypatch.setattr(teach_module, "teach", interrupted)
+    assert main(["teach", demo, "--id", "kids", "-o", str(out), "-q", "--force"]) == 130
+    assert capsys.readouterr().err.splitlines() == [f"coach: interrupted; nothing was written ({out} is as it was)"]
+    assert out.read_bytes() == before

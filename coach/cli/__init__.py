@@ -79,8 +79,9 @@ def main(argv: list[str] | None = None) -> int:
 
             _say(f"coach: error: {printable(str(exc))}")   # one line, no escape codes
             return exc.exit_code
-        except KeyboardInterrupt:
-            _say(f"coach: {interrupts.describe()}")
+        except KeyboardInterrupt as stop:   # `kept`: what a command says of its output, on the same line
+            kept = getattr(stop, "kept", "")
+            _say(f"coach: {interrupts.describe()}" + (f"; {kept}" if kept else ""))
             return interrupts.exit_code()
         except BrokenPipeError:
             return 0

@@ -156,11 +156,16 @@ def run(args: argparse.Namespace) -> int:
     from coach.physio.teach import TeachSettings, teach
 
     path = _output(args)
-    demo = read_measures(args.demo, args.model, quiet=args.quiet, wrap=progress_bar(args.quiet))
-    taught = teach(demo.series, args.exercise_id, name=args.name, source=Path(demo.name).name,
-                   settings=TeachSettings(rest=args.rest), sides=args.sides, hold_s=args.hold_s,
-                   tolerance=args.tolerance)
-    write_text(path, taught.toml)
+    existed = path.exists()
+    try:
+        demo = read_measures(args.demo, args.model, quiet=args.quiet, wrap=progress_bar(args.quiet))
+        taught = teach(demo.series, args.exercise_id, name=args.name, source=Path(demo.name).name,
+                       settings=TeachSettings(rest=args.rest), sides=args.sides, hold_s=args.hold_s,
+                       tolerance=args.tolerance)
+        write_text(path, taught.toml)   # atomic: a stop while it is written leaves the old file
+    except KeyboardInterrupt as stop:   # a half-read demonstration teaches nothing: said on the stop's line
+        stop.kept = f"nothing was written ({path} is as it was)" if existed else f"nothing was written to {path}"
+        raise
     load_exercise_file(path)   # as an exercises folder will load it (the id equals the file name)
     if not args.quiet:
         from coach.usertext import printable
