@@ -486,6 +486,9 @@ def test_exercises_show_never_prints_a_template_key(taught_all, tmp_path, capsys
         out = capsys.readouterr().out
         assert "{" not in out and "}" not in out, (exercise_id, [line for line in out.splitlines() if "{" in line])
     assert "knee, working side" in out
+    # the file itself, as every other command takes it (it said "unknown exercise 'ex/taught_twist.toml'")
+    assert main(["exercises", "show", str(tmp_path / "taught_twist.toml")]) == 0
+    assert capsys.readouterr().out == out
 
 
 def test_a_taught_band_says_too_large_on_its_side_away_from_zero(taught_all):

@@ -28,7 +28,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
            parents=[folders])
     show = action("show", "an exercise's steps, envelope table, view and limits", "coach exercises show seated_spinal_twist",
                   parents=[folders])
-    show.add_argument("id", help="exercise id, e.g. bridge")
+    show.add_argument("id", metavar="ID|FILE.toml", help="exercise id, e.g. bridge, or an exercise file")
     check = action("validate", "check exercise files; one line per file; exit 2 if any is bad",
                    "coach exercises validate my_exercises/*.toml")
     check.add_argument("paths", nargs="+", metavar="PATH", help="a .toml file or a folder of them")
@@ -37,12 +37,12 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 def run(args: argparse.Namespace) -> int:
     if args.action == "validate":
         return _validate(args.paths)
-    from coach.engine.exercises import get_exercise, load_library
+    from coach.engine.exercises import exercise_named, load_library
 
     if args.action == "list":
         _print_list(load_library(args.exercises))
     else:
-        _print_show(get_exercise(args.id, args.exercises))
+        _print_show(exercise_named(args.id, args.exercises))   # an id, or a file as --exercise takes it
     return 0
 
 
