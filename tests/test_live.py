@@ -166,7 +166,7 @@ def test_next_previous_restart_and_quit(landmarks_dir, tmp_path):
 
 
 def test_an_interrupted_routine_says_so_once_for_the_exercise_it_stopped():
-    """The reason read "the session ended: Stopped: interrupted."."""
+    """The reason read "the session ended: Stopped: interrupted."; the one not reached says it plainly too."""
     from coach.session.live import input_info
 
     feed = Feed(InputInfo("camera 0", "0", "camera", 30.0, (320, 240)), lambda: iter(()))
@@ -175,7 +175,7 @@ def test_an_interrupted_routine_says_so_once_for_the_exercise_it_stopped():
     current, after = session.routine_summary()
     assert (current.outcome, current.reason) == ("skipped", "never framed (Step into view of the camera); "
                                                             "the session was interrupted"), current
-    assert after.reason == "not reached: Stopped: interrupted.", after
+    assert after.reason == "not reached: the session was interrupted", after
 
 
 def test_every_action_has_a_key_and_the_help_names_it():
@@ -525,8 +525,8 @@ def test_a_routine_records_every_exercise_even_one_never_framed(childs_pose_6s, 
     assert [(e.exercise, e.outcome) for e in result.routine] == [
         ("childs_pose", "completed"), ("standing_rotation", "skipped"), ("cat_cow", "skipped")]
     never, cat_cow = result.routine[1], result.routine[2]
-    assert never.reason == "never framed (Face the camera); the session ended: The recording ended.", never
-    assert cat_cow.reason == "not reached: The recording ended.", cat_cow
+    assert never.reason == "never framed (Face the camera); the recording ended", never
+    assert cat_cow.reason == "not reached: the recording ended", cat_cow
     text = "\n".join(summary_lines(result))
     assert "  2. Standing trunk rotation: skipped - never framed (Face the camera)" in text, text
     assert "  3. Cat-cow: skipped - not reached" in text, text

@@ -182,12 +182,19 @@ class LiveSession(Sink):
         """Record what became of the current exercise as it is left (`why`: the key pressed)."""
         self.routine_log.append(self._entry(why))
 
-    def _current_entry(self) -> RoutineEntry:
-        if self.ended_by == "interrupted":   # "the session was interrupted", not "...ended: Stopped: interrupted."
-            return self._entry(f"the session was {interrupts.describe()}")
-        return self._entry(f"the session ended: {self.message or 'it is still running'}")
+    def _ended_why(self) -> str:
+        """How the session ended, as a routine entry's reason: "the recording ended", "the session was
+        interrupted" (not "the session ended: The recording ended." / "...: Stopped: interrupted.")."""
+        if self.ended_by == "interrupted":
+            return f"the session was {interrupts.describe()}"
+        if not self.message:
+            return "the session is still running"
+        return self.message[0].lower() + self.message[1:].rstrip(".")
 
-    def _entry(self, why: str) -> RoutineEntry:
+    def _current_entry(self) -> RoutineEntry:
+        return self._entry(self._ended_why(), ended=True)
+
+    def _entry(self, why: str, ended: bool = False) -> RoutineEntry:
         ex, v = self.exercise, self.verdict
         if v is not None and v.status == Status.COMPLETED:
             entry = RoutineEntry(ex.id, ex.name, "completed")
@@ -197,7 +204,7 @@ class LiveSession(Sink):
             framing = self.gate.main_reason or FRAMING_NOT_PASSED
             entry = RoutineEntry(ex.id, ex.name, "skipped", f"never framed ({framing}); {why}")
         else:
-            entry = RoutineEntry(ex.id, ex.name, "unfinished" if why.startswith("the session") else "skipped", why)
+            entry = RoutineEntry(ex.id, ex.name, "unfinished" if ended else "skipped", why)
         return entry
 
     def routine_summary(self) -> tuple[RoutineEntry, ...]:
@@ -205,7 +212,7 @@ class LiveSession(Sink):
         as the session ended, and those never reached."""
         done = [*self.routine_log, self._current_entry()]   # the current exercise is logged only when left
         for ex in self.routine.exercises[self._reached + 1:]:
-            done.append(RoutineEntry(ex.id, ex.name, "skipped", f"not reached: {self.message or 'the session ended'}"))
+            done.append(RoutineEntry(ex.id, ex.name, "skipped", f"not reached: {self._ended_why()}"))
         return tuple(done)
 
     def _restyle(self) -> None:
