@@ -537,3 +537,16 @@ def test_a_stopped_teach_says_on_its_one_line_that_nothing_was_written(landmarks
     assert main(["teach", demo, "--id", "kids", "-o", str(out), "-q", "--force"]) == 130
     assert capsys.readouterr().err.splitlines() == [f"coach: interrupted; nothing was written ({out} is as it was)"]
     assert out.read_bytes() == before
+
+
+def test_a_taught_files_words_name_no_number_a_physio_may_edit(taught_all):
+    """The summary and steps a patient reads said "hold the position for 2 s, 3 time(s)": after the
+    README's edit of hold_s they went on saying 2 s. They name no hold time, count or rest now; the coach
+    says the file's own numbers as it counts."""
+    import re
+
+    for key, taught in taught_all.items():
+        if taught is None:
+            continue
+        words = " ".join([taught.exercise.summary, *taught.exercise.instructions])
+        assert not re.search(r"\d+(\.\d+)? s\b|\d+ time", words), (key, words)

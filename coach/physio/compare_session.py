@@ -122,7 +122,7 @@ def taught_from(reference: Demonstration, reference_source: str) -> Taught:
 
     ref_name = Path(reference.name).name
     exercise_id = re.sub(r"[^a-z0-9_]+", "_", input_stem(reference_source).lower()).strip("_") or "reference"
-    return teach(reference.series, exercise_id, name=f"As demonstrated in {ref_name}", source=ref_name)
+    return teach(reference.series, exercise_id, name=f"Demonstration ({ref_name})", source=ref_name)
 
 
 def with_exercise(taught: Taught, coached: CoachedExercise, series) -> Taught:

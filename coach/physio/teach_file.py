@@ -104,17 +104,19 @@ def exercise_data(exercise_id: str, name: str, source: str, *, postures: Sequenc
     """The exercise as the schema's dict (safety: the `Safety` defaults). `hold_s` None: from the holds."""
     hold_s = hold_target_s(holds) if hold_s is None else float(hold_s)
     reps, rest_s = reps_and_rest(holds)
-    each = " per side" if side_rule else ""
+    each = " on each side" if side_rule else ""
     when = ", ".join(f"{h.start_s:.1f}-{h.end_s:.1f} s" + (f" ({h.side})" if h.side else "") for h in holds)
     data = {
         "id": exercise_id, "name": name,
-        "summary": f"As demonstrated in {source}: hold the position for {hold_s:g} s, {reps} time(s){each}.",
+        # the prose names no hold time or count: a physio edits hold_s and reps_per_side, and the words
+        # must not go on saying the old numbers (the coach says the file's own as it counts)
+        "summary": f"The position demonstrated in {source}, held still{each}.",
         "posture": [p.value for p in postures], "view": [v.value for v in views],
         "sides": "left_right" if side_rule else "none",
         "reps_per_side": reps, "rest_s": rest_s,
         "instructions": [f"Watch the demonstration ({source}), then move slowly into the position it holds.",
-                         f"Hold still for {hold_s:g} s, breathing steadily; {reps} time(s){each}, "
-                         f"resting at least {rest_s:g} s between.",
+                         f"Hold it still, breathing steadily, while the coach counts the hold{each}; rest "
+                         "between the repetitions.",
                          "Stretch to mild tension only: stop if it hurts, tingles or makes you dizzy."],
         "sources": [f"Taught by `coach teach` from the demonstration {source}: {len(holds)} hold(s) at {when}",
                     "Bands: centre = median over the held frames; margin = measurement noise (2 x the demonstrator's "
