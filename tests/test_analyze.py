@@ -246,6 +246,7 @@ def test_video_auto_and_no_video(photo_video, lite_model_path, tmp_path):
 def test_single_photos(photos_dir, photo_labels, lite_model_path, tmp_path):
     """A photo is one frame: in_envelope and alerts for that frame; a 'start' photo is not in the stretch."""
     picks = [row for row in photo_labels if row["stretch"] in ("bridge", "childs_pose", "prone_extension")]
+    alerted = False
     for row in picks:
         out = tmp_path / row["file"]
         report = analyze(photos_dir / row["file"], out, AnalyzeOptions(exercise=row["stretch"],
@@ -258,6 +259,11 @@ def test_single_photos(photos_dir, photo_labels, lite_model_path, tmp_path):
         assert session["in_envelope"] in (True, False, None) and report.in_envelope == session["in_envelope"]
         if row["position"] == "start":
             assert session["in_envelope"] is not True, f"{row['file']} is a start position"
+        alerts = (out / "report.html").read_text().split('id="alerts"', 1)[1].split("</section>", 1)[0]
+        # one moment: no "1× · 0.0 s in all", no "When 0:00.0–0:00.0 (still on at the end)", no "worst ... at"
+        assert " in all" not in alerts and "When" not in alerts and " at 0:00" not in alerts, (row["file"], alerts)
+        alerted = alerted or bool(session["alerts"])
+    assert alerted, "one of the photos raised an alert: the wording was checked"
 
 
 # --- faster than real time: the rate cap and the annotated video's size --------------------------

@@ -175,7 +175,10 @@ def _alert_groups(report: Report) -> list[dict]:
             "severity": "stop" if any(a.severity == "stop" for a in spans) else "caution",
             "count": len(spans), "total": duration(sum(a.end_s - a.start_s for a in spans)),
             "message": spans[0].message,
-            "worst": f"worst {number(worst.value, unit)} at {clock(worst.start_s)} ({_THRESHOLD_WORDS.get(rule, 'limit')} {number(worst.limit, unit)})"
+            # a photo is one moment: what it reads, not the worst of a time that has no length
+            "worst": (f"reads {number(worst.value, unit)}" if report.input.kind == "image" else
+                      f"worst {number(worst.value, unit)} at {clock(worst.start_s)}")
+            + f" ({_THRESHOLD_WORDS.get(rule, 'limit')} {number(worst.limit, unit)})"
             if unit and math.isfinite(worst.value) else "",
             "times": [f"{clock(a.start_s)}–{clock(a.end_s)}{' (still on at the end)' if a.active_at_end else ''}"
                       for a in spans]})
