@@ -71,10 +71,14 @@ def test_unwritable_folder_is_named(tmp_path):
 
 
 def test_folder_under_a_file_is_named(tmp_path):
+    """The file in the way is named, and said to be a file ("cannot create output folder (File exists)"
+    left the person to guess which)."""
     blocker = tmp_path / "file"
     blocker.write_text("x")
-    with pytest.raises(OutputError, match="cannot create output folder"):
-        ensure_dir(blocker / "out")
+    for wanted in (blocker / "out", blocker):
+        with pytest.raises(OutputError) as err:
+            ensure_dir(wanted)
+        assert str(err.value) == f"{blocker}: exists and is a file, not a folder; choose another output folder"
 
 
 def test_a_written_file_gets_the_usual_permissions_not_mkstemps_private_ones(tmp_path):

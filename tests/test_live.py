@@ -537,8 +537,11 @@ def test_a_routine_records_every_exercise_even_one_never_framed(childs_pose_6s, 
     assert [(e["exercise"], e["outcome"], e["reason"]) for e in saved["routine"]] == \
         [(e.exercise, e.outcome, e.reason) for e in result.routine]
     assert [s.get("unframed") for s in saved["segments"]] == [None, "Face the camera"]
-    statuses = re.findall(r"<dt>Status</dt><dd>([^<]*)</dd>", (out / "report.html").read_text())
+    page = (out / "report.html").read_text()
+    statuses = re.findall(r"<dt>Status</dt><dd>([^<]*)</dd>", page)
     assert statuses == ["completed", "never framed (Face the camera)"], statuses
+    longest = re.findall(r"<dt>Longest hold</dt><dd>([^<]*)</dd>", page)   # as the summary says it: "none"
+    assert longest == ["2.0 s", "none"], longest
 
 
 def test_a_skipped_exercise_says_it_was_skipped_with_the_key(childs_pose_6s, tmp_path):

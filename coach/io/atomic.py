@@ -31,6 +31,9 @@ def ensure_dir(path: str | os.PathLike) -> Path:
     path = Path(path)
     try:
         path.mkdir(parents=True, exist_ok=True)
+    except (FileExistsError, NotADirectoryError):   # a file (or a file above it) where the folder would go
+        blocking = next((p for p in (path, *path.parents) if p.exists() and not p.is_dir()), path)
+        raise OutputError(f"{blocking}: exists and is a file, not a folder; choose another output folder") from None
     except OSError as err:
         raise OutputError(f"{path}: cannot create output folder ({_describe(err)})") from None
     if not os.access(path, os.W_OK):
