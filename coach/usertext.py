@@ -47,17 +47,17 @@ def printable(text: str) -> str:
     return "".join(" " if is_control(c) else c for c in text)
 
 
-# --- rules, in words ---------------------------------------------------------------------------------
-
-# Every safety rule's title, as the summaries (terminal, window), the report and its plots name it: a
-# person never reads a rule's id ("ballistic"). The ids are the engine's (`coach.engine.safety.RULES`,
-# and the live session's "pain_reported"); a test keeps every one of them here.
 def degrees(value: float) -> str:
     """An angle as a person reads it, to the whole degree: "42°"; a value that rounds to zero is "0°",
     never "-0°" (a median of -0.3° is no direction); "–" when unknown."""
     return f"{round(value) + 0:d}°" if math.isfinite(value) else "–"
 
 
+# --- rules, in words ---------------------------------------------------------------------------------
+
+# Every safety rule's title, as the summaries (terminal, window), the report and its plots name it: a
+# person never reads a rule's id ("ballistic"). The ids are the engine's (`coach.engine.safety.RULES`,
+# and the live session's "pain_reported"); a test keeps every one of them here.
 RULE_WORDS = {"twist": "Twisting too far", "neck_flexion": "Neck bent too far forward",
               "neck_extension": "Head tipped too far back", "neck_rotation": "Head turned too far",
               "neck_lateral": "Head tilted too far", "neck_stretch": "Neck stretch: keep it gentle",

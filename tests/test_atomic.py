@@ -93,3 +93,51 @@ def test_a_written_file_gets_the_usual_permissions_not_mkstemps_private_ones(tmp
         os.umask(old)
     for name in ("report.html", "o.jsonl.gz"):
         assert (tmp_path / name).stat().st_mode & 0o777 == 0o644, name
+
+
+def _result(folder, partial: bool, frames: int) -> None:
+    """A minimal coach result folder: a session.json with the format tag (what `is_result` reads)."""
+    import json
+
+    from coach.report.core import FORMAT
+
+    folder.mkdir(parents=True, exist_ok=True)
+    (folder / "session.json").write_text(json.dumps({"format": FORMAT, "partial": partial, "frames": frames,
+                                                     "outputs": ["session.json"]}))
+
+
+@pytest.mark.parametrize("beside, lands", [
+    (None, "clip.partial.coach"),                       # nothing beside: the first name
+    ("a partial result", "clip.partial.coach"),         # an earlier partial one is replaced
+    ("a whole result", "clip.partial-2.coach"),         # another input's whole clip.partial.coach is kept
+    ("the user's folder", "clip.partial-2.coach"),      # anything coach did not write is kept
+])
+def test_a_partial_result_goes_beside_a_whole_one_never_over_one(tmp_path, beside, lands):
+    import json
+
+    from coach.session.session_files import OutputFolder
+
+    whole = tmp_path / "clip.coach"
+    _result(whole, partial=False, frames=100)
+    first = tmp_path / "clip.partial.coach"
+    if beside == "a partial result":
+        _result(first, partial=True, frames=5)
+    elif beside == "a whole result":
+        _result(first, partial=False, frames=7)
+    elif beside == "the user's folder":
+        first.mkdir()
+        (first / "notes.txt").write_text("mine")
+    before_first = sorted((p.name, p.read_bytes()) for p in first.iterdir()) if beside not in (None, "a partial result") \
+        else None
+    output = OutputFolder(whole)
+    with output as staging:
+        _result(staging, partial=True, frames=40)
+    assert output.published == tmp_path / lands
+    assert json.loads((whole / "session.json").read_text())["frames"] == 100, "the whole result is as it was"
+    assert json.loads((tmp_path / lands / "session.json").read_text())["frames"] == 40
+    if before_first is not None:
+        assert sorted((p.name, p.read_bytes()) for p in first.iterdir()) == before_first
+    output = OutputFolder(whole)   # a whole run replaces the whole result, as always
+    with output as staging:
+        _result(staging, partial=False, frames=120)
+    assert output.published == whole and json.loads((whole / "session.json").read_text())["frames"] == 120

@@ -359,11 +359,14 @@ def ctrl_c_on_entering(monkeypatch, module, name: str) -> None:
     monkeypatch.setattr(module, name, interrupted)
 
 
-@pytest.mark.parametrize("when", ["while the patient is read", "while the two are aligned"])
+@pytest.mark.parametrize("when", ["while the patient is read", "while the two are aligned",
+                                  "again, while the patient is read"])
 def test_a_signal_during_compare_keeps_what_was_read(tmp_path, monkeypatch, landmarks_dir, when):
     """Ctrl-C while the patient is read: the frames read so far are compared and coached, published
     partial. Ctrl-C during the alignment: it waits; the patient is coached whole and the result is
-    complete. Either way the command stops with 130 and every file parses."""
+    complete. Either way the command stops with 130 and every file parses. Stopped while the patient
+    is read into a folder holding a whole earlier comparison, the partial one goes beside it (and its
+    path is the one said)."""
     import csv
     import os
     import signal
@@ -373,7 +376,14 @@ def test_a_signal_during_compare_keeps_what_was_read(tmp_path, monkeypatch, land
     reference = landmarks_dir / "seated_spinal_twist__01.jsonl.gz"
     patient = landmarks_dir / "tracked" / "seated_spinal_twist__01.jsonl.gz"
     reference_frames, cut_after = 1157, 300
-    if when == "while the patient is read":
+    out, db = tmp_path / "cmp", tmp_path / "history.sqlite"
+    again = when.startswith("again")
+    if again:
+        with contextlib.redirect_stderr(io.StringIO()), contextlib.redirect_stdout(io.StringIO()):
+            assert main(["compare", str(patient), "--reference", str(reference), "-o", str(out), "--no-video",
+                         "--no-history", "-q"]) == 0
+        whole = (out / "comparison.json").read_bytes()
+    if when.endswith("while the patient is read"):
         real_frame, seen = demonstration.MeasureCollector.frame, [0]
 
         def frame(self, *args, **kwargs):
@@ -385,22 +395,24 @@ def test_a_signal_during_compare_keeps_what_was_read(tmp_path, monkeypatch, land
         monkeypatch.setattr(demonstration.MeasureCollector, "frame", frame)
     else:
         ctrl_c_on_entering(monkeypatch, compare_session, "compare_series")
-    out, db = tmp_path / "cmp", tmp_path / "history.sqlite"
     with contextlib.redirect_stderr(io.StringIO()) as err, contextlib.redirect_stdout(io.StringIO()) as said:
         assert main(["compare", str(patient), "--reference", str(reference), "-o", str(out), "--no-video",
                      "--db", str(db)]) == 130
+    partial = when.endswith("while the patient is read")
+    if again:   # the whole comparison stays; the partial one is beside it
+        assert (out / "comparison.json").read_bytes() == whole
+        out = tmp_path / "cmp.partial"
     # where the result is, as on success (stdout), and the summary says it was stopped, then the one stop line
     assert said.getvalue() == f"{out}\n", said.getvalue()
     lines = [line for line in err.getvalue().splitlines() if not line.startswith(("reading", "\r"))]
     summary = next(line for line in lines if line.startswith("compared "))
-    assert summary.endswith("(interrupted; partial: the patient's frames read)" if when == "while the patient is read"
+    assert summary.endswith("(interrupted; partial: the patient's frames read)" if partial
                             else "(interrupted; whole)"), summary
     assert lines[-1] == "coach: interrupted", lines
     comparison = json.loads((out / "comparison.json").read_text())
     session = json.loads((out / "session.json").read_text())
     with open(out / "frames.csv", newline="") as fh:
         rows = len(list(csv.reader(fh))) - 1
-    partial = when == "while the patient is read"
     assert comparison["partial"] is partial and session["partial"] is partial
     assert rows == session["frames"] and (rows <= cut_after + 1 if partial else rows == 1157), rows
     assert "[[phases]]" in (out / "reference.toml").read_text()

@@ -157,3 +157,14 @@ def test_what_kept_the_framing_from_passing_is_what_stood_longest_not_the_last_f
         gate.step(Pose.empty((640, 480)), float(t))
     assert not gate.passed and gate.last.message == STEP_INTO_VIEW
     assert gate.main_reason == COME_CLOSER
+
+
+def test_a_part_the_camera_angle_hides_asks_to_turn_not_to_step_back(landmarks_dir):
+    """The neck side bend filmed side-on (from 8 s): the far ear is hidden, so the head tilt can't be
+    read. Stepping back would not show it; turning to face the camera will - the framing step says that."""
+    frames = list(Recording(landmarks_dir / "neck_side_bend__01.jsonl.gz").frames())
+    exercise = get_exercise("neck_side_bend")
+    side_on = [check_framing(exercise, pf.pose) for pf in frames if 10.0 <= pf.t_s <= 12.0]
+    hidden = [f for f in side_on if f.missing]
+    assert hidden, "the side-on frames miss the head tilt (the check is not vacuous)"
+    assert {f.message for f in hidden} == {VIEW_ADVICE[View.FRONT]}, {f.message for f in hidden}

@@ -145,9 +145,12 @@ def test_realtime_paces_a_recording_like_a_camera(landmarks_dir, tmp_path):
 
 def test_pause_then_pain_stops_and_records_it(landmarks_dir, tmp_path):
     display = ScriptedKeys({40: "space", 90: "space", 120: "x"})
-    result = run_live(open_feed(str(landmarks_dir / CHILDS_POSE)), routine(("childs_pose", {})), display,
-                      LiveOptions(tmp_path / "out"))
+    result = run_live(open_feed(str(landmarks_dir / CHILDS_POSE)), routine(("childs_pose", {}), ("cat_cow", {})),
+                      display, LiveOptions(tmp_path / "out"))
     assert result.ended_by == "pain"
+    # the exercise after it: why in words, not the stop's advice ("not reached: if it doesn't release ...")
+    assert [(e.outcome, e.reason) for e in result.routine] == [
+        ("stopped", PAIN_ADVICE), ("skipped", "not reached: the session stopped at Child's pose (pain reported)")]
     stop = [e for e in result.events if e.kind == EventKind.EXERCISE_STOPPED]
     assert len(stop) == 1 and stop[0].details["rules"] == (PAIN_RULE,)
     seg = result.report.segments[0]

@@ -135,8 +135,8 @@ def _record(stream, output: Path, header, quiet: bool) -> int:
         except CoachError as err:   # the input failed part way (a recording cut short): the error says what was kept
             if isinstance(err, (BadValueError, OutputError)) or writer is None or not writer.frames_written:
                 raise   # nothing was kept
-            raise type(err)(f"{err}; kept the {writer.frames_written} frames before it in {output}, "
-                            "marked partial") from None
+            kept = "the frame" if writer.frames_written == 1 else f"the {writer.frames_written} frames"
+            raise type(err)(f"{err}; kept {kept} before it in {output}, marked partial") from None
     return writer.frames_written
 
 

@@ -150,21 +150,25 @@ def summary_lines(taught, path: Path) -> list[str]:
 
 
 def run(args: argparse.Namespace) -> int:
+    from coach import interrupts
     from coach.engine.exercises import load_exercise_file
     from coach.io.atomic import write_text
     from coach.physio.demonstration import read_measures
     from coach.physio.teach import TeachSettings, teach
 
     path = _output(args)
-    existed = path.exists()
+    existed, written = path.exists(), False
     try:
         demo = read_measures(args.demo, args.model, quiet=args.quiet, wrap=progress_bar(args.quiet))
         taught = teach(demo.series, args.exercise_id, name=args.name, source=Path(demo.name).name,
                        settings=TeachSettings(rest=args.rest), sides=args.sides, hold_s=args.hold_s,
                        tolerance=args.tolerance)
-        write_text(path, taught.toml)   # atomic: a stop while it is written leaves the old file
+        with interrupts.deferred():   # written whole or not at all, and known which
+            write_text(path, taught.toml)
+            written = True
     except KeyboardInterrupt as stop:   # a half-read demonstration teaches nothing: said on the stop's line
-        stop.kept = f"nothing was written ({path} is as it was)" if existed else f"nothing was written to {path}"
+        stop.kept = (f"{path} was written" if written else
+                     f"nothing was written ({path} is as it was)" if existed else f"nothing was written to {path}")
         raise
     load_exercise_file(path)   # as an exercises folder will load it (the id equals the file name)
     if not args.quiet:

@@ -79,7 +79,10 @@ def check_framing(exercise: Exercise, pose: Pose, others: tuple[Pose, ...] = (),
     inp = RuleInput(pose_seen=seen, missing=missing, view=measures.view, wanted_views=tuple(exercise.view),
                     body_size=body_size, out_of_frame=out_of_frame)
     readings = evaluate(tuple(rule_by_id(i, rules) for i in FRAMING_RULE_IDS), inp, exercise.safety)
+    hidden_by_view = readings["wrong_view"].level == Level.VIOLATED   # the missing parts are the angle's doing
     for rule_id, advice in GATE_ADVICE:
+        if rule_id == "landmarks_missing" and hidden_by_view and readings[rule_id].level == Level.UNKNOWN:
+            continue   # "step back" would not show them: turning will (`read_missing`)
         if readings[rule_id].level in (Level.VIOLATED, Level.UNKNOWN):
             return Framing(False, advice or view_advice(exercise.view[0]), missing)
     return Framing(True)

@@ -172,6 +172,8 @@ def compare(patient_source: str, reference_source: str, out: Path, *, model: str
                 data = _coach_patient(patient, patient_source, reference, taught, comparison, folder, video,
                                       sinks, flush, pixels=not stopped)
         except interrupts.Interrupted as stop:   # held back until `out` was published: the result is whole
+            if isinstance(stop, CompareInterrupted) and stop.result is not None:   # stopped while the patient was read
+                raise CompareInterrupted(replace(stop.result, out_dir=output.published)) from None
             if isinstance(stop, CompareInterrupted) or data is None or not interrupts.waited(stop):
                 raise
             raise CompareInterrupted(replace(data, out_dir=output.published)) from None

@@ -61,7 +61,7 @@ POLL_S = 0.02                  # the worker's check for a cutting cue while one 
 # the frame loop goes first. 5 steps of niceness is a third of the CPU share against a normal process
 # - still 30 times what eSpeak NG needs to keep ahead of the speech.
 WORKER_NICE = 5
-SETTLED_S = 0.05               # a file not a WAV is taken as written when its size is still for this long
+SETTLED_S = 0.05               # a file not a WAV, or a bare WAV header, is taken as written when its size is still this long
 # At the end of a session the last cues (a stop's advice, "well done") are let finish: the longest
 # shipped text, the pain advice, is 30 words, 11 s at 160 words/min; 15 s covers it at 120.
 FINISH_S = 15.0
@@ -154,7 +154,7 @@ class _Playback:
 
 def _written(path: Path, until_s: float) -> float:
     """The length in seconds of the WAV file at `path` once it is completely written (0: not by
-    `until_s`, or not known). pyttsx3's eSpeak NG driver returns from `runAndWait` before its
+    `until_s`, not known, or a WAV of no frames). pyttsx3's eSpeak NG driver returns from `runAndWait` before its
     synthesis thread has written the file (seen with sentences of 20 words), so the file is awaited:
     its header's frame count must match its size. A file that is not a WAV (macOS writes AIFF
     whatever the name) counts as written once its size has stayed the same for `SETTLED_S`."""
@@ -166,12 +166,14 @@ def _written(path: Path, until_s: float) -> float:
                 size = 44 + n * wav.getsampwidth() * wav.getnchannels()
             if n > 0 and path.stat().st_size >= size and rate > 0:
                 return n / float(rate)
-            # 0 frames: a header not yet patched, or a file without sound (eSpeak NG's driver writes its
-            # buffer at the end of the utterance in one `writeframes`: a header that stays at 0 frames is final)
+            # 0 frames and nothing after the header: a file without sound (eSpeak NG's driver writes its
+            # buffer in one `writeframes` at the end of the utterance, so a bare header that stays so is
+            # final). A 0-frame header with data after it is a writer that patches the header at the end:
+            # still being written, awaited as before.
             now_size = path.stat().st_size
-            if n == 0 and now_size != size_seen:
+            if n == 0 and now_size <= 44 and now_size != size_seen:
                 size_seen, since_s = now_size, time.monotonic()
-            elif n == 0 and time.monotonic() - since_s >= SETTLED_S:
+            elif n == 0 and now_size <= 44 and time.monotonic() - since_s >= SETTLED_S:
                 return 0.0
         except (OSError, EOFError, wave.Error):
             try:

@@ -19,7 +19,7 @@ import numpy as np
 
 from coach.engine.envelope import resolve_key, toward_side
 from coach.engine.exercises import Exercise
-from coach.measure.conventions import MEASURE_NAMES, SPEC, Reliability, measure_label
+from coach.measure.conventions import MEASURE_NAMES, SPEC, Reliability, View, measure_label
 from coach.report.timeline import IN, OUT, RELIABILITY_CODE, SIDES, VIEWS, TimelineArrays, frame_weights
 
 if TYPE_CHECKING:
@@ -355,10 +355,12 @@ def _measure_notes(segment_rows: np.ndarray, exercise: Exercise, tl: TimelineArr
         weak = float(np.mean(np.isfinite(values) & (rel < RELIABILITY_CODE[Reliability(need)])))
         if unseen >= NOTE_MIN_SHARE:
             missing_views = views[~np.isfinite(values)]
-            off = ~np.isin(missing_views, [VIEWS.index(v) for v in exercise.view])
+            off = ~np.isin(missing_views, [VIEWS.index(v) for v in exercise.view]) & \
+                (missing_views != VIEWS.index(View.UNKNOWN))   # a view not known hid nothing we can name
             if off.mean() > 0.5:   # mostly seen from an angle the exercise is not judged from: the view hid them
                 view = VIEWS[int(np.bincount(missing_views[off]).argmax())]
-                why = (f"mostly in {'an' if view.value[0] in 'aeiou' else 'a'} {view.value} view, which hides the "
+                mostly = "" if tl.n == 1 else "mostly "
+                why = (f"{mostly}in {'an' if view.value[0] in 'aeiou' else 'a'} {view.value} view, which hides the "
                        f"landmarks it needs ({exercise.name} is judged from {' / '.join(v.value for v in exercise.view)})")
             else:
                 why = "the landmarks it needs were hidden or out of the frame"

@@ -187,6 +187,8 @@ class LiveSession(Sink):
         interrupted" (not "the session ended: The recording ended." / "...: Stopped: interrupted.")."""
         if self.ended_by == "interrupted":
             return f"the session was {interrupts.describe()}"
+        if self.ended_by in ("stopped", "pain"):   # the message is the stop's advice, said with the exercise stopped
+            return f"the session stopped at {self.exercise.name}" + (" (pain reported)" if self.ended_by == "pain" else "")
         if not self.message:
             return "the session is still running"
         return self.message[0].lower() + self.message[1:].rstrip(".")

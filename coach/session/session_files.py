@@ -21,8 +21,9 @@ place when the block ends normally or by Ctrl-C (if a session.json was written),
 after any other error. A failed write becomes a one-line `OutputError`.
 
 A partial result never replaces a whole one: a run stopped early (its session.json says partial) whose
-folder already holds a whole earlier result is published beside it instead, as `<name>.partial`
-(`OutputFolder.published` says where), and the earlier result stays as it was.
+folder already holds a whole earlier result is published beside it instead, as `clip.partial.coach`
+(`DIR.partial` for a folder named without `.coach`; `-2`, `-3` ... when that name holds a whole result
+or anything coach did not write; `OutputFolder.published` says where), and the earlier result stays.
 
 A result replaces only a result: the folder coach names itself ends in `.coach` (`result_name`), so
 it cannot be an input file of the same stem, and an existing path is replaced only when it is a
@@ -102,11 +103,34 @@ def is_whole_result(path: Path) -> bool:
     return data is not None and data.get("partial") is False
 
 
-def partial_name(path: Path) -> Path:
-    """Where a partial result goes when `path` holds a whole one: "clip.coach" -> "clip.partial.coach"."""
+def partial_name(path: Path, n: int = 1) -> Path:
+    """Where a partial result goes when `path` holds a whole one: "clip.coach" -> "clip.partial.coach"
+    ("clip.partial-2.coach" for `n` 2, when the first is taken); a folder named without `.coach`
+    ("DIR") -> "DIR.partial"."""
+    mark = ".partial" if n == 1 else f".partial-{n}"
     if path.suffix == RESULT_SUFFIX:
-        return path.with_name(path.stem + ".partial" + RESULT_SUFFIX)
-    return path.with_name(path.name + ".partial")
+        return path.with_name(path.stem + mark + RESULT_SUFFIX)
+    return path.with_name(path.name + mark)
+
+
+MAX_PARTIAL_NAMES = 100   # past this many taken names beside one result, a stopped run is an error
+
+
+def _free_partial(path: Path, inputs: tuple[str | os.PathLike, ...]) -> Path:
+    """The first `partial_name` beside `path` that holds nothing a stopped run may not replace: free, or
+    an earlier partial coach result - never a whole result (another input's `clip.partial.coach`) and
+    never anything coach did not write."""
+    for n in range(1, MAX_PARTIAL_NAMES + 1):
+        candidate = partial_name(path, n)
+        if is_whole_result(candidate):
+            continue
+        try:
+            check_replaceable(candidate, inputs)
+        except OutputError:
+            continue
+        return candidate
+    raise OutputError(f"{path}: holds a whole result and every name for a partial one beside it is taken "
+                      f"({partial_name(path)} ... {partial_name(path, MAX_PARTIAL_NAMES)}); move some away")
 
 
 # Every name a result folder of any command may hold (analyze, demo, live, compare); a result folder
@@ -201,8 +225,7 @@ class OutputFolder:
         try:
             check_replaceable(path, self.inputs)   # again: something may have appeared meanwhile
             if is_whole_result(path) and not is_whole_result(self.staging):   # a stopped run keeps the whole one
-                path = partial_name(path)
-                check_replaceable(path, self.inputs)
+                path = _free_partial(path, self.inputs)
         except OutputError:
             shutil.rmtree(self.staging, ignore_errors=True)
             raise
