@@ -378,6 +378,8 @@ def test_a_yes_blocks_without_clinician_and_not_with_one():
     with pytest.raises(ScreeningBlocked) as err:
         enforce(result, clinician=False, tell=told.append)
     assert err.value.exit_code == 3 and "professional" in told[0]
+    (flag,) = result.yes   # the refusal names the question in its words, never the flag's id
+    assert f'you answered yes to "{flag.question}"' in str(err.value) and flag.id not in str(err.value)
     enforce(result, clinician=True, tell=told.append)
     assert "Supervised" in told[-1]
 
@@ -712,3 +714,25 @@ def test_no_text_a_person_reads_names_a_rule_by_its_id(tmp_path):
         value = alert.value if hasattr(alert, "value") else alert["value"]
         message = alert.message if hasattr(alert, "message") else alert["message"]
         assert "°" not in message or f"{value:.0f}°" in message, (value, message)   # (a notice quotes none)
+
+
+def test_a_recording_cut_short_ends_the_session_with_an_error_even_with_q(landmarks_dir, tmp_path, capsys):
+    """A recording cut mid-line (what an interrupted write leaves): the session so far is saved, marked
+    partial - and the command says so on stderr, with -q too, and exits 2 (it said it only on stdout and
+    exited 0, as if all was well)."""
+    import gzip
+
+    from coach.cli import main
+
+    lines = gzip.decompress((landmarks_dir / CHILDS_POSE).read_bytes()).decode().splitlines(keepends=True)
+    cut = tmp_path / "cut.jsonl.gz"
+    cut.write_bytes(gzip.compress("".join(lines[:120]).encode() + lines[120][:50].encode()))
+    out = tmp_path / "out.coach"
+    code = main(["live", "--exercise", "childs_pose", "--source", str(cut), "--no-window", "--answers", "no",
+                 "--mute", "--no-history", "-q", "-o", str(out)])
+    captured = capsys.readouterr()
+    assert code == 2 and captured.out == "", captured
+    (line,) = captured.err.splitlines()
+    assert line.startswith(f"coach: error: The input stopped ({cut}: line 121: not JSON")
+    assert line.endswith(f"the session so far is saved in {out}, marked partial"), line
+    assert json.loads((out / "session.json").read_text())["partial"] is True

@@ -206,6 +206,26 @@ def test_a_signal_on_a_rerun_keeps_the_whole_earlier_result(tmp_path, landmarks_
     assert child.returncode == 128 + signal.SIGTERM and "Traceback" not in stderr, stderr
     assert {p.name: p.read_bytes() for p in whole.iterdir()} == before, "the whole result is untouched"
     beside = tmp_path / "out" / f"{stem}.partial.coach"
+    assert stderr.splitlines()[-1] == f"{LINE[signal.SIGTERM]}; the partial result is in {beside} " \
+                                      f"(a whole one was already in {whole})", stderr
     _check_analysis(beside, video=False)
     assert str(beside / "report.html") in (stdout + stderr).replace("\n", ""), (stdout, stderr)
     assert _hidden(tmp_path / "out") == []
+
+
+@pytest.mark.model
+def test_a_stopped_live_session_beside_a_whole_one_says_where_even_with_q(tmp_path, landmarks_dir):
+    """`coach live -q -o DIR` stopped while DIR holds a whole earlier session: the partial one goes
+    beside it, and the stop's one line says where (with -q nothing else would)."""
+    out = tmp_path / "out" / "live.coach"
+    args = ["live", "--exercise", "seated_spinal_twist", "--source", str(landmarks_dir / RECORDING), "--no-window",
+            "--answers", "no", "--mute", "--no-history", "-q", "-o", str(out)]
+    done = subprocess.run([sys.executable, "-m", "coach", *args], capture_output=True, text=True, timeout=300)
+    assert done.returncode == 0 and done.stderr == "", done.stderr
+    code, stderr = _run_and_signal([*args, "--realtime"], tmp_path / "out", ".*.partial/.frames.csv.*.tmp",
+                                   (signal.SIGTERM,))
+    beside = tmp_path / "out" / "live.partial.coach"
+    assert code == 128 + signal.SIGTERM and stderr.splitlines() == [
+        f"{LINE[signal.SIGTERM]}; the partial session is in {beside} (a whole one was already in {out})"], stderr
+    assert json.loads((out / "session.json").read_text())["partial"] is False
+    assert json.loads((beside / "session.json").read_text())["partial"] is True

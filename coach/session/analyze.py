@@ -323,7 +323,10 @@ def analyze_batch(sources: list[str], out_root: str | os.PathLike, options: Anal
             results.append(BatchResult(source, out_dir, analyze(source, out_dir, options, progress, sinks)))
         except AnalysisInterrupted as stop:
             results.append(BatchResult(source, stop.out_dir or out_dir, stop.report))
-            raise BatchInterrupted(results) from None
+            batch = BatchInterrupted(results)
+            if stop.out_dir is not None and stop.out_dir != out_dir:   # said on the stop's one line, -q or not
+                batch.kept = f"the partial result is in {stop.out_dir} (a whole one was already in {out_dir})"
+            raise batch from None
         except CoachError as exc:
             results.append(BatchResult(source, out_dir, error=str(exc)))
             if on_error is not None:

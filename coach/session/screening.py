@@ -132,6 +132,7 @@ def terminal_asker(read: Callable[[str], str] = input, write: Callable[[str], No
             try:
                 reply = read(f"[{number}/{count}] {flag.question} (y/n): ").strip().lower()
             except (EOFError, OSError, RuntimeError):  # EOF, unreadable, or sys.stdin is None ("lost sys.stdin")
+                write("")   # the prompt's line ends: what is said next starts on its own line
                 return None
             if reply in ("y", "yes", "n", "no"):
                 return reply.startswith("y")
@@ -181,6 +182,6 @@ def enforce(result: ScreeningResult, *, clinician: bool, tell: Callable[[str], N
     if clinician:
         tell("Supervised session (--clinician): continuing despite the red flag(s) above.")
         return
-    ids = ", ".join(f.id for f in result.yes)
-    raise ScreeningBlocked(f"not starting: red flag(s) answered yes ({ids}); please see a professional first "
+    asked = " / ".join(f"\"{f.question}\"" for f in result.yes)   # in the words asked, never the flag's id
+    raise ScreeningBlocked(f"not starting: a red flag - you answered yes to {asked}; please see a professional first "
                            "(a supervising clinician can pass --clinician)")
