@@ -736,3 +736,15 @@ def test_a_recording_cut_short_ends_the_session_with_an_error_even_with_q(landma
     assert line.startswith(f"coach: error: The input stopped ({cut}: line 121: not JSON")
     assert line.endswith(f"the session so far is saved in {out}, marked partial"), line
     assert json.loads((out / "session.json").read_text())["partial"] is True
+
+
+def test_the_summary_names_a_side_not_done(landmarks_dir, tmp_path):
+    """The seated twist recording turns to the left only: "holds done 1 of 1" read as complete beside
+    "reps left 1/1, right 0/1"; the line names the side not done, as the report's card does."""
+    plan = routine(("seated_spinal_twist", {"hold_s": 2.0, "reps_per_side": 1}))
+    result = run_live(open_feed(str(landmarks_dir / "seated_spinal_twist__01.jsonl.gz")), plan, NoWindow(),
+                      LiveOptions(tmp_path / "out"))
+    (seg,) = result.report.segments
+    assert seg.sides_done == ("left",)
+    (line,) = [x for x in summary_lines(result) if x.startswith(seg.name)]
+    assert "holds done 1 of 1 (right side not done)" in line, line

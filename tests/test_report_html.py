@@ -306,3 +306,12 @@ def test_a_later_exercise_says_how_often_it_could_not_judge_over_its_own_frames(
     share = int(re.search(r"\((\d+)% of the time\)", notes[0]).group(1))
     assert share > 25, notes   # of its own frames (36%); a share of the session's is at most its 25%
     assert notes[0].startswith("Seated floor twist – "), notes
+
+
+@pytest.mark.parametrize("t_s, text", [(0.0, "0.0 s"), (0.04, "under 0.1 s"), (0.05, "0.1 s"), (8.44, "8.4 s"),
+                                       (125.0, "2 min 05 s"), (float("nan"), "–")])
+def test_a_length_of_time_as_read(t_s, text):
+    """An alert of one frame lasted "0.0 s in all" beside its own "When 0:10.3-0:10.4"."""
+    from coach.report.html import duration
+
+    assert duration(t_s) == text

@@ -54,6 +54,8 @@ def duration(t_s: float) -> str:
     """A length of time: 8.4 s, or 2 min 05 s."""
     if not math.isfinite(t_s):
         return "–"
+    if 0 < t_s < 0.05:   # a frame or two: "0.0 s" read as nothing at all
+        return "under 0.1 s"
     if t_s < 60:
         return f"{t_s:.1f} s"
     minutes, seconds = divmod(round(t_s), 60)

@@ -158,7 +158,10 @@ def summary_lines(result: LiveResult) -> list[str]:
     for seg in report.segments:
         # "both": the key of an exercise without sides, not said ("reps both 0/4" read as both sides done)
         reps = ", ".join(f"{'' if side == 'both' else side + ' '}{n}/{seg.reps_target}" for side, n in seg.reps.items())
-        holds = f"holds done {holds_done([seg])}, longest {longest_hold([seg], report.holds)}"
+        # as the report's card says it: the target is over the sides done, and a side not done is named
+        not_done = [side for side in seg.reps if side != "both" and seg.sides_done and side not in seg.sides_done]
+        missed = f" ({' and '.join(not_done)} side not done)" if not_done else ""
+        holds = f"holds done {holds_done([seg])}{missed}, longest {longest_hold([seg], report.holds)}"
         lines.append(f"{seg.name}: {status_text(seg)} - reps {reps}; {holds}; "
                      f"in position {seg.time_in_envelope_pct:.0f}% of the time")
         if seg.advice and seg.advice != result.message:   # the pain stop's advice opens the summary already
