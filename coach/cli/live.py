@@ -294,11 +294,11 @@ def _coach(args, routine, follow, display) -> int:
         speech.close(finish=finish)
     if speech.voice is not None and speech.voice.lost and not args.quiet:
         print(f"coach: warning: the voice stopped during the session: {speech.voice.lost}", file=sys.stderr)
+    from coach.session.session_files import moved_aside
     from coach.usertext import printable
 
     # a stop that put the session beside a whole earlier one says where, -q or not (a new folder: never)
-    moved = "" if result.out_dir is None or not args.out or Path(result.out_dir) == Path(args.out) else \
-        f"; the partial session is in {result.out_dir} (a whole one was already in {args.out})"
+    moved = moved_aside(result.out_dir, Path(args.out) if args.out else None, "session")
     if result.ended_by == "source_lost":   # a fault, even with -q: one line, the session so far kept
         kept = f"; the session so far is saved in {result.out_dir}, marked partial" if result.out_dir else ""
         print(printable(f"coach: error: {result.message}{kept}"), file=sys.stderr)
@@ -307,7 +307,7 @@ def _coach(args, routine, follow, display) -> int:
         return 0
     from coach import interrupts
 
-    print(printable(f"coach: {interrupts.describe()}{moved}"), file=sys.stderr)   # the same one line as every command
+    print(printable(f"coach: {interrupts.describe()}" + (f"; {moved}" if moved else "")), file=sys.stderr)   # the same one line as every command
     return interrupts.exit_code()
 
 

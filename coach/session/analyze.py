@@ -42,6 +42,7 @@ from coach.session.session_files import (
     ResultFiles,
     SessionFiles,
     check_replaceable,
+    moved_aside,
     result_name,
 )
 
@@ -324,8 +325,7 @@ def analyze_batch(sources: list[str], out_root: str | os.PathLike, options: Anal
         except AnalysisInterrupted as stop:
             results.append(BatchResult(source, stop.out_dir or out_dir, stop.report))
             batch = BatchInterrupted(results)
-            if stop.out_dir is not None and stop.out_dir != out_dir:   # said on the stop's one line, -q or not
-                batch.kept = f"the partial result is in {stop.out_dir} (a whole one was already in {out_dir})"
+            batch.kept = moved_aside(stop.out_dir, out_dir)   # said on the stop's one line, -q or not
             raise batch from None
         except CoachError as exc:
             results.append(BatchResult(source, out_dir, error=str(exc)))

@@ -113,6 +113,14 @@ def partial_name(path: Path, n: int = 1) -> Path:
     return path.with_name(path.name + mark)
 
 
+def moved_aside(published: Path | None, asked: Path | None, what: str = "result") -> str:
+    """The words a stop's one line adds when the partial `what` went beside a whole one at `asked`
+    ("" when it went where it was asked to, or nowhere)."""
+    if published is None or asked is None or Path(published) == Path(asked):
+        return ""
+    return f"the partial {what} is in {published} (a whole one was already in {asked})"
+
+
 MAX_PARTIAL_NAMES = 100   # past this many taken names beside one result, a stopped run is an error
 
 
